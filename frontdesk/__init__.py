@@ -1,0 +1,1 @@
+"""Frontdesk: a self-hosted unified team inbox with a built-in CRM."""

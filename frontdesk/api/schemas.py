@@ -1,0 +1,163 @@
+"""Request and response shapes of the REST API (DESIGN.md section 5 fixes the names)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import Field
+
+
+class Error(Schema):
+    detail: str
+
+
+class ChannelRef(Schema):
+    id: int
+    kind: str
+    provider: str
+
+
+class HandleOut(Schema):
+    kind: str
+    value: str
+
+
+class ContactOut(Schema):
+    id: int
+    name: str
+    company: str = ""
+    handles: list[HandleOut]
+
+
+class PersonOut(Schema):
+    id: int
+    name: str
+    email: str
+
+
+class ConversationOut(Schema):
+    id: int
+    channel: ChannelRef
+    contact: ContactOut
+    subject: str
+    status: str
+    assignee: PersonOut | None
+    last_message_at: datetime
+    snoozed_until: datetime | None
+    preview: str
+    unread: bool
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    size: int
+    content_type: str
+    url: str
+
+
+class MessageOut(Schema):
+    id: int
+    conversation_id: int
+    direction: Literal["inbound", "outbound"]
+    kind: Literal["message", "note", "event"]
+    text: str
+    html: str
+    subject: str
+    author: dict[str, Any] | None
+    provider_id: str | None
+    status: str | None
+    error: str
+    created_at: datetime
+    attachments: list[AttachmentOut]
+
+
+class ConversationPage(Schema):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+class MessagePage(Schema):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class ContactPage(Schema):
+    items: list[ContactOut]
+    next_cursor: str | None
+
+
+class ChannelIn(Schema):
+    kind: str
+    provider: str
+    name: str = Field(min_length=1, max_length=200)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChannelOut(Schema):
+    id: int
+    kind: str
+    provider: str
+    name: str
+    status: str
+    last_error: str
+    config: dict[str, Any]
+    secret: str | None = None  # the API channel's signing secret, shown once at creation
+
+
+class ChannelList(Schema):
+    items: list[ChannelOut]
+    next_cursor: str | None = None
+
+
+class InboundContact(Schema):
+    handle: str = Field(min_length=1, max_length=320)
+    name: str | None = Field(default=None, max_length=300)
+
+
+class InboundAttachmentIn(Schema):
+    name: str = Field(max_length=500)
+    content_type: str = "application/octet-stream"
+    data_base64: str
+
+
+class InboundIn(Schema):
+    id: str = Field(min_length=1, max_length=500)
+    contact: InboundContact
+    text: str = ""
+    thread: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = None
+    attachments: list[InboundAttachmentIn] = Field(default_factory=list)
+
+
+class InboundOut(Schema):
+    message_id: int
+    conversation_id: int
+
+
+class StatusIn(Schema):
+    id: str = Field(min_length=1, max_length=500)
+    status: Literal["sent", "delivered", "read", "failed"]
+    error: str = ""
+
+
+class MessageIn(Schema):
+    text: str
+    kind: Literal["reply", "note"] = "reply"
+
+
+class AssignIn(Schema):
+    assignee_id: int | None = None
+
+
+class StatusChangeIn(Schema):
+    status: Literal["open", "pending", "snoozed", "resolved"]
+    snoozed_until: datetime | None = None
+
+
+class MeOut(Schema):
+    user: PersonOut
+    workspace: dict[str, Any]
+    role: str

@@ -1,0 +1,315 @@
+"""REST API v1. Views validate, call an action, and shape the answer; they never write rows."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from django.http import FileResponse, HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import NinjaAPI, Query
+from ninja.errors import HttpError
+from ninja.responses import Status
+
+from frontdesk.api import schemas as s
+from frontdesk.api import serialize
+from frontdesk.api.auth import ChannelSecretAuth, TokenAuth, secret_matches
+from frontdesk.connectors.base import ConfigError, InboundAttachment, InboundMessage, StatusUpdate
+from frontdesk.connectors.registry import CONNECTORS
+from frontdesk.inbox import queries
+from frontdesk.inbox.actions import conversation as conversation_actions
+from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
+from frontdesk.inbox.actions.send import add_note, queue_reply
+from frontdesk.inbox.models import Attachment, ChannelAccount, Contact, Conversation
+from frontdesk.workspaces.models import Membership, User
+
+api = NinjaAPI(
+    title="Frontdesk API",
+    version="1",
+    urls_namespace="api-1",
+    auth=TokenAuth(),
+    docs_url="/docs",
+)
+
+
+@api.exception_handler(InvalidInbound)
+def invalid_input(request: HttpRequest, exc: InvalidInbound):
+    return api.create_response(request, {"detail": str(exc)}, status=400)
+
+
+@api.exception_handler(queries.BadCursor)
+def bad_cursor(request: HttpRequest, exc: queries.BadCursor):
+    return api.create_response(request, {"detail": "invalid cursor"}, status=400)
+
+
+def _member(request: HttpRequest) -> Membership:
+    auth = request.auth  # type: ignore[attr-defined]
+    if not isinstance(auth, Membership):
+        raise HttpError(401, "a member API token is required")
+    return auth
+
+
+def _conversation(member: Membership, conversation_id: int) -> Conversation:
+    row = queries.conversation_for(member.workspace_id, member.user_id, conversation_id)
+    if row is None:
+        raise HttpError(404, "conversation not found")
+    return row
+
+
+@api.get("/me", response=s.MeOut, tags=["people"])
+def me(request: HttpRequest):
+    member = _member(request)
+    return {
+        "user": serialize.person(member.user),
+        "workspace": {
+            "id": member.workspace_id,
+            "name": member.workspace.name,
+            "slug": member.workspace.slug,
+        },
+        "role": member.role,
+    }
+
+
+@api.get("/channels", response=s.ChannelList, tags=["channels"])
+def list_channels(request: HttpRequest):
+    member = _member(request)
+    return {
+        "items": [serialize.channel(c) for c in queries.channels(member.workspace_id)],
+        "next_cursor": None,
+    }
+
+
+@api.post("/channels", response={201: s.ChannelOut, 400: s.Error, 403: s.Error}, tags=["channels"])
+def create_channel(request: HttpRequest, payload: s.ChannelIn):
+    member = _member(request)
+    if not member.is_admin:
+        raise HttpError(403, "only owners and admins can connect channels")
+    connector = CONNECTORS.get(payload.provider)
+    if connector is None or connector.kind != payload.kind:
+        known = ", ".join(f"{c.kind}/{c.provider}" for c in CONNECTORS.values())
+        raise HttpError(
+            400, f"unknown kind/provider {payload.kind}/{payload.provider} (known: {known})"
+        )
+    try:
+        setup = connector.setup(payload.config)
+    except ConfigError as exc:
+        raise HttpError(400, str(exc)) from None
+    channel = ChannelAccount(
+        workspace_id=member.workspace_id,
+        kind=connector.kind,
+        provider=connector.provider,
+        name=payload.name,
+        config=setup.config,
+    )
+    channel.credentials = setup.credentials
+    channel.save()
+    return Status(201, serialize.channel(channel, secret=setup.reveal_once.get("secret")))
+
+
+def _inbound_channel(request: HttpRequest, channel_id: int) -> ChannelAccount:
+    auth = request.auth  # type: ignore[attr-defined]
+    if isinstance(auth, Membership):
+        channel = ChannelAccount.objects.filter(
+            pk=channel_id, workspace_id=auth.workspace_id
+        ).first()
+        if channel is None:
+            raise HttpError(404, "channel not found")
+    else:
+        channel = ChannelAccount.objects.filter(pk=channel_id).first()
+        if channel is None or not secret_matches(channel.credentials.get("secret", ""), str(auth)):
+            raise HttpError(401, "invalid token for this channel")
+    if not channel.connector.capabilities.api_inbound:
+        raise HttpError(400, "this channel does not accept messages through the API")
+    return channel
+
+
+def _decode(item: s.InboundAttachmentIn) -> InboundAttachment:
+    try:
+        data = base64.b64decode(item.data_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise HttpError(400, f"attachment {item.name!r}: data_base64 is not valid base64") from None
+    return InboundAttachment(name=item.name, content_type=item.content_type, data=data)
+
+
+@api.post(
+    "/channels/{channel_id}/messages",
+    response={200: s.InboundOut, 201: s.InboundOut, 400: s.Error, 401: s.Error, 404: s.Error},
+    auth=[TokenAuth(), ChannelSecretAuth()],
+    tags=["channels"],
+)
+def post_inbound(request: HttpRequest, channel_id: int, payload: s.InboundIn):
+    """An external system delivers one inbound message. The same ``id`` twice is stored once."""
+    channel = _inbound_channel(request, channel_id)
+    result = ingest(
+        channel,
+        InboundMessage(
+            provider_id=payload.id,
+            handle=payload.contact.handle,
+            contact_name=payload.contact.name or "",
+            text=payload.text,
+            thread_key=payload.thread or "",
+            sent_at=payload.sent_at,
+            attachments=[_decode(a) for a in payload.attachments],
+        ),
+    )
+    body = {"message_id": result.message.pk, "conversation_id": result.conversation.pk}
+    return Status(201 if result.created else 200, body)
+
+
+@api.post(
+    "/channels/{channel_id}/statuses",
+    response={202: None, 400: s.Error, 401: s.Error, 404: s.Error},
+    auth=[TokenAuth(), ChannelSecretAuth()],
+    tags=["channels"],
+)
+def post_status(request: HttpRequest, channel_id: int, payload: s.StatusIn):
+    """The external system reports delivery of an outbound message (by the id it answered)."""
+    channel = _inbound_channel(request, channel_id)
+    ingest_status(
+        channel, StatusUpdate(provider_id=payload.id, status=payload.status, error=payload.error)
+    )
+    return Status(202, None)
+
+
+@api.get("/conversations", response={200: s.ConversationPage, 400: s.Error}, tags=["conversations"])
+def list_conversations(
+    request: HttpRequest,
+    status: str | None = None,
+    assignee: str | None = Query(None, description='"me", "none" or a user id'),
+    channel: int | None = None,
+    unread: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
+):
+    member = _member(request)
+    if assignee not in (None, "me", "none") and not str(assignee).isdigit():
+        raise HttpError(400, 'assignee must be "me", "none" or a user id')
+    page = queries.conversations(
+        member.workspace_id,
+        member.user_id,
+        queries.ConversationFilter(
+            status=status, assignee=assignee, channel_id=channel, unread_only=unread
+        ),
+        cursor=cursor,
+        limit=max(1, min(limit, 200)),
+    )
+    return {
+        "items": [serialize.conversation(c) for c in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@api.get(
+    "/conversations/{conversation_id}",
+    response={200: s.ConversationOut, 404: s.Error},
+    tags=["conversations"],
+)
+def get_conversation(request: HttpRequest, conversation_id: int):
+    member = _member(request)
+    return serialize.conversation(_conversation(member, conversation_id))
+
+
+@api.get(
+    "/conversations/{conversation_id}/messages",
+    response={200: s.MessagePage, 404: s.Error},
+    tags=["conversations"],
+)
+def list_messages(
+    request: HttpRequest, conversation_id: int, before: str | None = None, limit: int = 100
+):
+    member = _member(request)
+    conversation = _conversation(member, conversation_id)
+    page = queries.thread(conversation, before=before, limit=max(1, min(limit, 500)))
+    return {"items": [serialize.message(m) for m in page.items], "next_cursor": page.next_cursor}
+
+
+@api.post(
+    "/conversations/{conversation_id}/messages",
+    response={201: s.MessageOut, 400: s.Error, 404: s.Error},
+    tags=["conversations"],
+)
+def post_message(request: HttpRequest, conversation_id: int, payload: s.MessageIn):
+    """Queue a reply (sent by the worker through the conversation's channel) or add a note."""
+    member = _member(request)
+    conversation = _conversation(member, conversation_id)
+    if payload.kind == "note":
+        message = add_note(member.user, conversation, payload.text)
+    else:
+        message = queue_reply(member.user, conversation, payload.text)
+    return Status(201, serialize.message(message))
+
+
+@api.post(
+    "/conversations/{conversation_id}/assign",
+    response={200: s.ConversationOut, 400: s.Error, 404: s.Error},
+    tags=["conversations"],
+)
+def assign(request: HttpRequest, conversation_id: int, payload: s.AssignIn):
+    member = _member(request)
+    conversation = _conversation(member, conversation_id)
+    assignee = None
+    if payload.assignee_id is not None:
+        assignee = User.objects.filter(
+            pk=payload.assignee_id, memberships__workspace_id=member.workspace_id
+        ).first()
+        if assignee is None:
+            raise HttpError(400, "assignee is not a member of this workspace")
+    conversation_actions.assign(member.user, conversation, assignee)
+    return serialize.conversation(_conversation(member, conversation_id))
+
+
+@api.post(
+    "/conversations/{conversation_id}/status",
+    response={200: s.ConversationOut, 400: s.Error, 404: s.Error},
+    tags=["conversations"],
+)
+def change_status(request: HttpRequest, conversation_id: int, payload: s.StatusChangeIn):
+    member = _member(request)
+    conversation = _conversation(member, conversation_id)
+    conversation_actions.set_status(
+        member.user, conversation, payload.status, payload.snoozed_until
+    )
+    return serialize.conversation(_conversation(member, conversation_id))
+
+
+@api.post(
+    "/conversations/{conversation_id}/read",
+    response={204: None, 404: s.Error},
+    tags=["conversations"],
+)
+def mark_read(request: HttpRequest, conversation_id: int):
+    member = _member(request)
+    conversation_actions.mark_read(member.user, _conversation(member, conversation_id))
+    return Status(204, None)
+
+
+@api.get("/contacts", response={200: s.ContactPage, 400: s.Error}, tags=["contacts"])
+def list_contacts(request: HttpRequest, q: str = "", cursor: str | None = None, limit: int = 50):
+    member = _member(request)
+    limit = max(1, min(limit, 200))
+    qs = Contact.objects.filter(workspace_id=member.workspace_id)
+    if q:
+        qs = qs.filter(name__icontains=q) | qs.filter(handles__value__icontains=q)
+        qs = qs.distinct()
+    if cursor:
+        if not cursor.isdigit():
+            raise HttpError(400, "invalid cursor")
+        qs = qs.filter(pk__lt=int(cursor))
+    rows = list(qs.prefetch_related("handles").order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [serialize.contact(c) for c in rows],
+        "next_cursor": str(rows[-1].pk) if more and rows else None,
+    }
+
+
+@api.get(
+    "/attachments/{attachment_id}/content", tags=["conversations"], url_name="attachment_content"
+)
+def attachment_content(request: HttpRequest, attachment_id: int):
+    member = _member(request)
+    row = get_object_or_404(Attachment, pk=attachment_id, workspace_id=member.workspace_id)
+    return FileResponse(
+        row.file.open("rb"), as_attachment=True, filename=row.name, content_type=row.content_type
+    )

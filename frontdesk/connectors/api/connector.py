@@ -1,0 +1,128 @@
+"""The API channel: external systems post messages in; replies are POSTed to a callback.
+
+Outbound body: ``{"event": "message.created", "channel_id", "conversation_id",
+"message_id", "to": {"handle"}, "text", "attachments": [...]}``, signed with
+``X-Frontdesk-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` using the channel
+secret. The ``Idempotency-Key`` header stays the same across retries of one message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from django.conf import settings
+from django.utils import timezone
+
+from frontdesk.connectors.base import (
+    Capabilities,
+    ChannelSetup,
+    Connector,
+    OutboundMessage,
+    PermanentSendError,
+    SendResult,
+    TransientSendError,
+    require_http_url,
+)
+
+if TYPE_CHECKING:
+    from frontdesk.inbox.models import ChannelAccount
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After is either seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+class ApiConnector(Connector):
+    provider = "api"
+    kind = "api"
+    label = "API channel"
+    handle_kind = "external"
+    capabilities = Capabilities(attachments=True, api_inbound=True)
+
+    def setup(self, config: dict[str, Any]) -> ChannelSetup:
+        callback_url = require_http_url(config, "callback_url")
+        secret = secrets.token_urlsafe(32)
+        return ChannelSetup(
+            config={"callback_url": callback_url},
+            credentials={"secret": secret},
+            reveal_once={"secret": secret},
+        )
+
+    def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
+        body = json.dumps(
+            {
+                "event": "message.created",
+                "channel_id": channel.pk,
+                "conversation_id": message.conversation_id,
+                "message_id": message.message_id,
+                "to": {"handle": message.to_handle},
+                "text": message.text,
+                "attachments": [
+                    {
+                        "id": a.id,
+                        "name": a.name,
+                        "size": a.size,
+                        "content_type": a.content_type,
+                        "url": a.url,
+                    }
+                    for a in message.attachments
+                ],
+            },
+            separators=(",", ":"),
+        ).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Frontdesk",
+            "X-Frontdesk-Signature": sign(channel.credentials["secret"], body),
+            "Idempotency-Key": message.idempotency_key,
+        }
+        try:
+            response = httpx.post(
+                channel.config["callback_url"],
+                content=body,
+                headers=headers,
+                timeout=settings.FRONTDESK_HTTP_TIMEOUT,
+            )
+        except httpx.TimeoutException:
+            raise TransientSendError("the callback URL did not answer in time") from None
+        except httpx.HTTPError as exc:
+            raise TransientSendError(f"could not reach the callback URL: {exc}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientSendError(
+                f"callback answered HTTP {response.status_code}",
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if response.status_code >= 400:
+            raise PermanentSendError(
+                f"callback refused the message: HTTP {response.status_code} {response.text[:300]}".strip()
+            )
+        return SendResult(provider_id=_provider_id(response))
+
+
+def _provider_id(response: httpx.Response) -> str | None:
+    """The receiver may answer ``{"id": ...}`` to give its own id for later status updates."""
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return str(value)[:500] if value not in (None, "") else None

@@ -1,0 +1,168 @@
+"""The one interface every channel connector implements.
+
+A connector turns provider traffic into plain values (``InboundMessage``,
+``StatusUpdate``) for ``inbox.actions.ingest`` and sends one ``OutboundMessage``.
+Views, models and templates ask the connector; they never test a provider name.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from frontdesk.inbox.models import ChannelAccount
+
+
+@dataclass
+class InboundAttachment:
+    name: str
+    content_type: str = "application/octet-stream"
+    data: bytes = b""
+
+
+@dataclass
+class InboundMessage:
+    """One message as the provider told it, before it becomes rows."""
+
+    provider_id: str
+    handle: str  # the sender (inbound) or recipient (outbound) address
+    text: str = ""
+    html: str = ""
+    subject: str = ""
+    contact_name: str = ""
+    thread_key: str = ""  # empty: one conversation per handle on this channel
+    references: list[str] = field(default_factory=list)  # provider ids this one answers
+    reply_to_provider_id: str = ""
+    sent_at: datetime | None = None
+    outbound: bool = False  # sent from the connected account elsewhere (a phone, a mail client)
+    attachments: list[InboundAttachment] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StatusUpdate:
+    provider_id: str
+    status: str  # sent | delivered | read | failed
+    error: str = ""
+
+
+@dataclass
+class OutgoingAttachment:
+    id: int
+    name: str
+    content_type: str
+    size: int
+    path: str
+    url: str
+
+
+@dataclass
+class OutboundMessage:
+    """What a connector needs to send one reply. ``idempotency_key`` never changes across retries."""
+
+    message_id: int
+    conversation_id: int
+    to_handle: str
+    thread_key: str
+    text: str
+    html: str = ""
+    subject: str = ""
+    reply_to_provider_id: str = ""
+    attachments: list[OutgoingAttachment] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"frontdesk-message-{self.message_id}"
+
+
+@dataclass
+class SendResult:
+    provider_id: str | None = None
+
+
+class SendError(Exception):
+    """A send that did not go through; ``reason`` is shown to the user."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TransientSendError(SendError):
+    """Worth retrying later (timeouts, 5xx, rate limits)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """Retrying will not help: the message fails with the provider's reason."""
+
+
+class ReconnectNeeded(PermanentSendError):
+    """The credentials were refused: the channel needs an admin to reconnect it."""
+
+
+class ConfigError(ValueError):
+    """A channel configuration that cannot work; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    attachments: bool = False
+    html: bool = False
+    subject: bool = False
+    templates: bool = False
+    read_receipts: bool = False
+    reply_window_hours: int | None = None
+    api_inbound: bool = False  # external systems may post messages in through the REST API
+
+
+@dataclass
+class ChannelSetup:
+    """A validated configuration, split into what may be shown and what is encrypted."""
+
+    config: dict[str, Any]
+    credentials: dict[str, Any]
+    reveal_once: dict[str, Any] = field(default_factory=dict)  # shown to the creator, once
+
+
+class Connector(ABC):
+    provider: ClassVar[str]
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    handle_kind: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    @abstractmethod
+    def setup(self, config: dict[str, Any]) -> ChannelSetup:
+        """Validate a configuration from the API or a connect form."""
+
+    @abstractmethod
+    def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
+        """Send one message; raise a ``SendError`` subclass when it did not go."""
+
+    def normalize_handle(self, value: str) -> str:
+        return value.strip()
+
+
+def require(config: dict[str, Any], *names: str) -> None:
+    missing = [n for n in names if not str(config.get(n) or "").strip()]
+    if missing:
+        raise ConfigError(f"missing required config: {', '.join(missing)}")
+
+
+_HTTP_URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
+
+
+def require_http_url(config: dict[str, Any], name: str) -> str:
+    value = str(config.get(name) or "").strip()
+    if not _HTTP_URL.match(value):
+        raise ConfigError(f"{name} must be an http:// or https:// URL")
+    return value

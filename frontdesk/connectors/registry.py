@@ -1,0 +1,17 @@
+"""Every connector, by provider name. A new channel is one folder plus one line here."""
+
+from frontdesk.connectors.api.connector import ApiConnector
+from frontdesk.connectors.base import Connector
+
+CONNECTORS: dict[str, Connector] = {c.provider: c for c in (ApiConnector(),)}
+
+
+class UnknownProvider(LookupError):
+    pass
+
+
+def get_connector(provider: str) -> Connector:
+    try:
+        return CONNECTORS[provider]
+    except KeyError:
+        raise UnknownProvider(f"unknown provider {provider!r}") from None

@@ -1,0 +1,54 @@
+"""Shared pieces of ``run``, ``web`` and ``worker``."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.management import call_command
+
+from frontdesk.workspaces.models import User
+from frontdesk.workspaces.services import create_workspace
+
+FIRST_EMAIL = "owner@example.com"
+
+
+def migrate() -> None:
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def ensure_first_login() -> str:
+    """On an empty install, create a workspace and owner; say how to log in."""
+    note = settings.DATA_DIR / "first-login.txt"
+    if not User.objects.exists():
+        password = secrets.token_urlsafe(12)
+        create_workspace("My team", FIRST_EMAIL, password)
+        note.write_text(f"email: {FIRST_EMAIL}\npassword: {password}\n")
+        note.chmod(0o600)
+    if note.exists():
+        return "Log in with " + note.read_text().strip().replace("\n", "  ") + f"  (kept in {note})"
+    return "Log in with your account (create one: frontdesk createuser --help)."
+
+
+def start_consumer(workers: int = 2):
+    from huey.contrib.djhuey import HUEY
+
+    consumer = HUEY.create_consumer(
+        workers=workers, worker_type="thread", periodic=True, check_worker_health=True
+    )
+    consumer.start()
+    return consumer
+
+
+def serve(host: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "frontdesk.asgi:application",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=True,
+        lifespan="off",
+    )

@@ -1,0 +1,32 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from frontdesk.core.management.commands._serve import (
+    ensure_first_login,
+    migrate,
+    serve,
+    start_consumer,
+)
+
+
+class Command(BaseCommand):
+    help = "Embedded mode: migrate, then serve the web app and run the worker in one process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, host, port, **options):
+        migrate()
+        how = ensure_first_login()
+        consumer = start_consumer()
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        self.stdout.write(
+            f"Frontdesk is running at http://{shown_host}:{port}/  (data in {settings.DATA_DIR})"
+        )
+        self.stdout.write(how)
+        self.stdout.flush()
+        try:
+            serve(host, port)
+        finally:
+            consumer.stop(graceful=True)

@@ -1,0 +1,148 @@
+"""Assigning, changing status, and reading: each writes, leaves a quiet event line, publishes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from frontdesk.inbox.actions.ingest import InvalidInbound
+from frontdesk.inbox.models import (
+    Conversation,
+    ConversationRead,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageKind,
+)
+from frontdesk.realtime.publish import publish
+from frontdesk.workspaces.models import Membership, User
+
+
+def _event_line(conversation: Conversation, actor: User, text: str, **extra) -> Message:
+    return Message.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        channel_id=conversation.channel_id,
+        direction=Direction.OUTBOUND,
+        kind=MessageKind.EVENT,
+        author_user=actor,
+        author_name=actor.display_name,
+        text=text,
+        extra=extra,
+    )
+
+
+def assign(actor: User, conversation: Conversation, assignee: User | None) -> Conversation:
+    """Give the conversation an owner (or none). The assignee must be in the workspace."""
+    if (
+        assignee is not None
+        and not Membership.objects.filter(
+            workspace_id=conversation.workspace_id, user=assignee
+        ).exists()
+    ):
+        raise InvalidInbound("that person is not a member of this workspace")
+    if conversation.assignee_id == (assignee.pk if assignee else None):
+        return conversation
+    with transaction.atomic():
+        conversation.assignee = assignee
+        conversation.save(update_fields=["assignee"])
+        if assignee is None:
+            text = f"{actor.display_name} unassigned this conversation"
+        elif assignee.pk == actor.pk:
+            text = f"{actor.display_name} took this conversation"
+        else:
+            text = f"{actor.display_name} assigned this to {assignee.display_name}"
+        event = _event_line(
+            conversation,
+            actor,
+            text,
+            action="assigned",
+            assignee_id=assignee.pk if assignee else None,
+        )
+        publish(
+            conversation.workspace_id,
+            "conversation.assigned",
+            conversation_id=conversation.pk,
+            assignee_id=assignee.pk if assignee else None,
+            message_id=event.pk,
+        )
+    return conversation
+
+
+_STATUS_WORDS = {
+    ConversationStatus.OPEN: "reopened",
+    ConversationStatus.PENDING: "marked as pending",
+    ConversationStatus.SNOOZED: "snoozed",
+    ConversationStatus.RESOLVED: "resolved",
+}
+
+
+def set_status(
+    actor: User, conversation: Conversation, status: str, snoozed_until: datetime | None = None
+) -> Conversation:
+    if status not in ConversationStatus.values:
+        raise InvalidInbound(f"status must be one of {', '.join(ConversationStatus.values)}")
+    if status == ConversationStatus.SNOOZED:
+        if snoozed_until is None or snoozed_until <= timezone.now():
+            raise InvalidInbound("snoozing needs a time in the future")
+    else:
+        snoozed_until = None
+    if conversation.status == status and conversation.snoozed_until == snoozed_until:
+        return conversation
+    with transaction.atomic():
+        conversation.status = status
+        conversation.snoozed_until = snoozed_until
+        conversation.save(update_fields=["status", "snoozed_until"])
+        text = f"{actor.display_name} {_STATUS_WORDS[ConversationStatus(status)]} this conversation"
+        if snoozed_until:
+            text += f" until {snoozed_until:%Y-%m-%d %H:%M} UTC"
+        event = _event_line(conversation, actor, text, action="status", status=status)
+        publish(
+            conversation.workspace_id,
+            "conversation.status",
+            conversation_id=conversation.pk,
+            status=status,
+            message_id=event.pk,
+        )
+    return conversation
+
+
+def wake_snoozed() -> int:
+    """Re-open conversations whose snooze time has passed (a periodic task)."""
+    now = timezone.now()
+    woken = 0
+    for conversation in Conversation.objects.filter(
+        status=ConversationStatus.SNOOZED, snoozed_until__lte=now
+    ):
+        with transaction.atomic():
+            updated = Conversation.objects.filter(
+                pk=conversation.pk, status=ConversationStatus.SNOOZED
+            ).update(status=ConversationStatus.OPEN, snoozed_until=None)
+            if updated:
+                woken += 1
+                publish(
+                    conversation.workspace_id,
+                    "conversation.status",
+                    conversation_id=conversation.pk,
+                    status="open",
+                )
+    return woken
+
+
+def mark_read(user: User, conversation: Conversation) -> None:
+    """Mark the conversation read for this member only."""
+    now = timezone.now()
+    with transaction.atomic():
+        ConversationRead.objects.update_or_create(
+            conversation=conversation,
+            user=user,
+            defaults={"last_read_at": now, "workspace_id": conversation.workspace_id},
+        )
+        publish(
+            conversation.workspace_id,
+            "conversation.read",
+            conversation_id=conversation.pk,
+            user_id=user.pk,
+        )

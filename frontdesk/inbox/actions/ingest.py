@@ -1,0 +1,283 @@
+"""The one inbound write path: provider traffic becomes rows here, and only here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from frontdesk.connectors.base import InboundMessage, StatusUpdate
+from frontdesk.inbox.attachments import AttachmentTooLarge, store_attachment
+from frontdesk.inbox.models import (
+    ChannelAccount,
+    Contact,
+    ContactHandle,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Message,
+    PendingStatus,
+)
+from frontdesk.realtime.publish import publish
+
+log = logging.getLogger("frontdesk.ingest")
+
+# Delivery only moves forward; "failed" may replace queued or sent, nothing later.
+_RANK = {
+    "": -1,
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+}
+
+
+@dataclass
+class IngestResult:
+    message: Message
+    conversation: Conversation
+    created: bool
+
+
+class InvalidInbound(ValueError):
+    """Input that cannot become a message (the caller answers 400)."""
+
+
+def preview_of(text: str, fallback: str = "") -> str:
+    return " ".join((text or fallback).split())[:200]
+
+
+def ingest(channel: ChannelAccount, item: InboundMessage) -> IngestResult:
+    """Store one inbound (or sent-elsewhere) message; a repeat of a provider id is a no-op."""
+    connector = channel.connector
+    handle_value = connector.normalize_handle(item.handle)
+    if not item.provider_id or len(item.provider_id) > 500:
+        raise InvalidInbound("a message needs a provider id of at most 500 characters")
+    if not handle_value or len(handle_value) > 320:
+        raise InvalidInbound("a message needs a sender handle of at most 320 characters")
+    if len(item.text) > settings.FRONTDESK_MAX_TEXT_CHARS:
+        raise InvalidInbound(f"text is longer than {settings.FRONTDESK_MAX_TEXT_CHARS} characters")
+
+    existing = _find_message(channel, item.provider_id)
+    if existing:
+        return IngestResult(existing, existing.conversation, created=False)
+    try:
+        with transaction.atomic():
+            result = _write(channel, connector.handle_kind, handle_value, item)
+    except IntegrityError:
+        # A concurrent ingest of the same provider id won the race: return its rows.
+        existing = _find_message(channel, item.provider_id)
+        if existing is None:
+            raise
+        return IngestResult(existing, existing.conversation, created=False)
+    return result
+
+
+def _find_message(channel: ChannelAccount, provider_id: str) -> Message | None:
+    return (
+        Message.objects.select_related("conversation")
+        .filter(channel=channel, provider_id=provider_id)
+        .first()
+    )
+
+
+def _write(
+    channel: ChannelAccount, handle_kind: str, handle_value: str, item: InboundMessage
+) -> IngestResult:
+    now = timezone.now()
+    at = item.sent_at or now
+    contact = _contact_for(channel, handle_kind, handle_value, item.contact_name)
+    conversation = _conversation_for(channel, contact, item, at)
+    reply_to = (
+        _find_message(channel, item.reply_to_provider_id) if item.reply_to_provider_id else None
+    )
+    message = Message.objects.create(
+        workspace_id=channel.workspace_id,
+        conversation=conversation,
+        channel=channel,
+        direction=Direction.OUTBOUND if item.outbound else Direction.INBOUND,
+        author_name=item.contact_name if not item.outbound else "",
+        text=item.text,
+        html=item.html,
+        subject=item.subject[:500],
+        provider_id=item.provider_id,
+        reply_to=reply_to,
+        status=DeliveryStatus.SENT if item.outbound else "",
+        extra=item.extra,
+        sent_at=item.sent_at,
+        created_at=at,
+    )
+    skipped = []
+    for attachment in item.attachments:
+        try:
+            store_attachment(message, attachment)
+        except AttachmentTooLarge as exc:
+            skipped.append(str(exc))
+    if skipped:
+        message.extra = {**message.extra, "skipped_attachments": skipped}
+        message.save(update_fields=["extra"])
+
+    fields = ["preview"]
+    conversation.preview = preview_of(
+        item.text, item.subject or ("📎 attachment" if item.attachments else "")
+    )
+    if at >= conversation.last_message_at:
+        conversation.last_message_at = at
+        fields.append("last_message_at")
+    if not item.outbound:
+        if conversation.last_inbound_at is None or at > conversation.last_inbound_at:
+            conversation.last_inbound_at = at
+            fields.append("last_inbound_at")
+        if conversation.status in (ConversationStatus.RESOLVED, ConversationStatus.SNOOZED):
+            conversation.status = ConversationStatus.OPEN
+            conversation.snoozed_until = None
+            fields += ["status", "snoozed_until"]
+    conversation.save(update_fields=fields)
+    if item.outbound:
+        apply_pending_statuses(message)
+    publish(
+        channel.workspace_id,
+        "message.created",
+        conversation_id=conversation.pk,
+        message_id=message.pk,
+        channel_id=channel.pk,
+        direction=message.direction,
+    )
+    return IngestResult(message, conversation, created=True)
+
+
+def _contact_for(channel: ChannelAccount, kind: str, value: str, name: str) -> Contact:
+    handle = (
+        ContactHandle.objects.select_related("contact")
+        .filter(workspace_id=channel.workspace_id, kind=kind, value=value)
+        .first()
+    )
+    if handle:
+        contact = handle.contact
+        if name and not contact.name:
+            contact.name = name[:300]
+            contact.save(update_fields=["name", "updated_at"])
+        return contact
+    contact = Contact.objects.create(workspace_id=channel.workspace_id, name=name[:300])
+    try:
+        with transaction.atomic():
+            ContactHandle.objects.create(
+                workspace_id=channel.workspace_id, contact=contact, kind=kind, value=value
+            )
+    except IntegrityError:
+        contact.delete()
+        return (
+            ContactHandle.objects.select_related("contact")
+            .get(workspace_id=channel.workspace_id, kind=kind, value=value)
+            .contact
+        )
+    return contact
+
+
+def _conversation_for(
+    channel: ChannelAccount, contact: Contact, item: InboundMessage, at
+) -> Conversation:
+    if item.references:
+        earlier = (
+            Message.objects.filter(channel=channel, provider_id__in=item.references[-50:])
+            .select_related("conversation")
+            .order_by("-created_at")
+            .first()
+        )
+        if earlier:
+            return earlier.conversation
+    thread_key = item.thread_key or f"{channel.connector.handle_kind}:{contact.pk}"
+    conversation = Conversation.objects.filter(channel=channel, thread_key=thread_key).first()
+    if conversation:
+        return conversation
+    try:
+        with transaction.atomic():
+            return Conversation.objects.create(
+                workspace_id=channel.workspace_id,
+                channel=channel,
+                contact=contact,
+                thread_key=thread_key[:500],
+                subject=item.subject[:500],
+                last_message_at=at,
+            )
+    except IntegrityError:
+        return Conversation.objects.get(channel=channel, thread_key=thread_key)
+
+
+def advance_status(message: Message, status: str, error: str = "") -> bool:
+    """Move a message's delivery state forward only. Returns whether it changed."""
+    current = message.status
+    if current == DeliveryStatus.FAILED:
+        return False
+    if status == DeliveryStatus.FAILED:
+        if current not in ("", DeliveryStatus.QUEUED, DeliveryStatus.SENT):
+            return False
+        message.status, message.error = DeliveryStatus.FAILED, error or "failed"
+        return True
+    if status not in _RANK or _RANK[status] <= _RANK.get(current, -1):
+        return False
+    message.status = status
+    return True
+
+
+def ingest_status(channel: ChannelAccount, update: StatusUpdate) -> Message | None:
+    """Apply a provider's delivery status; one for an unknown message is kept for later."""
+    if update.status not in (
+        DeliveryStatus.SENT,
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.READ,
+        DeliveryStatus.FAILED,
+    ):
+        raise InvalidInbound(f"unknown delivery status {update.status!r}")
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(channel=channel, provider_id=update.provider_id)
+            .first()
+        )
+        if message is None:
+            PendingStatus.objects.create(
+                workspace_id=channel.workspace_id,
+                channel=channel,
+                provider_id=update.provider_id[:500],
+                status=update.status,
+                error=update.error,
+            )
+            log.info(
+                "status %s for unknown message %s kept for later", update.status, update.provider_id
+            )
+            return None
+        if advance_status(message, update.status, update.error):
+            message.save(update_fields=["status", "error"])
+            publish_status(message)
+        return message
+
+
+def apply_pending_statuses(message: Message) -> None:
+    """Apply statuses that arrived before this message had its provider id."""
+    pending = list(
+        PendingStatus.objects.filter(channel_id=message.channel_id, provider_id=message.provider_id)
+    )
+    if not pending:
+        return
+    changed = False
+    for row in sorted(pending, key=lambda p: p.received_at):
+        changed = advance_status(message, row.status, row.error) or changed
+    PendingStatus.objects.filter(pk__in=[p.pk for p in pending]).delete()
+    if changed:
+        message.save(update_fields=["status", "error"])
+
+
+def publish_status(message: Message) -> None:
+    publish(
+        message.workspace_id,
+        "message.status",
+        conversation_id=message.conversation_id,
+        message_id=message.pk,
+        status=message.status,
+        error=message.error,
+    )

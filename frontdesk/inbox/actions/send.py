@@ -1,0 +1,283 @@
+"""The one outbound write path: a transactional outbox drained by the worker.
+
+A reply is written as a ``queued`` message in the same transaction as the user's action.
+``deliver`` claims it with a lease, calls the connector outside any transaction, then
+records the outcome. A crash mid-send leaves the lease to expire and the sweeper retries
+with the same idempotency key, so nothing is lost and a provider that honours the key
+never sends twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from frontdesk.connectors.base import (
+    InboundAttachment,
+    OutboundMessage,
+    OutgoingAttachment,
+    PermanentSendError,
+    ReconnectNeeded,
+    SendResult,
+    TransientSendError,
+)
+from frontdesk.inbox.actions.ingest import (
+    InvalidInbound,
+    advance_status,
+    apply_pending_statuses,
+    preview_of,
+    publish_status,
+)
+from frontdesk.inbox.attachments import store_attachment
+from frontdesk.inbox.models import (
+    ChannelStatus,
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageKind,
+)
+from frontdesk.realtime.publish import publish
+from frontdesk.workspaces.models import User
+
+log = logging.getLogger("frontdesk.send")
+
+
+def _enqueue(message_id: int, delay: float | None = None) -> None:
+    from frontdesk.inbox.tasks import deliver_message
+
+    if delay:
+        deliver_message.schedule((message_id,), delay=delay)
+    else:
+        deliver_message(message_id)
+
+
+def queue_reply(
+    user: User,
+    conversation: Conversation,
+    text: str,
+    attachments: list[InboundAttachment] | None = None,
+    extra: dict | None = None,
+) -> Message:
+    """Write a reply as queued; the worker sends it once the transaction commits."""
+    text = (text or "").strip()
+    if not text and not attachments:
+        raise InvalidInbound("a reply needs text or an attachment")
+    if len(text) > settings.FRONTDESK_MAX_TEXT_CHARS:
+        raise InvalidInbound(f"text is longer than {settings.FRONTDESK_MAX_TEXT_CHARS} characters")
+    now = timezone.now()
+    with transaction.atomic():
+        message = Message.objects.create(
+            workspace_id=conversation.workspace_id,
+            conversation=conversation,
+            channel_id=conversation.channel_id,
+            direction=Direction.OUTBOUND,
+            kind=MessageKind.MESSAGE,
+            author_user=user,
+            author_name=user.display_name,
+            text=text,
+            subject=(extra or {}).get("subject", "")[:500],
+            status=DeliveryStatus.QUEUED,
+            extra=extra or {},
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for item in attachments or []:
+            store_attachment(message, item)
+        Conversation.objects.filter(pk=conversation.pk).update(
+            last_message_at=now, preview=preview_of(text, "📎 attachment")
+        )
+        transaction.on_commit(lambda: _enqueue(message.pk))
+        publish(
+            conversation.workspace_id,
+            "message.created",
+            conversation_id=conversation.pk,
+            message_id=message.pk,
+            channel_id=conversation.channel_id,
+            direction=Direction.OUTBOUND,
+        )
+    return message
+
+
+def add_note(user: User, conversation: Conversation, text: str) -> Message:
+    """An internal note: seen by the team, never sent to the client."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInbound("a note needs text")
+    if len(text) > settings.FRONTDESK_MAX_TEXT_CHARS:
+        raise InvalidInbound(f"text is longer than {settings.FRONTDESK_MAX_TEXT_CHARS} characters")
+    with transaction.atomic():
+        message = Message.objects.create(
+            workspace_id=conversation.workspace_id,
+            conversation=conversation,
+            channel_id=conversation.channel_id,
+            direction=Direction.OUTBOUND,
+            kind=MessageKind.NOTE,
+            author_user=user,
+            author_name=user.display_name,
+            text=text,
+        )
+        publish(
+            conversation.workspace_id,
+            "message.created",
+            conversation_id=conversation.pk,
+            message_id=message.pk,
+            channel_id=conversation.channel_id,
+            direction=Direction.OUTBOUND,
+        )
+    return message
+
+
+def retry(message: Message) -> None:
+    """Put a failed reply back in the outbox (the user pressed Retry)."""
+    with transaction.atomic():
+        updated = Message.objects.filter(pk=message.pk, status=DeliveryStatus.FAILED).update(
+            status=DeliveryStatus.QUEUED,
+            error="",
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            claimed_until=None,
+        )
+        if updated:
+            message.refresh_from_db()
+            transaction.on_commit(lambda: _enqueue(message.pk))
+            publish_status(message)
+
+
+def _claim(message_id: int) -> bool:
+    """Take the lease on a due, queued message; False if another worker has it or it is done."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.FRONTDESK_SEND_LEASE_SECONDS)
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(pk=message_id, status=DeliveryStatus.QUEUED)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .first()
+        )
+        if message is None:
+            return False
+        message.claimed_until = lease
+        message.attempts += 1
+        message.save(update_fields=["claimed_until", "attempts"])
+    return True
+
+
+def _outbound_for(message: Message) -> OutboundMessage:
+    conversation = message.conversation
+    handle = conversation.contact.handles.filter(kind=message.channel.connector.handle_kind).first()
+    return OutboundMessage(
+        message_id=message.pk,
+        conversation_id=conversation.pk,
+        to_handle=handle.value if handle else "",
+        thread_key=conversation.thread_key,
+        text=message.text,
+        html=message.html,
+        subject=message.subject,
+        reply_to_provider_id=message.reply_to.provider_id or "" if message.reply_to else "",
+        attachments=[
+            OutgoingAttachment(
+                id=a.pk,
+                name=a.name,
+                content_type=a.content_type,
+                size=a.size,
+                path=a.file.path,
+                url=f"{settings.BASE_URL}/files/{a.pk}/",
+            )
+            for a in message.attachments.all()
+        ],
+        extra=message.extra,
+    )
+
+
+def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    delay = min(settings.FRONTDESK_SEND_BACKOFF_BASE * (2 ** max(attempt - 1, 0)), 3600.0)
+    return max(delay, retry_after or 0.0)
+
+
+def deliver(message_id: int) -> str:
+    """Send one queued message through its channel's connector. Returns the outcome."""
+    if not _claim(message_id):
+        return "skipped"
+    message = Message.objects.select_related("conversation__contact", "channel", "reply_to").get(
+        pk=message_id
+    )
+    channel = message.channel
+    try:
+        result = channel.connector.send(channel, _outbound_for(message))
+    except TransientSendError as exc:
+        return _after_transient(message, exc.reason, exc.retry_after)
+    except PermanentSendError as exc:
+        if isinstance(exc, ReconnectNeeded):
+            channel.status, channel.last_error = ChannelStatus.NEEDS_RECONNECT, exc.reason
+            channel.save(update_fields=["status", "last_error"])
+        return _after_failure(message, exc.reason)
+    except Exception as exc:  # a connector bug must not kill the worker or lose the reply
+        log.exception("connector %s raised while sending message %s", channel.provider, message_id)
+        return _after_transient(message, f"unexpected error: {exc.__class__.__name__}", None)
+    return _after_success(message, result)
+
+
+def _after_success(message: Message, result: SendResult) -> str:
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        locked.claimed_until = None
+        locked.error = ""
+        advance_status(locked, DeliveryStatus.SENT)
+        locked.provider_id = result.provider_id
+        try:
+            with transaction.atomic():
+                locked.save(update_fields=["claimed_until", "error", "status", "provider_id"])
+        except IntegrityError:
+            # The provider reused an id we already hold: keep the send, drop the id.
+            log.warning(
+                "provider id %s already used on channel %s", result.provider_id, locked.channel_id
+            )
+            locked.provider_id = None
+            locked.save(update_fields=["claimed_until", "error", "status", "provider_id"])
+        if locked.provider_id:
+            apply_pending_statuses(locked)
+        publish_status(locked)
+    return "sent"
+
+
+def _after_transient(message: Message, reason: str, retry_after: float | None) -> str:
+    if message.attempts >= settings.FRONTDESK_SEND_MAX_ATTEMPTS:
+        return _after_failure(message, f"{reason} (gave up after {message.attempts} attempts)")
+    delay = backoff_seconds(message.attempts, retry_after)
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(
+            claimed_until=None,
+            error=reason,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+        transaction.on_commit(lambda: _enqueue(message.pk, delay=delay))
+    log.info("message %s: %s; retry %s in %.0fs", message.pk, reason, message.attempts + 1, delay)
+    return "retry"
+
+
+def _after_failure(message: Message, reason: str) -> str:
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        locked.claimed_until = None
+        advance_status(locked, DeliveryStatus.FAILED, reason)
+        locked.save(update_fields=["claimed_until", "status", "error"])
+        publish_status(locked)
+    return "failed"
+
+
+def due_for_delivery(limit: int = 500) -> list[int]:
+    """Queued messages whose time has come and whose lease (if any) has run out."""
+    now = timezone.now()
+    return list(
+        Message.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )

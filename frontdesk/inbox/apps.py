@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class InboxConfig(AppConfig):
+    name = "frontdesk.inbox"
+    label = "inbox"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from frontdesk.inbox import tasks  # noqa: F401  (registers Huey tasks)

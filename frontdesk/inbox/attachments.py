@@ -1,0 +1,83 @@
+"""Storing attachment files: safe names, a size limit, content type sniffed from the bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+import unicodedata
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+from frontdesk.connectors.base import InboundAttachment
+from frontdesk.inbox.models import Attachment, Message
+
+_MAGIC: list[tuple[bytes, str]] = [
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"%PDF-", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"OggS", "audio/ogg"),
+    (b"ID3", "audio/mpeg"),
+    (b"\x1a\x45\xdf\xa3", "video/webm"),
+]
+
+
+def sniff_content_type(data: bytes, name: str, declared: str) -> str:
+    for magic, content_type in _MAGIC:
+        if data.startswith(magic):
+            return content_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:8] == b"ftyp":
+        return "video/mp4"
+    declared = (declared or "").split(";")[0].strip().lower()
+    # Never trust a declared type that a browser would render as a page.
+    if declared and declared not in {"text/html", "application/xhtml+xml", "image/svg+xml"}:
+        return declared
+    guessed = mimetypes.guess_type(name)[0]
+    if guessed and guessed not in {"text/html", "application/xhtml+xml", "image/svg+xml"}:
+        return guessed
+    return "application/octet-stream"
+
+
+_UNSAFE = re.compile(r"[^\w.\- ()\[\]+@,]")
+
+
+def safe_filename(name: str) -> str:
+    """Keep the last path part, drop control characters and anything odd."""
+    name = unicodedata.normalize("NFKC", name or "")
+    name = name.replace("\x00", "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = _UNSAFE.sub("_", name).strip(" .")
+    if len(name) > 150:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[:140] + dot + ext[:9]) if dot else name[:150]
+    return name or "attachment"
+
+
+class AttachmentTooLarge(ValueError):
+    pass
+
+
+def store_attachment(message: Message, item: InboundAttachment) -> Attachment:
+    limit = settings.FRONTDESK_MAX_ATTACHMENT_BYTES
+    if len(item.data) > limit:
+        raise AttachmentTooLarge(
+            f"{item.name}: {len(item.data)} bytes is over the {limit}-byte limit"
+        )
+    name = safe_filename(item.name)
+    attachment = Attachment(
+        workspace_id=message.workspace_id,
+        message=message,
+        name=name,
+        content_type=sniff_content_type(item.data[:64], name, item.content_type),
+        size=len(item.data),
+        sha256=hashlib.sha256(item.data).hexdigest(),
+    )
+    attachment.file.save(name, ContentFile(item.data), save=False)
+    attachment.save()
+    return attachment

@@ -1,0 +1,286 @@
+"""The inbox side of the domain: channels, contacts, conversations, messages.
+
+Every row carries ``workspace`` so that each query can (and must) filter on it.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from frontdesk.core.crypto import decrypt_json, encrypt_json
+from frontdesk.workspaces.models import Workspace
+
+
+class ChannelStatus(models.TextChoices):
+    CONNECTING = "connecting", "Connecting"
+    CONNECTED = "connected", "Connected"
+    ERROR = "error", "Error"
+    NEEDS_RECONNECT = "needs_reconnect", "Needs reconnection"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+class ChannelAccount(models.Model):
+    """One connected account (a WhatsApp number, a mailbox, an API channel...)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="channels")
+    kind = models.CharField(max_length=20)
+    provider = models.CharField(max_length=30)
+    name = models.CharField(max_length=200)
+    config = models.JSONField(default=dict, blank=True)  # public settings only
+    credentials_encrypted = models.TextField(blank=True, default="")
+    status = models.CharField(
+        max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.CONNECTED
+    )
+    last_error = models.TextField(blank=True, default="")
+    sync_state = models.JSONField(default=dict, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.provider})"
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return decrypt_json(self.credentials_encrypted)
+
+    @credentials.setter
+    def credentials(self, value: dict[str, Any]) -> None:
+        self.credentials_encrypted = encrypt_json(value)
+
+    @property
+    def connector(self):
+        from frontdesk.connectors.registry import get_connector
+
+        return get_connector(self.provider)
+
+
+class Contact(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=300, blank=True, default="")
+    company = models.CharField(max_length=300, blank=True, default="")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    avatar_url = models.URLField(max_length=1000, blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "name"])]
+
+    def __str__(self) -> str:
+        return self.name or f"Contact {self.pk}"
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        handle = next(iter(self.handles.all()), None)
+        return handle.value if handle else f"Contact #{self.pk}"
+
+
+class HandleKind(models.TextChoices):
+    PHONE = "phone", "Phone"
+    EMAIL = "email", "Email"
+    LINKEDIN = "linkedin", "LinkedIn"
+    EXTERNAL = "external", "External id"
+
+
+class ContactHandle(models.Model):
+    """One address of a contact on one kind of channel; unique per workspace."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="handles")
+    kind = models.CharField(max_length=20, choices=HandleKind.choices)
+    value = models.CharField(max_length=320)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "kind", "value"], name="handle_unique_in_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class ConversationStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    SNOOZED = "snoozed", "Snoozed"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Conversation(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="conversations")
+    channel = models.ForeignKey(
+        ChannelAccount, on_delete=models.CASCADE, related_name="conversations"
+    )
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    thread_key = models.CharField(max_length=500)
+    subject = models.CharField(max_length=500, blank=True, default="")
+    status = models.CharField(
+        max_length=10, choices=ConversationStatus.choices, default=ConversationStatus.OPEN
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    # Kept on the row so the list renders from one table with no per-row queries.
+    last_message_at = models.DateTimeField(default=timezone.now)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    preview = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "thread_key"], name="one_conversation_per_thread"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["workspace", "status", "-last_message_at", "-id"],
+                name="conv_ws_status_recent",
+            ),
+            models.Index(fields=["workspace", "-last_message_at", "-id"], name="conv_ws_recent"),
+            models.Index(
+                fields=["workspace", "assignee", "status", "-last_message_at"],
+                name="conv_ws_assignee",
+            ),
+            models.Index(
+                fields=["workspace", "channel", "status", "-last_message_at"],
+                name="conv_ws_channel",
+            ),
+            models.Index(fields=["contact"], name="conv_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Conversation {self.pk}"
+
+
+class ConversationRead(models.Model):
+    """How far one member has read one conversation."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="one_read_state")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.conversation_id} at {self.last_read_at}"
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+
+
+class MessageKind(models.TextChoices):
+    MESSAGE = "message", "Message"
+    NOTE = "note", "Internal note"
+    EVENT = "event", "Event"
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    FAILED = "failed", "Failed"
+
+
+class Message(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    channel = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE, related_name="+")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    kind = models.CharField(max_length=8, choices=MessageKind.choices, default=MessageKind.MESSAGE)
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_name = models.CharField(max_length=300, blank=True, default="")
+    text = models.TextField(blank=True, default="")
+    html = models.TextField(blank=True, default="")
+    subject = models.CharField(max_length=500, blank=True, default="")
+    provider_id = models.CharField(max_length=500, null=True, blank=True)
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    extra = models.JSONField(default=dict, blank=True)
+    # Outbox bookkeeping: a worker claims a queued message until claimed_until.
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)  # the provider's time, if given
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_id"],
+                condition=Q(provider_id__isnull=False),
+                name="message_provider_id_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["conversation", "created_at", "id"], name="msg_thread"),
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                condition=Q(status="queued"),
+                name="msg_outbox",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Message {self.pk} ({self.direction})"
+
+
+class Attachment(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=200, default="application/octet-stream")
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    file = models.FileField(upload_to="attachments/%Y/%m/", max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PendingStatus(models.Model):
+    """A delivery status that arrived before the message it is about (kept, applied later)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    channel = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE)
+    provider_id = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices)
+    error = models.TextField(blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["channel", "provider_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.status} for {self.provider_id}"

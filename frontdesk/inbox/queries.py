@@ -1,0 +1,148 @@
+"""Read queries shared by the web UI and the API. Keyset pagination; no per-row queries."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from frontdesk.inbox.models import (
+    ChannelAccount,
+    ContactHandle,
+    Conversation,
+    ConversationRead,
+    Message,
+)
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(at: datetime, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{pk}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, pk = raw.rsplit("|", 1)
+        return datetime.fromisoformat(at), int(pk)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadCursor("invalid cursor") from None
+
+
+@dataclass
+class ConversationFilter:
+    status: str | None = None  # None: any status
+    assignee: str | None = None  # "me", "none", or a user id
+    channel_id: int | None = None
+    unread_only: bool = False
+    oldest_first: bool = False
+
+
+@dataclass
+class Page:
+    items: list
+    next_cursor: str | None
+
+
+def unread_expression(user_id: int):
+    """True when the conversation has an inbound message newer than this member's read mark."""
+    read_up_to = ConversationRead.objects.filter(
+        conversation=OuterRef("pk"), user_id=user_id, last_read_at__gte=OuterRef("last_inbound_at")
+    )
+    return Q(last_inbound_at__isnull=False) & ~Exists(read_up_to)
+
+
+def _handles_prefetch() -> Prefetch:
+    return Prefetch("contact__handles", queryset=ContactHandle.objects.order_by("id"))
+
+
+def conversations(
+    workspace_id: int,
+    user_id: int,
+    flt: ConversationFilter,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    qs: QuerySet[Conversation] = Conversation.objects.filter(workspace_id=workspace_id)
+    if flt.status:
+        qs = qs.filter(status=flt.status)
+    if flt.assignee == "me":
+        qs = qs.filter(assignee_id=user_id)
+    elif flt.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif flt.assignee:
+        qs = qs.filter(assignee_id=int(flt.assignee))
+    if flt.channel_id:
+        qs = qs.filter(channel_id=flt.channel_id)
+    qs = qs.annotate(is_unread=unread_expression(user_id))
+    if flt.unread_only:
+        qs = qs.filter(is_unread=True)
+    if cursor:
+        at, pk = decode_cursor(cursor)
+        if flt.oldest_first:
+            qs = qs.filter(Q(last_message_at__gt=at) | Q(last_message_at=at, pk__gt=pk))
+        else:
+            qs = qs.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, pk__lt=pk))
+    order = ("last_message_at", "id") if flt.oldest_first else ("-last_message_at", "-id")
+    rows = list(
+        qs.select_related("channel", "contact", "assignee")
+        .prefetch_related(_handles_prefetch())
+        .order_by(*order)[: limit + 1]
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].last_message_at, rows[-1].pk) if more and rows else None
+    return Page(rows, next_cursor)
+
+
+def conversation_for(workspace_id: int, user_id: int, conversation_id: int) -> Conversation | None:
+    return (
+        Conversation.objects.filter(workspace_id=workspace_id, pk=conversation_id)
+        .annotate(is_unread=unread_expression(user_id))
+        .select_related("channel", "contact", "assignee")
+        .prefetch_related(_handles_prefetch())
+        .first()
+    )
+
+
+def thread(conversation: Conversation, before: str | None = None, limit: int = 100) -> Page:
+    """Messages oldest to newest; ``before`` pages back to older ones."""
+    qs = Message.objects.filter(conversation=conversation, workspace_id=conversation.workspace_id)
+    if before:
+        at, pk = decode_cursor(before)
+        qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+    rows = list(
+        qs.select_related("author_user", "reply_to")
+        .prefetch_related("attachments")
+        .order_by("-created_at", "-id")[: limit + 1]
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].pk) if more and rows else None
+    rows.reverse()
+    return Page(rows, next_cursor)
+
+
+def unread_counts(workspace_id: int, user_id: int) -> dict[str, int]:
+    """Unread open conversations: ``all``, ``mine``, ``unassigned`` and per channel id."""
+    base = Conversation.objects.filter(workspace_id=workspace_id).exclude(status="resolved")
+    base = base.filter(unread_expression(user_id))
+    totals = base.aggregate(
+        all=Count("id"),
+        mine=Count("id", filter=Q(assignee_id=user_id)),
+        unassigned=Count("id", filter=Q(assignee__isnull=True)),
+    )
+    counts = {k: v or 0 for k, v in totals.items()}
+    for row in base.values("channel_id").annotate(n=Count("id")):
+        counts[str(row["channel_id"])] = row["n"]
+    return counts
+
+
+def channels(workspace_id: int) -> QuerySet[ChannelAccount]:
+    return ChannelAccount.objects.filter(workspace_id=workspace_id).order_by("kind", "name", "id")

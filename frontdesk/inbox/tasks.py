@@ -1,0 +1,26 @@
+"""Background tasks (Huey). Each is thin: the work lives in ``inbox.actions``."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from frontdesk.inbox.actions.conversation import wake_snoozed
+from frontdesk.inbox.actions.send import deliver, due_for_delivery
+
+
+@db_task()
+def deliver_message(message_id: int) -> str:
+    return deliver(message_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_outbox() -> int:
+    """Re-enqueue replies whose task was lost (a worker crash, a restart): the outbox is the truth."""
+    due = due_for_delivery()
+    for message_id in due:
+        deliver_message(message_id)
+    return len(due)
+
+
+@db_periodic_task(crontab(minute="*"))
+def wake_snoozed_conversations() -> int:
+    return wake_snoozed()

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from frontdesk.connectors.base import InboundMessage
+from frontdesk.inbox.actions.ingest import ingest
+from frontdesk.inbox.models import ChannelAccount
+from frontdesk.workspaces.models import ApiToken, Membership, Role
+from frontdesk.workspaces.services import add_member, create_workspace
+from tests.peers.callback import CallbackServer
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def owner(db) -> Membership:
+    _, membership = create_workspace("Acme", "owner@acme.test", PASSWORD)
+    return membership
+
+
+@pytest.fixture
+def agent(owner) -> Membership:
+    return add_member(
+        owner.workspace, "agent@acme.test", PASSWORD, role=Role.AGENT, name="Agnes Agent"
+    )
+
+
+@pytest.fixture
+def rival(db) -> Membership:
+    """The owner of a second, unrelated workspace."""
+    _, membership = create_workspace("Rival", "boss@rival.test", PASSWORD)
+    return membership
+
+
+def token_client(membership: Membership) -> Client:
+    _, token = ApiToken.issue(membership)
+    return Client(headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture
+def api(owner) -> Client:
+    return token_client(owner)
+
+
+@pytest.fixture
+def callback():
+    server = CallbackServer()
+    yield server
+    server.close()
+
+
+def make_api_channel(
+    membership: Membership, callback_url: str, name: str = "Support bot"
+) -> ChannelAccount:
+    channel = ChannelAccount(
+        workspace=membership.workspace,
+        kind="api",
+        provider="api",
+        name=name,
+        config={"callback_url": callback_url},
+    )
+    channel.credentials = {"secret": "s3cret-" + name.replace(" ", "-")}
+    channel.save()
+    return channel
+
+
+@pytest.fixture
+def channel(owner, callback) -> ChannelAccount:
+    return make_api_channel(owner, callback.url)
+
+
+@pytest.fixture
+def inbound(channel) -> Callable[..., object]:
+    counter = iter(range(1, 10**9))
+
+    def send(text: str = "Hello there", handle: str = "client-1", via=None, **kw):
+        item = InboundMessage(
+            provider_id=kw.pop("provider_id", f"in-{next(counter)}"), handle=handle, text=text, **kw
+        )
+        return ingest(via or channel, item)
+
+    return send
+
+
+@pytest.fixture
+def drain_queue():
+    """Run every task waiting in the real Huey queue, as a worker would."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.flush()
+
+    def drain() -> list:
+        results = []
+        while (task := HUEY.dequeue()) is not None:
+            results.append(HUEY.execute(task))
+        return results
+
+    yield drain
+    HUEY.flush()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is deliberately slow; the tests only need hashing to work (one test checks argon2)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,239 @@
+"""The inbound write path: rows, idempotency, re-opening, attachments, delivery states."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from frontdesk.connectors.base import InboundAttachment, InboundMessage, StatusUpdate
+from frontdesk.inbox.actions.conversation import set_status
+from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
+from frontdesk.inbox.attachments import safe_filename
+from frontdesk.inbox.models import (
+    Attachment,
+    Contact,
+    ContactHandle,
+    Conversation,
+    Message,
+    PendingStatus,
+)
+from tests.conftest import make_api_channel
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_first_message_creates_contact_handle_conversation_and_message(inbound, channel):
+    result = inbound("Hi, I need a quote", handle="client-7", contact_name="Dana Client")
+    assert result.created
+    conversation = Conversation.objects.get()
+    assert conversation.channel == channel
+    assert conversation.contact.name == "Dana Client"
+    assert conversation.status == "open"
+    assert conversation.preview == "Hi, I need a quote"
+    assert conversation.last_inbound_at == result.message.created_at
+    handle = ContactHandle.objects.get()
+    assert (handle.kind, handle.value, handle.contact_id) == (
+        "external",
+        "client-7",
+        conversation.contact_id,
+    )
+    message = Message.objects.get()
+    assert (message.direction, message.kind, message.text) == (
+        "inbound",
+        "message",
+        "Hi, I need a quote",
+    )
+    assert message.workspace_id == channel.workspace_id
+
+
+def test_same_provider_id_twice_is_stored_once(inbound):
+    first = inbound("Hello", provider_id="wamid.1")
+    again = inbound("Hello", provider_id="wamid.1")
+    assert not again.created
+    assert again.message.pk == first.message.pk
+    assert Message.objects.count() == 1
+
+
+def test_next_message_from_same_handle_joins_the_conversation(inbound):
+    a = inbound("one", handle="client-1")
+    b = inbound("two", handle="client-1")
+    c = inbound("three", handle="client-2")
+    assert a.conversation.pk == b.conversation.pk != c.conversation.pk
+    assert Contact.objects.count() == 2
+
+
+def test_explicit_thread_keys_split_conversations_for_one_contact(inbound):
+    a = inbound("ticket A", handle="client-1", thread_key="A")
+    b = inbound("ticket B", handle="client-1", thread_key="B")
+    assert a.conversation.pk != b.conversation.pk
+    assert a.conversation.contact_id == b.conversation.contact_id
+
+
+def test_references_thread_a_reply_into_the_earlier_conversation(inbound):
+    first = inbound("original", handle="client-1", thread_key="t1", provider_id="<a@x>")
+    reply = inbound(
+        "re: original",
+        handle="client-1",
+        thread_key="t2",
+        provider_id="<b@x>",
+        references=["<a@x>"],
+    )
+    assert reply.conversation.pk == first.conversation.pk
+
+
+def test_a_handle_known_on_another_channel_belongs_to_the_same_contact(owner, inbound, callback):
+    other = make_api_channel(owner, callback.url, name="SMS gateway")
+    a = inbound("on channel one", handle="+15550001")
+    b = inbound("on channel two", handle="+15550001", via=other)
+    assert a.conversation.pk != b.conversation.pk
+    assert a.conversation.contact_id == b.conversation.contact_id
+
+
+def test_the_same_handle_in_another_workspace_is_another_contact(inbound, rival, callback):
+    theirs = make_api_channel(rival, callback.url, name="Theirs")
+    ours = inbound("hi", handle="shared-handle")
+    their = ingest(theirs, InboundMessage(provider_id="x1", handle="shared-handle", text="hi"))
+    assert ours.conversation.contact_id != their.conversation.contact_id
+    assert their.conversation.workspace_id == rival.workspace_id
+
+
+def test_inbound_reopens_a_resolved_conversation(inbound, owner):
+    first = inbound("help")
+    set_status(owner.user, first.conversation, "resolved")
+    inbound("still broken")
+    assert Conversation.objects.get().status == "open"
+
+
+def test_inbound_wakes_a_snoozed_conversation(inbound, owner):
+    first = inbound("help")
+    set_status(owner.user, first.conversation, "snoozed", timezone.now() + timedelta(days=1))
+    inbound("any news?")
+    conversation = Conversation.objects.get()
+    assert (conversation.status, conversation.snoozed_until) == ("open", None)
+
+
+def test_an_older_message_arriving_late_does_not_move_last_activity_back(inbound):
+    now = timezone.now()
+    inbound("new", sent_at=now)
+    inbound("old, delivered late", sent_at=now - timedelta(hours=2))
+    conversation = Conversation.objects.get()
+    assert conversation.last_message_at == now
+    assert [m.text for m in Message.objects.order_by("created_at")] == [
+        "old, delivered late",
+        "new",
+    ]
+
+
+def test_attachments_are_stored_with_safe_names_and_sniffed_types(inbound, settings):
+    result = inbound(
+        "see photo",
+        attachments=[
+            InboundAttachment(name="../../etc/passwd\x00.png", content_type="text/html", data=PNG)
+        ],
+    )
+    attachment = Attachment.objects.get()
+    assert attachment.message_id == result.message.pk
+    assert attachment.name == "passwd.png"
+    assert attachment.content_type == "image/png"  # sniffed, not the declared text/html
+    assert attachment.size == len(PNG)
+    assert attachment.file.read() == PNG
+    assert str(settings.MEDIA_ROOT) in attachment.file.path
+
+
+def test_an_attachment_over_the_limit_is_skipped_but_the_message_is_kept(inbound, settings):
+    settings.FRONTDESK_MAX_ATTACHMENT_BYTES = 10
+    result = inbound("big file", attachments=[InboundAttachment(name="big.bin", data=b"x" * 11)])
+    message = Message.objects.get(pk=result.message.pk)
+    assert message.text == "big file"
+    assert Attachment.objects.count() == 0
+    assert "over the 10-byte limit" in message.extra["skipped_attachments"][0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [
+        ("report.pdf", "report.pdf"),
+        ("..\\..\\boot.ini", "boot.ini"),
+        ("", "attachment"),
+        ("a<b>.txt", "a_b_.txt"),
+    ],
+)
+def test_safe_filename(raw, safe):
+    assert safe_filename(raw) == safe
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        InboundMessage(provider_id="", handle="x"),
+        InboundMessage(provider_id="p", handle="   "),
+        InboundMessage(provider_id="p" * 501, handle="x"),
+    ],
+)
+def test_inbound_without_id_or_handle_is_refused(channel, item):
+    with pytest.raises(InvalidInbound):
+        ingest(channel, item)
+    assert Message.objects.count() == 0
+
+
+def test_text_over_the_limit_is_refused(channel, settings):
+    settings.FRONTDESK_MAX_TEXT_CHARS = 100
+    with pytest.raises(InvalidInbound, match="longer than 100"):
+        ingest(channel, InboundMessage(provider_id="p", handle="x", text="y" * 101))
+
+
+def _outbound(inbound, provider_id="out-1"):
+    return inbound("sent from the phone", provider_id=provider_id, outbound=True).message
+
+
+def test_a_message_sent_elsewhere_is_stored_as_outbound_and_not_unread(inbound):
+    message = _outbound(inbound)
+    assert (message.direction, message.status) == ("outbound", "sent")
+    assert Conversation.objects.get().last_inbound_at is None
+
+
+def test_status_only_moves_forward(channel, inbound):
+    message = _outbound(inbound)
+    for status, expected in [
+        ("delivered", "delivered"),
+        ("read", "read"),
+        ("delivered", "read"),
+        ("sent", "read"),
+    ]:
+        ingest_status(channel, StatusUpdate(provider_id="out-1", status=status))
+        message.refresh_from_db()
+        assert message.status == expected
+
+
+def test_failed_keeps_the_providers_error_and_is_final(channel, inbound):
+    message = _outbound(inbound)
+    ingest_status(
+        channel, StatusUpdate(provider_id="out-1", status="failed", error="131026: undeliverable")
+    )
+    ingest_status(channel, StatusUpdate(provider_id="out-1", status="delivered"))
+    message.refresh_from_db()
+    assert (message.status, message.error) == ("failed", "131026: undeliverable")
+
+
+def test_failed_does_not_override_a_read_message(channel, inbound):
+    message = _outbound(inbound)
+    ingest_status(channel, StatusUpdate(provider_id="out-1", status="read"))
+    ingest_status(channel, StatusUpdate(provider_id="out-1", status="failed", error="late"))
+    message.refresh_from_db()
+    assert message.status == "read"
+
+
+def test_a_status_for_an_unknown_message_is_kept_and_applied_when_it_arrives(channel, inbound):
+    assert ingest_status(channel, StatusUpdate(provider_id="out-9", status="delivered")) is None
+    assert PendingStatus.objects.count() == 1
+    message = _outbound(inbound, provider_id="out-9")
+    message.refresh_from_db()
+    assert message.status == "delivered"
+    assert PendingStatus.objects.count() == 0
+
+
+def test_an_unknown_status_word_is_refused(channel):
+    with pytest.raises(InvalidInbound):
+        ingest_status(channel, StatusUpdate(provider_id="x", status="teleported"))
