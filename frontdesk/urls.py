@@ -2,9 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from frontdesk.api.views import api
+from frontdesk.connectors.registry import connector_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    *connector_urlpatterns(),
     path("", include("frontdesk.web.urls")),
 ]

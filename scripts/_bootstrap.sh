@@ -32,8 +32,12 @@ ensure_venv() {
   stamp_want="$(sha256sum pyproject.toml | cut -c1-16)-$extras"
   if [ "$(cat "$VENV/.frontdesk-installed" 2>/dev/null)" != "$stamp_want" ]; then
     echo "Installing Frontdesk into $VENV ..." >&2
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec" >&2
+    local log; log=$(mktemp)
+    if ! { "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip &&
+           "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec"; } >"$log" 2>&1; then
+      grep -v '^WARNING: Location' "$log" >&2; rm -f "$log"; return 1
+    fi
+    rm -f "$log"
     echo "$stamp_want" > "$VENV/.frontdesk-installed"
   fi
 }

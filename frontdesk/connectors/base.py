@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from frontdesk.inbox.models import ChannelAccount
+    from django.urls import URLPattern, URLResolver
+
+    from frontdesk.inbox.models import ChannelAccount, Conversation
 
 
 @dataclass
@@ -121,6 +123,9 @@ class Capabilities:
     templates: bool = False
     read_receipts: bool = False
     reply_window_hours: int | None = None
+    sync: bool = (
+        False  # the worker calls ``Connector.sync`` periodically (mailbox polling, backfill)
+    )
     api_inbound: bool = False  # external systems may post messages in through the REST API
 
 
@@ -139,6 +144,8 @@ class Connector(ABC):
     label: ClassVar[str]
     handle_kind: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # URL name of the connector's own connect page (Apps & integrations links to it).
+    connect_url_name: ClassVar[str | None] = None
 
     @abstractmethod
     def setup(self, config: dict[str, Any]) -> ChannelSetup:
@@ -150,6 +157,17 @@ class Connector(ABC):
 
     def normalize_handle(self, value: str) -> str:
         return value.strip()
+
+    def urlpatterns(self) -> list[URLPattern | URLResolver]:
+        """Webhook and connect-flow routes this connector serves (mounted at the site root)."""
+        return []
+
+    def sync(self, channel: ChannelAccount) -> None:
+        """Fetch what is new (called by the worker when ``capabilities.sync`` is set)."""
+
+    def reply_blocked_reason(self, conversation: Conversation) -> str | None:
+        """Why a free-form reply cannot be sent now (e.g. a closed 24-hour window), or None."""
+        return None
 
 
 def require(config: dict[str, Any], *names: str) -> None:

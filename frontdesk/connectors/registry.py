@@ -15,3 +15,7 @@ def get_connector(provider: str) -> Connector:
         return CONNECTORS[provider]
     except KeyError:
         raise UnknownProvider(f"unknown provider {provider!r}") from None
+
+
+def connector_urlpatterns() -> list:
+    return [pattern for connector in CONNECTORS.values() for pattern in connector.urlpatterns()]

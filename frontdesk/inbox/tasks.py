@@ -1,7 +1,7 @@
 """Background tasks (Huey). Each is thin: the work lives in ``inbox.actions``."""
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from frontdesk.inbox.actions.conversation import wake_snoozed
 from frontdesk.inbox.actions.send import deliver, due_for_delivery
@@ -24,3 +24,30 @@ def sweep_outbox() -> int:
 @db_periodic_task(crontab(minute="*"))
 def wake_snoozed_conversations() -> int:
     return wake_snoozed()
+
+
+@db_task()
+def sync_channel(channel_id: int) -> None:
+    """One channel's sync; a lock keeps two workers from syncing the same account at once."""
+    from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+
+    with lock_task(f"sync-channel-{channel_id}"):
+        channel = ChannelAccount.objects.filter(
+            pk=channel_id, status=ChannelStatus.CONNECTED
+        ).first()
+        if channel is not None:
+            channel.connector.sync(channel)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sync_channels() -> int:
+    from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+
+    due = [
+        c.pk
+        for c in ChannelAccount.objects.filter(status=ChannelStatus.CONNECTED)
+        if c.connector.capabilities.sync
+    ]
+    for channel_id in due:
+        sync_channel(channel_id)
+    return len(due)
