@@ -164,6 +164,7 @@ class Connector(ABC):
 
     def sync(self, channel: ChannelAccount) -> None:
         """Fetch what is new (called by the worker when ``capabilities.sync`` is set)."""
+        return None
 
     def reply_blocked_reason(self, conversation: Conversation) -> str | None:
         """Why a free-form reply cannot be sent now (e.g. a closed 24-hour window), or None."""
