@@ -87,10 +87,15 @@ def inbound(channel) -> Callable[..., object]:
 
 
 @pytest.fixture
-def drain_queue():
-    """Run every task waiting in the real Huey queue, as a worker would."""
+def drain_queue(monkeypatch):
+    """Run every task waiting in the real Huey queue, as a worker would.
+
+    A worker closes its database connection around each task; here the task runs inside
+    the test's transaction, so that one step is left out.
+    """
     from huey.contrib.djhuey import HUEY
 
+    monkeypatch.setattr("huey.contrib.djhuey.close_old_connections", lambda: None)
     HUEY.flush()
 
     def drain() -> list:
