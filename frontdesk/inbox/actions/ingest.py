@@ -62,9 +62,13 @@ def ingest(channel: ChannelAccount, item: InboundMessage) -> IngestResult:
     if len(item.text) > settings.FRONTDESK_MAX_TEXT_CHARS:
         raise InvalidInbound(f"text is longer than {settings.FRONTDESK_MAX_TEXT_CHARS} characters")
 
-    existing = _find_message(channel, item.provider_id)
-    if existing:
-        return IngestResult(existing, existing.conversation, created=False)
+    # Cheap duplicate check first: replayed webhooks are common and must cost little.
+    if Message.objects.filter(channel_id=channel.pk, provider_id=item.provider_id).values_list(
+        "pk"
+    )[:1]:
+        existing = _find_message(channel, item.provider_id)
+        if existing:
+            return IngestResult(existing, existing.conversation, created=False)
     try:
         with transaction.atomic():
             result = _write(channel, connector.handle_kind, handle_value, item)
@@ -78,24 +82,23 @@ def ingest(channel: ChannelAccount, item: InboundMessage) -> IngestResult:
 
 
 def _find_message(channel: ChannelAccount, provider_id: str) -> Message | None:
-    return (
-        Message.objects.select_related("conversation")
-        .filter(channel=channel, provider_id=provider_id)
-        .first()
+    found = list(
+        Message.objects.select_related("conversation").filter(
+            channel=channel, provider_id=provider_id
+        )[:1]
     )
+    return found[0] if found else None
 
 
 def _write(
     channel: ChannelAccount, handle_kind: str, handle_value: str, item: InboundMessage
 ) -> IngestResult:
-    now = timezone.now()
-    at = item.sent_at or now
-    contact = _contact_for(channel, handle_kind, handle_value, item.contact_name)
-    conversation = _conversation_for(channel, contact, item, at)
+    at = item.sent_at or timezone.now()
+    conversation = _conversation_for(channel, handle_kind, handle_value, item, at)
     reply_to = (
         _find_message(channel, item.reply_to_provider_id) if item.reply_to_provider_id else None
     )
-    message = Message.objects.create(
+    message = Message(
         workspace_id=channel.workspace_id,
         conversation=conversation,
         channel=channel,
@@ -111,6 +114,7 @@ def _write(
         sent_at=item.sent_at,
         created_at=at,
     )
+    message.save(force_insert=True)
     skipped = []
     for attachment in item.attachments:
         try:
@@ -121,22 +125,21 @@ def _write(
         message.extra = {**message.extra, "skipped_attachments": skipped}
         message.save(update_fields=["extra"])
 
-    fields = ["preview"]
-    conversation.preview = preview_of(
-        item.text, item.subject or ("📎 attachment" if item.attachments else "")
-    )
+    changes: dict[str, object] = {
+        "preview": preview_of(
+            item.text, item.subject or ("📎 attachment" if item.attachments else "")
+        )
+    }
     if at >= conversation.last_message_at:
-        conversation.last_message_at = at
-        fields.append("last_message_at")
+        changes["last_message_at"] = at
     if not item.outbound:
         if conversation.last_inbound_at is None or at > conversation.last_inbound_at:
-            conversation.last_inbound_at = at
-            fields.append("last_inbound_at")
+            changes["last_inbound_at"] = at
         if conversation.status in (ConversationStatus.RESOLVED, ConversationStatus.SNOOZED):
-            conversation.status = ConversationStatus.OPEN
-            conversation.snoozed_until = None
-            fields += ["status", "snoozed_until"]
-    conversation.save(update_fields=fields)
+            changes.update(status=ConversationStatus.OPEN, snoozed_until=None)
+    Conversation.objects.filter(pk=conversation.pk).update(**changes)
+    for field_name, value in changes.items():
+        setattr(conversation, field_name, value)
     if item.outbound:
         apply_pending_statuses(message)
     publish(
@@ -151,6 +154,7 @@ def _write(
 
 
 def _contact_for(channel: ChannelAccount, kind: str, value: str, name: str) -> Contact:
+    """The contact owning this handle in the workspace (from any channel), or a new one."""
     handle = (
         ContactHandle.objects.select_related("contact")
         .filter(workspace_id=channel.workspace_id, kind=kind, value=value)
@@ -179,8 +183,13 @@ def _contact_for(channel: ChannelAccount, kind: str, value: str, name: str) -> C
 
 
 def _conversation_for(
-    channel: ChannelAccount, contact: Contact, item: InboundMessage, at
+    channel: ChannelAccount, handle_kind: str, handle_value: str, item: InboundMessage, at
 ) -> Conversation:
+    """The conversation a message joins: one it references, its thread, or a new one.
+
+    The default thread is the handle itself, so the common case (a known client writing
+    again) costs one indexed lookup and never touches the contact tables.
+    """
     if item.references:
         earlier = (
             Message.objects.filter(channel=channel, provider_id__in=item.references[-50:])
@@ -190,17 +199,28 @@ def _conversation_for(
         )
         if earlier:
             return earlier.conversation
-    thread_key = item.thread_key or f"{channel.connector.handle_kind}:{contact.pk}"
-    conversation = Conversation.objects.filter(channel=channel, thread_key=thread_key).first()
-    if conversation:
-        return conversation
+    thread_key = (item.thread_key or f"{handle_kind}:{handle_value}")[:500]
+    found = list(
+        Conversation.objects.filter(channel_id=channel.pk, thread_key=thread_key).only(
+            "id",
+            "workspace_id",
+            "channel_id",
+            "contact_id",
+            "status",
+            "last_message_at",
+            "last_inbound_at",
+        )[:1]
+    )
+    if found:
+        return found[0]
+    contact = _contact_for(channel, handle_kind, handle_value, item.contact_name)
     try:
         with transaction.atomic():
             return Conversation.objects.create(
                 workspace_id=channel.workspace_id,
                 channel=channel,
                 contact=contact,
-                thread_key=thread_key[:500],
+                thread_key=thread_key,
                 subject=item.subject[:500],
                 last_message_at=at,
             )
