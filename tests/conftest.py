@@ -118,6 +118,14 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: f
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_persistent_connections():
+    """Threads (websocket consumers, live servers) must not keep test-database connections open."""
+    from django.db import connections
+
+    connections["default"].settings_dict["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Argon2 is deliberately slow; the tests only need hashing to work (one test checks argon2)."""

@@ -1,0 +1,176 @@
+"""The whole system as a user runs it: real processes, real HTTP, a real worker.
+
+Embedded mode (``frontdesk run``: SQLite, web + worker in one process) always; scale mode
+(``frontdesk web`` + ``frontdesk worker`` on PostgreSQL + Redis) when DATABASE_URL and
+REDIS_URL are set, on a database of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import wait_for
+
+FRONTDESK = [sys.executable, "-m", "frontdesk"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([*FRONTDESK, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@contextmanager
+def running(env: dict[str, str], *commands: list[str]) -> Iterator[list[subprocess.Popen]]:
+    procs = [
+        subprocess.Popen(
+            [*FRONTDESK, *c], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for c in commands
+    ]
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def wait_until_up(base: str, procs: list[subprocess.Popen]) -> None:
+    def up() -> bool:
+        for p in procs:
+            if p.poll() is not None:
+                raise AssertionError(f"process exited early: {p.stdout.read() if p.stdout else ''}")
+        try:
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, timeout=60, interval=0.2)
+
+
+def base_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["FRONTDESK_DATA_DIR"] = str(tmp_path / "data")
+    return env
+
+
+def round_trip(base: str, env: dict[str, str], callback, email: str) -> None:
+    """Token -> API channel -> inbound message -> conversation -> reply -> signed callback."""
+    token = cli(env, "token", "create", "--email", email).strip().splitlines()[-1]
+    api = httpx.Client(
+        base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    created = api.post(
+        "/channels",
+        json={
+            "kind": "api",
+            "provider": "api",
+            "name": "Bot",
+            "config": {"callback_url": callback.url},
+        },
+    )
+    assert created.status_code == 201, created.text
+    channel = created.json()
+    inbound = {
+        "id": "ext-1",
+        "contact": {"handle": "+15550100", "name": "Pat"},
+        "text": "Do you ship to Lyon?",
+    }
+    first = api.post(f"/channels/{channel['id']}/messages", json=inbound)
+    assert first.status_code == 201, first.text
+    assert api.post(f"/channels/{channel['id']}/messages", json=inbound).json() == first.json()
+    [conversation] = api.get("/conversations").json()["items"]
+    assert conversation["id"] == first.json()["conversation_id"]
+    assert conversation["contact"]["name"] == "Pat" and conversation["unread"] is True
+    reply = api.post(
+        f"/conversations/{conversation['id']}/messages", json={"text": "Yes, in 2 days."}
+    )
+    assert reply.status_code == 201 and reply.json()["status"] == "queued"
+    hit = wait_for(lambda: callback.received and callback.received[0], timeout=30)
+    assert hit.json["text"] == "Yes, in 2 days." and hit.json["to"] == {"handle": "+15550100"}
+    signature = (
+        "sha256=" + hmac.new(channel["secret"].encode(), hit.body, hashlib.sha256).hexdigest()
+    )
+    assert hit.headers["x-frontdesk-signature"] == signature
+
+    def sent() -> bool:
+        items = api.get(f"/conversations/{conversation['id']}/messages").json()["items"]
+        return items[-1]["status"] == "sent"
+
+    wait_for(sent, timeout=15)
+
+
+def test_embedded_run_serves_web_and_worker_in_one_process(tmp_path, callback):
+    env = base_env(tmp_path)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(env, ["run", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
+        login = (tmp_path / "data" / "first-login.txt").read_text()
+        assert "owner@example.com" in login
+        assert httpx.get(f"{base}/login/").status_code == 200
+        round_trip(base, env, callback, "owner@example.com")
+    assert (tmp_path / "data" / "frontdesk.sqlite3").exists()
+    assert (tmp_path / "data" / "encryption.key").exists()
+
+
+@pytest.mark.skipif(
+    not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+    reason="scale mode runs when DATABASE_URL and REDIS_URL are set (CI's second pass)",
+)
+def test_scale_mode_web_and_worker_processes_on_postgres_and_redis(tmp_path, callback):
+    import psycopg
+
+    admin_url = (
+        os.environ["DATABASE_URL"].replace("postgres://", "postgresql://").rsplit("/", 1)[0]
+        + "/postgres"
+    )
+    name = f"frontdesk_e2e_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = base_env(tmp_path)
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+        env["FRONTDESK_QUEUE_NAME"] = name
+        cli(env, "migrate", "--verbosity", "0")
+        cli(
+            env,
+            "createworkspace",
+            "Scale Co",
+            "--owner-email",
+            "ops@scale.test",
+            "--owner-password",
+            "long-password-1",
+        )
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with running(env, ["web", "--port", str(port)], ["worker", "--workers", "2"]) as procs:
+            wait_until_up(base, procs)
+            round_trip(base, env, callback, "ops@scale.test")
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
