@@ -1,0 +1,126 @@
+"""Inbound messages through the HTTP API against a running server, from a second process.
+
+    python bench/api_ingest.py [-n 3000] [--concurrency 16] [--contacts 1000]
+
+Starts ``frontdesk run`` (embedded: SQLite, one process) on a free port with a fresh data
+dir, creates a workspace, a token and an API channel, then posts N messages over loopback
+and prints requests/second and p50/p99 latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench._setup import percentile
+
+FRONTDESK = [sys.executable, "-m", "frontdesk"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def fire(
+    base: str, token: str, channel_id: int, n: int, concurrency: int, contacts: int
+) -> list[float]:
+    timings: list[float] = []
+    counter = iter(range(n))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=30
+    ) as client:
+
+        async def worker() -> None:
+            for i in counter:
+                body = {
+                    "id": f"bench-{i}",
+                    "contact": {"handle": f"+1555{i % contacts:07d}"},
+                    "text": f"message {i}",
+                }
+                start = time.perf_counter()
+                r = await client.post(f"/api/v1/channels/{channel_id}/messages", json=body)
+                timings.append(time.perf_counter() - start)
+                if r.status_code != 201:
+                    raise SystemExit(f"unexpected {r.status_code}: {r.text[:200]}")
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-n", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--contacts", type=int, default=1000)
+    args = parser.parse_args()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["FRONTDESK_DATA_DIR"] = tempfile.mkdtemp(prefix="frontdesk-bench-")
+    env["FRONTDESK_LOG_LEVEL"] = "WARNING"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [*FRONTDESK, "run", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("server did not start")
+            time.sleep(0.2)
+        token = (
+            subprocess.run(
+                [*FRONTDESK, "token", "create", "--email", "owner@example.com"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        channel = httpx.post(
+            f"{base}/api/v1/channels",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "kind": "api",
+                "provider": "api",
+                "name": "bench",
+                "config": {"callback_url": "http://127.0.0.1:9/"},
+            },
+        ).json()
+        start = time.perf_counter()
+        timings = asyncio.run(
+            fire(base, token, channel["id"], args.n, args.concurrency, args.contacts)
+        )
+        total = time.perf_counter() - start
+        print(
+            f"server: frontdesk run (embedded, SQLite)  cores: {os.cpu_count()}  concurrency: {args.concurrency}"
+        )
+        print(
+            f"POST /api/v1/channels/{{id}}/messages  {len(timings)} requests  {len(timings) / total:.0f} req/s  "
+            f"p50 {percentile(timings, 50) * 1000:.1f} ms  p99 {percentile(timings, 99) * 1000:.1f} ms"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+if __name__ == "__main__":
+    main()
