@@ -137,3 +137,17 @@ def test_credentials_are_encrypted_at_rest(channel):
     raw = ChannelAccount.objects.values_list("credentials_encrypted", flat=True).get(pk=channel.pk)
     assert channel.credentials["secret"] not in raw
     assert ChannelAccount.objects.get(pk=channel.pk).credentials == channel.credentials
+
+
+def test_the_admin_lists_inbox_rows_for_staff(channel, inbound, db):
+    from frontdesk.workspaces.models import User
+
+    inbound("hello admin")
+    staff = User.objects.create_superuser("staff@frontdesk.test", "password-123")
+    client = Client()
+    client.force_login(staff)
+    for path in ("conversation", "message", "contact", "channelaccount"):
+        response = client.get(f"/admin/inbox/{path}/")
+        assert response.status_code == 200, path
+    page = client.get(f"/admin/inbox/channelaccount/{channel.pk}/change/").content.decode()
+    assert channel.credentials["secret"] not in page
