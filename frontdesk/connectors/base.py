@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -169,6 +170,15 @@ class Connector(ABC):
     def reply_blocked_reason(self, conversation: Conversation) -> str | None:
         """Why a free-form reply cannot be sent now (e.g. a closed 24-hour window), or None."""
         return None
+
+    # A template the web reply box includes for channel-specific fields (subject/cc/bcc, a
+    # template picker...). It is rendered with ``conversation`` and ``channel``; its field
+    # names should start with ``x_`` and ``reply_extra`` turns them into ``Message.extra``.
+    reply_form_template: ClassVar[str | None] = None
+
+    def reply_extra(self, form: Mapping[str, str]) -> dict[str, Any]:
+        """Channel-specific values from the web reply form, stored in ``Message.extra``."""
+        return {}
 
 
 def require(config: dict[str, Any], *names: str) -> None:

@@ -42,6 +42,8 @@ class ConversationFilter:
     channel_id: int | None = None
     unread_only: bool = False
     oldest_first: bool = False
+    q: str = ""  # words in the contact's name, a handle, the subject or the last message
+    only_id: int | None = None  # does this one conversation match the filter?
 
 
 @dataclass
@@ -80,6 +82,19 @@ def conversations(
         qs = qs.filter(assignee_id=int(flt.assignee))
     if flt.channel_id:
         qs = qs.filter(channel_id=flt.channel_id)
+    if flt.only_id is not None:
+        qs = qs.filter(pk=flt.only_id)
+    if flt.q.strip():
+        q = flt.q.strip()[:200]
+        handle_match = ContactHandle.objects.filter(
+            contact_id=OuterRef("contact_id"), value__icontains=q
+        )
+        qs = qs.filter(
+            Q(contact__name__icontains=q)
+            | Q(subject__icontains=q)
+            | Q(preview__icontains=q)
+            | Exists(handle_match)
+        )
     qs = qs.annotate(is_unread=unread_expression(user_id))
     if flt.unread_only:
         qs = qs.filter(is_unread=True)

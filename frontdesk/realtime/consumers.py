@@ -44,3 +44,23 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def fd_event(self, message: dict[str, Any]) -> None:
         await self.send_json(message["event"])
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Presence: a member says which conversation they are viewing and whether they type.
+
+        Relayed to the workspace as-is (never stored); only ids and the sender's own name go out.
+        """
+        if not isinstance(content, dict) or content.get("type") != "presence" or not self.groups:
+            return
+        conversation_id = content.get("conversation_id")
+        if conversation_id is not None and not isinstance(conversation_id, int):
+            return
+        user = self.scope["user"]
+        event = {
+            "type": "presence",
+            "user_id": user.pk,
+            "name": user.display_name,
+            "conversation_id": conversation_id,
+            "typing": bool(content.get("typing")),
+        }
+        await self.channel_layer.group_send(self.groups[0], {"type": "fd.event", "event": event})

@@ -1,11 +1,10 @@
 from django import forms
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 
@@ -25,11 +24,6 @@ class LoginView(auth_views.LoginView):
 def logout_view(request: HttpRequest) -> HttpResponse:
     logout(request)
     return redirect("login")
-
-
-@login_required
-def inbox(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/inbox.html", {"membership": request.membership})  # type: ignore[attr-defined]
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -1,0 +1,416 @@
+/* Frontdesk inbox: live updates over the websocket, keyboard shortcuts, the reply box.
+   Every action is a plain form (htmx-enhanced); this file only makes the page feel alive. */
+(function () {
+  "use strict";
+
+  var app = document.getElementById("app");
+  if (!app) return;
+  var me = app.dataset.me;
+  var $ = function (sel, root) { return (root || document).querySelector(sel); };
+  var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
+
+  function openId() {
+    var t = $("#thread");
+    return t ? t.dataset.conversation : null;
+  }
+
+  function listQuery() {
+    return window.location.search.replace(/^\?/, "");
+  }
+
+  function get(url) {
+    return fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
+  }
+
+  function fragment(html) {
+    var tpl = document.createElement("template");
+    tpl.innerHTML = html.trim();
+    return tpl.content;
+  }
+
+  function toast(text) {
+    var el = $("#toast");
+    if (!el) return;
+    el.textContent = text;
+    el.classList.add("show");
+    clearTimeout(toast.t);
+    toast.t = setTimeout(function () { el.classList.remove("show"); }, 3000);
+  }
+
+  /* --- the thread ------------------------------------------------------------------ */
+
+  function scroller() { return $("#messages-scroll"); }
+
+  function nearBottom() {
+    var s = scroller();
+    return !s || s.scrollHeight - s.scrollTop - s.clientHeight < 160;
+  }
+
+  function toBottom() {
+    var s = scroller();
+    if (s) s.scrollTop = s.scrollHeight;
+  }
+
+  /* Insert or replace one message (by id) so the same message never shows twice. */
+  function upsertMessage(html) {
+    var box = $("#messages");
+    if (!box) return;
+    var frag = fragment(html);
+    var node = frag.firstElementChild;
+    if (!node || !node.id) return;
+    var existing = document.getElementById(node.id);
+    var stick = nearBottom();
+    if (existing) {
+      existing.replaceWith(node);
+    } else {
+      var last = $$(".day", box).pop();
+      if (node.dataset.day && (!last || last.dataset.day !== node.dataset.day)) {
+        var day = document.createElement("div");
+        day.className = "day";
+        day.dataset.day = node.dataset.day;
+        var span = document.createElement("span");
+        span.textContent = "Today";
+        day.appendChild(span);
+        box.appendChild(day);
+      }
+      box.appendChild(node);
+      if (window.htmx) htmx.process(node);
+    }
+    if (stick) toBottom();
+  }
+
+  function dedupeMessages() {
+    var seen = {};
+    $$("#messages [data-id]").reverse().forEach(function (el) {
+      if (seen[el.id]) el.remove(); else seen[el.id] = true;
+    });
+  }
+
+  function fetchMessage(conversationId, messageId, markRead) {
+    var url = "/c/" + conversationId + "/m/" + messageId + (markRead ? "?read=1" : "");
+    return get(url).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+      if (html && openId() === String(conversationId)) upsertMessage(html);
+    });
+  }
+
+  function refreshHeader(conversationId) {
+    get("/c/" + conversationId + "/header").then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+      var head = $("#thread-header");
+      if (!html || !head || openId() !== String(conversationId)) return;
+      var menuOpen = head.querySelector("details[open]");
+      if (menuOpen || head.contains(document.activeElement)) return; // do not yank a control from under the user
+      var node = fragment(html).firstElementChild;
+      head.replaceWith(node);
+      if (window.htmx) htmx.process(node);
+    });
+  }
+
+  /* --- the list ----------------------------------------------------------------------- */
+
+  function refreshRow(conversationId, moveToTop) {
+    var q = listQuery();
+    var active = openId() === String(conversationId) ? "active=1" : "";
+    var url = "/c/" + conversationId + "/row?" + [q, active].filter(Boolean).join("&");
+    get(url).then(function (r) {
+      if (r.status === 204 || r.status === 404) return "";
+      return r.ok ? r.text() : null;
+    }).then(function (html) {
+      if (html === null) return;
+      var rows = $("#rows");
+      if (!rows) return;
+      var existing = document.getElementById("conv-" + conversationId);
+      if (html === "") { if (existing) existing.remove(); return; }
+      var node = fragment(html).firstElementChild;
+      var oldest = /(^|&)sort=oldest/.test(listQuery());
+      if (existing && !(moveToTop && !oldest)) {
+        existing.replaceWith(node);
+      } else {
+        if (existing) existing.remove();
+        if (oldest) {
+          if (!existing) return; // it belongs further down; it will show when the user scrolls
+        } else {
+          rows.insertBefore(node, rows.firstChild);
+        }
+      }
+      if (window.htmx) htmx.process(node);
+      var empty = $(".empty-list");
+      if (empty) empty.remove();
+    });
+  }
+
+  var countsTimer = null;
+  function refreshCounts() {
+    clearTimeout(countsTimer);
+    countsTimer = setTimeout(function () {
+      if (window.htmx) htmx.trigger(document.body, "fd:counts");
+    }, 150);
+  }
+
+  function setActiveRow(id) {
+    $$("#rows .row.active").forEach(function (el) { el.classList.remove("active"); var a = el.querySelector("a"); if (a) a.removeAttribute("aria-current"); });
+    var row = document.getElementById("conv-" + id);
+    if (row) {
+      row.classList.add("active");
+      row.classList.remove("unread");
+      var dot = row.querySelector(".unread-dot");
+      if (dot) dot.remove();
+      var a = row.querySelector("a");
+      if (a) a.setAttribute("aria-current", "true");
+    }
+  }
+
+  /* --- presence: who else is viewing or typing ------------------------------------------ */
+
+  var presence = {}; // user_id -> {name, conversation_id, typing, at}
+  function renderPresence() {
+    var box = $("#presence");
+    if (!box) return;
+    var id = openId();
+    var now = Date.now();
+    var viewing = [], typing = [];
+    Object.keys(presence).forEach(function (uid) {
+      var p = presence[uid];
+      if (uid === me || String(p.conversation_id) !== id) return;
+      if (now - p.at > 25000) return;
+      if (p.typing && now - p.typingAt < 6000) typing.push(p.name); else viewing.push(p.name);
+    });
+    var parts = [];
+    if (typing.length) parts.push(typing.join(", ") + (typing.length > 1 ? " are" : " is") + " typing…");
+    if (viewing.length) parts.push(viewing.join(", ") + (viewing.length > 1 ? " are" : " is") + " also viewing");
+    box.textContent = parts.join(" · ");
+    box.classList.toggle("on", parts.length > 0);
+  }
+  setInterval(renderPresence, 3000);
+
+  /* --- the websocket ------------------------------------------------------------------ */
+
+  var socket = null, backoff = 500, lastTyping = 0;
+  function send(obj) {
+    if (socket && socket.readyState === 1) socket.send(JSON.stringify(obj));
+  }
+  function announce(typing) {
+    var id = openId();
+    send({ type: "presence", conversation_id: id ? Number(id) : null, typing: !!typing });
+  }
+  setInterval(function () { announce(false); }, 10000);
+
+  function onEvent(ev) {
+    var cid = ev.conversation_id;
+    var isOpen = cid && openId() === String(cid);
+    switch (ev.type) {
+      case "message.created":
+        if (isOpen) fetchMessage(cid, ev.message_id, ev.direction === "inbound" && !document.hidden);
+        refreshRow(cid, true);
+        refreshCounts();
+        break;
+      case "message.status":
+        if (isOpen) fetchMessage(cid, ev.message_id, false);
+        break;
+      case "conversation.assigned":
+      case "conversation.status":
+        if (isOpen) {
+          refreshHeader(cid);
+          if (ev.message_id) fetchMessage(cid, ev.message_id, false);
+        }
+        refreshRow(cid, false);
+        refreshCounts();
+        break;
+      case "conversation.read":
+        if (String(ev.user_id) === me) { refreshRow(cid, false); refreshCounts(); }
+        break;
+      case "channel.status":
+        refreshCounts();
+        break;
+      case "presence":
+        var old = presence[ev.user_id] || {};
+        presence[ev.user_id] = {
+          name: ev.name, conversation_id: ev.conversation_id, typing: ev.typing, at: Date.now(),
+          typingAt: ev.typing ? Date.now() : (old.typingAt || 0)
+        };
+        renderPresence();
+        break;
+    }
+  }
+
+  function connect() {
+    var proto = window.location.protocol === "https:" ? "wss://" : "ws://";
+    try { socket = new WebSocket(proto + window.location.host + "/ws/"); } catch (e) { return; }
+    socket.onopen = function () { backoff = 500; app.dataset.live = "on"; announce(false); };
+    socket.onmessage = function (msg) {
+      try { onEvent(JSON.parse(msg.data)); } catch (e) { /* ignore a malformed event */ }
+    };
+    socket.onclose = function () {
+      app.dataset.live = "off";
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 15000);
+    };
+  }
+  connect();
+
+  /* --- htmx glue ------------------------------------------------------------------------ */
+
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    var target = e.detail.target;
+    if (target && target.id === "thread-pane") {
+      app.dataset.pane = "thread";
+      setActiveRow(openId());
+      toBottom();
+      announce(false);
+      renderPresence();
+      refreshCounts();
+    }
+    if (target && target.id === "messages") { dedupeMessages(); toBottom(); }
+  });
+
+  /* Keep the reading position when older messages are prepended. */
+  var before = null;
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.elt && e.detail.elt.classList && e.detail.elt.classList.contains("older")) {
+      var s = scroller();
+      before = s ? s.scrollHeight - s.scrollTop : null;
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", function (e) {
+    if (before !== null) {
+      var s = scroller();
+      if (s) s.scrollTop = s.scrollHeight - before;
+      before = null;
+    }
+  });
+
+  document.body.addEventListener("htmx:afterRequest", function (e) {
+    var form = e.detail.elt;
+    if (form && form.id === "reply-form") {
+      var err = $("#reply-error");
+      if (e.detail.successful) {
+        var area = $("#reply-text");
+        if (area) area.value = "";
+        var files = form.querySelector('input[type="file"]');
+        if (files) files.value = "";
+        if (err) err.textContent = "";
+      }
+    }
+  });
+
+  document.body.addEventListener("htmx:responseError", function (e) {
+    if (e.detail.xhr && e.detail.xhr.status >= 500) toast("Something went wrong. Please try again.");
+  });
+  document.body.addEventListener("htmx:sendError", function () { toast("You seem to be offline."); });
+
+  /* --- the reply box -------------------------------------------------------------------- */
+
+  document.addEventListener("keydown", function (e) {
+    var area = e.target;
+    if (!area || area.id !== "reply-text") return;
+    var form = area.form;
+    if (e.key !== "Enter" || e.isComposing) return;
+    var modEnter = form.dataset.sendKey === "mod-enter";
+    var wantsSend = modEnter ? (e.ctrlKey || e.metaKey) : !(e.shiftKey || e.altKey);
+    if (!wantsSend) return;
+    e.preventDefault();
+    if (area.value.trim() || (form.querySelector('input[type="file"]') || {}).value) {
+      form.requestSubmit();
+    }
+  });
+
+  document.addEventListener("input", function (e) {
+    if (e.target && e.target.id === "reply-text") {
+      var now = Date.now();
+      if (now - lastTyping > 3000) { lastTyping = now; announce(true); }
+    }
+  });
+
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t && t.name === "mode" && t.form && t.form.id === "reply-form") {
+      var note = t.value === "note";
+      t.form.classList.toggle("is-note", note);
+      var area = $("#reply-text");
+      if (area) {
+        if (!area.dataset.replyPlaceholder) area.dataset.replyPlaceholder = area.placeholder;
+        area.placeholder = note ? area.dataset.notePlaceholder : area.dataset.replyPlaceholder;
+      }
+      $("#send-btn").textContent = note ? "Add note" : "Send";
+    }
+  });
+
+  /* --- clicks ----------------------------------------------------------------------------- */
+
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest ? e.target : e.target.parentElement;
+    if (!t) return;
+    var showImages = t.closest("[data-show-images]");
+    if (showImages) {
+      var frame = document.getElementById(showImages.dataset.showImages);
+      if (frame) frame.src = frame.src.split("?")[0] + "?images=1";
+      showImages.closest(".imgbar").remove();
+      return;
+    }
+    if (t.closest("[data-back]")) { app.dataset.pane = "list"; return; }
+    if (t.closest("[data-contact]")) { app.dataset.pane = app.dataset.pane === "contact" ? "thread" : "contact"; return; }
+    if (t.closest("[data-contact-close]")) { app.dataset.pane = "thread"; return; }
+    if (t.closest("[data-shortcuts]")) { showShortcuts(); return; }
+    var row = t.closest("#rows .row a");
+    if (row) setActiveRow(row.parentElement.dataset.id);
+  });
+
+  function showShortcuts() {
+    var d = $("#shortcuts");
+    if (d && d.showModal && !d.open) d.showModal();
+  }
+
+  /* --- keyboard shortcuts ------------------------------------------------------------------ */
+
+  function typingInField(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+
+  function step(delta) {
+    var rows = $$("#rows .row");
+    if (!rows.length) return;
+    var current = rows.findIndex(function (r) { return r.classList.contains("active"); });
+    var next = current === -1 ? 0 : Math.max(0, Math.min(rows.length - 1, current + delta));
+    var link = rows[next].querySelector("a");
+    if (link) {
+      link.click();
+      link.focus({ preventScroll: true });
+      rows[next].scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function submitHeader(selector) {
+    var btn = $(selector);
+    if (btn) btn.closest("form").requestSubmit(btn);
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "Escape") {
+      if (typingInField(e.target)) e.target.blur();
+      return;
+    }
+    if (typingInField(e.target) || $("dialog[open]")) return;
+    switch (e.key) {
+      case "j": e.preventDefault(); step(1); break;
+      case "k": e.preventDefault(); step(-1); break;
+      case "r": var area = $("#reply-text"); if (area) { e.preventDefault(); area.focus(); } break;
+      case "e": e.preventDefault(); submitHeader('[data-action="resolve"]'); break;
+      case "a":
+        var sel = $("#assignee");
+        if (sel && sel.value !== me) {
+          e.preventDefault();
+          sel.value = me;
+          sel.dispatchEvent(new Event("change", { bubbles: true }));
+        }
+        break;
+      case "/": var q = $("#q"); if (q) { e.preventDefault(); q.focus(); q.select(); } break;
+      case "?": e.preventDefault(); showShortcuts(); break;
+    }
+  });
+
+  /* On first load with a conversation open: start at the newest message. */
+  toBottom();
+  window.addEventListener("popstate", function () { setActiveRow(openId()); });
+})();

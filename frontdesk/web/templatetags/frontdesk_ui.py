@@ -1,0 +1,102 @@
+"""Small display helpers for the inbox templates (no queries in here)."""
+
+from __future__ import annotations
+
+import re
+import zlib
+from datetime import datetime, timedelta
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+# Short glyphs per channel *kind* (not provider); unknown kinds get their first letters.
+_KIND_GLYPHS = {"whatsapp": "WA", "linkedin": "in", "email": "@", "api": "API"}
+
+
+@register.filter
+def initials(name: str) -> str:
+    parts = [p for p in str(name or "").replace("@", " ").replace(".", " ").split() if p]
+    if not parts:
+        return "?"
+    if len(parts) == 1:
+        return parts[0][:2].upper()
+    return (parts[0][0] + parts[-1][0]).upper()
+
+
+@register.filter
+def tint(value: object) -> str:
+    """A stable colour class (``tint-0`` .. ``tint-7``) for an avatar."""
+    return f"tint-{zlib.crc32(str(value).encode()) % 8}"
+
+
+@register.filter
+def kind_glyph(kind: str) -> str:
+    return _KIND_GLYPHS.get(kind, str(kind)[:3])
+
+
+@register.filter
+def reltime(value: datetime | None) -> str:
+    """5m, 3h, Mon, Nov 3, 2024-11-03: short enough for a list row."""
+    if not value:
+        return ""
+    now = timezone.now()
+    delta = now - value
+    if delta < timedelta(minutes=1):
+        return "now"
+    if delta < timedelta(hours=1):
+        return f"{int(delta.total_seconds() // 60)}m"
+    if delta < timedelta(hours=24):
+        return f"{int(delta.total_seconds() // 3600)}h"
+    local = timezone.localtime(value)
+    if delta < timedelta(days=6):
+        return local.strftime("%a")
+    if local.year == timezone.localtime(now).year:
+        return local.strftime("%b %-d")
+    return local.strftime("%Y-%m-%d")
+
+
+@register.filter
+def dayname(value: datetime) -> str:
+    local = timezone.localtime(value).date()
+    today = timezone.localtime(timezone.now()).date()
+    if local == today:
+        return "Today"
+    if local == today - timedelta(days=1):
+        return "Yesterday"
+    if local.year == today.year:
+        return local.strftime("%A, %B %-d")
+    return local.strftime("%A, %B %-d, %Y")
+
+
+@register.filter
+def filesize(size: int) -> str:
+    size = int(size or 0)
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@register.filter
+def media_kind(content_type: str) -> str:
+    """image, audio, video or file: how an attachment is shown."""
+    major = str(content_type or "").split("/", 1)[0]
+    return major if major in {"image", "audio", "video"} else "file"
+
+
+@register.filter
+def lookup(mapping: dict, key: object) -> object:
+    """``counts|lookup:channel.pk``: a dict value by a (stringified) key; 0 when absent."""
+    return mapping.get(str(key), 0) if mapping else 0
+
+
+_REMOTE_IMG = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?\s*(https?:)?//", re.IGNORECASE)
+
+
+@register.filter
+def remote_images(html: str) -> bool:
+    """Does this email load images from elsewhere (blocked until the reader allows it)?"""
+    return bool(_REMOTE_IMG.search(html or ""))

@@ -1,0 +1,105 @@
+"""Apps & integrations (connected accounts) and Settings (members, invites, profile)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from frontdesk.connectors.registry import CONNECTORS
+from frontdesk.inbox import queries
+from frontdesk.inbox.actions.channel import set_connected
+from frontdesk.inbox.models import ChannelAccount
+from frontdesk.web.inbox_views import ListState, _member, member_required
+from frontdesk.workspaces.models import Membership, Role
+from frontdesk.workspaces.services import add_member
+
+
+def _connect_options() -> list[dict[str, str]]:
+    options = []
+    for connector in CONNECTORS.values():
+        url = ""
+        if connector.connect_url_name:
+            try:
+                url = reverse(connector.connect_url_name)
+            except NoReverseMatch:
+                url = ""
+        options.append({"label": connector.label, "kind": connector.kind, "url": url})
+    return options
+
+
+def _shell(request: HttpRequest) -> dict:
+    member = _member(request)
+    return {
+        "membership": member,
+        "state": ListState({}),
+        "channels": list(queries.channels(member.workspace_id)),
+        "counts": queries.unread_counts(member.workspace_id, member.user_id),
+    }
+
+
+@member_required
+@require_GET
+def apps(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "web/apps.html", {**_shell(request), "connect_options": _connect_options()}
+    )
+
+
+@member_required
+@require_POST
+def channel_connection(request: HttpRequest, channel_id: int) -> HttpResponse:
+    member = _member(request)
+    if not member.is_admin:
+        return HttpResponseForbidden("Only owners and admins can change connected accounts.")
+    channel = get_object_or_404(ChannelAccount, pk=channel_id, workspace_id=member.workspace_id)
+    connect = request.POST.get("action") == "connect"
+    set_connected(channel, connect)
+    messages.success(request, f"{channel.name} {'connected' if connect else 'disconnected'}.")
+    return redirect("apps")
+
+
+@member_required
+def workspace_settings(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "profile":
+            name = request.POST.get("name", "").strip()[:200]
+            member.user.name = name
+            member.user.save(update_fields=["name"])
+            messages.success(request, "Your profile is saved.")
+            return redirect("settings")
+        if action == "invite":
+            if not member.is_admin:
+                return HttpResponseForbidden("Only owners and admins can invite teammates.")
+            role = request.POST.get("role", Role.AGENT)
+            if role == Role.OWNER and member.role != Role.OWNER:
+                return HttpResponseForbidden("Only an owner can add another owner.")
+            try:
+                added = add_member(
+                    member.workspace,
+                    request.POST.get("email", ""),
+                    request.POST.get("password", ""),
+                    role=role,
+                    name=request.POST.get("name", "").strip()[:200],
+                )
+            except ValueError as exc:
+                error = str(exc)
+            else:
+                messages.success(request, f"{added.user.email} can now log in to this workspace.")
+                return redirect("settings")
+    members = list(
+        Membership.objects.filter(workspace_id=member.workspace_id)
+        .select_related("user")
+        .order_by("created_at", "id")
+    )
+    return render(
+        request,
+        "web/settings.html",
+        {**_shell(request), "members": members, "roles": Role.choices, "error": error},
+        status=400 if error else 200,
+    )

@@ -1,0 +1,446 @@
+"""View tests for the inbox web app: every page and partial, tenancy, escaping, query counts."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from frontdesk.connectors.base import InboundAttachment, InboundMessage
+from frontdesk.inbox.actions.ingest import ingest
+from frontdesk.inbox.models import (
+    ChannelStatus,
+    Conversation,
+    ConversationRead,
+    DeliveryStatus,
+    Message,
+    MessageKind,
+)
+from tests.conftest import PASSWORD, make_api_channel
+
+HX = {"HX-Request": "true"}
+
+
+def login(membership) -> Client:
+    client = Client()
+    assert client.login(username=membership.user.email, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def web(owner) -> Client:
+    return login(owner)
+
+
+def test_login_required_and_login_page(db, owner):
+    anon = Client()
+    response = anon.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    page = anon.get("/login/")
+    assert page.status_code == 200 and b"Log in" in page.content
+    response = anon.post("/login/", {"username": owner.user.email, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_inbox_page_lists_conversations_with_sidebar(web, owner, channel, inbound):
+    inbound("Hi, is the shop open?", handle="ana", contact_name="Ana Lima")
+    inbound("Where is my order", handle="bob", contact_name="Bob Stone")
+    response = web.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Acme" in html  # the workspace name in the sidebar
+    assert "Ana Lima" in html and "Bob Stone" in html
+    assert "Where is my order" in html
+    assert "Support bot" in html  # the channel under Inbox
+    assert 'data-count="all">2<' in html  # two unread for this member
+    assert "Content-Security-Policy" in response.headers
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    # Newest first.
+    assert html.index("Bob Stone") < html.index("Ana Lima")
+
+
+def test_list_partial_for_htmx_and_filters(web, owner, agent, channel, inbound):
+    a = inbound("one", handle="a", contact_name="Alpha").conversation
+    b = inbound("two", handle="b", contact_name="Beta").conversation
+    Conversation.objects.filter(pk=a.pk).update(assignee=owner.user)
+    Conversation.objects.filter(pk=b.pk).update(status="resolved")
+
+    partial = web.get("/", headers={**HX, "HX-Target": "conv-list"})
+    assert partial.status_code == 200
+    html = partial.content.decode()
+    assert "<html" not in html and "Alpha" in html and "Beta" not in html  # open only
+
+    resolved = web.get("/?status=resolved", headers={**HX, "HX-Target": "conv-list"}).content
+    assert b"Beta" in resolved and b"Alpha" not in resolved
+    mine = web.get("/?view=mine&status=all").content.decode()
+    assert "Alpha" in mine and "Beta" not in mine.split('id="conv-list"')[1]
+    unassigned = web.get("/?view=unassigned&status=all", headers={**HX, "HX-Target": "conv-list"})
+    assert b"Beta" in unassigned.content and b"Alpha" not in unassigned.content
+    search = web.get("/?status=all&q=bet", headers={**HX, "HX-Target": "conv-list"})
+    assert b"Beta" in search.content and b"Alpha" not in search.content
+    web.get(f"/c/{a.pk}/")  # read it
+    unread = web.get("/?status=all&unread=1", headers={**HX, "HX-Target": "conv-list"})
+    assert b"Beta" in unread.content and b"Alpha" not in unread.content
+
+
+def test_list_pagination_is_keyset_and_complete(web, channel, inbound):
+    for i in range(120):
+        inbound(f"message {i}", handle=f"h{i}", contact_name=f"Person {i:03d}")
+    seen: list[str] = []
+    response = web.get("/")
+    html = response.content.decode()
+    seen += re.findall(r'id="conv-(\d+)"', html)
+    more = re.search(r'hx-get="(/inbox/list\?[^"]+)"', html)
+    while more:
+        html = web.get(more.group(1).replace("&amp;", "&")).content.decode()
+        seen += re.findall(r'id="conv-(\d+)"', html)
+        more = re.search(r'hx-get="(/inbox/list\?[^"]+)"', html)
+    assert len(seen) == 120 and len(set(seen)) == 120
+    assert web.get("/inbox/list?cursor=garbage").status_code == 404
+
+
+def test_list_query_count_does_not_grow_with_rows(web, channel, inbound):
+    for i in range(5):
+        inbound(f"m {i}", handle=f"x{i}", contact_name=f"X {i}")
+    with CaptureQueriesContext(connection) as few:
+        assert web.get("/", headers={**HX, "HX-Target": "conv-list"}).status_code == 200
+    for i in range(40):
+        inbound(f"m {i}", handle=f"y{i}")  # some without names: display name from handles
+    with CaptureQueriesContext(connection) as many:
+        assert web.get("/", headers={**HX, "HX-Target": "conv-list"}).status_code == 200
+    assert len(many) == len(few)
+    assert len(many) <= 8
+
+
+def test_thread_query_count_does_not_grow_with_messages(web, channel, inbound):
+    conversation = inbound("first", handle="talker", contact_name="Talker").conversation
+    web.get(f"/c/{conversation.pk}/")  # the first read creates this member's read mark
+    with CaptureQueriesContext(connection) as few:
+        assert (
+            web.get(
+                f"/c/{conversation.pk}/", headers={**HX, "HX-Target": "thread-pane"}
+            ).status_code
+            == 200
+        )
+    for i in range(30):
+        inbound(
+            f"more {i}",
+            handle="talker",
+            attachments=[InboundAttachment(f"f{i}.txt", "text/plain", b"x" * 10)],
+        )
+    with CaptureQueriesContext(connection) as many:
+        assert (
+            web.get(
+                f"/c/{conversation.pk}/", headers={**HX, "HX-Target": "thread-pane"}
+            ).status_code
+            == 200
+        )
+    assert len(many) == len(few)
+
+
+def test_opening_a_conversation_shows_thread_and_marks_read_for_me_only(
+    web, owner, agent, channel, inbound
+):
+    result = inbound("Hello, I need help", handle="cara", contact_name="Cara Diaz")
+    conversation = result.conversation
+    response = web.get(f"/c/{conversation.pk}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Hello, I need help" in html and "Cara Diaz" in html
+    assert 'id="reply-form"' in html and "Internal note" in html
+    assert ConversationRead.objects.filter(conversation=conversation, user=owner.user).exists()
+    assert not ConversationRead.objects.filter(conversation=conversation, user=agent.user).exists()
+    # The agent still sees it unread.
+    agent_html = login(agent).get("/").content.decode()
+    assert 'class="row unread' in agent_html
+    # The htmx pane carries the contact panel out of band.
+    pane = web.get(f"/c/{conversation.pk}/", headers={**HX, "HX-Target": "thread-pane"})
+    assert b'id="contact-pane"' in pane.content and b"hx-swap-oob" in pane.content
+    assert b"<html" not in pane.content
+
+
+def test_other_workspaces_conversation_is_404(web, rival, callback):
+    theirs = make_api_channel(rival, callback.url, name="Rival bot")
+    conversation = ingest(
+        theirs, InboundMessage(provider_id="r1", handle="x", text="secret")
+    ).conversation
+    message = conversation.messages.get()
+    for url in [
+        f"/c/{conversation.pk}/",
+        f"/c/{conversation.pk}/row",
+        f"/c/{conversation.pk}/header",
+        f"/c/{conversation.pk}/older",
+        f"/c/{conversation.pk}/m/{message.pk}",
+        f"/c/{conversation.pk}/m/{message.pk}/email",
+    ]:
+        assert web.get(url).status_code == 404, url
+    for url, data in [
+        (f"/c/{conversation.pk}/reply", {"text": "hi"}),
+        (f"/c/{conversation.pk}/assign", {"assignee": "me"}),
+        (f"/c/{conversation.pk}/status", {"status": "resolved"}),
+        (f"/c/{conversation.pk}/read", {}),
+        (f"/c/{conversation.pk}/m/{message.pk}/retry", {}),
+    ]:
+        assert web.post(url, data).status_code == 404, url
+    assert Message.objects.filter(conversation=conversation).count() == 1
+    conversation.refresh_from_db()
+    assert conversation.status == "open" and conversation.assignee is None
+
+
+def test_reply_queues_and_is_delivered_to_the_callback(
+    web, owner, channel, inbound, callback, drain_queue, django_capture_on_commit_callbacks
+):
+    conversation = inbound("Can you help?", handle="dee").conversation
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web.post(
+            f"/c/{conversation.pk}/reply", {"text": "Of course!", "mode": "reply"}, headers=HX
+        )
+    assert response.status_code == 200
+    assert b"Of course!" in response.content and b"Queued" in response.content
+    message = Message.objects.get(text="Of course!")
+    assert message.status == DeliveryStatus.QUEUED and message.author_user == owner.user
+    drain_queue()
+    message.refresh_from_db()
+    assert message.status == DeliveryStatus.SENT
+    assert callback.received[-1].json["text"] == "Of course!"
+    # Without htmx the form posts and redirects back to the conversation.
+    response = web.post(f"/c/{conversation.pk}/reply", {"text": "plain form", "mode": "reply"})
+    assert response.status_code == 302 and response["Location"].startswith(f"/c/{conversation.pk}/")
+
+
+def test_reply_with_attachment_and_empty_reply_error(web, channel, inbound):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    conversation = inbound("send me the invoice", handle="eve").conversation
+    upload = SimpleUploadedFile("invoice.pdf", b"%PDF-1.4 test", content_type="application/pdf")
+    response = web.post(
+        f"/c/{conversation.pk}/reply", {"text": "", "mode": "reply", "files": [upload]}, headers=HX
+    )
+    assert response.status_code == 200 and b"invoice.pdf" in response.content
+    attachment = Message.objects.get(
+        conversation=conversation, direction="outbound"
+    ).attachments.get()
+    file_response = web.get(f"/files/{attachment.pk}")
+    assert file_response.status_code == 200
+    assert "attachment" in file_response["Content-Disposition"]
+    empty = web.post(f"/c/{conversation.pk}/reply", {"text": "  ", "mode": "reply"}, headers=HX)
+    assert empty.status_code == 422 and b"needs text" in empty.content
+    assert empty["HX-Retarget"] == "#reply-error"
+
+
+def test_internal_note_is_not_sent(
+    web, channel, inbound, callback, drain_queue, django_capture_on_commit_callbacks
+):
+    conversation = inbound("hi", handle="fay").conversation
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web.post(
+            f"/c/{conversation.pk}/reply", {"text": "VIP client", "mode": "note"}, headers=HX
+        )
+    assert response.status_code == 200 and b"Internal note" in response.content
+    assert b'class="msg outbound note' in response.content
+    drain_queue()
+    assert Message.objects.get(text="VIP client").kind == MessageKind.NOTE
+    assert callback.received == []
+
+
+def test_assign_and_status_actions(web, owner, agent, channel, inbound):
+    conversation = inbound("hi", handle="gus").conversation
+    response = web.post(
+        f"/c/{conversation.pk}/assign", {"assignee": str(agent.user.pk)}, headers=HX
+    )
+    assert response.status_code == 200
+    assert b"assigned this to Agnes Agent" in response.content  # the event line, out of band
+    conversation.refresh_from_db()
+    assert conversation.assignee == agent.user
+    web.post(f"/c/{conversation.pk}/assign", {"assignee": "me"}, headers=HX)
+    conversation.refresh_from_db()
+    assert conversation.assignee == owner.user
+
+    response = web.post(f"/c/{conversation.pk}/status", {"status": "resolved"}, headers=HX)
+    assert response.status_code == 200 and b"Reopen" in response.content
+    conversation.refresh_from_db()
+    assert conversation.status == "resolved"
+    until = (timezone.now() + timedelta(hours=2)).isoformat()
+    web.post(f"/c/{conversation.pk}/status", {"status": "snoozed", "snoozed_until": until})
+    conversation.refresh_from_db()
+    assert conversation.status == "snoozed" and conversation.snoozed_until is not None
+    bad = web.post(f"/c/{conversation.pk}/status", {"status": "snoozed", "snoozed_until": "nope"})
+    assert bad.status_code == 400
+    # A user from another workspace cannot be assigned.
+    assert web.post(f"/c/{conversation.pk}/assign", {"assignee": "999999"}).status_code == 400
+    events = Message.objects.filter(conversation=conversation, kind="event").count()
+    assert events == 4
+    thread = web.get(f"/c/{conversation.pk}/").content.decode()
+    assert 'class="event"' in thread
+
+
+def test_actions_need_csrf(owner, channel, inbound):
+    conversation = inbound("hi", handle="hal").conversation
+    client = Client(enforce_csrf_checks=True)
+    client.login(username=owner.user.email, password=PASSWORD)
+    response = client.post(f"/c/{conversation.pk}/status", {"status": "resolved"})
+    assert response.status_code == 403
+    conversation.refresh_from_db()
+    assert conversation.status == "open"
+    page = client.get(f"/c/{conversation.pk}/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = client.post(
+        f"/c/{conversation.pk}/status", {"status": "resolved"}, headers={"X-CSRFToken": token}
+    )
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.status == "resolved"
+
+
+def test_failed_message_shows_reason_and_retry(web, channel, inbound, drain_queue):
+    conversation = inbound("hi", handle="ian").conversation
+    message = Message.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        channel=channel,
+        direction="outbound",
+        text="did not go",
+        status=DeliveryStatus.FAILED,
+        error="unknown recipient",
+    )
+    html = web.get(f"/c/{conversation.pk}/").content.decode()
+    assert "unknown recipient" in html and "Retry" in html
+    response = web.post(f"/c/{conversation.pk}/m/{message.pk}/retry", headers=HX)
+    assert response.status_code == 200 and b"Queued" in response.content
+    message.refresh_from_db()
+    assert message.status == DeliveryStatus.QUEUED
+    assert web.post(f"/c/{conversation.pk}/m/{message.pk}/retry").status_code == 400
+
+
+def test_user_content_is_escaped(web, channel, inbound):
+    conversation = inbound(
+        "<script>alert(1)</script>", handle="<b>x</b>", contact_name="<img src=x onerror=alert(1)>"
+    ).conversation
+    for url in ["/", f"/c/{conversation.pk}/"]:
+        html = web.get(url).content.decode()
+        assert "<script>alert(1)</script>" not in html
+        assert "<img src=x onerror" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_email_html_is_sanitized_in_a_sandboxed_frame(web, channel):
+    html = (
+        '<p onclick="steal()">Hello <b>there</b></p><script>alert(1)</script>'
+        '<form action="https://evil.test"><input name=x></form>'
+        '<img src="https://tracker.test/pixel.gif"><a href="javascript:alert(1)">x</a>'
+    )
+    result = ingest(
+        channel,
+        InboundMessage(
+            provider_id="e1", handle="zed", subject="Quarterly report", text="Hello", html=html
+        ),
+    )
+    message = result.message
+    thread = web.get(f"/c/{result.conversation.pk}/").content.decode()
+    assert "Quarterly report" in thread
+    frame = re.search(r"<iframe[^>]*>", thread).group(0)
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in frame
+    assert (
+        "allow-scripts" not in frame
+        and "allow-same-origin" not in frame
+        and "allow-forms" not in frame
+    )
+    assert "Remote images are blocked" in thread
+    body = web.get(f"/c/{result.conversation.pk}/m/{message.pk}/email")
+    assert body.status_code == 200
+    content = body.content.decode()
+    assert "<b>there</b>" in content
+    assert "<script" not in content and "onclick" not in content and "<form" not in content
+    assert "javascript:" not in content
+    csp = body.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "sandbox" in csp
+    assert "img-src data:;" in csp or csp.endswith("img-src data:") or "img-src data: " not in csp
+    assert "https:" not in csp.split("img-src")[1].split(";")[0]
+    allowed = web.get(f"/c/{result.conversation.pk}/m/{message.pk}/email?images=1")
+    assert "https:" in allowed.headers["Content-Security-Policy"].split("img-src")[1].split(";")[0]
+
+
+def test_partials_row_header_message_older_nav(web, owner, channel, inbound):
+    conversation = inbound("hello", handle="jo", contact_name="Jo").conversation
+    for i in range(105):
+        inbound(f"line {i}", handle="jo")
+    row = web.get(f"/c/{conversation.pk}/row")
+    assert row.status_code == 200 and b'id="conv-' in row.content and b"Jo" in row.content
+    assert web.get(f"/c/{conversation.pk}/row?status=resolved").status_code == 204
+    header = web.get(f"/c/{conversation.pk}/header")
+    assert header.status_code == 200 and b"Resolve" in header.content
+    thread = web.get(f"/c/{conversation.pk}/").content.decode()
+    assert "line 104" in thread and ">hello<" not in thread  # only the newest page
+    older = re.search(r'hx-get="(/c/\d+/older\?before=[^"]+)"', thread).group(1)
+    page = web.get(older.replace("&amp;", "&")).content.decode()
+    assert "hello" in page and "line 104" not in page
+    message = conversation.messages.order_by("-id").first()
+    item = web.get(f"/c/{conversation.pk}/m/{message.pk}")
+    assert item.status_code == 200 and f'id="m-{message.pk}"'.encode() in item.content
+    nav = web.get("/inbox/nav")
+    assert nav.status_code == 200 and b'id="inbox-nav"' in nav.content
+
+
+def test_read_action(web, owner, channel, inbound):
+    conversation = inbound("hello", handle="kim").conversation
+    assert web.post(f"/c/{conversation.pk}/read", headers=HX).status_code == 204
+    assert ConversationRead.objects.filter(conversation=conversation, user=owner.user).exists()
+
+
+def test_apps_page_lists_accounts_and_admin_can_disconnect(web, owner, agent, channel):
+    channel.last_error = "token expired"
+    channel.save()
+    page = web.get("/apps/").content.decode()
+    assert "Support bot" in page and "token expired" in page and "API channel" in page
+    response = web.post(f"/apps/{channel.pk}/connection", {"action": "disconnect"})
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.DISCONNECTED
+    assert (
+        login(agent).post(f"/apps/{channel.pk}/connection", {"action": "connect"}).status_code
+        == 403
+    )
+    web.post(f"/apps/{channel.pk}/connection", {"action": "connect"})
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.CONNECTED and channel.last_error == ""
+
+
+def test_settings_members_invite_and_profile(web, owner, agent):
+    page = web.get("/settings/").content.decode()
+    assert "agent@acme.test" in page and "Invite a teammate" in page
+    response = web.post(
+        "/settings/",
+        {
+            "action": "invite",
+            "email": "new@acme.test",
+            "password": "long-enough-1",
+            "role": "agent",
+            "name": "Newt",
+        },
+    )
+    assert response.status_code == 302
+    assert login_ok("new@acme.test", "long-enough-1")
+    bad = web.post(
+        "/settings/", {"action": "invite", "email": "nope", "password": "x", "role": "agent"}
+    )
+    assert bad.status_code == 400 and b"not a valid email" in bad.content
+    agent_client = login(agent)
+    assert b"Invite a teammate" not in agent_client.get("/settings/").content
+    assert (
+        agent_client.post(
+            "/settings/", {"action": "invite", "email": "x@acme.test", "password": "long-enough-1"}
+        ).status_code
+        == 403
+    )
+    web.post("/settings/", {"action": "profile", "name": "Olive Owner"})
+    owner.user.refresh_from_db()
+    assert owner.user.name == "Olive Owner"
+
+
+def login_ok(email: str, password: str) -> bool:
+    return Client().login(username=email, password=password)
