@@ -86,3 +86,31 @@ def test_a_socket_from_a_foreign_origin_is_refused(owner):
         assert not connected
 
     asyncio.run(scenario())
+
+
+def test_events_from_a_worker_thread_reach_the_socket(owner, callback):
+    """Embedded mode: Huey worker threads publish into the web server's in-process layer."""
+    import threading
+
+    from django.db import connection
+
+    channel = make_api_channel(owner, callback.url)
+    cookie = session_cookie(owner)
+
+    def worker_thread_ingest() -> None:
+        try:
+            ingest(channel, InboundMessage(provider_id="w1", handle="pat", text="from a worker"))
+        finally:
+            connection.close()
+
+    async def scenario():
+        ws = connect(cookie)
+        assert (await ws.connect())[0]
+        thread = threading.Thread(target=worker_thread_ingest)
+        thread.start()
+        event = await ws.receive_json_from(timeout=3)
+        assert (event["type"], event["direction"]) == ("message.created", "inbound")
+        await asyncio.get_running_loop().run_in_executor(None, thread.join)
+        await ws.disconnect()
+
+    asyncio.run(scenario())

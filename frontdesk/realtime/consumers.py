@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from frontdesk.realtime.publish import workspace_group
+from frontdesk.realtime.publish import bind_server_loop, workspace_group
 from frontdesk.workspaces.models import Membership
 
 
@@ -27,6 +28,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     groups: list[str]
 
     async def connect(self) -> None:
+        bind_server_loop(asyncio.get_running_loop())
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=4401)
