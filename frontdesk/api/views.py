@@ -85,11 +85,12 @@ def create_channel(request: HttpRequest, payload: s.ChannelIn):
     if not member.is_admin:
         raise HttpError(403, "only owners and admins can connect channels")
     connector = CONNECTORS.get(payload.provider)
-    if connector is None or connector.kind != payload.kind:
-        known = ", ".join(f"{c.kind}/{c.provider}" for c in CONNECTORS.values())
+    if connector is None or payload.kind not in connector.kinds:
+        known = ", ".join(f"{k}/{c.provider}" for c in CONNECTORS.values() for k in c.kinds)
         raise HttpError(
             400, f"unknown kind/provider {payload.kind}/{payload.provider} (known: {known})"
         )
+    connector = connector.for_kind(payload.kind)
     try:
         setup = connector.setup(payload.config)
     except ConfigError as exc:

@@ -147,6 +147,19 @@ class Connector(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     # URL name of the connector's own connect page (Apps & integrations links to it).
     connect_url_name: ClassVar[str | None] = None
+    # Every channel kind this connector serves (default: just ``kind``). A connector that
+    # serves several (Unipile: linkedin and whatsapp) returns a per-kind variant from
+    # ``for_kind``; ``ChannelAccount.connector`` and channel creation use that variant.
+    kinds: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kinds" not in cls.__dict__ and "kind" in cls.__dict__:
+            cls.kinds = (cls.kind,)
+
+    def for_kind(self, kind: str) -> Connector:
+        """The connector serving channels of this kind (itself, unless it serves several)."""
+        return self
 
     @abstractmethod
     def setup(self, config: dict[str, Any]) -> ChannelSetup:

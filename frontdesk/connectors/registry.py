@@ -2,8 +2,9 @@
 
 from frontdesk.connectors.api.connector import ApiConnector
 from frontdesk.connectors.base import Connector
+from frontdesk.connectors.unipile.connector import UnipileConnector
 
-CONNECTORS: dict[str, Connector] = {c.provider: c for c in (ApiConnector(),)}
+CONNECTORS: dict[str, Connector] = {c.provider: c for c in (ApiConnector(), UnipileConnector())}
 
 
 class UnknownProvider(LookupError):

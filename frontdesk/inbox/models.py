@@ -57,7 +57,7 @@ class ChannelAccount(models.Model):
     def connector(self):
         from frontdesk.connectors.registry import get_connector
 
-        return get_connector(self.provider)
+        return get_connector(self.provider).for_kind(self.kind)
 
 
 class Contact(models.Model):

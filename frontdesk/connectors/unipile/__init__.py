@@ -1,0 +1,1 @@
+"""Unipile: LinkedIn and WhatsApp (QR code) accounts through one unified messaging API."""

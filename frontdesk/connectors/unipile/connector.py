@@ -1,0 +1,645 @@
+"""LinkedIn and WhatsApp (by QR code) through Unipile's v1 API.
+
+One connector serves both kinds: ``config["network"]`` picks LinkedIn (handles are
+LinkedIn provider ids) or WhatsApp (handles are E.164 phone numbers). Inbound traffic
+arrives on ``POST /webhooks/unipile/`` (see ``views.py``), authenticated by a per-channel
+secret header that Frontdesk registers with Unipile; ``sync`` registers those webhooks and
+backfills recent chats; ``send`` posts to the chat (multipart) or starts a new chat.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from frontdesk.connectors.api.connector import retry_after_seconds
+from frontdesk.connectors.base import (
+    Capabilities,
+    ChannelSetup,
+    ConfigError,
+    Connector,
+    InboundAttachment,
+    InboundMessage,
+    OutboundMessage,
+    PermanentSendError,
+    ReconnectNeeded,
+    SendResult,
+    TransientSendError,
+    require,
+)
+from frontdesk.connectors.unipile.client import (
+    AttachmentTooBig,
+    UnipileClient,
+    UnipileError,
+    UnipileUnreachable,
+    dsn_root,
+)
+
+if TYPE_CHECKING:
+    from django.urls import URLPattern, URLResolver
+
+    from frontdesk.inbox.models import ChannelAccount
+
+log = logging.getLogger("frontdesk.unipile")
+
+SECRET_HEADER = "X-Frontdesk-Webhook-Secret"
+NETWORKS = {"linkedin": "LINKEDIN", "whatsapp": "WHATSAPP"}
+DEFAULT_BACKFILL_DAYS = 30
+
+
+class MalformedEvent(ValueError):
+    """A webhook body that cannot be understood (answered with 400)."""
+
+
+def webhook_url() -> str:
+    return f"{settings.BASE_URL}/webhooks/unipile/"
+
+
+def iso_ms(value: datetime) -> str:
+    """Unipile's datetime filter format: ``YYYY-MM-DDTHH:MM:SS.sssZ``."""
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _str(value: Any, limit: int = 500) -> str:
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def attachment_refs(value: Any) -> list[dict[str, Any]]:
+    """Attachment descriptors from a webhook (one object or a list) or a message item."""
+    items = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+    refs: list[dict[str, Any]] = []
+    for item in items[:20]:
+        if not isinstance(item, dict) or not _str(item.get("id")):
+            continue
+        if str(item.get("unavailable")).lower() == "true":
+            continue
+        att_id = _str(item["id"])
+        mimetype = _str(item.get("mimetype"), 200) or "application/octet-stream"
+        name = _str(item.get("file_name"), 200)
+        if not name:
+            ext = mimetype.split("/")[-1].split(";")[0] if "/" in mimetype else "bin"
+            name = f"{_str(item.get('type'), 20) or 'file'}-{len(refs) + 1}.{ext}"
+        size = item.get("file_size")
+        refs.append(
+            {
+                "id": att_id,
+                "name": name,
+                "mimetype": mimetype,
+                "size": int(size) if isinstance(size, int | float) else None,
+            }
+        )
+    return refs
+
+
+class UnipileConnector(Connector):
+    provider = "unipile"
+    kind = "linkedin"
+    kinds = ("linkedin", "whatsapp")
+    label = "LinkedIn (Unipile)"
+    handle_kind = "linkedin"
+    capabilities = Capabilities(attachments=True, sync=True)
+    connect_url_name = "unipile_connect"
+
+    def for_kind(self, kind: str) -> UnipileConnector:
+        return WHATSAPP if kind == "whatsapp" else LINKEDIN
+
+    # --- configuration ----------------------------------------------------------------
+    def validate(self, config: dict[str, Any], need_account: bool = True) -> ChannelSetup:
+        names = ["dsn", "api_key"] + (["account_id"] if need_account else [])
+        require(config, *names)
+        dsn = dsn_root(str(config["dsn"]))
+        parts = urlsplit(dsn)
+        if not parts.hostname or parts.path not in ("", "/") or parts.query:
+            raise ConfigError(
+                "dsn must be a host (and port) such as https://api1.unipile.com:13111"
+            )
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise ConfigError("dsn has an invalid port") from None
+        network = str(config.get("network") or self.kind).strip().lower()
+        if network not in NETWORKS:
+            raise ConfigError('network must be "linkedin" or "whatsapp"')
+        if network != self.kind:
+            raise ConfigError(f'network "{network}" does not match kind "{self.kind}"')
+        api_version = str(config.get("api_version") or "v1").strip().lower()
+        if api_version == "v2":
+            raise ConfigError(
+                'api_version "v2" is not supported yet: use a Unipile v1 account ("v1")'
+            )
+        if api_version != "v1":
+            raise ConfigError('api_version must be "v1" or "v2"')
+        days = config.get("backfill_days", DEFAULT_BACKFILL_DAYS)
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365:
+            raise ConfigError("backfill_days must be a whole number from 0 to 365")
+        account_id = str(config.get("account_id") or "").strip()
+        if len(account_id) > 200:
+            raise ConfigError("account_id is too long")
+        return ChannelSetup(
+            config={
+                "dsn": dsn,
+                "account_id": account_id,
+                "network": network,
+                "api_version": api_version,
+                "backfill_days": days,
+            },
+            credentials={
+                "api_key": str(config["api_key"]).strip(),
+                "webhook_secret": secrets.token_urlsafe(32),
+            },
+        )
+
+    def setup(self, config: dict[str, Any]) -> ChannelSetup:
+        return self.validate(config, need_account=True)
+
+    def client(self, channel: ChannelAccount) -> UnipileClient:
+        return UnipileClient(channel.config["dsn"], channel.credentials.get("api_key", ""))
+
+    def normalize_handle(self, value: str) -> str:
+        return value.strip()
+
+    def handle_for_attendee(self, provider_id: str) -> str:
+        """The contact handle for a Unipile attendee provider id."""
+        return self.normalize_handle(provider_id)
+
+    def attendee_for_handle(self, handle: str) -> str:
+        """The attendee id Unipile expects to start a chat with this handle."""
+        return handle
+
+    def urlpatterns(self) -> list[URLPattern | URLResolver]:
+        from frontdesk.connectors.unipile import views
+
+        return views.urlpatterns()
+
+    # --- outbound ---------------------------------------------------------------------
+    def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
+        client = self.client(channel)
+        account_id = channel.config.get("account_id", "")
+        files = []
+        for a in message.attachments:
+            try:
+                files.append((a.name, Path(a.path).read_bytes(), a.content_type))
+            except OSError as exc:
+                raise PermanentSendError(f"attachment {a.name} cannot be read: {exc}") from None
+        chat_id = message.thread_key
+        new_chat = not chat_id or chat_id.startswith(f"{self.handle_kind}:")
+        try:
+            if new_chat:
+                if not message.to_handle:
+                    raise PermanentSendError("the contact has no handle on this channel")
+                data = client.start_chat(
+                    account_id, self.attendee_for_handle(message.to_handle), message.text, files
+                )
+            else:
+                data = client.send_message(
+                    chat_id, account_id, message.text, files, quote_id=message.reply_to_provider_id
+                )
+        except UnipileUnreachable as exc:
+            raise TransientSendError(str(exc)) from None
+        except UnipileError as exc:
+            if exc.status in (401, 403):
+                raise ReconnectNeeded(f"Unipile refused the account: {exc.message}") from None
+            if exc.status == 429 or exc.status >= 500:
+                raise TransientSendError(
+                    f"Unipile answered HTTP {exc.status}: {exc.message}",
+                    retry_after=retry_after_seconds(exc.retry_after),
+                ) from None
+            raise PermanentSendError(f"Unipile refused the message: {exc.message}") from None
+        if new_chat and isinstance(data.get("chat_id"), str) and data["chat_id"]:
+            _adopt_chat(message.conversation_id, channel, data["chat_id"])
+        provider_id = data.get("message_id")
+        return SendResult(provider_id=str(provider_id)[:500] if provider_id else None)
+
+    # --- inbound ----------------------------------------------------------------------
+    def parse_event(self, channel: ChannelAccount, event: dict[str, Any]) -> InboundMessage:
+        """A ``message_received`` webhook as an ``InboundMessage`` (attachments not yet fetched)."""
+        message_id = _str(event.get("message_id"))
+        chat_id = _str(event.get("chat_id"))
+        if not message_id or not chat_id:
+            raise MalformedEvent("message_id and chat_id are required")
+        sender = event.get("sender")
+        if not isinstance(sender, dict):
+            raise MalformedEvent("sender must be an object")
+        sender_id = _str(sender.get("attendee_provider_id"), 320)
+        if not sender_id:
+            raise MalformedEvent("sender.attendee_provider_id is required")
+        text = event.get("message")
+        if text is not None and not isinstance(text, str):
+            raise MalformedEvent("message must be a string")
+        info = event.get("account_info") if isinstance(event.get("account_info"), dict) else {}
+        owner = _str((info or {}).get("user_id"), 320)
+        outbound = bool(event.get("is_sender")) or (bool(owner) and sender_id == owner)
+        name = _str(sender.get("attendee_name"), 300)
+        profile = {
+            "profile_url": _str(sender.get("attendee_profile_url"), 1000),
+            "picture_url": _str(sender.get("attendee_picture_url"), 1000),
+        }
+        if outbound:
+            other = None
+            for attendee in event.get("attendees") or []:
+                if not isinstance(attendee, dict):
+                    continue
+                pid = _str(attendee.get("attendee_provider_id"), 320)
+                if pid and pid not in (sender_id, owner):
+                    other = attendee
+                    break
+            if other is None:
+                raise MalformedEvent("no recipient among the attendees of a sent message")
+            handle = _str(other.get("attendee_provider_id"), 320)
+            name = _str(other.get("attendee_name"), 300)
+            profile = {"profile_url": _str(other.get("attendee_profile_url"), 1000)}
+        else:
+            handle = sender_id
+        quoted = event.get("quoted") if isinstance(event.get("quoted"), dict) else {}
+        return InboundMessage(
+            provider_id=message_id,
+            handle=self.handle_for_attendee(handle),
+            text=text or "",
+            contact_name=name,
+            thread_key=chat_id,
+            reply_to_provider_id=_str((quoted or {}).get("id")),
+            sent_at=parse_time(event.get("timestamp")),
+            outbound=outbound,
+            extra={
+                "unipile": {
+                    "chat_id": chat_id,
+                    "attachments": attachment_refs(event.get("attachments")),
+                    **{k: v for k, v in profile.items() if v},
+                }
+            },
+        )
+
+    def fetch_attachments(self, channel: ChannelAccount, item: InboundMessage) -> None:
+        """Download the attachments an item refers to, from the channel's DSN only."""
+        refs = item.extra.get("unipile", {}).get("attachments") or []
+        limit = settings.FRONTDESK_MAX_ATTACHMENT_BYTES
+        client = self.client(channel)
+        skipped = []
+        for ref in refs:
+            if ref.get("size") and ref["size"] > limit:
+                skipped.append(f"{ref['name']}: {ref['size']} bytes is over the {limit}-byte limit")
+                continue
+            try:
+                data = client.download_attachment(item.provider_id, ref["id"], limit)
+            except AttachmentTooBig:
+                skipped.append(f"{ref['name']}: over the {limit}-byte limit")
+                continue
+            except UnipileError as exc:
+                if exc.status < 400 or exc.status in (404, 410, 413, 422):
+                    skipped.append(f"{ref['name']}: not available ({exc.message})")
+                    continue
+                raise
+            item.attachments.append(InboundAttachment(ref["name"], ref["mimetype"], data))
+        if skipped:
+            item.extra["skipped_attachments"] = skipped
+
+    def ingest_event(self, channel: ChannelAccount, item: InboundMessage):
+        from frontdesk.inbox.actions.ingest import ingest
+
+        result = ingest(channel, item)
+        if result.created and not item.outbound:
+            _enrich_contact(result.conversation.contact, item.extra.get("unipile", {}))
+        return result
+
+    def apply_account_status(self, channel: ChannelAccount, status: str) -> None:
+        from frontdesk.inbox.models import ChannelStatus
+        from frontdesk.realtime.publish import publish
+
+        status = status.upper()
+        mapping = {
+            "OK": (ChannelStatus.CONNECTED, ""),
+            "SYNC_SUCCESS": (ChannelStatus.CONNECTED, ""),
+            "RECONNECTED": (ChannelStatus.CONNECTED, ""),
+            "CREATION_SUCCESS": (ChannelStatus.CONNECTED, ""),
+            "CREDENTIALS": (
+                ChannelStatus.NEEDS_RECONNECT,
+                "Unipile lost the account's session: reconnect it",
+            ),
+            "ERROR": (ChannelStatus.ERROR, "Unipile stopped syncing the account after an error"),
+            "STOPPED": (ChannelStatus.ERROR, "Unipile stopped syncing the account"),
+            "CONNECTING": (ChannelStatus.CONNECTING, ""),
+            "DELETED": (ChannelStatus.DISCONNECTED, "the account was deleted in Unipile"),
+        }
+        if status not in mapping:
+            raise MalformedEvent(f"unknown account status {status!r}")
+        new_status, error = mapping[status]
+        if (
+            channel.status == ChannelStatus.DISCONNECTED
+            and new_status != ChannelStatus.DISCONNECTED
+        ):
+            return  # an admin disconnected it here; Unipile's news does not reconnect it
+        with transaction.atomic():
+            channel.status, channel.last_error = new_status, error
+            channel.save(update_fields=["status", "last_error"])
+            publish(
+                channel.workspace_id, "channel.status", channel_id=channel.pk, status=new_status
+            )
+
+    # --- webhooks registration and backfill ----------------------------------------------
+    def register_webhooks(self, channel: ChannelAccount, client: UnipileClient) -> list[str]:
+        """Make sure Unipile posts this account's messages and status to Frontdesk."""
+        url = webhook_url()
+        account_id = channel.config["account_id"]
+        secret = channel.credentials["webhook_secret"]
+        ids = []
+        existing = list(client.iter_webhooks())
+        for source in ("messaging", "account_status"):
+            found = next(
+                (
+                    w
+                    for w in existing
+                    if w.get("request_url") == url
+                    and w.get("source") == source
+                    and account_id in (w.get("account_ids") or [])
+                    and any(
+                        isinstance(h, dict)
+                        and h.get("key") == SECRET_HEADER
+                        and h.get("value") == secret
+                        for h in w.get("headers") or []
+                    )
+                ),
+                None,
+            )
+            if found:
+                ids.append(str(found.get("id")))
+                continue
+            body: dict[str, Any] = {
+                "request_url": url,
+                "name": f"Frontdesk {channel.pk} {source}",
+                "source": source,
+                "format": "json",
+                "account_ids": [account_id],
+                "headers": [
+                    {"key": "Content-Type", "value": "application/json"},
+                    {"key": SECRET_HEADER, "value": secret},
+                ],
+            }
+            if source == "messaging":
+                body["events"] = ["message_received", "message_read"]
+            else:
+                body["events"] = ["creation_success", "reconnected", "credentials", "error"]
+            created = client.create_webhook(body)
+            ids.append(str(created.get("webhook_id") or ""))
+        return ids
+
+    def sync(self, channel: ChannelAccount) -> None:
+        """Register the webhooks once, then backfill the window; progress in ``sync_state``."""
+        if not channel.config.get("account_id"):
+            return
+        state = dict(channel.sync_state or {})
+        client = self.client(channel)
+        try:
+            if not state.get("webhooks"):
+                state["webhooks"] = self.register_webhooks(channel, client)
+                _save_state(channel, state)
+            if (state.get("backfill") or {}).get("status") != "done":
+                Backfill(self, channel, client, state).run()
+        except UnipileUnreachable as exc:
+            _set_error(channel, str(exc))
+        except UnipileError as exc:
+            from frontdesk.inbox.models import ChannelStatus
+
+            if exc.status in (401, 403):
+                _set_error(
+                    channel,
+                    f"Unipile refused the account: {exc.message}",
+                    ChannelStatus.NEEDS_RECONNECT,
+                )
+            else:
+                _set_error(channel, f"Unipile answered HTTP {exc.status}: {exc.message}")
+
+    # --- the backfill's view of one listed message ------------------------------------------
+    def item_from_listed(
+        self, chat: dict[str, Any], message: dict[str, Any], people: dict[str, dict[str, Any]]
+    ) -> InboundMessage | None:
+        message_id = _str(message.get("id"))
+        sender_id = _str(message.get("sender_id"), 320)
+        if not message_id:
+            return None
+        outbound = bool(message.get("is_sender"))
+        if outbound:
+            others = [p for p, a in people.items() if not a.get("is_self")]
+            handle = others[0] if others else _str(chat.get("attendee_provider_id"), 320)
+        else:
+            handle = sender_id
+        if not handle:
+            return None
+        person = people.get(handle, {})
+        text = message.get("text")
+        quoted = message.get("quoted") if isinstance(message.get("quoted"), dict) else {}
+        return InboundMessage(
+            provider_id=message_id,
+            handle=self.handle_for_attendee(handle),
+            text=text if isinstance(text, str) else "",
+            contact_name=_str(person.get("name"), 300),
+            thread_key=_str(chat.get("id")),
+            reply_to_provider_id=_str((quoted or {}).get("id")),
+            sent_at=parse_time(message.get("timestamp")),
+            outbound=outbound,
+            extra={
+                "unipile": {
+                    "chat_id": _str(chat.get("id")),
+                    "attachments": attachment_refs(message.get("attachments")),
+                    **(
+                        {"profile_url": _str(person.get("profile_url"), 1000)}
+                        if person.get("profile_url")
+                        else {}
+                    ),
+                    **(
+                        {"picture_url": _str(person.get("picture_url"), 1000)}
+                        if person.get("picture_url") and not outbound
+                        else {}
+                    ),
+                }
+            },
+        )
+
+
+class UnipileWhatsAppConnector(UnipileConnector):
+    kind = "whatsapp"
+    label = "WhatsApp by QR code (Unipile)"
+    handle_kind = "phone"
+
+    def normalize_handle(self, value: str) -> str:
+        """E.164: ``33612345678@s.whatsapp.net`` and ``+33 6 12 34 56 78`` both give ``+33612345678``."""
+        value = value.strip().split("@", 1)[0]
+        digits = re.sub(r"\D", "", value)
+        if value.startswith("00"):
+            digits = digits[2:]
+        return f"+{digits}" if 6 <= len(digits) <= 15 else ""
+
+    def handle_for_attendee(self, provider_id: str) -> str:
+        return self.normalize_handle(provider_id)
+
+    def attendee_for_handle(self, handle: str) -> str:
+        return handle.lstrip("+") + "@s.whatsapp.net"
+
+
+LINKEDIN = UnipileConnector()
+WHATSAPP = UnipileWhatsAppConnector()
+
+
+class Backfill:
+    """Chats newest first, then each chat's messages, within the window; resumable by page."""
+
+    MAX_CHAT_PAGES_PER_RUN = 20
+    CHATS_PER_PAGE = 50
+    MESSAGES_PER_PAGE = 100
+
+    def __init__(self, connector, channel, client, state):
+        self.connector = connector
+        self.channel = channel
+        self.client = client
+        self.state = state
+        bf = dict(state.get("backfill") or {})
+        if not bf.get("since"):
+            days = channel.config.get("backfill_days", DEFAULT_BACKFILL_DAYS)
+            bf.update(
+                status="running",
+                since=iso_ms(timezone.now() - timedelta(days=days)),
+                chats=0,
+                messages=0,
+                started_at=timezone.now().isoformat(),
+            )
+        self.bf = bf
+
+    def save(self) -> None:
+        self.state["backfill"] = self.bf
+        _save_state(self.channel, self.state)
+
+    def run(self) -> None:
+        self.save()
+        for _ in range(self.MAX_CHAT_PAGES_PER_RUN):
+            page = self.client.list_chats(
+                self.channel.config["account_id"],
+                cursor=self.bf.get("chats_cursor"),
+                after=self.bf["since"],
+                limit=self.CHATS_PER_PAGE,
+            )
+            chats = [c for c in page.get("items") or [] if isinstance(c, dict)]
+            for index, chat in enumerate(chats):
+                if index < self.bf.get("chat_index", 0):
+                    continue  # done before a crash
+                self.backfill_chat(chat)
+                self.bf["chat_index"] = index + 1
+                self.bf["chats"] = self.bf.get("chats", 0) + 1
+                self.bf.pop("messages_cursor", None)
+                self.save()
+            cursor = page.get("cursor")
+            self.bf["chat_index"] = 0
+            if not cursor or not chats:
+                self.bf.pop("chats_cursor", None)
+                self.bf["status"] = "done"
+                self.bf["finished_at"] = timezone.now().isoformat()
+                self.save()
+                return
+            self.bf["chats_cursor"] = cursor
+            self.save()
+
+    def backfill_chat(self, chat: dict[str, Any]) -> None:
+        chat_id = _str(chat.get("id"))
+        if not chat_id:
+            return
+        people = {
+            _str(a.get("provider_id"), 320): a
+            for a in self.client.chat_attendees(chat_id)
+            if _str(a.get("provider_id"), 320)
+        }
+        cursor = self.bf.get("messages_cursor")
+        for _ in range(1000):
+            page = self.client.list_messages(
+                chat_id, cursor=cursor, after=self.bf["since"], limit=self.MESSAGES_PER_PAGE
+            )
+            for message in page.get("items") or []:
+                if not isinstance(message, dict):
+                    continue
+                item = self.connector.item_from_listed(chat, message, people)
+                if item is None:
+                    continue
+                from frontdesk.inbox.models import Message
+
+                if Message.objects.filter(
+                    channel=self.channel, provider_id=item.provider_id
+                ).exists():
+                    continue  # a webhook got here first: nothing to download
+                self.connector.fetch_attachments(self.channel, item)
+                try:
+                    self.connector.ingest_event(self.channel, item)
+                except ValueError as exc:  # InvalidInbound: skip one bad item, keep going
+                    log.warning("backfill skipped %s: %s", item.provider_id, exc)
+                    continue
+                self.bf["messages"] = self.bf.get("messages", 0) + 1
+            cursor = page.get("cursor")
+            if not cursor:
+                return
+            self.bf["messages_cursor"] = cursor
+            self.save()
+
+
+def _save_state(channel: ChannelAccount, state: dict[str, Any]) -> None:
+    from frontdesk.inbox.models import ChannelAccount
+
+    channel.sync_state = state
+    ChannelAccount.objects.filter(pk=channel.pk).update(
+        sync_state=state, last_synced_at=timezone.now()
+    )
+
+
+def _set_error(channel: ChannelAccount, error: str, status: str | None = None) -> None:
+    from frontdesk.inbox.models import ChannelAccount
+
+    fields: dict[str, Any] = {"last_error": error[:1000]}
+    if status:
+        fields["status"] = status
+    ChannelAccount.objects.filter(pk=channel.pk).update(**fields)
+    log.warning("unipile channel %s: %s", channel.pk, error)
+
+
+def _adopt_chat(conversation_id: int, channel: ChannelAccount, chat_id: str) -> None:
+    """A chat we started becomes the conversation's thread, so replies land in it."""
+    from frontdesk.inbox.models import Conversation
+
+    if not Conversation.objects.filter(channel=channel, thread_key=chat_id).exists():
+        Conversation.objects.filter(pk=conversation_id, channel=channel).update(
+            thread_key=chat_id[:500]
+        )
+
+
+def _enrich_contact(contact, profile: dict[str, Any]) -> None:
+    """A sender's LinkedIn profile URL and picture fill blanks on the contact, never overwrite."""
+    fields = []
+    picture = profile.get("picture_url") or ""
+    if picture.startswith("https://") and not contact.avatar_url:
+        contact.avatar_url = picture[:1000]
+        fields.append("avatar_url")
+    url = profile.get("profile_url") or ""
+    if url.startswith("https://") and not (contact.custom_fields or {}).get("linkedin_url"):
+        contact.custom_fields = {**(contact.custom_fields or {}), "linkedin_url": url[:1000]}
+        fields.append("custom_fields")
+    if fields:
+        contact.save(update_fields=[*fields, "updated_at"])
+
+
+# Huey registers tasks on import; the worker loads connectors through the registry.
+from frontdesk.connectors.unipile import tasks as _tasks  # noqa: E402,F401

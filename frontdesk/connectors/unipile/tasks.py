@@ -1,0 +1,37 @@
+"""Worker tasks of the Unipile connector (imported by ``connector`` so Huey knows them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from huey.contrib.djhuey import db_task, lock_task
+
+
+@db_task(retries=5, retry_delay=30)
+def ingest_with_attachments(channel_id: int, event: dict[str, Any]) -> str:
+    """Download a webhook message's attachments from the DSN, then ingest it whole."""
+    from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Message
+
+    channel = ChannelAccount.objects.filter(pk=channel_id, provider="unipile").first()
+    if channel is None or channel.status == ChannelStatus.DISCONNECTED:
+        return "gone"
+    connector = channel.connector
+    item = connector.parse_event(channel, event)
+    if Message.objects.filter(channel=channel, provider_id=item.provider_id).exists():
+        return "duplicate"
+    connector.fetch_attachments(channel, item)
+    result = connector.ingest_event(channel, item)
+    return "created" if result.created else "duplicate"
+
+
+@db_task()
+def backfill_channel(channel_id: int) -> None:
+    """Run the connect-time backfill now instead of waiting for the periodic sync."""
+    from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+
+    with lock_task(f"sync-channel-{channel_id}"):
+        channel = ChannelAccount.objects.filter(
+            pk=channel_id, provider="unipile", status=ChannelStatus.CONNECTED
+        ).first()
+        if channel is not None:
+            channel.connector.sync(channel)

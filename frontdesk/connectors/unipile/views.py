@@ -1,0 +1,320 @@
+"""Unipile's routes: the webhook, and the hosted-auth connect / reconnect flow.
+
+``POST /webhooks/unipile/``: Unipile's ``message_received``/``message_read`` and
+``AccountStatus`` webhooks. Each carries the secret header Frontdesk registered for the
+channel; the body's ``account_id`` plus that secret pick the one channel (never another
+workspace's).
+
+``/connectors/unipile/connect/``: an admin gives the DSN and API key; Frontdesk keeps a
+``connecting`` channel, asks Unipile for a hosted-auth link whose ``notify_url`` carries a
+signed, single-use state, and sends the admin there. Unipile calls the ``notify_url`` with
+the new ``account_id``; that makes the channel ``connected`` and starts the backfill.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from frontdesk.connectors.base import ConfigError
+from frontdesk.connectors.unipile.client import UnipileClient, UnipileError, UnipileUnreachable
+from frontdesk.connectors.unipile.connector import (
+    LINKEDIN,
+    NETWORKS,
+    SECRET_HEADER,
+    MalformedEvent,
+    iso_ms,
+)
+from frontdesk.inbox.models import ChannelAccount, ChannelStatus, DeliveryStatus, Direction, Message
+
+STATE_SALT = "frontdesk.unipile.hosted-auth"
+STATE_MAX_AGE = 3600  # seconds a hosted-auth link (and its state) stays valid
+_DUMMY_SECRET = secrets.token_urlsafe(32)
+
+
+def urlpatterns():
+    return [
+        path("webhooks/unipile/", webhook, name="unipile_webhook"),
+        path("connectors/unipile/connect/", connect, name="unipile_connect"),
+        path("connectors/unipile/notify/", notify, name="unipile_notify"),
+        path("connectors/unipile/<int:channel_id>/", status_page, name="unipile_status"),
+        path("connectors/unipile/<int:channel_id>/reconnect/", reconnect, name="unipile_reconnect"),
+    ]
+
+
+def _error(status: int, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+# --- webhook ---------------------------------------------------------------------------
+def channel_for_webhook(account_id: str, secret: str) -> ChannelAccount | None:
+    """The channel whose account id and webhook secret both match (constant-time compare)."""
+    found = None
+    candidates = list(
+        ChannelAccount.objects.filter(provider="unipile", config__account_id=account_id)
+    )
+    if not candidates:
+        hmac.compare_digest(_DUMMY_SECRET.encode(), secret.encode())  # same work either way
+    for channel in candidates:
+        expected = str(channel.credentials.get("webhook_secret") or _DUMMY_SECRET)
+        if hmac.compare_digest(expected.encode(), secret.encode()):
+            found = found or channel
+    return found
+
+
+@csrf_exempt
+def webhook(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _error(405, "POST only")
+    secret = request.headers.get(SECRET_HEADER, "")
+    if not secret:
+        return _error(401, f"missing {SECRET_HEADER} header")
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "body is not JSON")
+    if not isinstance(body, dict):
+        return _error(400, "body must be a JSON object")
+    status_event = body.get("AccountStatus")
+    source = status_event if isinstance(status_event, dict) else body
+    account_id = source.get("account_id")
+    if not isinstance(account_id, str) or not account_id or len(account_id) > 200:
+        return _error(400, "account_id is required")
+    channel = channel_for_webhook(account_id, secret)
+    if channel is None:
+        return _error(401, "unknown account or wrong secret")
+    connector = channel.connector
+    if isinstance(status_event, dict):
+        message = status_event.get("message")
+        if not isinstance(message, str):
+            return _error(400, "AccountStatus.message is required")
+        try:
+            connector.apply_account_status(channel, message)
+        except MalformedEvent as exc:
+            return _error(400, str(exc))
+        return JsonResponse({"ok": True})
+    if channel.status == ChannelStatus.DISCONNECTED:
+        return JsonResponse({"ok": True, "ignored": "channel disconnected"})
+    event = body.get("event")
+    if event == "message_received":
+        try:
+            item = connector.parse_event(channel, body)
+        except MalformedEvent as exc:
+            return _error(400, str(exc))
+        if item.extra["unipile"]["attachments"]:
+            from frontdesk.connectors.unipile.tasks import ingest_with_attachments
+
+            ingest_with_attachments(channel.pk, body)  # nothing written yet: no commit to wait for
+            return JsonResponse({"ok": True, "queued": True}, status=202)
+        from frontdesk.inbox.actions.ingest import InvalidInbound
+
+        try:
+            result = connector.ingest_event(channel, item)
+        except InvalidInbound as exc:
+            return _error(400, str(exc))
+        return JsonResponse({"ok": True, "message_id": result.message.pk})
+    if event == "message_read":
+        message_id = body.get("message_id")
+        if not isinstance(message_id, str) or not message_id:
+            return _error(400, "message_id is required")
+        if Message.objects.filter(
+            channel=channel, provider_id=message_id, direction=Direction.OUTBOUND
+        ).exists():
+            from frontdesk.connectors.base import StatusUpdate
+            from frontdesk.inbox.actions.ingest import ingest_status
+
+            ingest_status(channel, StatusUpdate(message_id, DeliveryStatus.READ))
+        return JsonResponse({"ok": True})
+    return JsonResponse({"ok": True, "ignored": str(event)[:50]})
+
+
+# --- hosted auth -------------------------------------------------------------------------
+def _admin(request: HttpRequest):
+    member = getattr(request, "membership", None)
+    if member is None or not member.is_admin:
+        return None
+    return member
+
+
+def _hosted_link(channel: ChannelAccount, link_type: str) -> str:
+    """Ask Unipile for a hosted-auth link; the notify_url carries a signed single-use state."""
+    nonce = secrets.token_urlsafe(24)
+    credentials = channel.credentials
+    credentials["connect_nonce"] = nonce
+    channel.credentials = credentials
+    channel.save(update_fields=["credentials_encrypted"])
+    state = signing.dumps({"c": channel.pk, "n": nonce, "t": link_type}, salt=STATE_SALT)
+    base = settings.BASE_URL
+    body: dict[str, Any] = {
+        "type": link_type,
+        "providers": [NETWORKS[channel.kind]],
+        "api_url": channel.config["dsn"],
+        "expiresOn": iso_ms(timezone.now() + timedelta(seconds=STATE_MAX_AGE)),
+        "notify_url": f"{base}{reverse('unipile_notify')}?state={state}",
+        "name": f"frontdesk-{channel.pk}",
+        "success_redirect_url": f"{base}{reverse('unipile_status', args=[channel.pk])}",
+        "failure_redirect_url": f"{base}{reverse('unipile_status', args=[channel.pk])}?failed=1",
+    }
+    if link_type == "reconnect":
+        body["reconnect_account"] = channel.config["account_id"]
+    client = UnipileClient(channel.config["dsn"], credentials.get("api_key", ""))
+    data = client.create_hosted_link(body)
+    url = data.get("url")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise UnipileError(502, "Unipile did not return a hosted-auth URL")
+    return url
+
+
+def connect(request: HttpRequest) -> HttpResponse:
+    member = _admin(request)
+    if member is None:
+        if not request.user.is_authenticated:
+            return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+        return HttpResponse("Only owners and admins can connect accounts.", status=403)
+    form = {
+        "network": request.POST.get("network", request.GET.get("network", "linkedin")),
+        "name": request.POST.get("name", ""),
+        "dsn": request.POST.get("dsn", ""),
+    }
+    error = ""
+    if request.method == "POST":
+        connector = LINKEDIN.for_kind(form["network"]) if form["network"] in NETWORKS else None
+        try:
+            if connector is None:
+                raise ConfigError('network must be "linkedin" or "whatsapp"')
+            setup = connector.validate(
+                {
+                    "dsn": form["dsn"],
+                    "api_key": request.POST.get("api_key", ""),
+                    "network": form["network"],
+                },
+                need_account=False,
+            )
+            channel = ChannelAccount(
+                workspace_id=member.workspace_id,
+                kind=connector.kind,
+                provider=connector.provider,
+                name=(form["name"] or connector.label)[:200],
+                config=setup.config,
+                status=ChannelStatus.CONNECTING,
+            )
+            channel.credentials = setup.credentials
+            channel.save()
+            try:
+                url = _hosted_link(channel, "create")
+            except (UnipileError, UnipileUnreachable):
+                channel.delete()
+                raise
+            return redirect(url)
+        except ConfigError as exc:
+            error = str(exc)
+        except UnipileError as exc:
+            error = f"Unipile refused: {exc.message}"
+        except UnipileUnreachable as exc:
+            error = str(exc)
+    return render(
+        request,
+        "connectors/unipile/connect.html",
+        {"form": form, "error": error, "networks": list(NETWORKS)},
+        status=400 if error else 200,
+    )
+
+
+def reconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+    member = _admin(request)
+    if member is None:
+        return HttpResponse("Only owners and admins can reconnect accounts.", status=403)
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    channel = get_object_or_404(
+        ChannelAccount, pk=channel_id, workspace_id=member.workspace_id, provider="unipile"
+    )
+    if not channel.config.get("account_id"):
+        return HttpResponse("This account was never connected; connect it again.", status=400)
+    try:
+        return redirect(_hosted_link(channel, "reconnect"))
+    except UnipileError as exc:
+        return HttpResponse(f"Unipile refused: {exc.message}", status=502)
+    except UnipileUnreachable as exc:
+        return HttpResponse(str(exc), status=502)
+
+
+def status_page(request: HttpRequest, channel_id: int) -> HttpResponse:
+    member = getattr(request, "membership", None)
+    if member is None:
+        return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+    channel = get_object_or_404(
+        ChannelAccount, pk=channel_id, workspace_id=member.workspace_id, provider="unipile"
+    )
+    return render(
+        request,
+        "connectors/unipile/status.html",
+        {
+            "channel": channel,
+            "backfill": (channel.sync_state or {}).get("backfill") or {},
+            "failed": request.GET.get("failed") == "1",
+        },
+    )
+
+
+@csrf_exempt
+def notify(request: HttpRequest) -> HttpResponse:
+    """Unipile's hosted-auth callback: ``{"status", "account_id", "name"}``."""
+    if request.method != "POST":
+        return _error(405, "POST only")
+    try:
+        state = signing.loads(request.GET.get("state", ""), salt=STATE_SALT, max_age=STATE_MAX_AGE)
+        channel_id, nonce, link_type = int(state["c"]), str(state["n"]), str(state["t"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return _error(400, "invalid or expired state")
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "body is not JSON")
+    account_id = body.get("account_id") if isinstance(body, dict) else None
+    status = body.get("status") if isinstance(body, dict) else None
+    if not isinstance(account_id, str) or not account_id or len(account_id) > 200:
+        return _error(400, "account_id is required")
+    with transaction.atomic():
+        channel = ChannelAccount.objects.select_for_update().filter(pk=channel_id).first()
+        if channel is None:
+            return _error(400, "invalid state")
+        credentials = channel.credentials
+        if not hmac.compare_digest(
+            str(credentials.get("connect_nonce", "")).encode(), nonce.encode()
+        ) or not credentials.get("connect_nonce"):
+            return _error(400, "this link was already used or replaced")
+        if link_type == "reconnect" and account_id != channel.config.get("account_id"):
+            return _error(400, "a reconnection must keep the same account")
+        if status not in ("CREATION_SUCCESS", "RECONNECTED"):
+            return _error(400, f"unexpected status {str(status)[:40]!r}")
+        taken = (
+            ChannelAccount.objects.filter(
+                workspace_id=channel.workspace_id, provider="unipile", config__account_id=account_id
+            )
+            .exclude(pk=channel.pk)
+            .exists()
+        )
+        if taken:
+            return _error(409, "this account is already connected in this workspace")
+        credentials.pop("connect_nonce", None)
+        channel.credentials = credentials
+        channel.config = {**channel.config, "account_id": account_id}
+        channel.status, channel.last_error = ChannelStatus.CONNECTED, ""
+        channel.save(update_fields=["credentials_encrypted", "config", "status", "last_error"])
+        from frontdesk.connectors.unipile.tasks import backfill_channel
+
+        transaction.on_commit(lambda: backfill_channel(channel.pk))
+    return JsonResponse({"ok": True})
