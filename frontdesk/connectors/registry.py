@@ -2,9 +2,25 @@
 
 from frontdesk.connectors.api.connector import ApiConnector
 from frontdesk.connectors.base import Connector
+from frontdesk.connectors.email.connector import (
+    EmailConnector,
+    GmailConnector,
+    OutlookConnector,
+    ZohoConnector,
+)
 from frontdesk.connectors.unipile.connector import UnipileConnector
 
-CONNECTORS: dict[str, Connector] = {c.provider: c for c in (ApiConnector(), UnipileConnector())}
+CONNECTORS: dict[str, Connector] = {
+    c.provider: c
+    for c in (
+        ApiConnector(),
+        UnipileConnector(),
+        EmailConnector(),
+        GmailConnector(),
+        OutlookConnector(),
+        ZohoConnector(),
+    )
+}
 
 
 class UnknownProvider(LookupError):

@@ -1,0 +1,224 @@
+"""The email channel: any IMAP/SMTP mailbox, and Gmail/Outlook/Zoho as OAuth presets of it.
+
+Config (``POST /api/v1/channels``), provider ``imap``::
+
+    {"address", "imap_host", "imap_port", "imap_security": "tls"|"starttls"|"none",
+     "smtp_host", "smtp_port", "smtp_security", "username", "password",
+     "backfill_days"?: int (default 30), "from_name"?}
+
+``gmail``/``outlook``/``zoho`` take ``{"address", "refresh_token"}`` (the connect page
+fills it in after the OAuth consent) or ``{"address", "password"}`` (an app password),
+plus ``"region"`` for Zoho; hosts and ports come from the provider preset. The password
+and tokens go to the encrypted credentials and are never returned. ``security = none``
+(no TLS) is accepted for loopback hosts only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from frontdesk.connectors.base import (
+    Capabilities,
+    ChannelSetup,
+    ConfigError,
+    Connector,
+    OutboundMessage,
+    SendResult,
+    require,
+)
+from frontdesk.connectors.email import imap, smtp
+from frontdesk.connectors.email.providers import ZOHO_REGIONS, preset
+
+if TYPE_CHECKING:
+    from frontdesk.inbox.models import ChannelAccount
+
+log = logging.getLogger("frontdesk.email")
+
+SECURITY = ("tls", "starttls", "none")
+_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$|^[^@\s<>,;\"]+@localhost$")
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _port(config: dict[str, Any], name: str) -> int:
+    try:
+        value = int(config.get(name) or 0)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a port number") from None
+    if not 0 < value < 65536:
+        raise ConfigError(f"{name} must be between 1 and 65535")
+    return value
+
+
+def _security(config: dict[str, Any], name: str, host: str) -> str:
+    value = str(config.get(name) or "").lower()
+    if value not in SECURITY:
+        raise ConfigError(f"{name} must be one of tls, starttls, none")
+    if value == "none" and not is_loopback(host):
+        raise ConfigError(f"{name} 'none' (no TLS) is only allowed for a loopback host")
+    return value
+
+
+def _address(config: dict[str, Any]) -> str:
+    address = str(config.get("address") or "").strip().lower()
+    if not _ADDRESS.match(address) or len(address) > 320:
+        raise ConfigError("address must be an email address")
+    return address
+
+
+def _backfill(config: dict[str, Any]) -> int:
+    try:
+        days = int(config.get("backfill_days", 30))
+    except (TypeError, ValueError):
+        raise ConfigError("backfill_days must be a whole number of days") from None
+    if not 0 <= days <= 3650:
+        raise ConfigError("backfill_days must be between 0 and 3650")
+    return days
+
+
+class EmailConnector(Connector):
+    provider = "imap"
+    kind = "email"
+    label = "Email (IMAP/SMTP)"
+    handle_kind = "email"
+    capabilities = Capabilities(attachments=True, html=True, subject=True, sync=True)
+
+    def normalize_handle(self, value: str) -> str:
+        return value.strip().lower()
+
+    def _hosts(self, config: dict[str, Any]) -> dict[str, Any]:
+        require(config, "imap_host", "imap_port", "smtp_host", "smtp_port")
+        out: dict[str, Any] = {}
+        for side in ("imap", "smtp"):
+            host = str(config[f"{side}_host"]).strip()
+            if not host or any(c in host for c in " /\r\n"):
+                raise ConfigError(f"{side}_host must be a host name")
+            out[f"{side}_host"] = host
+            out[f"{side}_port"] = _port(config, f"{side}_port")
+            out[f"{side}_security"] = _security(config, f"{side}_security", host)
+        return out
+
+    def setup(self, config: dict[str, Any]) -> ChannelSetup:
+        require(config, "address", "password")
+        address = _address(config)
+        public = {
+            "address": address,
+            **self._hosts(config),
+            "username": str(config.get("username") or address).strip(),
+            "backfill_days": _backfill(config),
+            "auth": "password",
+        }
+        if config.get("from_name"):
+            public["from_name"] = str(config["from_name"]).replace("\r", "").replace("\n", "")
+        return ChannelSetup(config=public, credentials={"password": str(config["password"])})
+
+    def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
+        return smtp.send(channel, message, saves_sent=self.saves_sent(channel))
+
+    def saves_sent(self, channel: ChannelAccount) -> bool:
+        return False
+
+    def sync(self, channel: ChannelAccount) -> None:
+        from frontdesk.inbox.models import ChannelStatus
+        from frontdesk.realtime.publish import publish
+
+        try:
+            stats = imap.sync_mailbox(channel)
+        except imap.LoginRefused as exc:
+            # the sync position is kept: reconnecting resumes where it stopped
+            channel.status, channel.last_error = ChannelStatus.NEEDS_RECONNECT, str(exc)
+            channel.save(update_fields=["status", "last_error"])
+            publish(channel.workspace_id, "channel.status", channel_id=channel.pk,
+                    status=channel.status, error=channel.last_error)  # fmt: skip
+            return
+        except (imap.MailboxError, OSError, Exception) as exc:
+            log.warning("channel %s: sync failed: %s", channel.pk, exc)
+            channel.last_error = f"sync failed: {exc}"[:2000]
+            channel.save(update_fields=["last_error"])
+            return
+        channel.last_synced_at = timezone.now()
+        channel.last_error = ""
+        channel.save(update_fields=["last_synced_at", "last_error"])
+        log.info(
+            "channel %s: %s new, %s seen, %s skipped, %s bounces",
+            channel.pk, stats.created, stats.seen, stats.skipped, stats.bounces,
+        )  # fmt: skip
+
+    def test_connection(self, channel: ChannelAccount) -> list[str]:
+        """Log in to IMAP and SMTP; raises ``imap.MailboxError`` saying what failed."""
+        folders = imap.test_login(channel)
+        smtp.test_login(channel)
+        return folders
+
+
+class OAuthEmailConnector(EmailConnector):
+    """A provider preset: hosts come from ``providers.py``; login by OAuth or app password."""
+
+    def setup(self, config: dict[str, Any]) -> ChannelSetup:
+        address = _address(config)
+        region = str(config.get("region") or "")
+        if self.provider == "zoho":
+            region = region or "com"
+            if region not in ZOHO_REGIONS:
+                raise ConfigError(f"region must be one of {', '.join(ZOHO_REGIONS)}")
+        p = preset(self.provider, region)
+        hosts = self._hosts(
+            {
+                "imap_host": p.imap_host,
+                "imap_port": p.imap_port,
+                "imap_security": p.imap_security,
+                "smtp_host": p.smtp_host,
+                "smtp_port": p.smtp_port,
+                "smtp_security": p.smtp_security,
+            }
+        )
+        public: dict[str, Any] = {
+            "address": address,
+            **hosts,
+            "username": str(config.get("username") or address).strip(),
+            "backfill_days": _backfill(config),
+        }
+        if region:
+            public["region"] = region
+        if config.get("refresh_token"):
+            public["auth"] = "oauth"
+            credentials: dict[str, Any] = {"refresh_token": str(config["refresh_token"])}
+            for key in ("access_token", "expires_at"):
+                if config.get(key):
+                    credentials[key] = config[key]
+        elif config.get("password"):
+            public["auth"] = "password"
+            credentials = {"password": str(config["password"])}
+        else:
+            raise ConfigError("missing required config: refresh_token (OAuth) or password")
+        return ChannelSetup(config=public, credentials=credentials)
+
+    def saves_sent(self, channel: ChannelAccount) -> bool:
+        return preset(self.provider, channel.config.get("region", "")).smtp_saves_sent
+
+
+class GmailConnector(OAuthEmailConnector):
+    provider = "gmail"
+    label = "Gmail"
+
+
+class OutlookConnector(OAuthEmailConnector):
+    provider = "outlook"
+    label = "Outlook / Microsoft 365"
+
+
+class ZohoConnector(OAuthEmailConnector):
+    provider = "zoho"
+    label = "Zoho Mail"

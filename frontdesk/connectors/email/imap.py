@@ -1,0 +1,430 @@
+"""IMAP: log in (password or XOAUTH2), incremental sync of INBOX and Sent, APPEND to Sent.
+
+Sync position per folder lives in ``channel.sync_state["folders"][role]``:
+``uidvalidity``, ``high`` (every UID above it is new), and the backfill window still to
+do, ``floor``..``low_done - 1``, which is walked newest first. The state is saved after
+every batch, so a dropped connection resumes where it stopped; ingest's idempotency on
+the Message-ID makes a re-fetched batch a no-op. When UIDVALIDITY changes the folder is
+read again over the backfill window and ingest drops what it already holds.
+
+IDLE: the worker calls ``sync`` every minute; ``FRONTDESK_EMAIL_IDLE_SECONDS`` (default 0)
+lets one sync call stay in IDLE on INBOX that long after catching up and pull new mail
+as soon as the server announces it.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from frontdesk.connectors.base import InboundAttachment, InboundMessage, StatusUpdate
+from frontdesk.connectors.email import oauth
+from frontdesk.connectors.email.parse import ParsedEmail, parse
+from frontdesk.connectors.email.providers import setting
+
+if TYPE_CHECKING:
+    from frontdesk.inbox.models import ChannelAccount
+
+log = logging.getLogger("frontdesk.email")
+
+SENT_NAMES = ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "INBOX.Sent", "[Gmail]/Sent Mail")
+
+
+class MailboxError(Exception):
+    """The mailbox could not be used; the message says exactly what failed."""
+
+    def __init__(self, message: str, stage: str = "connect"):
+        super().__init__(message)
+        self.stage = stage
+
+
+class LoginRefused(MailboxError):
+    """Credentials were refused (a changed password, a revoked token)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, stage="auth")
+
+
+def _int_setting(name: str, default: int) -> int:
+    try:
+        return int(setting(name, str(default)))
+    except ValueError:
+        return default
+
+
+def timeout() -> float:
+    return float(setting("FRONTDESK_EMAIL_TIMEOUT", "20"))
+
+
+def tls_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if ca := setting("FRONTDESK_EMAIL_CA_FILE"):
+        context.load_verify_locations(ca)
+    return context
+
+
+def login_user(channel: ChannelAccount) -> str:
+    return channel.config.get("username") or channel.config["address"]
+
+
+def uses_oauth(channel: ChannelAccount) -> bool:
+    return channel.config.get("auth") == "oauth"
+
+
+@contextmanager
+def connect(channel: ChannelAccount) -> Iterator[IMAPClient]:
+    cfg = channel.config
+    host, port, security = cfg["imap_host"], int(cfg["imap_port"]), cfg["imap_security"]
+    try:
+        client = IMAPClient(
+            host,
+            port=port,
+            ssl=security == "tls",
+            ssl_context=tls_context() if security == "tls" else None,
+            timeout=timeout(),
+        )
+        if security == "starttls":
+            client.starttls(tls_context())
+    except socket.gaierror as exc:
+        raise MailboxError(f"IMAP: cannot resolve {host}: {exc}", "dns") from None
+    except ssl.SSLError as exc:
+        raise MailboxError(f"IMAP: TLS with {host}:{port} failed: {exc}", "tls") from None
+    except (OSError, IMAPClientError, imaplib.IMAP4.error) as exc:
+        raise MailboxError(f"IMAP: cannot connect to {host}:{port}: {exc}", "connect") from None
+    try:
+        try:
+            if uses_oauth(channel):
+                client.oauth2_login(login_user(channel), _token(channel))
+            else:
+                client.login(login_user(channel), channel.credentials.get("password", ""))
+        except LoginError as exc:
+            raise LoginRefused(f"IMAP: {host} refused the login: {_text(exc)}") from None
+        yield client
+    finally:
+        try:
+            client.logout()
+        except Exception:  # the connection may already be gone
+            try:
+                client.shutdown()
+            except Exception:
+                log.debug("IMAP connection to %s already closed", host)
+
+
+def _token(channel: ChannelAccount) -> str:
+    try:
+        return oauth.access_token(channel)
+    except oauth.OAuthError as exc:
+        if exc.revoked:
+            raise LoginRefused(f"OAuth: {exc}") from None
+        raise MailboxError(f"OAuth: {exc}", "auth") from None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def find_sent(client: IMAPClient) -> str | None:
+    try:
+        found = client.find_special_folder(b"\\Sent")
+    except (IMAPClientError, imaplib.IMAP4.error):
+        found = None
+    if found:
+        return found
+    names = {name for _, _, name in client.list_folders()}
+    return next((n for n in SENT_NAMES if n in names), None)
+
+
+def test_login(channel: ChannelAccount) -> list[str]:
+    """Log in and open both folders; the folder names found (raises ``MailboxError``)."""
+    with connect(channel) as client:
+        try:
+            client.select_folder("INBOX", readonly=True)
+        except (IMAPClientError, imaplib.IMAP4.error) as exc:
+            raise MailboxError(f"IMAP: cannot open INBOX: {exc}", "folder") from None
+        sent = find_sent(client)
+        return ["INBOX", *([sent] if sent else [])]
+
+
+def append_sent(channel: ChannelAccount, raw: bytes) -> str | None:
+    """File a copy of what SMTP sent in the Sent folder (providers that do not do it)."""
+    with connect(channel) as client:
+        folder = find_sent(client)
+        if folder is None:
+            folder = "Sent"
+            client.create_folder(folder)
+        client.append(folder, raw, flags=[b"\\Seen"])
+        return folder
+
+
+# --- sync --------------------------------------------------------------------------------
+
+
+class SyncStats:
+    def __init__(self) -> None:
+        self.created = 0
+        self.seen = 0
+        self.skipped = 0
+        self.bounces = 0
+
+
+def sync_mailbox(channel: ChannelAccount, budget_seconds: float | None = None) -> SyncStats:
+    """Fetch what is new in INBOX and Sent, then continue the backfill (newest first)."""
+    stats = SyncStats()
+    budget = budget_seconds or float(setting("FRONTDESK_EMAIL_SYNC_SECONDS", "50"))
+    deadline = time.monotonic() + budget
+    with connect(channel) as client:
+        sent = find_sent(client)
+        folders = [("inbox", "INBOX")] + ([("sent", sent)] if sent else [])
+        for role, folder in folders:
+            _sync_folder(client, channel, role, folder, stats, deadline)
+        idle = float(setting("FRONTDESK_EMAIL_IDLE_SECONDS", "0"))
+        if idle > 0 and b"IDLE" in client.capabilities():
+            _idle_then_sync(client, channel, idle, stats)
+    return stats
+
+
+def _idle_then_sync(
+    client: IMAPClient, channel: ChannelAccount, seconds: float, stats: SyncStats
+) -> None:
+    end = time.monotonic() + seconds
+    client.select_folder("INBOX", readonly=True)
+    while time.monotonic() < end:
+        client.idle()
+        try:
+            responses = client.idle_check(timeout=min(5.0, max(end - time.monotonic(), 0.1)))
+        finally:
+            client.idle_done()
+        if any(len(r) > 1 and r[1] == b"EXISTS" for r in responses):
+            _sync_folder(client, channel, "inbox", "INBOX", stats, time.monotonic() + 30)
+
+
+def _save_state(channel: ChannelAccount) -> None:
+    type(channel).objects.filter(pk=channel.pk).update(sync_state=channel.sync_state)
+
+
+def _sync_folder(
+    client: IMAPClient,
+    channel: ChannelAccount,
+    role: str,
+    folder: str,
+    stats: SyncStats,
+    deadline: float,
+) -> None:
+    try:
+        info = client.select_folder(folder, readonly=True)
+    except (IMAPClientError, imaplib.IMAP4.error) as exc:
+        raise MailboxError(f"IMAP: cannot open {folder}: {exc}", "folder") from None
+    validity = int(info.get(b"UIDVALIDITY", 0))
+    folders = channel.sync_state.setdefault("folders", {})
+    state = folders.get(role)
+    days = int(channel.config.get("backfill_days") or 30)
+    since = (datetime.now(UTC) - timedelta(days=days)).date()
+    if not state or state.get("uidvalidity") != validity:
+        uids = sorted(client.search(["SENTSINCE", since]))
+        uidnext = int(info.get(b"UIDNEXT", 1))
+        high = max(uids[-1] if uids else 0, uidnext - 1)
+        state = {
+            "folder": folder,
+            "uidvalidity": validity,
+            "high": high,
+            "floor": uids[0] if uids else high + 1,
+            "low_done": high + 1,
+            "backfill_total": len(uids),
+            "backfill_done": 0,
+            "resets": (state or {}).get("resets", 0) + (1 if state else 0),
+        }
+        folders[role] = state
+        _save_state(channel)
+    outbound = role == "sent"
+
+    # 1. new mail, oldest first
+    new = [u for u in client.search(["UID", f"{state['high'] + 1}:*"]) if u > state["high"]]
+    for batch in _batches(sorted(new)):
+        if time.monotonic() > deadline:
+            return
+        _fetch_and_ingest(client, channel, batch, outbound, stats)
+        state["high"] = max(state["high"], max(batch))
+        _save_state(channel)
+
+    # 2. the backfill window, newest first
+    if state["low_done"] > state["floor"]:
+        rest = client.search(
+            ["UID", f"{state['floor']}:{state['low_done'] - 1}", "SENTSINCE", since]
+        )
+        rest = sorted((u for u in rest if state["floor"] <= u < state["low_done"]), reverse=True)
+        for batch in _batches(rest):
+            if time.monotonic() > deadline:
+                return
+            _fetch_and_ingest(client, channel, batch, outbound, stats)
+            state["low_done"] = min(batch)
+            state["backfill_done"] = min(
+                state["backfill_total"], state.get("backfill_done", 0) + len(batch)
+            )
+            _save_state(channel)
+        state["low_done"] = state["floor"]
+        state["backfill_done"] = state["backfill_total"]
+        _save_state(channel)
+
+
+def _batches(uids: list[int]) -> Iterator[list[int]]:
+    size = _int_setting("FRONTDESK_EMAIL_FETCH_BATCH", 100)
+    for i in range(0, len(uids), size):
+        yield uids[i : i + size]
+
+
+def _fetch_and_ingest(
+    client: IMAPClient, channel: ChannelAccount, uids: list[int], outbound: bool, stats: SyncStats
+) -> None:
+    """One batch: sizes first, then small messages together and large ones one by one."""
+    large = _int_setting("FRONTDESK_EMAIL_LARGE_BYTES", 5 * 1024 * 1024)
+    sizes = client.fetch(uids, ["RFC822.SIZE"])
+    small = [u for u in uids if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= large]
+    big = [u for u in uids if u not in set(small)]
+    groups = ([small] if small else []) + [[u] for u in big]
+    for group in groups:
+        fetched = client.fetch(group, ["BODY.PEEK[]", "INTERNALDATE"])
+        for uid in group:
+            data = fetched.pop(uid, None)
+            if not data or b"BODY[]" not in data:
+                continue
+            stats.seen += 1
+            try:
+                outcome = ingest_raw(
+                    channel, data[b"BODY[]"], outbound=outbound, received=data.get(b"INTERNALDATE")
+                )
+            except Exception:
+                # one broken message must not block the mailbox: log it and move on
+                log.exception("channel %s: message UID %s could not be stored", channel.pk, uid)
+                stats.skipped += 1
+                continue
+            if outcome == "created":
+                stats.created += 1
+            elif outcome == "bounce":
+                stats.bounces += 1
+            elif outcome != "duplicate":
+                stats.skipped += 1
+
+
+def _provider_id(channel: ChannelAccount, parsed: ParsedEmail) -> tuple[str, bool]:
+    """The Message-ID, unless another message already holds it with different content."""
+    from frontdesk.inbox.models import Message
+
+    held = list(
+        Message.objects.filter(channel=channel, provider_id=parsed.message_id).values_list(
+            "extra__sha256", flat=True
+        )[:1]
+    )
+    if not held:
+        return parsed.message_id, False
+    if held[0] and held[0] != parsed.body_hash:
+        alternate = f"{parsed.message_id}#{parsed.body_hash[:16]}"
+        exists = Message.objects.filter(channel=channel, provider_id=alternate).exists()
+        return alternate, exists
+    return parsed.message_id, True
+
+
+def ingest_raw(
+    channel: ChannelAccount, raw: bytes, outbound: bool = False, received: Any = None
+) -> str:
+    """Parse one raw message and hand it to ingest. Returns what happened to it."""
+    from django.conf import settings
+
+    from frontdesk.inbox.actions.ingest import ingest, ingest_status
+    from frontdesk.inbox.models import Direction, Message
+
+    parsed = parse(raw)
+    own = channel.config.get("address", "").lower()
+    if parsed.bounce and not outbound:
+        original = parsed.bounce.original_message_id
+        if Message.objects.filter(
+            channel=channel, provider_id=original, direction=Direction.OUTBOUND
+        ).exists():
+            ingest_status(channel, StatusUpdate(original, "failed", parsed.bounce.reason[:1000]))
+            return "bounce"
+    if parsed.auto_reply and not outbound and not parsed.bounce:
+        return "auto-reply"
+    if outbound:
+        handle = next((a for a in [*parsed.to, *parsed.cc] if a != own), "")
+    else:
+        handle = parsed.from_address
+        if handle == own:
+            return "own"  # our own message delivered back to us: the Sent folder has it
+    if not handle:
+        return "no-address"
+    provider_id, duplicate = _provider_id(channel, parsed)
+    if duplicate:
+        return "duplicate"
+
+    limit = settings.FRONTDESK_MAX_TEXT_CHARS
+    raw_key = default_storage.save(
+        f"email/raw/{channel.pk}/{parsed.body_hash[:2]}/{parsed.body_hash}.eml", ContentFile(raw)
+    )
+    sent_at = parsed.date
+    if sent_at is None and isinstance(received, datetime):
+        sent_at = received if received.tzinfo else received.replace(tzinfo=UTC)
+    if sent_at is not None and sent_at > timezone.now() + timedelta(days=1):
+        sent_at = None  # a date in the future would pin the conversation to the top
+    extra: dict[str, Any] = {
+        "message_id": parsed.message_id,
+        "references": parsed.references[-20:],
+        "from": parsed.from_address,
+        "to": parsed.to,
+        "cc": parsed.cc,
+        "raw_key": raw_key,
+        "sha256": parsed.body_hash,
+    }
+    if parsed.recipients_total > len(parsed.to) + len(parsed.cc):
+        extra["recipients_total"] = parsed.recipients_total
+    if parsed.full_text.strip() != parsed.text.strip():
+        extra["full_text"] = parsed.full_text[:limit]
+    if parsed.list_id:
+        extra["list_id"] = parsed.list_id
+    if parsed.auto_reply:
+        extra["auto_reply"] = parsed.auto_reply
+    if parsed.bounce:
+        extra["bounce"] = parsed.bounce.reason[:1000]
+    if parsed.blocked_images:
+        extra["blocked_images"] = parsed.blocked_images
+    if parsed.message_id_missing:
+        extra["message_id_missing"] = True
+    if parsed.defects:
+        extra["defects"] = parsed.defects
+    inline = {a.content_id: a.name for a in parsed.attachments if a.content_id}
+    if inline:
+        extra["inline_cids"] = inline
+    root = parsed.references[0] if parsed.references else parsed.message_id
+    item = InboundMessage(
+        provider_id=provider_id,
+        handle=handle,
+        text=parsed.text[:limit],
+        html=parsed.html,
+        subject=parsed.subject,
+        contact_name="" if outbound else parsed.from_name,
+        thread_key=f"email:{root}"[:500],
+        references=parsed.references,
+        reply_to_provider_id=parsed.in_reply_to,
+        sent_at=sent_at,
+        outbound=outbound,
+        attachments=[
+            InboundAttachment(name=a.name, content_type=a.content_type, data=a.data)
+            for a in parsed.attachments
+        ],
+        extra=extra,
+    )
+    result = ingest(channel, item)
+    return "created" if result.created else "duplicate"

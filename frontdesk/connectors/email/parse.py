@@ -1,0 +1,386 @@
+"""One raw RFC 5322 message -> plain values (stdlib ``email``, ``policy=default``).
+
+Everything here is defensive: broken boundaries, unknown charsets, 8-bit headers,
+missing Message-IDs and hostile HTML must never stop a sync. The HTML is sanitized with
+nh3 (no scripts, iframes, styles, event handlers or ``javascript:`` links) and remote
+images are blocked (``src`` moved to ``data-blocked-src``) until someone allows them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as html_lib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+
+import nh3
+
+MAX_RECIPIENTS_KEPT = 100
+
+_MSGID = re.compile(r"<([^<>\s]{1,490})>")
+
+
+@dataclass
+class ParsedAttachment:
+    name: str
+    content_type: str
+    data: bytes
+    content_id: str = ""
+    inline: bool = False
+
+
+@dataclass
+class Bounce:
+    original_message_id: str
+    reason: str
+
+
+@dataclass
+class ParsedEmail:
+    message_id: str
+    message_id_missing: bool
+    subject: str
+    from_address: str
+    from_name: str
+    to: list[str]
+    cc: list[str]
+    recipients_total: int
+    date: datetime | None
+    in_reply_to: str
+    references: list[str]
+    text: str  # the new part (quoted history and signature removed)
+    full_text: str
+    html: str  # sanitized
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+    auto_reply: str = ""  # why this is an automatic message ("" when written by a person)
+    list_id: str = ""
+    bounce: Bounce | None = None
+    blocked_images: int = 0
+    defects: list[str] = field(default_factory=list)
+    body_hash: str = ""
+
+
+def _repair(value: str) -> str:
+    """8-bit header bytes arrive as surrogate escapes: decode them as UTF-8 (or Latin-1)."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    raw = value.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
+def header(msg: Message, name: str) -> str:
+    try:
+        value = msg.get(name)
+    except Exception:  # a header the policy cannot parse: fall back to the raw value
+        value = msg.get_all(name, failobj=[None])[0] if hasattr(msg, "get_all") else None
+    if value is None:
+        return ""
+    try:
+        text = str(value)
+    except Exception:
+        text = str(getattr(value, "_parse_tree", "") or "")
+    return " ".join(_repair(text).split())
+
+
+def message_ids(value: str) -> list[str]:
+    return _MSGID.findall(value or "")
+
+
+def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    values = []
+    try:
+        values = [str(v) for v in msg.get_all(name, [])]
+    except Exception:
+        values = []
+    out = []
+    for display, addr in getaddresses([_repair(v) for v in values]):
+        addr = addr.strip().lower()
+        if "@" in addr and len(addr) <= 320 and not any(c in addr for c in "\r\n\x00 "):
+            out.append((display.strip(), addr))
+    return out
+
+
+def decode_text_part(part: Message) -> str:
+    """A text part as str, whatever its charset claims (unknown charsets fall back)."""
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if payload is None:
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else ""
+    if not isinstance(payload, bytes):
+        return str(payload)
+    charset = (part.get_content_charset() or "").strip().lower()
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("cp1252", "replace")
+
+
+def _filename(part: Message) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if not name:
+        ctype = part.get_content_type()
+        ext = {"message/rfc822": ".eml", "text/calendar": ".ics"}.get(ctype, "")
+        if ctype.startswith("image/"):
+            ext = "." + ctype.split("/", 1)[1].split("+")[0]
+        name = "attachment" + ext
+    return _repair(str(name))
+
+
+# --- HTML --------------------------------------------------------------------------------
+
+_TAGS = nh3.ALLOWED_TAGS | {"font", "center", "img"}
+_ATTRIBUTES = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "img": {"src", "alt", "width", "height", "title"},
+    "a": {"href", "title"},
+    "td": {"colspan", "rowspan", "align", "valign", "width"},
+    "th": {"colspan", "rowspan", "align", "valign", "width"},
+    "table": {"width", "align", "border", "cellpadding", "cellspacing"},
+    "font": {"color", "size"},
+}
+_REMOTE_IMG = re.compile(r'(<img\b[^>]*?)\ssrc="((?:https?:)?//[^"]*)"', re.IGNORECASE)
+
+
+def sanitize_html(raw: str) -> tuple[str, int]:
+    """Safe HTML, and how many remote images (tracking pixels too) were blocked."""
+    clean = nh3.clean(
+        raw,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto", "cid", "tel"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    # nh3 serializes attributes with double quotes, so this rewrite is exact on its output.
+    clean, blocked = _REMOTE_IMG.subn(r'\1 data-blocked-src="\2"', clean)
+    return clean, blocked
+
+
+def html_to_text(value: str) -> str:
+    value = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>|</h\d>|</li>", "\n", value)
+    text = html_lib.unescape(nh3.clean(value, tags=set(), clean_content_tags={"script", "style"}))
+    lines = [line.strip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# --- quoted history ----------------------------------------------------------------------
+
+_ATTRIBUTION = re.compile(
+    r"^(On .{3,200}wrote:|Le .{3,200}a écrit ?:|Am .{3,200}schrieb .{0,80}:|El .{3,200}escribió:"
+    r"|-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Forwarded message\s*-{2,}|From: .+)\s*$",
+    re.IGNORECASE,
+)
+
+
+def split_quoted(text: str) -> str:
+    """The new part of a plain-text reply: drops the quoted history and the signature."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    cut = len(lines)
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if line.rstrip("\n") == "-- " or stripped == "--":
+            cut = i
+            break
+        if _ATTRIBUTION.match(stripped):
+            # an attribution line counts when quoted text (or a header block) follows it
+            following = [ln for ln in lines[i + 1 : i + 4] if ln.strip()]
+            if stripped.lower().startswith("from:") and not any(
+                ln.lower().startswith(("sent:", "to:", "date:", "subject:")) for ln in following
+            ):
+                continue
+            cut = i
+            break
+        if stripped.startswith(">"):
+            rest = [ln for ln in lines[i:] if ln.strip()]
+            if all(ln.lstrip().startswith(">") for ln in rest):
+                cut = i
+                break
+    new = "\n".join(lines[:cut]).strip()
+    return new or text.strip()
+
+
+# --- the message -------------------------------------------------------------------------
+
+
+def _walk_bodies(msg: Message) -> tuple[str, str, list[ParsedAttachment]]:
+    text_parts: list[str] = []
+    html_parts: list[str] = []
+    attachments: list[ParsedAttachment] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        try:
+            disposition = (part.get_content_disposition() or "").lower()
+        except Exception:
+            disposition = ""
+        content_id = header(part, "Content-ID").strip("<> ")
+        is_body_text = ctype in ("text/plain", "text/html") and disposition != "attachment"
+        if is_body_text and not (ctype == "text/plain" and part.get_filename()):
+            (text_parts if ctype == "text/plain" else html_parts).append(decode_text_part(part))
+            continue
+        if ctype in ("message/delivery-status", "text/rfc822-headers"):
+            continue
+        data: bytes = b""
+        if ctype == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                data = inner[0].as_bytes(policy=policy.compat32)
+        else:
+            try:
+                decoded = part.get_payload(decode=True)
+            except Exception:
+                decoded = None
+            data = decoded if isinstance(decoded, bytes) else b""
+        attachments.append(
+            ParsedAttachment(
+                name=_filename(part),
+                content_type=ctype,
+                data=data,
+                content_id=content_id,
+                inline=bool(content_id) and disposition != "attachment",
+            )
+        )
+    return "\n".join(text_parts), "\n".join(html_parts), attachments
+
+
+def _bounce(msg: Message) -> Bounce | None:
+    if msg.get_content_type() != "multipart/report":
+        return None
+    if str(msg.get_param("report-type") or "").lower() != "delivery-status":
+        return None
+    original = ""
+    reason = ""
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/delivery-status":
+            blocks = part.get_payload()
+            for block in blocks if isinstance(blocks, list) else []:
+                if not isinstance(block, Message):
+                    continue
+                for name in ("Diagnostic-Code", "Status", "Action"):
+                    value = header(block, name)
+                    if value and not reason and name != "Action":
+                        reason = value.split(";", 1)[-1].strip()
+        elif ctype == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                original = original or (message_ids(header(inner[0], "Message-ID")) or [""])[0]
+        elif ctype == "text/rfc822-headers":
+            found = re.search(
+                r"^Message-ID:\s*(<[^>]+>)", decode_text_part(part), re.IGNORECASE | re.MULTILINE
+            )
+            if found:
+                original = original or message_ids(found.group(1))[0]
+    if not original:
+        return None
+    return Bounce(original, reason or "the message could not be delivered")
+
+
+def _auto_reply(msg: Message) -> str:
+    auto = header(msg, "Auto-Submitted").lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    precedence = header(msg, "Precedence").lower()
+    if precedence in ("bulk", "junk", "auto_reply"):
+        return f"Precedence: {precedence}"
+    for name in ("X-Autoreply", "X-Autorespond"):
+        if value := header(msg, name):
+            return f"{name}: {value}"
+    return ""
+
+
+def body_hash(raw: bytes) -> str:
+    """Same body (and date/sender) -> same hash: tells a true duplicate from an id clash."""
+    split = raw.find(b"\r\n\r\n")
+    if split < 0:
+        split = raw.find(b"\n\n")
+    body = raw[split:] if split >= 0 else raw
+    return hashlib.sha256(body).hexdigest()
+
+
+def parse(raw: bytes) -> ParsedEmail:
+    msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
+    digest = body_hash(raw)
+    ids = message_ids(header(msg, "Message-ID"))
+    missing = not ids
+    message_id = ids[0] if ids else f"missing-{digest[:32]}@frontdesk.invalid"
+
+    text, html_raw, attachments = _walk_bodies(msg)
+    defects = [type(d).__name__ for d in getattr(msg, "defects", [])]
+    if not text and not html_raw and not attachments:
+        # a broken boundary can leave the whole body unparsed: show it as text
+        payload = msg.get_payload()
+        if isinstance(payload, str):
+            text = payload
+    html = ""
+    blocked = 0
+    if html_raw.strip():
+        html, blocked = sanitize_html(html_raw)
+    full_text = text.strip() or (html_to_text(html_raw) if html_raw else "")
+    new_text = split_quoted(full_text) if full_text else ""
+
+    from_name, from_address = "", ""
+    senders = _addresses(msg, "From") or _addresses(msg, "Sender")
+    if senders:
+        from_name, from_address = senders[0]
+    else:
+        from_name, from_address = parseaddr(header(msg, "From"))
+        from_address = from_address.lower()
+    to = [a for _, a in _addresses(msg, "To")]
+    cc = [a for _, a in _addresses(msg, "Cc")]
+    try:
+        date = parsedate_to_datetime(header(msg, "Date")) if header(msg, "Date") else None
+        if date is not None and date.tzinfo is None:
+            from datetime import UTC
+
+            date = date.replace(tzinfo=UTC)
+    except (TypeError, ValueError, IndexError):
+        date = None
+    in_reply_to = (message_ids(header(msg, "In-Reply-To")) or [""])[0]
+    references = message_ids(header(msg, "References"))
+    if in_reply_to and in_reply_to not in references:
+        references.append(in_reply_to)
+    references = [r for r in references if r != message_id][-50:]
+
+    return ParsedEmail(
+        message_id=message_id,
+        message_id_missing=missing,
+        subject=header(msg, "Subject")[:500],
+        from_address=from_address,
+        from_name=from_name[:300],
+        to=to[:MAX_RECIPIENTS_KEPT],
+        cc=cc[:MAX_RECIPIENTS_KEPT],
+        recipients_total=len(to) + len(cc),
+        date=date,
+        in_reply_to=in_reply_to,
+        references=references,
+        text=new_text,
+        full_text=full_text,
+        html=html,
+        attachments=attachments,
+        auto_reply=_auto_reply(msg),
+        list_id=header(msg, "List-Id")[:300],
+        bounce=_bounce(msg),
+        blocked_images=blocked,
+        defects=defects[:20],
+        body_hash=digest,
+    )

@@ -1,0 +1,191 @@
+"""Inbound email against a real Dovecot: first sync, incremental, UIDVALIDITY, threading."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation, Message
+from tests.email_channel.conftest import new_id
+
+
+def sync(channel: ChannelAccount) -> None:
+    channel.refresh_from_db()
+    channel.connector.sync(channel)
+    channel.refresh_from_db()
+
+
+def test_first_sync_brings_in_the_backfill_window_and_the_sent_folder(email_channel, mailbox, mail):
+    old = mail("Ancient history", date=timezone.now() - timedelta(days=60), subject="Old")
+    mailbox.deliver(old)
+    first = mail("Hello, I would like a quote.", sender="Carla Client <Carla@Client.TEST>")
+    mailbox.deliver(first)
+    mailbox.deliver(
+        mail(
+            "Sure, here it is.",
+            sender=mailbox.address,
+            to="Bob <bob@buyer.test>",
+            subject="Offer",
+        ),
+        folder="Sent",
+    )
+
+    sync(email_channel)
+
+    assert email_channel.last_error == ""
+    assert email_channel.last_synced_at is not None
+    texts = set(Message.objects.filter(channel=email_channel).values_list("text", flat=True))
+    assert texts == {"Hello, I would like a quote.", "Sure, here it is."}  # 60 days is outside 30
+    inbound = Message.objects.get(text__startswith="Hello")
+    assert inbound.direction == "inbound"
+    assert inbound.subject == "Quote request"
+    assert inbound.author_name == "Carla Client"
+    assert inbound.provider_id == first["Message-ID"].strip("<>")
+    handle = ContactHandle.objects.get(contact=inbound.conversation.contact)
+    assert (handle.kind, handle.value) == ("email", "carla@client.test")
+    assert inbound.conversation.contact.name == "Carla Client"
+    # the raw message is kept in storage for download and re-parsing
+    with default_storage.open(inbound.extra["raw_key"]) as fh:
+        assert fh.read() == first.as_bytes().replace(b"\n", b"\r\n")
+    outbound = Message.objects.get(text="Sure, here it is.")
+    assert outbound.direction == "outbound"
+    assert outbound.status == "sent"
+    assert outbound.conversation.contact.handles.get().value == "bob@buyer.test"
+    state = email_channel.sync_state["folders"]["inbox"]
+    assert state["backfill_total"] == 1 and state["backfill_done"] == 1
+
+
+def test_incremental_sync_fetches_only_what_is_new(email_channel, mailbox, mail):
+    mailbox.deliver(mail("one"))
+    sync(email_channel)
+    high = email_channel.sync_state["folders"]["inbox"]["high"]
+    mailbox.deliver(mail("two"))
+    mailbox.deliver(mail("three"))
+    sync(email_channel)
+    assert email_channel.sync_state["folders"]["inbox"]["high"] == high + 2
+    sync(email_channel)  # nothing new: nothing changes
+    assert sorted(Message.objects.values_list("text", flat=True)) == ["one", "three", "two"]
+    # every mail without references starts its own conversation for the same contact
+    assert Conversation.objects.count() == 3
+    assert Contact.objects.count() == 1
+
+
+def test_a_changed_uidvalidity_resyncs_by_message_id_without_duplicates(
+    email_channel, mailbox, mail
+):
+    for text in ("alpha", "beta"):
+        mailbox.deliver(mail(text))
+    sync(email_channel)
+    assert Message.objects.count() == 2
+    state = email_channel.sync_state
+    state["folders"]["inbox"]["uidvalidity"] = 1  # as if the server renumbered the folder
+    ChannelAccount.objects.filter(pk=email_channel.pk).update(sync_state=state)
+    mailbox.deliver(mail("gamma"))
+
+    sync(email_channel)
+
+    assert sorted(Message.objects.values_list("text", flat=True)) == ["alpha", "beta", "gamma"]
+    inbox = email_channel.sync_state["folders"]["inbox"]
+    assert inbox["uidvalidity"] != 1
+    assert inbox["resets"] == 1
+
+
+def test_threading_by_references_across_three_replies(email_channel, mailbox, mail):
+    root = new_id()
+    mailbox.deliver(mail("Question?", message_id=root, subject="Help"))
+    sync(email_channel)
+    chain = [root]
+    for n in range(3):
+        mid = new_id()
+        mailbox.deliver(
+            mail(
+                f"Follow-up {n}\n\nOn Mon, Carla wrote:\n> earlier text\n",
+                message_id=mid,
+                subject="Re: Help",
+                in_reply_to=chain[-1],
+                references=list(chain),
+            )
+        )
+        chain.append(mid)
+        sync(email_channel)
+    conversation = Conversation.objects.get()
+    messages = list(conversation.messages.order_by("created_at", "id"))
+    assert [m.text for m in messages] == ["Question?", "Follow-up 0", "Follow-up 1", "Follow-up 2"]
+    # the quoted history is separated from the new part but kept
+    assert "> earlier text" in messages[-1].extra["full_text"]
+    assert messages[-1].extra["references"] == [c.strip("<>") for c in chain[:-1]]
+
+
+def test_a_reply_whose_root_we_never_saw_still_groups_by_references(email_channel, mailbox, mail):
+    unseen_root = new_id()
+    a, b = new_id(), new_id()
+    mailbox.deliver(mail("first", message_id=a, references=[unseen_root]))
+    mailbox.deliver(mail("second", message_id=b, references=[unseen_root, a]))
+    mailbox.deliver(mail("Same subject, new thread", subject="Re: Quote request"))
+    sync(email_channel)
+    assert Conversation.objects.count() == 2  # subject-only matching is not threading
+    assert Message.objects.get(text="first").conversation_id == (
+        Message.objects.get(text="second").conversation_id
+    )
+
+
+def test_a_known_contact_from_another_channel_owns_the_conversation(
+    email_channel, mailbox, mail, owner
+):
+    contact = Contact.objects.create(workspace=owner.workspace, name="Known Person")
+    ContactHandle.objects.create(
+        workspace=owner.workspace, contact=contact, kind="email", value="carla@client.test"
+    )
+    mailbox.deliver(mail("hi again"))
+    sync(email_channel)
+    assert Message.objects.get().conversation.contact == contact
+
+
+def test_a_wrong_password_needs_reconnection_and_keeps_the_sync_position(
+    email_channel, mailbox, mail
+):
+    mailbox.deliver(mail("before"))
+    sync(email_channel)
+    position = email_channel.sync_state
+    email_channel.credentials = {"password": "not-the-password"}
+    email_channel.save()
+
+    sync(email_channel)
+
+    assert email_channel.status == "needs_reconnect"
+    assert "refused the login" in email_channel.last_error
+    assert email_channel.sync_state == position
+
+
+def test_a_dropped_connection_mid_fetch_resumes_without_loss_or_duplicates(
+    email_channel, mailbox, mail, settings, monkeypatch
+):
+    settings.FRONTDESK_EMAIL_FETCH_BATCH = 2
+    for n in range(7):
+        mailbox.deliver(mail(f"message {n}"))
+    from imapclient import IMAPClient
+
+    real_fetch = IMAPClient.fetch
+    calls = {"n": 0}
+
+    def flaky_fetch(self, messages, data, modifiers=None):
+        if b"BODY.PEEK[]" in [d.encode() if isinstance(d, str) else d for d in data]:
+            calls["n"] += 1
+            if calls["n"] == 3:  # the third batch: the server hangs up on us
+                mailbox.dovecot.kick(mailbox.address)
+        return real_fetch(self, messages, data, modifiers)
+
+    monkeypatch.setattr(IMAPClient, "fetch", flaky_fetch)
+    sync(email_channel)
+    assert "sync failed" in email_channel.last_error
+    stored = Message.objects.count()
+    assert 0 < stored < 7
+    monkeypatch.setattr(IMAPClient, "fetch", real_fetch)
+
+    sync(email_channel)
+
+    assert email_channel.last_error == ""
+    texts = sorted(Message.objects.values_list("text", flat=True))
+    assert texts == [f"message {n}" for n in range(7)]

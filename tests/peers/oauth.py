@@ -1,0 +1,149 @@
+"""A local OAuth 2.0 authorization server standing in for Google/Microsoft/Zoho.
+
+``/authorize`` answers like a consent page the user accepted: a redirect back to
+``redirect_uri`` with ``code`` and the same ``state``. ``/token`` follows RFC 6749 + PKCE
+(RFC 7636, S256): ``authorization_code`` (checks the verifier and the redirect URI) and
+``refresh_token``; a revoked refresh token gets ``400 invalid_grant``. ``/introspect``
+(RFC 7662) lets Dovecot's oauth2 passdb check the bearer tokens IMAP clients present.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlparse
+
+
+@dataclass
+class OAuthServer:
+    expires_in: int = 3600
+    client_id: str = "test-client"
+    client_secret: str = "test-secret"
+    codes: dict[str, dict] = field(default_factory=dict)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # token -> user
+    access_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    token_requests: list[dict[str, str]] = field(default_factory=list)
+    login_user: str = "someone@example.test"  # who "consents" on /authorize
+
+    def __post_init__(self) -> None:
+        peer = self
+        self._lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                url = urlparse(self.path)
+                if url.path != "/authorize":
+                    return self._json(404, {"error": "not_found"})
+                q = {k: v[0] for k, v in parse_qs(url.query).items()}
+                if q.get("client_id") != peer.client_id or q.get("code_challenge_method") != "S256":
+                    return self._json(400, {"error": "invalid_request"})
+                code = secrets.token_urlsafe(16)
+                with peer._lock:
+                    peer.codes[code] = {
+                        "challenge": q.get("code_challenge", ""),
+                        "redirect_uri": q.get("redirect_uri", ""),
+                        "user": peer.login_user,
+                    }
+                target = (
+                    q["redirect_uri"] + "?" + urlencode({"code": code, "state": q.get("state", "")})
+                )
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                path = urlparse(self.path).path
+                if path == "/token":
+                    peer.token_requests.append(form)
+                    status, body = peer._token(form)
+                    return self._json(status, body)
+                if path == "/introspect":
+                    return self._json(200, peer._introspect(form.get("token", "")))
+                return self._json(404, {"error": "not_found"})
+
+            def _json(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def issue(self, user: str) -> str:
+        """A refresh token for ``user``, as if they had consented earlier."""
+        token = "rt-" + secrets.token_urlsafe(16)
+        self.refresh_tokens[token] = user
+        return token
+
+    def revoke(self, refresh_token: str) -> None:
+        self.refresh_tokens.pop(refresh_token, None)
+        self.access_tokens.clear()
+
+    def _access(self, user: str) -> dict:
+        token = "at-" + secrets.token_urlsafe(16)
+        self.access_tokens[token] = (user, time.time() + self.expires_in)
+        return {"access_token": token, "token_type": "Bearer", "expires_in": self.expires_in}
+
+    def _token(self, form: dict[str, str]) -> tuple[int, dict]:
+        if (
+            form.get("client_id") != self.client_id
+            or form.get("client_secret") != self.client_secret
+        ):
+            return 401, {"error": "invalid_client"}
+        with self._lock:
+            grant = form.get("grant_type")
+            if grant == "authorization_code":
+                entry = self.codes.pop(form.get("code", ""), None)
+                if entry is None or entry["redirect_uri"] != form.get("redirect_uri"):
+                    return 400, {"error": "invalid_grant"}
+                digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+                if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != entry["challenge"]:
+                    return 400, {"error": "invalid_grant", "error_description": "PKCE failed"}
+                body = self._access(entry["user"])
+                body["refresh_token"] = self.issue(entry["user"])
+                return 200, body
+            if grant == "refresh_token":
+                user = self.refresh_tokens.get(form.get("refresh_token", ""))
+                if user is None:
+                    return 400, {
+                        "error": "invalid_grant",
+                        "error_description": "Token has been revoked",
+                    }
+                return 200, self._access(user)
+        return 400, {"error": "unsupported_grant_type"}
+
+    def valid(self, user: str, token: str) -> bool:
+        entry = self.access_tokens.get(token)
+        return bool(entry and entry[0] == user and entry[1] > time.time())
+
+    def _introspect(self, token: str) -> dict:
+        entry = self.access_tokens.get(token)
+        if not entry or entry[1] <= time.time():
+            return {"active": "false"}
+        return {"active": "true", "username": entry[0]}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
