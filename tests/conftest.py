@@ -13,6 +13,9 @@ from frontdesk.workspaces.models import ApiToken, Membership, Role
 from frontdesk.workspaces.services import add_member, create_workspace
 from tests.peers.callback import CallbackServer
 
+# Fixtures of one channel's tests, shared by its test modules.
+pytest_plugins = ["tests.whatsapp_support"]
+
 PASSWORD = "correct-horse-battery"
 
 

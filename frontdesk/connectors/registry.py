@@ -9,11 +9,13 @@ from frontdesk.connectors.email.connector import (
     ZohoConnector,
 )
 from frontdesk.connectors.unipile.connector import UnipileConnector
+from frontdesk.connectors.whatsapp_cloud.connector import WhatsAppCloudConnector
 
 CONNECTORS: dict[str, Connector] = {
     c.provider: c
     for c in (
         ApiConnector(),
+        WhatsAppCloudConnector(),
         UnipileConnector(),
         EmailConnector(),
         GmailConnector(),

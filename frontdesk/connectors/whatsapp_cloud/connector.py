@@ -1,0 +1,361 @@
+"""WhatsApp through Meta's WhatsApp Business Cloud API.
+
+Config (``POST /api/v1/channels``): ``{"phone_number_id", "waba_id", "access_token",
+"app_secret", "verify_token", "graph_url"?}``. The phone number id, WABA id and Graph API
+root are public config; the token, app secret and verify token are encrypted credentials.
+Inbound traffic arrives at ``/webhooks/whatsapp/`` (see ``webhook.py``); media is fetched by
+the worker (``tasks.fetch_media``); approved templates are synced from
+``/{waba-id}/message_templates`` by ``sync`` (hourly).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.urls import path
+from django.utils import timezone
+
+from frontdesk.connectors.base import (
+    Capabilities,
+    ChannelSetup,
+    ConfigError,
+    Connector,
+    OutboundMessage,
+    OutgoingAttachment,
+    PermanentSendError,
+    ReconnectNeeded,
+    SendResult,
+    TransientSendError,
+    require,
+    require_http_url,
+)
+from frontdesk.connectors.whatsapp_cloud import tasks  # noqa: F401  (registers the Huey tasks)
+from frontdesk.connectors.whatsapp_cloud.graph import (
+    DEFAULT_GRAPH_URL,
+    Graph,
+    GraphError,
+    GraphUnreachable,
+)
+from frontdesk.connectors.whatsapp_cloud.parse import e164
+from frontdesk.realtime.publish import publish
+
+if TYPE_CHECKING:
+    from django.urls import URLPattern, URLResolver
+
+    from frontdesk.inbox.models import ChannelAccount, Conversation
+
+log = logging.getLogger("frontdesk.whatsapp")
+
+WINDOW = timedelta(hours=24)
+TEMPLATE_SYNC_EVERY = timedelta(hours=1)
+_ID = re.compile(r"^[0-9]{1,40}$")
+_VARIABLE = re.compile(r"\{\{\s*([0-9A-Za-z_]+)\s*\}\}")
+
+
+def graph_for(channel: ChannelAccount) -> Graph:
+    return Graph(
+        channel.config.get("graph_url") or DEFAULT_GRAPH_URL,
+        str(channel.credentials.get("access_token") or ""),
+    )
+
+
+def window_closed_reason(last_inbound_at) -> str | None:
+    if last_inbound_at is None:
+        return (
+            "This client has not written on WhatsApp yet: WhatsApp only allows an approved "
+            "template as the first message."
+        )
+    closed_at = last_inbound_at + WINDOW
+    if timezone.now() >= closed_at:
+        return (
+            f"The 24-hour window closed at {closed_at:%Y-%m-%d %H:%M} UTC: WhatsApp only allows "
+            "an approved template until the client writes again."
+        )
+    return None
+
+
+def _media_type(content_type: str) -> str:
+    ct = content_type.split(";")[0].strip().lower()
+    if ct in ("image/jpeg", "image/png"):
+        return "image"
+    if ct == "image/webp":
+        return "sticker"
+    if ct in ("video/mp4", "video/3gpp"):
+        return "video"
+    if ct.startswith("audio/"):
+        return "audio"
+    return "document"
+
+
+def render_template(body: str, params: list[str] | dict[str, str]) -> str:
+    """The template's body text with its ``{{1}}`` / ``{{name}}`` variables filled in."""
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if isinstance(params, dict):
+            return str(params.get(key, match.group(0)))
+        if key.isdigit() and 0 < int(key) <= len(params):
+            return str(params[int(key) - 1])
+        return match.group(0)
+
+    return _VARIABLE.sub(fill, body or "")
+
+
+def template_variables(body: str) -> list[str]:
+    seen: list[str] = []
+    for name in _VARIABLE.findall(body or ""):
+        if name not in seen:
+            seen.append(name)
+    return seen
+
+
+class WhatsAppCloudConnector(Connector):
+    provider = "whatsapp_cloud"
+    kind = "whatsapp"
+    label = "WhatsApp (Cloud API)"
+    handle_kind = "phone"
+    capabilities = Capabilities(
+        attachments=True,
+        templates=True,
+        read_receipts=True,
+        reply_window_hours=24,
+        sync=True,
+    )
+    connect_url_name = "whatsapp_cloud_connect"
+
+    # --- setup -------------------------------------------------------------------------
+    def setup(self, config: dict[str, Any]) -> ChannelSetup:
+        require(config, "phone_number_id", "waba_id", "access_token", "app_secret", "verify_token")
+        phone_number_id = str(config["phone_number_id"]).strip()
+        waba_id = str(config["waba_id"]).strip()
+        for name, value in (("phone_number_id", phone_number_id), ("waba_id", waba_id)):
+            if not _ID.match(value):
+                raise ConfigError(f"{name} must be the numeric id shown in Meta's dashboard")
+        graph_url = DEFAULT_GRAPH_URL
+        if str(config.get("graph_url") or "").strip():
+            graph_url = require_http_url(config, "graph_url").rstrip("/")
+        for name in ("access_token", "app_secret", "verify_token"):
+            if len(str(config[name]).strip()) > 2000:
+                raise ConfigError(f"{name} is too long")
+        return ChannelSetup(
+            config={
+                "phone_number_id": phone_number_id,
+                "waba_id": waba_id,
+                "graph_url": graph_url,
+                "mark_read": bool(config.get("mark_read", True)),
+            },
+            credentials={
+                "access_token": str(config["access_token"]).strip(),
+                "app_secret": str(config["app_secret"]).strip(),
+                "verify_token": str(config["verify_token"]).strip(),
+            },
+        )
+
+    def normalize_handle(self, value: str) -> str:
+        return e164(value)
+
+    def urlpatterns(self) -> list[URLPattern | URLResolver]:
+        from frontdesk.connectors.whatsapp_cloud import views
+        from frontdesk.connectors.whatsapp_cloud.webhook import whatsapp_webhook
+
+        return [
+            path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp_webhook"),
+            path(
+                "apps/whatsapp-cloud/connect/",
+                views.connect,
+                name="whatsapp_cloud_connect",
+            ),
+        ]
+
+    # --- the 24-hour window ------------------------------------------------------------
+    def reply_blocked_reason(self, conversation: Conversation) -> str | None:
+        return window_closed_reason(conversation.last_inbound_at)
+
+    # --- sending -----------------------------------------------------------------------
+    def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
+        to = e164(message.to_handle).lstrip("+")
+        if not to:
+            raise PermanentSendError("this contact has no WhatsApp number")
+        graph = graph_for(channel)
+        phone_number_id = channel.config["phone_number_id"]
+        try:
+            bodies = self._bodies(channel, graph, message, to)
+            ids = []
+            for body in bodies:
+                answer = graph.post(f"{phone_number_id}/messages", json=body)
+                sent = answer.get("messages") or [{}]
+                ids.append(str(sent[0].get("id") or ""))
+        except GraphUnreachable as exc:
+            raise TransientSendError(str(exc)) from None
+        except GraphError as exc:
+            if exc.needs_reconnect:
+                publish(
+                    channel.workspace_id,
+                    "channel.status",
+                    channel_id=channel.pk,
+                    status="needs_reconnect",
+                    error=exc.reason,
+                )
+                raise ReconnectNeeded(exc.reason) from None
+            if exc.transient:
+                raise TransientSendError(exc.reason) from None
+            raise PermanentSendError(exc.reason) from None
+        return SendResult(provider_id=ids[0] or None if ids else None)
+
+    def _bodies(
+        self, channel: ChannelAccount, graph: Graph, message: OutboundMessage, to: str
+    ) -> list[dict[str, Any]]:
+        base: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+        }
+        if message.reply_to_provider_id:
+            base["context"] = {"message_id": message.reply_to_provider_id}
+        template = message.extra.get("template")
+        if isinstance(template, dict) and template.get("name"):
+            return [{**base, "type": "template", "template": self._template_body(template)}]
+        reaction = message.extra.get("reaction")
+        if isinstance(reaction, dict) and reaction.get("message_id"):
+            body = {
+                **base,
+                "type": "reaction",
+                "reaction": {
+                    "message_id": str(reaction["message_id"]),
+                    "emoji": str(reaction.get("emoji") or ""),
+                },
+            }
+            body.pop("context", None)
+            return [body]
+        from frontdesk.inbox.models import Conversation
+
+        last_inbound = (
+            Conversation.objects.filter(pk=message.conversation_id)
+            .values_list("last_inbound_at", flat=True)
+            .first()
+        )
+        if reason := window_closed_reason(last_inbound):
+            raise PermanentSendError(reason)
+        bodies: list[dict[str, Any]] = []
+        text = message.text
+        for attachment in message.attachments:
+            media_type = _media_type(attachment.content_type)
+            media: dict[str, Any] = {"id": self._upload(channel, graph, attachment)}
+            if media_type == "document":
+                media["filename"] = attachment.name
+            if text and media_type in ("image", "video", "document"):
+                media["caption"] = text[:1024]
+                text = text[1024:]
+            bodies.append({**base, "type": media_type, media_type: media})
+        if text:
+            bodies.insert(0, {**base, "type": "text", "text": {"preview_url": True, "body": text}})
+        if not bodies:
+            raise PermanentSendError("nothing to send")
+        return bodies
+
+    def _upload(self, channel: ChannelAccount, graph: Graph, attachment: OutgoingAttachment) -> str:
+        data = Path(attachment.path).read_bytes()
+        answer = graph.request(
+            "POST",
+            f"{channel.config['phone_number_id']}/media",
+            data={"messaging_product": "whatsapp", "type": attachment.content_type},
+            files={"file": (attachment.name, data, attachment.content_type)},
+        )
+        media_id = str(answer.get("id") or "")
+        if not media_id:
+            raise PermanentSendError("WhatsApp did not return a media id for the upload")
+        return media_id
+
+    @staticmethod
+    def _template_body(template: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "name": str(template["name"]),
+            "language": {"code": str(template.get("language") or "en_US")},
+        }
+        if isinstance(template.get("components"), list):
+            body["components"] = template["components"]
+        else:
+            params = template.get("params") or []
+            if isinstance(params, dict):
+                parameters = [
+                    {"type": "text", "parameter_name": str(k), "text": str(v)}
+                    for k, v in params.items()
+                ]
+            else:
+                parameters = [{"type": "text", "text": str(p)} for p in params]
+            if parameters:
+                body["components"] = [{"type": "body", "parameters": parameters}]
+        return body
+
+    # --- templates and the connection check --------------------------------------------
+    def sync(self, channel: ChannelAccount) -> None:
+        last = (channel.sync_state or {}).get("templates_synced_at")
+        if last and timezone.now() - datetime.fromisoformat(last) < TEMPLATE_SYNC_EVERY:
+            return None
+        try:
+            sync_templates(channel)
+        except (GraphError, GraphUnreachable) as exc:
+            log.warning("template sync of channel %s failed: %s", channel.pk, exc)
+        return None
+
+
+def sync_templates(channel: ChannelAccount) -> list[dict[str, Any]]:
+    """Fetch the WABA's templates (every page) and keep the approved ones on the channel."""
+    from frontdesk.inbox.models import ChannelAccount as Channel
+
+    graph = graph_for(channel)
+    templates: list[dict[str, Any]] = []
+    after = None
+    for _ in range(50):  # at most 50 pages of 100
+        params: dict[str, Any] = {
+            "fields": "name,language,status,category,components",
+            "limit": 100,
+        }
+        if after:
+            params["after"] = after
+        page = graph.get(f"{channel.config['waba_id']}/message_templates", **params)
+        for row in page.get("data") or []:
+            if not isinstance(row, dict) or row.get("status") != "APPROVED":
+                continue
+            body = next(
+                (
+                    str(c.get("text") or "")
+                    for c in row.get("components") or []
+                    if isinstance(c, dict) and c.get("type") == "BODY"
+                ),
+                "",
+            )
+            templates.append(
+                {
+                    "name": str(row.get("name") or ""),
+                    "language": str(row.get("language") or ""),
+                    "category": str(row.get("category") or ""),
+                    "body": body,
+                    "variables": template_variables(body),
+                }
+            )
+        paging = page.get("paging")
+        if not isinstance(paging, dict):
+            break
+        after = (paging.get("cursors") or {}).get("after")
+        if not after or not paging.get("next"):
+            break
+    state = {
+        **(channel.sync_state or {}),
+        "templates": templates,
+        "templates_synced_at": timezone.now().isoformat(),
+    }
+    Channel.objects.filter(pk=channel.pk).update(sync_state=state)
+    channel.sync_state = state
+    return templates
+
+
+def check_connection(graph_url: str, token: str, phone_number_id: str) -> dict[str, Any]:
+    """What "Test connection" shows: the number as Meta knows it (raises GraphError)."""
+    return Graph(graph_url or DEFAULT_GRAPH_URL, token).get(
+        phone_number_id, fields="display_phone_number,verified_name,quality_rating"
+    )

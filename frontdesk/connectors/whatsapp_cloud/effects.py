@@ -1,0 +1,137 @@
+"""Small writes a WhatsApp webhook needs beyond ``ingest``: reactions, media arriving
+later, a number change, an ad referral kept on the contact. Each publishes an event."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from frontdesk.connectors.base import InboundAttachment
+from frontdesk.inbox.attachments import store_attachment
+from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation, Message
+from frontdesk.realtime.publish import publish
+
+log = logging.getLogger("frontdesk.whatsapp")
+
+
+def _updated(message: Message) -> None:
+    publish(
+        message.workspace_id,
+        "message.updated",
+        conversation_id=message.conversation_id,
+        message_id=message.pk,
+    )
+
+
+def set_reaction(
+    channel: ChannelAccount, message_id: str, by: str, emoji: str, at: datetime | None
+) -> Message | None:
+    """Put (or, with an empty emoji, remove) ``by``'s reaction on a message of this channel.
+
+    ``extra["reactions"]`` is a list of ``{"by", "emoji", "at"}``, one per reactor; an older
+    event never overwrites a newer one, so replays and out-of-order deliveries are harmless.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(channel=channel, provider_id=message_id)
+            .first()
+        )
+        if message is None:
+            log.info("reaction on unknown message %s on channel %s ignored", message_id, channel.pk)
+            return None
+        stamp = at.isoformat() if at else ""
+        reactions = [r for r in message.extra.get("reactions", []) if isinstance(r, dict)]
+        mine = next((r for r in reactions if r.get("by") == by), None)
+        if mine is not None and stamp and str(mine.get("at") or "") > stamp:
+            return message  # a newer reaction from this person is already there
+        removed = message.extra.get("reactions_removed", {})
+        if mine is None and not emoji:
+            return message
+        if mine is None and stamp and str(removed.get(by) or "") > stamp:
+            return message  # removed later than this reaction was made
+        reactions = [r for r in reactions if r.get("by") != by]
+        if emoji:
+            reactions.append({"by": by, "emoji": emoji, "at": stamp})
+        else:
+            removed = {**removed, by: stamp}
+        message.extra = {**message.extra, "reactions": reactions, "reactions_removed": removed}
+        message.save(update_fields=["extra"])
+        _updated(message)
+    return message
+
+
+def set_media_state(message: Message, state: str, error: str = "", **more: Any) -> None:
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        media = {**locked.extra.get("media", {}), "state": state, **more}
+        if error:
+            media["error"] = error[:500]
+        else:
+            media.pop("error", None)
+        locked.extra = {**locked.extra, "media": media}
+        locked.save(update_fields=["extra"])
+        message.extra = locked.extra
+        _updated(locked)
+
+
+def attach_media(message: Message, item: InboundAttachment) -> None:
+    """Store media fetched after the message was ingested, once (a retry is a no-op)."""
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        if locked.extra.get("media", {}).get("state") == "stored":
+            return
+        attachment = store_attachment(locked, item)
+        media = {
+            **locked.extra.get("media", {}),
+            "state": "stored",
+            "attachment_id": attachment.pk,
+        }
+        media.pop("error", None)
+        locked.extra = {**locked.extra, "media": media}
+        locked.save(update_fields=["extra"])
+        message.extra = locked.extra
+        _updated(locked)
+
+
+def change_number(channel: ChannelAccount, old: str, new: str) -> None:
+    """The client moved to a new number: their phone handle follows (unless already known)."""
+    with transaction.atomic():
+        handle = ContactHandle.objects.filter(
+            workspace_id=channel.workspace_id, kind="phone", value=old
+        ).first()
+        if handle is None:
+            return
+        try:
+            with transaction.atomic():
+                ContactHandle.objects.filter(pk=handle.pk).update(value=new)
+        except IntegrityError:
+            log.info("number change %s -> %s: the new number is already a contact", old, new)
+            return
+        # Conversations keyed on the old number (ingest's default thread key) follow it.
+        for conversation in Conversation.objects.filter(
+            workspace_id=channel.workspace_id,
+            contact_id=handle.contact_id,
+            thread_key=f"phone:{old}",
+        ):
+            if not Conversation.objects.filter(
+                channel_id=conversation.channel_id, thread_key=f"phone:{new}"
+            ).exists():
+                Conversation.objects.filter(pk=conversation.pk).update(thread_key=f"phone:{new}")
+        publish(channel.workspace_id, "contact.updated", contact_id=handle.contact_id)
+
+
+def keep_referral(contact: Contact, referral: dict[str, Any]) -> None:
+    """The ad that brought the client in, kept on the contact (the first one is kept)."""
+    if not referral or "whatsapp_referral" in (contact.custom_fields or {}):
+        return
+    with transaction.atomic():
+        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        if "whatsapp_referral" in (locked.custom_fields or {}):
+            return
+        locked.custom_fields = {**(locked.custom_fields or {}), "whatsapp_referral": referral}
+        locked.save(update_fields=["custom_fields", "updated_at"])
+        publish(contact.workspace_id, "contact.updated", contact_id=contact.pk)
