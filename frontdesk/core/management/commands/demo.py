@@ -1,0 +1,39 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from frontdesk.core.management.commands._serve import migrate, serve, start_consumer
+from frontdesk.demo.receiver import start_receiver
+from frontdesk.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, point_demo_channels, seed_demo
+from frontdesk.inbox.models import ChannelAccount
+
+
+class Command(BaseCommand):
+    help = "Seed a demo workspace with conversations and serve it, with a local stand-in receiving replies."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--seed-only", action="store_true", help="seed the data and exit")
+
+    def handle(self, *args, host, port, seed_only, **options):
+        migrate()
+        workspace = seed_demo()
+        self.stdout.write(
+            f"Demo workspace {workspace.name!r}: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}"
+        )
+        if seed_only:
+            return
+        channel = ChannelAccount.objects.filter(workspace=workspace, provider="api").first()
+        receiver = None
+        if channel is not None:
+            receiver, url = start_receiver(channel.credentials["secret"])
+            point_demo_channels(workspace, url)
+        consumer = start_consumer()
+        self.stdout.write(f"Frontdesk demo at http://{host}:{port}/  (data in {settings.DATA_DIR})")
+        self.stdout.flush()
+        try:
+            serve(host, port)
+        finally:
+            consumer.stop(graceful=True)
+            if receiver is not None:
+                receiver.shutdown()

@@ -1,0 +1,1 @@
+"""``frontdesk demo``: a workspace full of believable conversations and local provider peers."""

@@ -1,0 +1,37 @@
+"""`frontdesk demo`: believable seeded data, and replies that really leave and turn sent."""
+
+from __future__ import annotations
+
+from frontdesk.demo.receiver import start_receiver
+from frontdesk.demo.seed import CLIENTS, DEMO_EMAIL, point_demo_channels, seed_demo
+from frontdesk.inbox.actions.send import deliver, queue_reply
+from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from frontdesk.workspaces.models import Membership
+
+
+def test_seed_is_complete_and_idempotent(db):
+    workspace = seed_demo()
+    assert seed_demo().pk == workspace.pk
+    assert Conversation.objects.filter(workspace=workspace).count() == len(CLIENTS)
+    assert Membership.objects.filter(workspace=workspace).count() == 3
+    assert Membership.objects.get(workspace=workspace, role="owner").user.email == DEMO_EMAIL
+    statuses = set(Conversation.objects.values_list("status", flat=True))
+    assert statuses == {"open", "resolved", "snoozed"}
+    assert Conversation.objects.filter(assignee__isnull=False).exists()
+    assert Message.objects.filter(kind="note").exists()
+
+
+def test_a_demo_reply_is_received_and_marked_sent(db):
+    workspace = seed_demo()
+    channel = ChannelAccount.objects.get(workspace=workspace, provider="api")
+    server, url = start_receiver(channel.credentials["secret"])
+    try:
+        point_demo_channels(workspace, url)
+        conversation = Conversation.objects.filter(workspace=workspace, status="open").first()
+        owner = Membership.objects.get(workspace=workspace, role="owner").user
+        message = queue_reply(owner, conversation, "Happy to help!")
+        assert deliver(message.pk) == "sent"
+        message.refresh_from_db()
+        assert (message.status, message.provider_id) == ("sent", f"demo-out-{message.pk}")
+    finally:
+        server.shutdown()
