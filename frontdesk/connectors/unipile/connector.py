@@ -501,7 +501,14 @@ WHATSAPP = UnipileWhatsAppConnector()
 
 
 class Backfill:
-    """Chats newest first, then each chat's messages, within the window; resumable by page."""
+    """Chats newest first, then each chat's messages, within the window; resumable by page.
+
+    Progress lives in ``sync_state["backfill"]``: the chats cursor, the chats already done
+    and, inside a chat, its messages cursor. A chat that gets a new message while the
+    backfill runs jumps to the top of the list and could slip behind the cursor, so a
+    catch-up pass lists the chats active since the start and finishes any not done.
+    Ingest is idempotent on the message id, so pages seen twice store nothing twice.
+    """
 
     MAX_CHAT_PAGES_PER_RUN = 20
     CHATS_PER_PAGE = 50
@@ -515,12 +522,15 @@ class Backfill:
         bf = dict(state.get("backfill") or {})
         if not bf.get("since"):
             days = channel.config.get("backfill_days", DEFAULT_BACKFILL_DAYS)
+            now = timezone.now()
             bf.update(
                 status="running",
-                since=iso_ms(timezone.now() - timedelta(days=days)),
+                phase="window",
+                since=iso_ms(now - timedelta(days=days)),
+                started=iso_ms(now - timedelta(seconds=5)),
                 chats=0,
                 messages=0,
-                started_at=timezone.now().isoformat(),
+                started_at=now.isoformat(),
             )
         self.bf = bf
 
@@ -530,32 +540,43 @@ class Backfill:
 
     def run(self) -> None:
         self.save()
+        done = set(self.bf.get("done_chats") or [])
+        fresh = 0
         for _ in range(self.MAX_CHAT_PAGES_PER_RUN):
+            phase = self.bf.get("phase", "window")
             page = self.client.list_chats(
                 self.channel.config["account_id"],
                 cursor=self.bf.get("chats_cursor"),
-                after=self.bf["since"],
+                after=self.bf["since"] if phase == "window" else self.bf["started"],
                 limit=self.CHATS_PER_PAGE,
             )
             chats = [c for c in page.get("items") or [] if isinstance(c, dict)]
-            for index, chat in enumerate(chats):
-                if index < self.bf.get("chat_index", 0):
-                    continue  # done before a crash
+            for chat in chats:
+                chat_id = _str(chat.get("id"))
+                if not chat_id or chat_id in done:
+                    continue
                 self.backfill_chat(chat)
-                self.bf["chat_index"] = index + 1
-                self.bf["chats"] = self.bf.get("chats", 0) + 1
+                done.add(chat_id)
+                fresh += 1
+                self.bf["done_chats"] = list(done)
+                self.bf["chats"] = len(done)
+                self.bf.pop("current_chat", None)
                 self.bf.pop("messages_cursor", None)
                 self.save()
             cursor = page.get("cursor")
-            self.bf["chat_index"] = 0
-            if not cursor or not chats:
-                self.bf.pop("chats_cursor", None)
-                self.bf["status"] = "done"
-                self.bf["finished_at"] = timezone.now().isoformat()
+            if cursor and chats:
+                self.bf["chats_cursor"] = cursor
                 self.save()
-                return
-            self.bf["chats_cursor"] = cursor
+                continue
+            self.bf.pop("chats_cursor", None)
+            if phase == "window" or fresh:
+                self.bf["phase"], fresh = "catch-up", 0  # until a pass finds nothing new
+                self.save()
+                continue
+            self.bf.update(status="done", finished_at=timezone.now().isoformat())
+            self.bf.pop("done_chats", None)
             self.save()
+            return
 
     def backfill_chat(self, chat: dict[str, Any]) -> None:
         chat_id = _str(chat.get("id"))
@@ -566,7 +587,8 @@ class Backfill:
             for a in self.client.chat_attendees(chat_id)
             if _str(a.get("provider_id"), 320)
         }
-        cursor = self.bf.get("messages_cursor")
+        cursor = self.bf.get("messages_cursor") if self.bf.get("current_chat") == chat_id else None
+        self.bf["current_chat"] = chat_id
         for _ in range(1000):
             page = self.client.list_messages(
                 chat_id, cursor=cursor, after=self.bf["since"], limit=self.MESSAGES_PER_PAGE

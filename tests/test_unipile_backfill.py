@@ -1,0 +1,214 @@
+"""Unipile backfill on connect: cursor paging, the window, resuming, and webhooks meanwhile."""
+
+from __future__ import annotations
+
+import pytest
+
+from frontdesk.connectors.unipile.connector import SECRET_HEADER, Backfill, webhook_url
+from frontdesk.inbox.models import ChannelAccount, Message
+from tests.peers.unipile import UnipilePeer
+from tests.test_unipile import KIM, OWNER, make_channel, post_hook, secret_of
+
+LEE = {
+    "provider_id": "ACoAALee0002",
+    "name": "Lee Lead",
+    "profile_url": "https://www.linkedin.com/in/lee/",
+}
+OLD = 40 * 24 * 60  # minutes: outside the default 30-day window
+
+
+@pytest.fixture
+def peer():
+    server = UnipilePeer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(autouse=True)
+def small_pages(monkeypatch):
+    monkeypatch.setattr(Backfill, "CHATS_PER_PAGE", 1)
+    monkeypatch.setattr(Backfill, "MESSAGES_PER_PAGE", 2)
+
+
+@pytest.fixture
+def history(peer):
+    kim_chat = peer.add_chat("acc-li-1", OWNER, KIM, chat_id="chat-kim", minutes_ago=OLD + 10)
+    peer.add_message(kim_chat, KIM["provider_id"], "too old", minutes_ago=OLD + 5)
+    kim = [
+        peer.add_message(kim_chat, KIM["provider_id"], "Hi, I saw your post", minutes_ago=300),
+        peer.add_message(
+            kim_chat, OWNER["provider_id"], "Thanks Kim!", minutes_ago=290, is_sender=True
+        ),
+        peer.add_message(
+            kim_chat,
+            KIM["provider_id"],
+            "My CV",
+            minutes_ago=280,
+            attachments=[("cv.pdf", "application/pdf", b"%PDF-1.4 cv")],
+        ),
+        peer.add_message(kim_chat, KIM["provider_id"], "Any news?", minutes_ago=20),
+    ]
+    lee_chat = peer.add_chat("acc-li-1", OWNER, LEE, chat_id="chat-lee", minutes_ago=OLD + 10)
+    lee = [
+        peer.add_message(lee_chat, LEE["provider_id"], f"Lee {i}", minutes_ago=200 - i)
+        for i in range(3)
+    ]
+    stale = peer.add_chat("acc-li-1", OWNER, {"provider_id": "ACoAAStale", "name": "Stale"})
+    peer.add_message(stale, "ACoAAStale", "ancient", minutes_ago=OLD)
+    peer.chats[stale]["timestamp"] = peer.messages[stale][0]["timestamp"]
+    other_account = peer.add_chat("acc-somebody-else", OWNER, KIM)
+    peer.add_message(other_account, KIM["provider_id"], "not ours")
+    return {"kim": kim, "lee": lee}
+
+
+def test_backfill_imports_the_window_once_with_paging(owner, peer, history):
+    channel = make_channel(owner, peer)
+    # A webhook for one of these messages arrives before the backfill reaches it.
+    first = history["kim"][0]
+    assert (
+        post_hook(peer.webhook_event(first, OWNER["provider_id"]), secret_of(channel)).status_code
+        == 200
+    )
+
+    channel.connector.sync(channel)
+
+    stored = Message.objects.filter(channel=channel)
+    assert sorted(stored.values_list("text", flat=True)) == sorted(
+        [m["text"] for m in history["kim"] + history["lee"]]
+    )
+    assert stored.count() == 7  # nothing older than the window, nothing from other accounts
+    assert stored.get(provider_id=history["kim"][1]["id"]).direction == "outbound"
+    cv = stored.get(provider_id=history["kim"][2]["id"]).attachments.get()
+    assert cv.name == "cv.pdf" and cv.file.read() == b"%PDF-1.4 cv"
+    lee_message = stored.get(provider_id=history["lee"][0]["id"])
+    assert lee_message.conversation.thread_key == "chat-lee"
+    assert lee_message.conversation.contact.name == "Lee Lead"
+    assert lee_message.conversation.contact.custom_fields["linkedin_url"] == LEE["profile_url"]
+    assert (
+        stored.filter(conversation__thread_key="chat-kim").values("conversation").distinct().count()
+        == 1
+    )
+
+    channel.refresh_from_db()
+    backfill = channel.sync_state["backfill"]
+    assert backfill["status"] == "done" and backfill["chats"] == 2 and backfill["messages"] == 6
+    # Every list call used the window and cursor paging.
+    chat_lists = [r for r in peer.requests if r.path == "/api/v1/chats"]
+    message_lists = [r for r in peer.requests if r.path.endswith("/messages")]
+    # The window pass, then a catch-up pass over chats active since the start.
+    assert [r.query["after"] for r in chat_lists if not r.query.get("cursor")] == [
+        backfill["since"],
+        backfill["started"],
+    ]
+    assert all(r.query["after"] == backfill["since"] for r in message_lists)
+    assert any(r.query.get("cursor") for r in chat_lists)
+    assert any(r.query.get("cursor") for r in message_lists)
+
+    # Webhooks were registered, each with the secret header, for this account only.
+    hooks = peer.webhooks
+    assert sorted(h["source"] for h in hooks) == ["account_status", "messaging"]
+    for hook in hooks:
+        assert hook["request_url"] == webhook_url()
+        assert hook["account_ids"] == ["acc-li-1"]
+        assert {"key": SECRET_HEADER, "value": secret_of(channel)} in hook["headers"]
+
+    # A webhook for a backfilled message, and a second sync, add nothing.
+    last = history["kim"][3]
+    assert (
+        post_hook(peer.webhook_event(last, OWNER["provider_id"]), secret_of(channel)).status_code
+        == 200
+    )
+    before = len(peer.requests)
+    channel.connector.sync(channel)
+    assert len(peer.requests) == before
+    assert Message.objects.filter(channel=channel).count() == 7
+    assert len(peer.webhooks) == 2
+
+
+def test_backfill_resumes_after_a_failure_without_refetching_or_duplicating(owner, peer, history):
+    channel = make_channel(owner, peer)
+    peer.fail_next("/api/v1/chats/chat-lee/messages", 503, detail="provider busy")
+    channel.connector.sync(channel)
+    channel.refresh_from_db()
+    assert "503" in channel.last_error
+    assert channel.sync_state["backfill"]["status"] == "running"
+    assert Message.objects.filter(channel=channel).count() == 4  # Kim's chat was finished
+
+    # Meanwhile Lee writes again and the webhook comes in.
+    fresh = peer.add_message("chat-lee", LEE["provider_id"], "Are you there?", minutes_ago=0)
+    assert (
+        post_hook(peer.webhook_event(fresh, OWNER["provider_id"]), secret_of(channel)).status_code
+        == 200
+    )
+
+    kim_fetches = len(peer.requests_to("GET", "/api/v1/chats/chat-kim/messages"))
+    channel.connector.sync(channel)
+    channel.refresh_from_db()
+    assert channel.sync_state["backfill"]["status"] == "done"
+    assert len(peer.requests_to("GET", "/api/v1/chats/chat-kim/messages")) == kim_fetches
+    ids = list(Message.objects.filter(channel=channel).values_list("provider_id", flat=True))
+    assert len(ids) == len(set(ids)) == 8
+
+
+def test_backfill_runs_from_the_worker_and_refused_keys_need_reconnection(
+    owner, peer, history, drain_queue
+):
+    from frontdesk.inbox.tasks import sync_channel
+
+    channel = make_channel(owner, peer)
+    bad = make_channel(owner, peer, account_id="acc-bad")
+    bad.credentials = {**bad.credentials, "api_key": "wrong"}
+    bad.save()
+    sync_channel(channel.pk)
+    sync_channel(bad.pk)
+    drain_queue()
+    assert Message.objects.filter(channel=channel).count() == 7
+    bad.refresh_from_db()
+    assert bad.status == "needs_reconnect" and "Invalid API key" in bad.last_error
+    assert not Message.objects.filter(channel=bad).exists()
+
+
+def test_an_existing_webhook_is_not_registered_twice(owner, peer):
+    channel = make_channel(owner, peer, backfill_days=0)
+    peer.webhooks.append(
+        {
+            "id": "wh-old",
+            "request_url": webhook_url(),
+            "source": "messaging",
+            "account_ids": ["acc-li-1"],
+            "headers": [{"key": SECRET_HEADER, "value": secret_of(channel)}],
+        }
+    )
+    channel.connector.sync(channel)
+    assert sorted(h["source"] for h in peer.webhooks) == ["account_status", "messaging"]
+    channel.refresh_from_db()
+    assert "wh-old" in channel.sync_state["webhooks"]
+    assert ChannelAccount.objects.get(pk=channel.pk).sync_state["backfill"]["status"] == "done"
+
+
+def test_a_chat_that_jumps_to_the_top_during_the_backfill_is_not_missed(owner, peer, history):
+    channel = make_channel(owner, peer)
+    max_chat = peer.add_chat(
+        "acc-li-1", OWNER, {"provider_id": "ACoAAMax", "name": "Max"}, minutes_ago=OLD + 10
+    )
+    older = [
+        peer.add_message(max_chat, "ACoAAMax", f"Max {i}", minutes_ago=250 - i) for i in range(2)
+    ]
+    bumped = []
+
+    def bump(request):
+        if request.path == "/api/v1/chats/chat-kim/attendees" and not bumped:
+            bumped.append(peer.add_message(max_chat, "ACoAAMax", "Hello again", minutes_ago=0))
+
+    peer.on_request = bump
+    channel.connector.sync(channel)
+    assert bumped
+    texts = set(
+        Message.objects.filter(channel=channel, conversation__thread_key=max_chat).values_list(
+            "text", flat=True
+        )
+    )
+    assert texts == {m["text"] for m in older} | {"Hello again"}
+    channel.refresh_from_db()
+    assert channel.sync_state["backfill"]["status"] == "done"
+    assert Message.objects.filter(channel=channel).count() == 10
