@@ -97,6 +97,10 @@
     get("/c/" + conversationId + "/header").then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
       var head = $("#thread-header");
       if (!html || !head || openId() !== String(conversationId)) return;
+      if (head.querySelector(".htmx-request") || head.classList.contains("htmx-request")) {
+        setTimeout(function () { refreshHeader(conversationId); }, 400); // our own change is landing
+        return;
+      }
       var menuOpen = head.querySelector("details[open]");
       if (menuOpen || head.contains(document.activeElement)) return; // do not yank a control from under the user
       var node = fragment(html).firstElementChild;
@@ -119,6 +123,11 @@
       var rows = $("#rows");
       if (!rows) return;
       var existing = document.getElementById("conv-" + conversationId);
+      if (existing && existing.querySelector(".htmx-request")) {
+        // The user just clicked it: replacing the link now would orphan its request.
+        setTimeout(function () { refreshRow(conversationId, moveToTop); }, 400);
+        return;
+      }
       if (html === "") { if (existing) existing.remove(); return; }
       var node = fragment(html).firstElementChild;
       var oldest = /(^|&)sort=oldest/.test(listQuery());
@@ -216,7 +225,15 @@
         refreshCounts();
         break;
       case "conversation.read":
-        if (String(ev.user_id) === me) { refreshRow(cid, false); refreshCounts(); }
+        if (String(ev.user_id) === me) {
+          var read = document.getElementById("conv-" + cid);
+          if (read) {
+            read.classList.remove("unread");
+            var dot = read.querySelector(".unread-dot");
+            if (dot) dot.remove();
+          }
+          refreshCounts();
+        }
         break;
       case "channel.status":
         refreshCounts();
