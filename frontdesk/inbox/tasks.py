@@ -3,6 +3,9 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
+# Connectors define their own tasks (e.g. fetching attachments): importing the registry
+# registers them with the worker, which only autodiscovers the apps' ``tasks`` modules.
+import frontdesk.connectors.registry  # noqa: F401
 from frontdesk.inbox.actions.conversation import wake_snoozed
 from frontdesk.inbox.actions.send import deliver, due_for_delivery
 
