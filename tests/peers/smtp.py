@@ -69,25 +69,25 @@ class SmtpServer:
                 else:
                     answer = await server.challenge_auth("")
                     if not isinstance(answer, bytes):
-                        return AuthResult(success=False)
+                        return AuthResult(success=False, handled=False)
                     blob = answer.decode()
                 try:
                     text = base64.b64decode(blob).decode()
                     fields = dict(part.split("=", 1) for part in text.split("\x01") if "=" in part)
                     user, token = fields["user"], fields["auth"].removeprefix("Bearer ")
                 except (ValueError, KeyError):
-                    return AuthResult(success=False)
+                    return AuthResult(success=False, handled=False)
                 if peer.token_check(user, token):
                     peer.xoauth2_logins.append(user)
                     return AuthResult(success=True, auth_data=f"xoauth2:{user}")
-                return AuthResult(success=False)
+                return AuthResult(success=False, handled=False)
 
         def authenticator(server, session, envelope, mechanism, auth_data):
             ok = (
                 isinstance(auth_data, LoginPassword)
                 and peer.users.get(auth_data.login.decode()) == auth_data.password.decode()
             )
-            return AuthResult(success=ok, auth_data=auth_data if ok else None)
+            return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
         self.port = free_port()
         self.host = "127.0.0.1"

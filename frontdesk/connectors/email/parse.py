@@ -228,6 +228,10 @@ def _walk_bodies(msg: Message) -> tuple[str, str, list[ParsedAttachment]]:
         if part.is_multipart():
             continue
         ctype = part.get_content_type()
+        if ctype.startswith("multipart/"):  # a multipart that could not be split
+            payload = part.get_payload()
+            text_parts.append(payload if isinstance(payload, str) else "")
+            continue
         try:
             disposition = (part.get_content_disposition() or "").lower()
         except Exception:
@@ -308,6 +312,24 @@ def _auto_reply(msg: Message) -> str:
     return ""
 
 
+def _repair_boundary(msg: EmailMessage) -> EmailMessage:
+    """A multipart whose declared boundary never occurs: retry with the one the body uses."""
+    if msg.get_content_maintype() != "multipart" or msg.is_multipart():
+        return msg
+    payload = msg.get_payload()
+    if not isinstance(payload, str):
+        return msg
+    found = re.search(r"^--([^\s]{1,200})\s*$", payload, re.MULTILINE)
+    if not found:
+        return msg
+    try:
+        msg.set_boundary(found.group(1).removesuffix("--"))
+        repaired: EmailMessage = BytesParser(policy=policy.default).parsebytes(msg.as_bytes())
+    except Exception:
+        return msg
+    return repaired if repaired.is_multipart() else msg
+
+
 def body_hash(raw: bytes) -> str:
     """Same body (and date/sender) -> same hash: tells a true duplicate from an id clash."""
     split = raw.find(b"\r\n\r\n")
@@ -319,6 +341,7 @@ def body_hash(raw: bytes) -> str:
 
 def parse(raw: bytes) -> ParsedEmail:
     msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
+    msg = _repair_boundary(msg)
     digest = body_hash(raw)
     ids = message_ids(header(msg, "Message-ID"))
     missing = not ids

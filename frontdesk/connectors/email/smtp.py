@@ -82,7 +82,13 @@ def _parent(message: OutboundMessage) -> Message | None:
         chosen = rows.filter(provider_id=message.reply_to_provider_id).first()
         if chosen:
             return chosen
-    return rows.order_by("-created_at", "-id").first()
+    # The newest message that no other one answers (Date headers have one-second
+    # resolution, so two messages may share a timestamp: the references break the tie).
+    recent = list(rows.order_by("-created_at", "-id")[:20])
+    answered = {str(ref) for row in recent for ref in ((row.extra or {}).get("references") or [])}
+    return next((row for row in recent if row.provider_id not in answered), None) or (
+        recent[0] if recent else None
+    )
 
 
 def _references(message: OutboundMessage, parent: Message) -> list[str]:
@@ -200,7 +206,17 @@ def _smtp(channel: ChannelAccount) -> smtplib.SMTP:
             server.ehlo()
             server.auth("XOAUTH2", lambda challenge=None: auth, initial_response_ok=True)
         else:
-            server.login(imap.login_user(channel), channel.credentials.get("password", ""))
+            # One mechanism, not smtplib's try-them-all: a refusal is a refusal.
+            server.ehlo_or_helo_if_needed()
+            server.user = imap.login_user(channel)
+            server.password = channel.credentials.get("password", "")
+            advertised = server.esmtp_features.get("auth", "").upper().split()
+            if "PLAIN" in advertised:
+                server.auth("PLAIN", server.auth_plain, initial_response_ok=True)
+            elif "LOGIN" in advertised:
+                server.auth("LOGIN", server.auth_login, initial_response_ok=True)
+            else:
+                server.login(server.user, server.password)
     except smtplib.SMTPAuthenticationError as exc:
         server.close()
         raise imap.LoginRefused(f"SMTP: {host} refused the login: {_reply(exc)}") from None

@@ -1,0 +1,249 @@
+"""Hostile and broken mail: each case is stored sensibly or refused, never crashes a sync."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from frontdesk.connectors.email.imap import ingest_raw
+from frontdesk.connectors.email.parse import parse, sanitize_html, split_quoted
+from frontdesk.inbox.models import Attachment, Conversation, Message
+
+
+def raw(headers: str, body: str | bytes) -> bytes:
+    head = headers.strip().replace("\n", "\r\n").encode("utf-8", "surrogateescape")
+    data = body if isinstance(body, bytes) else body.replace("\n", "\r\n").encode()
+    return head + b"\r\n\r\n" + data
+
+
+BASE = "From: Carla <carla@client.test>\nTo: support@example.test\nDate: Tue, 24 Nov 2026 10:00:00 +0000"
+
+
+def test_broken_mime_boundaries_still_give_the_text(email_channel):
+    data = raw(
+        BASE + "\nSubject: broken\nMessage-ID: <b1@x>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="XYZ"',
+        "--WRONG\nContent-Type: text/plain\n\nThe boundary never matches.\n--WRONG--\n",
+    )
+    assert ingest_raw(email_channel, data) == "created"
+    message = Message.objects.get()
+    assert "The boundary never matches." in message.text
+
+
+def test_a_missing_message_id_gets_a_stable_one_and_is_stored_once(email_channel):
+    data = raw(BASE + "\nSubject: no id", "Hello without an id\n")
+    assert ingest_raw(email_channel, data) == "created"
+    assert ingest_raw(email_channel, data) == "duplicate"  # a resync does not duplicate it
+    message = Message.objects.get()
+    assert message.provider_id.endswith("@frontdesk.invalid")
+    assert message.extra["message_id_missing"] is True
+
+
+def test_a_duplicate_message_id_on_different_mail_keeps_both(email_channel):
+    first = raw(BASE + "\nSubject: a\nMessage-ID: <same@x>", "first body\n")
+    second = raw(BASE + "\nSubject: b\nMessage-ID: <same@x>", "second body\n")
+    assert ingest_raw(email_channel, first) == "created"
+    assert ingest_raw(email_channel, second) == "created"
+    assert ingest_raw(email_channel, second) == "duplicate"
+    assert sorted(Message.objects.values_list("text", flat=True)) == ["first body", "second body"]
+
+
+def test_unknown_charsets_and_8bit_headers_are_repaired(email_channel):
+    data = raw(
+        BASE.replace("Carla <", "Cärla Ñúñez <") + "\nSubject: Grüße aus Köln\nMessage-ID: <c1@x>\n"
+        "Content-Type: text/plain; charset=x-unknown-charset\nContent-Transfer-Encoding: 8bit",
+        "Caf\xe9 cr\xe8me".encode("latin-1") + b"\r\n",
+    )
+    assert ingest_raw(email_channel, data) == "created"
+    message = Message.objects.get()
+    assert message.subject == "Grüße aus Köln"
+    assert message.author_name == "Cärla Ñúñez"
+    assert message.text == "Café crème"  # not UTF-8: read as Windows-1252
+
+
+def test_quoted_printable_base64_and_encoded_words(email_channel):
+    data = raw(
+        BASE
+        + "\nSubject: =?utf-8?b?"
+        + base64.b64encode("Réservation ✓".encode()).decode()
+        + "?=\nMessage-ID: <qp@x>\nContent-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: quoted-printable",
+        "R=C3=A9servation confirm=C3=A9e pour un tr=\n=C3=A8s long s=C3=A9jour\n",
+    )
+    ingest_raw(email_channel, data)
+    message = Message.objects.get()
+    assert message.subject == "Réservation ✓"
+    assert message.text == "Réservation confirmée pour un très long séjour"
+
+
+def _with_attachment(name_param: str, payload: bytes, ctype: str = "application/octet-stream"):
+    encoded = base64.encodebytes(payload).decode()
+    return raw(
+        BASE
+        + f"\nSubject: files\nMessage-ID: <f-{hashlib.md5(payload).hexdigest()[:8]}@x>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="B"',
+        "--B\nContent-Type: text/plain\n\nsee attached\n--B\n"
+        f"Content-Type: {ctype}\nContent-Disposition: attachment; {name_param}\n"
+        f"Content-Transfer-Encoding: base64\n\n{encoded}\n--B--\n",
+    )
+
+
+def test_filenames_with_dot_dot_or_nul_are_made_safe(email_channel):
+    ingest_raw(email_channel, _with_attachment('filename="../../etc/passwd"', b"x" * 10))
+    ingest_raw(email_channel, _with_attachment("filename*=utf-8''evil%00name.txt", b"y" * 10))
+    names = sorted(Attachment.objects.values_list("name", flat=True))
+    assert names == ["evilname.txt", "passwd"]
+    for attachment in Attachment.objects.all():
+        assert ".." not in attachment.file.name and "\x00" not in attachment.file.name
+
+
+def test_a_25_mb_attachment_is_stored_whole(email_channel, settings):
+    payload = bytes(range(256)) * (25_000_000 // 256)
+    assert ingest_raw(email_channel, _with_attachment('filename="big.bin"', payload)) == "created"
+    attachment = Attachment.objects.get()
+    assert attachment.size == len(payload)
+    assert attachment.sha256 == hashlib.sha256(payload).hexdigest()
+    with attachment.file.open("rb") as fh:
+        assert hashlib.sha256(fh.read()).hexdigest() == attachment.sha256
+
+
+def test_winmail_dat_and_inline_cid_images_are_kept(email_channel):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+    data = raw(
+        BASE + "\nSubject: pics\nMessage-ID: <cid@x>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="M"',
+        '--M\nContent-Type: multipart/related; boundary="R"\n\n'
+        '--R\nContent-Type: text/html; charset=utf-8\n\n<p>Logo: <img src="cid:logo@x"></p>\n'
+        "--R\nContent-Type: image/png\nContent-ID: <logo@x>\nContent-Transfer-Encoding: base64\n\n"
+        + base64.encodebytes(png).decode()
+        + "\n--R--\n--M\nContent-Type: application/ms-tnef; name=winmail.dat\n"
+        "Content-Disposition: attachment; filename=winmail.dat\nContent-Transfer-Encoding: base64\n\n"
+        + base64.encodebytes(b"\x78\x9f\x3e\x22 tnef").decode()
+        + "\n--M--\n",
+    )
+    ingest_raw(email_channel, data)
+    message = Message.objects.get()
+    assert sorted(a.name for a in message.attachments.all()) == ["attachment.png", "winmail.dat"]
+    assert message.extra["inline_cids"] == {"logo@x": "attachment.png"}
+    assert 'src="cid:logo@x"' in message.html
+    assert message.text == "Logo:"
+
+
+def test_a_thousand_recipients_are_counted_not_exploded(email_channel):
+    to = ", ".join(f"person{n}@crowd.test" for n in range(1000))
+    data = raw(
+        BASE.replace("To: support@example.test", f"To: {to}")
+        + "\nSubject: all\nMessage-ID: <many@x>",
+        "hi all\n",
+    )
+    assert ingest_raw(email_channel, data) == "created"
+    message = Message.objects.get()
+    assert len(message.extra["to"]) == 100
+    assert message.extra["recipients_total"] == 1000
+    assert Conversation.objects.get().contact.handles.get().value == "carla@client.test"
+
+
+HOSTILE = """
+<html><head><style>body{background:url(https://evil.test/x)}</style>
+<script>alert(1)</script></head>
+<body onload="steal()">
+<p style="color:red" onclick="x()">Hello <b>there</b></p>
+<a href="javascript:alert(2)">click</a> <a href="https://shop.test/ok">shop</a>
+<iframe src="https://evil.test/frame"></iframe>
+<img src="https://tracker.test/pixel.gif?u=1" width="1" height="1">
+<form action="https://evil.test"><input name="pw"></form>
+<svg><script>alert(3)</script></svg>
+<object data="x.swf"></object><embed src="y">
+</body></html>
+"""
+
+
+def test_scripts_iframes_javascript_links_and_css_are_removed():
+    clean, blocked = sanitize_html(HOSTILE)
+    lowered = clean.lower()
+    for bad in (
+        "<script",
+        "alert(",
+        "<iframe",
+        "javascript:",
+        "onload",
+        "onclick",
+        "<style",
+        "style=",
+        "<form",
+        "<input",
+        "<svg",
+        "<object",
+        "<embed",
+        "evil.test",
+    ):
+        assert bad not in lowered, bad
+    assert "<b>there</b>" in clean
+    assert 'href="https://shop.test/ok"' in clean
+    assert 'rel="noopener noreferrer nofollow"' in clean
+    # the tracking pixel does not load until someone allows remote images
+    assert blocked == 1
+    assert ' src="https://tracker.test' not in clean
+    assert 'data-blocked-src="https://tracker.test/pixel.gif?u=1"' in clean
+
+
+def test_hostile_html_mail_is_stored_sanitized(email_channel):
+    data = raw(
+        BASE + "\nSubject: html\nMessage-ID: <h@x>\nContent-Type: text/html; charset=utf-8",
+        HOSTILE,
+    )
+    ingest_raw(email_channel, data)
+    message = Message.objects.get()
+    assert "<script" not in message.html and "javascript:" not in message.html
+    assert message.extra["blocked_images"] == 1
+    assert "Hello there" in message.text
+
+
+def test_auto_replies_and_bulk_are_skipped_and_lists_are_marked(email_channel):
+    auto = raw(
+        BASE + "\nSubject: Out of office\nMessage-ID: <ooo@x>\nAuto-Submitted: auto-replied",
+        "I am away\n",
+    )
+    bulk = raw(BASE + "\nSubject: Promo\nMessage-ID: <bulk@x>\nPrecedence: bulk", "Buy now\n")
+    listed = raw(
+        BASE + "\nSubject: Digest\nMessage-ID: <list@x>\nList-Id: <news.client.test>", "news\n"
+    )
+    assert ingest_raw(email_channel, auto) == "auto-reply"
+    assert ingest_raw(email_channel, bulk) == "auto-reply"
+    assert ingest_raw(email_channel, listed) == "created"
+    assert Message.objects.get().extra["list_id"] == "<news.client.test>"
+
+
+def test_a_bounce_fails_the_original_outbound_message(email_channel, owner):
+    from frontdesk.inbox.actions.send import queue_reply
+
+    ingest_raw(email_channel, raw(BASE + "\nSubject: q\nMessage-ID: <q@x>", "question\n"))
+    reply = queue_reply(owner.user, Conversation.objects.get(), "answer")
+    Message.objects.filter(pk=reply.pk).update(status="sent", provider_id="ours.1@example.test")
+    bounce = raw(
+        "From: MAILER-DAEMON@mx.client.test\nTo: support@example.test\nSubject: Undelivered\n"
+        "Message-ID: <bounce@mx>\nAuto-Submitted: auto-replied\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="D"',
+        "--D\nContent-Type: text/plain\n\nDelivery failed.\n"
+        "--D\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.client.test\n\n"
+        "Final-Recipient: rfc822; carla@client.test\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 mailbox unknown\n"
+        "--D\nContent-Type: text/rfc822-headers\n\nMessage-ID: <ours.1@example.test>\nSubject: answer\n"
+        "--D--\n",
+    )
+    assert ingest_raw(email_channel, bounce) == "bounce"
+    reply.refresh_from_db()
+    assert reply.status == "failed"
+    assert "550 5.1.1 mailbox unknown" in reply.error
+    assert Message.objects.count() == 2  # the bounce itself is not shown as a message
+
+
+def test_quoted_history_and_signature_are_separated():
+    text = "Thanks, that works.\n\n-- \nCarla\nACME\n\nOn Tue, Bob wrote:\n> old\n"
+    assert split_quoted(text) == "Thanks, that works."
+    outlook = "Sounds good.\n\nFrom: Bob <bob@x>\nSent: Monday\nTo: Carla\nSubject: Re: x\n\nold"
+    assert split_quoted(outlook) == "Sounds good."
+    assert split_quoted("From: the start of a sentence is fine") == (
+        "From: the start of a sentence is fine"
+    )
+    assert parse(b"Subject: x\r\n\r\n> only quoted\r\n").text == "> only quoted"

@@ -1,0 +1,177 @@
+"""Replies through a real SMTP server (aiosmtpd), filed in Dovecot's Sent folder."""
+
+from __future__ import annotations
+
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+
+from frontdesk.inbox.actions.send import deliver, queue_reply
+from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from tests.email_channel.conftest import make_channel, new_id
+from tests.peers.dovecot import free_port
+
+
+def sync(channel: ChannelAccount) -> None:
+    channel.refresh_from_db()
+    channel.connector.sync(channel)
+
+
+def mine(smtp_server, channel):
+    return [r for r in smtp_server.received if r.mail_from == channel.config["address"]]
+
+
+@pytest.fixture
+def thread(email_channel, mailbox, mail):
+    """A client thread of two messages already in the inbox."""
+    root, second = new_id(), new_id()
+    mailbox.deliver(mail("Do you ship to Spain?", message_id=root, subject="Shipping"))
+    mailbox.deliver(mail("Any news?", message_id=second, subject="Re: Shipping", references=[root]))
+    sync(email_channel)
+    return Conversation.objects.get(), root.strip("<>"), second.strip("<>")
+
+
+def test_a_reply_threads_in_the_clients_mail_program(
+    owner, email_channel, mailbox, smtp_server, thread
+):
+    conversation, root, second = thread
+    message = queue_reply(owner.user, conversation, "Yes, we ship to Spain.")
+    assert deliver(message.pk) == "sent"
+
+    [received] = mine(smtp_server, email_channel)
+    assert received.rcpt_tos == ["carla@client.test"]
+    assert received.login == mailbox.address
+    sent = received.message
+    assert sent["From"] == mailbox.address
+    assert sent["To"] == "carla@client.test"
+    assert sent["Subject"] == "Re: Shipping"
+    assert sent["In-Reply-To"] == f"<{second}>"
+    assert sent["References"].split() == [f"<{root}>", f"<{second}>"]
+    domain = mailbox.address.split("@")[1]
+    assert sent["Message-ID"].endswith(f"@{domain}>")
+    assert sent.get_body(("plain",)).get_content().strip() == "Yes, we ship to Spain."
+    assert "Yes, we ship to Spain." in sent.get_body(("html",)).get_content()
+    message.refresh_from_db()
+    assert message.status == "sent"
+    assert message.provider_id == sent["Message-ID"].strip("<>")
+
+    # filed in Sent by IMAP APPEND; the next sync knows it and stores nothing twice
+    [copy] = mailbox.folder("Sent")
+    assert BytesParser(policy=policy.default).parsebytes(copy)["Message-ID"] == sent["Message-ID"]
+    sync(email_channel)
+    assert Message.objects.filter(conversation=conversation).count() == 3
+
+    # the client answers our reply: it joins the same conversation
+    answer = new_id()
+    mailbox.deliver(
+        BytesParser(policy=policy.default).parsebytes(
+            b"From: carla@client.test\r\nTo: " + mailbox.address.encode() + b"\r\n"
+            b"Subject: Re: Shipping\r\nMessage-ID: " + answer.encode() + b"\r\n"
+            b"In-Reply-To: " + sent["Message-ID"].encode() + b"\r\n"
+            b"References: "
+            + sent["References"].encode()
+            + b" "
+            + sent["Message-ID"].encode()
+            + b"\r\n\r\nGreat, thanks!\r\n"
+        )
+    )
+    sync(email_channel)
+    assert Message.objects.get(text="Great, thanks!").conversation == conversation
+
+
+def test_cc_bcc_and_attachments_go_with_the_reply(
+    owner, email_channel, mailbox, smtp_server, thread
+):
+    from frontdesk.connectors.base import InboundAttachment
+
+    conversation, _, _ = thread
+    message = queue_reply(
+        owner.user,
+        conversation,
+        "Invoice attached.",
+        attachments=[InboundAttachment("invoice.pdf", "application/pdf", b"%PDF-1.4 test")],
+        extra={"cc": ["boss@client.test"], "bcc": "archive@example.test"},
+    )
+    assert deliver(message.pk) == "sent"
+    [received] = mine(smtp_server, email_channel)
+    assert sorted(received.rcpt_tos) == [
+        "archive@example.test",
+        "boss@client.test",
+        "carla@client.test",
+    ]
+    sent = received.message
+    assert sent["Cc"] == "boss@client.test"
+    assert sent["Bcc"] is None  # BCC never shows in what the recipients get
+    [attachment] = list(sent.iter_attachments())
+    assert attachment.get_filename() == "invoice.pdf"
+    assert attachment.get_content() == b"%PDF-1.4 test"
+    # the Sent copy keeps the BCC for the team
+    [copy] = mailbox.folder("Sent")
+    assert BytesParser(policy=policy.default).parsebytes(copy)["Bcc"] == "archive@example.test"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"subject": "Hello\r\nBcc: victim@else.test"},
+        {"cc": "boss@client.test\r\nBcc: victim@else.test"},
+        {"cc": ["boss@client.test\nX-Evil: 1"]},
+        {"bcc": "not an address"},
+    ],
+)
+def test_header_injection_in_subject_or_cc_is_refused(
+    owner, email_channel, smtp_server, thread, extra
+):
+    conversation, _, _ = thread
+    message = queue_reply(owner.user, conversation, "hi", extra=extra)
+    assert deliver(message.pk) == "failed"
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert mine(smtp_server, email_channel) == []
+
+
+def test_a_refused_smtp_login_asks_for_reconnection(owner, email_channel, smtp_server, thread):
+    conversation, _, _ = thread
+    email_channel.credentials = {"password": "wrong"}
+    email_channel.save()
+    message = queue_reply(owner.user, conversation, "hi")
+    assert deliver(message.pk) == "failed"
+    message.refresh_from_db()
+    email_channel.refresh_from_db()
+    assert "refused the login" in message.error
+    assert email_channel.status == "needs_reconnect"
+
+
+def test_an_unreachable_server_and_a_4xx_are_retried(owner, email_channel, smtp_server, thread):
+    conversation, _, _ = thread
+    good_port = email_channel.config["smtp_port"]
+    email_channel.config["smtp_port"] = free_port()  # nobody listens there
+    email_channel.save()
+    message = queue_reply(owner.user, conversation, "hi")
+    assert deliver(message.pk) == "retry"
+    message.refresh_from_db()
+    assert message.status == "queued" and "cannot connect" in message.error
+
+    email_channel.config["smtp_port"] = good_port
+    email_channel.save()
+    smtp_server.fail_next.append((451, "4.3.0 try again later"))
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=None)
+    assert deliver(message.pk) == "retry"
+    message.refresh_from_db()
+    assert "451" in message.error
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=None)
+    assert deliver(message.pk) == "sent"
+    assert len(mine(smtp_server, email_channel)) == 1
+
+
+def test_a_new_email_to_an_address_gets_its_own_subject(owner, mailbox, smtp_server, mail):
+    channel = make_channel(owner, mailbox, smtp_server, from_name="Acme Support")
+    mailbox.deliver(mail("first contact"))
+    sync(channel)
+    conversation = Conversation.objects.get()
+    message = queue_reply(owner.user, conversation, "A new topic", extra={"subject": "Your order"})
+    assert deliver(message.pk) == "sent"
+    [received] = mine(smtp_server, channel)
+    assert received.message["Subject"] == "Your order"
+    assert received.message["From"] == f"Acme Support <{mailbox.address}>"
