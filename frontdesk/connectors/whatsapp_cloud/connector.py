@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.core import signing
 from django.urls import path
 from django.utils import timezone
 
@@ -53,6 +55,7 @@ log = logging.getLogger("frontdesk.whatsapp")
 WINDOW = timedelta(hours=24)
 TEMPLATE_SYNC_EVERY = timedelta(hours=1)
 _ID = re.compile(r"^[0-9]{1,40}$")
+TEMPLATE_SALT = "frontdesk.whatsapp.template"
 _VARIABLE = re.compile(r"\{\{\s*([0-9A-Za-z_]+)\s*\}\}")
 
 
@@ -170,6 +173,32 @@ class WhatsAppCloudConnector(Connector):
                 name="whatsapp_cloud_connect",
             ),
         ]
+
+    # --- the reply box: templates ------------------------------------------------------
+    reply_form_template = "connectors/whatsapp_cloud/reply_extra.html"
+
+    def reply_extra(self, form: Mapping[str, str]) -> dict[str, Any]:
+        """A chosen approved template and its variables (``x_template``, ``x_var_<name>``)."""
+        token = str(form.get("x_template") or "")
+        if not token:
+            return {}
+        try:
+            chosen = signing.loads(token, salt=TEMPLATE_SALT)
+        except signing.BadSignature:
+            return {}
+        body = str(chosen.get("body") or "")
+        names = template_variables(body)
+        values = {n: str(form.get(f"x_var_{n}") or "").strip()[:1000] for n in names}
+        params: list[str] | dict[str, str]
+        params = [values[n] for n in names] if all(n.isdigit() for n in names) else values
+        return {
+            "template": {
+                "name": str(chosen["name"]),
+                "language": str(chosen["language"]),
+                "params": params,
+                "text": render_template(body, params),
+            }
+        }
 
     # --- the 24-hour window ------------------------------------------------------------
     def reply_blocked_reason(self, conversation: Conversation) -> str | None:
@@ -329,13 +358,18 @@ def sync_templates(channel: ChannelAccount) -> list[dict[str, Any]]:
                 ),
                 "",
             )
+            name, language = str(row.get("name") or ""), str(row.get("language") or "")
             templates.append(
                 {
-                    "name": str(row.get("name") or ""),
-                    "language": str(row.get("language") or ""),
+                    "name": name,
+                    "language": language,
                     "category": str(row.get("category") or ""),
                     "body": body,
                     "variables": template_variables(body),
+                    # What the reply form posts back: tamper-proof, so the form needs no lookup.
+                    "token": signing.dumps(
+                        {"name": name, "language": language, "body": body}, salt=TEMPLATE_SALT
+                    ),
                 }
             )
         paging = page.get("paging")
@@ -347,6 +381,11 @@ def sync_templates(channel: ChannelAccount) -> list[dict[str, Any]]:
     state = {
         **(channel.sync_state or {}),
         "templates": templates,
+        # One input per distinct variable in the reply form (shared by the templates).
+        "template_variables": sorted(
+            {v for t in templates for v in t["variables"]},
+            key=lambda v: (not v.isdigit(), int(v) if v.isdigit() else 0, v),
+        ),
         "templates_synced_at": timezone.now().isoformat(),
     }
     Channel.objects.filter(pk=channel.pk).update(sync_state=state)

@@ -66,6 +66,9 @@ def queue_reply(
 ) -> Message:
     """Write a reply as queued; the worker sends it once the transaction commits."""
     text = (text or "").strip()
+    template = (extra or {}).get("template")
+    if not text and isinstance(template, dict):
+        text = str(template.get("text") or "").strip()  # a template shows as its filled-in text
     if not text and not attachments:
         raise InvalidInbound("a reply needs text or an attachment")
     if len(text) > settings.FRONTDESK_MAX_TEXT_CHARS:

@@ -1,0 +1,399 @@
+"""WhatsApp Cloud API outbound: text, replies, media, reactions, templates, the 24-hour
+window, error codes (retried or failed with the reason), token expiry, channel set-up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from frontdesk.connectors.registry import get_connector
+from frontdesk.connectors.whatsapp_cloud.connector import check_connection, sync_templates
+from frontdesk.connectors.whatsapp_cloud.graph import GraphError
+from frontdesk.inbox.actions.send import deliver, queue_reply
+from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from tests.conftest import token_client
+from tests.whatsapp_support import CLIENT_WA, VERIFY_TOKEN, contacts, msg, post_webhook
+
+
+@pytest.fixture
+def conversation(wa, graph) -> Conversation:
+    first = msg("text", {"body": "Can I change my booking?"})
+    assert post_webhook(graph.webhook(messages=[first], contacts=contacts())).status_code == 200
+    return Conversation.objects.get()
+
+
+def _reply(owner, conversation, text="Sure, which day?", **kw) -> Message:
+    return queue_reply(owner.user, conversation, text, **kw)
+
+
+def _close_window(conversation, hours=25):
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_inbound_at=timezone.now() - timedelta(hours=hours)
+    )
+    conversation.refresh_from_db()
+
+
+def test_a_text_reply_is_sent_with_link_previews_and_keeps_the_wamid(owner, conversation, graph):
+    message = _reply(owner, conversation, "See https://example.com/booking")
+    assert deliver(message.pk) == "sent"
+    message.refresh_from_db()
+    [call] = graph.calls_to(f"/{graph.phone_number_id}/messages")
+    assert call.path == f"/v21.0/{graph.phone_number_id}/messages"
+    assert call.headers["authorization"] == f"Bearer {graph.token}"
+    assert call.json == {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": CLIENT_WA,
+        "type": "text",
+        "text": {"preview_url": True, "body": "See https://example.com/booking"},
+    }
+    assert message.status == "sent"
+    assert message.provider_id.startswith("wamid.")
+
+
+def test_a_reply_to_a_message_carries_its_context(owner, conversation, graph):
+    quoted = Message.objects.get(direction="inbound")
+    message = queue_reply(owner.user, conversation, "This one?")
+    Message.objects.filter(pk=message.pk).update(reply_to=quoted)
+    assert deliver(message.pk) == "sent"
+    [call] = graph.calls_to("/messages")
+    assert call.json["context"] == {"message_id": quoted.provider_id}
+
+
+def test_statuses_from_webhooks_move_the_sent_message_forward(owner, conversation, graph):
+    message = _reply(owner, conversation)
+    deliver(message.pk)
+    message.refresh_from_db()
+    for status in ("delivered", "sent", "read", "delivered"):
+        post_webhook(
+            graph.webhook(
+                statuses=[
+                    {
+                        "id": message.provider_id,
+                        "status": status,
+                        "timestamp": "1700000000",
+                        "recipient_id": CLIENT_WA,
+                    }
+                ]
+            )
+        )
+    message.refresh_from_db()
+    assert message.status == "read"
+
+
+def test_an_attachment_is_uploaded_then_sent_with_the_text_as_caption(owner, conversation, graph):
+    from frontdesk.connectors.base import InboundAttachment
+
+    jpeg = b"\xff\xd8\xff\xe0" + b"photo" * 200
+    message = _reply(
+        owner,
+        conversation,
+        "The receipt",
+        attachments=[InboundAttachment("receipt.jpg", "image/jpeg", jpeg)],
+    )
+    assert deliver(message.pk) == "sent"
+    [upload] = graph.calls_to(f"/{graph.phone_number_id}/media")
+    assert upload.headers["content-type"].startswith("multipart/form-data")
+    [(media_id, (name, content_type, data))] = graph.uploads.items()
+    assert (name, content_type, data) == ("receipt.jpg", "image/jpeg", jpeg)
+    [call] = graph.calls_to("/messages")
+    assert call.json["type"] == "image"
+    assert call.json["image"] == {"id": media_id, "caption": "The receipt"}
+
+
+def test_a_document_keeps_its_filename(owner, conversation, graph):
+    from frontdesk.connectors.base import InboundAttachment
+
+    pdf = b"%PDF-1.7\n" + b"x" * 100
+    message = _reply(
+        owner,
+        conversation,
+        "",
+        attachments=[InboundAttachment("quote.pdf", "application/pdf", pdf)],
+    )
+    assert deliver(message.pk) == "sent"
+    [call] = graph.calls_to("/messages")
+    assert call.json["type"] == "document"
+    assert call.json["document"]["filename"] == "quote.pdf"
+    assert "caption" not in call.json["document"]
+
+
+def test_an_outbound_reaction(owner, conversation, graph):
+    quoted = Message.objects.get(direction="inbound")
+    message = _reply(
+        owner,
+        conversation,
+        "👍",
+        extra={"reaction": {"message_id": quoted.provider_id, "emoji": "👍"}},
+    )
+    assert deliver(message.pk) == "sent"
+    [call] = graph.calls_to("/messages")
+    assert call.json["type"] == "reaction"
+    assert call.json["reaction"] == {"message_id": quoted.provider_id, "emoji": "👍"}
+
+
+# --- the 24-hour window -------------------------------------------------------------------------
+
+
+def test_inside_the_window_a_reply_is_allowed(conversation, wa):
+    assert wa.connector.reply_blocked_reason(conversation) is None
+
+
+def test_outside_the_window_a_free_form_reply_is_refused_before_it_is_sent(
+    owner, conversation, graph, wa
+):
+    _close_window(conversation)
+    reason = wa.connector.reply_blocked_reason(conversation)
+    assert reason and "24-hour window closed" in reason
+    message = _reply(owner, conversation)
+    assert deliver(message.pk) == "failed"
+    message.refresh_from_db()
+    assert "24-hour window closed" in message.error
+    assert graph.calls_to("/messages") == []
+
+
+def test_a_conversation_we_started_has_no_window_until_the_client_writes(wa):
+    conversation = Conversation(last_inbound_at=None)
+    assert "approved template" in wa.connector.reply_blocked_reason(conversation)
+
+
+def test_131047_from_the_api_is_shown_clearly(owner, conversation, graph):
+    graph.fail_next = [131047]
+    message = _reply(owner, conversation)
+    assert deliver(message.pk) == "failed"
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert message.error.startswith("More than 24 hours have passed since the customer last wrote")
+    assert "(error 131047)" in message.error
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+TEMPLATES = [
+    {
+        "name": "booking_reminder",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "id": "1",
+        "components": [
+            {"type": "HEADER", "format": "TEXT", "text": "Reminder"},
+            {"type": "BODY", "text": "Hi {{1}}, your booking is on {{2}}."},
+        ],
+    },
+    {
+        "name": "draft_promo",
+        "language": "en_US",
+        "status": "PENDING",
+        "category": "MARKETING",
+        "id": "2",
+        "components": [{"type": "BODY", "text": "Sale!"}],
+    },
+    {
+        "name": "hello_world",
+        "language": "en_US",
+        "status": "APPROVED",
+        "category": "UTILITY",
+        "id": "3",
+        "components": [{"type": "BODY", "text": "Hello World"}],
+    },
+]
+
+
+def test_approved_templates_are_synced_across_pages(wa, graph):
+    graph.templates = TEMPLATES
+    templates = sync_templates(wa)
+    assert [(t["name"], t["variables"]) for t in templates] == [
+        ("booking_reminder", ["1", "2"]),
+        ("hello_world", []),
+    ]
+    assert len(graph.calls_to("/message_templates", method="GET")) == 2  # page size 2
+    wa.refresh_from_db()
+    assert wa.sync_state["templates"][0]["body"] == "Hi {{1}}, your booking is on {{2}}."
+    # The periodic sync does not hit the API again within the hour.
+    wa.connector.sync(wa)
+    assert len(graph.calls_to("/message_templates", method="GET")) == 2
+
+
+def test_a_template_is_sent_outside_the_window_with_its_variables(owner, conversation, graph, wa):
+    _close_window(conversation, hours=72)
+    graph.templates = TEMPLATES
+    sync_templates(wa)
+    [token] = [t["token"] for t in wa.sync_state["templates"] if t["name"] == "booking_reminder"]
+    assert wa.sync_state["template_variables"] == ["1", "2"]
+    extra = wa.connector.reply_extra({"x_template": token, "x_var_1": "Zoe", "x_var_2": "Friday"})
+    assert extra["template"]["text"] == "Hi Zoe, your booking is on Friday."
+    message = queue_reply(owner.user, conversation, "", extra=extra)
+    assert message.text == "Hi Zoe, your booking is on Friday."
+    assert deliver(message.pk) == "sent"
+    [call] = graph.calls_to("/messages")
+    assert call.json["type"] == "template"
+    assert call.json["template"] == {
+        "name": "booking_reminder",
+        "language": {"code": "en_US"},
+        "components": [
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": "Zoe"}, {"type": "text", "text": "Friday"}],
+            }
+        ],
+    }
+
+
+def test_a_forged_template_choice_is_ignored(wa, graph):
+    graph.templates = TEMPLATES
+    sync_templates(wa)
+    token = wa.sync_state["templates"][0]["token"]
+    assert wa.connector.reply_extra({"x_template": token[:-2] + "xx"}) == {}
+    assert wa.connector.reply_extra({"x_template": "draft_promo|en_US"}) == {}
+    assert wa.connector.reply_extra({}) == {}
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("failure", "words"),
+    [
+        (130429, "rate limit"),
+        (131056, "Too many messages"),
+        ("500", "HTTP 502"),
+        (131000, "Something went wrong"),
+    ],
+)
+def test_transient_errors_are_retried(owner, conversation, graph, failure, words):
+    graph.fail_next = [failure]
+    message = _reply(owner, conversation)
+    assert deliver(message.pk) == "retry"
+    message.refresh_from_db()
+    assert message.status == "queued"
+    assert words in message.error
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    assert deliver(message.pk) == "sent"
+
+
+def test_a_timeout_is_retried(owner, conversation, graph, settings):
+    settings.FRONTDESK_HTTP_TIMEOUT = 0.5
+    graph.fail_next = ["hang"]
+    graph.hang_seconds = 1.5
+    message = _reply(owner, conversation)
+    assert deliver(message.pk) == "retry"
+    message.refresh_from_db()
+    assert "did not answer in time" in message.error
+
+
+@pytest.mark.parametrize(
+    ("code", "words"), [(131026, "Message undeliverable"), (100, "Invalid parameter")]
+)
+def test_permanent_errors_fail_the_message_with_the_reason(owner, conversation, graph, code, words):
+    graph.fail_next = [code]
+    message = _reply(owner, conversation)
+    assert deliver(message.pk) == "failed"
+    message.refresh_from_db()
+    assert words in message.error
+    assert f"error {code}" in message.error
+
+
+def test_an_expired_token_fails_the_message_and_asks_for_reconnection(
+    owner, conversation, graph, wa
+):
+    graph.token = "rotated-token"  # ours is no longer valid: every call answers error 190
+    message = _reply(owner, conversation)
+    assert deliver(message.pk) == "failed"
+    message.refresh_from_db()
+    assert "reconnect" in message.error
+    wa.refresh_from_db()
+    assert wa.status == "needs_reconnect"
+    assert "error 190" in wa.last_error
+
+
+# --- set-up and the connection check ---------------------------------------------------------
+
+
+def test_a_channel_is_created_through_the_api_with_secrets_encrypted(owner, graph):
+    api = token_client(owner)
+    response = api.post(
+        "/api/v1/channels",
+        {
+            "kind": "whatsapp",
+            "provider": "whatsapp_cloud",
+            "name": "Support WhatsApp",
+            "config": {
+                "phone_number_id": graph.phone_number_id,
+                "waba_id": graph.waba_id,
+                "access_token": graph.token,
+                "app_secret": "s3cr3t-app",
+                "verify_token": VERIFY_TOKEN,
+                "graph_url": graph.url,
+            },
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["config"] == {
+        "phone_number_id": graph.phone_number_id,
+        "waba_id": graph.waba_id,
+        "graph_url": graph.url,
+        "mark_read": True,
+    }
+    for secret in (graph.token, "s3cr3t-app", VERIFY_TOKEN):
+        assert secret not in response.content.decode()
+    channel = ChannelAccount.objects.get(pk=body["id"])
+    assert graph.token not in channel.credentials_encrypted
+    assert channel.credentials["app_secret"] == "s3cr3t-app"
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"waba_id": "1"}, "phone_number_id"),
+        ({"phone_number_id": "abc"}, "numeric id"),
+        ({"graph_url": "ftp://x"}, "graph_url"),
+        ({"app_secret": ""}, "app_secret"),
+    ],
+)
+def test_bad_whatsapp_config_is_a_clear_400(owner, graph, config, words):
+    full = {
+        "phone_number_id": "123",
+        "waba_id": "456",
+        "access_token": "t",
+        "app_secret": "s",
+        "verify_token": "v",
+    }
+    if "waba_id" in config and len(config) == 1:
+        full.pop("phone_number_id")
+    full.update(config)
+    response = token_client(owner).post(
+        "/api/v1/channels",
+        {"kind": "whatsapp", "provider": "whatsapp_cloud", "name": "x", "config": full},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert words in response.json()["detail"]
+
+
+def test_the_default_graph_root_is_metas(db):
+    setup = get_connector("whatsapp_cloud").setup(
+        {
+            "phone_number_id": "1",
+            "waba_id": "2",
+            "access_token": "t",
+            "app_secret": "s",
+            "verify_token": "v",
+        }
+    )
+    assert setup.config["graph_url"] == "https://graph.facebook.com/v21.0"
+
+
+def test_check_connection_shows_the_number_or_the_exact_error(graph):
+    info = check_connection(graph.url, graph.token, graph.phone_number_id)
+    assert info["display_phone_number"] == graph.display_phone_number
+    assert info["verified_name"] == "Acme Support"
+    assert info["quality_rating"] == "GREEN"
+    with pytest.raises(GraphError) as caught:
+        check_connection(graph.url, "wrong", graph.phone_number_id)
+    assert caught.value.code == 190
+    assert caught.value.fbtrace_id
