@@ -107,7 +107,11 @@ def connect(channel: ChannelAccount) -> Iterator[IMAPClient]:
     try:
         try:
             if uses_oauth(channel):
-                client.oauth2_login(login_user(channel), _token(channel))
+                try:
+                    client.oauth2_login(login_user(channel), _token(channel))
+                except LoginError:
+                    # the server may drop a token before its announced expiry: refresh once
+                    client.oauth2_login(login_user(channel), _token(channel, force=True))
             else:
                 client.login(login_user(channel), channel.credentials.get("password", ""))
         except LoginError as exc:
@@ -123,9 +127,9 @@ def connect(channel: ChannelAccount) -> Iterator[IMAPClient]:
                 log.debug("IMAP connection to %s already closed", host)
 
 
-def _token(channel: ChannelAccount) -> str:
+def _token(channel: ChannelAccount, force: bool = False) -> str:
     try:
-        return oauth.access_token(channel)
+        return oauth.access_token(channel, force=force)
     except oauth.OAuthError as exc:
         if exc.revoked:
             raise LoginRefused(f"OAuth: {exc}") from None

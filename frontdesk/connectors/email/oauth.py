@@ -115,13 +115,11 @@ def exchange_code(
     return _tokens(body)
 
 
-def access_token(channel: ChannelAccount) -> str:
+def access_token(channel: ChannelAccount, force: bool = False) -> str:
     """A valid access token, refreshed (and stored encrypted) when close to expiry."""
     creds = channel.credentials
-    if (
-        creds.get("access_token")
-        and float(creds.get("expires_at", 0)) - REFRESH_MARGIN > time.time()
-    ):
+    fresh = float(creds.get("expires_at", 0)) - REFRESH_MARGIN > time.time()
+    if creds.get("access_token") and fresh and not force:
         return creds["access_token"]
     if not creds.get("refresh_token"):
         raise OAuthError("no refresh token stored: connect the mailbox again", revoked=True)

@@ -1,0 +1,137 @@
+"""OAuth mailboxes: token refresh before expiry, XOAUTH2 to Dovecot (oauth2 passdb) and SMTP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from frontdesk.connectors.email import oauth
+from frontdesk.connectors.registry import get_connector
+from frontdesk.inbox.actions.send import deliver, queue_reply
+from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+
+
+@pytest.fixture
+def outlook(settings, oauth_server, dovecot, smtp_server):
+    """Point the Outlook preset at the local peers."""
+    settings.FRONTDESK_OUTLOOK_TOKEN_URL = f"{oauth_server.url}/token"
+    settings.FRONTDESK_OUTLOOK_AUTHORIZE_URL = f"{oauth_server.url}/authorize"
+    settings.FRONTDESK_OUTLOOK_CLIENT_ID = oauth_server.client_id
+    settings.FRONTDESK_OUTLOOK_CLIENT_SECRET = oauth_server.client_secret
+    settings.FRONTDESK_OUTLOOK_IMAP_HOST = "127.0.0.1"
+    settings.FRONTDESK_OUTLOOK_IMAP_PORT = dovecot.port
+    settings.FRONTDESK_OUTLOOK_IMAP_SECURITY = "none"
+    settings.FRONTDESK_OUTLOOK_SMTP_HOST = "127.0.0.1"
+    settings.FRONTDESK_OUTLOOK_SMTP_PORT = smtp_server.port
+    settings.FRONTDESK_OUTLOOK_SMTP_SECURITY = "none"
+    return settings
+
+
+@pytest.fixture
+def oauth_channel(owner, outlook, oauth_server, mailbox):
+    refresh_token = oauth_server.issue(mailbox.address)
+    setup = get_connector("outlook").setup(
+        {"address": mailbox.address, "refresh_token": refresh_token}
+    )
+    channel = ChannelAccount(
+        workspace=owner.workspace,
+        kind="email",
+        provider="outlook",
+        name="Outlook",
+        config=setup.config,
+    )
+    channel.credentials = setup.credentials
+    channel.save()
+    return channel
+
+
+def refreshes(oauth_server, refresh_token):
+    return [
+        r
+        for r in oauth_server.token_requests
+        if r.get("grant_type") == "refresh_token" and r.get("refresh_token") == refresh_token
+    ]
+
+
+def test_xoauth2_imap_sync_and_smtp_reply_with_refresh_before_expiry(
+    oauth_channel, oauth_server, mailbox, smtp_server, mail, owner
+):
+    refresh_token = oauth_channel.credentials["refresh_token"]
+    mailbox.deliver(mail("Hello over OAuth"))
+
+    oauth_channel.connector.sync(oauth_channel)
+    oauth_channel.refresh_from_db()
+
+    assert oauth_channel.status == "connected", oauth_channel.last_error
+    assert Message.objects.get().text == "Hello over OAuth"
+    assert "method=XOAUTH2" in mailbox.dovecot.log()
+    assert len(refreshes(oauth_server, refresh_token)) == 1
+    creds = oauth_channel.credentials
+    assert creds["refresh_token"] == refresh_token
+    assert creds["access_token"] not in oauth_channel.credentials_encrypted  # encrypted at rest
+
+    # a token far from expiry is reused: no new refresh
+    message = queue_reply(owner.user, Conversation.objects.get(), "Reply over OAuth")
+    assert deliver(message.pk) == "sent"
+    assert mailbox.address in smtp_server.xoauth2_logins
+    assert len(refreshes(oauth_server, refresh_token)) == 1
+    # (Outlook is not Gmail: the reply was filed in Sent with an XOAUTH2 IMAP login)
+    assert len(mailbox.folder("Sent")) == 1
+
+    # close to expiry: refreshed before use
+    creds["expires_at"] = time.time() + 30
+    oauth_channel.credentials = creds
+    oauth_channel.save()
+    oauth_channel.connector.sync(oauth_channel)
+    oauth_channel.refresh_from_db()
+    assert len(refreshes(oauth_server, refresh_token)) == 2
+    assert oauth_channel.credentials["access_token"] != creds["access_token"]
+    assert oauth_channel.credentials["expires_at"] > time.time() + 3000
+
+
+def test_a_revoked_grant_needs_reconnection(oauth_channel, oauth_server):
+    oauth_server.revoke(oauth_channel.credentials["refresh_token"])
+    oauth_channel.connector.sync(oauth_channel)
+    oauth_channel.refresh_from_db()
+    assert oauth_channel.status == "needs_reconnect"
+    assert "invalid_grant" in oauth_channel.last_error
+
+
+def test_a_token_the_server_refuses_is_refreshed_once_and_retried(
+    oauth_channel, oauth_server, mailbox, mail
+):
+    """XOAUTH2 is really checked by Dovecot: a token it does not know fails the first login."""
+    refresh_token = oauth_channel.credentials["refresh_token"]
+    creds = oauth_channel.credentials
+    creds.update(access_token="at-made-up", expires_at=time.time() + 3600)
+    oauth_channel.credentials = creds
+    oauth_channel.save()
+    mailbox.deliver(mail("still arrives"))
+    oauth_channel.connector.sync(oauth_channel)
+    oauth_channel.refresh_from_db()
+    assert oauth_channel.status == "connected", oauth_channel.last_error
+    assert len(refreshes(oauth_server, refresh_token)) == 1
+    assert Message.objects.get().text == "still arrives"
+
+
+def test_authorization_code_with_pkce_and_state(outlook, oauth_server):
+    import httpx
+
+    request = oauth.authorization_request("outlook", "http://testserver/cb", login_hint="a@b.test")
+    assert "code_challenge_method=S256" in request.url and f"state={request.state}" in request.url
+    consent = httpx.get(request.url, follow_redirects=False)
+    assert consent.status_code == 302
+    location = httpx.URL(consent.headers["location"])
+    assert location.params["state"] == request.state
+    with pytest.raises(oauth.OAuthError):  # a wrong verifier is refused (PKCE)
+        oauth.exchange_code(
+            "outlook", location.params["code"], "wrong-verifier", "http://testserver/cb"
+        )
+    request = oauth.authorization_request("outlook", "http://testserver/cb")
+    location = httpx.URL(httpx.get(request.url).headers["location"])
+    tokens = oauth.exchange_code(
+        "outlook", location.params["code"], request.code_verifier, "http://testserver/cb"
+    )
+    assert tokens["refresh_token"].startswith("rt-")
+    assert tokens["access_token"].startswith("at-")
