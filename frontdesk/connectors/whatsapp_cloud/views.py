@@ -1,9 +1,130 @@
-"""The connect page (manual form + "Test connection")."""
+"""The connect page: a manual form (ids, token, app secret, a generated verify token) with
+the webhook URL to paste into Meta's dashboard, "Test connection", and save.
+
+``?channel=<id>`` reconnects an existing channel (new token or secret) instead of adding one.
+Saving tests the connection first: a channel is only stored as connected when Meta accepted
+the token for that phone number.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from frontdesk.connectors.base import ConfigError
+from frontdesk.connectors.whatsapp_cloud.graph import (
+    DEFAULT_GRAPH_URL,
+    GraphError,
+    GraphUnreachable,
+)
+from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+
+FIELDS = ("name", "phone_number_id", "waba_id", "access_token", "app_secret", "verify_token")
+
+
+def _admin(request: HttpRequest):
+    member = getattr(request, "membership", None)
+    return member if member is not None and member.is_admin else None
 
 
 def connect(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("WhatsApp connect page: coming soon", content_type="text/plain")
+    from frontdesk.connectors.whatsapp_cloud.connector import (
+        WhatsAppCloudConnector,
+        check_connection,
+        sync_templates,
+    )
+
+    if not request.user.is_authenticated:
+        return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+    member = _admin(request)
+    if member is None:
+        return HttpResponse("Only owners and admins can connect accounts.", status=403)
+    channel = None
+    channel_id = request.GET.get("channel") or request.POST.get("channel")
+    if channel_id and str(channel_id).isdigit():
+        channel = get_object_or_404(
+            ChannelAccount,
+            pk=int(channel_id),
+            workspace_id=member.workspace_id,
+            provider=WhatsAppCloudConnector.provider,
+        )
+    form: dict[str, Any] = {name: "" for name in FIELDS}
+    form["graph_url"] = ""
+    if channel is not None:
+        form.update(
+            name=channel.name,
+            phone_number_id=channel.config.get("phone_number_id", ""),
+            waba_id=channel.config.get("waba_id", ""),
+            verify_token=channel.credentials.get("verify_token", ""),
+            graph_url=channel.config.get("graph_url", ""),
+        )
+    else:
+        form["verify_token"] = secrets.token_urlsafe(24)
+    error = ""
+    number: dict[str, Any] | None = None
+    status = 200
+    if request.method == "POST":
+        for name in (*FIELDS, "graph_url"):
+            form[name] = str(request.POST.get(name, "")).strip()[:2000]
+        connector = WhatsAppCloudConnector()
+        config = {k: form[k] for k in FIELDS if k != "name"}
+        if form["graph_url"] and form["graph_url"].rstrip("/") != DEFAULT_GRAPH_URL:
+            config["graph_url"] = form["graph_url"]
+        if channel is not None:  # a blank secret keeps the stored one
+            stored = channel.credentials
+            for name in ("access_token", "app_secret"):
+                config[name] = config[name] or stored.get(name, "")
+        try:
+            setup = connector.setup(config)
+            number = check_connection(
+                setup.config["graph_url"],
+                setup.credentials["access_token"],
+                setup.config["phone_number_id"],
+            )
+        except ConfigError as exc:
+            error, status = str(exc), 400
+        except GraphError as exc:
+            error = f"Meta refused: {exc.reason}" + (
+                f" (fbtrace_id {exc.fbtrace_id})" if exc.fbtrace_id else ""
+            )
+            status = 400
+        except GraphUnreachable as exc:
+            error, status = str(exc), 502
+        if not error and request.POST.get("action") == "save":
+            if channel is None:
+                channel = ChannelAccount(
+                    workspace_id=member.workspace_id,
+                    kind=connector.kind,
+                    provider=connector.provider,
+                )
+            channel.name = (
+                form["name"] or f"WhatsApp {(number or {}).get('display_phone_number', '')}"
+            )[:200].strip()
+            channel.config = {**(channel.config or {}), **setup.config}
+            channel.credentials = setup.credentials
+            channel.status, channel.last_error = ChannelStatus.CONNECTED, ""
+            channel.save()
+            with contextlib.suppress(GraphError, GraphUnreachable):
+                sync_templates(channel)  # else the hourly sync tries again
+            messages.success(request, f"{channel.name} is connected.")
+            return redirect("apps")
+    return render(
+        request,
+        "connectors/whatsapp_cloud/connect.html",
+        {
+            "form": form,
+            "channel": channel,
+            "error": error,
+            "number": number,
+            "webhook_url": settings.BASE_URL + reverse("whatsapp_webhook"),
+            "default_graph_url": DEFAULT_GRAPH_URL,
+        },
+        status=status,
+    )
