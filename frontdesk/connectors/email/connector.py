@@ -95,6 +95,15 @@ class EmailConnector(Connector):
     handle_kind = "email"
     capabilities = Capabilities(attachments=True, html=True, subject=True, sync=True)
 
+    @property
+    def connect_url_name(self) -> str:  # type: ignore[override]
+        return f"email_connect_{self.provider}"
+
+    def urlpatterns(self) -> list:
+        from frontdesk.connectors.email.views import urlpatterns_for
+
+        return urlpatterns_for(self.provider)
+
     def normalize_handle(self, value: str) -> str:
         return value.strip().lower()
 
