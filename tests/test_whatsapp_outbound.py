@@ -397,3 +397,41 @@ def test_check_connection_shows_the_number_or_the_exact_error(graph):
         check_connection(graph.url, "wrong", graph.phone_number_id)
     assert caught.value.code == 190
     assert caught.value.fbtrace_id
+
+
+# --- read receipts ---------------------------------------------------------------------------
+
+
+def test_reading_the_conversation_marks_the_clients_messages_read_on_whatsapp(
+    owner, conversation, graph, drain_queue, django_capture_on_commit_callbacks
+):
+    from frontdesk.inbox.actions.conversation import mark_read
+
+    latest = Message.objects.get(direction="inbound")
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_read(owner.user, conversation)
+    assert drain_queue() == ["sent"]
+    [call] = graph.calls_to("/messages")
+    assert call.json == {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": latest.provider_id,
+    }
+    # Read again with nothing new: WhatsApp is not told twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_read(owner.user, conversation)
+    assert drain_queue() == []
+    assert len(graph.calls_to("/messages")) == 1
+
+
+def test_read_receipts_can_be_turned_off_per_channel(
+    owner, conversation, graph, drain_queue, django_capture_on_commit_callbacks, wa
+):
+    from frontdesk.inbox.actions.conversation import mark_read
+
+    ChannelAccount.objects.filter(pk=wa.pk).update(config={**wa.config, "mark_read": False})
+    conversation = Conversation.objects.select_related("channel").get(pk=conversation.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_read(owner.user, conversation)
+    assert drain_queue() == []
+    assert graph.calls_to("/messages") == []

@@ -184,6 +184,10 @@ class Connector(ABC):
         """Why a free-form reply cannot be sent now (e.g. a closed 24-hour window), or None."""
         return None
 
+    def conversation_read(self, conversation: Conversation) -> None:
+        """A member read the conversation (after commit): e.g. queue read receipts. Keep it cheap."""
+        return None
+
     # A template the web reply box includes for channel-specific fields (subject/cc/bcc, a
     # template picker...). It is rendered with ``conversation`` and ``channel``; its field
     # names should start with ``x_`` and ``reply_extra`` turns them into ``Message.extra``.

@@ -35,7 +35,7 @@ from frontdesk.connectors.base import (
     require,
     require_http_url,
 )
-from frontdesk.connectors.whatsapp_cloud import tasks  # noqa: F401  (registers the Huey tasks)
+from frontdesk.connectors.whatsapp_cloud import tasks  # also registers the Huey tasks
 from frontdesk.connectors.whatsapp_cloud.graph import (
     DEFAULT_GRAPH_URL,
     Graph,
@@ -203,6 +203,25 @@ class WhatsAppCloudConnector(Connector):
     # --- the 24-hour window ------------------------------------------------------------
     def reply_blocked_reason(self, conversation: Conversation) -> str | None:
         return window_closed_reason(conversation.last_inbound_at)
+
+    # --- read receipts -----------------------------------------------------------------
+    def conversation_read(self, conversation: Conversation) -> None:
+        """Queue a read receipt for the client's latest message (marks all earlier ones too)."""
+        from frontdesk.inbox.models import Message
+
+        if not conversation.channel.config.get("mark_read", True):
+            return None
+        latest = (
+            Message.objects.filter(
+                conversation_id=conversation.pk, direction="inbound", provider_id__isnull=False
+            )
+            .order_by("-created_at", "-id")
+            .only("pk", "extra")
+            .first()
+        )
+        if latest is not None and not latest.extra.get("read_receipt"):
+            tasks.send_read_receipt(latest.pk)
+        return None
 
     # --- sending -----------------------------------------------------------------------
     def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:

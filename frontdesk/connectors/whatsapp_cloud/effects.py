@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from frontdesk.connectors.base import InboundAttachment
 from frontdesk.inbox.attachments import store_attachment
@@ -135,3 +136,11 @@ def keep_referral(contact: Contact, referral: dict[str, Any]) -> None:
         locked.custom_fields = {**(locked.custom_fields or {}), "whatsapp_referral": referral}
         locked.save(update_fields=["custom_fields", "updated_at"])
         publish(contact.workspace_id, "contact.updated", contact_id=contact.pk)
+
+
+def note_read_receipt(message: Message) -> None:
+    """Remember that WhatsApp was told this inbound message was read (so it is told once)."""
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        locked.extra = {**locked.extra, "read_receipt": timezone.now().isoformat()}
+        locked.save(update_fields=["extra"])

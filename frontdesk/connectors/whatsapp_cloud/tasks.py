@@ -43,3 +43,30 @@ def fetch_media(message_id: int, attempt: int = 1) -> str:
         effects.set_media_state(message, "pending", str(exc), attempts=attempt)
         fetch_media.schedule((message_id, attempt + 1), delay=media_delay(attempt))
         return "retry"
+
+
+@db_task()
+def send_read_receipt(message_id: int) -> str:
+    """Tell WhatsApp the client's message was read (blue ticks); best effort, not retried."""
+    from frontdesk.connectors.whatsapp_cloud.connector import graph_for
+    from frontdesk.connectors.whatsapp_cloud.graph import GraphError, GraphUnreachable
+    from frontdesk.inbox.models import Message
+
+    message = Message.objects.select_related("channel").filter(pk=message_id).first()
+    if message is None or not message.provider_id or message.extra.get("read_receipt"):
+        return "skipped"
+    channel = message.channel
+    try:
+        graph_for(channel).post(
+            f"{channel.config['phone_number_id']}/messages",
+            json={
+                "messaging_product": "whatsapp",
+                "status": "read",
+                "message_id": message.provider_id,
+            },
+        )
+    except (GraphError, GraphUnreachable) as exc:
+        log.info("read receipt for message %s not sent: %s", message_id, exc)
+        return "failed"
+    effects.note_read_receipt(message)
+    return "sent"

@@ -146,3 +146,6 @@ def mark_read(user: User, conversation: Conversation) -> None:
             conversation_id=conversation.pk,
             user_id=user.pk,
         )
+        transaction.on_commit(
+            lambda: conversation.channel.connector.conversation_read(conversation), robust=True
+        )
