@@ -252,7 +252,7 @@ def test_attachments_are_downloaded_by_the_worker_from_the_dsn_only(linkedin, pe
         event["attachments"][0]["url"] = evil.url  # a URL elsewhere must never be fetched
         response = post_hook(event, secret_of(linkedin))
         assert response.status_code == 202
-        assert drain_queue() == ["created"]
+        assert drain_queue() == ["created", "unavailable"]
         stored = Message.objects.get()
         attachment = stored.attachments.get()
         assert attachment.name == "brief.pdf" and attachment.content_type == "application/pdf"
@@ -280,7 +280,7 @@ def test_a_huge_attachment_is_skipped_but_the_message_kept(linkedin, peer, drain
     event = peer.webhook_event(message, OWNER["provider_id"])
     event["attachments"][0].pop("file_size")  # the size is only found out while downloading
     assert post_hook(event, secret_of(linkedin)).status_code == 202
-    assert drain_queue() == ["created"]
+    assert drain_queue() == ["created", "unavailable"]
     stored = Message.objects.get()
     assert stored.text == "big video" and not stored.attachments.exists()
     assert "video.mp4" in stored.extra["skipped_attachments"][0]
@@ -303,7 +303,7 @@ def test_an_attachment_redirect_to_another_host_is_not_followed(linkedin, peer, 
             ).status_code
             == 202
         )
-        assert drain_queue() == ["created"]
+        assert drain_queue() == ["created", "unavailable"]
         assert evil.received == []
         stored = Message.objects.get()
         assert not stored.attachments.exists() and stored.extra["skipped_attachments"]
@@ -322,7 +322,7 @@ def test_read_event_marks_our_reply_read(
     conversation = Conversation.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         reply = queue_reply(owner.user, conversation, "Hello Kim")
-    assert drain_queue() == ["sent"]
+    assert drain_queue() == ["unavailable", "sent"]  # Kim has no profile on the peer
     reply.refresh_from_db()
     event = {
         "account_id": "acc-li-1",
@@ -333,6 +333,52 @@ def test_read_event_marks_our_reply_read(
     assert post_hook(event, secret_of(linkedin)).status_code == 200
     reply.refresh_from_db()
     assert reply.status == "read"
+
+
+def test_a_new_linkedin_sender_gets_their_profile_once(linkedin, peer, drain_queue):
+    peer.profiles[KIM["provider_id"]] = {
+        "provider_id": KIM["provider_id"],
+        "public_identifier": "kim-prospect",
+        "first_name": "Kim",
+        "last_name": "Prospect",
+        "headline": "Head of Procurement at Globex",
+        "location": "Lyon, France",
+        "profile_picture_url": "https://media.licdn.com/kim-large.jpg",
+        "work_experience": [
+            {
+                "position": "Intern",
+                "company": "Initech",
+                "current": False,
+                "skills": [],
+                "start": None,
+                "end": None,
+            },
+            {
+                "position": "Head of Procurement",
+                "company": "Globex",
+                "current": True,
+                "skills": [],
+                "start": None,
+                "end": None,
+            },
+        ],
+    }
+    chat = peer.add_chat("acc-li-1", OWNER, {**KIM, "picture_url": ""})
+    for text in ("Hello", "Still there?"):
+        event = peer.webhook_event(
+            peer.add_message(chat, KIM["provider_id"], text), OWNER["provider_id"]
+        )
+        assert post_hook(event, secret_of(linkedin)).status_code == 200
+        drain_queue()
+    profile_calls = peer.requests_to("GET", "/api/v1/users/")
+    assert [r.path for r in profile_calls] == [f"/api/v1/users/{KIM['provider_id']}"]
+    assert profile_calls[0].query["account_id"] == "acc-li-1"
+    contact = Conversation.objects.get().contact
+    assert contact.company == "Globex"
+    assert contact.avatar_url == "https://media.licdn.com/kim-large.jpg"
+    assert contact.custom_fields["linkedin_headline"] == "Head of Procurement at Globex"
+    assert contact.custom_fields["linkedin_url"] == KIM["profile_url"]  # the webhook's came first
+    assert contact.custom_fields["linkedin_location"] == "Lyon, France"
 
 
 # --- account status ---------------------------------------------------------------------------

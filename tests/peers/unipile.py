@@ -3,7 +3,7 @@
 It follows the documented contract: the ``X-API-KEY`` header (401 with
 ``{"status", "type": "errors/...", "title", "detail"}`` otherwise); ``GET /chats`` and
 ``GET /chats/{id}/messages`` newest first with ``cursor``/``limit``/``after`` and a
-``cursor`` in the answer; ``GET /chats/{id}/attendees``; ``GET
+``cursor`` in the answer; ``GET /chats/{id}/attendees``; ``GET /users/{id}`` (profiles); ``GET
 /messages/{id}/attachments/{id}`` (bytes); ``POST /chats/{id}/messages`` and ``POST
 /chats`` as multipart/form-data (201 ``MessageSent`` / ``ChatStarted``); ``GET/POST
 /webhooks``; ``POST /hosted/accounts/link`` (201 ``HostedAuthURL``). ``fail_next`` scripts
@@ -76,6 +76,7 @@ class UnipilePeer:
         self.attendees: dict[str, list[dict[str, Any]]] = {}
         self.attachments: dict[tuple[str, str], bytes] = {}
         self.webhooks: list[dict[str, Any]] = []
+        self.profiles: dict[str, dict[str, Any]] = {}  # provider id -> LinkedIn profile
         self.hosted_links: list[dict[str, Any]] = []
         self.failures: list[tuple[str, int, dict[str, Any], dict[str, str]]] = []
         self.on_request = None  # a hook run before answering (used to race webhooks)
@@ -338,6 +339,13 @@ class UnipilePeer:
             return 200, data, {}
         if r.method == "POST" and segs == ["chats"]:
             return self._start_chat(r)
+        if r.method == "GET" and len(segs) == 2 and segs[0] == "users":
+            if not r.query.get("account_id"):
+                return 400, _err(400, "errors/invalid_parameters", "account_id is required"), {}
+            profile = self.profiles.get(segs[1])
+            if profile is None:
+                return 404, _err(404, "errors/resource_not_found", "User not found"), {}
+            return 200, {"object": "UserProfile", "provider": "LINKEDIN", **profile}, {}
         if segs == ["webhooks"]:
             if r.method == "GET":
                 return 200, {"object": "WebhookList", "items": self.webhooks, "cursor": None}, {}

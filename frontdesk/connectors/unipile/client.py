@@ -215,6 +215,11 @@ class UnipileClient:
         body, content_type = multipart(fields, files)
         return self._json("POST", "/chats", content=body, headers={"Content-Type": content_type})
 
+    def user_profile(self, identifier: str, account_id: str) -> dict[str, Any]:
+        """A user's profile (LinkedIn: headline, picture, current company in ``experience``)."""
+        params = {"account_id": account_id, "linkedin_sections": "experience"}
+        return self._json("GET", f"/users/{quote(identifier, safe='')}", params=params)
+
     # --- webhooks and hosted auth ---------------------------------------------------
     def iter_webhooks(self) -> Iterator[dict[str, Any]]:
         cursor = None

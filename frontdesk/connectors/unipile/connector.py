@@ -116,7 +116,7 @@ class UnipileConnector(Connector):
     provider = "unipile"
     kind = "linkedin"
     kinds = ("linkedin", "whatsapp")
-    label = "LinkedIn (Unipile)"
+    label = "LinkedIn or WhatsApp by QR code (Unipile)"
     handle_kind = "linkedin"
     capabilities = Capabilities(attachments=True, sync=True)
     connect_url_name = "unipile_connect"
@@ -314,13 +314,65 @@ class UnipileConnector(Connector):
         if skipped:
             item.extra["skipped_attachments"] = skipped
 
-    def ingest_event(self, channel: ChannelAccount, item: InboundMessage):
+    def ingest_event(self, channel: ChannelAccount, item: InboundMessage, enrich: bool = False):
+        """Ingest one message; ``enrich`` also fetches a new sender's profile (webhooks only:
+        LinkedIn limits profile views, so the backfill does not)."""
         from frontdesk.inbox.actions.ingest import ingest
 
         result = ingest(channel, item)
         if result.created and not item.outbound:
-            _enrich_contact(result.conversation.contact, item.extra.get("unipile", {}))
+            contact = result.conversation.contact
+            _enrich_contact(contact, item.extra.get("unipile", {}))
+            marker = (contact.custom_fields or {}).get("linkedin_enriched_at")
+            if enrich and self.handle_kind == "linkedin" and not marker:
+                from frontdesk.connectors.unipile.tasks import enrich_contact
+
+                enrich_contact(channel.pk, contact.pk, item.handle)
         return result
+
+    def enrich_contact(self, channel: ChannelAccount, contact, provider_id: str) -> str:
+        try:
+            profile = self.client(channel).user_profile(provider_id, channel.config["account_id"])
+        except UnipileUnreachable:
+            raise
+        except UnipileError as exc:
+            if exc.status == 429 or exc.status >= 500:
+                raise
+            log.info("no profile for %s: %s", provider_id, exc.message)
+            return "unavailable"
+        fields: list[str] = []
+        name = " ".join(
+            p
+            for p in (_str(profile.get("first_name"), 150), _str(profile.get("last_name"), 150))
+            if p
+        )
+        if name and not contact.name:
+            contact.name = name[:300]
+            fields.append("name")
+        picture = _str(profile.get("profile_picture_url"), 1000)
+        if picture.startswith("https://") and not contact.avatar_url:
+            contact.avatar_url = picture
+            fields.append("avatar_url")
+        jobs = [j for j in profile.get("work_experience") or [] if isinstance(j, dict)]
+        current = next((j for j in jobs if j.get("current")), jobs[0] if jobs else None)
+        company = _str((current or {}).get("company"), 300)
+        if company and not contact.company:
+            contact.company = company
+            fields.append("company")
+        custom = dict(contact.custom_fields or {})
+        public = _str(profile.get("public_identifier"), 200)
+        found = {
+            "linkedin_headline": _str(profile.get("headline"), 500),
+            "linkedin_url": f"https://www.linkedin.com/in/{public}/" if public else "",
+            "linkedin_location": _str(profile.get("location"), 200),
+        }
+        for key, value in found.items():
+            if value and not custom.get(key):
+                custom[key] = value
+        custom["linkedin_enriched_at"] = timezone.now().isoformat()
+        contact.custom_fields = custom
+        contact.save(update_fields=[*fields, "custom_fields", "updated_at"])
+        return "enriched"
 
     def apply_account_status(self, channel: ChannelAccount, status: str) -> None:
         from frontdesk.inbox.models import ChannelStatus
@@ -476,6 +528,10 @@ class UnipileConnector(Connector):
         )
 
 
+class UnipileLinkedInConnector(UnipileConnector):
+    label = "LinkedIn (Unipile)"
+
+
 class UnipileWhatsAppConnector(UnipileConnector):
     kind = "whatsapp"
     label = "WhatsApp by QR code (Unipile)"
@@ -496,7 +552,7 @@ class UnipileWhatsAppConnector(UnipileConnector):
         return handle.lstrip("+") + "@s.whatsapp.net"
 
 
-LINKEDIN = UnipileConnector()
+LINKEDIN = UnipileLinkedInConnector()
 WHATSAPP = UnipileWhatsAppConnector()
 
 

@@ -20,7 +20,7 @@ def ingest_with_attachments(channel_id: int, event: dict[str, Any]) -> str:
     if Message.objects.filter(channel=channel, provider_id=item.provider_id).exists():
         return "duplicate"
     connector.fetch_attachments(channel, item)
-    result = connector.ingest_event(channel, item)
+    result = connector.ingest_event(channel, item, enrich=True)
     return "created" if result.created else "duplicate"
 
 
@@ -35,3 +35,17 @@ def backfill_channel(channel_id: int) -> None:
         ).first()
         if channel is not None:
             channel.connector.sync(channel)
+
+
+@db_task(retries=2, retry_delay=60)
+def enrich_contact(channel_id: int, contact_id: int, provider_id: str) -> str:
+    """Fill a LinkedIn contact's blanks (headline, company, picture, profile URL) once."""
+    from frontdesk.inbox.models import ChannelAccount, Contact
+
+    channel = ChannelAccount.objects.filter(pk=channel_id, provider="unipile").first()
+    if channel is None:
+        return "gone"
+    contact = Contact.objects.filter(pk=contact_id, workspace_id=channel.workspace_id).first()
+    if contact is None or (contact.custom_fields or {}).get("linkedin_enriched_at"):
+        return "skipped"
+    return channel.connector.enrich_contact(channel, contact, provider_id)

@@ -121,7 +121,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
         from frontdesk.inbox.actions.ingest import InvalidInbound
 
         try:
-            result = connector.ingest_event(channel, item)
+            result = connector.ingest_event(channel, item, enrich=True)
         except InvalidInbound as exc:
             return _error(400, str(exc))
         return JsonResponse({"ok": True, "message_id": result.message.pk})
