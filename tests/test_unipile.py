@@ -381,6 +381,26 @@ def test_a_new_linkedin_sender_gets_their_profile_once(linkedin, peer, drain_que
     assert contact.custom_fields["linkedin_location"] == "Lyon, France"
 
 
+def test_reactions_are_kept_on_the_message(linkedin, peer):
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    message = peer.add_message(chat, OWNER["provider_id"], "Proposal attached", is_sender=True)
+    event = peer.webhook_event(message, OWNER["provider_id"])
+    assert post_hook(event, secret_of(linkedin)).status_code == 200
+    sender = {"attendee_provider_id": KIM["provider_id"], "attendee_name": KIM["name"]}
+    reaction = {**event, "event": "message_reaction", "reaction": "👍", "reaction_sender": sender}
+    assert post_hook(reaction, secret_of(linkedin)).status_code == 200
+    assert post_hook({**reaction, "reaction": "🎉"}, secret_of(linkedin)).status_code == 200
+    stored = Message.objects.get()
+    assert stored.extra["reactions"] == [
+        {"emoji": "🎉", "by": KIM["provider_id"], "name": "Kim Prospect"}
+    ]
+    bad = {**reaction, "reaction_sender": "Kim"}
+    assert post_hook(bad, secret_of(linkedin)).status_code == 400
+    unknown = {**reaction, "message_id": "never-seen"}
+    assert post_hook(unknown, secret_of(linkedin)).status_code == 200
+    assert Message.objects.count() == 1
+
+
 # --- account status ---------------------------------------------------------------------------
 def test_account_status_webhooks_update_the_channel(linkedin):
     def status(message):

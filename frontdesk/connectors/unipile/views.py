@@ -125,6 +125,12 @@ def webhook(request: HttpRequest) -> HttpResponse:
         except InvalidInbound as exc:
             return _error(400, str(exc))
         return JsonResponse({"ok": True, "message_id": result.message.pk})
+    if event == "message_reaction":
+        try:
+            connector.apply_reaction(channel, body)
+        except MalformedEvent as exc:
+            return _error(400, str(exc))
+        return JsonResponse({"ok": True})
     if event == "message_read":
         message_id = body.get("message_id")
         if not isinstance(message_id, str) or not message_id:
