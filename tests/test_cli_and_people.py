@@ -151,3 +151,9 @@ def test_the_admin_lists_inbox_rows_for_staff(channel, inbound, db):
         assert response.status_code == 200, path
     page = client.get(f"/admin/inbox/channelaccount/{channel.pk}/change/").content.decode()
     assert channel.credentials["secret"] not in page
+
+
+def test_static_files_are_served_without_a_collect_step(db):
+    response = Client().get("/static/frontdesk/app.css")
+    assert response.status_code == 200
+    assert b"{" in b"".join(response.streaming_content if response.streaming else [response.content])

@@ -1,8 +1,16 @@
-"""Attach the member's workspace to each request (``request.membership``)."""
+"""Attach the member's workspace to each request (``request.membership``).
 
-from collections.abc import Callable
+Both sync and async capable, so that under ASGI the whole middleware chain stays async
+and a sync view costs one thread hop, not a round trip per middleware. Requests without
+a session cookie (API bearer calls, webhooks) never touch the database here.
+"""
 
+from collections.abc import Awaitable, Callable
+
+from asgiref.sync import iscoroutinefunction, sync_to_async
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import sync_and_async_middleware
 
 from frontdesk.workspaces.models import Membership
 
@@ -22,10 +30,21 @@ def membership_for(request: HttpRequest) -> Membership | None:
     return memberships.order_by("created_at", "id").first()
 
 
-class WorkspaceMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
+@sync_and_async_middleware
+def workspace_middleware(get_response):
+    if iscoroutinefunction(get_response):
+        async_response: Callable[[HttpRequest], Awaitable[HttpResponse]] = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+        async def middleware(request: HttpRequest) -> HttpResponse:
+            request.membership = None  # type: ignore[attr-defined]
+            if settings.SESSION_COOKIE_NAME in request.COOKIES:
+                request.membership = await sync_to_async(membership_for)(request)  # type: ignore[attr-defined]
+            return await async_response(request)
+
+        return middleware
+
+    def sync_middleware(request: HttpRequest) -> HttpResponse:
         request.membership = membership_for(request)  # type: ignore[attr-defined]
-        return self.get_response(request)
+        return get_response(request)
+
+    return sync_middleware
