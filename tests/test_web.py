@@ -444,3 +444,17 @@ def test_settings_members_invite_and_profile(web, owner, agent):
 
 def login_ok(email: str, password: str) -> bool:
     return Client().login(username=email, password=password)
+
+
+def test_sidebar_counts_are_capped(web, channel, inbound, monkeypatch):
+    from frontdesk.web import inbox_views
+
+    monkeypatch.setattr(inbox_views, "UNREAD_CAP", 2)
+    for i in range(3):
+        inbound("hi", handle=f"cap-{i}")
+    html = web.get("/inbox/nav").content.decode()
+    assert 'data-count="all">2+<' in html
+    assert f'data-count="{channel.pk}">2+<' in html
+    inbound("again", handle="cap-0")
+    web.get(f"/c/{Conversation.objects.order_by('id').first().pk}/")
+    assert 'data-count="all">2<' in web.get("/inbox/nav").content.decode()

@@ -159,5 +159,29 @@ def unread_counts(workspace_id: int, user_id: int) -> dict[str, int]:
     return counts
 
 
+ACTIVE_STATUSES = ("open", "pending", "snoozed")
+
+
+def unread_counts_capped(
+    workspace_id: int, user_id: int, channel_ids: list[int], cap: int = 99
+) -> dict[str, int]:
+    """Like ``unread_counts`` but each count stops at ``cap + 1`` (shown as "99+").
+
+    One bounded query per bucket, so the sidebar costs the same at 100 or 100,000
+    conversations instead of counting the whole workspace on every page.
+    """
+    base = Conversation.objects.filter(
+        workspace_id=workspace_id, status__in=ACTIVE_STATUSES
+    ).filter(unread_expression(user_id))
+    buckets: dict[str, QuerySet[Conversation]] = {
+        "all": base,
+        "mine": base.filter(assignee_id=user_id),
+        "unassigned": base.filter(assignee__isnull=True),
+    }
+    for channel_id in channel_ids:
+        buckets[str(channel_id)] = base.filter(channel_id=channel_id)
+    return {key: qs.order_by().values("id")[: cap + 1].count() for key, qs in buckets.items()}
+
+
 def channels(workspace_id: int) -> QuerySet[ChannelAccount]:
     return ChannelAccount.objects.filter(workspace_id=workspace_id).order_by("kind", "name", "id")

@@ -46,6 +46,7 @@ from frontdesk.workspaces.models import Membership, User
 
 LIST_PAGE = 50
 THREAD_PAGE = 100
+UNREAD_CAP = 99
 STATUSES = ["open", "pending", "snoozed", "resolved"]
 
 
@@ -131,9 +132,13 @@ def _members(member: Membership) -> list[User]:
 
 
 def _sidebar_context(member: Membership) -> dict[str, Any]:
+    channels = list(queries.channels(member.workspace_id))
+    counts = queries.unread_counts_capped(
+        member.workspace_id, member.user_id, [c.pk for c in channels], cap=UNREAD_CAP
+    )
     return {
-        "channels": list(queries.channels(member.workspace_id)),
-        "counts": queries.unread_counts(member.workspace_id, member.user_id),
+        "channels": channels,
+        "counts": {k: (f"{UNREAD_CAP}+" if v > UNREAD_CAP else v) for k, v in counts.items()},
     }
 
 
@@ -173,14 +178,18 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
     member = _member(request)
     page = queries.thread(conversation, limit=THREAD_PAGE)
     connector = conversation.channel.connector
-    others = list(
+    # No ORDER BY in SQL: that lets the database use the contact index instead of walking
+    # the workspace's recency index; a contact has few conversations, sorted here.
+    others = sorted(
         Conversation.objects.filter(
             workspace_id=member.workspace_id, contact_id=conversation.contact_id
         )
         .exclude(pk=conversation.pk)
         .select_related("channel")
-        .order_by("-last_message_at")[:20]
-    )
+        .order_by()[:200],
+        key=lambda c: c.last_message_at,
+        reverse=True,
+    )[:20]
     return {
         "conversation": conversation,
         "messages": page.items,
