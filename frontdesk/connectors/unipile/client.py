@@ -131,14 +131,10 @@ class UnipileClient:
         return data
 
     # --- messaging ------------------------------------------------------------------
-    def list_chats(
-        self, account_id: str, cursor: str | None = None, after: str | None = None, limit=50
-    ) -> dict[str, Any]:
+    def list_chats(self, account_id: str, cursor: str | None = None, limit=50) -> dict[str, Any]:
         params: dict[str, Any] = {"account_id": account_id, "limit": limit}
         if cursor:
             params["cursor"] = cursor
-        if after:
-            params["after"] = after
         return self._json("GET", "/chats", params=params)
 
     def list_messages(

@@ -621,6 +621,7 @@ class Backfill:
                 started_at=now.isoformat(),
             )
         self.bf = bf
+        self.since = parse_time(bf["since"]) or timezone.now()
 
     def save(self) -> None:
         self.state["backfill"] = self.bf
@@ -629,36 +630,43 @@ class Backfill:
     def run(self) -> None:
         self.save()
         done = set(self.bf.get("done_chats") or [])
-        fresh = 0
         for _ in range(self.MAX_CHAT_PAGES_PER_RUN):
             phase = self.bf.get("phase", "window")
+            # Chats come newest activity first; the pass ends at the first chat older than
+            # its threshold. (The chats ``after`` filter is not used: it may mean "created
+            # after", which would drop old chats with recent messages.)
+            threshold = parse_time(self.bf["since"] if phase == "window" else self.bf["started"])
             page = self.client.list_chats(
                 self.channel.config["account_id"],
                 cursor=self.bf.get("chats_cursor"),
-                after=self.bf["since"] if phase == "window" else self.bf["started"],
                 limit=self.CHATS_PER_PAGE,
             )
             chats = [c for c in page.get("items") or [] if isinstance(c, dict)]
+            reached_end = False
             for chat in chats:
                 chat_id = _str(chat.get("id"))
+                active = parse_time(chat.get("timestamp"))
+                if active and threshold and active < threshold:
+                    reached_end = True
+                    break
                 if not chat_id or chat_id in done:
                     continue
                 self.backfill_chat(chat)
                 done.add(chat_id)
-                fresh += 1
+                self.bf["fresh"] = self.bf.get("fresh", 0) + 1
                 self.bf["done_chats"] = list(done)
                 self.bf["chats"] = len(done)
                 self.bf.pop("current_chat", None)
                 self.bf.pop("messages_cursor", None)
                 self.save()
             cursor = page.get("cursor")
-            if cursor and chats:
+            if cursor and chats and not reached_end:
                 self.bf["chats_cursor"] = cursor
                 self.save()
                 continue
             self.bf.pop("chats_cursor", None)
-            if phase == "window" or fresh:
-                self.bf["phase"], fresh = "catch-up", 0  # until a pass finds nothing new
+            if phase == "window" or self.bf.get("fresh"):
+                self.bf.update(phase="catch-up", fresh=0)  # until a pass finds nothing new
                 self.save()
                 continue
             self.bf.update(status="done", finished_at=timezone.now().isoformat())
@@ -685,7 +693,7 @@ class Backfill:
                 if not isinstance(message, dict):
                     continue
                 item = self.connector.item_from_listed(chat, message, people)
-                if item is None:
+                if item is None or (item.sent_at and item.sent_at < self.since):
                     continue
                 from frontdesk.inbox.models import Message
 
