@@ -410,6 +410,25 @@ def test_apps_page_lists_accounts_and_admin_can_disconnect(web, owner, agent, ch
     assert channel.status == ChannelStatus.CONNECTED and channel.last_error == ""
 
 
+def test_apps_page_links_a_broken_account_to_its_connectors_reconnect_flow(web, owner):
+    from django.urls import reverse
+
+    from frontdesk.inbox.models import ChannelAccount
+
+    mailbox = ChannelAccount.objects.create(
+        workspace=owner.workspace,
+        kind="email",
+        provider="imap",
+        name="hello@acme.test",
+        status=ChannelStatus.NEEDS_RECONNECT,
+        last_error="authentication failed",
+    )
+    page = web.get("/apps/").content.decode()
+    expected = reverse(mailbox.connector.connect_url_name) + f"?channel={mailbox.pk}"
+    assert f'href="{expected}">Reconnect<' in page
+    assert "authentication failed" in page
+
+
 def test_settings_members_invite_and_profile(web, owner, agent):
     page = web.get("/settings/").content.decode()
     assert "agent@acme.test" in page and "Invite a teammate" in page

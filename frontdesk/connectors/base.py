@@ -197,6 +197,17 @@ class Connector(ABC):
         """Channel-specific values from the web reply form, stored in ``Message.extra``."""
         return {}
 
+    def reconnect_url(self, channel: ChannelAccount) -> str | None:
+        """Where Apps & integrations sends an admin to reconnect this account (None: nowhere)."""
+        if not self.connect_url_name:
+            return None
+        from django.urls import NoReverseMatch, reverse
+
+        try:
+            return f"{reverse(self.connect_url_name)}?channel={channel.pk}"
+        except NoReverseMatch:
+            return None
+
 
 def require(config: dict[str, Any], *names: str) -> None:
     missing = [n for n in names if not str(config.get(n) or "").strip()]

@@ -43,8 +43,19 @@ def _shell(request: HttpRequest) -> dict:
 @member_required
 @require_GET
 def apps(request: HttpRequest) -> HttpResponse:
+    shell = _shell(request)
+    rows = []
+    for channel in shell["channels"]:
+        try:
+            connector = channel.connector
+            label, reconnect = connector.label, connector.reconnect_url(channel)
+        except LookupError:  # a provider this install no longer has
+            label, reconnect = channel.provider, None
+        rows.append({"channel": channel, "label": label, "reconnect_url": reconnect})
     return render(
-        request, "web/apps.html", {**_shell(request), "connect_options": _connect_options()}
+        request,
+        "web/apps.html",
+        {**shell, "rows": rows, "connect_options": _connect_options()},
     )
 
 
