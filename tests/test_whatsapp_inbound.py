@@ -608,3 +608,15 @@ def test_a_checksum_mismatch_is_not_stored(
     assert drain_queue() == ["failed"]
     assert "checksum" in _only_message().extra["media"]["error"]
     assert Attachment.objects.count() == 0
+
+
+def test_an_expired_token_while_fetching_media_flags_the_channel(
+    wa, graph, drain_queue, django_capture_on_commit_callbacks
+):
+    graph.token = "rotated"
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(_media_message(graph))
+    assert drain_queue() == ["failed"]
+    assert "error 190" in _only_message().extra["media"]["error"]
+    wa.refresh_from_db()
+    assert wa.status == "needs_reconnect"

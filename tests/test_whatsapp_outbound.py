@@ -435,3 +435,11 @@ def test_read_receipts_can_be_turned_off_per_channel(
         mark_read(owner.user, conversation)
     assert drain_queue() == []
     assert graph.calls_to("/messages") == []
+
+
+def test_the_periodic_template_sync_flags_an_expired_token(wa, graph):
+    graph.token = "rotated"
+    wa.connector.sync(wa)
+    wa.refresh_from_db()
+    assert wa.status == "needs_reconnect"
+    assert "error 190" in wa.last_error

@@ -35,7 +35,7 @@ from frontdesk.connectors.base import (
     require,
     require_http_url,
 )
-from frontdesk.connectors.whatsapp_cloud import tasks  # also registers the Huey tasks
+from frontdesk.connectors.whatsapp_cloud import effects, tasks  # tasks: registers Huey tasks
 from frontdesk.connectors.whatsapp_cloud.graph import (
     DEFAULT_GRAPH_URL,
     Graph,
@@ -43,7 +43,6 @@ from frontdesk.connectors.whatsapp_cloud.graph import (
     GraphUnreachable,
 )
 from frontdesk.connectors.whatsapp_cloud.parse import e164
-from frontdesk.realtime.publish import publish
 
 if TYPE_CHECKING:
     from django.urls import URLPattern, URLResolver
@@ -241,13 +240,7 @@ class WhatsAppCloudConnector(Connector):
             raise TransientSendError(str(exc)) from None
         except GraphError as exc:
             if exc.needs_reconnect:
-                publish(
-                    channel.workspace_id,
-                    "channel.status",
-                    channel_id=channel.pk,
-                    status="needs_reconnect",
-                    error=exc.reason,
-                )
+                effects.needs_reconnect(channel, exc.reason)
                 raise ReconnectNeeded(exc.reason) from None
             if exc.transient:
                 raise TransientSendError(exc.reason) from None
@@ -346,7 +339,11 @@ class WhatsAppCloudConnector(Connector):
             return None
         try:
             sync_templates(channel)
-        except (GraphError, GraphUnreachable) as exc:
+        except GraphError as exc:
+            log.warning("template sync of channel %s failed: %s", channel.pk, exc)
+            if exc.needs_reconnect:
+                effects.needs_reconnect(channel, exc.reason)
+        except GraphUnreachable as exc:
             log.warning("template sync of channel %s failed: %s", channel.pk, exc)
         return None
 

@@ -85,6 +85,8 @@ def fetch(message: Message) -> str:
     except GraphError as exc:
         if exc.transient:
             raise MediaRetry(exc.reason) from None
+        if exc.needs_reconnect:
+            effects.needs_reconnect(channel, exc.reason)
         raise MediaRefused(exc.reason) from None
     url = str(info.get("url") or "")
     if not allowed_host(channel, url):
