@@ -59,8 +59,7 @@ def ingest(channel: ChannelAccount, item: InboundMessage) -> IngestResult:
         raise InvalidInbound("a message needs a provider id of at most 500 characters")
     if not handle_value or len(handle_value) > 320:
         raise InvalidInbound("a message needs a sender handle of at most 320 characters")
-    if len(item.text) > settings.FRONTDESK_MAX_TEXT_CHARS:
-        raise InvalidInbound(f"text is longer than {settings.FRONTDESK_MAX_TEXT_CHARS} characters")
+    check_text_length(item.text)
 
     # Cheap duplicate check first: replayed webhooks are common and must cost little.
     if Message.objects.filter(channel_id=channel.pk, provider_id=item.provider_id).values_list(
@@ -142,14 +141,7 @@ def _write(
         setattr(conversation, field_name, value)
     if item.outbound:
         apply_pending_statuses(message)
-    publish(
-        channel.workspace_id,
-        "message.created",
-        conversation_id=conversation.pk,
-        message_id=message.pk,
-        channel_id=channel.pk,
-        direction=message.direction,
-    )
+    publish_created(message)
     return IngestResult(message, conversation, created=True)
 
 
@@ -290,6 +282,22 @@ def apply_pending_statuses(message: Message) -> None:
     PendingStatus.objects.filter(pk__in=[p.pk for p in pending]).delete()
     if changed:
         message.save(update_fields=["status", "error"])
+
+
+def publish_created(message: Message) -> None:
+    publish(
+        message.workspace_id,
+        "message.created",
+        conversation_id=message.conversation_id,
+        message_id=message.pk,
+        channel_id=message.channel_id,
+        direction=message.direction,
+    )
+
+
+def check_text_length(text: str) -> None:
+    if len(text) > settings.FRONTDESK_MAX_TEXT_CHARS:
+        raise InvalidInbound(f"text is longer than {settings.FRONTDESK_MAX_TEXT_CHARS} characters")
 
 
 def publish_status(message: Message) -> None:

@@ -30,7 +30,9 @@ from frontdesk.inbox.actions.ingest import (
     InvalidInbound,
     advance_status,
     apply_pending_statuses,
+    check_text_length,
     preview_of,
+    publish_created,
     publish_status,
 )
 from frontdesk.inbox.attachments import store_attachment
@@ -42,7 +44,6 @@ from frontdesk.inbox.models import (
     Message,
     MessageKind,
 )
-from frontdesk.realtime.publish import publish
 from frontdesk.workspaces.models import User
 
 log = logging.getLogger("frontdesk.send")
@@ -71,8 +72,7 @@ def queue_reply(
         text = str(template.get("text") or "").strip()  # a template shows as its filled-in text
     if not text and not attachments:
         raise InvalidInbound("a reply needs text or an attachment")
-    if len(text) > settings.FRONTDESK_MAX_TEXT_CHARS:
-        raise InvalidInbound(f"text is longer than {settings.FRONTDESK_MAX_TEXT_CHARS} characters")
+    check_text_length(text)
     now = timezone.now()
     with transaction.atomic():
         message = Message.objects.create(
@@ -96,14 +96,7 @@ def queue_reply(
             last_message_at=now, preview=preview_of(text, "📎 attachment")
         )
         transaction.on_commit(lambda: _enqueue(message.pk))
-        publish(
-            conversation.workspace_id,
-            "message.created",
-            conversation_id=conversation.pk,
-            message_id=message.pk,
-            channel_id=conversation.channel_id,
-            direction=Direction.OUTBOUND,
-        )
+        publish_created(message)
     return message
 
 
@@ -112,8 +105,7 @@ def add_note(user: User, conversation: Conversation, text: str) -> Message:
     text = (text or "").strip()
     if not text:
         raise InvalidInbound("a note needs text")
-    if len(text) > settings.FRONTDESK_MAX_TEXT_CHARS:
-        raise InvalidInbound(f"text is longer than {settings.FRONTDESK_MAX_TEXT_CHARS} characters")
+    check_text_length(text)
     with transaction.atomic():
         message = Message.objects.create(
             workspace_id=conversation.workspace_id,
@@ -125,14 +117,7 @@ def add_note(user: User, conversation: Conversation, text: str) -> Message:
             author_name=user.display_name,
             text=text,
         )
-        publish(
-            conversation.workspace_id,
-            "message.created",
-            conversation_id=conversation.pk,
-            message_id=message.pk,
-            channel_id=conversation.channel_id,
-            direction=Direction.OUTBOUND,
-        )
+        publish_created(message)
     return message
 
 
