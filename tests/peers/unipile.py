@@ -247,6 +247,37 @@ class UnipilePeer:
             "attachments": [{**a, "url": f"att://{a['id']}"} for a in message["attachments"]],
         }
 
+    def deliver(self, source: str, body: dict[str, Any], secret: str | None = None) -> list:
+        """POST an event to every webhook registered for ``source`` and its account, as
+        Unipile does: the registered headers (``secret`` replaces the secret header's value)."""
+        import httpx
+
+        account_id = body.get("account_id") or body.get("AccountStatus", {}).get("account_id")
+        answers = []
+        for hook in self.deliveries(source):
+            if hook.get("account_ids") and account_id not in hook["account_ids"]:
+                continue
+            headers = {h["key"]: h["value"] for h in hook.get("headers") or []}
+            if secret is not None:
+                headers = {
+                    k: (secret if k.lower().endswith("secret") else v) for k, v in headers.items()
+                }
+            answers.append(
+                httpx.post(
+                    hook["request_url"], content=json.dumps(body), headers=headers, timeout=10
+                )
+            )
+        return answers
+
+    def complete_hosted(
+        self, link: dict[str, Any], account_id: str, status: str = "CREATION_SUCCESS"
+    ):
+        """The user finished the wizard: Unipile calls the link's ``notify_url``."""
+        import httpx
+
+        body = {"status": status, "account_id": account_id, "name": link.get("name")}
+        return httpx.post(link["notify_url"], json=body, timeout=10)
+
     def deliveries(self, source: str) -> list[dict[str, Any]]:
         """The webhooks registered for ``source``: where and with which headers to post."""
         return [w for w in self.webhooks if w["source"] == source]

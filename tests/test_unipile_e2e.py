@@ -1,0 +1,76 @@
+"""End to end over real HTTP: the Unipile peer calls the hosted-auth notify_url and posts
+webhooks to a live server with the registered secret header; the worker registers the
+webhooks, fetches attachments and sends the reply to the peer."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from frontdesk.inbox.actions.send import queue_reply
+from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Conversation, Message
+from tests.peers.unipile import API_KEY, UnipilePeer
+
+OWNER = {"provider_id": "ACoAAE2EOwner", "name": "Olivia Owner"}
+SAM = {
+    "provider_id": "ACoAAE2ESam",
+    "name": "Sam Buyer",
+    "profile_url": "https://www.linkedin.com/in/sam/",
+}
+
+
+def test_a_linkedin_account_round_trip_over_real_http(live_server, owner, drain_queue, settings):
+    settings.BASE_URL = live_server.url
+    peer = UnipilePeer()
+    try:
+        web = Client()
+        web.force_login(owner.user)
+        answer = web.post(
+            "/connectors/unipile/connect/",
+            {"network": "linkedin", "dsn": peer.dsn, "api_key": API_KEY, "name": "Sales"},
+        )
+        assert answer.status_code == 302
+        [link] = peer.hosted_links
+        assert peer.complete_hosted(link, "acc-e2e").status_code == 200
+        channel = ChannelAccount.objects.get(provider="unipile")
+        assert channel.status == ChannelStatus.CONNECTED
+        drain_queue()  # backfill task: registers both webhooks with Unipile
+        assert {h["source"] for h in peer.webhooks} == {"messaging", "account_status"}
+
+        chat = peer.add_chat("acc-e2e", OWNER, SAM)
+        message = peer.add_message(
+            chat,
+            SAM["provider_id"],
+            "Specs attached",
+            attachments=[("specs.pdf", "application/pdf", b"%PDF-1.7 specs")],
+        )
+        event = peer.webhook_event(message, OWNER["provider_id"])
+        assert [r.status_code for r in peer.deliver("messaging", event, secret="forged")] == [401]
+        assert [r.status_code for r in peer.deliver("messaging", event)] == [202]
+        assert "created" in drain_queue()
+        stored = Message.objects.get(provider_id=message["id"])
+        assert stored.attachments.get().file.read() == b"%PDF-1.7 specs"
+
+        conversation = Conversation.objects.get(channel=channel)
+        reply = queue_reply(owner.user, conversation, "Thanks Sam, reading now")
+        assert "sent" in drain_queue()
+        reply.refresh_from_db()
+        assert reply.status == "sent"
+        [sent] = peer.requests_to("POST", f"/api/v1/chats/{chat}/messages")
+        assert sent.form["text"] == "Thanks Sam, reading now"
+        echoed = next(m for m in peer.messages[chat] if m["id"] == reply.provider_id)
+        echo = peer.webhook_event(echoed, OWNER["provider_id"])
+        assert [r.status_code for r in peer.deliver("messaging", echo)] == [200]
+        assert conversation.messages.count() == 2
+
+        status = {
+            "AccountStatus": {
+                "account_id": "acc-e2e",
+                "account_type": "LINKEDIN",
+                "message": "CREDENTIALS",
+            }
+        }
+        assert [r.status_code for r in peer.deliver("account_status", status)] == [200]
+        channel.refresh_from_db()
+        assert channel.status == ChannelStatus.NEEDS_RECONNECT
+    finally:
+        peer.close()
