@@ -45,7 +45,7 @@ from frontdesk.inbox.models import (
 from frontdesk.workspaces.models import Membership, User
 
 LIST_PAGE = 50
-THREAD_PAGE = 100
+THREAD_PAGE = 50
 UNREAD_CAP = 99
 STATUSES = ["open", "pending", "snoozed", "resolved"]
 
@@ -237,8 +237,9 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
         return render(request, "web/inbox/_list.html", _list_context(request, state))
     conversation = _conversation(member, conversation_id) if conversation_id else None
     if conversation is not None:
-        conversation_actions.mark_read(member.user, conversation)
-        conversation.is_unread = False  # type: ignore[attr-defined]
+        if conversation.is_unread:  # type: ignore[attr-defined]
+            conversation_actions.mark_read(member.user, conversation)
+            conversation.is_unread = False  # type: ignore[attr-defined]
     if target == "thread-pane" and conversation is not None:
         return render(
             request,
