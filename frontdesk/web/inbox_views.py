@@ -236,10 +236,9 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
     if target == "conv-list":
         return render(request, "web/inbox/_list.html", _list_context(request, state))
     conversation = _conversation(member, conversation_id) if conversation_id else None
-    if conversation is not None:
-        if conversation.is_unread:  # type: ignore[attr-defined]
-            conversation_actions.mark_read(member.user, conversation)
-            conversation.is_unread = False  # type: ignore[attr-defined]
+    if conversation is not None and conversation.is_unread:  # type: ignore[attr-defined]
+        conversation_actions.mark_read(member.user, conversation)
+        conversation.is_unread = False  # type: ignore[attr-defined]
     if target == "thread-pane" and conversation is not None:
         return render(
             request,
