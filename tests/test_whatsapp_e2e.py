@@ -30,7 +30,7 @@ def test_a_whatsapp_chat_round_trip_over_real_http(live_server, owner, graph, dr
     conversation = Conversation.objects.get(channel=wa)
     assert conversation.contact.name == "Zoe Client"
     assert [m.text for m in conversation.messages.order_by("created_at", "id")] == [
-        "",
+        "📷 Photo",
         "Is this still on the menu?",
     ]
 

@@ -446,8 +446,8 @@ PDF = b"%PDF-1.7\n" + b"invoice" * 50
     ("kind", "data", "mime", "extra_body", "text", "name"),
     [
         ("image", JPEG, "image/jpeg", {"caption": "The broken part"}, "The broken part", None),
-        ("video", b"\x00\x00\x00\x18ftypmp42" + b"v" * 300, "video/mp4", {}, "", None),
-        ("audio", OGG, "audio/ogg; codecs=opus", {"voice": True}, "", None),
+        ("video", b"\x00\x00\x00\x18ftypmp42" + b"v" * 300, "video/mp4", {}, "🎬 Video", None),
+        ("audio", OGG, "audio/ogg; codecs=opus", {"voice": True}, "🎤 Voice message", None),
         (
             "document",
             PDF,
@@ -461,7 +461,7 @@ PDF = b"%PDF-1.7\n" + b"invoice" * 50
             b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"s" * 100,
             "image/webp",
             {"animated": False},
-            "",
+            "Sticker",
             None,
         ),
     ],

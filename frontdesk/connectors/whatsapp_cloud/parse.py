@@ -191,7 +191,16 @@ def _content(
             extra["voice"] = True
         if kind == "sticker" and body.get("animated"):
             extra["animated"] = True
-        return _str(body.get("caption"), 4096), media if media["id"] else None
+        # Without a caption the text names the media, so the thread and the conversation
+        # list show something while the worker fetches the file (and if it never arrives).
+        label = {
+            "image": "📷 Photo",
+            "video": "🎬 Video",
+            "audio": "🎤 Voice message" if body.get("voice") else "🎵 Audio",
+            "document": "📄 " + (media["filename"] or "Document"),
+            "sticker": "Sticker",
+        }[kind]
+        return _str(body.get("caption"), 4096) or label, media if media["id"] else None
     if kind == "location":
         lat, lng = body.get("latitude"), body.get("longitude")
         try:
