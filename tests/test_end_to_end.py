@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -174,3 +175,54 @@ def test_scale_mode_web_and_worker_processes_on_postgres_and_redis(tmp_path, cal
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_reply_survives_the_worker_being_killed_mid_send(tmp_path, callback):
+    """kill -9 while the provider holds the request; the next start sends it again with the
+    same Idempotency-Key (so a provider that honours it sends once) and it ends sent."""
+    env = base_env(tmp_path)
+    env["FRONTDESK_SEND_LEASE_SECONDS"] = "2"
+    env["FRONTDESK_HTTP_TIMEOUT"] = "60"
+    callback.behaviours = ["hang"]
+    callback.hang_seconds = 30
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(env, ["run", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
+        token = cli(env, "token", "create", "--email", "owner@example.com").strip().splitlines()[-1]
+        api = httpx.Client(
+            base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        channel = api.post(
+            "/channels",
+            json={
+                "kind": "api",
+                "provider": "api",
+                "name": "Bot",
+                "config": {"callback_url": callback.url},
+            },
+        ).json()
+        ids = api.post(
+            f"/channels/{channel['id']}/messages",
+            json={"id": "in-1", "contact": {"handle": "h"}, "text": "hi"},
+        ).json()
+        reply = api.post(
+            f"/conversations/{ids['conversation_id']}/messages", json={"text": "hello"}
+        ).json()
+        wait_for(
+            lambda: len(callback.received) == 1, timeout=30
+        )  # the worker is now waiting on the provider
+        procs[0].kill()
+        procs[0].wait(timeout=10)
+    lease_end = time.monotonic() + 2.5
+    wait_for(lambda: time.monotonic() > lease_end, timeout=5)
+    with running(env, ["run", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
+
+        def status() -> str:
+            items = api.get(f"/conversations/{ids['conversation_id']}/messages").json()["items"]
+            return next(m for m in items if m["id"] == reply["id"])["status"]
+
+        wait_for(lambda: status() == "sent", timeout=30)
+    keys = {r.headers["idempotency-key"] for r in callback.received}
+    assert len(callback.received) == 2 and keys == {f"frontdesk-message-{reply['id']}"}

@@ -30,12 +30,20 @@ def ensure_first_login() -> str:
     return "Log in with your account (create one: frontdesk createuser --help)."
 
 
-def start_consumer(workers: int = 2):
+def make_consumer(workers: int):
+    """A Huey consumer that first re-queues replies a previous worker left behind."""
     from huey.contrib.djhuey import HUEY
 
-    consumer = HUEY.create_consumer(
+    from frontdesk.inbox.tasks import sweep_outbox
+
+    sweep_outbox()  # don't wait for the next minute: pick up what a crash left queued
+    return HUEY.create_consumer(
         workers=workers, worker_type="thread", periodic=True, check_worker_health=True
     )
+
+
+def start_consumer(workers: int = 2):
+    consumer = make_consumer(workers)
     consumer.start()
     return consumer
 

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
-from huey.contrib.djhuey import HUEY
+
+from frontdesk.core.management.commands._serve import make_consumer
 
 
 class Command(BaseCommand):
@@ -9,7 +10,7 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=4)
 
     def handle(self, *args, workers, **options):
-        consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True)
+        consumer = make_consumer(workers)
         self.stdout.write(f"Frontdesk worker with {workers} threads")
         self.stdout.flush()
         consumer.run()
