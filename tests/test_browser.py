@@ -276,3 +276,25 @@ def test_phone_width_shows_one_pane_at_a_time(app, browser):
         expect(page.locator(".list-pane")).to_be_visible()
     finally:
         context.close()
+
+
+def test_long_thread_loads_older_messages_on_scroll(app, browser):
+    from playwright.sync_api import expect
+
+    first = app.inbound("eli-1", "Eli Stone", "message number 0 (the very first)")
+    for i in range(1, 70):
+        app.inbound("eli-1", "Eli Stone", f"message number {i}")
+    context, page = login(browser, app, OWNER[0], app.owner_password)
+    try:
+        page.goto(f"{app.base}/c/{first['conversation_id']}/")
+        expect(page.locator("#messages")).to_contain_text("message number 69")
+        expect(page.locator("#messages .msg")).to_have_count(50)
+        assert "the very first" not in page.locator("#messages").inner_text()
+        page.locator("#messages-scroll").evaluate("el => el.scrollTop = 0")
+        expect(page.locator("#messages")).to_contain_text("the very first")
+        expect(page.locator("#messages .msg")).to_have_count(70)
+        # The reader stays where they were instead of jumping to the top.
+        assert page.locator("#messages-scroll").evaluate("el => el.scrollTop") > 0
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        context.close()
