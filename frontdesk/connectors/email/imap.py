@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -302,26 +303,37 @@ def _fetch_and_ingest(
     groups = ([small] if small else []) + [[u] for u in big]
     for group in groups:
         fetched = client.fetch(group, ["BODY.PEEK[]", "INTERNALDATE"])
-        for uid in group:
-            data = fetched.pop(uid, None)
-            if not data or b"BODY[]" not in data:
-                continue
-            stats.seen += 1
-            try:
-                outcome = ingest_raw(
-                    channel, data[b"BODY[]"], outbound=outbound, received=data.get(b"INTERNALDATE")
-                )
-            except Exception:
-                # one broken message must not block the mailbox: log it and move on
-                log.exception("channel %s: message UID %s could not be stored", channel.pk, uid)
-                stats.skipped += 1
-                continue
-            if outcome == "created":
-                stats.created += 1
-            elif outcome == "bounce":
-                stats.bounces += 1
-            elif outcome != "duplicate":
-                stats.skipped += 1
+        # Commit a few messages at a time: far fewer commits, and a short write lock.
+        step = _int_setting("FRONTDESK_EMAIL_COMMIT_EVERY", 20)
+        for i in range(0, len(group), step):
+            with transaction.atomic():
+                for uid in group[i : i + step]:
+                    data = fetched.pop(uid, None)
+                    _one(channel, uid, data, outbound, stats)
+
+
+def _one(
+    channel: ChannelAccount, uid: int, data: dict | None, outbound: bool, stats: SyncStats
+) -> None:
+    if not data or b"BODY[]" not in data:
+        return
+    stats.seen += 1
+    try:
+        with transaction.atomic():  # a savepoint: one broken message never undoes the others
+            outcome = ingest_raw(
+                channel, data[b"BODY[]"], outbound=outbound, received=data.get(b"INTERNALDATE")
+            )
+    except Exception:
+        # one broken message must not block the mailbox: log it and move on
+        log.exception("channel %s: message UID %s could not be stored", channel.pk, uid)
+        stats.skipped += 1
+        return
+    if outcome == "created":
+        stats.created += 1
+    elif outcome == "bounce":
+        stats.bounces += 1
+    elif outcome != "duplicate":
+        stats.skipped += 1
 
 
 def _provider_id(channel: ChannelAccount, parsed: ParsedEmail) -> tuple[str, bool]:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
+from email.header import decode_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -76,18 +77,41 @@ def _repair(value: str) -> str:
         return raw.decode("cp1252", "replace")
 
 
-def header(msg: Message, name: str) -> str:
+def decode_words(value: str) -> str:
+    """RFC 2047 encoded words to text; unknown charsets fall back instead of failing."""
+    if "=?" not in value or not value.isascii():
+        return value  # (8-bit text was repaired already; decode_header would mangle it)
+    out = []
     try:
-        value = msg.get(name)
-    except Exception:  # a header the policy cannot parse: fall back to the raw value
-        value = msg.get_all(name, failobj=[None])[0] if hasattr(msg, "get_all") else None
-    if value is None:
-        return ""
-    try:
-        text = str(value)
+        parts = decode_header(value)
     except Exception:
-        text = str(getattr(value, "_parse_tree", "") or "")
-    return " ".join(_repair(text).split())
+        return value
+    for chunk, charset in parts:
+        if isinstance(chunk, str):
+            out.append(chunk)
+            continue
+        for candidate in (charset or "", "utf-8"):
+            if not candidate:
+                continue
+            try:
+                out.append(chunk.decode(candidate))
+                break
+            except (LookupError, UnicodeDecodeError):
+                continue
+        else:
+            out.append(chunk.decode("cp1252", "replace"))
+    return "".join(out)
+
+
+def header(msg: Message, name: str) -> str:
+    """One header's text. Read from the raw value (the policy's header objects re-parse
+    every structured header on each access, which dominated the sync profile)."""
+    wanted = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == wanted:
+            raw = _repair(str(value))
+            return " ".join(decode_words(" ".join(raw.split())).split())
+    return ""
 
 
 def message_ids(value: str) -> list[str]:
@@ -95,16 +119,13 @@ def message_ids(value: str) -> list[str]:
 
 
 def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    values = []
-    try:
-        values = [str(v) for v in msg.get_all(name, [])]
-    except Exception:
-        values = []
+    wanted = name.lower()
+    values = [" ".join(_repair(str(v)).split()) for k, v in msg.raw_items() if k.lower() == wanted]
     out = []
-    for display, addr in getaddresses([_repair(v) for v in values]):
+    for display, addr in getaddresses(values):
         addr = addr.strip().lower()
         if "@" in addr and len(addr) <= 320 and not any(c in addr for c in "\r\n\x00 "):
-            out.append((display.strip(), addr))
+            out.append((decode_words(display).strip(), addr))
     return out
 
 
