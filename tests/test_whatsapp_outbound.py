@@ -443,3 +443,17 @@ def test_the_periodic_template_sync_flags_an_expired_token(wa, graph):
     wa.refresh_from_db()
     assert wa.status == "needs_reconnect"
     assert "error 190" in wa.last_error
+
+
+def test_the_api_refuses_a_free_form_reply_outside_the_window(owner, conversation, graph):
+    api = token_client(owner)
+    url = f"/api/v1/conversations/{conversation.pk}/messages"
+    inside = api.post(url, {"text": "inside the window"}, content_type="application/json")
+    assert inside.status_code == 201
+    _close_window(conversation)
+    outside = api.post(url, {"text": "too late"}, content_type="application/json")
+    assert outside.status_code == 409
+    assert "24-hour window closed" in outside.json()["detail"]
+    assert not Message.objects.filter(text="too late").exists()
+    note = api.post(url, {"text": "call her", "kind": "note"}, content_type="application/json")
+    assert note.status_code == 201  # internal notes are never blocked

@@ -226,7 +226,7 @@ def list_messages(
 
 @api.post(
     "/conversations/{conversation_id}/messages",
-    response={201: s.MessageOut, 400: s.Error, 404: s.Error},
+    response={201: s.MessageOut, 400: s.Error, 404: s.Error, 409: s.Error},
     tags=["conversations"],
 )
 def post_message(request: HttpRequest, conversation_id: int, payload: s.MessageIn):
@@ -236,6 +236,9 @@ def post_message(request: HttpRequest, conversation_id: int, payload: s.MessageI
     if payload.kind == "note":
         message = add_note(member.user, conversation, payload.text)
     else:
+        # e.g. WhatsApp's closed 24-hour window: refused before anything is queued
+        if blocked := conversation.channel.connector.reply_blocked_reason(conversation):
+            raise HttpError(409, blocked)
         message = queue_reply(member.user, conversation, payload.text)
     return Status(201, serialize.message(message))
 
