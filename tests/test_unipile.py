@@ -222,6 +222,28 @@ def test_malformed_events_get_400_and_store_nothing(linkedin, peer, mutate):
     assert not Message.objects.exists()
 
 
+def test_any_field_of_any_type_never_breaks_the_webhook(linkedin, peer, drain_queue):
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    message = peer.add_message(
+        chat, OWNER["provider_id"], "x", is_sender=True, attachments=[("a.txt", "text/plain", b"a")]
+    )
+    base = peer.webhook_event(message, OWNER["provider_id"])
+    odd_values = [None, 0, 1.5, True, "", "text", [], [1, "a", None], {}, {"id": 3}]
+    for key in base:
+        for value in odd_values:
+            response = post_hook({**base, key: value}, secret_of(linkedin))
+            assert response.status_code in (200, 202, 400, 401), (key, value, response.content)
+    for key in ("sender", "account_info"):
+        for inner in ("attendee_provider_id", "attendee_name", "user_id"):
+            for value in odd_values:
+                event = {**base, key: {**base[key], inner: value}}
+                response = post_hook(event, secret_of(linkedin))
+                assert response.status_code in (200, 202, 400), (key, inner, value)
+    drain_queue()  # the queued attachment downloads cope too
+    stored = set(Message.objects.filter(channel=linkedin).values_list("provider_id", flat=True))
+    assert stored <= {message["id"], "text"}  # "text" was a (valid) message_id among the values
+
+
 def test_non_object_json_is_refused(linkedin):
     assert post_hook(None, secret_of(linkedin), raw=b"[1, 2]").status_code == 400
 

@@ -257,7 +257,8 @@ class UnipileConnector(Connector):
         }
         if outbound:
             other = None
-            for attendee in event.get("attendees") or []:
+            attendees = event.get("attendees")
+            for attendee in attendees if isinstance(attendees, list) else []:
                 if not isinstance(attendee, dict):
                     continue
                 pid = _str(attendee.get("attendee_provider_id"), 320)
