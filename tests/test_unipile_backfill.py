@@ -145,6 +145,7 @@ def test_backfill_resumes_after_a_failure_without_refetching_or_duplicating(owne
     channel.connector.sync(channel)
     channel.refresh_from_db()
     assert channel.sync_state["backfill"]["status"] == "done"
+    assert channel.last_error == ""
     assert len(peer.requests_to("GET", "/api/v1/chats/chat-kim/messages")) == kim_fetches
     ids = list(Message.objects.filter(channel=channel).values_list("provider_id", flat=True))
     assert len(ids) == len(set(ids)) == 8

@@ -134,6 +134,19 @@ def test_connect_whatsapp_by_qr_code(owner, peer, django_capture_on_commit_callb
     assert channel.connector.handle_kind == "phone"
 
 
+def test_an_abandoned_wizard_is_cleaned_up_by_the_next_connect(owner, peer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    client = logged_in(owner)
+    start(client, peer)
+    ChannelAccount.objects.update(created_at=timezone.now() - timedelta(hours=2))
+    start(client, peer)
+    assert ChannelAccount.objects.count() == 1
+    assert ChannelAccount.objects.get().created_at > timezone.now() - timedelta(minutes=5)
+
+
 def test_connect_errors_and_permissions(owner, agent, peer):
     client = logged_in(owner)
     refused = start(client, peer, api_key="wrong-key")

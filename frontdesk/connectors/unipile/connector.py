@@ -500,6 +500,12 @@ class UnipileConnector(Connector):
                 _save_state(channel, state)
             if (state.get("backfill") or {}).get("status") != "done":
                 Backfill(self, channel, client, state).run()
+                if channel.last_error:  # an earlier failed attempt is behind us now
+                    from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+
+                    ChannelAccount.objects.filter(
+                        pk=channel.pk, status=ChannelStatus.CONNECTED
+                    ).update(last_error="")
         except UnipileUnreachable as exc:
             _set_error(channel, str(exc))
         except UnipileError as exc:

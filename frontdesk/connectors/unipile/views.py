@@ -208,6 +208,14 @@ def connect(request: HttpRequest) -> HttpResponse:
                 },
                 need_account=False,
             )
+            # Wizards abandoned long ago leave "connecting" rows behind: drop them.
+            ChannelAccount.objects.filter(
+                workspace_id=member.workspace_id,
+                provider="unipile",
+                status=ChannelStatus.CONNECTING,
+                config__account_id="",
+                created_at__lt=timezone.now() - timedelta(seconds=STATE_MAX_AGE),
+            ).delete()
             channel = ChannelAccount(
                 workspace_id=member.workspace_id,
                 kind=connector.kind,
