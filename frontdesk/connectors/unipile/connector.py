@@ -203,7 +203,9 @@ class UnipileConnector(Connector):
             except OSError as exc:
                 raise PermanentSendError(f"attachment {a.name} cannot be read: {exc}") from None
         chat_id = message.thread_key
-        new_chat = not chat_id or chat_id.startswith(f"{self.handle_kind}:")
+        # Unipile chat ids never hold a colon; Frontdesk's own thread keys for a conversation
+        # without a chat yet do ("linkedin:<id>", "phone:<e164>"): start the chat then.
+        new_chat = not chat_id or ":" in chat_id
         try:
             if new_chat:
                 if not message.to_handle:
