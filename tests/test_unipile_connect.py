@@ -165,6 +165,12 @@ def test_reconnect_keeps_the_same_account(owner, rival, peer, django_capture_on_
     channel = make_channel(owner, peer, account_id="acc-li-1")
     channel.status = ChannelStatus.NEEDS_RECONNECT
     channel.save()
+    # Apps & integrations links to the channel's page, which offers Reconnect.
+    apps = logged_in(owner).get("/apps/")
+    assert f'href="/connectors/unipile/{channel.pk}/"'.encode() in apps.content
+    page = logged_in(owner).get(f"/connectors/unipile/{channel.pk}/")
+    assert f'action="/connectors/unipile/{channel.pk}/reconnect/"'.encode() in page.content
+    assert logged_in(rival).get(f"/connectors/unipile/{channel.pk}/").status_code == 404
     # Another workspace cannot reconnect (or even see) it.
     assert logged_in(rival).post(f"/connectors/unipile/{channel.pk}/reconnect/").status_code == 404
 

@@ -187,6 +187,12 @@ class UnipileConnector(Connector):
         """The attendee id Unipile expects to start a chat with this handle."""
         return handle
 
+    def reconnect_url(self, channel: ChannelAccount) -> str | None:
+        """The channel's own page: its status, import progress and the Reconnect button."""
+        from django.urls import reverse
+
+        return reverse("unipile_status", args=[channel.pk])
+
     def urlpatterns(self) -> list[URLPattern | URLResolver]:
         from frontdesk.connectors.unipile import views
 
