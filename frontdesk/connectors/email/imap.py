@@ -14,6 +14,7 @@ as soon as the server announces it.
 
 from __future__ import annotations
 
+import hashlib
 import imaplib
 import logging
 import socket
@@ -33,7 +34,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from frontdesk.connectors.base import InboundAttachment, InboundMessage, StatusUpdate
 from frontdesk.connectors.email import oauth
-from frontdesk.connectors.email.parse import ParsedEmail, parse
+from frontdesk.connectors.email.parse import parse
 from frontdesk.connectors.email.providers import setting
 
 if TYPE_CHECKING:
@@ -336,24 +337,6 @@ def _one(
         stats.skipped += 1
 
 
-def _provider_id(channel: ChannelAccount, parsed: ParsedEmail) -> tuple[str, bool]:
-    """The Message-ID, unless another message already holds it with different content."""
-    from frontdesk.inbox.models import Message
-
-    held = list(
-        Message.objects.filter(channel=channel, provider_id=parsed.message_id).values_list(
-            "extra__sha256", flat=True
-        )[:1]
-    )
-    if not held:
-        return parsed.message_id, False
-    if held[0] and held[0] != parsed.body_hash:
-        alternate = f"{parsed.message_id}#{parsed.body_hash[:16]}"
-        exists = Message.objects.filter(channel=channel, provider_id=alternate).exists()
-        return alternate, exists
-    return parsed.message_id, True
-
-
 def ingest_raw(
     channel: ChannelAccount, raw: bytes, outbound: bool = False, received: Any = None
 ) -> str:
@@ -382,14 +365,11 @@ def ingest_raw(
             return "own"  # our own message delivered back to us: the Sent folder has it
     if not handle:
         return "no-address"
-    provider_id, duplicate = _provider_id(channel, parsed)
-    if duplicate:
-        return "duplicate"
-
     limit = settings.FRONTDESK_MAX_TEXT_CHARS
-    raw_key = default_storage.save(
-        f"email/raw/{channel.pk}/{parsed.body_hash[:2]}/{parsed.body_hash}.eml", ContentFile(raw)
-    )
+    digest = hashlib.sha256(raw).hexdigest()
+    raw_key = f"email/raw/{channel.pk}/{digest[:2]}/{digest}.eml"
+    if not default_storage.exists(raw_key):  # a resync stores nothing twice
+        raw_key = default_storage.save(raw_key, ContentFile(raw))
     sent_at = parsed.date
     if sent_at is None and isinstance(received, datetime):
         sent_at = received if received.tzinfo else received.replace(tzinfo=UTC)
@@ -425,7 +405,7 @@ def ingest_raw(
         extra["inline_cids"] = inline
     root = parsed.references[0] if parsed.references else parsed.message_id
     item = InboundMessage(
-        provider_id=provider_id,
+        provider_id=parsed.message_id,
         handle=handle,
         text=parsed.text[:limit],
         html=parsed.html,
@@ -443,4 +423,11 @@ def ingest_raw(
         extra=extra,
     )
     result = ingest(channel, item)
+    if not result.created:
+        # Same Message-ID: the same mail again (a resync, a copy in another folder), or a
+        # different mail from a sender that reuses ids; the latter is kept under its own id.
+        held = (result.message.extra or {}).get("sha256")
+        if held and held != parsed.body_hash:
+            item.provider_id = f"{parsed.message_id}#{parsed.body_hash[:16]}"[:500]
+            result = ingest(channel, item)
     return "created" if result.created else "duplicate"
