@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from frontdesk.inbox.models import ChannelAccount
@@ -119,3 +120,85 @@ def test_agents_and_other_workspaces_cannot_use_it(agent, rival, owner, graph):
     channel = make_whatsapp_channel(owner, graph)
     assert _login(rival).get(f"{URL}?channel={channel.pk}").status_code == 404
     assert Client().get(URL).status_code == 302
+
+
+# --- Embedded Signup --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def meta_app(settings, graph):
+    settings.FRONTDESK_META_APP_ID = graph.app_id
+    settings.FRONTDESK_META_APP_SECRET = graph.app_secret
+    settings.FRONTDESK_META_CONFIG_ID = "998877"
+    settings.FRONTDESK_META_VERIFY_TOKEN = "app-level-verify"
+    settings.FRONTDESK_WHATSAPP_GRAPH_URL = graph.url
+    return settings
+
+
+def test_embedded_signup_is_only_offered_when_a_meta_app_is_configured(owner, graph, settings):
+    settings.FRONTDESK_META_APP_ID = ""
+    page = _login(owner).get(URL)
+    assert 'id="wa-embedded-signup"' not in page.content.decode()
+    assert "connect.facebook.net" not in page["Content-Security-Policy"]
+
+
+def test_embedded_signup_button_and_its_csp(owner, meta_app):
+    page = _login(owner).get(URL)
+    html = page.content.decode()
+    assert 'id="wa-embedded-signup"' in html
+    assert 'data-config-id="998877"' in html
+    assert "whatsapp-embedded-signup.js" in html
+    assert "https://connect.facebook.net" in page["Content-Security-Policy"]
+    # Only that page: the inbox keeps the strict policy.
+    assert "connect.facebook.net" not in _login(owner).get("/apps/")["Content-Security-Policy"]
+
+
+def test_embedded_signup_exchanges_the_code_subscribes_and_registers(owner, graph, meta_app):
+    code = graph.issue_code()
+    response = _login(owner).post(
+        "/apps/whatsapp-cloud/embedded-signup/",
+        {"code": code, "waba_id": graph.waba_id, "phone_number_id": graph.phone_number_id},
+    )
+    assert response.status_code == 302
+    channel = ChannelAccount.objects.get()
+    assert channel.workspace == owner.workspace
+    assert channel.status == "connected"
+    assert channel.name == f"WhatsApp {graph.display_phone_number}"
+    assert channel.config["graph_url"] == graph.url
+    credentials = channel.credentials
+    assert credentials["access_token"] == graph.token  # what the code was exchanged for
+    assert credentials["app_secret"] == graph.app_secret
+    assert credentials["verify_token"] == "app-level-verify"
+    assert graph.subscribed == [graph.waba_id]
+    assert graph.registered == {graph.phone_number_id: credentials["pin"]}
+    [exchange] = [c for c in graph.calls if c.path.endswith("/oauth/access_token")]
+    assert exchange.query["client_secret"] == [graph.app_secret]
+    assert "authorization" not in exchange.headers
+
+
+def test_a_used_or_forged_code_stores_nothing(owner, graph, meta_app):
+    response = _login(owner).post(
+        "/apps/whatsapp-cloud/embedded-signup/",
+        {"code": "forged", "waba_id": graph.waba_id, "phone_number_id": graph.phone_number_id},
+    )
+    assert response.status_code == 400
+    assert "This authorization code has been used" in response.content.decode()
+    assert not ChannelAccount.objects.exists()
+    missing = _login(owner).post("/apps/whatsapp-cloud/embedded-signup/", {"code": "x"})
+    assert missing.status_code == 400
+
+
+def test_embedded_signup_needs_an_admin_and_a_configured_app(agent, owner, graph, settings):
+    assert _login(owner).post("/apps/whatsapp-cloud/embedded-signup/", {}).status_code == 404
+    settings.FRONTDESK_META_APP_ID = "1"
+    settings.FRONTDESK_META_APP_SECRET = "2"
+    settings.FRONTDESK_META_CONFIG_ID = "3"
+    assert _login(agent).post("/apps/whatsapp-cloud/embedded-signup/", {}).status_code == 403
+
+
+def test_the_apps_webhook_verifies_before_any_channel_exists(db, meta_app):
+    response = Client().get(
+        "/webhooks/whatsapp/",
+        {"hub.mode": "subscribe", "hub.verify_token": "app-level-verify", "hub.challenge": "42"},
+    )
+    assert (response.status_code, response.content) == (200, b"42")

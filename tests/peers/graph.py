@@ -123,6 +123,12 @@ class GraphPeer:
     hang_seconds: float = 2.0
     calls: list[Call] = field(default_factory=list)
     media: dict[str, Media] = field(default_factory=dict)
+    # Embedded Signup: the app's credentials and the single-use codes the popup hands out.
+    app_id: str = "1234567890"
+    app_secret: str = "meta-app-secret"
+    codes: dict[str, str] = field(default_factory=dict)  # code -> access token it grants
+    subscribed: list[str] = field(default_factory=list)  # WABA ids the app subscribed to
+    registered: dict[str, str] = field(default_factory=dict)  # phone number id -> pin
     uploads: dict[str, tuple[str, str, bytes]] = field(
         default_factory=dict
     )  # id -> (name, type, data)
@@ -189,6 +195,8 @@ class GraphPeer:
             body,
         )
         self.calls.append(call)
+        if method == "GET" and parts.path == f"/{VERSION}/oauth/access_token":
+            return self._exchange(h, call)
         if h.headers.get("Authorization") != f"Bearer {self.token}":
             return self._json(h, *error_body(190))
         if parts.path == "/whatsapp_business/attachments/":
@@ -212,6 +220,16 @@ class GraphPeer:
             return self._messages(h, call)
         if method == "POST" and segments == [self.phone_number_id, "media"]:
             return self._upload(h, call)
+        if method == "POST" and segments == [self.waba_id, "subscribed_apps"]:
+            self.subscribed.append(self.waba_id)
+            return self._json(h, 200, {"success": True})
+        if method == "POST" and segments == [self.phone_number_id, "register"]:
+            body = json.loads(call.body or b"{}")
+            pin = str(body.get("pin") or "")
+            if body.get("messaging_product") != "whatsapp" or not (len(pin) == 6 and pin.isdigit()):
+                return self._json(h, *error_body(100))
+            self.registered[self.phone_number_id] = pin
+            return self._json(h, 200, {"success": True})
         if method == "GET" and segments == [self.waba_id, "message_templates"]:
             return self._templates(h, call)
         if method == "GET" and segments == [self.phone_number_id]:
@@ -245,6 +263,26 @@ class GraphPeer:
             f"Unsupported {method} request. Object with ID '{segments[0]}' does not exist"
         )
         return self._json(h, status, err)
+
+    def issue_code(self) -> str:
+        """A code as Embedded Signup's popup returns it; exchanging it grants ``token``."""
+        code = "AQ" + secrets.token_urlsafe(24)
+        self.codes[code] = self.token
+        return code
+
+    def _exchange(self, h: BaseHTTPRequestHandler, call: Call) -> None:
+        q = {k: v[0] for k, v in call.query.items()}
+        if q.get("client_id") != self.app_id or q.get("client_secret") != self.app_secret:
+            _, err = error_body(101)
+            err["error"]["message"] = "Error validating application. Invalid application ID."
+            return self._json(h, 400, err)
+        token = self.codes.pop(q.get("code", ""), None)
+        if token is None:
+            _, err = error_body(100)
+            err["error"]["message"] = "This authorization code has been used."
+            err["error"]["error_subcode"] = 36009
+            return self._json(h, 400, err)
+        return self._json(h, 200, {"access_token": token, "token_type": "bearer"})
 
     def _messages(self, h: BaseHTTPRequestHandler, call: Call) -> None:
         try:

@@ -171,6 +171,11 @@ class WhatsAppCloudConnector(Connector):
                 views.connect,
                 name="whatsapp_cloud_connect",
             ),
+            path(
+                "apps/whatsapp-cloud/embedded-signup/",
+                views.embedded_signup,
+                name="whatsapp_cloud_embedded_signup",
+            ),
         ]
 
     # --- the reply box: templates ------------------------------------------------------

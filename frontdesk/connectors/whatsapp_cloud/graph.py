@@ -111,7 +111,10 @@ class Graph:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}", "User-Agent": "Frontdesk"}
+        headers = {"User-Agent": "Frontdesk"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
 
     def request(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         url = f"{self.root}/{path.lstrip('/')}"

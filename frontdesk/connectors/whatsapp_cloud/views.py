@@ -17,13 +17,16 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from frontdesk.connectors.base import ConfigError
+from frontdesk.connectors.whatsapp_cloud import signup
 from frontdesk.connectors.whatsapp_cloud.graph import (
     DEFAULT_GRAPH_URL,
     GraphError,
     GraphUnreachable,
 )
+from frontdesk.connectors.whatsapp_cloud.signup import meta_app
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus
 
 FIELDS = ("name", "phone_number_id", "waba_id", "access_token", "app_secret", "verify_token")
@@ -115,7 +118,19 @@ def connect(request: HttpRequest) -> HttpResponse:
                 sync_templates(channel)  # else the hourly sync tries again
             messages.success(request, f"{channel.name} is connected.")
             return redirect("apps")
-    return render(
+    return _page(request, form, channel, error, number, status)
+
+
+def _page(
+    request: HttpRequest,
+    form: dict[str, Any],
+    channel: ChannelAccount | None,
+    error: str,
+    number: dict[str, Any] | None,
+    status: int,
+) -> HttpResponse:
+    app = meta_app()
+    response = render(
         request,
         "connectors/whatsapp_cloud/connect.html",
         {
@@ -125,6 +140,72 @@ def connect(request: HttpRequest) -> HttpResponse:
             "number": number,
             "webhook_url": settings.BASE_URL + reverse("whatsapp_webhook"),
             "default_graph_url": DEFAULT_GRAPH_URL,
+            "meta_app": app if channel is None else None,
         },
         status=status,
     )
+    if app is not None and channel is None:
+        # Facebook's JavaScript SDK runs the Embedded Signup popup: allowed on this page only.
+        base: dict[str, Any] = settings.SECURE_CSP
+        csp = {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in base.items()}
+        csp["script-src"] = [*csp.get("script-src", []), "https://connect.facebook.net"]
+        csp["frame-src"] = [*csp.get("frame-src", []), "https://*.facebook.com"]
+        csp["connect-src"] = [*csp.get("connect-src", []), "https://*.facebook.com"]
+        response._csp_config = csp  # type: ignore[attr-defined]
+    return response
+
+
+@require_POST
+def embedded_signup(request: HttpRequest) -> HttpResponse:
+    """The Embedded Signup popup finished: exchange its code and store the channel."""
+    from frontdesk.connectors.whatsapp_cloud.connector import WhatsAppCloudConnector, sync_templates
+
+    if not request.user.is_authenticated:
+        return redirect(f"{settings.LOGIN_URL}?next={reverse('whatsapp_cloud_connect')}")
+    member = _admin(request)
+    if member is None:
+        return HttpResponse("Only owners and admins can connect accounts.", status=403)
+    app = meta_app()
+    if app is None:
+        return HttpResponse("Embedded Signup is not configured on this server.", status=404)
+    code = str(request.POST.get("code", "")).strip()[:2000]
+    waba_id = str(request.POST.get("waba_id", "")).strip()[:64]
+    phone_number_id = str(request.POST.get("phone_number_id", "")).strip()[:64]
+    name = str(request.POST.get("name", "")).strip()[:200]
+    form: dict[str, Any] = {f: "" for f in (*FIELDS, "graph_url")}
+    form.update(name=name, waba_id=waba_id, phone_number_id=phone_number_id)
+    form["verify_token"] = app.verify_token
+    if not code or not waba_id or not phone_number_id:
+        return _page(
+            request,
+            form,
+            None,
+            "Meta's signup did not finish (no code, WABA id or phone number id came back).",
+            None,
+            400,
+        )
+    try:
+        result = signup.complete(app, code, waba_id, phone_number_id)
+    except ConfigError as exc:
+        return _page(request, form, None, str(exc), None, 400)
+    except GraphError as exc:
+        return _page(request, form, None, f"Meta refused: {exc.reason}", None, 400)
+    except GraphUnreachable as exc:
+        return _page(request, form, None, str(exc), None, 502)
+    connector = WhatsAppCloudConnector()
+    channel = ChannelAccount(
+        workspace_id=member.workspace_id,
+        kind=connector.kind,
+        provider=connector.provider,
+        name=(name or f"WhatsApp {result.number.get('display_phone_number', '')}").strip()[:200],
+        config=result.config,
+        status=ChannelStatus.CONNECTED,
+    )
+    channel.credentials = result.credentials
+    channel.save()
+    with contextlib.suppress(GraphError, GraphUnreachable):
+        sync_templates(channel)
+    for warning in result.warnings:
+        messages.warning(request, warning)
+    messages.success(request, f"{channel.name} is connected.")
+    return redirect("apps")

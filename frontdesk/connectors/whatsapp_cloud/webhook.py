@@ -59,6 +59,11 @@ def _verify(request: HttpRequest) -> HttpResponse:
     challenge = request.GET.get("hub.challenge", "")
     if mode != "subscribe" or not token or not challenge or len(challenge) > 200:
         return HttpResponse("bad verification request", status=400, content_type="text/plain")
+    from frontdesk.connectors.whatsapp_cloud.signup import meta_app
+
+    app = meta_app()  # the Embedded Signup app's webhook is verified before any channel exists
+    if app and app.verify_token and hmac.compare_digest(app.verify_token.encode(), token.encode()):
+        return HttpResponse(challenge, content_type="text/plain")
     for channel in _channels().only("credentials_encrypted"):
         expected = str(channel.credentials.get("verify_token") or "")
         if expected and hmac.compare_digest(expected.encode(), token.encode()):
