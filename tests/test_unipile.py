@@ -120,6 +120,7 @@ def test_api_creates_linkedin_and_whatsapp_channels_without_returning_the_key(ap
         ("linkedin", {"dsn": ""}, "dsn"),
         ("linkedin", {"dsn": "https://api1.unipile.com:13111/some/path"}, "dsn must be"),
         ("linkedin", {"api_key": ""}, "api_key"),
+        ("linkedin", {"api_key": "clé-secrète"}, "api_key must be printable ASCII"),
         ("linkedin", {"account_id": ""}, "account_id"),
         ("linkedin", {"backfill_days": -1}, "backfill_days"),
         ("email", {}, "unknown kind/provider"),
@@ -642,6 +643,20 @@ def test_whatsapp_account_through_the_same_connector(
         peer.requests_to("POST", "/api/v1/chats")[-1].form["attendees_ids"]
         == "33699887766@s.whatsapp.net"
     )
+
+
+def test_a_whatsapp_sender_without_a_usable_number_is_refused(owner, peer):
+    channel = make_channel(owner, peer, account_id="acc-wa-2", kind="whatsapp")
+    me = {"provider_id": "33100000000@s.whatsapp.net", "name": "Our shop"}
+    odd = {"provider_id": "status@broadcast", "name": "?"}
+    chat = peer.add_chat("acc-wa-2", me, odd)
+    message = peer.add_message(
+        chat, odd["provider_id"], "x", attachments=[("a.txt", "text/plain", b"a")]
+    )
+    event = peer.webhook_event(message, me["provider_id"], account_type="WHATSAPP")
+    response = post_hook(event, secret_of(channel))
+    assert response.status_code == 400 and "phone" in response.json()["detail"]
+    assert not Message.objects.exists()
 
 
 def test_whatsapp_handles_are_normalized_to_e164():

@@ -153,6 +153,9 @@ class UnipileConnector(Connector):
         days = config.get("backfill_days", DEFAULT_BACKFILL_DAYS)
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365:
             raise ConfigError("backfill_days must be a whole number from 0 to 365")
+        api_key = str(config["api_key"]).strip()
+        if not api_key.isascii() or not api_key.isprintable() or len(api_key) > 500:
+            raise ConfigError("api_key must be printable ASCII, as Unipile issues it")
         account_id = str(config.get("account_id") or "").strip()
         if len(account_id) > 200:
             raise ConfigError("account_id is too long")
@@ -165,7 +168,7 @@ class UnipileConnector(Connector):
                 "backfill_days": days,
             },
             credentials={
-                "api_key": str(config["api_key"]).strip(),
+                "api_key": api_key,
                 "webhook_secret": secrets.token_urlsafe(32),
             },
         )
@@ -257,7 +260,9 @@ class UnipileConnector(Connector):
             raise MalformedEvent("message must be a string")
         info = event.get("account_info") if isinstance(event.get("account_info"), dict) else {}
         owner = _str((info or {}).get("user_id"), 320)
-        outbound = bool(event.get("is_sender")) or (bool(owner) and sender_id == owner)
+        outbound = event.get("is_sender") in (True, 1, "true", "1") or (
+            bool(owner) and sender_id == owner
+        )
         name = _str(sender.get("attendee_name"), 300)
         profile = {
             "profile_url": _str(sender.get("attendee_profile_url"), 1000),
@@ -280,6 +285,8 @@ class UnipileConnector(Connector):
             profile = {"profile_url": _str(other.get("attendee_profile_url"), 1000)}
         else:
             handle = sender_id
+        if not self.handle_for_attendee(handle):
+            raise MalformedEvent(f"{handle[:40]!r} is not a valid {self.handle_kind} handle")
         quoted = event.get("quoted") if isinstance(event.get("quoted"), dict) else {}
         return InboundMessage(
             provider_id=message_id,
@@ -536,7 +543,7 @@ class UnipileConnector(Connector):
         sender_id = _str(message.get("sender_id"), 320)
         if not message_id:
             return None
-        outbound = bool(message.get("is_sender"))
+        outbound = message.get("is_sender") in (True, 1, "true", "1")
         if outbound:
             others = [p for p, a in people.items() if not a.get("is_self")]
             handle = others[0] if others else _str(chat.get("attendee_provider_id"), 320)
