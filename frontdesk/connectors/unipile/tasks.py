@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from huey.contrib.djhuey import db_task, lock_task
+from huey.exceptions import TaskLockedException
 
 
 @db_task(retries=5, retry_delay=30)
@@ -29,12 +30,15 @@ def backfill_channel(channel_id: int) -> None:
     """Run the connect-time backfill now instead of waiting for the periodic sync."""
     from frontdesk.inbox.models import ChannelAccount, ChannelStatus
 
-    with lock_task(f"sync-channel-{channel_id}"):
-        channel = ChannelAccount.objects.filter(
-            pk=channel_id, provider="unipile", status=ChannelStatus.CONNECTED
-        ).first()
-        if channel is not None:
-            channel.connector.sync(channel)
+    try:
+        with lock_task(f"sync-channel-{channel_id}"):
+            channel = ChannelAccount.objects.filter(
+                pk=channel_id, provider="unipile", status=ChannelStatus.CONNECTED
+            ).first()
+            if channel is not None:
+                channel.connector.sync(channel)
+    except TaskLockedException:
+        pass  # the periodic sync is already on it
 
 
 @db_task(retries=2, retry_delay=60)
