@@ -404,6 +404,18 @@ def test_a_new_linkedin_sender_gets_their_profile_once(linkedin, peer, drain_que
     assert contact.custom_fields["linkedin_location"] == "Lyon, France"
 
 
+def test_a_quoted_message_becomes_the_reply_to(linkedin, peer):
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    first = peer.add_message(chat, OWNER["provider_id"], "Our price is 4k", is_sender=True)
+    second = peer.add_message(chat, KIM["provider_id"], "Can you do 3.5k?")
+    post_hook(peer.webhook_event(first, OWNER["provider_id"]), secret_of(linkedin))
+    event = peer.webhook_event(second, OWNER["provider_id"])
+    event["quoted"] = {"id": first["id"], "text": first["text"]}
+    assert post_hook(event, secret_of(linkedin)).status_code == 200
+    answer = Message.objects.get(provider_id=second["id"])
+    assert answer.reply_to.provider_id == first["id"]
+
+
 def test_reactions_are_kept_on_the_message(linkedin, peer):
     chat = peer.add_chat("acc-li-1", OWNER, KIM)
     message = peer.add_message(chat, OWNER["provider_id"], "Proposal attached", is_sender=True)
