@@ -25,6 +25,7 @@ class InboundAttachment:
     name: str
     content_type: str = "application/octet-stream"
     data: bytes = b""
+    path: str = ""  # when set, the data is read from this file (large files stay on disk)
 
 
 @dataclass

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import os
 import re
 import unicodedata
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 
 from frontdesk.connectors.base import InboundAttachment
 from frontdesk.inbox.models import Attachment, Message
@@ -63,8 +64,36 @@ class AttachmentTooLarge(ValueError):
     pass
 
 
+def _store_file(message: Message, item: InboundAttachment, limit: int) -> Attachment:
+    """An attachment whose data is in a file: hashed and copied in chunks, never read whole."""
+    size = os.path.getsize(item.path)
+    if size > limit:
+        raise AttachmentTooLarge(f"{item.name}: {size} bytes is over the {limit}-byte limit")
+    name = safe_filename(item.name)
+    digest = hashlib.sha256()
+    with open(item.path, "rb") as fh:
+        head = fh.read(64)
+        digest.update(head)
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+        fh.seek(0)
+        attachment = Attachment(
+            workspace_id=message.workspace_id,
+            message=message,
+            name=name,
+            content_type=sniff_content_type(head, name, item.content_type),
+            size=size,
+            sha256=digest.hexdigest(),
+        )
+        attachment.file.save(name, File(fh), save=False)
+    attachment.save()
+    return attachment
+
+
 def store_attachment(message: Message, item: InboundAttachment) -> Attachment:
     limit = settings.FRONTDESK_MAX_ATTACHMENT_BYTES
+    if item.path:
+        return _store_file(message, item, limit)
     if len(item.data) > limit:
         raise AttachmentTooLarge(
             f"{item.name}: {len(item.data)} bytes is over the {limit}-byte limit"

@@ -17,15 +17,17 @@ from __future__ import annotations
 import hashlib
 import imaplib
 import logging
+import os
 import socket
 import ssl
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -36,6 +38,7 @@ from frontdesk.connectors.base import InboundAttachment, InboundMessage, StatusU
 from frontdesk.connectors.email import oauth
 from frontdesk.connectors.email.parse import parse
 from frontdesk.connectors.email.providers import setting
+from frontdesk.connectors.email.spool import spool_large_parts
 
 if TYPE_CHECKING:
     from frontdesk.inbox.models import ChannelAccount
@@ -301,8 +304,10 @@ def _fetch_and_ingest(
     sizes = client.fetch(uids, ["RFC822.SIZE"])
     small = [u for u in uids if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= large]
     big = [u for u in uids if u not in set(small)]
-    groups = ([small] if small else []) + [[u] for u in big]
-    for group in groups:
+    for uid in big:
+        with transaction.atomic():
+            _one_large(client, channel, uid, int(sizes[uid][b"RFC822.SIZE"]), outbound, stats)
+    for group in [small] if small else []:
         fetched = client.fetch(group, ["BODY.PEEK[]", "INTERNALDATE"])
         # Commit a few messages at a time: far fewer commits, and a short write lock.
         step = _int_setting("FRONTDESK_EMAIL_COMMIT_EVERY", 20)
@@ -313,8 +318,42 @@ def _fetch_and_ingest(
                     _one(channel, uid, data, outbound, stats)
 
 
+def _one_large(
+    client: IMAPClient,
+    channel: ChannelAccount,
+    uid: int,
+    size: int,
+    outbound: bool,
+    stats: SyncStats,
+) -> None:
+    """A large message: fetched in slices to a file, its big parts decoded to files."""
+    chunk = _int_setting("FRONTDESK_EMAIL_FETCH_SLICE", 1024 * 1024)
+    with tempfile.TemporaryDirectory(prefix="frontdesk-mail-") as tmp:
+        path = os.path.join(tmp, "raw.eml")
+        with open(path, "wb") as fh:
+            offset = 0
+            while offset < size:
+                got = client.fetch([uid], [f"BODY.PEEK[]<{offset}.{chunk}>"])
+                piece = got.get(uid, {}).get(f"BODY[]<{offset}>".encode())
+                if not piece:
+                    break
+                fh.write(piece)
+                offset += len(piece)
+        received = client.fetch([uid], ["INTERNALDATE"]).get(uid, {}).get(b"INTERNALDATE")
+        with open(path, "rb") as fh:
+            spooled = spool_large_parts(fh, tmp)
+        data = {b"BODY[]": spooled.reduced, b"INTERNALDATE": received}
+        _one(channel, uid, data, outbound, stats, raw_file=path, spooled=spooled.files)
+
+
 def _one(
-    channel: ChannelAccount, uid: int, data: dict | None, outbound: bool, stats: SyncStats
+    channel: ChannelAccount,
+    uid: int,
+    data: dict | None,
+    outbound: bool,
+    stats: SyncStats,
+    raw_file: str = "",
+    spooled: dict[str, str] | None = None,
 ) -> None:
     if not data or b"BODY[]" not in data:
         return
@@ -322,7 +361,12 @@ def _one(
     try:
         with transaction.atomic():  # a savepoint: one broken message never undoes the others
             outcome = ingest_raw(
-                channel, data[b"BODY[]"], outbound=outbound, received=data.get(b"INTERNALDATE")
+                channel,
+                data[b"BODY[]"],
+                outbound=outbound,
+                received=data.get(b"INTERNALDATE"),
+                raw_file=raw_file,
+                spooled=spooled,
             )
     except Exception:
         # one broken message must not block the mailbox: log it and move on
@@ -337,10 +381,26 @@ def _one(
         stats.skipped += 1
 
 
+def _file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def ingest_raw(
-    channel: ChannelAccount, raw: bytes, outbound: bool = False, received: Any = None
+    channel: ChannelAccount,
+    raw: bytes,
+    outbound: bool = False,
+    received: Any = None,
+    raw_file: str = "",
+    spooled: dict[str, str] | None = None,
 ) -> str:
-    """Parse one raw message and hand it to ingest. Returns what happened to it."""
+    """Parse one raw message and hand it to ingest. Returns what happened to it.
+
+    For a large message ``raw`` is the reduced message of ``spool.py``, ``raw_file`` the
+    whole message on disk and ``spooled`` the files its big parts were decoded into."""
     from django.conf import settings
 
     from frontdesk.inbox.actions.ingest import ingest, ingest_status
@@ -366,10 +426,14 @@ def ingest_raw(
     if not handle:
         return "no-address"
     limit = settings.FRONTDESK_MAX_TEXT_CHARS
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = _file_digest(raw_file) if raw_file else hashlib.sha256(raw).hexdigest()
     raw_key = f"email/raw/{channel.pk}/{digest[:2]}/{digest}.eml"
     if not default_storage.exists(raw_key):  # a resync stores nothing twice
-        raw_key = default_storage.save(raw_key, ContentFile(raw))
+        if raw_file:
+            with open(raw_file, "rb") as fh:
+                raw_key = default_storage.save(raw_key, File(fh))
+        else:
+            raw_key = default_storage.save(raw_key, ContentFile(raw))
     sent_at = parsed.date
     if sent_at is None and isinstance(received, datetime):
         sent_at = received if received.tzinfo else received.replace(tzinfo=UTC)
@@ -417,7 +481,12 @@ def ingest_raw(
         sent_at=sent_at,
         outbound=outbound,
         attachments=[
-            InboundAttachment(name=a.name, content_type=a.content_type, data=a.data)
+            InboundAttachment(
+                name=a.name,
+                content_type=a.content_type,
+                data=a.data,
+                path=(spooled or {}).get(a.spooled, "") if a.spooled else "",
+            )
             for a in parsed.attachments
         ],
         extra=extra,

@@ -33,6 +33,7 @@ class ParsedAttachment:
     data: bytes
     content_id: str = ""
     inline: bool = False
+    spooled: str = ""  # the data was decoded to a file beforehand (see spool.py)
 
 
 @dataclass
@@ -258,6 +259,19 @@ def _walk_bodies(msg: Message) -> tuple[str, str, list[ParsedAttachment]]:
         except Exception:
             disposition = ""
         content_id = header(part, "Content-ID").strip("<> ")
+        spooled = header(part, "X-Frontdesk-Spooled")
+        if spooled:
+            attachments.append(
+                ParsedAttachment(
+                    name=_filename(part),
+                    content_type=ctype,
+                    data=b"",
+                    content_id=content_id,
+                    inline=bool(content_id) and disposition != "attachment",
+                    spooled=spooled,
+                )
+            )
+            continue
         is_body_text = ctype in ("text/plain", "text/html") and disposition != "attachment"
         if is_body_text and not (ctype == "text/plain" and part.get_filename()):
             (text_parts if ctype == "text/plain" else html_parts).append(decode_text_part(part))
