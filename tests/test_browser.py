@@ -294,7 +294,7 @@ def test_long_thread_loads_older_messages_on_scroll(app, browser):
         expect(page.locator("#messages")).to_contain_text("the very first")
         expect(page.locator("#messages .msg")).to_have_count(70)
         # The reader stays where they were instead of jumping to the top.
-        page.wait_for_function("document.getElementById('messages-scroll').scrollTop > 0")
+        page.wait_for_function("() => document.getElementById('messages-scroll').scrollTop > 0")
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
         context.close()
