@@ -221,3 +221,37 @@ def test_idle_brings_new_mail_in_within_seconds(email_channel, mailbox, mail, se
         post_save.disconnect(on_save, sender=Message)
     assert "pushed by IDLE" in stored
     assert stored["pushed by IDLE"] - appended["at"] < 3.0
+
+
+def test_backfill_progress_is_shown_on_apps_and_integrations(
+    email_channel, mailbox, mail, settings, owner, monkeypatch
+):
+    from django.test import Client
+
+    from frontdesk.connectors.email import imap
+
+    settings.FRONTDESK_EMAIL_FETCH_BATCH = 2
+    for n in range(5):
+        mailbox.deliver(mail(f"old {n}"))
+    real = imap._fetch_and_ingest
+    calls = {"n": 0}
+
+    def one_batch_only(client, *args):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise imap.MailboxError("stopped for the test")
+        return real(client, *args)
+
+    monkeypatch.setattr(imap, "_fetch_and_ingest", one_batch_only)
+    sync(email_channel)
+    assert email_channel.sync_state["progress"] == (
+        "Importing the last 30 days of mail: 2 of 5 messages"
+    )
+    client = Client()
+    client.force_login(owner.user)
+    assert "2 of 5 messages" in client.get("/apps/").content.decode()
+
+    monkeypatch.setattr(imap, "_fetch_and_ingest", real)
+    sync(email_channel)
+    assert "progress" not in email_channel.sync_state
+    assert Message.objects.count() == 5

@@ -223,7 +223,17 @@ def _idle_then_sync(
 
 
 def _save_state(channel: ChannelAccount) -> None:
-    type(channel).objects.filter(pk=channel.pk).update(sync_state=channel.sync_state)
+    """Save the sync position; ``progress`` is the line Apps & integrations shows."""
+    state = channel.sync_state
+    folders = state.get("folders", {}).values()
+    total = sum(int(f.get("backfill_total", 0)) for f in folders)
+    done = sum(int(f.get("backfill_done", 0)) for f in folders)
+    if done < total:
+        days = int(channel.config.get("backfill_days") or 30)
+        state["progress"] = f"Importing the last {days} days of mail: {done} of {total} messages"
+    else:
+        state.pop("progress", None)
+    type(channel).objects.filter(pk=channel.pk).update(sync_state=state)
 
 
 def _sync_folder(
