@@ -173,9 +173,16 @@ def test_opening_a_conversation_shows_thread_and_marks_read_for_me_only(
 def test_other_workspaces_conversation_is_404(web, rival, callback):
     theirs = make_api_channel(rival, callback.url, name="Rival bot")
     conversation = ingest(
-        theirs, InboundMessage(provider_id="r1", handle="x", text="secret")
+        theirs,
+        InboundMessage(
+            provider_id="r1",
+            handle="x",
+            text="secret",
+            attachments=[InboundAttachment("plan.pdf", "application/pdf", b"%PDF-1.4 secret")],
+        ),
     ).conversation
     message = conversation.messages.get()
+    assert web.get(f"/files/{message.attachments.get().pk}").status_code == 404
     for url in [
         f"/c/{conversation.pk}/",
         f"/c/{conversation.pk}/row",
