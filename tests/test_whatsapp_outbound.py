@@ -457,3 +457,22 @@ def test_the_api_refuses_a_free_form_reply_outside_the_window(owner, conversatio
     assert not Message.objects.filter(text="too late").exists()
     note = api.post(url, {"text": "call her", "kind": "note"}, content_type="application/json")
     assert note.status_code == 201  # internal notes are never blocked
+
+
+def test_a_long_reply_goes_in_parts_and_a_long_caption_as_text(owner, conversation, graph):
+    from frontdesk.connectors.base import InboundAttachment
+
+    long_text = "x" * 5000
+    message = _reply(
+        owner,
+        conversation,
+        long_text,
+        attachments=[InboundAttachment("p.png", "image/png", b"\x89PNG\r\n\x1a\n" + b"p" * 50)],
+    )
+    assert deliver(message.pk) == "sent"
+    calls = [c.json for c in graph.calls_to("/messages")]
+    assert [c["type"] for c in calls] == ["text", "text", "image"]
+    assert "".join(c["text"]["body"] for c in calls[:2]) == long_text
+    assert "caption" not in calls[2]["image"]
+    message.refresh_from_db()
+    assert message.provider_id  # the first part's wamid

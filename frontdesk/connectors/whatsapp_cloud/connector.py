@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("frontdesk.whatsapp")
 
 WINDOW = timedelta(hours=24)
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
 TEMPLATE_SYNC_EVERY = timedelta(hours=1)
 _ID = re.compile(r"^[0-9]{1,40}$")
 TEMPLATE_SALT = "frontdesk.whatsapp.template"
@@ -91,6 +93,19 @@ def _media_type(content_type: str) -> str:
     if ct.startswith("audio/"):
         return "audio"
     return "document"
+
+
+def _media_hosts(config: dict[str, Any]) -> dict[str, Any]:
+    """Optional extra hosts inbound media may be downloaded from (Meta's CDN by default)."""
+    hosts = config.get("media_hosts")
+    if hosts is None:
+        return {}
+    if not isinstance(hosts, list) or len(hosts) > 10:
+        raise ConfigError("media_hosts must be a list of at most 10 host names")
+    clean = [str(h).strip().lower() for h in hosts]
+    if any(not re.fullmatch(r"[a-z0-9.-]+(:[0-9]{1,5})?", h) for h in clean):
+        raise ConfigError("media_hosts must be plain host names (e.g. lookaside.fbsbx.com)")
+    return {"media_hosts": clean}
 
 
 def render_template(body: str, params: list[str] | dict[str, str]) -> str:
@@ -149,6 +164,7 @@ class WhatsAppCloudConnector(Connector):
                 "waba_id": waba_id,
                 "graph_url": graph_url,
                 "mark_read": bool(config.get("mark_read", True)),
+                **_media_hosts(config),
             },
             credentials={
                 "access_token": str(config["access_token"]).strip(),
@@ -286,19 +302,25 @@ class WhatsAppCloudConnector(Connector):
         )
         if reason := window_closed_reason(last_inbound):
             raise PermanentSendError(reason)
-        bodies: list[dict[str, Any]] = []
+        media_bodies: list[dict[str, Any]] = []
         text = message.text
         for attachment in message.attachments:
             media_type = _media_type(attachment.content_type)
             media: dict[str, Any] = {"id": self._upload(channel, graph, attachment)}
             if media_type == "document":
                 media["filename"] = attachment.name
-            if text and media_type in ("image", "video", "document"):
-                media["caption"] = text[:1024]
-                text = text[1024:]
-            bodies.append({**base, "type": media_type, media_type: media})
-        if text:
-            bodies.insert(0, {**base, "type": "text", "text": {"preview_url": True, "body": text}})
+            if text and len(text) <= CAPTION_LIMIT and media_type in ("image", "video", "document"):
+                media["caption"], text = text, ""  # a short text rides on the first file
+            media_bodies.append({**base, "type": media_type, media_type: media})
+        # WhatsApp caps a text at 4,096 characters: a longer reply goes in several parts.
+        bodies = [
+            {
+                **base,
+                "type": "text",
+                "text": {"preview_url": True, "body": text[i : i + TEXT_LIMIT]},
+            }
+            for i in range(0, len(text), TEXT_LIMIT)
+        ] + media_bodies
         if not bodies:
             raise PermanentSendError("nothing to send")
         return bodies
