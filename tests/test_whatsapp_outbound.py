@@ -443,6 +443,9 @@ def test_the_periodic_template_sync_flags_an_expired_token(wa, graph):
     wa.refresh_from_db()
     assert wa.status == "needs_reconnect"
     assert "error 190" in wa.last_error
+    calls = len(graph.calls)
+    wa.connector.sync(wa)  # the next minute: not asked again so soon
+    assert len(graph.calls) == calls
 
 
 def test_the_api_refuses_a_free_form_reply_outside_the_window(owner, conversation, graph):

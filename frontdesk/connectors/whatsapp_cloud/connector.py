@@ -55,6 +55,7 @@ WINDOW = timedelta(hours=24)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 TEMPLATE_SYNC_EVERY = timedelta(hours=1)
+TEMPLATE_RETRY_AFTER = timedelta(minutes=10)
 _ID = re.compile(r"^[0-9]{1,40}$")
 TEMPLATE_SALT = "frontdesk.whatsapp.template"
 _VARIABLE = re.compile(r"\{\{\s*([0-9A-Za-z_]+)\s*\}\}")
@@ -361,17 +362,29 @@ class WhatsAppCloudConnector(Connector):
 
     # --- templates and the connection check --------------------------------------------
     def sync(self, channel: ChannelAccount) -> None:
-        last = (channel.sync_state or {}).get("templates_synced_at")
-        if last and timezone.now() - datetime.fromisoformat(last) < TEMPLATE_SYNC_EVERY:
+        state = channel.sync_state or {}
+        now = timezone.now()
+        last = state.get("templates_synced_at")
+        if last and now - datetime.fromisoformat(last) < TEMPLATE_SYNC_EVERY:
+            return None
+        failed = state.get("templates_failed_at")
+        if failed and now - datetime.fromisoformat(failed) < TEMPLATE_RETRY_AFTER:
             return None
         try:
             sync_templates(channel)
+            return None
         except GraphError as exc:
             log.warning("template sync of channel %s failed: %s", channel.pk, exc)
             if exc.needs_reconnect:
                 effects.needs_reconnect(channel, exc.reason)
         except GraphUnreachable as exc:
             log.warning("template sync of channel %s failed: %s", channel.pk, exc)
+        # Not every minute while Meta is unreachable or refuses: try again in a while.
+        from frontdesk.inbox.models import ChannelAccount as Channel
+
+        state = {**state, "templates_failed_at": now.isoformat()}
+        Channel.objects.filter(pk=channel.pk).update(sync_state=state)
+        channel.sync_state = state
         return None
 
 
