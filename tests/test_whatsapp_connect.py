@@ -27,6 +27,7 @@ def _form(graph, **over):
         "app_secret": "app-secret",
         "verify_token": "vt-123",
         "graph_url": graph.url,
+        "mark_read": "on",
         **over,
     }
 
@@ -87,6 +88,7 @@ def test_save_stores_a_connected_channel_with_encrypted_secrets_and_templates(ow
     }
     assert "app-secret" not in channel.credentials_encrypted
     assert [t["name"] for t in channel.sync_state["templates"]] == ["hello_world"]
+    assert channel.config["mark_read"] is True
 
 
 def test_a_refused_token_is_not_saved(owner, graph):
@@ -202,3 +204,10 @@ def test_the_apps_webhook_verifies_before_any_channel_exists(db, meta_app):
         {"hub.mode": "subscribe", "hub.verify_token": "app-level-verify", "hub.challenge": "42"},
     )
     assert (response.status_code, response.content) == (200, b"42")
+
+
+def test_read_receipts_can_be_turned_off_on_the_form(owner, graph):
+    form = _form(graph, action="save")
+    form.pop("mark_read")  # an unchecked box is not sent
+    assert _login(owner).post(URL, form).status_code == 302
+    assert ChannelAccount.objects.get().config["mark_read"] is False

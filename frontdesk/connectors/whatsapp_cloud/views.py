@@ -60,8 +60,10 @@ def connect(request: HttpRequest) -> HttpResponse:
         )
     form: dict[str, Any] = {name: "" for name in FIELDS}
     form["graph_url"] = ""
+    form["mark_read"] = True
     if channel is not None:
         form.update(
+            mark_read=bool(channel.config.get("mark_read", True)),
             name=channel.name,
             phone_number_id=channel.config.get("phone_number_id", ""),
             waba_id=channel.config.get("waba_id", ""),
@@ -77,7 +79,9 @@ def connect(request: HttpRequest) -> HttpResponse:
         for name in (*FIELDS, "graph_url"):
             form[name] = str(request.POST.get(name, "")).strip()[:2000]
         connector = WhatsAppCloudConnector()
-        config = {k: form[k] for k in FIELDS if k != "name"}
+        form["mark_read"] = request.POST.get("mark_read") == "on"
+        config: dict[str, Any] = {k: form[k] for k in FIELDS if k != "name"}
+        config["mark_read"] = form["mark_read"]
         if form["graph_url"] and form["graph_url"].rstrip("/") != DEFAULT_GRAPH_URL:
             config["graph_url"] = form["graph_url"]
         if channel is not None:  # a blank secret keeps the stored one
