@@ -175,3 +175,44 @@ def test_a_new_email_to_an_address_gets_its_own_subject(owner, mailbox, smtp_ser
     [received] = mine(smtp_server, channel)
     assert received.message["Subject"] == "Your order"
     assert received.message["From"] == f"Acme Support <{mailbox.address}>"
+
+
+def test_the_web_reply_box_carries_subject_cc_bcc_and_quote(
+    owner, email_channel, smtp_server, thread
+):
+    from django.test import Client
+
+    conversation, _, _ = thread
+    client = Client()
+    client.force_login(owner.user)
+    page = client.get(f"/c/{conversation.pk}/").content.decode()
+    assert 'name="x_cc"' in page and 'name="x_bcc"' in page
+
+    bad = client.post(
+        f"/c/{conversation.pk}/reply", {"text": "hi", "x_cc": "boss@client.test\r\nBcc: x@y.z"}
+    )
+    assert bad.status_code == 400
+    assert Message.objects.filter(direction="outbound").count() == 0
+
+    client.post(
+        f"/c/{conversation.pk}/reply",
+        {
+            "text": "See below.",
+            "x_cc": "Boss <boss@client.test>",
+            "x_bcc": "archive@example.test",
+            "x_quote": "1",
+        },
+    )
+    message = Message.objects.get(direction="outbound")
+    assert message.extra == {
+        "cc": ["boss@client.test"],
+        "bcc": ["archive@example.test"],
+        "quote": True,
+    }
+    assert deliver(message.pk) == "sent"
+    [received] = mine(smtp_server, email_channel)
+    sent = received.message
+    assert sent["Cc"] == "boss@client.test"
+    body = sent.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert body.startswith("See below.")
+    assert "wrote:\n> Any news?" in body

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -103,6 +104,28 @@ class EmailConnector(Connector):
         from frontdesk.connectors.email.views import urlpatterns_for
 
         return urlpatterns_for(self.provider)
+
+    reply_form_template = "connectors/email/reply_extra.html"
+
+    def reply_extra(self, form: Mapping[str, str]) -> dict[str, Any]:
+        """Subject, Cc, Bcc and "quote the history" from the reply box (checked here too)."""
+        from frontdesk.connectors.base import PermanentSendError
+        from frontdesk.inbox.actions.ingest import InvalidInbound
+
+        extra: dict[str, Any] = {}
+        subject = str(form.get("x_subject") or "").strip()
+        try:
+            if subject:
+                extra["subject"] = smtp.no_newlines("subject", subject)[:500]
+            for name in ("cc", "bcc"):
+                addresses = smtp.address_list(name, form.get(f"x_{name}"))
+                if addresses:
+                    extra[name] = addresses
+        except PermanentSendError as exc:
+            raise InvalidInbound(exc.reason) from None
+        if form.get("x_quote"):
+            extra["quote"] = True
+        return extra
 
     def normalize_handle(self, value: str) -> str:
         return value.strip().lower()

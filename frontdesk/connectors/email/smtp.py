@@ -39,7 +39,7 @@ log = logging.getLogger("frontdesk.email")
 MAX_RECIPIENTS = 100
 
 
-def _no_newlines(label: str, value: str) -> str:
+def no_newlines(label: str, value: str) -> str:
     if any(ch in value for ch in "\r\n\x00"):
         raise PermanentSendError(f"{label} contains a line break: refused (header injection)")
     return value
@@ -52,7 +52,7 @@ def address_list(label: str, value: Any) -> list[str]:
     items = value if isinstance(value, list | tuple) else str(value).split(",")
     out = []
     for item in items:
-        item = _no_newlines(label, str(item)).strip()
+        item = no_newlines(label, str(item)).strip()
         if not item:
             continue
         _, addr = parseaddr(item)
@@ -120,7 +120,7 @@ def _subject(message: OutboundMessage, parent: Message | None) -> str:
         subject = parent.subject or parent.conversation.subject
         if subject and not subject.lower().startswith(("re:", "aw:", "sv:")):
             subject = f"Re: {subject}"
-    return _no_newlines("subject", subject)
+    return no_newlines("subject", subject)
 
 
 def _html_of(text: str) -> str:
@@ -148,7 +148,7 @@ def build(channel: ChannelAccount, message: OutboundMessage) -> tuple[EmailMessa
         raise PermanentSendError(f"more than {MAX_RECIPIENTS} recipients")
     parent = _parent(message)
     subject = _subject(message, parent)
-    from_name = _no_newlines("name", str(channel.config.get("from_name") or ""))
+    from_name = no_newlines("name", str(channel.config.get("from_name") or ""))
 
     msg = EmailMessage()
     msg["From"] = formataddr((from_name, address)) if from_name else address
