@@ -204,10 +204,9 @@ def test_scripts_iframes_javascript_links_and_css_are_removed():
     assert "<b>there</b>" in clean
     assert 'href="https://shop.test/ok"' in clean
     assert 'rel="noopener noreferrer nofollow"' in clean
-    # the tracking pixel does not load until someone allows remote images
+    # the tracking pixel is counted; the inbox frame blocks it until images are allowed
     assert blocked == 1
-    assert ' src="https://tracker.test' not in clean
-    assert 'data-blocked-src="https://tracker.test/pixel.gif?u=1"' in clean
+    assert 'src="https://tracker.test/pixel.gif?u=1"' in clean
 
 
 def test_hostile_html_mail_is_stored_sanitized(email_channel):
@@ -218,8 +217,28 @@ def test_hostile_html_mail_is_stored_sanitized(email_channel):
     ingest_raw(email_channel, data)
     message = Message.objects.get()
     assert "<script" not in message.html and "javascript:" not in message.html
-    assert message.extra["blocked_images"] == 1
+    assert message.extra["remote_images"] == 1
     assert "Hello there" in message.text
+
+
+def test_tracking_pixels_stay_blocked_in_the_inbox_until_allowed(email_channel, owner):
+    from django.test import Client
+
+    data = raw(
+        BASE + "\nSubject: pixel\nMessage-ID: <px@x>\nContent-Type: text/html; charset=utf-8",
+        '<p>Hi</p><img src="https://tracker.test/p.gif" width="1" height="1">',
+    )
+    ingest_raw(email_channel, data)
+    message = Message.objects.get()
+    client = Client()
+    client.force_login(owner.user)
+    url = f"/c/{message.conversation_id}/m/{message.pk}/email"
+    blocked = client.get(url)
+    policy = blocked["Content-Security-Policy"]
+    assert "img-src data:" in policy and "https:" not in policy
+    allowed = client.get(url, {"images": "1"})
+    assert "https:" in allowed["Content-Security-Policy"]
+    assert 'src="https://tracker.test/p.gif"' in allowed.content.decode()
 
 
 def test_auto_replies_and_bulk_are_skipped_and_lists_are_marked(email_channel):

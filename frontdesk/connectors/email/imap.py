@@ -468,8 +468,8 @@ def ingest_raw(
         extra["auto_reply"] = parsed.auto_reply
     if parsed.bounce:
         extra["bounce"] = parsed.bounce.reason[:1000]
-    if parsed.blocked_images:
-        extra["blocked_images"] = parsed.blocked_images
+    if parsed.remote_images:
+        extra["remote_images"] = parsed.remote_images
     if parsed.message_id_missing:
         extra["message_id_missing"] = True
     if parsed.defects:

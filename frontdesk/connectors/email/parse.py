@@ -3,7 +3,8 @@
 Everything here is defensive: broken boundaries, unknown charsets, 8-bit headers,
 missing Message-IDs and hostile HTML must never stop a sync. The HTML is sanitized with
 nh3 (no scripts, iframes, styles, event handlers or ``javascript:`` links) and remote
-images are blocked (``src`` moved to ``data-blocked-src``) until someone allows them.
+images are kept but counted (``remote_images``): the inbox frame's CSP blocks them until
+someone allows them, so "show images" works without re-parsing.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class ParsedEmail:
     auto_reply: str = ""  # why this is an automatic message ("" when written by a person)
     list_id: str = ""
     bounce: Bounce | None = None
-    blocked_images: int = 0
+    remote_images: int = 0
     defects: list[str] = field(default_factory=list)
     body_hash: str = ""
 
@@ -182,7 +183,7 @@ _REMOTE_IMG = re.compile(r'(<img\b[^>]*?)\ssrc="((?:https?:)?//[^"]*)"', re.IGNO
 
 
 def sanitize_html(raw: str) -> tuple[str, int]:
-    """Safe HTML, and how many remote images (tracking pixels too) were blocked."""
+    """Safe HTML, and how many remote images (tracking pixels too) it would load."""
     clean = nh3.clean(
         raw,
         tags=_TAGS,
@@ -191,9 +192,8 @@ def sanitize_html(raw: str) -> tuple[str, int]:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    # nh3 serializes attributes with double quotes, so this rewrite is exact on its output.
-    clean, blocked = _REMOTE_IMG.subn(r'\1 data-blocked-src="\2"', clean)
-    return clean, blocked
+    # nh3 serializes attributes with double quotes, so this count is exact on its output.
+    return clean, len(_REMOTE_IMG.findall(clean))
 
 
 def html_to_text(value: str) -> str:
@@ -390,9 +390,9 @@ def parse(raw: bytes) -> ParsedEmail:
         if isinstance(payload, str):
             text = payload
     html = ""
-    blocked = 0
+    remote = 0
     if html_raw.strip():
-        html, blocked = sanitize_html(html_raw)
+        html, remote = sanitize_html(html_raw)
     full_text = text.strip() or (html_to_text(html_raw) if html_raw else "")
     new_text = split_quoted(full_text) if full_text else ""
 
@@ -438,7 +438,7 @@ def parse(raw: bytes) -> ParsedEmail:
         auto_reply=_auto_reply(msg),
         list_id=header(msg, "List-Id")[:300],
         bounce=_bounce(msg),
-        blocked_images=blocked,
+        remote_images=remote,
         defects=defects[:20],
         body_hash=digest,
     )
