@@ -255,3 +255,23 @@ def test_backfill_progress_is_shown_on_apps_and_integrations(
     sync(email_channel)
     assert "progress" not in email_channel.sync_state
     assert Message.objects.count() == 5
+
+
+def test_the_original_message_can_be_downloaded_by_members_only(
+    email_channel, mailbox, mail, owner, rival
+):
+    from django.test import Client
+
+    original = mail("keep me")
+    mailbox.deliver(original)
+    sync(email_channel)
+    message = Message.objects.get()
+    client = Client()
+    client.force_login(owner.user)
+    response = client.get(f"/connectors/email/raw/{message.pk}/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "message/rfc822"
+    assert b"".join(response.streaming_content) == original.as_bytes().replace(b"\n", b"\r\n")
+    stranger = Client()
+    stranger.force_login(rival.user)
+    assert stranger.get(f"/connectors/email/raw/{message.pk}/").status_code == 404

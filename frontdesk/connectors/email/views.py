@@ -13,15 +13,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 
 from frontdesk.connectors.base import ConfigError
 from frontdesk.connectors.email import oauth
 from frontdesk.connectors.email.imap import MailboxError
 from frontdesk.connectors.email.providers import ZOHO_REGIONS, client_credentials, preset
-from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Message
 
 SESSION_KEY = "frontdesk.email.oauth"
 FIELDS = (
@@ -49,9 +50,10 @@ def urlpatterns_for(provider: str) -> list:
         )
     ]
     if provider == "imap":
-        routes.append(
-            path("connectors/email/oauth/callback/", callback, name="email_oauth_callback")
-        )
+        routes += [
+            path("connectors/email/oauth/callback/", callback, name="email_oauth_callback"),
+            path("connectors/email/raw/<int:message_id>/", raw_message, name="email_raw"),
+        ]
     return routes
 
 
@@ -223,3 +225,22 @@ def callback(request: HttpRequest) -> HttpResponse:
         request, f"{channel.name} is connected; the first sync starts within a minute."
     )
     return redirect("apps")
+
+
+def raw_message(request: HttpRequest, message_id: int) -> HttpResponseBase:
+    """The original message as received (``.eml``), for any member of its workspace."""
+    member = getattr(request, "membership", None)
+    if member is None:
+        return HttpResponse("Sign in first.", status=403)
+    message = get_object_or_404(Message, pk=message_id, workspace_id=member.workspace_id)
+    key = (message.extra or {}).get("raw_key")
+    if not key or not default_storage.exists(key):
+        raise Http404("no original message is stored for this message")
+    response = FileResponse(
+        default_storage.open(key, "rb"),
+        as_attachment=True,
+        filename=f"message-{message.pk}.eml",
+        content_type="message/rfc822",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
