@@ -620,3 +620,36 @@ def test_an_expired_token_while_fetching_media_flags_the_channel(
     assert "error 190" in _only_message().extra["media"]["error"]
     wa.refresh_from_db()
     assert wa.status == "needs_reconnect"
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda p: p.update(entry=7),
+        lambda p: p.update(entry="abc"),
+        lambda p: p["entry"][0].update(changes={"value": 1}),
+        lambda p: p["entry"][0]["changes"][0].update(value=[1, 2]),
+        lambda p: p["entry"][0]["changes"][0]["value"].update(metadata="x"),
+        lambda p: p["entry"][0]["changes"][0]["value"].update(messages={"id": "x"}),
+        lambda p: p["entry"][0]["changes"][0]["value"].update(messages=[None, 3, "x", []]),
+        lambda p: p["entry"][0]["changes"][0]["value"]["messages"][0].update(
+            type="text", text="not an object", timestamp="soon", **{"from": {"a": 1}}
+        ),
+        lambda p: p["entry"][0]["changes"][0]["value"]["messages"][0].update(id=""),
+    ],
+)
+def test_odd_shapes_are_acknowledged_and_never_crash(wa, graph, mangle):
+    """What cannot be a message is skipped (and logged); the rest of the delivery still counts."""
+    payload = graph.webhook(messages=[msg("text", {"body": "x"})], contacts=contacts())
+    mangle(payload)
+    response = post_webhook(payload)
+    assert response.status_code == 200
+    assert Message.objects.count() == 0
+
+
+def test_odd_contacts_and_statuses_do_not_stop_a_good_message(wa, graph):
+    payload = graph.webhook(messages=[msg("text", {"body": "still here"})], contacts=contacts())
+    value = payload["entry"][0]["changes"][0]["value"]
+    value.update(contacts="x", statuses=[{"id": 5}, None, {"status": "read"}])
+    assert post_webhook(payload).status_code == 200
+    assert _only_message().text == "still here"

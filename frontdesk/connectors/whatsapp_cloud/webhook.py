@@ -95,10 +95,12 @@ def _deliver(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"ok": True, "ignored": "not a whatsapp_business_account event"})
 
     changes = []
-    for entry in payload.get("entry") or []:
+    entries = payload.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict):
             continue
-        for change in entry.get("changes") or []:
+        entry_changes = entry.get("changes")
+        for change in entry_changes if isinstance(entry_changes, list) else []:
             if not isinstance(change, dict) or change.get("field") != "messages":
                 continue
             value = change.get("value")
