@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from email import policy
 from email.parser import BytesParser
+from email.utils import format_datetime
 
 import pytest
+from django.utils import timezone
 
 from frontdesk.inbox.actions.send import deliver, queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
@@ -216,3 +218,48 @@ def test_the_web_reply_box_carries_subject_cc_bcc_and_quote(
     body = sent.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert body.startswith("See below.")
     assert "wrote:\n> Any news?" in body
+
+
+def test_a_sync_between_smtp_and_the_outbox_update_does_not_duplicate_the_reply(
+    owner, email_channel, mailbox, smtp_server, thread
+):
+    from frontdesk.connectors.email.smtp import build
+    from frontdesk.inbox.actions.send import _outbound_for
+
+    conversation, _, _ = thread
+    message = queue_reply(owner.user, conversation, "Racing the sync")
+    mime, _ = build(email_channel, _outbound_for(message))
+    mailbox.deliver(mime, folder="Sent")  # as if the APPEND landed before the worker saved
+    sync(email_channel)
+    assert list(Message.objects.filter(direction="outbound").values_list("pk", flat=True)) == [
+        message.pk
+    ]
+    assert deliver(message.pk) == "sent"
+    message.refresh_from_db()
+    assert message.provider_id == mime["Message-ID"].strip("<>")
+
+
+def test_gmail_files_its_own_copy_so_nothing_is_appended(owner, mailbox, smtp_server, settings):
+    settings.FRONTDESK_GMAIL_IMAP_HOST = "127.0.0.1"
+    settings.FRONTDESK_GMAIL_IMAP_PORT = mailbox.dovecot.port
+    settings.FRONTDESK_GMAIL_IMAP_SECURITY = "none"
+    settings.FRONTDESK_GMAIL_SMTP_HOST = "127.0.0.1"
+    settings.FRONTDESK_GMAIL_SMTP_PORT = smtp_server.port
+    settings.FRONTDESK_GMAIL_SMTP_SECURITY = "none"
+    from frontdesk.connectors.registry import get_connector
+
+    setup = get_connector("gmail").setup({"address": mailbox.address, "password": mailbox.password})
+    channel = ChannelAccount(
+        workspace=owner.workspace, kind="email", provider="gmail", name="Gmail", config=setup.config
+    )
+    channel.credentials = setup.credentials
+    channel.save()
+    mailbox.deliver(
+        b"From: carla@client.test\r\nSubject: Hi\r\nMessage-ID: <g1@client.test>\r\n"
+        + f"Date: {format_datetime(timezone.now())}\r\n\r\nhello\r\n".encode()
+    )
+    sync(channel)
+    message = queue_reply(owner.user, Conversation.objects.get(), "hello back")
+    assert deliver(message.pk) == "sent"
+    assert len(mine(smtp_server, channel)) == 1
+    assert mailbox.folder("Sent") == []

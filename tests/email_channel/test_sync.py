@@ -32,12 +32,15 @@ def test_first_sync_brings_in_the_backfill_window_and_the_sent_folder(email_chan
         folder="Sent",
     )
 
+    mailbox.deliver(b"From: nodate@client.test\r\nMessage-ID: <nd@client.test>\r\n\r\nundated\r\n")
+
     sync(email_channel)
 
     assert email_channel.last_error == ""
     assert email_channel.last_synced_at is not None
     texts = set(Message.objects.filter(channel=email_channel).values_list("text", flat=True))
-    assert texts == {"Hello, I would like a quote.", "Sure, here it is."}  # 60 days is outside 30
+    # 60 days is outside the 30-day window; a mail without a Date counts by its arrival
+    assert texts == {"Hello, I would like a quote.", "Sure, here it is.", "undated"}
     inbound = Message.objects.get(text__startswith="Hello")
     assert inbound.direction == "inbound"
     assert inbound.subject == "Quote request"
@@ -54,7 +57,7 @@ def test_first_sync_brings_in_the_backfill_window_and_the_sent_folder(email_chan
     assert outbound.status == "sent"
     assert outbound.conversation.contact.handles.get().value == "bob@buyer.test"
     state = email_channel.sync_state["folders"]["inbox"]
-    assert state["backfill_total"] == 1 and state["backfill_done"] == 1
+    assert state["backfill_total"] == 2 and state["backfill_done"] == 2
 
 
 def test_incremental_sync_fetches_only_what_is_new(email_channel, mailbox, mail):

@@ -18,6 +18,7 @@ import hashlib
 import imaplib
 import logging
 import os
+import re
 import socket
 import ssl
 import tempfile
@@ -254,7 +255,7 @@ def _sync_folder(
     days = int(channel.config.get("backfill_days") or 30)
     since = (datetime.now(UTC) - timedelta(days=days)).date()
     if not state or state.get("uidvalidity") != validity:
-        uids = sorted(client.search(["SENTSINCE", since]))
+        uids = _window(client, since)
         uidnext = int(info.get(b"UIDNEXT", 1))
         high = max(uids[-1] if uids else 0, uidnext - 1)
         state = {
@@ -282,9 +283,7 @@ def _sync_folder(
 
     # 2. the backfill window, newest first
     if state["low_done"] > state["floor"]:
-        rest = client.search(
-            ["UID", f"{state['floor']}:{state['low_done'] - 1}", "SENTSINCE", since]
-        )
+        rest = _window(client, since, f"{state['floor']}:{state['low_done'] - 1}")
         rest = sorted((u for u in rest if state["floor"] <= u < state["low_done"]), reverse=True)
         for batch in _batches(rest):
             if time.monotonic() > deadline:
@@ -298,6 +297,14 @@ def _sync_folder(
         state["low_done"] = state["floor"]
         state["backfill_done"] = state["backfill_total"]
         _save_state(channel)
+
+
+def _window(client: IMAPClient, since: Any, uid_range: str = "") -> list[int]:
+    """UIDs in the backfill window, by the message's Date (by arrival when it has none)."""
+    scope = ["UID", uid_range] if uid_range else []
+    dated = client.search([*scope, "SENTSINCE", since])
+    undated = client.search([*scope, "NOT", "HEADER", "Date", "", "SINCE", since])
+    return sorted(set(dated) | set(undated))
 
 
 def _batches(uids: list[int]) -> Iterator[list[int]]:
@@ -391,6 +398,20 @@ def _one(
         stats.skipped += 1
 
 
+_OUR_ID = re.compile(r"^frontdesk\.(\d+)\.([0-9a-f]{20})@")
+
+
+def _sent_by_us(channel: ChannelAccount, message_id: str) -> bool:
+    """A Message-ID ``smtp.message_id_for`` made for a message of this channel."""
+    from frontdesk.connectors.email.smtp import message_id_for
+    from frontdesk.inbox.models import Message
+
+    found = _OUR_ID.match(message_id)
+    if not found or message_id_for(channel, int(found.group(1))) != message_id:
+        return False
+    return Message.objects.filter(pk=int(found.group(1)), channel=channel).exists()
+
+
 def _file_digest(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -428,6 +449,8 @@ def ingest_raw(
     if parsed.auto_reply and not outbound and not parsed.bounce:
         return "auto-reply"
     if outbound:
+        if _sent_by_us(channel, parsed.message_id):
+            return "ours"  # our own reply filed in Sent: its outbox row already stands for it
         handle = next((a for a in [*parsed.to, *parsed.cc] if a != own), "")
     else:
         handle = parsed.from_address
