@@ -278,3 +278,16 @@ def test_the_original_message_can_be_downloaded_by_members_only(
     stranger = Client()
     stranger.force_login(rival.user)
     assert stranger.get(f"/connectors/email/raw/{message.pk}/").status_code == 404
+
+
+def test_the_worker_syncs_connected_mailboxes_every_minute(
+    email_channel, mailbox, mail, drain_queue
+):
+    from frontdesk.inbox.tasks import sync_channels
+
+    mailbox.deliver(mail("through the worker"))
+    assert sync_channels.call_local() == 1  # the periodic task enqueues one sync per mailbox
+    drain_queue()
+    assert Message.objects.get().text == "through the worker"
+    email_channel.refresh_from_db()
+    assert email_channel.last_synced_at is not None
