@@ -34,10 +34,12 @@ def free_port() -> int:
 
 
 class Dovecot:
-    def __init__(self, introspection_url: str = "") -> None:
+    def __init__(self, introspection_url: str = "", tls: tuple[str, str] | None = None) -> None:
+        """``tls``: (certificate, key) files to serve implicit TLS and STARTTLS as well."""
         self.dir = Path(tempfile.mkdtemp(prefix="fd-dovecot-"))
         self.dir.chmod(0o755)
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         self.host = "127.0.0.1"
         self._lock = threading.Lock()
         root = os.geteuid() == 0
@@ -77,7 +79,7 @@ state_dir = {self.dir}/state
 instance_name = fd-dovecot-{self.port}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{f"ssl = yes{chr(10)}ssl_cert = <{tls[0]}{chr(10)}ssl_key = <{tls[1]}" if tls else "ssl = no"}
 disable_plaintext_auth = no
 auth_mechanisms = {mechanisms}
 auth_failure_delay = 0 secs
@@ -114,7 +116,7 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {self.tls_port}
   }}
 }}
 service imap {{

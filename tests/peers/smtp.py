@@ -9,6 +9,7 @@ error for the next MAIL transaction (e.g. ``(451, "try later")``).
 from __future__ import annotations
 
 import base64
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +36,12 @@ class Received:
 
 
 class SmtpServer:
-    def __init__(self, token_check: Callable[[str, str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        token_check: Callable[[str, str], bool] | None = None,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``tls_context``: offer STARTTLS and require it before a login."""
         self.users: dict[str, str] = {}
         self.received: list[Received] = []
         self.fail_next: list[tuple[int, str]] = []
@@ -97,7 +103,9 @@ class SmtpServer:
             port=self.port,
             authenticator=authenticator,
             auth_required=True,
-            auth_require_tls=False,
+            auth_require_tls=tls_context is not None,
+            tls_context=tls_context,
+            require_starttls=tls_context is not None,
             ready_timeout=10,
         )
         self.controller.start()
