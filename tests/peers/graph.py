@@ -174,8 +174,21 @@ class GraphPeer:
 
     @property
     def sent(self) -> list[dict[str, Any]]:
-        """Bodies POSTed to ``/messages`` that were accepted."""
-        return [c.json for c in self.calls_to("/messages") if getattr(c, "accepted", False)]
+        """Messages POSTed to ``/messages`` that were accepted (read receipts left out)."""
+        return [
+            c.json
+            for c in self.calls_to("/messages")
+            if getattr(c, "accepted", False) and c.json.get("status") != "read"
+        ]
+
+    @property
+    def read_receipts(self) -> list[str]:
+        """The message ids marked read through ``/messages``."""
+        return [
+            c.json["message_id"]
+            for c in self.calls_to("/messages")
+            if getattr(c, "accepted", False) and c.json.get("status") == "read"
+        ]
 
     def add_media(self, media_id: str, data: bytes, mime_type: str, **kw: Any) -> Media:
         item = Media(data=data, mime_type=mime_type, sha256=hashlib.sha256(data).hexdigest(), **kw)
