@@ -291,3 +291,32 @@ def test_the_worker_syncs_connected_mailboxes_every_minute(
     assert Message.objects.get().text == "through the worker"
     email_channel.refresh_from_db()
     assert email_channel.last_synced_at is not None
+
+
+def test_a_folder_recreated_on_the_server_gets_a_new_uidvalidity_and_no_duplicates(
+    email_channel, mailbox, mail
+):
+    for text in ("sent one", "sent two"):
+        mailbox.deliver(mail(text, sender=mailbox.address, to="bob@buyer.test"), folder="Sent")
+    sync(email_channel)
+    before = email_channel.sync_state["folders"]["sent"]["uidvalidity"]
+    copies = mailbox.folder("Sent")
+    client = mailbox.imap()
+    try:  # the server loses the folder and it is rebuilt: new UIDVALIDITY, UIDs from 1
+        client.delete_folder("Sent")
+        client.create_folder("Sent")
+        for raw in copies:
+            client.append("Sent", raw)
+        client.append(
+            "Sent", mail("sent three", sender=mailbox.address, to="bob@buyer.test").as_bytes()
+        )
+    finally:
+        client.logout()
+
+    sync(email_channel)
+
+    sent = email_channel.sync_state["folders"]["sent"]
+    assert sent["uidvalidity"] != before
+    assert sent["resets"] == 1
+    texts = sorted(Message.objects.filter(direction="outbound").values_list("text", flat=True))
+    assert texts == ["sent one", "sent three", "sent two"]
