@@ -653,3 +653,25 @@ def test_odd_contacts_and_statuses_do_not_stop_a_good_message(wa, graph):
     value.update(contacts="x", statuses=[{"id": 5}, None, {"status": "read"}])
     assert post_webhook(payload).status_code == 200
     assert _only_message().text == "still here"
+
+
+def test_the_thread_shows_reactions_and_the_media_state(owner, wa, graph):
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    first = msg("text", {"body": "Here is the invoice"})
+    photo = msg("image", {"id": "555", "mime_type": "image/jpeg", "sha256": "x"})
+    post_webhook(graph.webhook(messages=[first, photo], contacts=contacts()))
+    post_webhook(
+        graph.webhook(messages=[msg("reaction", {"message_id": first["id"], "emoji": "🙏"})])
+    )
+    client = Client()
+    assert client.login(username=owner.user.email, password=PASSWORD)
+    conversation = Conversation.objects.get()
+    page = client.get(f"/c/{conversation.pk}/").content.decode()
+    assert (
+        '<ul class="reactions" aria-label="Reactions"><li title="+447700900123">🙏</li></ul>'
+        in page
+    )
+    assert "The file is on its way" in page

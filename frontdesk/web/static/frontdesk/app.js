@@ -213,6 +213,7 @@
         refreshCounts();
         break;
       case "message.status":
+      case "message.updated":  // reactions, a file that arrived later
         if (isOpen) fetchMessage(cid, ev.message_id, false);
         break;
       case "conversation.assigned":
