@@ -675,3 +675,7 @@ def test_the_thread_shows_reactions_and_the_media_state(owner, wa, graph):
         in page
     )
     assert "The file is on its way" in page
+    reply = msg("text", {"body": "Paid!"}, context={"from": CLIENT_WA, "id": first["id"]})
+    post_webhook(graph.webhook(messages=[reply], contacts=contacts()))
+    page = client.get(f"/c/{conversation.pk}/").content.decode()
+    assert '<blockquote class="quote">Here is the invoice</blockquote>' in page
