@@ -94,7 +94,7 @@ def test_a_replayed_webhook_stores_nothing_twice(wa, graph):
 
 @pytest.mark.parametrize(
     "signature",
-    ["", "sha256=" + "0" * 64, "sha1=abc", "sha256=zz", "SHA256=" + "a" * 64],
+    ["", "sha256=" + "0" * 64, "sha1=abc", "sha256=zz", "SHA256=" + "a" * 64, "sha256=" + "z" * 64],
 )
 def test_a_bad_or_missing_signature_is_401_and_stores_nothing(wa, graph, signature):
     payload = graph.webhook(messages=[msg("text", {"body": "forged"})], contacts=contacts())
@@ -679,3 +679,12 @@ def test_the_thread_shows_reactions_and_the_media_state(owner, wa, graph):
     post_webhook(graph.webhook(messages=[reply], contacts=contacts()))
     page = client.get(f"/c/{conversation.pk}/").content.decode()
     assert '<blockquote class="quote">Here is the invoice</blockquote>' in page
+
+
+def test_an_uppercase_hex_signature_is_still_the_signature(wa, graph):
+    from tests.peers.graph import sign
+
+    body = json.dumps(graph.webhook(messages=[msg("text", {"body": "hi"})])).encode()
+    signature = "sha256=" + sign(APP_SECRET, body).removeprefix("sha256=").upper()
+    assert post_webhook(body, signature=signature).status_code == 200
+    assert Message.objects.count() == 1

@@ -82,7 +82,7 @@ def _deliver(request: HttpRequest) -> HttpResponse:
     body = request.body
     if len(body) > max_body_bytes():
         return JsonResponse({"error": "payload too large"}, status=413)
-    given = request.headers.get("X-Hub-Signature-256", "")
+    given = request.headers.get("X-Hub-Signature-256", "").strip().lower()  # hex in any case
     if not given.startswith("sha256=") or len(given) != 71:
         return JsonResponse({"error": "missing or malformed X-Hub-Signature-256"}, status=401)
     try:
