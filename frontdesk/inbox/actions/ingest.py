@@ -61,18 +61,13 @@ def ingest(channel: ChannelAccount, item: InboundMessage) -> IngestResult:
         raise InvalidInbound("a message needs a sender handle of at most 320 characters")
     check_text_length(item.text)
 
-    # Cheap duplicate check first: replayed webhooks are common and must cost little.
-    if Message.objects.filter(channel_id=channel.pk, provider_id=item.provider_id).values_list(
-        "pk"
-    )[:1]:
-        existing = _find_message(channel, item.provider_id)
-        if existing:
-            return IngestResult(existing, existing.conversation, created=False)
+    # No look-before-insert: the unique (channel, provider id) constraint is the duplicate
+    # check, so a new message costs one query less and a replay (or a concurrent ingest of
+    # the same id) rolls the whole attempt back and returns the rows already stored.
     try:
         with transaction.atomic():
             result = _write(channel, connector.handle_kind, handle_value, item)
     except IntegrityError:
-        # A concurrent ingest of the same provider id won the race: return its rows.
         existing = _find_message(channel, item.provider_id)
         if existing is None:
             raise
