@@ -135,3 +135,28 @@ def test_authorization_code_with_pkce_and_state(outlook, oauth_server):
     )
     assert tokens["refresh_token"].startswith("rt-")
     assert tokens["access_token"].startswith("at-")
+
+
+def test_smtp_refreshes_a_refused_token_once_then_sends(
+    oauth_channel, oauth_server, smtp_server, mailbox, mail, owner
+):
+    refresh_token = oauth_channel.credentials["refresh_token"]
+    mailbox.deliver(mail("hello"))
+    oauth_channel.connector.sync(oauth_channel)
+    oauth_channel.refresh_from_db()
+    creds = oauth_channel.credentials
+    creds.update(access_token="at-made-up", expires_at=time.time() + 3600)
+    oauth_channel.credentials = creds
+    oauth_channel.save()
+    message = queue_reply(owner.user, Conversation.objects.get(), "still goes out")
+    assert deliver(message.pk) == "sent"
+    assert len(refreshes(oauth_server, refresh_token)) == 2
+    oauth_server.revoke(refresh_token)
+    creds = oauth_channel.credentials
+    creds["expires_at"] = 0
+    oauth_channel.credentials = creds
+    oauth_channel.save()
+    second = queue_reply(owner.user, Conversation.objects.get(), "cannot go")
+    assert deliver(second.pk) == "failed"
+    oauth_channel.refresh_from_db()
+    assert oauth_channel.status == "needs_reconnect"

@@ -201,10 +201,12 @@ def _smtp(channel: ChannelAccount) -> smtplib.SMTP:
         raise imap.MailboxError(f"SMTP: cannot connect to {host}:{port}: {exc}") from None
     try:
         if imap.uses_oauth(channel):
-            token = imap._token(channel)
-            auth = oauth.xoauth2_string(imap.login_user(channel), token)
             server.ehlo()
-            server.auth("XOAUTH2", lambda challenge=None: auth, initial_response_ok=True)
+            try:
+                _xoauth2(server, channel, imap._token(channel))
+            except smtplib.SMTPAuthenticationError:
+                # the server may drop a token before its announced expiry: refresh once
+                _xoauth2(server, channel, imap._token(channel, force=True))
         else:
             # One mechanism, not smtplib's try-them-all: a refusal is a refusal.
             server.ehlo_or_helo_if_needed()
@@ -228,6 +230,11 @@ def _smtp(channel: ChannelAccount) -> smtplib.SMTP:
         server.close()
         raise
     return server
+
+
+def _xoauth2(server: smtplib.SMTP, channel: ChannelAccount, token: str) -> None:
+    auth = oauth.xoauth2_string(imap.login_user(channel), token)
+    server.auth("XOAUTH2", lambda challenge=None: auth, initial_response_ok=True)
 
 
 def test_login(channel: ChannelAccount) -> None:
