@@ -322,3 +322,26 @@ def test_spooling_keeps_nested_parts_and_decodes_big_ones_exactly(tmp_path):
     assert by_name["small.txt"].data == b"tiny"
     assert by_name["attachment.png"].spooled == "1"
     assert by_name["attachment.png"].content_id == "pic@x"
+
+
+def test_a_message_that_cannot_be_stored_is_noted_and_the_rest_still_arrive(
+    email_channel, mailbox, mail, monkeypatch
+):
+    from frontdesk.connectors.email import imap
+
+    real = imap.parse
+
+    def explode_on_one(raw_bytes):
+        if b"poison" in raw_bytes:
+            raise ValueError("cannot parse this one")
+        return real(raw_bytes)
+
+    monkeypatch.setattr(imap, "parse", explode_on_one)
+    for text in ("fine one", "poison", "fine two"):
+        mailbox.deliver(mail(text))
+    email_channel.connector.sync(email_channel)
+    email_channel.refresh_from_db()
+    assert sorted(Message.objects.values_list("text", flat=True)) == ["fine one", "fine two"]
+    [failure] = email_channel.sync_state["failures"]
+    assert "cannot parse this one" in failure["error"]
+    assert email_channel.last_error == ""

@@ -385,9 +385,12 @@ def _one(
                 raw_file=raw_file,
                 spooled=spooled,
             )
-    except Exception:
-        # one broken message must not block the mailbox: log it and move on
+    except Exception as exc:
+        # one broken message must not block the mailbox: note it (the last 20) and move on
         log.exception("channel %s: message UID %s could not be stored", channel.pk, uid)
+        failures = channel.sync_state.setdefault("failures", [])
+        failures.append({"uid": uid, "outbound": outbound, "error": repr(exc)[:300]})
+        del failures[:-20]
         stats.skipped += 1
         return
     if outcome == "created":
