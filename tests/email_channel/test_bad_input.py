@@ -345,3 +345,16 @@ def test_a_message_that_cannot_be_stored_is_noted_and_the_rest_still_arrive(
     [failure] = email_channel.sync_state["failures"]
     assert "cannot parse this one" in failure["error"]
     assert email_channel.last_error == ""
+
+
+def test_encoded_display_names_and_folded_headers():
+    data = raw(
+        "From: =?utf-8?q?Jos=C3=A9_Mar=C3=ADa?= <Jose@Example.TEST>\n"
+        "To: a@x.test,\n b@x.test\nSubject: a very long subject that was\n folded by the sender\n"
+        "Message-ID: <folded@x>",
+        "hi\n",
+    )
+    parsed = parse(data)
+    assert (parsed.from_name, parsed.from_address) == ("José María", "jose@example.test")
+    assert parsed.to == ["a@x.test", "b@x.test"]
+    assert parsed.subject == "a very long subject that was folded by the sender"
