@@ -9,6 +9,7 @@ someone allows them, so "show images" works without re-parsing.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html as html_lib
 import re
@@ -194,6 +195,29 @@ def sanitize_html(raw: str) -> tuple[str, int]:
     )
     # nh3 serializes attributes with double quotes, so this count is exact on its output.
     return clean, len(_REMOTE_IMG.findall(clean))
+
+
+_INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+INLINE_IMAGE_MAX = 200 * 1024
+INLINE_TOTAL_MAX = 1024 * 1024
+
+
+def inline_cid_images(html: str, attachments: list[ParsedAttachment]) -> str:
+    """``cid:`` images become ``data:`` URIs (small raster images only), so they show in a
+    frame that loads nothing remote; the images stay stored as attachments too."""
+    total = 0
+    for item in attachments:
+        if not item.content_id or item.content_type not in _INLINE_TYPES or not item.data:
+            continue
+        if len(item.data) > INLINE_IMAGE_MAX or total + len(item.data) > INLINE_TOTAL_MAX:
+            continue
+        needle = f'src="cid:{html_lib.escape(item.content_id)}"'
+        if needle not in html:
+            continue
+        total += len(item.data)
+        encoded = base64.b64encode(item.data).decode()
+        html = html.replace(needle, f'src="data:{item.content_type};base64,{encoded}"')
+    return html
 
 
 def html_to_text(value: str) -> str:
@@ -393,6 +417,7 @@ def parse(raw: bytes) -> ParsedEmail:
     remote = 0
     if html_raw.strip():
         html, remote = sanitize_html(html_raw)
+        html = inline_cid_images(html, attachments)
     full_text = text.strip() or (html_to_text(html_raw) if html_raw else "")
     new_text = split_quoted(full_text) if full_text else ""
 
