@@ -30,8 +30,10 @@ def test_connect_a_mailbox_test_the_connection_and_save(
     browser,  # noqa: F811
     mailbox,
     smtp_server,
+    mail,
 ):
     base, password = server
+    mailbox.deliver(mail("Waiting in the mailbox", subject="Before connecting"))
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -66,5 +68,8 @@ def test_connect_a_mailbox_test_the_connection_and_save(
     page.wait_for_url(f"{base}/apps/")
     row = page.locator("tr", has_text="Support mailbox")
     assert "Connected" in row.inner_text()
+    # the first sync starts on save: the waiting mail shows up in the inbox
+    page.goto(f"{base}/")
+    page.wait_for_selector("text=Waiting in the mailbox", timeout=30_000)
     assert errors == []
     context.close()
