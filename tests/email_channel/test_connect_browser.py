@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import wait_for
 from tests.test_browser import CHROMIUM, browser  # noqa: F401  (the module's browser fixture)
 from tests.test_end_to_end import base_env, free_port, running, wait_until_up
 
@@ -71,5 +72,19 @@ def test_connect_a_mailbox_test_the_connection_and_save(
     # the first sync starts on save: the waiting mail shows up in the inbox
     page.goto(f"{base}/")
     page.wait_for_selector("text=Waiting in the mailbox", timeout=30_000)
+
+    # reply from the thread with a Cc: it leaves by SMTP, threaded
+    page.click("text=Waiting in the mailbox")
+    page.click("details.email-fields summary")
+    page.fill("#email-cc", "boss@client.test")
+    page.fill("#reply-text", "Thanks, we are on it.")
+    page.click("#send-btn")
+    wait_for(
+        lambda: [r for r in smtp_server.received if r.mail_from == mailbox.address], timeout=20
+    )
+    [sent] = [r for r in smtp_server.received if r.mail_from == mailbox.address]
+    assert sorted(sent.rcpt_tos) == ["boss@client.test", "carla@client.test"]
+    assert sent.message["Subject"] == "Re: Before connecting"
+    assert sent.message["In-Reply-To"]
     assert errors == []
     context.close()
