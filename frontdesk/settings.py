@@ -121,6 +121,8 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # Tests use a file too (not shared-cache memory), so locking behaves as in production.
+            "TEST": {"NAME": str(DATA_DIR / "test-frontdesk.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -237,3 +237,40 @@ def test_a_status_for_an_unknown_message_is_kept_and_applied_when_it_arrives(cha
 def test_an_unknown_status_word_is_refused(channel):
     with pytest.raises(InvalidInbound):
         ingest_status(channel, StatusUpdate(provider_id="x", status="teleported"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_deliveries_of_one_message_store_it_once(owner, callback):
+    """Webhook retries often race each other: eight threads, one new client, one message id."""
+    import threading
+
+    from django.db import connection
+
+    channel = make_api_channel(owner, callback.url)
+    results, errors = [], []
+    barrier = threading.Barrier(8)
+
+    def deliver() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(
+                ingest(channel, InboundMessage(provider_id="dup-1", handle="new-client", text="hi"))
+            )
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert (
+        Message.objects.count() == 1
+        and Contact.objects.count() == 1
+        and Conversation.objects.count() == 1
+    )
+    assert {r.message.pk for r in results} == {Message.objects.get().pk}
+    assert sum(r.created for r in results) == 1
