@@ -263,3 +263,19 @@ def test_gmail_files_its_own_copy_so_nothing_is_appended(owner, mailbox, smtp_se
     assert deliver(message.pk) == "sent"
     assert len(mine(smtp_server, channel)) == 1
     assert mailbox.folder("Sent") == []
+
+
+def test_a_temporary_smtp_auth_failure_is_retried_not_a_reconnect(
+    owner, email_channel, smtp_server, thread
+):
+    conversation, _, _ = thread
+    smtp_server.auth_tempfail = True
+    try:
+        message = queue_reply(owner.user, conversation, "hi")
+        assert deliver(message.pk) == "retry"
+    finally:
+        smtp_server.auth_tempfail = False
+    message.refresh_from_db()
+    email_channel.refresh_from_db()
+    assert "454" in message.error
+    assert email_channel.status == "connected"

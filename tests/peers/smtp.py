@@ -46,6 +46,7 @@ class SmtpServer:
         self.received: list[Received] = []
         self.fail_next: list[tuple[int, str]] = []
         self.xoauth2_logins: list[str] = []
+        self.auth_tempfail = False  # answer every login with 454 (a passing server problem)
         self.token_check = token_check or (lambda user, token: False)
         self._lock = threading.Lock()
         peer = self
@@ -89,6 +90,12 @@ class SmtpServer:
                 return AuthResult(success=False, handled=False)
 
         def authenticator(server, session, envelope, mechanism, auth_data):
+            if peer.auth_tempfail:
+                return AuthResult(
+                    success=False,
+                    handled=False,
+                    message="454 4.7.0 Temporary authentication failure",
+                )
             ok = (
                 isinstance(auth_data, LoginPassword)
                 and peer.users.get(auth_data.login.decode()) == auth_data.password.decode()

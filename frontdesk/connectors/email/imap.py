@@ -121,6 +121,10 @@ def connect(channel: ChannelAccount) -> Iterator[IMAPClient]:
             else:
                 client.login(login_user(channel), channel.credentials.get("password", ""))
         except LoginError as exc:
+            if "UNAVAILABLE" in _text(exc).upper():  # RFC 5530: a passing server problem
+                raise MailboxError(
+                    f"IMAP: {host} cannot log in now: {_text(exc)}", "auth"
+                ) from None
             raise LoginRefused(f"IMAP: {host} refused the login: {_text(exc)}") from None
         yield client
     finally:

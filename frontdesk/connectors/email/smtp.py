@@ -221,6 +221,10 @@ def _smtp(channel: ChannelAccount) -> smtplib.SMTP:
                 server.login(server.user, server.password)
     except smtplib.SMTPAuthenticationError as exc:
         server.close()
+        if 400 <= exc.smtp_code < 500:  # 454: a temporary authentication failure
+            raise imap.MailboxError(
+                f"SMTP: {host} cannot log in now: {_reply(exc)}", "auth"
+            ) from None
         raise imap.LoginRefused(f"SMTP: {host} refused the login: {_reply(exc)}") from None
     except smtplib.SMTPNotSupportedError:
         server.close()
