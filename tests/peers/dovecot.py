@@ -11,6 +11,7 @@ Dovecot refuses to run its login process as root: as root it uses the Debian
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pwd
 import shutil
@@ -132,19 +133,16 @@ service stats {{
 }}
 """
         (self.dir / "dovecot.conf").write_text(config)
-        # Dovecot forks into the background: no pipes, or the child would hold them open.
-        with open(self.dir / "start.err", "wb") as err:
-            code = subprocess.call(
-                [DOVECOT, "-c", str(self.dir / "dovecot.conf")],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-                timeout=30,
-            )
-        if code != 0:
-            raise RuntimeError(
-                f"dovecot did not start: {(self.dir / 'start.err').read_text()}{self.log()}"
-            )
+        # In the foreground (-F) as our child, told to stop if this process dies (even when
+        # killed), so a crashed or timed-out test run never leaves a Dovecot behind.
+        self._err = open(self.dir / "start.err", "wb")  # noqa: SIM115 (open while it runs)
+        self.process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(self.dir / "dovecot.conf")],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._err,
+            preexec_fn=_die_with_parent,
+        )
         self._wait_ready()
 
     def log(self) -> str:
@@ -156,6 +154,10 @@ service stats {{
     def _wait_ready(self, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"dovecot did not start: {(self.dir / 'start.err').read_text()}{self.log()}"
+                )
             try:
                 with socket.create_connection((self.host, self.port), timeout=1) as s:
                     if s.recv(100).startswith(b"* OK"):
@@ -179,21 +181,20 @@ service stats {{
         return result.stdout + result.stderr
 
     def close(self) -> None:
-        pid_file = self.dir / "run" / "master.pid"
+        self.process.terminate()
         try:
-            pid = int(pid_file.read_text().strip())
-        except (OSError, ValueError):
-            pid = 0
-        if pid:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pid = 0
-            deadline = time.monotonic() + 10
-            while pid and time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.05)
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self._err.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this child when the process that started it exits."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
