@@ -175,7 +175,7 @@ class EmailConnector(Connector):
             publish(channel.workspace_id, "channel.status", channel_id=channel.pk,
                     status=channel.status, error=channel.last_error)  # fmt: skip
             return
-        except (imap.MailboxError, OSError, Exception) as exc:
+        except Exception as exc:  # MailboxError, a dropped connection, a server's odd answer
             log.warning("channel %s: sync failed: %s", channel.pk, exc)
             channel.last_error = f"sync failed: {exc}"[:2000]
             channel.save(update_fields=["last_error"])
