@@ -70,7 +70,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -121,6 +121,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
             },
+            # HTTP runs on a fixed pool of threads (see asgi.py): keep their connections.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
             # Tests use a file too (not shared-cache memory), so locking behaves as in production.
             "TEST": {"NAME": str(DATA_DIR / "test-frontdesk.sqlite3")},
         }
@@ -186,10 +189,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-SERVESTATIC_USE_FINDERS = (
-    True  # serve straight from the apps' static folders: no collectstatic step
-)
-SERVESTATIC_AUTOREFRESH = DEBUG
+# Serve straight from the apps' static folders: no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- safety ------------------------------------------------------------------------------
 _https = BASE_URL.startswith("https://")
@@ -225,6 +227,7 @@ FRONTDESK_MAX_ATTACHMENT_BYTES = int(
     os.environ.get("FRONTDESK_MAX_ATTACHMENT_BYTES", str(25 * 1024 * 1024))
 )
 FRONTDESK_MAX_TEXT_CHARS = int(os.environ.get("FRONTDESK_MAX_TEXT_CHARS", "200000"))
+FRONTDESK_HTTP_THREADS = int(os.environ.get("FRONTDESK_HTTP_THREADS", "16"))
 FRONTDESK_HTTP_TIMEOUT = float(os.environ.get("FRONTDESK_HTTP_TIMEOUT", "10"))
 FRONTDESK_SEND_MAX_ATTEMPTS = int(os.environ.get("FRONTDESK_SEND_MAX_ATTEMPTS", "8"))
 FRONTDESK_SEND_BACKOFF_BASE = float(os.environ.get("FRONTDESK_SEND_BACKOFF_BASE", "5"))
