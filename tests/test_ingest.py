@@ -274,3 +274,31 @@ def test_concurrent_deliveries_of_one_message_store_it_once(owner, callback):
     )
     assert {r.message.pk for r in results} == {Message.objects.get().pk}
     assert sum(r.created for r in results) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_writers_in_one_process_queue_without_errors(owner, callback):
+    """Sixteen threads writing at once (the web server's pool): all land, none times out."""
+    import threading
+
+    from django.db import connection
+
+    channel = make_api_channel(owner, callback.url)
+    errors: list[Exception] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(10):
+                ingest(channel, InboundMessage(provider_id=f"t{n}-{i}", handle=f"c{n}", text="hi"))
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert Message.objects.count() == 160 and Conversation.objects.count() == 16
