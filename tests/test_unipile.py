@@ -427,8 +427,10 @@ def test_reactions_are_kept_on_the_message(linkedin, peer):
     assert post_hook({**reaction, "reaction": "🎉"}, secret_of(linkedin)).status_code == 200
     stored = Message.objects.get()
     assert stored.extra["reactions"] == [
-        {"emoji": "🎉", "by": KIM["provider_id"], "name": "Kim Prospect"}
+        {"emoji": "🎉", "by": KIM["provider_id"], "name": "Kim Prospect", "at": ""}
     ]
+    assert post_hook({**reaction, "reaction": ""}, secret_of(linkedin)).status_code == 200
+    assert Message.objects.get().extra["reactions"] == []  # taken back
     bad = {**reaction, "reaction_sender": "Kim"}
     assert post_hook(bad, secret_of(linkedin)).status_code == 400
     unknown = {**reaction, "message_id": "never-seen"}

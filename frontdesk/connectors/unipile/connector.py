@@ -392,35 +392,20 @@ class UnipileConnector(Connector):
 
     def apply_reaction(self, channel: ChannelAccount, event: dict[str, Any]) -> bool:
         """A ``message_reaction`` event: the emoji is kept on the message (``extra["reactions"]``)."""
-        from frontdesk.inbox.actions.ingest import publish_status
-        from frontdesk.inbox.models import Message
+        from frontdesk.inbox.actions.reactions import set_reaction
 
         message_id = _str(event.get("message_id"))
-        reaction = _str(event.get("reaction"), 32)
         who = event.get("reaction_sender")
         if not message_id or not isinstance(who, dict):
             raise MalformedEvent("message_id and reaction_sender are required")
-        by = _str(who.get("attendee_provider_id"), 320)
-        with transaction.atomic():
-            message = (
-                Message.objects.select_for_update()
-                .filter(channel=channel, provider_id=message_id)
-                .first()
-            )
-            if message is None:
-                return False  # a reaction to a message we never had
-            reactions = [
-                r
-                for r in (message.extra or {}).get("reactions", [])
-                if isinstance(r, dict) and r.get("by") != by
-            ]
-            if reaction:  # an empty reaction removes the sender's earlier one
-                name = _str(who.get("attendee_name"), 300)
-                reactions.append({"emoji": reaction, "by": by, "name": name})
-            message.extra = {**(message.extra or {}), "reactions": reactions[-50:]}
-            message.save(update_fields=["extra"])
-            publish_status(message)
-        return True
+        message = set_reaction(
+            channel,
+            message_id,
+            by=_str(who.get("attendee_provider_id"), 320),
+            emoji=_str(event.get("reaction"), 32),  # empty: the sender took the reaction back
+            name=_str(who.get("attendee_name"), 300),
+        )
+        return message is not None
 
     def apply_account_status(self, channel: ChannelAccount, status: str) -> None:
         from frontdesk.inbox.models import ChannelStatus

@@ -1,68 +1,22 @@
-"""Small writes a WhatsApp webhook needs beyond ``ingest``: reactions, media arriving
-later, a number change, an ad referral kept on the contact. Each publishes an event."""
+"""Small writes a WhatsApp webhook needs beyond ``ingest``: media arriving later, a
+number change, an ad referral kept on the contact. Each publishes an event. (Reactions
+are the shared ``inbox.actions.reactions.set_reaction``.)"""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from frontdesk.connectors.base import InboundAttachment
+from frontdesk.inbox.actions.ingest import publish_updated
 from frontdesk.inbox.attachments import store_attachment
 from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation, Message
 from frontdesk.realtime.publish import publish
 
 log = logging.getLogger("frontdesk.whatsapp")
-
-
-def _updated(message: Message) -> None:
-    publish(
-        message.workspace_id,
-        "message.updated",
-        conversation_id=message.conversation_id,
-        message_id=message.pk,
-    )
-
-
-def set_reaction(
-    channel: ChannelAccount, message_id: str, by: str, emoji: str, at: datetime | None
-) -> Message | None:
-    """Put (or, with an empty emoji, remove) ``by``'s reaction on a message of this channel.
-
-    ``extra["reactions"]`` is a list of ``{"by", "emoji", "at"}``, one per reactor; an older
-    event never overwrites a newer one, so replays and out-of-order deliveries are harmless.
-    """
-    with transaction.atomic():
-        message = (
-            Message.objects.select_for_update()
-            .filter(channel=channel, provider_id=message_id)
-            .first()
-        )
-        if message is None:
-            log.info("reaction on unknown message %s on channel %s ignored", message_id, channel.pk)
-            return None
-        stamp = at.isoformat() if at else ""
-        reactions = [r for r in message.extra.get("reactions", []) if isinstance(r, dict)]
-        mine = next((r for r in reactions if r.get("by") == by), None)
-        if mine is not None and stamp and str(mine.get("at") or "") > stamp:
-            return message  # a newer reaction from this person is already there
-        removed = message.extra.get("reactions_removed", {})
-        if mine is None and not emoji:
-            return message
-        if mine is None and stamp and str(removed.get(by) or "") > stamp:
-            return message  # removed later than this reaction was made
-        reactions = [r for r in reactions if r.get("by") != by]
-        if emoji:
-            reactions.append({"by": by, "emoji": emoji, "at": stamp})
-        else:
-            removed = {**removed, by: stamp}
-        message.extra = {**message.extra, "reactions": reactions, "reactions_removed": removed}
-        message.save(update_fields=["extra"])
-        _updated(message)
-    return message
 
 
 def set_media_state(message: Message, state: str, error: str = "", **more: Any) -> None:
@@ -76,7 +30,7 @@ def set_media_state(message: Message, state: str, error: str = "", **more: Any) 
         locked.extra = {**locked.extra, "media": media}
         locked.save(update_fields=["extra"])
         message.extra = locked.extra
-        _updated(locked)
+        publish_updated(locked)
 
 
 def attach_media(message: Message, item: InboundAttachment) -> None:
@@ -95,7 +49,7 @@ def attach_media(message: Message, item: InboundAttachment) -> None:
         locked.extra = {**locked.extra, "media": media}
         locked.save(update_fields=["extra"])
         message.extra = locked.extra
-        _updated(locked)
+        publish_updated(locked)
 
 
 def change_number(channel: ChannelAccount, old: str, new: str) -> None:

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods
 from frontdesk.connectors.whatsapp_cloud import effects
 from frontdesk.connectors.whatsapp_cloud.parse import parse_value
 from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
+from frontdesk.inbox.actions.reactions import set_reaction
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus
 
 log = logging.getLogger("frontdesk.whatsapp")
@@ -165,9 +166,7 @@ def process_value(channel: ChannelAccount, value: dict[str, Any]) -> None:
         effects.change_number(channel, change.old, change.new)
     for reaction in parsed.reactions:
         if reaction.message_id and reaction.by:
-            effects.set_reaction(
-                channel, reaction.message_id, reaction.by, reaction.emoji, reaction.at
-            )
+            set_reaction(channel, reaction.message_id, reaction.by, reaction.emoji, reaction.at)
     for update in parsed.statuses:
         try:
             ingest_status(channel, update)

@@ -290,6 +290,16 @@ def publish_created(message: Message) -> None:
     )
 
 
+def publish_updated(message: Message) -> None:
+    """Something shown on the message changed (a reaction, media that arrived ...)."""
+    publish(
+        message.workspace_id,
+        "message.updated",
+        conversation_id=message.conversation_id,
+        message_id=message.pk,
+    )
+
+
 def check_text_length(text: str) -> None:
     if len(text) > settings.FRONTDESK_MAX_TEXT_CHARS:
         raise InvalidInbound(f"text is longer than {settings.FRONTDESK_MAX_TEXT_CHARS} characters")
