@@ -12,24 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 
 import httpx
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench._setup import percentile
-
-FRONTDESK = [sys.executable, "-m", "frontdesk"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.live import base_env, create_token, free_port, running, wait_until_up
 
 
 async def fire(
@@ -65,36 +55,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--contacts", type=int, default=1000)
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["FRONTDESK_DATA_DIR"] = tempfile.mkdtemp(prefix="frontdesk-bench-")
+    env = base_env()
     env["FRONTDESK_LOG_LEVEL"] = "WARNING"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [*FRONTDESK, "run", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start")
-            time.sleep(0.2)
-        token = (
-            subprocess.run(
-                [*FRONTDESK, "token", "create", "--email", "owner@example.com"],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
+    with running(env, ["run", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
+        token = create_token(env, "owner@example.com")
         channel = httpx.post(
             f"{base}/api/v1/channels",
             headers={"Authorization": f"Bearer {token}"},
@@ -117,9 +84,6 @@ def main() -> None:
             f"POST /api/v1/channels/{{id}}/messages  {len(timings)} requests  {len(timings) / total:.0f} req/s  "
             f"p50 {percentile(timings, 50) * 1000:.1f} ms  p99 {percentile(timings, 99) * 1000:.1f} ms"
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 if __name__ == "__main__":

@@ -23,16 +23,14 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
 import httpx
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench._setup import percentile
-from bench.api_ingest import FRONTDESK, free_port
+from tests.live import base_env, create_token, free_port, running, wait_until_up
 
 APP_SECRET = "bench-app-secret"
 PHONE_NUMBER_ID = "106540352242922"
@@ -209,36 +207,13 @@ def main() -> None:
     if args.in_process:
         in_process(args.n, args.contacts)
         return
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["FRONTDESK_DATA_DIR"] = tempfile.mkdtemp(prefix="frontdesk-bench-")
+    env = base_env()
     env["FRONTDESK_LOG_LEVEL"] = "WARNING"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [*FRONTDESK, "run", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start")
-            time.sleep(0.2)
-        token = (
-            subprocess.run(
-                [*FRONTDESK, "token", "create", "--email", "owner@example.com"],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
+    with running(env, ["run", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
+        token = create_token(env, "owner@example.com")
         created = httpx.post(
             f"{base}/api/v1/channels",
             headers={"Authorization": f"Bearer {token}"},
@@ -268,9 +243,6 @@ def main() -> None:
         print(line("saturation (as fast as possible)", timings, total))
         timings, total = asyncio.run(paced(url, args.rate, args.seconds, args.contacts))
         print(line(f"paced at {args.rate:.0f}/s for {args.seconds:.0f} s", timings, total))
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 if __name__ == "__main__":

@@ -12,23 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT))
+from tests.live import base_env, cli, free_port, running, wait_until_up  # noqa: E402
 
 
 def chart_png() -> bytes:
@@ -177,43 +168,20 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     data = Path(tempfile.mkdtemp(prefix="frontdesk-shots-"))
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["FRONTDESK_DATA_DIR"] = str(data)
+    env = base_env(data)
     os.environ.update(
         {"FRONTDESK_DATA_DIR": str(data), "DJANGO_SETTINGS_MODULE": "frontdesk.settings"}
     )
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("REDIS_URL", None)
-    frontdesk = [sys.executable, "-m", "frontdesk"]
-    subprocess.run([*frontdesk, "demo", "--seed-only"], env=env, check=True, capture_output=True)
+    cli(env, "demo", "--seed-only")
     seed_extra()
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [*frontdesk, "demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the demo server did not start")
-            time.sleep(0.2)
+    with running(env, ["demo", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
         shoot(base, out)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
     print(f"screenshots in {out}")
     return 0
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from tests.conftest import wait_for
+from tests.live import base_env, cli, free_port, running, wait_until_up
 from tests.peers.callback import CallbackServer
-from tests.test_end_to_end import base_env, cli, free_port, running, wait_until_up
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +72,7 @@ class App:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory) -> Iterator[App]:
     tmp = tmp_path_factory.mktemp("ui")
-    env = base_env(tmp)
+    env = base_env(tmp / "data")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     callback = CallbackServer()

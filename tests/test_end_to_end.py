@@ -10,72 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import wait_for
-
-FRONTDESK = [sys.executable, "-m", "frontdesk"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([*FRONTDESK, *args], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-@contextmanager
-def running(env: dict[str, str], *commands: list[str]) -> Iterator[list[subprocess.Popen]]:
-    procs = [
-        subprocess.Popen(
-            [*FRONTDESK, *c], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        for c in commands
-    ]
-    try:
-        yield procs
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-
-
-def wait_until_up(base: str, procs: list[subprocess.Popen]) -> None:
-    def up() -> bool:
-        for p in procs:
-            if p.poll() is not None:
-                raise AssertionError(f"process exited early: {p.stdout.read() if p.stdout else ''}")
-        try:
-            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_for(up, timeout=60, interval=0.2)
-
-
-def base_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env["FRONTDESK_DATA_DIR"] = str(tmp_path / "data")
-    return env
+from tests.live import base_env, cli, free_port, running, wait_until_up
 
 
 def round_trip(base: str, env: dict[str, str], callback, email: str) -> None:
@@ -125,7 +67,7 @@ def round_trip(base: str, env: dict[str, str], callback, email: str) -> None:
 
 
 def test_embedded_run_serves_web_and_worker_in_one_process(tmp_path, callback):
-    env = base_env(tmp_path)
+    env = base_env(tmp_path / "data")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with running(env, ["run", "--port", str(port)]) as procs:
@@ -153,7 +95,7 @@ def test_scale_mode_web_and_worker_processes_on_postgres_and_redis(tmp_path, cal
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        env = base_env(tmp_path)
+        env = base_env(tmp_path / "data")
         env["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
         env["REDIS_URL"] = os.environ["REDIS_URL"]
         env["FRONTDESK_QUEUE_NAME"] = name
@@ -180,7 +122,7 @@ def test_scale_mode_web_and_worker_processes_on_postgres_and_redis(tmp_path, cal
 def test_a_reply_survives_the_worker_being_killed_mid_send(tmp_path, callback):
     """kill -9 while the provider holds the request; the next start sends it again with the
     same Idempotency-Key (so a provider that honours it sends once) and it ends sent."""
-    env = base_env(tmp_path)
+    env = base_env(tmp_path / "data")
     env["FRONTDESK_SEND_LEASE_SECONDS"] = "2"
     env["FRONTDESK_HTTP_TIMEOUT"] = "60"
     callback.behaviours = ["hang"]

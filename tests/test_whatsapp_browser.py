@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import wait_for
+from tests.live import base_env, free_port, running, wait_until_up
 from tests.peers.graph import GraphPeer
 from tests.test_browser import CHROMIUM, browser  # noqa: F401  (the module's browser fixture)
-from tests.test_end_to_end import base_env, free_port, running, wait_until_up
 from tests.whatsapp_support import contacts, msg
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ TEMPLATES = [
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, str]]:
     tmp = tmp_path_factory.mktemp("wa-ui")
-    env = base_env(tmp)
+    env = base_env(tmp / "data")
     env["FRONTDESK_LOG_LEVEL"] = "WARNING"
     port = free_port()
     base = f"http://127.0.0.1:{port}"

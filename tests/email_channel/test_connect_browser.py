@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import wait_for
+from tests.live import base_env, free_port, running, wait_until_up
 from tests.test_browser import CHROMIUM, browser  # noqa: F401  (the module's browser fixture)
-from tests.test_end_to_end import base_env, free_port, running, wait_until_up
 
 pytestmark = pytest.mark.browser
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, str]]:
     tmp = tmp_path_factory.mktemp("email-ui")
-    env = base_env(tmp)
+    env = base_env(tmp / "data")
     env["FRONTDESK_LOG_LEVEL"] = "WARNING"
     port = free_port()
     base = f"http://127.0.0.1:{port}"

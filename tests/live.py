@@ -1,0 +1,83 @@
+"""Running the real `frontdesk` processes for end-to-end tests, benchmarks and screenshots.
+
+No Django import here: benchmarks and scripts use it from outside a configured project.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+FRONTDESK = [sys.executable, "-m", "frontdesk"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def base_env(data_dir: Path | str | None = None) -> dict[str, str]:
+    """Embedded mode (no DATABASE_URL/REDIS_URL) on a data dir of its own."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["FRONTDESK_DATA_DIR"] = str(data_dir or tempfile.mkdtemp(prefix="frontdesk-live-"))
+    return env
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([*FRONTDESK, *args], env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise AssertionError(f"frontdesk {' '.join(args)} failed: {done.stderr}")
+    return done.stdout
+
+
+def create_token(env: dict[str, str], email: str) -> str:
+    return cli(env, "token", "create", "--email", email).strip().splitlines()[-1]
+
+
+@contextmanager
+def running(env: dict[str, str], *commands: list[str]) -> Iterator[list[subprocess.Popen]]:
+    """Start `frontdesk` processes (output to a log file, so a full pipe never stalls them)."""
+    log_dir = Path(env["FRONTDESK_DATA_DIR"])
+    log_dir.mkdir(parents=True, exist_ok=True)
+    logs = [open(log_dir / f"process-{i}.log", "a") for i in range(len(commands))]  # noqa: SIM115
+    procs = [
+        subprocess.Popen([*FRONTDESK, *c], env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        for c, log in zip(commands, logs, strict=True)
+    ]
+    try:
+        yield procs
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for log in logs:
+            log.close()
+
+
+def wait_until_up(base: str, procs: list[subprocess.Popen], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for p in procs:
+            if p.poll() is not None:
+                raise AssertionError(f"{' '.join(map(str, p.args))} exited with {p.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{base} did not answer within {timeout:.0f} s")
