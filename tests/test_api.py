@@ -360,3 +360,10 @@ def test_openapi_document(db):
         "/api/v1/me",
     ):
         assert path in doc["paths"]
+
+
+def test_a_deactivated_users_token_stops_working(api, owner):
+    assert api.get("/api/v1/me").status_code == 200
+    owner.user.is_active = False
+    owner.user.save(update_fields=["is_active"])
+    assert api.get("/api/v1/me").status_code == 401

@@ -14,17 +14,31 @@ from frontdesk.workspaces.models import ApiToken, Membership, hash_token
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Membership | None:
-        row = (
-            ApiToken.objects.select_related("membership__workspace", "membership__user")
-            .filter(token_hash=hash_token(token), membership__user__is_active=True)
-            .first()
+        # One flat query on every API call: the membership's user and workspace load only
+        # if a view asks for them (most need just the ids).
+        found = list(
+            ApiToken.objects.filter(
+                token_hash=hash_token(token), membership__user__is_active=True
+            ).values_list(
+                "pk",
+                "last_used_at",
+                "membership_id",
+                "membership__workspace_id",
+                "membership__user_id",
+                "membership__role",
+            )[:1]
         )
-        if row is None:
+        if not found:
             return None
+        token_id, last_used_at, membership_id, workspace_id, user_id, role = found[0]
         now = timezone.now()
-        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-        return row.membership
+        if last_used_at is None or (now - last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+        membership = Membership(
+            pk=membership_id, workspace_id=workspace_id, user_id=user_id, role=role
+        )
+        membership._state.adding, membership._state.db = False, "default"
+        return membership
 
 
 class ChannelSecretAuth(HttpBearer):
