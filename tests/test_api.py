@@ -367,3 +367,42 @@ def test_a_deactivated_users_token_stops_working(api, owner):
     owner.user.is_active = False
     owner.user.save(update_fields=["is_active"])
     assert api.get("/api/v1/me").status_code == 401
+
+
+def test_start_a_conversation_on_a_chat_channel(api, channel, callback):
+    from frontdesk.inbox.actions.send import deliver
+
+    body = {
+        "channel_id": channel.pk,
+        "to": {"handle": "+15559990000", "name": "Nia New"},
+        "text": "Hi Nia!",
+    }
+    r = post_json(api, "/api/v1/conversations", body)
+    assert r.status_code == 201, r.content
+    created = r.json()
+    assert created["conversation"]["contact"]["name"] == "Nia New"
+    assert created["conversation"]["contact"]["handles"] == [
+        {"kind": "external", "value": "+15559990000"}
+    ]
+    assert (created["message"]["status"], created["message"]["text"]) == ("queued", "Hi Nia!")
+    assert deliver(created["message"]["id"]) == "sent"
+    assert callback.received[0].json["to"] == {"handle": "+15559990000"}
+    # on a chat channel, writing again continues the same conversation, and so does her answer
+    again = post_json(api, "/api/v1/conversations", {**body, "text": "Still there?"}).json()
+    assert again["conversation"]["id"] == created["conversation"]["id"]
+    answer = post_json(
+        api,
+        f"/api/v1/channels/{channel.pk}/messages",
+        {"id": "nia-1", "contact": {"handle": "+15559990000"}, "text": "Yes!"},
+    ).json()
+    assert answer["conversation_id"] == created["conversation"]["id"]
+
+
+def test_start_a_conversation_needs_a_channel_of_this_workspace_and_a_handle(api, rival, callback):
+    theirs = make_api_channel(rival, callback.url, name="Theirs")
+    body = {"channel_id": theirs.pk, "to": {"handle": "x"}, "text": "hi"}
+    assert post_json(api, "/api/v1/conversations", body).status_code == 404
+    assert (
+        post_json(api, "/api/v1/conversations", {**body, "channel_id": 999999}).status_code == 404
+    )
+    assert Conversation.objects.count() == 0

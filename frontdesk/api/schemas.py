@@ -148,6 +148,23 @@ class MessageIn(Schema):
     kind: Literal["reply", "note"] = "reply"
 
 
+class Recipient(Schema):
+    handle: str = Field(min_length=1, max_length=320)
+    name: str = Field(default="", max_length=300)
+
+
+class NewConversationIn(Schema):
+    channel_id: int
+    to: Recipient
+    text: str
+    subject: str = Field(default="", max_length=500)
+
+
+class NewConversationOut(Schema):
+    conversation: ConversationOut
+    message: MessageOut
+
+
 class AssignIn(Schema):
     assignee_id: int | None = None
 

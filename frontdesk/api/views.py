@@ -18,6 +18,7 @@ from frontdesk.connectors.base import ConfigError, InboundAttachment, InboundMes
 from frontdesk.connectors.registry import CONNECTORS
 from frontdesk.inbox import queries
 from frontdesk.inbox.actions import conversation as conversation_actions
+from frontdesk.inbox.actions import send as send_actions
 from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
 from frontdesk.inbox.actions.send import add_note, queue_reply
 from frontdesk.inbox.models import Attachment, ChannelAccount, Contact, Conversation
@@ -241,6 +242,37 @@ def post_message(request: HttpRequest, conversation_id: int, payload: s.MessageI
             raise HttpError(409, blocked)
         message = queue_reply(member.user, conversation, payload.text)
     return Status(201, serialize.message(message))
+
+
+@api.post(
+    "/conversations",
+    response={201: s.NewConversationOut, 400: s.Error, 404: s.Error, 409: s.Error},
+    tags=["conversations"],
+)
+def start_conversation(request: HttpRequest, payload: s.NewConversationIn):
+    """Write first to someone through one of the workspace's channels (an email to an
+    address, a LinkedIn message to a member ...). The message is queued like a reply."""
+    member = _member(request)
+    channel = ChannelAccount.objects.filter(
+        pk=payload.channel_id, workspace_id=member.workspace_id
+    ).first()
+    if channel is None:
+        raise HttpError(404, "channel not found")
+    extra = {"subject": payload.subject} if payload.subject else {}
+    try:
+        message = send_actions.start_conversation(
+            member.user, channel, payload.to.handle, payload.text, payload.to.name, extra=extra
+        )
+    except send_actions.ReplyBlocked as exc:
+        raise HttpError(409, str(exc)) from None
+    conversation = _conversation(member, message.conversation_id)
+    return Status(
+        201,
+        {
+            "conversation": serialize.conversation(conversation),
+            "message": serialize.message(message),
+        },
+    )
 
 
 @api.post(

@@ -279,3 +279,42 @@ def test_a_temporary_smtp_auth_failure_is_retried_not_a_reconnect(
     email_channel.refresh_from_db()
     assert "454" in message.error
     assert email_channel.status == "connected"
+
+
+def test_a_new_email_to_an_address_starts_its_own_conversation(
+    owner, email_channel, mailbox, smtp_server
+):
+    """Compose: each new email is a conversation of its own; the client's answer joins it."""
+    from frontdesk.inbox.actions.send import start_conversation
+
+    first = start_conversation(
+        owner.user, email_channel, "Dora@Prospect.test", "Hello Dora, about your request...",
+        contact_name="Dora Prospect", extra={"subject": "Your quote"},
+    )  # fmt: skip
+    second = start_conversation(
+        owner.user,
+        email_channel,
+        "dora@prospect.test",
+        "One more thing",
+        extra={"subject": "Invoice"},
+    )
+    assert first.conversation_id != second.conversation_id
+    assert first.conversation.contact_id == second.conversation.contact_id
+    assert deliver(first.pk) == "sent"
+    [received] = mine(smtp_server, email_channel)
+    assert received.rcpt_tos == ["dora@prospect.test"]
+    sent = received.message
+    assert sent["Subject"] == "Your quote"
+    assert sent["In-Reply-To"] is None
+    first.refresh_from_db()
+    answer = new_id()
+    mailbox.deliver(
+        BytesParser(policy=policy.default).parsebytes(
+            b"From: dora@prospect.test\r\nTo: " + mailbox.address.encode() + b"\r\n"
+            b"Subject: Re: Your quote\r\nMessage-ID: " + answer.encode() + b"\r\n"
+            b"In-Reply-To: " + sent["Message-ID"].encode() + b"\r\n\r\nThanks!\r\n"
+        )
+    )
+    sync(email_channel)
+    reply = Message.objects.get(provider_id=answer.strip("<>"))
+    assert reply.conversation_id == first.conversation_id

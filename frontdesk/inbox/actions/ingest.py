@@ -186,7 +186,28 @@ def _conversation_for(
         )
         if earlier:
             return earlier.conversation
-    thread_key = (item.thread_key or f"{handle_kind}:{handle_value}")[:500]
+    thread_key = item.thread_key or default_thread_key(handle_kind, handle_value)
+    return conversation_with(
+        channel, handle_kind, handle_value, item.contact_name, thread_key, item.subject, at
+    )
+
+
+def default_thread_key(handle_kind: str, handle_value: str) -> str:
+    """One conversation per person on a channel, unless the provider names its threads."""
+    return f"{handle_kind}:{handle_value}"
+
+
+def conversation_with(
+    channel: ChannelAccount,
+    handle_kind: str,
+    handle_value: str,
+    contact_name: str,
+    thread_key: str,
+    subject: str = "",
+    at=None,
+) -> Conversation:
+    """The conversation of this thread on the channel, created (with its contact) if new."""
+    thread_key = thread_key[:500]
     found = list(
         Conversation.objects.filter(channel_id=channel.pk, thread_key=thread_key).only(
             "id",
@@ -200,7 +221,7 @@ def _conversation_for(
     )
     if found:
         return found[0]
-    contact = _contact_for(channel, handle_kind, handle_value, item.contact_name)
+    contact = _contact_for(channel, handle_kind, handle_value, contact_name)
     try:
         with transaction.atomic():
             return Conversation.objects.create(
@@ -208,8 +229,8 @@ def _conversation_for(
                 channel=channel,
                 contact=contact,
                 thread_key=thread_key,
-                subject=item.subject[:500],
-                last_message_at=at,
+                subject=subject[:500],
+                last_message_at=at or timezone.now(),
             )
     except IntegrityError:
         return Conversation.objects.get(channel=channel, thread_key=thread_key)

@@ -10,6 +10,7 @@ never sends twice.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -31,12 +32,15 @@ from frontdesk.inbox.actions.ingest import (
     advance_status,
     apply_pending_statuses,
     check_text_length,
+    conversation_with,
+    default_thread_key,
     preview_of,
     publish_created,
     publish_status,
 )
 from frontdesk.inbox.attachments import store_attachment
 from frontdesk.inbox.models import (
+    ChannelAccount,
     ChannelStatus,
     Conversation,
     DeliveryStatus,
@@ -98,6 +102,42 @@ def queue_reply(
         transaction.on_commit(lambda: _enqueue(message.pk))
         publish_created(message)
     return message
+
+
+def start_conversation(
+    user: User,
+    channel: ChannelAccount,
+    handle: str,
+    text: str,
+    contact_name: str = "",
+    extra: dict | None = None,
+) -> Message:
+    """Write first to someone. On a channel with subjects (email) every new message starts
+    its own conversation; on a chat channel it continues the one conversation with them."""
+    connector = channel.connector
+    value = connector.normalize_handle(handle or "")
+    if not value or len(value) > 320:
+        raise InvalidInbound("a recipient handle of at most 320 characters is required")
+    thread_key = default_thread_key(connector.handle_kind, value)
+    if connector.capabilities.subject:
+        thread_key = f"{thread_key}:{uuid.uuid4().hex}"
+    with transaction.atomic():
+        conversation = conversation_with(
+            channel,
+            connector.handle_kind,
+            value,
+            contact_name[:300],
+            thread_key,
+            subject=str((extra or {}).get("subject") or ""),
+        )
+        blocked = connector.reply_blocked_reason(conversation)
+        if blocked and not (extra or {}).get("template"):
+            raise ReplyBlocked(blocked)
+        return queue_reply(user, conversation, text, extra=extra)
+
+
+class ReplyBlocked(InvalidInbound):
+    """The channel will not take a free-form message now (e.g. WhatsApp's 24-hour window)."""
 
 
 def add_note(user: User, conversation: Conversation, text: str) -> Message:
