@@ -490,3 +490,38 @@ def test_sidebar_counts_are_capped(web, channel, inbound, monkeypatch):
     inbound("again", handle="cap-0")
     web.get(f"/c/{Conversation.objects.order_by('id').first().pk}/")
     assert 'data-count="all">2<' in web.get("/inbox/nav").content.decode()
+
+
+def test_compose_starts_a_conversation_from_the_web(owner, channel, callback):
+    from django.test import Client
+
+    from frontdesk.inbox.models import Conversation, Message
+
+    client = Client()
+    client.force_login(owner.user)
+    page = client.get("/compose/")
+    assert page.status_code == 200 and b"Support bot" in page.content
+    missing = client.post("/compose/", {"channel": channel.pk, "to": "", "text": "hi"})
+    assert missing.status_code == 400 and b"recipient" in missing.content
+    done = client.post(
+        "/compose/",
+        {"channel": channel.pk, "to": "lead-77", "name": "Lee Lead", "text": "Hello Lee"},
+    )
+    conversation = Conversation.objects.get()
+    assert done.status_code == 302 and done["Location"] == f"/c/{conversation.pk}/"
+    assert conversation.contact.name == "Lee Lead"
+    assert Message.objects.get(conversation=conversation).status == "queued"
+
+
+def test_compose_cannot_use_another_workspaces_channel(owner, rival, callback):
+    from django.test import Client
+
+    from frontdesk.inbox.models import Conversation
+    from tests.conftest import make_api_channel
+
+    theirs = make_api_channel(rival, callback.url, name="Theirs")
+    client = Client()
+    client.force_login(owner.user)
+    response = client.post("/compose/", {"channel": theirs.pk, "to": "x", "text": "hi"})
+    assert response.status_code == 400
+    assert Conversation.objects.count() == 0

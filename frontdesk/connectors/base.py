@@ -128,6 +128,7 @@ class Capabilities:
     sync: bool = (
         False  # the worker calls ``Connector.sync`` periodically (mailbox polling, backfill)
     )
+    compose: bool = True  # a member can write first to someone (New conversation)
     api_inbound: bool = False  # external systems may post messages in through the REST API
 
 

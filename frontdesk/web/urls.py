@@ -28,5 +28,6 @@ urlpatterns = [
         name="channel_connection",
     ),
     path("settings/", workspace_views.workspace_settings, name="settings"),
+    path("compose/", workspace_views.compose, name="compose"),
     path("healthz", views.healthz, name="healthz"),
 ]

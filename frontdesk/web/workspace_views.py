@@ -114,3 +114,40 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
         {**_shell(request), "members": members, "roles": Role.choices, "error": error},
         status=400 if error else 200,
     )
+
+
+@member_required
+def compose(request: HttpRequest) -> HttpResponse:
+    """New conversation: write first to someone through one of the connected channels."""
+    from frontdesk.inbox.actions.ingest import InvalidInbound
+    from frontdesk.inbox.actions.send import start_conversation
+
+    member = _member(request)
+    shell = _shell(request)
+    channels = [
+        c for c in shell["channels"] if c.status == "connected" and c.connector.capabilities.compose
+    ]
+    form = {
+        k: request.POST.get(k, "").strip() for k in ("channel", "to", "name", "subject", "text")
+    }
+    error = ""
+    if request.method == "POST":
+        channel = next((c for c in channels if str(c.pk) == form["channel"]), None)
+        if channel is None:
+            error = "Pick a connected channel to write from."
+        else:
+            extra = {"subject": form["subject"]} if form["subject"] else {}
+            try:
+                message = start_conversation(
+                    member.user, channel, form["to"], form["text"], form["name"], extra=extra
+                )
+            except InvalidInbound as exc:
+                error = str(exc)
+            else:
+                return redirect("conversation", conversation_id=message.conversation_id)
+    return render(
+        request,
+        "web/compose.html",
+        {**shell, "compose_channels": channels, "form": form, "error": error},
+        status=400 if error else 200,
+    )
