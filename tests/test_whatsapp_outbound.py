@@ -144,10 +144,10 @@ def test_inside_the_window_a_reply_is_allowed(conversation, wa):
 def test_outside_the_window_a_free_form_reply_is_refused_before_it_is_sent(
     owner, conversation, graph, wa
 ):
+    message = _reply(owner, conversation)  # queued inside the window, sent after it closed
     _close_window(conversation)
     reason = wa.connector.reply_blocked_reason(conversation)
     assert reason and "24-hour window closed" in reason
-    message = _reply(owner, conversation)
     assert deliver(message.pk) == "failed"
     message.refresh_from_db()
     assert "24-hour window closed" in message.error

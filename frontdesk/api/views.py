@@ -237,10 +237,10 @@ def post_message(request: HttpRequest, conversation_id: int, payload: s.MessageI
     if payload.kind == "note":
         message = add_note(member.user, conversation, payload.text)
     else:
-        # e.g. WhatsApp's closed 24-hour window: refused before anything is queued
-        if blocked := conversation.channel.connector.reply_blocked_reason(conversation):
-            raise HttpError(409, blocked)
-        message = queue_reply(member.user, conversation, payload.text)
+        try:  # e.g. WhatsApp's closed 24-hour window: refused before anything is queued
+            message = queue_reply(member.user, conversation, payload.text)
+        except send_actions.ReplyBlocked as exc:
+            raise HttpError(409, str(exc)) from None
     return Status(201, serialize.message(message))
 
 

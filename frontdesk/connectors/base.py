@@ -125,10 +125,8 @@ class Capabilities:
     templates: bool = False
     read_receipts: bool = False
     reply_window_hours: int | None = None
-    sync: bool = (
-        False  # the worker calls ``Connector.sync`` periodically (mailbox polling, backfill)
-    )
-    compose: bool = True  # a member can write first to someone (New conversation)
+    # The worker calls ``Connector.sync`` periodically (mailbox polling, backfill).
+    sync: bool = False
     api_inbound: bool = False  # external systems may post messages in through the REST API
 
 

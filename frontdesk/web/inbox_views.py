@@ -378,10 +378,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
         if request.POST.get("mode") == "note":
             message = send_actions.add_note(member.user, conversation, text)
         else:
-            blocked = conversation.channel.connector.reply_blocked_reason(conversation)
             extra = conversation.channel.connector.reply_extra(request.POST)
-            if blocked and not extra.get("template"):
-                raise InvalidInbound(blocked)
             files = [
                 InboundAttachment(
                     name=f.name or "file",
@@ -390,8 +387,6 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
                 )
                 for f in request.FILES.getlist("files")
             ]
-            if files and not conversation.channel.connector.capabilities.attachments:
-                raise InvalidInbound("this channel cannot send attachments")
             message = send_actions.queue_reply(member.user, conversation, text, files, extra)
     except InvalidInbound as exc:
         return _error(request, conversation, str(exc))

@@ -124,9 +124,7 @@ def compose(request: HttpRequest) -> HttpResponse:
 
     member = _member(request)
     shell = _shell(request)
-    channels = [
-        c for c in shell["channels"] if c.status == "connected" and c.connector.capabilities.compose
-    ]
+    channels = [c for c in shell["channels"] if c.status == "connected"]
     form = {
         k: request.POST.get(k, "").strip() for k in ("channel", "to", "name", "subject", "text")
     }

@@ -62,6 +62,10 @@ def _enqueue(message_id: int, delay: float | None = None) -> None:
         deliver_message(message_id)
 
 
+class ReplyBlocked(InvalidInbound):
+    """The channel will not take a free-form message now (e.g. WhatsApp's 24-hour window)."""
+
+
 def queue_reply(
     user: User,
     conversation: Conversation,
@@ -69,7 +73,11 @@ def queue_reply(
     attachments: list[InboundAttachment] | None = None,
     extra: dict | None = None,
 ) -> Message:
-    """Write a reply as queued; the worker sends it once the transaction commits."""
+    """Write a reply as queued; the worker sends it once the transaction commits.
+
+    Refused up front (``ReplyBlocked``) when the channel will not take a free-form message
+    now and no template is given, or with attachments the channel cannot send.
+    """
     text = (text or "").strip()
     template = (extra or {}).get("template")
     if not text and isinstance(template, dict):
@@ -77,6 +85,11 @@ def queue_reply(
     if not text and not attachments:
         raise InvalidInbound("a reply needs text or an attachment")
     check_text_length(text)
+    connector = conversation.channel.connector
+    if not template and (blocked := connector.reply_blocked_reason(conversation)):
+        raise ReplyBlocked(blocked)
+    if attachments and not connector.capabilities.attachments:
+        raise InvalidInbound("this channel cannot send attachments")
     now = timezone.now()
     with transaction.atomic():
         message = Message.objects.create(
@@ -130,14 +143,7 @@ def start_conversation(
             thread_key,
             subject=str((extra or {}).get("subject") or ""),
         )
-        blocked = connector.reply_blocked_reason(conversation)
-        if blocked and not (extra or {}).get("template"):
-            raise ReplyBlocked(blocked)
         return queue_reply(user, conversation, text, extra=extra)
-
-
-class ReplyBlocked(InvalidInbound):
-    """The channel will not take a free-form message now (e.g. WhatsApp's 24-hour window)."""
 
 
 def add_note(user: User, conversation: Conversation, text: str) -> Message:
