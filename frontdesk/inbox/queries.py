@@ -7,7 +7,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from frontdesk.inbox.models import (
     ChannelAccount,
@@ -144,32 +144,19 @@ def thread(conversation: Conversation, before: str | None = None, limit: int = 1
     return Page(rows, next_cursor)
 
 
-def unread_counts(workspace_id: int, user_id: int) -> dict[str, int]:
-    """Unread open conversations: ``all``, ``mine``, ``unassigned`` and per channel id."""
-    base = Conversation.objects.filter(workspace_id=workspace_id).exclude(status="resolved")
-    base = base.filter(unread_expression(user_id))
-    totals = base.aggregate(
-        all=Count("id"),
-        mine=Count("id", filter=Q(assignee_id=user_id)),
-        unassigned=Count("id", filter=Q(assignee__isnull=True)),
-    )
-    counts = {k: v or 0 for k, v in totals.items()}
-    for row in base.values("channel_id").annotate(n=Count("id")):
-        counts[str(row["channel_id"])] = row["n"]
-    return counts
-
-
 ACTIVE_STATUSES = ("open", "pending", "snoozed")
 
 
-def unread_counts_capped(
-    workspace_id: int, user_id: int, channel_ids: list[int], cap: int = 99
+def unread_counts(
+    workspace_id: int, user_id: int, channel_ids: list[int] | None = None, cap: int = 99
 ) -> dict[str, int]:
-    """Like ``unread_counts`` but each count stops at ``cap + 1`` (shown as "99+").
-
-    One bounded query per bucket, so the sidebar costs the same at 100 or 100,000
+    """Unread, not resolved conversations: ``all``, ``mine``, ``unassigned`` and per channel
+    id (default: every channel of the workspace). Each count stops at ``cap + 1`` (shown as
+    "99+"): one bounded query per bucket, so the sidebar costs the same at 100 or 100,000
     conversations instead of counting the whole workspace on every page.
     """
+    if channel_ids is None:
+        channel_ids = list(channels(workspace_id).values_list("pk", flat=True))
     base = Conversation.objects.filter(
         workspace_id=workspace_id, status__in=ACTIVE_STATUSES
     ).filter(unread_expression(user_id))

@@ -133,7 +133,7 @@ def _members(member: Membership) -> list[User]:
 
 def _sidebar_context(member: Membership) -> dict[str, Any]:
     channels = list(queries.channels(member.workspace_id))
-    counts = queries.unread_counts_capped(
+    counts = queries.unread_counts(
         member.workspace_id, member.user_id, [c.pk for c in channels], cap=UNREAD_CAP
     )
     return {

@@ -9,10 +9,9 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.connectors.registry import CONNECTORS
-from frontdesk.inbox import queries
 from frontdesk.inbox.actions.channel import set_connected
 from frontdesk.inbox.models import ChannelAccount
-from frontdesk.web.inbox_views import ListState, _member, member_required
+from frontdesk.web.inbox_views import ListState, _member, _sidebar_context, member_required
 from frontdesk.workspaces.models import Membership, Role
 from frontdesk.workspaces.services import add_member
 
@@ -32,12 +31,7 @@ def _connect_options() -> list[dict[str, str]]:
 
 def _shell(request: HttpRequest) -> dict:
     member = _member(request)
-    return {
-        "membership": member,
-        "state": ListState({}),
-        "channels": list(queries.channels(member.workspace_id)),
-        "counts": queries.unread_counts(member.workspace_id, member.user_id),
-    }
+    return {"membership": member, "state": ListState({}), **_sidebar_context(member)}
 
 
 @member_required
