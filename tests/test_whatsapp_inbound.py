@@ -152,6 +152,20 @@ def test_a_phone_number_id_of_another_workspace_never_crosses(owner, rival, grap
     assert not Contact.objects.filter(workspace=owner.workspace).exists()
 
 
+def test_a_number_held_by_two_workspaces_reaches_only_the_connected_one(owner, rival, graph):
+    """Embedded Signup channels share the platform's app secret: a stale channel of another
+    workspace with the same number (in error, awaiting reconnection) must not get its mail."""
+    from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+
+    stale = make_whatsapp_channel(rival, graph)
+    ChannelAccount.objects.filter(pk=stale.pk).update(status=ChannelStatus.NEEDS_RECONNECT)
+    ours = make_whatsapp_channel(owner, graph)
+    payload = graph.webhook(messages=[msg("text", {"body": "hello"})], contacts=contacts())
+    assert post_webhook(payload).status_code == 200
+    assert list(Message.objects.values_list("channel_id", "text")) == [(ours.pk, "hello")]
+    assert not Contact.objects.filter(workspace=rival.workspace).exists()
+
+
 def test_truncated_huge_and_deeply_nested_json_are_refused(wa, graph):
     body = json.dumps(graph.webhook(messages=[msg("text", {"body": "x"})])).encode()
     assert post_webhook(body[: len(body) // 2]).status_code == 400

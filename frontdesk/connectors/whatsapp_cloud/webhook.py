@@ -8,7 +8,6 @@ never stored, so one workspace can never write into another's channel.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -21,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from frontdesk.connectors.api.connector import sign
 from frontdesk.connectors.whatsapp_cloud import effects
 from frontdesk.connectors.whatsapp_cloud.parse import parse_value
 from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
@@ -34,10 +34,6 @@ PROVIDER = "whatsapp_cloud"
 
 def max_body_bytes() -> int:
     return int(getattr(settings, "FRONTDESK_WHATSAPP_MAX_WEBHOOK_BYTES", 3 * 1024 * 1024))
-
-
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def _channels() -> Any:
@@ -124,7 +120,7 @@ def _deliver(request: HttpRequest) -> HttpResponse:
         c
         for c in candidates
         if hmac.compare_digest(
-            signature(str(c.credentials.get("app_secret") or ""), body).encode(), given.encode()
+            sign(str(c.credentials.get("app_secret") or ""), body).encode(), given.encode()
         )
     ]
     if not signed_by:
@@ -140,9 +136,18 @@ def _deliver(request: HttpRequest) -> HttpResponse:
                 "change for %s not signed by that channel's app secret: ignored", phone_number_id
             )
             continue
-        for channel in targets:
-            process_value(channel, value)
+        if len(targets) > 1:
+            # One number lives in one workspace: the connected, most recently connected
+            # channel gets it; a stale copy elsewhere (in error, awaiting reconnection) never does.
+            log.warning(
+                "phone number id %s is on %d channels: routed to one", phone_number_id, len(targets)
+            )
+        process_value(max(targets, key=_routing_rank), value)
     return JsonResponse({"ok": True})
+
+
+def _routing_rank(channel: ChannelAccount) -> tuple[bool, Any, int]:
+    return (channel.status == ChannelStatus.CONNECTED, channel.created_at, channel.pk)
 
 
 def process_value(channel: ChannelAccount, value: dict[str, Any]) -> None:
