@@ -359,3 +359,26 @@ def test_encoded_display_names_and_folded_headers():
     assert (parsed.from_name, parsed.from_address) == ("José María", "jose@example.test")
     assert parsed.to == ["a@x.test", "b@x.test"]
     assert parsed.subject == "a very long subject that was folded by the sender"
+
+
+def test_a_database_outage_mid_sync_loses_no_mail(email_channel, mailbox, mail, monkeypatch):
+    """The database failing is not the message's fault: the sync position stays before it
+    and the next sync stores it (a broken message, by contrast, is noted and skipped)."""
+    from django.db import OperationalError
+
+    from frontdesk.connectors.email import imap
+    from tests.email_channel.conftest import new_id
+
+    mailbox.deliver(mail("Are you open on Sunday?", message_id=new_id(), subject="Hours"))
+
+    def outage(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(imap, "ingest_raw", outage)
+    email_channel.connector.sync(email_channel)
+    email_channel.refresh_from_db()
+    assert "database is locked" in email_channel.last_error
+    assert Message.objects.count() == 0
+    monkeypatch.undo()
+    email_channel.connector.sync(email_channel)
+    assert list(Message.objects.values_list("text", flat=True)) == ["Are you open on Sunday?"]

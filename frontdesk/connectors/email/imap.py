@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -325,9 +325,8 @@ def _fetch_and_ingest(
     sizes = client.fetch(uids, ["RFC822.SIZE"])
     small = [u for u in uids if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= large]
     big = [u for u in uids if u not in set(small)]
-    for uid in big:
-        with transaction.atomic():
-            _one_large(client, channel, uid, int(sizes[uid][b"RFC822.SIZE"]), outbound, stats)
+    for uid in big:  # downloaded outside any transaction; only storing it takes the write lock
+        _one_large(client, channel, uid, int(sizes[uid][b"RFC822.SIZE"]), outbound, stats)
     for group in [small] if small else []:
         fetched = client.fetch(group, ["BODY.PEEK[]", "INTERNALDATE"])
         # Commit a few messages at a time: far fewer commits, and a short write lock.
@@ -389,6 +388,10 @@ def _one(
                 raw_file=raw_file,
                 spooled=spooled,
             )
+    except (OperationalError, InterfaceError, OSError):
+        # The database or the disk failed, not the message: stop here so the sync position
+        # does not move past it; the next sync fetches it again (ingest is idempotent).
+        raise
     except Exception as exc:
         # one broken message must not block the mailbox: note it (the last 20) and move on
         log.exception("channel %s: message UID %s could not be stored", channel.pk, uid)
