@@ -163,17 +163,14 @@ class EmailConnector(Connector):
         return False
 
     def sync(self, channel: ChannelAccount) -> None:
+        from frontdesk.inbox.actions.channel import set_channel_status
         from frontdesk.inbox.models import ChannelStatus
-        from frontdesk.realtime.publish import publish
 
         try:
             stats = imap.sync_mailbox(channel)
         except imap.LoginRefused as exc:
             # the sync position is kept: reconnecting resumes where it stopped
-            channel.status, channel.last_error = ChannelStatus.NEEDS_RECONNECT, str(exc)
-            channel.save(update_fields=["status", "last_error"])
-            publish(channel.workspace_id, "channel.status", channel_id=channel.pk,
-                    status=channel.status, error=channel.last_error)  # fmt: skip
+            set_channel_status(channel, ChannelStatus.NEEDS_RECONNECT, str(exc))
             return
         except Exception as exc:  # MailboxError, a dropped connection, a server's odd answer
             log.warning("channel %s: sync failed: %s", channel.pk, exc)

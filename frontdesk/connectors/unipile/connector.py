@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from frontdesk.connectors.api.connector import retry_after_seconds
@@ -408,8 +407,8 @@ class UnipileConnector(Connector):
         return message is not None
 
     def apply_account_status(self, channel: ChannelAccount, status: str) -> None:
+        from frontdesk.inbox.actions.channel import set_channel_status
         from frontdesk.inbox.models import ChannelStatus
-        from frontdesk.realtime.publish import publish
 
         status = status.upper()
         mapping = {
@@ -434,12 +433,7 @@ class UnipileConnector(Connector):
             and new_status != ChannelStatus.DISCONNECTED
         ):
             return  # an admin disconnected it here; Unipile's news does not reconnect it
-        with transaction.atomic():
-            channel.status, channel.last_error = new_status, error
-            channel.save(update_fields=["status", "last_error"])
-            publish(
-                channel.workspace_id, "channel.status", channel_id=channel.pk, status=new_status
-            )
+        set_channel_status(channel, new_status, error)
 
     # --- webhooks registration and backfill ----------------------------------------------
     def register_webhooks(self, channel: ChannelAccount, client: UnipileClient) -> list[str]:
@@ -732,13 +726,10 @@ def _save_state(channel: ChannelAccount, state: dict[str, Any]) -> None:
 
 
 def _set_error(channel: ChannelAccount, error: str, status: str | None = None) -> None:
-    from frontdesk.inbox.models import ChannelAccount
+    from frontdesk.inbox.actions.channel import set_channel_status
 
-    fields: dict[str, Any] = {"last_error": error[:1000]}
-    if status:
-        fields["status"] = status
-    ChannelAccount.objects.filter(pk=channel.pk).update(**fields)
     log.warning("unipile channel %s: %s", channel.pk, error)
+    set_channel_status(channel, status, error)
 
 
 def _adopt_chat(conversation_id: int, channel: ChannelAccount, chat_id: str) -> None:

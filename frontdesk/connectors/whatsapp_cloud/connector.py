@@ -261,8 +261,7 @@ class WhatsAppCloudConnector(Connector):
         except GraphUnreachable as exc:
             raise TransientSendError(str(exc)) from None
         except GraphError as exc:
-            if exc.needs_reconnect:
-                effects.needs_reconnect(channel, exc.reason)
+            if exc.needs_reconnect:  # the outbox marks the channel (one place for every connector)
                 raise ReconnectNeeded(exc.reason) from None
             if exc.transient:
                 raise TransientSendError(exc.reason) from None

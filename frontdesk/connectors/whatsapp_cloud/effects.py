@@ -102,17 +102,7 @@ def note_read_receipt(message: Message) -> None:
 
 def needs_reconnect(channel: ChannelAccount, reason: str) -> None:
     """Meta refused the token (error 190 ...): flag the channel and tell the workspace."""
+    from frontdesk.inbox.actions.channel import set_channel_status
     from frontdesk.inbox.models import ChannelStatus
 
-    with transaction.atomic():
-        ChannelAccount.objects.filter(pk=channel.pk).update(
-            status=ChannelStatus.NEEDS_RECONNECT, last_error=reason[:1000]
-        )
-        channel.status, channel.last_error = ChannelStatus.NEEDS_RECONNECT, reason[:1000]
-        publish(
-            channel.workspace_id,
-            "channel.status",
-            channel_id=channel.pk,
-            status=ChannelStatus.NEEDS_RECONNECT,
-            error=reason[:1000],
-        )
+    set_channel_status(channel, ChannelStatus.NEEDS_RECONNECT, reason)

@@ -1,4 +1,4 @@
-"""Connecting and disconnecting a channel account from the Apps & integrations page."""
+"""A channel account's state: connected, in error, needing reconnection, disconnected."""
 
 from __future__ import annotations
 
@@ -8,13 +8,27 @@ from frontdesk.inbox.models import ChannelAccount, ChannelStatus
 from frontdesk.realtime.publish import publish
 
 
+def set_channel_status(
+    channel: ChannelAccount, status: str | None, error: str = ""
+) -> ChannelAccount:
+    """Record a channel's state (``None`` keeps the status, e.g. a passing sync error) and
+    its last error, and tell the workspace: admins see "needs reconnection" at once."""
+    with transaction.atomic():
+        channel.status = status or channel.status
+        channel.last_error = error[:2000]
+        channel.save(update_fields=["status", "last_error"])
+        publish(
+            channel.workspace_id,
+            "channel.status",
+            channel_id=channel.pk,
+            status=channel.status,
+            error=channel.last_error,
+        )
+    return channel
+
+
 def set_connected(channel: ChannelAccount, connected: bool) -> ChannelAccount:
     """Disconnect (stop syncing and sending) or connect again; clears the last error."""
-    status = ChannelStatus.CONNECTED if connected else ChannelStatus.DISCONNECTED
-    with transaction.atomic():
-        channel.status = status
-        if connected:
-            channel.last_error = ""
-        channel.save(update_fields=["status", "last_error"])
-        publish(channel.workspace_id, "channel.status", channel_id=channel.pk, status=status)
-    return channel
+    if connected:
+        return set_channel_status(channel, ChannelStatus.CONNECTED)
+    return set_channel_status(channel, ChannelStatus.DISCONNECTED, channel.last_error)

@@ -27,6 +27,7 @@ from frontdesk.connectors.base import (
     SendResult,
     TransientSendError,
 )
+from frontdesk.inbox.actions.channel import set_channel_status
 from frontdesk.inbox.actions.ingest import (
     InvalidInbound,
     advance_status,
@@ -249,8 +250,7 @@ def deliver(message_id: int) -> str:
         return _after_transient(message, exc.reason, exc.retry_after)
     except PermanentSendError as exc:
         if isinstance(exc, ReconnectNeeded):
-            channel.status, channel.last_error = ChannelStatus.NEEDS_RECONNECT, exc.reason
-            channel.save(update_fields=["status", "last_error"])
+            set_channel_status(channel, ChannelStatus.NEEDS_RECONNECT, exc.reason)
         return _after_failure(message, exc.reason)
     except Exception as exc:  # a connector bug must not kill the worker or lose the reply
         log.exception("connector %s raised while sending message %s", channel.provider, message_id)
