@@ -679,3 +679,31 @@ def test_whatsapp_handles_are_normalized_to_e164():
     assert connector.normalize_handle("+33 6 12 34 56 78") == "+33612345678"
     assert connector.normalize_handle("0033612345678") == "+33612345678"
     assert connector.normalize_handle("abc") == ""
+
+
+def test_a_message_whose_attachments_never_download_is_kept_without_them(linkedin, peer):
+    """The DSN answers 503 through every retry: the last attempt stores the message anyway."""
+    from types import SimpleNamespace
+
+    from frontdesk.connectors.unipile.tasks import ingest_with_attachments
+
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    message = peer.add_message(
+        chat,
+        KIM["provider_id"],
+        "see attached",
+        attachments=[("a.pdf", "application/pdf", b"%PDF-1")],
+    )
+    event = peer.webhook_event(message, OWNER["provider_id"])
+    peer.fail_next("/api/v1/messages/", 503, "maintenance")
+    with pytest.raises(Exception, match=r"503|maintenance"):
+        ingest_with_attachments.call_local(linkedin.pk, event, task=SimpleNamespace(retries=3))
+    assert Message.objects.count() == 0  # not the last attempt: Huey will try again
+    peer.fail_next("/api/v1/messages/", 503, "maintenance")
+    assert (
+        ingest_with_attachments.call_local(linkedin.pk, event, task=SimpleNamespace(retries=0))
+        == "created"
+    )
+    stored = Message.objects.get()
+    assert stored.text == "see attached" and not stored.attachments.exists()
+    assert "could not be downloaded" in stored.extra["skipped_attachments"][0]

@@ -8,9 +8,13 @@ from huey.contrib.djhuey import db_task, lock_task
 from huey.exceptions import TaskLockedException
 
 
-@db_task(retries=5, retry_delay=30)
-def ingest_with_attachments(channel_id: int, event: dict[str, Any]) -> str:
-    """Download a webhook message's attachments from the DSN, then ingest it whole."""
+@db_task(retries=5, retry_delay=30, context=True)
+def ingest_with_attachments(channel_id: int, event: dict[str, Any], task: Any = None) -> str:
+    """Download a webhook message's attachments from the DSN, then ingest it whole.
+
+    Downloads are retried; when the last attempt still fails the message is stored without
+    them (noted on it), never dropped.
+    """
     from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Message
 
     channel = ChannelAccount.objects.filter(pk=channel_id, provider="unipile").first()
@@ -20,7 +24,13 @@ def ingest_with_attachments(channel_id: int, event: dict[str, Any]) -> str:
     item = connector.parse_event(channel, event)
     if Message.objects.filter(channel=channel, provider_id=item.provider_id).exists():
         return "duplicate"
-    connector.fetch_attachments(channel, item)
+    try:
+        connector.fetch_attachments(channel, item)
+    except Exception as exc:
+        if task is None or task.retries:
+            raise  # Huey tries again later
+        item.attachments = []
+        item.extra["skipped_attachments"] = [f"attachments could not be downloaded: {exc}"[:500]]
     result = connector.ingest_event(channel, item, enrich=True)
     return "created" if result.created else "duplicate"
 
