@@ -690,17 +690,19 @@ class Backfill:
             page = self.client.list_messages(
                 chat_id, cursor=cursor, after=self.bf["since"], limit=self.MESSAGES_PER_PAGE
             )
-            for message in page.get("items") or []:
-                if not isinstance(message, dict):
-                    continue
+            from frontdesk.inbox.models import Message
+
+            listed = [m for m in page.get("items") or [] if isinstance(m, dict)]
+            known = set(  # one query per page for what webhooks already brought in
+                Message.objects.filter(
+                    channel=self.channel, provider_id__in=[_str(m.get("id")) for m in listed]
+                ).values_list("provider_id", flat=True)
+            )
+            for message in listed:
                 item = self.connector.item_from_listed(chat, message, people)
                 if item is None or (item.sent_at and item.sent_at < self.since):
                     continue
-                from frontdesk.inbox.models import Message
-
-                if Message.objects.filter(
-                    channel=self.channel, provider_id=item.provider_id
-                ).exists():
+                if item.provider_id in known:
                     continue  # a webhook got here first: nothing to download
                 self.connector.fetch_attachments(self.channel, item)
                 try:
