@@ -7,9 +7,8 @@ every batch, so a dropped connection resumes where it stopped; ingest's idempote
 the Message-ID makes a re-fetched batch a no-op. When UIDVALIDITY changes the folder is
 read again over the backfill window and ingest drops what it already holds.
 
-IDLE: the worker calls ``sync`` every minute; ``FRONTDESK_EMAIL_IDLE_SECONDS`` (default 0)
-lets one sync call stay in IDLE on INBOX that long after catching up and pull new mail
-as soon as the server announces it.
+The worker calls ``sync`` every minute; ``idle.py`` keeps an IDLE connection per mailbox
+in the worker and calls the same sync as soon as the server announces new mail.
 """
 
 from __future__ import annotations
@@ -206,25 +205,7 @@ def sync_mailbox(channel: ChannelAccount, budget_seconds: float | None = None) -
         folders = [("inbox", "INBOX")] + ([("sent", sent)] if sent else [])
         for role, folder in folders:
             _sync_folder(client, channel, role, folder, stats, deadline)
-        idle = float(setting("FRONTDESK_EMAIL_IDLE_SECONDS", "0"))
-        if idle > 0 and b"IDLE" in client.capabilities():
-            _idle_then_sync(client, channel, idle, stats)
     return stats
-
-
-def _idle_then_sync(
-    client: IMAPClient, channel: ChannelAccount, seconds: float, stats: SyncStats
-) -> None:
-    end = time.monotonic() + seconds
-    client.select_folder("INBOX", readonly=True)
-    while time.monotonic() < end:
-        client.idle()
-        try:
-            responses = client.idle_check(timeout=min(5.0, max(end - time.monotonic(), 0.1)))
-        finally:
-            client.idle_done()
-        if any(len(r) > 1 and r[1] == b"EXISTS" for r in responses):
-            _sync_folder(client, channel, "inbox", "INBOX", stats, time.monotonic() + 30)
 
 
 def _save_state(channel: ChannelAccount) -> None:

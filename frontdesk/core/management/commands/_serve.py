@@ -31,14 +31,32 @@ def ensure_first_login() -> str:
 
 
 def make_consumer(workers: int):
-    """A Huey consumer that first re-queues replies a previous worker left behind."""
+    """A Huey consumer that first re-queues replies a previous worker left behind.
+
+    It also runs the email IDLE supervisor (``connectors/email/idle.py``) from its start
+    to its stop, so ``run`` and ``worker`` bring new mail in within seconds."""
+    from huey.consumer import Consumer
     from huey.contrib.djhuey import HUEY
 
     from frontdesk.inbox.tasks import sweep_outbox
 
+    class WorkerConsumer(Consumer):
+        mail_idle = None
+
+        def start(self):
+            from frontdesk.connectors.email.idle import start_supervisor
+
+            super().start()
+            self.mail_idle = start_supervisor()
+
+        def stop(self, graceful=False):
+            if self.mail_idle is not None:
+                self.mail_idle.stop()  # returns within seconds: its threads are daemons
+            super().stop(graceful=graceful)
+
     sweep_outbox()  # don't wait for the next minute: pick up what a crash left queued
-    return HUEY.create_consumer(
-        workers=workers, worker_type="thread", periodic=True, check_worker_health=True
+    return WorkerConsumer(
+        HUEY, workers=workers, worker_type="thread", periodic=True, check_worker_health=True
     )
 
 

@@ -1,0 +1,139 @@
+"""IMAP IDLE in the worker against a real Dovecot: new mail within 5 s, reconnects, shutdown."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from frontdesk.connectors.email.idle import IdleSupervisor, start_supervisor
+from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from tests.conftest import wait_for
+from tests.email_channel.conftest import make_channel
+
+# The watchers run in their own threads with their own database connections.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def arrived_within(text: str, seconds: float) -> float:
+    """Seconds until a conversation holds a message with ``text`` (fails after ``seconds``)."""
+    start = time.monotonic()
+    wait_for(
+        lambda: Conversation.objects.filter(messages__text=text).exists(),
+        timeout=seconds,
+        interval=0.1,
+    )
+    return time.monotonic() - start
+
+
+def watcher_of(supervisor: IdleSupervisor, channel: ChannelAccount):
+    return wait_for(lambda: supervisor.watchers.get(channel.pk), timeout=5)
+
+
+def test_new_mail_arrives_through_idle_within_five_seconds_and_after_a_dropped_connection(
+    email_channel, mailbox, mail
+):
+    supervisor = start_supervisor()  # default settings, as `frontdesk worker` runs it
+    assert supervisor is not None
+    try:
+        watcher = watcher_of(supervisor, email_channel)
+        assert watcher.idling.wait(10), watcher.last_error
+
+        mailbox.deliver(mail("pushed by IDLE"))
+        first = arrived_within("pushed by IDLE", 5.0)
+
+        # the server drops the connection; mail that comes meanwhile is not lost
+        mailbox.dovecot.kick(mailbox.address)
+        mailbox.deliver(mail("while reconnecting"))
+        wait_for(lambda: watcher.connections >= 2 and watcher.idling.is_set(), timeout=10)
+        arrived_within("while reconnecting", 5.0)
+        mailbox.deliver(mail("after the reconnect"))
+        again = arrived_within("after the reconnect", 5.0)
+    finally:
+        supervisor.stop()
+    assert not supervisor.running and not watcher.is_alive()  # stopped within its 5 s
+    assert sorted(Message.objects.values_list("text", flat=True)) == [
+        "after the reconnect",
+        "pushed by IDLE",
+        "while reconnecting",
+    ]
+    assert watcher.state == "stopped"
+    print(f"IDLE arrival: {first:.2f}s, after reconnect: {again:.2f}s")
+
+
+def test_the_supervisor_follows_connected_mailboxes_and_a_broken_one_only_backs_off(
+    owner, dovecot, smtp_server, mail, monkeypatch
+):
+    from tests.email_channel.conftest import Mailbox
+
+    def new_mailbox() -> Mailbox:
+        address, password = dovecot.add_user()
+        return Mailbox(address, password, dovecot)
+
+    good_box = new_mailbox()
+    good = make_channel(owner, good_box, smtp_server)
+    broken = make_channel(owner, new_mailbox(), smtp_server, password="wrong-password")
+    supervisor = IdleSupervisor(rescan_seconds=0.3).start()
+    try:
+        ok = watcher_of(supervisor, good)
+        assert ok.idling.wait(10), ok.last_error
+        bad = watcher_of(supervisor, broken)
+        wait_for(lambda: bad.state == "backoff", timeout=10)
+        assert "refused the login" in bad.last_error
+
+        good_box.deliver(mail("still served"))
+        arrived_within("still served", 5.0)
+
+        # a newly connected mailbox gets its watcher; a disconnected one loses it
+        late_box = new_mailbox()
+        late = make_channel(owner, late_box, smtp_server)
+        assert watcher_of(supervisor, late).idling.wait(10)
+        ChannelAccount.objects.filter(pk=good.pk).update(status="disconnected")
+        wait_for(lambda: good.pk not in supervisor.watchers, timeout=5)
+        wait_for(lambda: not ok.is_alive(), timeout=6)
+        late_box.deliver(mail("to the late mailbox"))
+        arrived_within("to the late mailbox", 5.0)
+    finally:
+        supervisor.stop()
+    assert not supervisor.running
+    assert all(not w.is_alive() for w in (ok, bad))
+
+
+def test_a_server_without_idle_is_left_to_polling(email_channel, monkeypatch):
+    from imapclient import IMAPClient
+
+    real = IMAPClient.capabilities
+    monkeypatch.setattr(
+        IMAPClient, "capabilities", lambda self: tuple(c for c in real(self) if c != b"IDLE")
+    )
+    supervisor = IdleSupervisor(rescan_seconds=0.2).start()
+    try:
+        watcher = watcher_of(supervisor, email_channel)
+        wait_for(lambda: watcher.state == "no-idle", timeout=10)
+        time.sleep(0.5)  # a few rescans: it is not started again
+        assert supervisor.watchers[email_channel.pk] is watcher
+        assert watcher.connections == 0
+    finally:
+        supervisor.stop()
+
+
+def test_the_worker_runs_the_supervisor_from_start_to_stop(email_channel, settings, monkeypatch):
+    from huey.consumer import Consumer
+
+    from frontdesk.core.management.commands._serve import make_consumer
+
+    monkeypatch.setattr(Consumer, "_set_signal_handlers", lambda self: None)
+    consumer = make_consumer(1)
+    consumer.start()
+    try:
+        supervisor = consumer.mail_idle
+        assert supervisor is not None and supervisor.running
+        assert watcher_of(supervisor, email_channel).idling.wait(10)
+    finally:
+        started = time.monotonic()
+        consumer.stop(graceful=True)
+    assert time.monotonic() - started < 8
+    assert not supervisor.running and not supervisor.watchers
+
+    settings.FRONTDESK_EMAIL_IDLE = "0"  # polling only
+    assert start_supervisor() is None
