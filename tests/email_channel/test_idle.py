@@ -137,3 +137,18 @@ def test_the_worker_runs_the_supervisor_from_start_to_stop(email_channel, settin
 
     settings.FRONTDESK_EMAIL_IDLE = "0"  # polling only
     assert start_supervisor() is None
+
+
+def test_idle_is_renewed_on_the_same_connection(email_channel, mailbox, mail, settings):
+    settings.FRONTDESK_EMAIL_IDLE_RENEW_SECONDS = 0.5  # production: 600 (RFC 2177: < 29 min)
+    supervisor = IdleSupervisor().start()
+    try:
+        watcher = watcher_of(supervisor, email_channel)
+        assert watcher.idling.wait(10)
+        time.sleep(2)  # four renewals (DONE, then IDLE again)
+        mailbox.deliver(mail("after renewals"))
+        arrived_within("after renewals", 5.0)
+        assert watcher.connections == 1 and watcher.state == "idle"
+        assert watcher.renewals >= 2
+    finally:
+        supervisor.stop()

@@ -89,6 +89,7 @@ class Watcher(threading.Thread):
         self.state = "starting"  # idle | backoff | no-idle | gone | stopped
         self.connections = 0  # connections that reached IDLE
         self.syncs = 0
+        self.renewals = 0
         self.last_error = ""
         self._sock: socket.socket | None = None
 
@@ -171,6 +172,7 @@ class Watcher(threading.Thread):
                     if _bye(responses):
                         raise ConnectionLost("the server closed the connection")
                     client.idle()
+                    self.renewals += 1
                     renew_at = time.monotonic() + renew
                     if _changed(responses):
                         self._sync()
