@@ -479,3 +479,92 @@ def test_a_long_reply_goes_in_parts_and_a_long_caption_as_text(owner, conversati
     assert "caption" not in calls[2]["image"]
     message.refresh_from_db()
     assert message.provider_id  # the first part's wamid
+
+
+# --- replies sent as several Graph messages ------------------------------------------------------
+
+
+def _retry_now(message: Message) -> None:
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+
+
+@pytest.mark.parametrize("failure", [130429, "500"])
+def test_a_long_reply_whose_second_part_failed_is_not_sent_twice(
+    owner, conversation, graph, failure
+):
+    long_text = " ".join(f"{i:05d}" for i in range(1500))  # 8,999 characters: three parts
+    graph.fail_next = [None, failure]  # Graph accepts part 1, then refuses part 2 once
+    message = _reply(owner, conversation, long_text)
+    assert deliver(message.pk) == "retry"
+    message.refresh_from_db()
+    assert message.status == "queued"
+    assert len(graph.sent) == 1
+    _retry_now(message)
+    assert deliver(message.pk) == "sent"
+    bodies = [s["text"]["body"] for s in graph.sent]
+    assert len(bodies) == 3 and "".join(bodies) == long_text  # each part exactly once
+    message.refresh_from_db()
+    assert message.status == "sent"
+    assert len(message.extra["part_ids"]) == 3
+    assert message.provider_id == message.extra["part_ids"][0]
+
+
+def test_several_files_whose_second_failed_are_not_sent_twice(owner, conversation, graph):
+    from frontdesk.connectors.base import InboundAttachment
+
+    files = [
+        InboundAttachment(f"photo{i}.jpg", "image/jpeg", b"\xff\xd8\xff\xe0" + bytes([i]) * 90)
+        for i in range(3)
+    ]
+    graph.fail_next = [None, 131056]
+    message = _reply(owner, conversation, "The photos", attachments=files)
+    assert deliver(message.pk) == "retry"
+    _retry_now(message)
+    assert deliver(message.pk) == "sent"
+    sent_files = [graph.uploads[s["image"]["id"]][0] for s in graph.sent]
+    assert sent_files == ["photo0.jpg", "photo1.jpg", "photo2.jpg"]
+    assert graph.sent[0]["image"]["caption"] == "The photos"
+    # The file Graph already took is not uploaded again either.
+    assert [u[0] for u in graph.uploads.values()].count("photo0.jpg") == 1
+
+
+def test_statuses_of_every_part_reach_the_message(owner, conversation, graph):
+    from frontdesk.inbox.models import PendingStatus
+
+    graph.fail_next = [None, 130429]
+    message = _reply(owner, conversation, "y" * 5000)
+    assert deliver(message.pk) == "retry"
+    [first] = Message.objects.get(pk=message.pk).extra["part_ids"]
+    # Part 1 is delivered while part 2 waits for its retry: the reply stays in the outbox.
+    post_webhook(graph.webhook(statuses=[graph.status(first, "delivered", CLIENT_WA)]))
+    message.refresh_from_db()
+    assert message.status == "queued"
+    _retry_now(message)
+    assert deliver(message.pk) == "sent"
+    message.refresh_from_db()
+    assert message.status == "delivered"  # the kept status was applied once it was sent
+    second = message.extra["part_ids"][1]
+    assert second != message.provider_id
+    post_webhook(graph.webhook(statuses=[graph.status(second, "read", CLIENT_WA)]))
+    message.refresh_from_db()
+    assert message.status == "read"
+    assert not PendingStatus.objects.exists()
+
+
+def test_a_status_naming_a_message_it_is_not_part_of_is_kept_aside(owner, conversation, graph):
+    from frontdesk.inbox.models import PendingStatus
+
+    message = _reply(owner, conversation, "z" * 5000)
+    assert deliver(message.pk) == "sent"
+    forged = {
+        "id": "wamid.NOT-OURS",
+        "status": "failed",
+        "timestamp": "1700000000",
+        "recipient_id": CLIENT_WA,
+        "biz_opaque_callback_data": f"frontdesk:{message.pk}",
+        "errors": [{"code": 131026, "title": "Message undeliverable"}],
+    }
+    post_webhook(graph.webhook(statuses=[forged]))
+    message.refresh_from_db()
+    assert message.status == "sent"
+    assert PendingStatus.objects.filter(provider_id="wamid.NOT-OURS").exists()

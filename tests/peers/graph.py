@@ -10,7 +10,10 @@ URL serves the bytes to the same bearer token; ``/{waba-id}/message_templates`` 
 ``{"error": {"message", "type", "code", "error_subcode", "error_data", "fbtrace_id"}}``.
 
 ``fail_next`` scripts errors for the next calls to ``/messages``: a Meta error code (e.g.
-131047, 130429, 131026, 190), ``"500"`` for a server error or ``"hang"`` to time out.
+131047, 130429, 131026, 190), ``"500"`` for a server error, ``"hang"`` to time out or
+``None`` to answer that call normally (``[None, 130429]`` fails only the second call).
+``status()`` builds a status for a sent wamid as Meta does, echoing the message's
+``biz_opaque_callback_data``.
 ``webhook()`` builds a delivery and ``deliver()`` signs it with ``X-Hub-Signature-256``
 (HMAC-SHA256 of the raw body, keyed with the app secret) and POSTs it over real HTTP.
 """
@@ -122,6 +125,8 @@ class GraphPeer:
     fail_next: list[Any] = field(default_factory=list)
     hang_seconds: float = 2.0
     calls: list[Call] = field(default_factory=list)
+    # wamid -> the biz_opaque_callback_data it was sent with (echoed in its statuses)
+    callback_data: dict[str, str] = field(default_factory=dict)
     media: dict[str, Media] = field(default_factory=dict)
     # Embedded Signup: the app's credentials and the single-use codes the popup hands out.
     app_id: str = "1234567890"
@@ -302,8 +307,8 @@ class GraphPeer:
             body = json.loads(call.body)
         except ValueError:
             return self._json(h, *error_body(100))
-        if self.fail_next:
-            failure = self.fail_next.pop(0)
+        failure = self.fail_next.pop(0) if self.fail_next else None
+        if failure is not None:
             if failure == "hang":
                 time.sleep(self.hang_seconds)
                 return self._json(h, 200, {})
@@ -323,6 +328,8 @@ class GraphPeer:
         call.accepted = True  # type: ignore[attr-defined]
         wamid = "wamid.HBgL" + secrets.token_hex(12).upper()
         message: dict[str, Any] = {"id": wamid}
+        if body.get("biz_opaque_callback_data"):
+            self.callback_data[wamid] = str(body["biz_opaque_callback_data"])
         if kind == "template":
             message["message_status"] = "accepted"
         return self._json(
@@ -397,6 +404,18 @@ class GraphPeer:
             pass
 
     # --- webhooks ------------------------------------------------------------------------
+    def status(self, wamid: str, status: str, recipient_id: str = "") -> dict[str, Any]:
+        """One entry of ``statuses`` for a message this peer accepted."""
+        item: dict[str, Any] = {
+            "id": wamid,
+            "status": status,
+            "timestamp": str(int(time.time())),
+            "recipient_id": recipient_id,
+        }
+        if wamid in self.callback_data:
+            item["biz_opaque_callback_data"] = self.callback_data[wamid]
+        return item
+
     def webhook(
         self,
         messages: list[dict[str, Any]] | None = None,

@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.core import signing
+from django.db import transaction
 from django.urls import path
 from django.utils import timezone
 
@@ -43,6 +45,7 @@ from frontdesk.connectors.whatsapp_cloud.graph import (
     GraphUnreachable,
 )
 from frontdesk.connectors.whatsapp_cloud.parse import e164
+from frontdesk.inbox.actions.ingest import PART_IDS
 
 if TYPE_CHECKING:
     from django.urls import URLPattern, URLResolver
@@ -59,6 +62,32 @@ TEMPLATE_RETRY_AFTER = timedelta(minutes=10)
 _ID = re.compile(r"^[0-9]{1,40}$")
 TEMPLATE_SALT = "frontdesk.whatsapp.template"
 _VARIABLE = re.compile(r"\{\{\s*([0-9A-Za-z_]+)\s*\}\}")
+
+
+CALLBACK_PREFIX = "frontdesk:"
+
+
+@dataclass
+class _Part:
+    """One Graph message of a reply; a file part gets its media id when it is uploaded."""
+
+    body: dict[str, Any]
+    attachment: OutgoingAttachment | None = None
+
+
+def callback_data(message_id: int) -> str:
+    """What each part of a reply carries as ``biz_opaque_callback_data`` (echoed in statuses)."""
+    return f"{CALLBACK_PREFIX}{message_id}"
+
+
+def record_parts(message_id: int, ids: list[str]) -> None:
+    """Keep the wamids of the parts Graph accepted, committed at once (a retry skips them)."""
+    from frontdesk.inbox.models import Message
+
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().only("pk", "extra").get(pk=message_id)
+        locked.extra = {**locked.extra, PART_IDS: list(ids)}
+        locked.save(update_fields=["extra"])
 
 
 def graph_for(channel: ChannelAccount) -> Graph:
@@ -246,18 +275,34 @@ class WhatsAppCloudConnector(Connector):
 
     # --- sending -----------------------------------------------------------------------
     def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
+        """Send the reply as one Graph message, or several (a long text, several files).
+
+        Graph has no idempotency key, so each part it accepts is recorded on the message
+        (``extra["part_ids"]``, committed before the next part goes) and a retry skips the
+        parts already taken: a failure on part 2 never sends part 1 twice. Every part carries
+        ``biz_opaque_callback_data``, which Graph echoes in its statuses, so a status for any
+        part finds the message.
+        """
         to = e164(message.to_handle).lstrip("+")
         if not to:
             raise PermanentSendError("this contact has no WhatsApp number")
         graph = graph_for(channel)
         phone_number_id = channel.config["phone_number_id"]
+        accepted = [str(i or "") for i in message.extra.get(PART_IDS) or []]
         try:
-            bodies = self._bodies(channel, graph, message, to)
-            ids = []
-            for body in bodies:
+            parts = self._parts(message, to)
+            ids = accepted[: len(parts)]
+            for part in parts[len(ids) :]:
+                body = part.body
+                if part.attachment is not None:  # uploaded only when its part is due
+                    body[body["type"]]["id"] = self._upload(channel, graph, part.attachment)
+                if len(parts) > 1:
+                    body["biz_opaque_callback_data"] = callback_data(message.message_id)
                 answer = graph.post(f"{phone_number_id}/messages", json=body)
                 sent = answer.get("messages") or [{}]
                 ids.append(str(sent[0].get("id") or ""))
+                if len(parts) > 1:
+                    record_parts(message.message_id, ids)
         except GraphUnreachable as exc:
             raise TransientSendError(str(exc)) from None
         except GraphError as exc:
@@ -268,9 +313,8 @@ class WhatsAppCloudConnector(Connector):
             raise PermanentSendError(exc.reason) from None
         return SendResult(provider_id=ids[0] or None if ids else None)
 
-    def _bodies(
-        self, channel: ChannelAccount, graph: Graph, message: OutboundMessage, to: str
-    ) -> list[dict[str, Any]]:
+    def _parts(self, message: OutboundMessage, to: str) -> list[_Part]:
+        """The Graph messages this reply becomes, in order (the same on every attempt)."""
         base: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -280,7 +324,7 @@ class WhatsAppCloudConnector(Connector):
             base["context"] = {"message_id": message.reply_to_provider_id}
         template = message.extra.get("template")
         if isinstance(template, dict) and template.get("name"):
-            return [{**base, "type": "template", "template": self._template_body(template)}]
+            return [_Part({**base, "type": "template", "template": self._template_body(template)})]
         reaction = message.extra.get("reaction")
         if isinstance(reaction, dict) and reaction.get("message_id"):
             body = {
@@ -292,7 +336,7 @@ class WhatsAppCloudConnector(Connector):
                 },
             }
             body.pop("context", None)
-            return [body]
+            return [_Part(body)]
         from frontdesk.inbox.models import Conversation
 
         last_inbound = (
@@ -302,28 +346,30 @@ class WhatsAppCloudConnector(Connector):
         )
         if reason := window_closed_reason(last_inbound):
             raise PermanentSendError(reason)
-        media_bodies: list[dict[str, Any]] = []
+        media_parts: list[_Part] = []
         text = message.text
-        for attachment in message.attachments:
+        for attachment in sorted(message.attachments, key=lambda a: a.id):
             media_type = _media_type(attachment.content_type)
-            media: dict[str, Any] = {"id": self._upload(channel, graph, attachment)}
+            media: dict[str, Any] = {}
             if media_type == "document":
                 media["filename"] = attachment.name
             if text and len(text) <= CAPTION_LIMIT and media_type in ("image", "video", "document"):
                 media["caption"], text = text, ""  # a short text rides on the first file
-            media_bodies.append({**base, "type": media_type, media_type: media})
+            media_parts.append(_Part({**base, "type": media_type, media_type: media}, attachment))
         # WhatsApp caps a text at 4,096 characters: a longer reply goes in several parts.
-        bodies = [
-            {
-                **base,
-                "type": "text",
-                "text": {"preview_url": True, "body": text[i : i + TEXT_LIMIT]},
-            }
+        parts = [
+            _Part(
+                {
+                    **base,
+                    "type": "text",
+                    "text": {"preview_url": True, "body": text[i : i + TEXT_LIMIT]},
+                }
+            )
             for i in range(0, len(text), TEXT_LIMIT)
-        ] + media_bodies
-        if not bodies:
+        ] + media_parts
+        if not parts:
             raise PermanentSendError("nothing to send")
-        return bodies
+        return parts
 
     def _upload(self, channel: ChannelAccount, graph: Graph, attachment: OutgoingAttachment) -> str:
         data = Path(attachment.path).read_bytes()

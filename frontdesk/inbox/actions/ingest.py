@@ -252,8 +252,27 @@ def advance_status(message: Message, status: str, error: str = "") -> bool:
     return True
 
 
-def ingest_status(channel: ChannelAccount, update: StatusUpdate) -> Message | None:
-    """Apply a provider's delivery status; one for an unknown message is kept for later."""
+# A reply the provider took as several messages (a long text, several files) lists every
+# part's id here, in order; its ``provider_id`` is the first part's.
+PART_IDS = "part_ids"
+
+
+def provider_ids(message: Message) -> list[str]:
+    """The message's provider id and those of all its parts."""
+    parts = message.extra.get(PART_IDS) if isinstance(message.extra, dict) else None
+    ids = [message.provider_id or ""] + [str(p) for p in parts or [] if p]
+    return list(dict.fromkeys(i for i in ids if i))
+
+
+def ingest_status(
+    channel: ChannelAccount, update: StatusUpdate, part_of: int | None = None
+) -> Message | None:
+    """Apply a provider's delivery status; one for an unknown message is kept for later.
+
+    ``part_of``: the message the provider says this id was sent for (e.g. WhatsApp's echoed
+    callback data). It is used only if that message lists the id among its parts and has
+    left the outbox (a status for a part of a queued reply waits until the reply is sent).
+    """
     if update.status not in (
         DeliveryStatus.SENT,
         DeliveryStatus.DELIVERED,
@@ -267,6 +286,8 @@ def ingest_status(channel: ChannelAccount, update: StatusUpdate) -> Message | No
             .filter(channel=channel, provider_id=update.provider_id)
             .first()
         )
+        if message is None and part_of is not None:
+            message = _sent_with_part(channel, part_of, update.provider_id)
         if message is None:
             PendingStatus.objects.create(
                 workspace_id=channel.workspace_id,
@@ -285,10 +306,24 @@ def ingest_status(channel: ChannelAccount, update: StatusUpdate) -> Message | No
         return message
 
 
+def _sent_with_part(channel: ChannelAccount, message_id: int, provider_id: str) -> Message | None:
+    found = (
+        Message.objects.select_for_update()
+        .filter(pk=message_id, channel=channel, direction=Direction.OUTBOUND)
+        .exclude(status=DeliveryStatus.QUEUED)
+        .first()
+    )
+    if found is not None and provider_id in provider_ids(found):
+        return found
+    return None
+
+
 def apply_pending_statuses(message: Message) -> None:
-    """Apply statuses that arrived before this message had its provider id."""
+    """Apply statuses that arrived before this message (or one of its parts) had its id."""
     pending = list(
-        PendingStatus.objects.filter(channel_id=message.channel_id, provider_id=message.provider_id)
+        PendingStatus.objects.filter(
+            channel_id=message.channel_id, provider_id__in=provider_ids(message)
+        )
     )
     if not pending:
         return
