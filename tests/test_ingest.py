@@ -234,6 +234,52 @@ def test_a_status_for_an_unknown_message_is_kept_and_applied_when_it_arrives(cha
     assert PendingStatus.objects.count() == 0
 
 
+def _kept(channel, provider_id: str, days_ago: float) -> PendingStatus:
+    return PendingStatus.objects.create(
+        workspace_id=channel.workspace_id,
+        channel=channel,
+        provider_id=provider_id,
+        status="delivered",
+        received_at=timezone.now() - timedelta(days=days_ago),
+    )
+
+
+def test_statuses_for_messages_that_never_arrive_are_forgotten_after_a_week(channel, settings):
+    from frontdesk.inbox.tasks import forget_stale_pending_statuses
+
+    for i in range(3):
+        _kept(channel, f"elsewhere-{i}", days_ago=8)  # sent from another app on the number
+    _kept(channel, "recent", days_ago=3)
+    assert forget_stale_pending_statuses.call_local() == 3
+    assert list(PendingStatus.objects.values_list("provider_id", flat=True)) == ["recent"]
+    settings.FRONTDESK_PENDING_STATUS_DAYS = 2
+    assert forget_stale_pending_statuses.call_local() == 1
+    assert not PendingStatus.objects.exists()
+
+
+def test_a_kept_status_still_applies_when_its_message_comes_within_the_retention(channel, inbound):
+    from frontdesk.inbox.tasks import forget_stale_pending_statuses
+
+    _kept(channel, "out-late", days_ago=6)
+    assert forget_stale_pending_statuses.call_local() == 0
+    message = _outbound(inbound, provider_id="out-late")
+    message.refresh_from_db()
+    assert message.status == "delivered"
+
+
+def test_a_large_backlog_is_forgotten_in_bounded_batches(channel, django_assert_num_queries):
+    from frontdesk.inbox.actions.ingest import purge_pending_statuses
+
+    for i in range(10):
+        _kept(channel, f"old-{i}", days_ago=30)
+    # One SELECT of ids and one DELETE per batch; at most max_batches per call.
+    with django_assert_num_queries(4):
+        assert purge_pending_statuses(timedelta(days=7), batch=3, max_batches=2) == 6
+    assert PendingStatus.objects.count() == 4
+    assert purge_pending_statuses(timedelta(days=7), batch=3, max_batches=10) == 4
+    assert not PendingStatus.objects.exists()
+
+
 def test_an_unknown_status_word_is_refused(channel):
     with pytest.raises(InvalidInbound):
         ingest_status(channel, StatusUpdate(provider_id="x", status="teleported"))

@@ -1,5 +1,9 @@
 """Background tasks (Huey). Each is thin: the work lives in ``inbox.actions``."""
 
+import os
+from datetime import timedelta
+
+from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
@@ -7,6 +11,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 # registers them with the worker, which only autodiscovers the apps' ``tasks`` modules.
 import frontdesk.connectors.registry  # noqa: F401
 from frontdesk.inbox.actions.conversation import wake_snoozed
+from frontdesk.inbox.actions.ingest import purge_pending_statuses
 from frontdesk.inbox.actions.send import deliver, due_for_delivery
 
 
@@ -27,6 +32,20 @@ def sweep_outbox() -> int:
 @db_periodic_task(crontab(minute="*"))
 def wake_snoozed_conversations() -> int:
     return wake_snoozed()
+
+
+def pending_status_retention() -> timedelta:
+    """How long a status for a message we do not know is kept (``FRONTDESK_PENDING_STATUS_DAYS``,
+    default 7, at least 1: a reply may wait hours in the outbox before its id is known)."""
+    days = getattr(settings, "FRONTDESK_PENDING_STATUS_DAYS", None)
+    if days is None:
+        days = os.environ.get("FRONTDESK_PENDING_STATUS_DAYS") or 7
+    return timedelta(days=max(float(days), 1.0))
+
+
+@db_periodic_task(crontab(minute="*/15"))
+def forget_stale_pending_statuses() -> int:
+    return purge_pending_statuses(pending_status_retention())
 
 
 @db_task()

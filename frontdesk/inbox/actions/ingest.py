@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -333,6 +334,28 @@ def apply_pending_statuses(message: Message) -> None:
     PendingStatus.objects.filter(pk__in=[p.pk for p in pending]).delete()
     if changed:
         message.save(update_fields=["status", "error"])
+
+
+def purge_pending_statuses(older_than: timedelta, batch: int = 1000, max_batches: int = 100) -> int:
+    """Forget kept statuses whose message never came (e.g. sent by another app on the same
+    number). Rows go in batches of ``batch``, each DELETE its own short statement, so a large
+    backlog never holds a long lock; at most ``max_batches`` per call (the next run goes on).
+    The oldest rows have the lowest ids, so each batch is found by a short walk of the key."""
+    cutoff = timezone.now() - older_than
+    total = 0
+    for _ in range(max_batches):
+        ids = list(
+            PendingStatus.objects.filter(received_at__lt=cutoff)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if ids:
+            total += PendingStatus.objects.filter(pk__in=ids).delete()[0]
+        if len(ids) < batch:
+            break
+    if total:
+        log.info("forgot %d delivery statuses kept for messages that never arrived", total)
+    return total
 
 
 def publish_created(message: Message) -> None:
