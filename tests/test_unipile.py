@@ -115,9 +115,8 @@ def test_api_creates_linkedin_and_whatsapp_channels_without_returning_the_key(ap
     [
         ("linkedin", {"network": "whatsapp"}, "does not match"),
         ("linkedin", {"network": "telegram"}, "network must be"),
-        ("linkedin", {"api_version": "v2"}, "v2"),
         ("linkedin", {"api_version": "v3"}, "api_version must be"),
-        ("linkedin", {"dsn": ""}, "dsn"),
+        ("linkedin", {"dsn": "", "api_version": "v1"}, "dsn"),
         ("linkedin", {"dsn": "https://api1.unipile.com:13111/some/path"}, "dsn must be"),
         ("linkedin", {"api_key": ""}, "api_key"),
         ("linkedin", {"api_key": "clé-secrète"}, "api_key must be printable ASCII"),

@@ -1,4 +1,5 @@
-"""Connecting (and reconnecting) a Unipile account through the hosted-auth wizard."""
+"""Connecting (and reconnecting) a Unipile v1 account through the hosted-auth wizard (v2's
+flow is in test_unipile_v2.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,13 @@ def logged_in(membership) -> Client:
 def start(client, peer, network="linkedin", api_key=API_KEY):
     return client.post(
         "/connectors/unipile/connect/",
-        {"network": network, "dsn": peer.dsn, "api_key": api_key, "name": f"Sales {network}"},
+        {
+            "network": network,
+            "dsn": peer.dsn,
+            "api_key": api_key,
+            "name": f"Sales {network}",
+            "api_version": "v1",
+        },
     )
 
 
@@ -53,6 +60,7 @@ def test_connect_linkedin_through_hosted_auth(
     client = logged_in(owner)
     page = client.get("/connectors/unipile/connect/")
     assert page.status_code == 200 and b"Unipile API key" in page.content
+    assert b'name="api_version" value="v2" checked' in page.content  # v2 preselected
 
     response = start(client, peer)
     assert response.status_code == 302
@@ -152,7 +160,8 @@ def test_connect_errors_and_permissions(owner, agent, peer):
     refused = start(client, peer, api_key="wrong-key")
     assert refused.status_code == 400 and b"Invalid API key" in refused.content
     bad = client.post(
-        "/connectors/unipile/connect/", {"network": "telegram", "dsn": peer.dsn, "api_key": "k"}
+        "/connectors/unipile/connect/",
+        {"network": "telegram", "dsn": peer.dsn, "api_key": "k", "api_version": "v1"},
     )
     assert bad.status_code == 400
     assert not ChannelAccount.objects.exists()

@@ -26,7 +26,13 @@ def test_a_linkedin_account_round_trip_over_real_http(live_server, owner, drain_
         web.force_login(owner.user)
         answer = web.post(
             "/connectors/unipile/connect/",
-            {"network": "linkedin", "dsn": peer.dsn, "api_key": API_KEY, "name": "Sales"},
+            {
+                "network": "linkedin",
+                "dsn": peer.dsn,
+                "api_key": API_KEY,
+                "name": "Sales",
+                "api_version": "v1",
+            },
         )
         assert answer.status_code == 302
         [link] = peer.hosted_links

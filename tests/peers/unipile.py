@@ -1,21 +1,59 @@
-"""A real HTTP server standing in for Unipile's v1 API (``{dsn}/api/v1/...``).
+"""A real HTTP server standing in for Unipile's API, v1 (``{dsn}/api/v1/...``) and v2
+(``{base}/v2/...``), over the same accounts, chats and messages.
 
-It follows the documented contract: the ``X-API-KEY`` header (401 with
+v1 follows the documented contract: the ``X-API-KEY`` header (401 with
 ``{"status", "type": "errors/...", "title", "detail"}`` otherwise); ``GET /chats`` and
 ``GET /chats/{id}/messages`` newest first with ``cursor``/``limit``/``after`` and a
 ``cursor`` in the answer; ``GET /chats/{id}/attendees``; ``GET /users/{id}`` (profiles); ``GET
 /messages/{id}/attachments/{id}`` (bytes); ``POST /chats/{id}/messages`` and ``POST
 /chats`` as multipart/form-data (201 ``MessageSent`` / ``ChatStarted``); ``GET/POST
-/webhooks``; ``POST /hosted/accounts/link`` (201 ``HostedAuthURL``). ``fail_next`` scripts
-error answers; everything received is recorded.
+/webhooks``; ``POST /hosted/accounts/link`` (201 ``HostedAuthURL``). Webhooks carry the
+headers registered with them (Frontdesk's secret header).
+
+v2, as documented (and where the documentation is silent, as marked "not documented"):
+
+- Base URL ``https://api.unipile.com/v2``, ``X-API-KEY`` header, errors are RFC 7807
+  ``{"object": "Error", "type": "api/...", "status", "title", "detail", "req_id"}``, a 429
+  carries ``retry-after`` seconds, lists are paginated with ``next_cursor``
+  (https://developer.unipile.com/v2.0/reference/api-usage, /v2.0/reference/error-responses,
+  /v2.0/reference/rate-limit). The list key ``items`` is not documented (v1's is used).
+- Account-scoped paths, messages under their chat
+  (https://developer.unipile.com/v2.0/docs/migration-messaging-api): ``GET
+  /v2/{account_id}/chats``, ``GET /v2/{account_id}/chats/{chat_id}``, ``GET
+  /v2/{account_id}/chats/{chat_id}/messages`` (also in /v2.0/docs/linkedin-retrieve-chats-
+  messages), ``POST /v2/{account_id}/chats/send`` (JSON only, ``users_ids``), ``POST
+  /v2/{account_id}/chats/{chat_id}/messages`` (multipart: not documented for v2, v1's),
+  ``GET /v2/{account_id}/chats/{chat_id}/messages/{message_id}/attachments/{id}`` (path by
+  the "messages under /chats/:chat_id/" rule), ``GET /v2/{account_id}/users/{id}``, ``GET
+  /v2/accounts/{id}``.
+- Hosted auth (https://developer.unipile.com/v2.0/docs/authenticate-with-hosted-auth):
+  ``POST /v2/auth/link`` with ``providers``, ``expires_on``, ``redirect_uri`` answers the
+  wizard's ``link``; the user comes back to ``redirect_uri`` (the ``account_id`` query
+  parameter there is not documented in the stored copy).
+- Webhook endpoints (https://developer.unipile.com/v2.0/docs/migration-webhooks): ``GET/POST
+  /v2/webhooks/endpoints``; one endpoint gets every event of the application's accounts.
+  Its signing ``secret`` in the creation answer is not documented in the stored copy.
+- Events (https://developer.unipile.com/v2.0/reference/event-types-1): the body is ``{id,
+  created_at, account_id, type, payload}``; ``message.new`` carries the Message object
+  (https://developer.unipile.com/docs/message-payload), ``message.read`` the ids only,
+  ``account.status.running|disconnected|errored|paused`` a ``timestamp``. Each delivery is
+  signed: ``Unipile-Signature: t=<unix>,v0=<hex HMAC-SHA256 of "<t>.<body>">`` (the
+  scheme public v2 integrations verify; the stored copy of "Secure your webhook endpoint"
+  in /v2.0/docs/configure-a-webhook stops before it).
+
+``fail_next`` scripts error answers (either version); everything received is recorded.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import itertools
 import json
+import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as default_policy
@@ -78,6 +116,8 @@ class UnipilePeer:
         self.webhooks: list[dict[str, Any]] = []
         self.profiles: dict[str, dict[str, Any]] = {}  # provider id -> LinkedIn profile
         self.hosted_links: list[dict[str, Any]] = []
+        self.endpoints: list[dict[str, Any]] = []  # v2 webhook endpoints (with their secret)
+        self.accounts: set[str] = set()  # v2 accounts linked through the wizard
         self.failures: list[tuple[str, int, dict[str, Any], dict[str, str]]] = []
         self.on_request = None  # a hook run before answering (used to race webhooks)
         self.redirect_attachments_to: str | None = None
@@ -122,6 +162,8 @@ class UnipilePeer:
         headers: dict[str, str] | None = None,
     ) -> None:
         body = {"status": status, "type": kind, "title": f"HTTP {status}", "detail": detail}
+        if path_prefix.startswith("/v2"):
+            body = {"object": "Error", **body, "req_id": self.new_id("req")}
         self.failures.append((path_prefix, status, body, headers or {}))
 
     def add_chat(
@@ -278,6 +320,45 @@ class UnipilePeer:
         body = {"status": status, "account_id": account_id, "name": link.get("name")}
         return httpx.post(link["notify_url"], json=body, timeout=10)
 
+    # --- v2 events --------------------------------------------------------------------
+    def v2_event(self, kind: str, account_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """An Event object as v2 posts it."""
+        return {
+            "id": self.new_id("evt_"),
+            "created_at": _ts(0),
+            "account_id": account_id,
+            "type": kind,
+            "payload": payload,
+        }
+
+    def v2_message_event(self, message: dict[str, Any]) -> dict[str, Any]:
+        """``message.new`` for a stored message: the Message object as its payload (no
+        attendees in v2)."""
+        return self.v2_event("message.new", message["account_id"], dict(message))
+
+    def deliver_v2(
+        self, event: dict[str, Any], secret: str | None = None, at: int | None = None
+    ) -> list:
+        """POST an event to every v2 endpoint, signed with the endpoint's secret (``secret``
+        signs with another one, ``at`` pretends another time: a forged or replayed event)."""
+        import httpx
+
+        raw = json.dumps(event).encode()
+        answers = []
+        for endpoint in self.endpoints:
+            headers = {
+                "Content-Type": "application/json",
+                "Unipile-Signature": v2_signature(secret or endpoint["secret"], raw, at),
+            }
+            answers.append(httpx.post(endpoint["url"], content=raw, headers=headers, timeout=10))
+        return answers
+
+    def redirect_back(self, link: dict[str, Any], account_id: str) -> str:
+        """The user finished the v2 wizard: where Unipile sends their browser back."""
+        self.accounts.add(account_id)
+        separator = "&" if "?" in link["redirect_uri"] else "?"
+        return f"{link['redirect_uri']}{separator}account_id={account_id}"
+
     def deliveries(self, source: str) -> list[dict[str, Any]]:
         """The webhooks registered for ``source``: where and with which headers to post."""
         return [w for w in self.webhooks if w["source"] == source]
@@ -327,6 +408,8 @@ class UnipilePeer:
             if r.path.startswith(prefix):
                 del self.failures[i]
                 return status, body, dict(headers)
+        if r.path.startswith("/v2/"):
+            return self._route_v2(r)
         if not r.path.startswith("/api/v1/"):
             return 404, _err(404, "errors/resource_not_found", "Not found"), {}
         segs = [unquote(s) for s in r.path[len("/api/v1/") :].strip("/").split("/")]
@@ -396,6 +479,118 @@ class UnipilePeer:
             return 201, {"object": "HostedAuthURL", "url": f"{self.dsn}/hosted/{token}"}, {}
         return 404, _err(404, "errors/resource_not_found", "Not found"), {}
 
+    def _route_v2(self, r: Request) -> tuple[int, Any, dict[str, str]]:
+        def err(status: int, kind: str, detail: str):
+            return status, {"object": "Error", **_err(status, kind, detail), "req_id": "req"}, {}
+
+        segs = [unquote(s) for s in r.path[len("/v2/") :].strip("/").split("/")]
+        if segs[:2] == ["webhooks", "endpoints"] and len(segs) == 2:
+            if r.method == "GET":
+                listed = [{k: v for k, v in e.items() if k != "secret"} for e in self.endpoints]
+                return (
+                    200,
+                    {"object": "WebhookEndpointList", "items": listed, "next_cursor": None},
+                    {},
+                )
+            body = r.json
+            if not isinstance(body, dict) or not body.get("url"):
+                return err(400, "api/invalid_parameters", "url is required")
+            endpoint = {
+                "object": "WebhookEndpoint",
+                "id": self.new_id("whe_"),
+                "url": body["url"],
+                "events": body.get("events") or ["*"],
+                "secret": "whsec_" + secrets.token_urlsafe(24),
+            }
+            self.endpoints.append(endpoint)
+            return 201, endpoint, {}
+        if r.method == "POST" and segs == ["auth", "link"]:
+            body = r.json
+            missing = [k for k in ("providers", "expires_on", "redirect_uri") if not body.get(k)]
+            if missing:
+                return err(400, "api/invalid_parameters", f"missing {missing}")
+            token = self.new_id("hosted")
+            self.hosted_links.append({"token": token, **body})
+            return 201, {"object": "AuthLink", "link": f"{self.dsn}/hosted/{token}"}, {}
+        if r.method == "GET" and len(segs) == 2 and segs[0] == "accounts":
+            if segs[1] not in self.accounts:
+                return err(404, "api/resource_not_found", "Account not found")
+            return 200, {"object": "Account", "id": segs[1], "status": "running"}, {}
+        if len(segs) < 2:
+            return err(404, "api/resource_not_found", "Not found")
+        account_id, rest = segs[0], segs[1:]
+        if r.method == "GET" and rest == ["chats"]:
+            chats = [c for c in self.chats.values() if c["account_id"] == account_id]
+            chats.sort(key=lambda c: c["timestamp"], reverse=True)
+            return 200, _page_v2("ChatList", chats, r.query), {}
+        if r.method == "POST" and rest == ["chats", "send"]:
+            return self._start_chat_v2(r, account_id)
+        if r.method == "GET" and len(rest) == 2 and rest[0] == "users":
+            profile = self.profiles.get(rest[1])
+            if profile is None:
+                return err(404, "api/resource_not_found", "User not found")
+            return 200, {"object": "UserProfile", "provider": "LINKEDIN", **profile}, {}
+        if len(rest) < 2 or rest[0] != "chats":
+            return err(404, "api/resource_not_found", "Not found")
+        chat = self.chats.get(rest[1])
+        if chat is None or chat["account_id"] != account_id:
+            return err(404, "api/resource_not_found", "Chat not found")
+        if r.method == "GET" and len(rest) == 2:
+            return 200, chat, {}
+        if rest[2:] == ["messages"]:
+            if r.method == "GET":
+                items = sorted(self.messages[rest[1]], key=lambda m: m["timestamp"], reverse=True)
+                return 200, _page_v2("MessageList", items, r.query), {}
+            parsed = self._multipart(r)
+            if parsed is None:
+                return err(415, "api/unsupported_media_type", "multipart expected")
+            form, files = parsed
+            if "account_id" in form:
+                return err(400, "api/invalid_parameters", "account_id belongs in the path")
+            if not form.get("text") and not files:
+                return err(400, "api/invalid_parameters", "text or attachments")
+            owner = next(a for a in self.attendees[rest[1]] if a.get("is_self"))
+            message = self.add_message(
+                rest[1], owner["provider_id"], form.get("text", ""), minutes_ago=0, is_sender=True
+            )
+            return 201, {"object": "MessageSent", "message_id": message["id"]}, {}
+        if (
+            r.method == "GET"
+            and len(rest) == 6
+            and rest[2] == "messages"
+            and rest[4] == "attachments"
+        ):
+            if self.redirect_attachments_to:
+                return 302, b"", {"Location": self.redirect_attachments_to}
+            data = self.attachments.get((rest[3], rest[5]))
+            if data is None:
+                return err(404, "api/resource_not_found", "Attachment not found")
+            return 200, data, {}
+        return err(404, "api/resource_not_found", "Not found")
+
+    def _start_chat_v2(self, r: Request, account_id: str) -> tuple[int, Any, dict[str, str]]:
+        if not r.headers.get("content-type", "").startswith("application/json"):
+            body = _err(415, "api/unsupported_media_type", "application/json only")
+            return 415, {"object": "Error", **body}, {}
+        body = r.json
+        users = body.get("users_ids") if isinstance(body, dict) else None
+        if not isinstance(users, list) or not users:
+            return 400, {"object": "Error", **_err(400, "api/invalid_parameters", "users_ids")}, {}
+        owner = {"provider_id": f"owner-of-{account_id}", "name": "Me"}
+        for chat in self.chats.values():
+            if chat["account_id"] == account_id:
+                owner = next(
+                    {"provider_id": a["provider_id"], "name": a["name"]}
+                    for a in self.attendees[chat["id"]]
+                    if a.get("is_self")
+                )
+                break
+        chat_id = self.add_chat(account_id, owner, {"provider_id": users[0], "name": ""}, 0)
+        message = self.add_message(
+            chat_id, owner["provider_id"], body.get("text", ""), minutes_ago=0, is_sender=True
+        )
+        return 201, {"object": "ChatStarted", "chat_id": chat_id, "message_id": message["id"]}, {}
+
     def _multipart(self, r: Request) -> tuple[dict[str, str], list] | None:
         content_type = r.headers.get("content-type", "")
         if not content_type.startswith("multipart/form-data"):
@@ -445,6 +640,17 @@ class UnipilePeer:
             chat_id, owner["provider_id"], form.get("text", ""), minutes_ago=0, is_sender=True
         )
         return 201, {"object": "ChatStarted", "chat_id": chat_id, "message_id": message["id"]}, {}
+
+
+def v2_signature(secret: str, raw: bytes, at: int | None = None) -> str:
+    at = int(time.time()) if at is None else at
+    digest = hmac.new(secret.encode(), f"{at}.".encode() + raw, hashlib.sha256).hexdigest()
+    return f"t={at},v0={digest}"
+
+
+def _page_v2(obj: str, items: list, query: dict[str, str]) -> dict[str, Any]:
+    page = _page(obj, items, query)
+    return {"object": obj, "items": page["items"], "next_cursor": page["cursor"]}
 
 
 def _err(status: int, kind: str, detail: str) -> dict[str, Any]:

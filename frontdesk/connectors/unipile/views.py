@@ -1,14 +1,24 @@
 """Unipile's routes: the webhook, and the hosted-auth connect / reconnect flow.
 
-``POST /webhooks/unipile/``: Unipile's ``message_received``/``message_read`` and
-``AccountStatus`` webhooks. Each carries the secret header Frontdesk registered for the
-channel; the body's ``account_id`` plus that secret pick the one channel (never another
-workspace's).
+``POST /webhooks/unipile/`` takes both API versions:
 
-``/connectors/unipile/connect/``: an admin gives the DSN and API key; Frontdesk keeps a
-``connecting`` channel, asks Unipile for a hosted-auth link whose ``notify_url`` carries a
-signed, single-use state, and sends the admin there. Unipile calls the ``notify_url`` with
-the new ``account_id``; that makes the channel ``connected`` and starts the backfill.
+- v2: an Event ``{id, created_at, account_id, type, payload}`` (``message.new``,
+  ``message.read``, ``account.status.*``) signed in ``Unipile-Signature``; the body's
+  ``account_id`` names the candidate channels and the signature, checked with each one's
+  signing secret (constant time, within the time tolerance), picks the one.
+- v1: ``message_received``/``message_read``/``message_reaction`` and ``AccountStatus``
+  bodies carrying the secret header Frontdesk registered for the channel.
+
+Either way a wrong or missing signature/secret answers 401 and stores nothing, and an
+account is never matched to another workspace's channel.
+
+``/connectors/unipile/connect/``: an admin picks the API version (v2 preselected) and
+gives the API key (and, for v1, the DSN); Frontdesk keeps a ``connecting`` channel, asks
+Unipile for a hosted-auth link whose callback carries a signed, single-use state, and
+sends the admin there. v1 Unipile POSTs the new ``account_id`` to the ``notify_url``; v2
+sends the admin back to the ``redirect_uri`` with it, and Frontdesk checks the account
+with Unipile before trusting it. Either makes the channel ``connected`` and starts the
+backfill.
 """
 
 from __future__ import annotations
@@ -29,13 +39,19 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from frontdesk.connectors.base import ConfigError
-from frontdesk.connectors.unipile.client import UnipileClient, UnipileError, UnipileUnreachable
+from frontdesk.connectors.unipile.client import UnipileError, UnipileUnreachable
 from frontdesk.connectors.unipile.connector import (
+    API_VERSIONS,
     LINKEDIN,
     NETWORKS,
     SECRET_HEADER,
+    SIGNATURE_HEADER,
+    V2_STATUS,
     MalformedEvent,
+    api_version,
     iso_ms,
+    normalize_v2_message,
+    verify_signature,
 )
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, DeliveryStatus, Direction, Message
 
@@ -74,13 +90,106 @@ def channel_for_webhook(account_id: str, secret: str) -> ChannelAccount | None:
     return found
 
 
+def channel_for_signed(account_id: str, header: str, body: bytes) -> ChannelAccount | None:
+    """The v2 channel of this account whose signing secret signed this body."""
+    found = None
+    candidates = list(
+        ChannelAccount.objects.filter(
+            provider="unipile", config__account_id=account_id, config__api_version="v2"
+        )
+    )
+    if not candidates:
+        verify_signature(_DUMMY_SECRET, header, body)  # same work either way
+    for channel in candidates:
+        secret = str(channel.credentials.get("webhook_signing_secret") or _DUMMY_SECRET)
+        if verify_signature(secret, header, body):
+            found = found or channel
+    return found
+
+
+def _webhook_v2(request: HttpRequest, header: str) -> HttpResponse:
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "body is not JSON")
+    if not isinstance(body, dict):
+        return _error(400, "body must be a JSON object")
+    account_id = body.get("account_id")
+    if not isinstance(account_id, str) or not account_id or len(account_id) > 200:
+        return _error(400, "account_id is required")
+    channel = channel_for_signed(account_id, header, request.body)
+    if channel is None:
+        return _error(401, "unknown account, wrong signature or too old")
+    kind = body.get("type")
+    if not isinstance(kind, str):
+        return _error(400, "type is required")
+    connector = channel.connector
+    if kind in V2_STATUS:
+        connector.apply_account_status(channel, kind)
+        return JsonResponse({"ok": True})
+    if channel.status == ChannelStatus.DISCONNECTED:
+        return JsonResponse({"ok": True, "ignored": "channel disconnected"})
+    if kind == "message.new":
+        try:
+            return _message_received(channel, normalize_v2_message(body))
+        except MalformedEvent as exc:
+            return _error(400, str(exc))
+    if kind == "message.read":
+        # v2 events carry ids only (migration-webhooks: "Reduced Event Payload").
+        payload = body.get("payload")
+        message_id = payload.get("message_id") if isinstance(payload, dict) else None
+        if not isinstance(message_id, str) or not message_id:
+            return _error(400, "payload.message_id is required")
+        return _message_read(channel, message_id)
+    # "We may add more types at any time" (event-types-1): acknowledge and move on.
+    return JsonResponse({"ok": True, "ignored": kind[:50]})
+
+
+def _message_received(channel: ChannelAccount, body: dict[str, Any]) -> HttpResponse:
+    """One new message (v1 body, or a v2 event normalised to it): ingest it, or queue it
+    when its attachments must be downloaded first."""
+    connector = channel.connector
+    try:
+        item = connector.parse_event(channel, body)
+    except MalformedEvent as exc:
+        return _error(400, str(exc))
+    except (UnipileError, UnipileUnreachable) as exc:  # looking up a sent message's chat
+        return _error(503, f"Unipile could not be asked about the chat: {exc}")
+    if item.extra["unipile"]["attachments"]:
+        from frontdesk.connectors.unipile.tasks import ingest_with_attachments
+
+        ingest_with_attachments(channel.pk, body)  # nothing written yet: no commit to wait for
+        return JsonResponse({"ok": True, "queued": True}, status=202)
+    from frontdesk.inbox.actions.ingest import InvalidInbound
+
+    try:
+        result = connector.ingest_event(channel, item, enrich=True)
+    except InvalidInbound as exc:
+        return _error(400, str(exc))
+    return JsonResponse({"ok": True, "message_id": result.message.pk})
+
+
+def _message_read(channel: ChannelAccount, message_id: str) -> HttpResponse:
+    if Message.objects.filter(
+        channel=channel, provider_id=message_id, direction=Direction.OUTBOUND
+    ).exists():
+        from frontdesk.connectors.base import StatusUpdate
+        from frontdesk.inbox.actions.ingest import ingest_status
+
+        ingest_status(channel, StatusUpdate(message_id, DeliveryStatus.READ))
+    return JsonResponse({"ok": True})
+
+
 @csrf_exempt
 def webhook(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _error(405, "POST only")
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if signature:
+        return _webhook_v2(request, signature)
     secret = request.headers.get(SECRET_HEADER, "")
     if not secret:
-        return _error(401, f"missing {SECRET_HEADER} header")
+        return _error(401, f"missing {SIGNATURE_HEADER} (v2) or {SECRET_HEADER} (v1) header")
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
@@ -93,6 +202,8 @@ def webhook(request: HttpRequest) -> HttpResponse:
     if not isinstance(account_id, str) or not account_id or len(account_id) > 200:
         return _error(400, "account_id is required")
     channel = channel_for_webhook(account_id, secret)
+    if channel is not None and api_version(channel) == "v2":
+        channel = None  # a v2 channel takes signed webhooks only
     if channel is None:
         return _error(401, "unknown account or wrong secret")
     connector = channel.connector
@@ -109,22 +220,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"ok": True, "ignored": "channel disconnected"})
     event = body.get("event")
     if event == "message_received":
-        try:
-            item = connector.parse_event(channel, body)
-        except MalformedEvent as exc:
-            return _error(400, str(exc))
-        if item.extra["unipile"]["attachments"]:
-            from frontdesk.connectors.unipile.tasks import ingest_with_attachments
-
-            ingest_with_attachments(channel.pk, body)  # nothing written yet: no commit to wait for
-            return JsonResponse({"ok": True, "queued": True}, status=202)
-        from frontdesk.inbox.actions.ingest import InvalidInbound
-
-        try:
-            result = connector.ingest_event(channel, item, enrich=True)
-        except InvalidInbound as exc:
-            return _error(400, str(exc))
-        return JsonResponse({"ok": True, "message_id": result.message.pk})
+        return _message_received(channel, body)
     if event == "message_reaction":
         try:
             connector.apply_reaction(channel, body)
@@ -135,14 +231,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
         message_id = body.get("message_id")
         if not isinstance(message_id, str) or not message_id:
             return _error(400, "message_id is required")
-        if Message.objects.filter(
-            channel=channel, provider_id=message_id, direction=Direction.OUTBOUND
-        ).exists():
-            from frontdesk.connectors.base import StatusUpdate
-            from frontdesk.inbox.actions.ingest import ingest_status
-
-            ingest_status(channel, StatusUpdate(message_id, DeliveryStatus.READ))
-        return JsonResponse({"ok": True})
+        return _message_read(channel, message_id)
     return JsonResponse({"ok": True, "ignored": str(event)[:50]})
 
 
@@ -163,24 +252,15 @@ def _hosted_link(channel: ChannelAccount, link_type: str) -> str:
     channel.save(update_fields=["credentials_encrypted"])
     state = signing.dumps({"c": channel.pk, "n": nonce, "t": link_type}, salt=STATE_SALT)
     base = settings.BASE_URL
-    body: dict[str, Any] = {
-        "type": link_type,
-        "providers": [NETWORKS[channel.kind]],
-        "api_url": channel.config["dsn"],
-        "expiresOn": iso_ms(timezone.now() + timedelta(seconds=STATE_MAX_AGE)),
-        "notify_url": f"{base}{reverse('unipile_notify')}?state={state}",
-        "name": f"frontdesk-{channel.pk}",
-        "success_redirect_url": f"{base}{reverse('unipile_status', args=[channel.pk])}",
-        "failure_redirect_url": f"{base}{reverse('unipile_status', args=[channel.pk])}?failed=1",
-    }
-    if link_type == "reconnect":
-        body["reconnect_account"] = channel.config["account_id"]
-    client = UnipileClient(channel.config["dsn"], credentials.get("api_key", ""))
-    data = client.create_hosted_link(body)
-    url = data.get("url")
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-        raise UnipileError(502, "Unipile did not return a hosted-auth URL")
-    return url
+    return channel.connector.client(channel).hosted_link(
+        link_type=link_type,
+        provider=NETWORKS[channel.kind],
+        expires_on=iso_ms(timezone.now() + timedelta(seconds=STATE_MAX_AGE)),
+        callback_url=f"{base}{reverse('unipile_notify')}?state={state}",
+        status_url=f"{base}{reverse('unipile_status', args=[channel.pk])}",
+        name=f"frontdesk-{channel.pk}",
+        account_id=channel.config.get("account_id", ""),
+    )
 
 
 def connect(request: HttpRequest) -> HttpResponse:
@@ -193,6 +273,7 @@ def connect(request: HttpRequest) -> HttpResponse:
         "network": request.POST.get("network", request.GET.get("network", "linkedin")),
         "name": request.POST.get("name", ""),
         "dsn": request.POST.get("dsn", ""),
+        "api_version": request.POST.get("api_version", "v2"),
     }
     error = ""
     if request.method == "POST":
@@ -205,6 +286,7 @@ def connect(request: HttpRequest) -> HttpResponse:
                     "dsn": form["dsn"],
                     "api_key": request.POST.get("api_key", ""),
                     "network": form["network"],
+                    "api_version": form["api_version"],
                 },
                 need_account=False,
             )
@@ -241,7 +323,7 @@ def connect(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "connectors/unipile/connect.html",
-        {"form": form, "error": error, "networks": list(NETWORKS)},
+        {"form": form, "error": error, "networks": list(NETWORKS), "versions": API_VERSIONS},
         status=400 if error else 200,
     )
 
@@ -285,26 +367,40 @@ def status_page(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 @csrf_exempt
 def notify(request: HttpRequest) -> HttpResponse:
-    """Unipile's hosted-auth callback: ``{"status", "account_id", "name"}``."""
-    if request.method != "POST":
-        return _error(405, "POST only")
+    """The hosted-auth callback. v1: Unipile POSTs ``{"status", "account_id", "name"}``.
+    v2: the admin's browser comes back to ``redirect_uri`` with ``account_id`` in the query
+    (https://developer.unipile.com/v2.0/docs/authenticate-with-hosted-auth, "Handle the
+    callback"); the account is then looked up with Unipile before it is trusted."""
+    if request.method not in ("POST", "GET"):
+        return _error(405, "GET or POST only")
     try:
         state = signing.loads(request.GET.get("state", ""), salt=STATE_SALT, max_age=STATE_MAX_AGE)
         channel_id, nonce, link_type = int(state["c"]), str(state["n"]), str(state["t"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return _error(400, "invalid or expired state")
-    try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "body is not JSON")
-    account_id = body.get("account_id") if isinstance(body, dict) else None
-    status = body.get("status") if isinstance(body, dict) else None
+    if request.method == "GET":
+        account_id: Any = request.GET.get("account_id")
+        status: Any = "CREATION_SUCCESS" if link_type == "create" else "RECONNECTED"
+    else:
+        try:
+            body = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            return _error(400, "body is not JSON")
+        account_id = body.get("account_id") if isinstance(body, dict) else None
+        status = body.get("status") if isinstance(body, dict) else None
     if not isinstance(account_id, str) or not account_id or len(account_id) > 200:
+        if request.method == "GET" and channel_id:
+            return redirect(f"{reverse('unipile_status', args=[channel_id])}?failed=1")
         return _error(400, "account_id is required")
     with transaction.atomic():
         channel = ChannelAccount.objects.select_for_update().filter(pk=channel_id).first()
         if channel is None:
             return _error(400, "invalid state")
+        version = api_version(channel)
+        if (request.method == "GET") != (version == "v2"):
+            return _error(
+                405, f"a {version} account is confirmed by {'GET' if version == 'v2' else 'POST'}"
+            )
         credentials = channel.credentials
         if not hmac.compare_digest(
             str(credentials.get("connect_nonce", "")).encode(), nonce.encode()
@@ -323,6 +419,13 @@ def notify(request: HttpRequest) -> HttpResponse:
         )
         if taken:
             return _error(409, "this account is already connected in this workspace")
+        if version == "v2":
+            try:  # the browser brought the id: Unipile must know it under this API key
+                account = channel.connector.client(channel).get_account(account_id)
+            except (UnipileError, UnipileUnreachable) as exc:
+                return _error(400, f"Unipile does not confirm this account: {exc}")
+            if str(account.get("id") or account_id) != account_id:
+                return _error(400, "Unipile does not confirm this account")
         credentials.pop("connect_nonce", None)
         channel.credentials = credentials
         channel.config = {**channel.config, "account_id": account_id}
@@ -331,4 +434,6 @@ def notify(request: HttpRequest) -> HttpResponse:
         from frontdesk.connectors.unipile.tasks import backfill_channel
 
         transaction.on_commit(lambda: backfill_channel(channel.pk))
+    if request.method == "GET":
+        return redirect(reverse("unipile_status", args=[channel.pk]))
     return JsonResponse({"ok": True})
