@@ -120,6 +120,7 @@ class UnipilePeer:
         self.accounts: set[str] = set()  # v2 accounts linked through the wizard
         self.failures: list[tuple[str, int, dict[str, Any], dict[str, str]]] = []
         self.on_request = None  # a hook run before answering (used to race webhooks)
+        self.before_answer = None  # a hook run with (request, status, payload) once routed
         self.redirect_attachments_to: str | None = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -383,6 +384,8 @@ class UnipilePeer:
         if self.on_request:
             self.on_request(request)
         status, payload, headers = self._route(request)
+        if self.before_answer:
+            self.before_answer(request, status, payload)
         if isinstance(payload, bytes | bytearray):
             data, content_type = bytes(payload), "application/octet-stream"
         else:

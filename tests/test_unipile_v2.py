@@ -1,0 +1,583 @@
+"""Unipile API v2 through the same connector: signed webhooks, v2 events, account-scoped
+paths, next_cursor paging, JSON start-chat and the v2 hosted-auth redirect."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from django.test import Client
+
+from frontdesk.connectors.unipile.connector import SECRET_HEADER, SIGNATURE_HEADER, Backfill
+from frontdesk.inbox.actions.send import queue_reply
+from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Contact, Conversation, Message
+from tests.peers.unipile import API_KEY, UnipilePeer, v2_signature
+from tests.test_unipile import KIM, OWNER, make_channel
+
+WA_CLIENT = {"provider_id": "33612345678@s.whatsapp.net", "name": "Camille"}
+WA_OWNER = {"provider_id": "33700000000@s.whatsapp.net", "name": "Our number"}
+
+
+@pytest.fixture
+def peer():
+    server = UnipilePeer()
+    yield server
+    server.close()
+
+
+def v2_channel(membership, peer, account_id="acc-li-1", kind="linkedin", **config):
+    """A connected v2 channel whose webhook endpoint is registered with the stand-in."""
+    channel = make_channel(
+        membership, peer, account_id=account_id, kind=kind, api_version="v2", **config
+    )
+    channel.connector.register_webhooks(channel, channel.connector.client(channel))
+    channel.refresh_from_db()
+    return channel
+
+
+@pytest.fixture
+def linkedin(owner, peer):
+    return v2_channel(owner, peer)
+
+
+def signing_secret(channel) -> str:
+    return channel.credentials["webhook_signing_secret"]
+
+
+def post_v2(event, secret: str | None, at: int | None = None, raw: bytes | None = None):
+    body = raw if raw is not None else json.dumps(event).encode()
+    headers = {SIGNATURE_HEADER: v2_signature(secret, body, at)} if secret is not None else {}
+    return Client().post(
+        "/webhooks/unipile/", data=body, content_type="application/json", headers=headers
+    )
+
+
+# --- configuration --------------------------------------------------------------------------
+def test_new_api_channels_default_to_v2_and_old_ones_stay_v1(api, owner, peer):
+    response = api.post(
+        "/api/v1/channels",
+        {
+            "kind": "linkedin",
+            "provider": "unipile",
+            "name": "Sales",
+            "config": {"api_key": "sk-v2", "account_id": "acc-1", "network": "linkedin"},
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    channel = ChannelAccount.objects.get(pk=response.json()["id"])
+    assert channel.config["api_version"] == "v2"
+    assert channel.config["dsn"] == "https://api.unipile.com"  # v2's one base URL
+    assert channel.connector.client(channel).root == "https://api.unipile.com/v2"
+    old = make_channel(owner, peer, account_id="acc-old")
+    old.config = {k: v for k, v in old.config.items() if k != "api_version"}  # saved before v2
+    old.save()
+    assert old.connector.client(old).root == f"{peer.dsn}/api/v1"
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+def test_signed_message_new_creates_contact_and_conversation_once(linkedin, peer, settings):
+    assert [e["url"] for e in peer.endpoints] == [f"{settings.BASE_URL}/webhooks/unipile/"]
+    assert peer.requests_to("POST", "/v2/webhooks/endpoints")[0].headers["x-api-key"] == API_KEY
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    event = peer.v2_message_event(peer.add_message(chat, KIM["provider_id"], "Hello from v2"))
+    first = post_v2(event, signing_secret(linkedin))
+    assert first.status_code == 200, first.content
+    again = post_v2(event, signing_secret(linkedin))  # Unipile retries: still one message
+    assert again.status_code == 200
+    message = Message.objects.get()
+    assert message.text == "Hello from v2" and message.direction == "inbound"
+    assert message.conversation.thread_key == chat
+    assert message.conversation.contact.handles.get().value == KIM["provider_id"]
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["missing", "wrong secret", "tampered body", "old timestamp", "future timestamp", "garbage"],
+)
+def test_bad_missing_or_replayed_signatures_are_refused_and_store_nothing(linkedin, peer, how):
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    event = peer.v2_message_event(peer.add_message(chat, KIM["provider_id"], "Hi"))
+    raw = json.dumps(event).encode()
+    secret = signing_secret(linkedin)
+    if how == "missing":
+        response = post_v2(event, None)
+    elif how == "wrong secret":
+        response = post_v2(event, "whsec_forged")
+    elif how == "tampered body":
+        headers = {SIGNATURE_HEADER: v2_signature(secret, raw)}
+        tampered = raw.replace(b"Hi", b"Pay this invoice")
+        response = Client().post(
+            "/webhooks/unipile/", tampered, content_type="application/json", headers=headers
+        )
+    elif how == "old timestamp":  # a captured delivery replayed ten minutes later
+        response = post_v2(event, secret, at=int(time.time()) - 600)
+    elif how == "future timestamp":
+        response = post_v2(event, secret, at=int(time.time()) + 600)
+    else:
+        response = Client().post(
+            "/webhooks/unipile/",
+            raw,
+            content_type="application/json",
+            headers={SIGNATURE_HEADER: "t=abc,v0="},
+        )
+    assert response.status_code == 401
+    assert not Message.objects.exists() and not Contact.objects.exists()
+
+
+def test_a_v2_channel_refuses_the_v1_secret_header_and_other_accounts(owner, rival, peer):
+    ours = v2_channel(owner, peer)
+    theirs = v2_channel(rival, peer, account_id="acc-rival")
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    event = peer.v2_message_event(peer.add_message(chat, KIM["provider_id"], "Hi"))
+    v1_style = Client().post(
+        "/webhooks/unipile/",
+        json.dumps(event),
+        content_type="application/json",
+        headers={SECRET_HEADER: signing_secret(ours)},
+    )
+    assert v1_style.status_code == 401
+    # The rival's secret does not open our account, nor ours theirs.
+    assert post_v2(event, signing_secret(theirs)).status_code == 401
+    assert post_v2({**event, "account_id": "acc-rival"}, signing_secret(ours)).status_code == 401
+    assert not Message.objects.exists()
+    assert post_v2(event, signing_secret(ours)).status_code == 200
+    assert Message.objects.get().workspace_id == owner.workspace_id
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda e: e.pop("payload"),
+        lambda e: e.update(payload="text"),
+        lambda e: e["payload"].pop("id"),
+        lambda e: e["payload"].pop("chat_id"),
+        lambda e: e["payload"].pop("sender_id"),
+        lambda e: e["payload"].update(text=["not", "a", "string"]),
+        lambda e: e.pop("type"),
+        lambda e: e.update(account_id=["acc-li-1"]),
+    ],
+)
+def test_malformed_v2_events_get_400_and_store_nothing(linkedin, peer, mutate):
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    event = peer.v2_message_event(peer.add_message(chat, KIM["provider_id"], "Hi"))
+    mutate(event)
+    response = post_v2(event, signing_secret(linkedin))
+    assert response.status_code == 400, response.content
+    assert not Message.objects.exists()
+    linkedin.refresh_from_db()
+    assert linkedin.status == ChannelStatus.CONNECTED
+
+
+def test_unknown_event_types_are_acknowledged_and_ignored(linkedin):
+    event = {"id": "evt_1", "account_id": "acc-li-1", "type": "calendar_event.created"}
+    response = post_v2({**event, "created_at": "x", "payload": {}}, signing_secret(linkedin))
+    assert response.status_code == 200 and response.json()["ignored"] == "calendar_event.created"
+    assert not Message.objects.exists()
+
+
+def test_account_status_events_update_the_channel(linkedin, peer):
+    def status(kind):
+        event = peer.v2_event(kind, "acc-li-1", {"timestamp": "2026-11-25T00:00:00.000Z"})
+        return post_v2(event, signing_secret(linkedin))
+
+    assert status("account.status.disconnected").status_code == 200
+    linkedin.refresh_from_db()
+    assert linkedin.status == ChannelStatus.NEEDS_RECONNECT and "reconnect" in linkedin.last_error
+    assert status("account.status.running").status_code == 200
+    linkedin.refresh_from_db()
+    assert linkedin.status == ChannelStatus.CONNECTED and linkedin.last_error == ""
+    assert status("account.status.errored").status_code == 200
+    linkedin.refresh_from_db()
+    assert linkedin.status == ChannelStatus.ERROR
+    assert status("account.status.paused").status_code == 200
+    linkedin.refresh_from_db()
+    assert linkedin.status == ChannelStatus.ERROR and "subscription" in linkedin.last_error
+
+
+def test_a_message_sent_elsewhere_is_outbound_in_the_chats_conversation(linkedin, peer):
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    hello = peer.add_message(chat, KIM["provider_id"], "Hello")
+    assert post_v2(peer.v2_message_event(hello), signing_secret(linkedin)).status_code == 200
+    mine = peer.add_message(chat, OWNER["provider_id"], "Sent from my phone", is_sender=True)
+    assert post_v2(peer.v2_message_event(mine), signing_secret(linkedin)).status_code == 200
+    sent = Message.objects.get(provider_id=mine["id"])
+    assert sent.direction == "outbound" and sent.status == "sent"
+    assert sent.conversation == Message.objects.get(provider_id=hello["id"]).conversation
+
+
+def test_a_sent_message_in_a_chat_never_seen_asks_unipile_for_the_chat(linkedin, peer):
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    mine = peer.add_message(chat, OWNER["provider_id"], "Opening line", is_sender=True)
+    assert post_v2(peer.v2_message_event(mine), signing_secret(linkedin)).status_code == 200
+    assert peer.requests_to("GET", f"/v2/acc-li-1/chats/{chat}")
+    sent = Message.objects.get()
+    assert sent.direction == "outbound"
+    assert sent.conversation.contact.handles.get().value == KIM["provider_id"]
+
+
+def test_attachments_download_from_the_account_scoped_path(linkedin, peer, drain_queue):
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    message = peer.add_message(
+        chat, KIM["provider_id"], "CV", attachments=[("cv.pdf", "application/pdf", b"%PDF cv")]
+    )
+    response = post_v2(peer.v2_message_event(message), signing_secret(linkedin))
+    assert response.status_code == 202
+    assert "created" in drain_queue()
+    stored = Message.objects.get().attachments.get()
+    assert stored.name == "cv.pdf" and stored.file.read() == b"%PDF cv"
+    [download] = peer.requests_to("GET", f"/v2/acc-li-1/chats/{chat}/messages/{message['id']}/")
+    assert download.headers["x-api-key"] == API_KEY
+
+
+def test_an_attachment_redirect_off_the_unipile_host_is_not_followed(linkedin, peer, drain_queue):
+    peer.redirect_attachments_to = "http://169.254.169.254/latest/meta-data/"
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    message = peer.add_message(
+        chat, KIM["provider_id"], "See", attachments=[("a.png", "image/png", b"png")]
+    )
+    assert post_v2(peer.v2_message_event(message), signing_secret(linkedin)).status_code == 202
+    drain_queue()
+    stored = Message.objects.get()
+    assert not stored.attachments.exists()
+    assert "redirect refused" in " ".join(stored.extra["skipped_attachments"])
+
+
+# --- outbound ------------------------------------------------------------------------------
+@pytest.fixture
+def kim_conversation(linkedin, peer):
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    hello = peer.v2_message_event(peer.add_message(chat, KIM["provider_id"], "Hello"))
+    post_v2(hello, signing_secret(linkedin))
+    return Conversation.objects.get(channel=linkedin)
+
+
+def test_reply_goes_to_the_account_scoped_chat_and_read_events_mark_it(
+    owner, linkedin, peer, kim_conversation, drain_queue, django_capture_on_commit_callbacks
+):
+    from frontdesk.connectors.base import InboundAttachment
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = queue_reply(
+            owner.user,
+            kim_conversation,
+            "Thanks Kim!",
+            attachments=[InboundAttachment("quote.pdf", "application/pdf", b"%PDF quote")],
+        )
+    assert "sent" in drain_queue()
+    [sent] = peer.requests_to("POST", f"/v2/acc-li-1/chats/{kim_conversation.thread_key}/messages")
+    assert sent.form == {"text": "Thanks Kim!"}  # the account is in the path, not the body
+    assert sent.files == [("quote.pdf", "application/pdf", b"%PDF quote")]
+    reply.refresh_from_db()
+    assert reply.status == "sent" and reply.provider_id
+    read = peer.v2_event(
+        "message.read",
+        "acc-li-1",
+        {"chat_id": kim_conversation.thread_key, "message_id": reply.provider_id},
+    )
+    assert post_v2(read, signing_secret(linkedin)).status_code == 200
+    reply.refresh_from_db()
+    assert reply.status == "read"
+
+
+@pytest.mark.parametrize(
+    "status,kind,outcome,channel_status",
+    [
+        (401, "provider/invalid_authorization", "failed", ChannelStatus.NEEDS_RECONNECT),
+        (403, "api/insufficient_permissions", "failed", ChannelStatus.NEEDS_RECONNECT),
+        (429, "api/too_many_requests", "retry", ChannelStatus.CONNECTED),
+        (500, "api/unexpected_error", "retry", ChannelStatus.CONNECTED),
+        (422, "provider/no_connection_with_recipient", "failed", ChannelStatus.CONNECTED),
+    ],
+)
+def test_v2_send_errors_are_mapped(
+    owner,
+    linkedin,
+    peer,
+    kim_conversation,
+    drain_queue,
+    django_capture_on_commit_callbacks,
+    status,
+    kind,
+    outcome,
+    channel_status,
+):
+    peer.fail_next(
+        "/v2/acc-li-1/chats/",
+        status,
+        detail=f"Unipile v2 says {status}",
+        kind=kind,
+        headers={"retry-after": "90"} if status == 429 else None,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = queue_reply(owner.user, kim_conversation, "Hi again")
+    assert drain_queue() == [outcome]
+    reply.refresh_from_db()
+    linkedin.refresh_from_db()
+    assert linkedin.status == channel_status
+    assert f"Unipile v2 says {status}" in reply.error
+    if outcome == "retry":
+        assert reply.status == "queued"
+        if status == 429:
+            assert (reply.next_attempt_at - reply.created_at).total_seconds() >= 89
+    else:
+        assert reply.status == "failed"
+
+
+def test_a_new_chat_is_started_with_json_users_ids(
+    owner, linkedin, peer, drain_queue, django_capture_on_commit_callbacks
+):
+    from frontdesk.connectors.base import InboundAttachment
+
+    peer.add_chat("acc-li-1", OWNER, {"provider_id": "ACoAAOther", "name": "Other"})
+    contact = Contact.objects.create(workspace=owner.workspace, name="Kim")
+    contact.handles.create(workspace=owner.workspace, kind="linkedin", value=KIM["provider_id"])
+    conversation = Conversation.objects.create(
+        workspace=owner.workspace,
+        channel=linkedin,
+        contact=contact,
+        thread_key=f"linkedin:{KIM['provider_id']}",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        message = queue_reply(
+            owner.user,
+            conversation,
+            "Hello Kim, nice to meet you",
+            attachments=[InboundAttachment("deck.pdf", "application/pdf", b"%PDF deck")],
+        )
+    assert "sent" in drain_queue()
+    [started] = peer.requests_to("POST", "/v2/acc-li-1/chats/send")
+    assert started.headers["content-type"].startswith("application/json")
+    assert started.json == {
+        "users_ids": [KIM["provider_id"]],
+        "text": "Hello Kim, nice to meet you",
+    }
+    new_chat = next(
+        c for c in peer.chats.values() if c["attendee_provider_id"] == KIM["provider_id"]
+    )
+    [files] = peer.requests_to("POST", f"/v2/acc-li-1/chats/{new_chat['id']}/messages")
+    assert files.files == [("deck.pdf", "application/pdf", b"%PDF deck")]
+    message.refresh_from_db()
+    assert message.status == "sent" and message.conversation.thread_key == new_chat["id"]
+
+
+# --- backfill -------------------------------------------------------------------------------
+def test_backfill_pages_with_next_cursor_and_stops_at_the_window(owner, peer, monkeypatch):
+    monkeypatch.setattr(Backfill, "CHATS_PER_PAGE", 1)
+    monkeypatch.setattr(Backfill, "MESSAGES_PER_PAGE", 2)
+    old = 40 * 24 * 60
+    chat = peer.add_chat("acc-li-1", OWNER, KIM, chat_id="chat-kim", minutes_ago=old + 10)
+    peer.add_message(chat, KIM["provider_id"], "too old", minutes_ago=old + 5)
+    peer.add_message(chat, KIM["provider_id"], "older still", minutes_ago=old + 6)
+    recent = [
+        peer.add_message(chat, KIM["provider_id"], "Hi", minutes_ago=300),
+        peer.add_message(chat, OWNER["provider_id"], "Hello!", minutes_ago=290, is_sender=True),
+        peer.add_message(chat, KIM["provider_id"], "News?", minutes_ago=20),
+    ]
+    other = peer.add_chat("acc-li-1", OWNER, {"provider_id": "ACoAALee", "name": "Lee Lead"})
+    peer.add_message(other, "ACoAALee", "Lee here", minutes_ago=100)
+    channel = make_channel(owner, peer, api_version="v2")
+    channel.connector.sync(channel)
+    stored = Message.objects.filter(channel=channel)
+    assert sorted(stored.values_list("text", flat=True)) == sorted(
+        [m["text"] for m in recent] + ["Lee here"]
+    )
+    assert stored.get(text="Hello!").direction == "outbound"
+    assert stored.get(text="Hello!").conversation == stored.get(text="Hi").conversation
+    assert stored.get(text="Lee here").conversation.contact.name == "Lee Lead"
+    lists = peer.requests_to("GET", "/v2/acc-li-1/chats")
+    assert any(r.query.get("cursor") for r in lists)  # next_cursor was followed
+    assert all("after" not in r.query for r in lists)
+    pages = [r for r in lists if r.path == "/v2/acc-li-1/chats/chat-kim/messages"]
+    assert len(pages) == 3  # the page of old messages ends the chat, no fourth call
+    channel.refresh_from_db()
+    assert channel.sync_state["backfill"]["status"] == "done"
+    assert channel.credentials["webhook_signing_secret"].startswith("whsec_")
+    before = len(peer.endpoints)
+    channel.connector.sync(channel)
+    assert len(peer.endpoints) == before  # registered once
+
+
+# --- WhatsApp by QR code over v2 -------------------------------------------------------------
+def test_whatsapp_account_over_v2(owner, peer, drain_queue, django_capture_on_commit_callbacks):
+    channel = v2_channel(owner, peer, account_id="acc-wa", kind="whatsapp")
+    chat = peer.add_chat("acc-wa", WA_OWNER, WA_CLIENT)
+    event = peer.v2_message_event(peer.add_message(chat, WA_CLIENT["provider_id"], "Bonjour"))
+    assert post_v2(event, signing_secret(channel)).status_code == 200
+    conversation = Conversation.objects.get(channel=channel)
+    assert conversation.contact.handles.get().value == "+33612345678"
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_reply(owner.user, conversation, "Bonjour Camille")
+    assert drain_queue() == ["sent"]
+    [sent] = peer.requests_to("POST", f"/v2/acc-wa/chats/{chat}/messages")
+    assert sent.form == {"text": "Bonjour Camille"}
+
+
+# --- connecting through v2 hosted auth -----------------------------------------------------------
+def test_connect_and_reconnect_through_v2_hosted_auth(
+    owner, peer, settings, drain_queue, django_capture_on_commit_callbacks
+):
+    client = Client()
+    client.force_login(owner.user)
+    answer = client.post(
+        "/connectors/unipile/connect/",
+        {"network": "linkedin", "dsn": peer.dsn, "api_key": API_KEY, "api_version": "v2"},
+    )
+    assert answer.status_code == 302
+    [link] = peer.hosted_links
+    assert answer["Location"] == f"{peer.dsn}/hosted/{link['token']}"
+    assert link["providers"] == ["LINKEDIN"] and link["expires_on"].endswith("Z")
+    assert link["redirect_uri"].startswith(f"{settings.BASE_URL}/connectors/unipile/notify/?")
+    channel = ChannelAccount.objects.get(provider="unipile")
+    assert channel.status == ChannelStatus.CONNECTING and channel.config["api_version"] == "v2"
+
+    # An account id Unipile does not know (typed into the address bar) is refused.
+    forged = client.get(link["redirect_uri"] + "&account_id=acc-made-up")
+    assert forged.status_code == 400
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.CONNECTING
+
+    with django_capture_on_commit_callbacks(execute=True):
+        back = client.get(peer.redirect_back(link, "acc-v2"))
+    assert back.status_code == 302 and back["Location"] == f"/connectors/unipile/{channel.pk}/"
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.CONNECTED and channel.config["account_id"] == "acc-v2"
+    drain_queue()  # the backfill task registers the webhook endpoint
+    assert [e["url"] for e in peer.endpoints] == [f"{settings.BASE_URL}/webhooks/unipile/"]
+    assert ChannelAccount.objects.get().credentials["webhook_signing_secret"]
+
+    replay = client.get(peer.redirect_back(link, "acc-v2"))  # single-use state
+    assert replay.status_code == 400
+
+    channel.status = ChannelStatus.NEEDS_RECONNECT
+    channel.save()
+    assert client.post(f"/connectors/unipile/{channel.pk}/reconnect/").status_code == 302
+    again = peer.hosted_links[-1]
+    assert again["account_id"] == "acc-v2"
+    peer.accounts.add("acc-someone-else")
+    other = client.get(again["redirect_uri"] + "&account_id=acc-someone-else")
+    assert other.status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        ok = client.get(peer.redirect_back(again, "acc-v2"))
+    assert ok.status_code == 302
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.CONNECTED
+
+
+# --- both versions --------------------------------------------------------------------------
+@pytest.mark.parametrize("new_chat", [False, True], ids=["reply", "new-chat"])
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_our_send_echoed_before_unipile_answers_is_stored_once(
+    live_server, owner, drain_queue, settings, version, new_chat
+):
+    """Unipile posts our own message as a new-message webhook, here before it answers the
+    send call: the echo must become the reply being sent, not a second message."""
+    settings.BASE_URL = live_server.url
+    peer = UnipilePeer()
+    try:
+        channel = make_channel(owner, peer, api_version=version)
+        channel.connector.register_webhooks(channel, channel.connector.client(channel))
+        channel.refresh_from_db()
+        if new_chat:
+            peer.add_chat("acc-li-1", OWNER, {"provider_id": "ACoAAOther", "name": "Other"})
+            contact = Contact.objects.create(workspace=owner.workspace, name="Kim")
+            contact.handles.create(
+                workspace=owner.workspace, kind="linkedin", value=KIM["provider_id"]
+            )
+            conversation = Conversation.objects.create(
+                workspace=owner.workspace,
+                channel=channel,
+                contact=contact,
+                thread_key=f"linkedin:{KIM['provider_id']}",
+            )
+        else:
+            chat = peer.add_chat("acc-li-1", OWNER, KIM)
+            hello = peer.add_message(chat, KIM["provider_id"], "Hello")
+            if version == "v1":
+                peer.deliver("messaging", peer.webhook_event(hello, OWNER["provider_id"]))
+            else:
+                peer.deliver_v2(peer.v2_message_event(hello))
+            conversation = Conversation.objects.get(channel=channel)
+
+        echoes = []
+
+        def echo_first(request, status, payload):
+            if request.method != "POST" or not isinstance(payload, dict):
+                return
+            if "message_id" not in payload or status != 201 or echoes:
+                return
+            chat_id = payload.get("chat_id") or request.path.split("/chats/")[1].split("/")[0]
+            sent = next(m for m in peer.messages[chat_id] if m["id"] == payload["message_id"])
+            if version == "v1":
+                answers = peer.deliver("messaging", peer.webhook_event(sent, OWNER["provider_id"]))
+            else:
+                answers = peer.deliver_v2(peer.v2_message_event(sent))
+            echoes.extend(a.status_code for a in answers)
+
+        peer.before_answer = echo_first
+        drain_queue()  # the inbound "Hello" asked for Kim's profile: none on the peer
+        reply = queue_reply(owner.user, conversation, "Our proposal is attached")
+        assert drain_queue() == ["sent"]
+        assert echoes == [200]  # the echo was taken while the send was still unanswered
+        stored = Message.objects.filter(channel=channel, text="Our proposal is attached")
+        assert stored.count() == 1
+        reply.refresh_from_db()
+        assert reply.status == "sent" and reply.provider_id
+        assert Conversation.objects.filter(channel=channel).count() == 1
+        conversation.refresh_from_db()
+        assert conversation.thread_key in peer.chats  # a new chat joined this conversation
+    finally:
+        peer.close()
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_profile_enrichment_keeps_an_edit_made_meanwhile_and_tells_the_inbox(
+    owner, peer, drain_queue, monkeypatch, version
+):
+    from frontdesk.connectors.unipile import client as client_module
+
+    peer.profiles[KIM["provider_id"]] = {
+        "provider_id": KIM["provider_id"],
+        "public_identifier": "kim-prospect",
+        "first_name": "Kim",
+        "last_name": "Prospect",
+        "headline": "Head of Procurement at Globex",
+        "work_experience": [{"company": "Globex", "current": True}],
+    }
+    channel = make_channel(owner, peer, api_version=version)
+    if version == "v2":
+        channel.connector.register_webhooks(channel, channel.connector.client(channel))
+        channel.refresh_from_db()
+    chat = peer.add_chat("acc-li-1", OWNER, {**KIM, "name": ""})
+    message = peer.add_message(chat, KIM["provider_id"], "Hello")
+    if version == "v1":
+        from tests.test_unipile import post_hook, secret_of
+
+        assert post_hook(peer.webhook_event(message, OWNER["provider_id"]), secret_of(channel))
+    else:
+        assert post_v2(peer.v2_message_event(message), signing_secret(channel)).status_code == 200
+    contact = Conversation.objects.get().contact
+
+    original = client_module.UnipileClient.user_profile
+    v2_original = client_module.UnipileV2Client.user_profile
+
+    def slow_profile(self, identifier, account_id):
+        # While Unipile answers, an agent fills in the company by hand.
+        Contact.objects.filter(pk=contact.pk).update(company="Globex France (typed by Ana)")
+        impl = v2_original if isinstance(self, client_module.UnipileV2Client) else original
+        return impl(self, identifier, account_id)
+
+    monkeypatch.setattr(client_module.UnipileClient, "user_profile", slow_profile)
+    monkeypatch.setattr(client_module.UnipileV2Client, "user_profile", slow_profile)
+    published = []
+    monkeypatch.setattr(
+        "frontdesk.realtime.publish.publish",
+        lambda workspace_id, kind, **data: published.append((workspace_id, kind, data)),
+    )
+    assert drain_queue() == ["enriched"]
+    contact.refresh_from_db()
+    assert contact.company == "Globex France (typed by Ana)"  # not overwritten
+    assert contact.name == "Kim Prospect"
+    assert contact.custom_fields["linkedin_headline"] == "Head of Procurement at Globex"
+    assert (owner.workspace_id, "contact.updated", {"contact_id": contact.pk}) in published
