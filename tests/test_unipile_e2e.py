@@ -80,3 +80,56 @@ def test_a_linkedin_account_round_trip_over_real_http(live_server, owner, drain_
         assert channel.status == ChannelStatus.NEEDS_RECONNECT
     finally:
         peer.close()
+
+
+def test_a_v2_linkedin_account_round_trip_over_real_http(live_server, owner, drain_queue, settings):
+    """v2: the wizard sends the browser back, the worker registers the webhook endpoint,
+    the peer posts signed events to the live server, the reply goes to the v2 chat."""
+    settings.BASE_URL = live_server.url
+    peer = UnipilePeer()
+    try:
+        web = Client()
+        web.force_login(owner.user)
+        answer = web.post(
+            "/connectors/unipile/connect/",
+            {"network": "linkedin", "dsn": peer.dsn, "api_key": API_KEY, "name": "Sales"},
+        )  # no version chosen: v2, the default for new connections
+        assert answer.status_code == 302
+        [link] = peer.hosted_links
+        assert web.get(peer.redirect_back(link, "acc-e2e")).status_code == 302
+        channel = ChannelAccount.objects.get(provider="unipile")
+        assert channel.status == ChannelStatus.CONNECTED and channel.config["api_version"] == "v2"
+        drain_queue()  # backfill task: registers the webhook endpoint with Unipile
+        assert [e["url"] for e in peer.endpoints] == [f"{live_server.url}/webhooks/unipile/"]
+
+        chat = peer.add_chat("acc-e2e", OWNER, SAM)
+        message = peer.add_message(
+            chat,
+            SAM["provider_id"],
+            "Specs attached",
+            attachments=[("specs.pdf", "application/pdf", b"%PDF-1.7 specs")],
+        )
+        event = peer.v2_message_event(message)
+        assert [r.status_code for r in peer.deliver_v2(event, secret="whsec_forged")] == [401]
+        assert [r.status_code for r in peer.deliver_v2(event)] == [202]
+        assert "created" in drain_queue()
+        stored = Message.objects.get(provider_id=message["id"])
+        assert stored.attachments.get().file.read() == b"%PDF-1.7 specs"
+
+        conversation = Conversation.objects.get(channel=channel)
+        reply = queue_reply(owner.user, conversation, "Thanks Sam, reading now")
+        assert "sent" in drain_queue()
+        reply.refresh_from_db()
+        assert reply.status == "sent"
+        [sent] = peer.requests_to("POST", f"/v2/acc-e2e/chats/{chat}/messages")
+        assert sent.form["text"] == "Thanks Sam, reading now"
+        echoed = next(m for m in peer.messages[chat] if m["id"] == reply.provider_id)
+        assert [r.status_code for r in peer.deliver_v2(peer.v2_message_event(echoed))] == [200]
+        assert conversation.messages.count() == 2
+
+        status = peer.v2_event("account.status.disconnected", "acc-e2e", {"timestamp": "now"})
+        assert [r.status_code for r in peer.deliver_v2(status)] == [200]
+        channel.refresh_from_db()
+        assert channel.status == ChannelStatus.NEEDS_RECONNECT
+    finally:
+        peer.close()

@@ -138,9 +138,11 @@ def test_a_v2_channel_refuses_the_v1_secret_header_and_other_accounts(owner, riv
         headers={SECRET_HEADER: signing_secret(ours)},
     )
     assert v1_style.status_code == 401
-    # The rival's secret does not open our account, nor ours theirs.
-    assert post_v2(event, signing_secret(theirs)).status_code == 401
-    assert post_v2({**event, "account_id": "acc-rival"}, signing_secret(ours)).status_code == 401
+    # The rival's endpoint secret does not open our account, nor ours theirs: such a
+    # delivery is authentic (acknowledged) but lands in neither workspace.
+    for body, secret in ((event, theirs), ({**event, "account_id": "acc-rival"}, ours)):
+        answer = post_v2(body, signing_secret(secret))
+        assert answer.status_code == 200 and answer.json()["ignored"]
     assert not Message.objects.exists()
     assert post_v2(event, signing_secret(ours)).status_code == 200
     assert Message.objects.get().workspace_id == owner.workspace_id
@@ -581,3 +583,20 @@ def test_profile_enrichment_keeps_an_edit_made_meanwhile_and_tells_the_inbox(
     assert contact.name == "Kim Prospect"
     assert contact.custom_fields["linkedin_headline"] == "Head of Procurement at Globex"
     assert (owner.workspace_id, "contact.updated", {"contact_id": contact.pk}) in published
+
+
+def test_channels_on_one_api_key_share_one_endpoint_and_foreign_accounts_are_acknowledged(
+    owner, peer
+):
+    first = v2_channel(owner, peer, account_id="acc-li-1")
+    second = v2_channel(owner, peer, account_id="acc-wa", kind="whatsapp")
+    assert len(peer.endpoints) == 1  # one Unipile application, one endpoint here
+    assert signing_secret(first) == signing_secret(second)
+    # An account of the same Unipile application that is not connected here: authentic,
+    # so acknowledged (Unipile would otherwise retry it), and nothing is stored.
+    chat = peer.add_chat("acc-not-here", OWNER, KIM)
+    event = peer.v2_message_event(peer.add_message(chat, KIM["provider_id"], "Hi"))
+    answer = post_v2(event, signing_secret(first))
+    assert answer.status_code == 200 and answer.json()["ignored"] == "account not connected here"
+    assert post_v2(event, "whsec_forged").status_code == 401
+    assert not Message.objects.exists()

@@ -639,6 +639,11 @@ class UnipileConnector(Connector):
         client knows each version's way; v2 hands back a signing secret, kept here)."""
         credentials = channel.credentials
         before = dict(credentials)
+        if api_version(channel) == "v2" and not credentials.get("webhook_endpoint_id"):
+            # A v2 endpoint gets every account's events: channels on one API key share it.
+            sibling = _v2_endpoint_of_key(channel)
+            if sibling:
+                credentials.update(sibling)
         ids = client.register_webhooks(
             webhook_url(), f"Frontdesk {channel.pk}", channel.config["account_id"], credentials
         )
@@ -903,6 +908,32 @@ class Backfill:
                 return
             self.bf["messages_cursor"] = cursor
             self.save()
+
+
+def _v2_endpoint_of_key(channel: ChannelAccount) -> dict[str, str]:
+    """The webhook endpoint (id and signing secret) another v2 channel of this workspace on
+    the same base URL and API key already registered, so it is not registered twice.
+    (Workspaces never share one: each gets its own delivery, signed with its own secret.)"""
+    from frontdesk.inbox.models import ChannelAccount
+
+    others = ChannelAccount.objects.filter(
+        workspace_id=channel.workspace_id,
+        provider="unipile",
+        config__api_version="v2",
+        config__dsn=channel.config.get("dsn", ""),
+    ).exclude(pk=channel.pk)
+    for other in others:
+        credentials = other.credentials
+        if (
+            credentials.get("api_key") == channel.credentials.get("api_key")
+            and credentials.get("webhook_endpoint_id")
+            and credentials.get("webhook_signing_secret")
+        ):
+            return {
+                "webhook_endpoint_id": credentials["webhook_endpoint_id"],
+                "webhook_signing_secret": credentials["webhook_signing_secret"],
+            }
+    return {}
 
 
 def _save_state(channel: ChannelAccount, state: dict[str, Any]) -> None:
