@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.test import Client
 
-from frontdesk.connectors.unipile.connector import SECRET_HEADER, UnipileConnector
+from frontdesk.connectors.unipile.connector import (
+    SECRET_HEADER,
+    SIGNATURE_HEADER,
+    UnipileConnector,
+    normalize_v2_message,
+)
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import (
     ChannelAccount,
@@ -18,7 +25,7 @@ from frontdesk.inbox.models import (
     Message,
 )
 from tests.peers.callback import CallbackServer
-from tests.peers.unipile import API_KEY, UnipilePeer
+from tests.peers.unipile import API_KEY, UnipilePeer, v2_signature
 
 OWNER = {"provider_id": "ACoAAOwner000", "name": "Olivia Owner"}
 KIM = {
@@ -77,6 +84,55 @@ def post_hook(body, secret: str | None, raw: bytes | None = None):
 
 def secret_of(channel) -> str:
     return channel.credentials["webhook_secret"]
+
+
+@dataclass
+class Side:
+    """The stand-in's side of one channel, in that channel's API version, for the tests
+    whose expected behaviour is the same in v1 and v2."""
+
+    version: str
+    channel: ChannelAccount
+    peer: UnipilePeer
+
+    def event(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The new-message webhook body for a stored message."""
+        if self.version == "v1":
+            return self.peer.webhook_event(message, OWNER["provider_id"])
+        return self.peer.v2_message_event(message)
+
+    def fields(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Where the message's own fields (attachments, quoted…) sit in the body."""
+        return event if self.version == "v1" else event["payload"]
+
+    def post(self, event: dict[str, Any]):
+        if self.version == "v1":
+            return post_hook(event, secret_of(self.channel))
+        raw = json.dumps(event).encode()
+        secret = self.channel.credentials["webhook_signing_secret"]
+        return Client().post(
+            "/webhooks/unipile/",
+            data=raw,
+            content_type="application/json",
+            headers={SIGNATURE_HEADER: v2_signature(secret, raw)},
+        )
+
+    def task_body(self, event: dict[str, Any]) -> dict[str, Any]:
+        """What the webhook hands the attachments task."""
+        return event if self.version == "v1" else normalize_v2_message(event)
+
+    @property
+    def attachments_prefix(self) -> str:
+        return "/api/v1/messages/" if self.version == "v1" else "/v2/acc-li-1/chats/"
+
+
+@pytest.fixture(params=["v1", "v2"])
+def side(request, owner, peer) -> Side:
+    channel = make_channel(owner, peer, api_version=request.param)
+    if request.param == "v2":
+        channel.connector.register_webhooks(channel, channel.connector.client(channel))
+        channel.refresh_from_db()
+    return Side(request.param, channel, peer)
 
 
 # --- channel creation through the API --------------------------------------------------------
@@ -248,10 +304,10 @@ def test_non_object_json_is_refused(linkedin):
     assert post_hook(None, secret_of(linkedin), raw=b"[1, 2]").status_code == 400
 
 
-def test_message_sent_from_the_account_elsewhere_is_stored_as_outbound(linkedin, peer):
+def test_message_sent_from_the_account_elsewhere_is_stored_as_outbound(side, peer):
     chat = peer.add_chat("acc-li-1", OWNER, KIM)
     message = peer.add_message(chat, OWNER["provider_id"], "Sent from my phone", is_sender=True)
-    response = post_hook(peer.webhook_event(message, OWNER["provider_id"]), secret_of(linkedin))
+    response = side.post(side.event(message))
     assert response.status_code == 200
     stored = Message.objects.get()
     assert stored.direction == "outbound" and stored.status == "sent"
@@ -293,16 +349,17 @@ def test_attachments_are_downloaded_by_the_worker_from_the_dsn_only(linkedin, pe
         evil.close()
 
 
-def test_a_huge_attachment_is_skipped_but_the_message_kept(linkedin, peer, drain_queue, settings):
+def test_a_huge_attachment_is_skipped_but_the_message_kept(side, peer, drain_queue, settings):
     settings.FRONTDESK_MAX_ATTACHMENT_BYTES = 2000
     chat = peer.add_chat("acc-li-1", OWNER, KIM)
     message = peer.add_message(
         chat, KIM["provider_id"], "big video", attachments=[("video.mp4", "video/mp4", b"v" * 5000)]
     )
-    event = peer.webhook_event(message, OWNER["provider_id"])
-    event["attachments"][0].pop("file_size")  # the size is only found out while downloading
-    assert post_hook(event, secret_of(linkedin)).status_code == 202
+    event = side.event(message)
+    side.fields(event)["attachments"][0].pop("file_size")  # found out while downloading
+    assert side.post(event).status_code == 202
     assert drain_queue() == ["created", "unavailable"]
+    assert [r.path for r in peer.requests_to("GET", side.attachments_prefix)]
     stored = Message.objects.get()
     assert stored.text == "big video" and not stored.attachments.exists()
     assert "video.mp4" in stored.extra["skipped_attachments"][0]
@@ -403,14 +460,14 @@ def test_a_new_linkedin_sender_gets_their_profile_once(linkedin, peer, drain_que
     assert contact.custom_fields["linkedin_location"] == "Lyon, France"
 
 
-def test_a_quoted_message_becomes_the_reply_to(linkedin, peer):
+def test_a_quoted_message_becomes_the_reply_to(side, peer):
     chat = peer.add_chat("acc-li-1", OWNER, KIM)
     first = peer.add_message(chat, OWNER["provider_id"], "Our price is 4k", is_sender=True)
     second = peer.add_message(chat, KIM["provider_id"], "Can you do 3.5k?")
-    post_hook(peer.webhook_event(first, OWNER["provider_id"]), secret_of(linkedin))
-    event = peer.webhook_event(second, OWNER["provider_id"])
-    event["quoted"] = {"id": first["id"], "text": first["text"]}
-    assert post_hook(event, secret_of(linkedin)).status_code == 200
+    assert side.post(side.event(first)).status_code == 200
+    event = side.event(second)
+    side.fields(event)["quoted"] = {"id": first["id"], "text": first["text"]}
+    assert side.post(event).status_code == 200
     answer = Message.objects.get(provider_id=second["id"])
     assert answer.reply_to.provider_id == first["id"]
 
@@ -562,10 +619,14 @@ def test_send_errors_are_mapped(
 
 
 def test_unreachable_unipile_is_retried(
-    owner, linkedin, kim_conversation, peer, drain_queue, django_capture_on_commit_callbacks
+    owner, side, peer, drain_queue, django_capture_on_commit_callbacks
 ):
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    assert side.post(side.event(peer.add_message(chat, KIM["provider_id"], "Hi"))).status_code
+    drain_queue()  # Kim's profile: none on the peer
     peer.close()
-    reply = _reply(owner, kim_conversation, capture=django_capture_on_commit_callbacks)
+    conversation = Conversation.objects.get(channel=side.channel)
+    reply = _reply(owner, conversation, capture=django_capture_on_commit_callbacks)
     assert drain_queue() == ["retry"]
     reply.refresh_from_db()
     assert reply.status == "queued" and "could not reach Unipile" in reply.error
@@ -680,7 +741,7 @@ def test_whatsapp_handles_are_normalized_to_e164():
     assert connector.normalize_handle("abc") == ""
 
 
-def test_a_message_whose_attachments_never_download_is_kept_without_them(linkedin, peer):
+def test_a_message_whose_attachments_never_download_is_kept_without_them(side, peer):
     """The DSN answers 503 through every retry: the last attempt stores the message anyway."""
     from types import SimpleNamespace
 
@@ -693,14 +754,15 @@ def test_a_message_whose_attachments_never_download_is_kept_without_them(linkedi
         "see attached",
         attachments=[("a.pdf", "application/pdf", b"%PDF-1")],
     )
-    event = peer.webhook_event(message, OWNER["provider_id"])
-    peer.fail_next("/api/v1/messages/", 503, "maintenance")
+    event = side.task_body(side.event(message))
+    channel_id = side.channel.pk
+    peer.fail_next(side.attachments_prefix, 503, "maintenance")
     with pytest.raises(Exception, match=r"503|maintenance"):
-        ingest_with_attachments.call_local(linkedin.pk, event, task=SimpleNamespace(retries=3))
+        ingest_with_attachments.call_local(channel_id, event, task=SimpleNamespace(retries=3))
     assert Message.objects.count() == 0  # not the last attempt: Huey will try again
-    peer.fail_next("/api/v1/messages/", 503, "maintenance")
+    peer.fail_next(side.attachments_prefix, 503, "maintenance")
     assert (
-        ingest_with_attachments.call_local(linkedin.pk, event, task=SimpleNamespace(retries=0))
+        ingest_with_attachments.call_local(channel_id, event, task=SimpleNamespace(retries=0))
         == "created"
     )
     stored = Message.objects.get()

@@ -7,7 +7,7 @@ import pytest
 from frontdesk.connectors.unipile.connector import SECRET_HEADER, Backfill, webhook_url
 from frontdesk.inbox.models import ChannelAccount, Message
 from tests.peers.unipile import UnipilePeer
-from tests.test_unipile import KIM, OWNER, make_channel, post_hook, secret_of
+from tests.test_unipile import KIM, OWNER, Side, make_channel, post_hook, secret_of
 
 LEE = {
     "provider_id": "ACoAALee0002",
@@ -125,9 +125,13 @@ def test_backfill_imports_the_window_once_with_paging(owner, peer, history):
     assert len(peer.webhooks) == 2
 
 
-def test_backfill_resumes_after_a_failure_without_refetching_or_duplicating(owner, peer, history):
-    channel = make_channel(owner, peer)
-    peer.fail_next("/api/v1/chats/chat-lee/messages", 503, detail="provider busy")
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_backfill_resumes_after_a_failure_without_refetching_or_duplicating(
+    owner, peer, history, version
+):
+    channel = make_channel(owner, peer, api_version=version)
+    root = "/api/v1" if version == "v1" else "/v2/acc-li-1"
+    peer.fail_next(f"{root}/chats/chat-lee/messages", 503, detail="provider busy")
     channel.connector.sync(channel)
     channel.refresh_from_db()
     assert "503" in channel.last_error
@@ -137,16 +141,16 @@ def test_backfill_resumes_after_a_failure_without_refetching_or_duplicating(owne
     # Meanwhile Lee writes again and the webhook comes in.
     fresh = peer.add_message("chat-lee", LEE["provider_id"], "Are you there?", minutes_ago=0)
     assert (
-        post_hook(peer.webhook_event(fresh, OWNER["provider_id"]), secret_of(channel)).status_code
+        Side(version, channel, peer).post(Side(version, channel, peer).event(fresh)).status_code
         == 200
     )
 
-    kim_fetches = len(peer.requests_to("GET", "/api/v1/chats/chat-kim/messages"))
+    kim_fetches = len(peer.requests_to("GET", f"{root}/chats/chat-kim/messages"))
     channel.connector.sync(channel)
     channel.refresh_from_db()
     assert channel.sync_state["backfill"]["status"] == "done"
     assert channel.last_error == ""
-    assert len(peer.requests_to("GET", "/api/v1/chats/chat-kim/messages")) == kim_fetches
+    assert len(peer.requests_to("GET", f"{root}/chats/chat-kim/messages")) == kim_fetches
     ids = list(Message.objects.filter(channel=channel).values_list("provider_id", flat=True))
     assert len(ids) == len(set(ids)) == 8
 
