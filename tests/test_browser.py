@@ -134,7 +134,7 @@ def test_two_members_work_the_inbox_live(app, browser):
 
     ana = app.inbound("ana-1", "Ana Lima", "Hi! Do you ship to Lisbon?")
     app.inbound("bruno-1", "Bruno Costa", "My order #1042 has not arrived")
-    app.inbound("chen-1", "Chen Wei", "Can I change my delivery address?")
+    chen = app.inbound("chen-1", "Chen Wei", "Can I change my delivery address?")
 
     owner_ctx, owner = login(browser, app, OWNER[0], app.owner_password)
     agent_ctx, agent = login(browser, app, *AGENT)
@@ -146,6 +146,12 @@ def test_two_members_work_the_inbox_live(app, browser):
             expect(rows.first).to_contain_text("Chen Wei")
             expect(page.locator("#rows .row.unread")).to_have_count(3)
         expect(owner.locator('[data-count="all"]')).to_have_text("3")
+        # A GET of a conversation (a prefetch, a link preview) does not read it.
+        prefetched = owner_ctx.request.get(
+            f"{app.base}/c/{chen['conversation_id']}/", headers={"Sec-Purpose": "prefetch"}
+        )
+        assert prefetched.status == 200 and "Chen Wei" in prefetched.text()
+        assert app.conversation(chen["conversation_id"])["unread"] is True
 
         # The owner opens Ana's conversation: the thread and the contact panel show.
         owner.click("#rows .row >> text=Ana Lima")
@@ -154,6 +160,7 @@ def test_two_members_work_the_inbox_live(app, browser):
         assert f"/c/{ana['conversation_id']}/" in owner.url
         expect(owner.locator(f"#conv-{ana['conversation_id']}")).not_to_have_class("row unread")
         expect(owner.locator('[data-count="all"]')).to_have_text("2")
+        wait_for(lambda: app.conversation(ana["conversation_id"])["unread"] is False)
         # Read for the owner only: the agent still sees it unread.
         expect(agent.locator(f"#conv-{ana['conversation_id']}.unread")).to_have_count(1)
 
@@ -185,6 +192,9 @@ def test_two_members_work_the_inbox_live(app, browser):
         expect(agent.locator("#rows .row").first).to_contain_text("what about Porto?")
         expect(agent.locator("#rows .row").first).to_have_class("row unread")
         expect(owner.locator("#reply-text")).to_have_value("draft line one\nline two")
+        # The owner is looking at it: it is read for them (a POST from the page).
+        wait_for(lambda: app.conversation(ana["conversation_id"])["unread"] is False)
+        expect(owner.locator(f"#conv-{ana['conversation_id']}.unread")).to_have_count(0)
         print(f"live inbound shown after {took:.2f}s")
         assert took < 3
 

@@ -83,7 +83,7 @@ def test_list_partial_for_htmx_and_filters(web, owner, agent, channel, inbound):
     assert b"Beta" in unassigned.content and b"Alpha" not in unassigned.content
     search = web.get("/?status=all&q=bet", headers={**HX, "HX-Target": "conv-list"})
     assert b"Beta" in search.content and b"Alpha" not in search.content
-    web.get(f"/c/{a.pk}/")  # read it
+    assert web.post(f"/c/{a.pk}/read", headers=HX).status_code == 204  # read it
     unread = web.get("/?status=all&unread=1", headers={**HX, "HX-Target": "conv-list"})
     assert b"Beta" in unread.content and b"Alpha" not in unread.content
 
@@ -119,7 +119,7 @@ def test_list_query_count_does_not_grow_with_rows(web, channel, inbound):
 
 def test_thread_query_count_does_not_grow_with_messages(web, channel, inbound):
     conversation = inbound("first", handle="talker", contact_name="Talker").conversation
-    web.get(f"/c/{conversation.pk}/")  # the first read creates this member's read mark
+    web.post(f"/c/{conversation.pk}/read")  # the first read creates this member's read mark
     inbound("unread again", handle="talker")
     with CaptureQueriesContext(connection) as few:
         assert (
@@ -142,11 +142,11 @@ def test_thread_query_count_does_not_grow_with_messages(web, channel, inbound):
             == 200
         )
     assert len(many) == len(few)
-    # Opening it again when nothing new arrived writes nothing.
-    with CaptureQueriesContext(connection) as again:
-        web.get(f"/c/{conversation.pk}/", headers={**HX, "HX-Target": "thread-pane"})
-    assert not [q for q in again.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))]
-    assert len(again) < len(few)
+    # Opening an unread conversation writes nothing (app.js POSTs the read mark).
+    for captured in (few, many):
+        assert not [
+            q for q in captured.captured_queries if q["sql"].startswith(("UPDATE", "INSERT"))
+        ]
 
 
 def test_opening_a_conversation_shows_thread_and_marks_read_for_me_only(
@@ -159,7 +159,17 @@ def test_opening_a_conversation_shows_thread_and_marks_read_for_me_only(
     assert response.status_code == 200
     assert "Hello, I need help" in html and "Cara Diaz" in html
     assert 'id="reply-form"' in html and "Internal note" in html
+    # The GET changes nothing (a prefetch or prerender must not read it): the page marks it
+    # read with a POST once shown (app.js), or offers a button without JavaScript.
+    assert not ConversationRead.objects.exists()
+    assert 'data-unread="1"' in html
+    noscript = re.search(r"<noscript><form[^>]*>", html).group(0)
+    assert f'action="/c/{conversation.pk}/read"' in noscript and 'method="post"' in noscript
+    back = web.post(f"/c/{conversation.pk}/read")  # the no-JS button: back to the thread
+    assert back.status_code == 302 and back.url.startswith(f"/c/{conversation.pk}/")
     assert ConversationRead.objects.filter(conversation=conversation, user=owner.user).exists()
+    again = web.get(f"/c/{conversation.pk}/").content.decode()
+    assert 'data-unread="1"' not in again and "<noscript><form" not in again
     assert not ConversationRead.objects.filter(conversation=conversation, user=agent.user).exists()
     # The agent still sees it unread.
     agent_html = login(agent).get("/").content.decode()
@@ -401,6 +411,10 @@ def test_partials_row_header_message_older_nav(web, owner, channel, inbound):
 
 def test_read_action(web, owner, channel, inbound):
     conversation = inbound("hello", handle="kim").conversation
+    message = conversation.messages.get()
+    # Fetching a message (app.js does when one arrives) is a plain GET: it never reads.
+    assert web.get(f"/c/{conversation.pk}/m/{message.pk}?read=1", headers=HX).status_code == 200
+    assert not ConversationRead.objects.exists()
     assert web.post(f"/c/{conversation.pk}/read", headers=HX).status_code == 204
     assert ConversationRead.objects.filter(conversation=conversation, user=owner.user).exists()
 
@@ -488,7 +502,7 @@ def test_sidebar_counts_are_capped(web, channel, inbound, monkeypatch):
     assert 'data-count="all">2+<' in html
     assert f'data-count="{channel.pk}">2+<' in html
     inbound("again", handle="cap-0")
-    web.get(f"/c/{Conversation.objects.order_by('id').first().pk}/")
+    web.post(f"/c/{Conversation.objects.order_by('id').first().pk}/read", headers=HX)
     assert 'data-count="all">2<' in web.get("/inbox/nav").content.decode()
 
 

@@ -235,10 +235,10 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
     target = request.headers.get("HX-Target", "") if request.headers.get("HX-Request") else ""
     if target == "conv-list":
         return render(request, "web/inbox/_list.html", _list_context(request, state))
+    # A GET never changes state (a browser's prefetch or prerender must not mark a
+    # conversation read, nor send the client a WhatsApp read receipt): the page POSTs
+    # ``mark_read`` from app.js once it is shown, or offers a button without JavaScript.
     conversation = _conversation(member, conversation_id) if conversation_id else None
-    if conversation is not None and conversation.is_unread:  # type: ignore[attr-defined]
-        conversation_actions.mark_read(member.user, conversation)
-        conversation.is_unread = False  # type: ignore[attr-defined]
     if target == "thread-pane" and conversation is not None:
         return render(
             request,
@@ -345,8 +345,6 @@ def message_item(request: HttpRequest, conversation_id: int, message_id: int) ->
         conversation_id=conversation_id,
         workspace_id=member.workspace_id,
     )
-    if request.GET.get("read") == "1":  # the open thread received it: the reader has seen it
-        conversation_actions.mark_read(member.user, message.conversation)
     return render(
         request, "web/inbox/_message.html", {"m": message, "conversation": message.conversation}
     )

@@ -86,12 +86,46 @@
     });
   }
 
-  function fetchMessage(conversationId, messageId, markRead) {
-    var url = "/c/" + conversationId + "/m/" + messageId + (markRead ? "?read=1" : "");
+  function fetchMessage(conversationId, messageId) {
+    var url = "/c/" + conversationId + "/m/" + messageId;
     return get(url).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
       if (html && openId() === String(conversationId)) upsertMessage(html);
     });
   }
+
+  /* Reading is a POST once the thread is really shown: a GET of the page changes nothing, so
+     a prefetched or prerendered conversation (or one in a background tab) stays unread. */
+  function csrfToken() {
+    try { return JSON.parse(app.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; } catch (e) { return ""; }
+  }
+
+  function shown() {
+    return !document.hidden && !document.prerendering;
+  }
+
+  function showRead(row) {
+    if (!row) return;
+    row.classList.remove("unread");
+    var dot = row.querySelector(".unread-dot");
+    if (dot) dot.remove();
+  }
+
+  function markOpenRead() {
+    var t = $("#thread");
+    if (!t || t.dataset.unread !== "1" || !shown()) return;
+    var id = t.dataset.conversation;
+    delete t.dataset.unread;
+    fetch("/c/" + id + "/read", {
+      method: "POST", credentials: "same-origin",
+      headers: { "HX-Request": "true", "X-CSRFToken": csrfToken() }
+    }).then(function (r) {
+      if (!r.ok) { if (openId() === id) t.dataset.unread = "1"; return; }
+      showRead(document.getElementById("conv-" + id));
+      refreshCounts();
+    }, function () { if (openId() === id) t.dataset.unread = "1"; });
+  }
+  document.addEventListener("visibilitychange", markOpenRead);
+  document.addEventListener("prerenderingchange", markOpenRead);
 
   function refreshHeader(conversationId) {
     get("/c/" + conversationId + "/header").then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
@@ -130,6 +164,9 @@
       }
       if (html === "") { if (existing) existing.remove(); return; }
       var node = fragment(html).firstElementChild;
+      // The open thread is being read (markOpenRead): a row rendered before that landed
+      // must not bring the unread mark back.
+      if (openId() === String(conversationId) && shown()) showRead(node);
       var oldest = /(^|&)sort=oldest/.test(listQuery());
       if (existing && !(moveToTop && !oldest)) {
         existing.replaceWith(node);
@@ -160,9 +197,7 @@
     var row = document.getElementById("conv-" + id);
     if (row) {
       row.classList.add("active");
-      row.classList.remove("unread");
-      var dot = row.querySelector(".unread-dot");
-      if (dot) dot.remove();
+      showRead(row);
       var a = row.querySelector("a");
       if (a) a.setAttribute("aria-current", "true");
     }
@@ -208,31 +243,32 @@
     var isOpen = cid && openId() === String(cid);
     switch (ev.type) {
       case "message.created":
-        if (isOpen) fetchMessage(cid, ev.message_id, ev.direction === "inbound" && !document.hidden);
+        if (isOpen) {
+          fetchMessage(cid, ev.message_id);
+          if (ev.direction === "inbound") {  // the reader sees it now, or when they come back
+            $("#thread").dataset.unread = "1";
+            markOpenRead();
+          }
+        }
         refreshRow(cid, true);
         refreshCounts();
         break;
       case "message.status":
       case "message.updated":  // reactions, a file that arrived later
-        if (isOpen) fetchMessage(cid, ev.message_id, false);
+        if (isOpen) fetchMessage(cid, ev.message_id);
         break;
       case "conversation.assigned":
       case "conversation.status":
         if (isOpen) {
           refreshHeader(cid);
-          if (ev.message_id) fetchMessage(cid, ev.message_id, false);
+          if (ev.message_id) fetchMessage(cid, ev.message_id);
         }
         refreshRow(cid, false);
         refreshCounts();
         break;
       case "conversation.read":
         if (String(ev.user_id) === me) {
-          var read = document.getElementById("conv-" + cid);
-          if (read) {
-            read.classList.remove("unread");
-            var dot = read.querySelector(".unread-dot");
-            if (dot) dot.remove();
-          }
+          showRead(document.getElementById("conv-" + cid));
           refreshCounts();
         }
         break;
@@ -276,6 +312,7 @@
       announce(false);
       renderPresence();
       refreshCounts();
+      markOpenRead();
     }
     if (target && target.id === "messages") { dedupeMessages(); toBottom(); }
   });
@@ -428,7 +465,8 @@
     }
   });
 
-  /* On first load with a conversation open: start at the newest message. */
+  /* On first load with a conversation open: start at the newest message, and read it. */
   toBottom();
+  markOpenRead();
   window.addEventListener("popstate", function () { setActiveRow(openId()); });
 })();
