@@ -528,6 +528,21 @@ def test_several_files_whose_second_failed_are_not_sent_twice(owner, conversatio
     assert [u[0] for u in graph.uploads.values()].count("photo0.jpg") == 1
 
 
+def test_a_permanent_failure_on_a_later_part_says_which_and_retry_sends_only_the_rest(
+    owner, conversation, graph
+):
+    from frontdesk.inbox.actions.send import retry
+
+    graph.fail_next = [None, 131026]
+    message = _reply(owner, conversation, "w" * 5000)
+    assert deliver(message.pk) == "failed"
+    message.refresh_from_db()
+    assert message.error.startswith("part 2 of 2: ") and "error 131026" in message.error
+    retry(message)  # the member presses Retry
+    assert deliver(message.pk) == "sent"
+    assert [len(s["text"]["body"]) for s in graph.sent] == [4096, 904]  # each part once
+
+
 def test_statuses_of_every_part_reach_the_message(owner, conversation, graph):
     from frontdesk.inbox.models import PendingStatus
 

@@ -289,6 +289,12 @@ class WhatsAppCloudConnector(Connector):
         graph = graph_for(channel)
         phone_number_id = channel.config["phone_number_id"]
         accepted = [str(i or "") for i in message.extra.get(PART_IDS) or []]
+        parts: list[_Part] = []
+        ids: list[str] = []
+
+        def which(reason: str) -> str:  # which part failed, when some already went
+            return f"part {len(ids) + 1} of {len(parts)}: {reason}" if ids else reason
+
         try:
             parts = self._parts(message, to)
             ids = accepted[: len(parts)]
@@ -304,13 +310,13 @@ class WhatsAppCloudConnector(Connector):
                 if len(parts) > 1:
                     record_parts(message.message_id, ids)
         except GraphUnreachable as exc:
-            raise TransientSendError(str(exc)) from None
+            raise TransientSendError(which(str(exc))) from None
         except GraphError as exc:
             if exc.needs_reconnect:  # the outbox marks the channel (one place for every connector)
-                raise ReconnectNeeded(exc.reason) from None
+                raise ReconnectNeeded(which(exc.reason)) from None
             if exc.transient:
-                raise TransientSendError(exc.reason) from None
-            raise PermanentSendError(exc.reason) from None
+                raise TransientSendError(which(exc.reason)) from None
+            raise PermanentSendError(which(exc.reason)) from None
         return SendResult(provider_id=ids[0] or None if ids else None)
 
     def _parts(self, message: OutboundMessage, to: str) -> list[_Part]:
