@@ -366,19 +366,60 @@ def test_a_database_outage_mid_sync_loses_no_mail(email_channel, mailbox, mail, 
     and the next sync stores it (a broken message, by contrast, is noted and skipped)."""
     from django.db import OperationalError
 
-    from frontdesk.connectors.email import imap
     from tests.email_channel.conftest import new_id
 
-    mailbox.deliver(mail("Are you open on Sunday?", message_id=new_id(), subject="Hours"))
+    for n in range(3):
+        mailbox.deliver(mail(f"Are you open on day {n}?", message_id=new_id(), subject="Hours"))
+    real_save = Message.save
+    saves = {"n": 0}
 
-    def outage(*args, **kwargs):
-        raise OperationalError("database is locked")
+    def outage(self, *args, **kwargs):
+        saves["n"] += 1
+        if saves["n"] == 2:  # in the middle of the batch
+            raise OperationalError("database is locked")
+        return real_save(self, *args, **kwargs)
 
-    monkeypatch.setattr(imap, "ingest_raw", outage)
+    monkeypatch.setattr(Message, "save", outage)
     email_channel.connector.sync(email_channel)
     email_channel.refresh_from_db()
     assert "database is locked" in email_channel.last_error
-    assert Message.objects.count() == 0
+    assert Message.objects.count() == 0  # the batch is undone, not half kept
+    inbox = email_channel.sync_state["folders"]["inbox"]
+    assert inbox["backfill_done"] == 0 and "failures" not in email_channel.sync_state
     monkeypatch.undo()
     email_channel.connector.sync(email_channel)
-    assert list(Message.objects.values_list("text", flat=True)) == ["Are you open on Sunday?"]
+    assert sorted(Message.objects.values_list("text", flat=True)) == [
+        f"Are you open on day {n}?" for n in range(3)
+    ]
+
+
+def test_a_message_failing_mid_batch_is_skipped_and_undone_alone(
+    email_channel, mailbox, mail, monkeypatch
+):
+    """A broken message in a batch rolls back only its own writes (its new conversation
+    too), and the messages after it that would have joined that conversation still land."""
+    from frontdesk.inbox.actions import ingest as ingest_module
+    from tests.email_channel.conftest import new_id
+
+    first, second = new_id(), new_id()
+    # the first sync walks the backfill newest first: "broken" comes before "reply"
+    mailbox.deliver(mail("other", message_id=new_id(), sender="a@client.test"))
+    mailbox.deliver(mail("reply", message_id=second, references=[first], sender="b@client.test"))
+    mailbox.deliver(mail("broken", message_id=first, sender="b@client.test"))
+    real = ingest_module.publish_created
+
+    def fail_for_broken(message):
+        if message.text == "broken":
+            raise ValueError("something odd in this one message")
+        real(message)
+
+    monkeypatch.setattr(ingest_module, "publish_created", fail_for_broken)
+    email_channel.connector.sync(email_channel)
+    email_channel.refresh_from_db()
+
+    assert email_channel.last_error == ""
+    assert sorted(Message.objects.values_list("text", flat=True)) == ["other", "reply"]
+    assert [f["error"][:10] for f in email_channel.sync_state["failures"]] == ["ValueError"]
+    reply = Message.objects.get(text="reply")
+    assert reply.conversation.thread_key == f"email:{first.strip('<>')}"
+    assert reply.conversation.messages.count() == 1

@@ -41,6 +41,7 @@ from frontdesk.connectors.email.providers import setting
 from frontdesk.connectors.email.spool import spool_large_parts
 
 if TYPE_CHECKING:
+    from frontdesk.inbox.actions.ingest import IngestResult
     from frontdesk.inbox.models import ChannelAccount
 
 log = logging.getLogger("frontdesk.email")
@@ -310,13 +311,80 @@ def _fetch_and_ingest(
         _one_large(client, channel, uid, int(sizes[uid][b"RFC822.SIZE"]), outbound, stats)
     for group in [small] if small else []:
         fetched = client.fetch(group, ["BODY.PEEK[]", "INTERNALDATE"])
-        # Commit a few messages at a time: far fewer commits, and a short write lock.
+        # Store a few messages per transaction: far fewer commits, a short write lock, and
+        # ingest reads what it needs for all of them at once (ingest_many).
         step = _int_setting("FRONTDESK_EMAIL_COMMIT_EVERY", 20)
         for i in range(0, len(group), step):
-            with transaction.atomic():
-                for uid in group[i : i + step]:
-                    data = fetched.pop(uid, None)
-                    _one(channel, uid, data, outbound, stats)
+            _store_batch(channel, group[i : i + step], fetched, outbound, stats)
+
+
+def _store_batch(
+    channel: ChannelAccount,
+    uids: list[int],
+    fetched: dict,
+    outbound: bool,
+    stats: SyncStats,
+) -> None:
+    """Parse and store these messages in one transaction. The database or the disk failing
+    raises (nothing of the batch is kept, the sync position stays before it); a broken
+    message is noted and skipped, as in ``_one``."""
+    from frontdesk.inbox.actions.ingest import ingest_many
+
+    prepared: list[tuple[int, InboundMessage]] = []
+    for uid in uids:
+        data = fetched.pop(uid, None)
+        if not data or b"BODY[]" not in data:
+            continue
+        stats.seen += 1
+        try:
+            item = prepare_raw(
+                channel, data[b"BODY[]"], outbound=outbound, received=data.get(b"INTERNALDATE")
+            )
+        except (OperationalError, InterfaceError, OSError):
+            raise
+        except Exception as exc:
+            _failed(channel, uid, outbound, exc, stats)
+            continue
+        if isinstance(item, str):
+            _count(item, stats)
+        else:
+            prepared.append((uid, item))
+    if not prepared:
+        return
+    with transaction.atomic():
+        results = ingest_many(channel, [item for _, item in prepared])
+        for (uid, item), result in zip(prepared, results, strict=True):
+            if isinstance(result, Exception):
+                _failed(channel, uid, outbound, result, stats)
+                continue
+            try:  # a reused Message-ID with another body: stored under its own id
+                outcome = _outcome(channel, item, result)
+            except (OperationalError, InterfaceError, OSError):
+                raise
+            except Exception as exc:
+                _failed(channel, uid, outbound, exc, stats)
+                continue
+            _count(outcome, stats)
+
+
+def _failed(
+    channel: ChannelAccount, uid: int, outbound: bool, exc: BaseException, stats: SyncStats
+) -> None:
+    """One broken message must not block the mailbox: note it (the last 20) and move on."""
+    log.error("channel %s: message UID %s could not be stored", channel.pk, uid, exc_info=exc)
+    failures = channel.sync_state.setdefault("failures", [])
+    failures.append({"uid": uid, "outbound": outbound, "error": repr(exc)[:300]})
+    del failures[:-20]
+    stats.skipped += 1
+
+
+def _count(outcome: str, stats: SyncStats) -> None:
+    if outcome == "created":
+        stats.created += 1
+    elif outcome == "bounce":
+        stats.bounces += 1
+    elif outcome != "duplicate":
+        stats.skipped += 1
 
 
 def _one_large(
@@ -374,19 +442,9 @@ def _one(
         # does not move past it; the next sync fetches it again (ingest is idempotent).
         raise
     except Exception as exc:
-        # one broken message must not block the mailbox: note it (the last 20) and move on
-        log.exception("channel %s: message UID %s could not be stored", channel.pk, uid)
-        failures = channel.sync_state.setdefault("failures", [])
-        failures.append({"uid": uid, "outbound": outbound, "error": repr(exc)[:300]})
-        del failures[:-20]
-        stats.skipped += 1
+        _failed(channel, uid, outbound, exc, stats)
         return
-    if outcome == "created":
-        stats.created += 1
-    elif outcome == "bounce":
-        stats.bounces += 1
-    elif outcome != "duplicate":
-        stats.skipped += 1
+    _count(outcome, stats)
 
 
 _OUR_ID = re.compile(r"^frontdesk\.(\d+)\.([0-9a-f]{20})@")
@@ -423,9 +481,41 @@ def ingest_raw(
 
     For a large message ``raw`` is the reduced message of ``spool.py``, ``raw_file`` the
     whole message on disk and ``spooled`` the files its big parts were decoded into."""
+    from frontdesk.inbox.actions.ingest import ingest
+
+    item = prepare_raw(channel, raw, outbound, received, raw_file, spooled)
+    if isinstance(item, str):
+        return item
+    return _outcome(channel, item, ingest(channel, item))
+
+
+def _outcome(channel: ChannelAccount, item: InboundMessage, result: IngestResult) -> str:
+    from frontdesk.inbox.actions.ingest import ingest
+
+    if not result.created:
+        # Same Message-ID: the same mail again (a resync, a copy in another folder), or a
+        # different mail from a sender that reuses ids; the latter is kept under its own id.
+        held = (result.message.extra or {}).get("sha256")
+        digest = item.extra["sha256"]
+        if held and held != digest:
+            item.provider_id = f"{item.extra['message_id']}#{digest[:16]}"[:500]
+            result = ingest(channel, item)
+    return "created" if result.created else "duplicate"
+
+
+def prepare_raw(
+    channel: ChannelAccount,
+    raw: bytes,
+    outbound: bool = False,
+    received: Any = None,
+    raw_file: str = "",
+    spooled: dict[str, str] | None = None,
+) -> InboundMessage | str:
+    """Parse one raw message, store the raw copy, and say what to ingest: the message, or
+    why it is not one ("bounce" (applied here), "auto-reply", "ours", "own", "no-address")."""
     from django.conf import settings
 
-    from frontdesk.inbox.actions.ingest import ingest, ingest_status
+    from frontdesk.inbox.actions.ingest import ingest_status
     from frontdesk.inbox.models import Direction, Message
 
     parsed = parse(raw)
@@ -515,12 +605,4 @@ def ingest_raw(
         ],
         extra=extra,
     )
-    result = ingest(channel, item)
-    if not result.created:
-        # Same Message-ID: the same mail again (a resync, a copy in another folder), or a
-        # different mail from a sender that reuses ids; the latter is kept under its own id.
-        held = (result.message.extra or {}).get("sha256")
-        if held and held != parsed.body_hash:
-            item.provider_id = f"{parsed.message_id}#{parsed.body_hash[:16]}"[:500]
-            result = ingest(channel, item)
-    return "created" if result.created else "duplicate"
+    return item

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from frontdesk.connectors.base import InboundMessage, StatusUpdate
@@ -54,6 +54,103 @@ def preview_of(text: str, fallback: str = "") -> str:
 
 def ingest(channel: ChannelAccount, item: InboundMessage) -> IngestResult:
     """Store one inbound (or sent-elsewhere) message; a repeat of a provider id is a no-op."""
+    return _ingest(channel, item, None)
+
+
+def ingest_many(
+    channel: ChannelAccount, items: list[InboundMessage]
+) -> list[IngestResult | Exception]:
+    """Store several messages (a mail sync's batch), each exactly as ``ingest`` would.
+
+    Run it inside a transaction. What ``ingest`` looks up per message (is it stored, the
+    messages it references, its thread's conversation, the sender's contact) is read once
+    for the whole batch and kept up to date as the batch is written; each item still
+    gets its own savepoint. The database failing (``OperationalError``/``InterfaceError``)
+    is raised at once, so the caller stops before that message; any other error is
+    returned in the item's place, its writes undone (the lookups are then read afresh).
+    """
+    lookups = _Lookups.prefetch(channel, items)
+    results: list[IngestResult | Exception] = []
+    for item in items:
+        try:
+            results.append(_ingest(channel, item, lookups))
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            lookups.forget()  # what this item cached may have been rolled back
+            results.append(exc)
+    return results
+
+
+@dataclass
+class _Lookups:
+    """A batch's reads: each map answers for the keys in its ``*_known`` set (a key that is
+    known but absent is known not to exist); anything else is looked up as usual."""
+
+    stored: dict[str, Message] = field(default_factory=dict)  # the batch's ids already stored
+    # provider id -> (created_at, conversation id, message id) of messages items reference
+    refs: dict[str, tuple[datetime, int, int]] = field(default_factory=dict)
+    refs_known: set[str] = field(default_factory=set)
+    threads: dict[str, Conversation] = field(default_factory=dict)
+    threads_known: set[str] = field(default_factory=set)
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    contacts_known: set[str] = field(default_factory=set)
+    # one object per conversation, so every message of the batch sees the others' updates
+    conversations: dict[int, Conversation] = field(default_factory=dict)
+
+    @classmethod
+    def prefetch(cls, channel: ChannelAccount, items: list[InboundMessage]) -> _Lookups:
+        connector = channel.connector
+        kind = connector.handle_kind
+        ids = {i.provider_id for i in items if i.provider_id}
+        refs = {r for i in items for r in i.references[-50:]} | ids
+        refs |= {i.reply_to_provider_id for i in items if i.reply_to_provider_id}
+        handles = {connector.normalize_handle(i.handle) for i in items}
+        keys = {
+            (i.thread_key or default_thread_key(kind, connector.normalize_handle(i.handle)))[:500]
+            for i in items
+        }
+        found = cls(refs_known=refs, threads_known=keys, contacts_known=handles)
+        for message in Message.objects.select_related("conversation").filter(
+            channel=channel, provider_id__in=ids
+        ):
+            found.stored[message.provider_id or ""] = message
+        for provider_id, created_at, conversation_id, pk in Message.objects.filter(
+            channel=channel, provider_id__in=refs
+        ).values_list("provider_id", "created_at", "conversation_id", "pk"):
+            found.refs[provider_id or ""] = (created_at, conversation_id, pk)
+        for conversation in Conversation.objects.filter(channel_id=channel.pk, thread_key__in=keys):
+            found.threads[conversation.thread_key] = found.conversation(conversation)
+        for handle in ContactHandle.objects.select_related("contact").filter(
+            workspace_id=channel.workspace_id, kind=kind, value__in=handles
+        ):
+            found.contacts[handle.value] = handle.contact
+        return found
+
+    def conversation(self, conversation: Conversation) -> Conversation:
+        return self.conversations.setdefault(conversation.pk, conversation)
+
+    def conversation_by_id(self, conversation_id: int) -> Conversation:
+        if conversation_id not in self.conversations:
+            self.conversations[conversation_id] = Conversation.objects.get(pk=conversation_id)
+        return self.conversations[conversation_id]
+
+    def written(self, message: Message, conversation: Conversation) -> None:
+        key = message.provider_id or ""
+        self.stored[key] = message
+        self.refs[key] = (message.created_at, conversation.pk, message.pk)
+        self.conversation(conversation)
+
+    def forget(self) -> None:
+        for known in (self.refs_known, self.threads_known, self.contacts_known):
+            known.clear()
+        for found in (self.stored, self.refs, self.threads, self.contacts, self.conversations):
+            found.clear()
+
+
+def _ingest(
+    channel: ChannelAccount, item: InboundMessage, lookups: _Lookups | None
+) -> IngestResult:
     connector = channel.connector
     handle_value = connector.normalize_handle(item.handle)
     if not item.provider_id or len(item.provider_id) > 500:
@@ -61,18 +158,22 @@ def ingest(channel: ChannelAccount, item: InboundMessage) -> IngestResult:
     if not handle_value or len(handle_value) > 320:
         raise InvalidInbound("a message needs a sender handle of at most 320 characters")
     check_text_length(item.text)
+    if lookups is not None and (stored := lookups.stored.get(item.provider_id)) is not None:
+        return IngestResult(stored, stored.conversation, created=False)
 
     # No look-before-insert: the unique (channel, provider id) constraint is the duplicate
     # check, so a new message costs one query less and a replay (or a concurrent ingest of
     # the same id) rolls the whole attempt back and returns the rows already stored.
     try:
         with transaction.atomic():
-            result = _write(channel, connector.handle_kind, handle_value, item)
+            result = _write(channel, connector.handle_kind, handle_value, item, lookups)
     except IntegrityError:
         existing = _find_message(channel, item.provider_id)
         if existing is None:
             raise
         return IngestResult(existing, existing.conversation, created=False)
+    if lookups is not None:
+        lookups.written(result.message, result.conversation)
     return result
 
 
@@ -86,13 +187,19 @@ def _find_message(channel: ChannelAccount, provider_id: str) -> Message | None:
 
 
 def _write(
-    channel: ChannelAccount, handle_kind: str, handle_value: str, item: InboundMessage
+    channel: ChannelAccount,
+    handle_kind: str,
+    handle_value: str,
+    item: InboundMessage,
+    lookups: _Lookups | None = None,
 ) -> IngestResult:
     at = item.sent_at or timezone.now()
-    conversation = _conversation_for(channel, handle_kind, handle_value, item, at)
-    reply_to = (
-        _find_message(channel, item.reply_to_provider_id) if item.reply_to_provider_id else None
-    )
+    conversation = _conversation_for(channel, handle_kind, handle_value, item, at, lookups)
+    reply_to, reply_to_id = None, None
+    if lookups is not None and item.reply_to_provider_id in lookups.refs_known:
+        reply_to_id = lookups.refs.get(item.reply_to_provider_id, (None, None, None))[2]
+    elif item.reply_to_provider_id:
+        reply_to = _find_message(channel, item.reply_to_provider_id)
     message = Message(
         workspace_id=channel.workspace_id,
         conversation=conversation,
@@ -109,6 +216,8 @@ def _write(
         sent_at=item.sent_at,
         created_at=at,
     )
+    if reply_to_id is not None:
+        message.reply_to_id = reply_to_id
     message.save(force_insert=True)
     skipped = []
     for attachment in item.attachments:
@@ -141,15 +250,21 @@ def _write(
     return IngestResult(message, conversation, created=True)
 
 
-def _contact_for(channel: ChannelAccount, kind: str, value: str, name: str) -> Contact:
+def _contact_for(
+    channel: ChannelAccount, kind: str, value: str, name: str, lookups: _Lookups | None = None
+) -> Contact:
     """The contact owning this handle in the workspace (from any channel), or a new one."""
-    handle = (
-        ContactHandle.objects.select_related("contact")
-        .filter(workspace_id=channel.workspace_id, kind=kind, value=value)
-        .first()
-    )
-    if handle:
-        contact = handle.contact
+    if lookups is not None and value in lookups.contacts_known:
+        known: Contact | None = lookups.contacts.get(value)
+    else:
+        handle = (
+            ContactHandle.objects.select_related("contact")
+            .filter(workspace_id=channel.workspace_id, kind=kind, value=value)
+            .first()
+        )
+        known = handle.contact if handle else None
+    if known:
+        contact = known
         if name and not contact.name:
             contact.name = name[:300]
             contact.save(update_fields=["name", "updated_at"])
@@ -162,23 +277,35 @@ def _contact_for(channel: ChannelAccount, kind: str, value: str, name: str) -> C
             )
     except IntegrityError:
         contact.delete()
-        return (
+        contact = (
             ContactHandle.objects.select_related("contact")
             .get(workspace_id=channel.workspace_id, kind=kind, value=value)
             .contact
         )
+    if lookups is not None:
+        lookups.contacts[value] = contact
     return contact
 
 
 def _conversation_for(
-    channel: ChannelAccount, handle_kind: str, handle_value: str, item: InboundMessage, at
+    channel: ChannelAccount,
+    handle_kind: str,
+    handle_value: str,
+    item: InboundMessage,
+    at,
+    lookups: _Lookups | None = None,
 ) -> Conversation:
     """The conversation a message joins: one it references, its thread, or a new one.
 
     The default thread is the handle itself, so the common case (a known client writing
     again) costs one indexed lookup and never touches the contact tables.
     """
-    if item.references:
+    refs = item.references[-50:]
+    if lookups is not None and refs and lookups.refs_known.issuperset(refs):
+        found = [lookups.refs[r] for r in refs if r in lookups.refs]
+        if found:  # the latest message it references, as the query below picks it
+            return lookups.conversation_by_id(max(found, key=lambda f: f[0])[1])
+    elif item.references:
         earlier = (
             Message.objects.filter(channel=channel, provider_id__in=item.references[-50:])
             .select_related("conversation")
@@ -189,7 +316,7 @@ def _conversation_for(
             return earlier.conversation
     thread_key = item.thread_key or default_thread_key(handle_kind, handle_value)
     return conversation_with(
-        channel, handle_kind, handle_value, item.contact_name, thread_key, item.subject, at
+        channel, handle_kind, handle_value, item.contact_name, thread_key, item.subject, at, lookups
     )
 
 
@@ -206,9 +333,17 @@ def conversation_with(
     thread_key: str,
     subject: str = "",
     at=None,
+    lookups: _Lookups | None = None,
 ) -> Conversation:
     """The conversation of this thread on the channel, created (with its contact) if new."""
     thread_key = thread_key[:500]
+    if lookups is not None and thread_key in lookups.threads_known:
+        if thread_key not in lookups.threads:
+            created = _new_conversation(
+                channel, handle_kind, handle_value, contact_name, thread_key, subject, at, lookups
+            )
+            lookups.threads[thread_key] = lookups.conversation(created)
+        return lookups.threads[thread_key]
     found = list(
         Conversation.objects.filter(channel_id=channel.pk, thread_key=thread_key).only(
             "id",
@@ -222,7 +357,22 @@ def conversation_with(
     )
     if found:
         return found[0]
-    contact = _contact_for(channel, handle_kind, handle_value, contact_name)
+    return _new_conversation(
+        channel, handle_kind, handle_value, contact_name, thread_key, subject, at
+    )
+
+
+def _new_conversation(
+    channel: ChannelAccount,
+    handle_kind: str,
+    handle_value: str,
+    contact_name: str,
+    thread_key: str,
+    subject: str = "",
+    at=None,
+    lookups: _Lookups | None = None,
+) -> Conversation:
+    contact = _contact_for(channel, handle_kind, handle_value, contact_name, lookups)
     try:
         with transaction.atomic():
             return Conversation.objects.create(
