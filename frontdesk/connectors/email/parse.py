@@ -19,13 +19,48 @@ from email import policy
 from email.header import decode_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 import nh3
 
 MAX_RECIPIENTS_KEPT = 100
 
 _MSGID = re.compile(r"<([^<>\s]{1,490})>")
+
+
+if TYPE_CHECKING:
+    _EmailPolicy = EmailPolicy[EmailMessage]
+else:
+    _EmailPolicy = EmailPolicy
+
+
+class _ReusingPolicy(_EmailPolicy):
+    """``policy.default`` that reuses the header objects it parsed.
+
+    The parser and ``get_content_type()`` & co. read the same few headers many times per
+    message, and ``policy.default`` parses a structured header anew on every read: that
+    was a fifth of an initial sync. Header objects are immutable, and the same value
+    gives the same object, so short values are parsed once per process (a bounded cache).
+    """
+
+    _cache: dict[tuple[str, str], object] = {}  # one cache, shared by all uses
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name") or len(value) > 300:
+            return super().header_fetch_parse(name, value)
+        key = (name, value)
+        found = self._cache.get(key)
+        if found is None:
+            found = super().header_fetch_parse(name, value)
+            if len(self._cache) >= 4096:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+
+POLICY = _ReusingPolicy()
 
 
 @dataclass
@@ -383,7 +418,7 @@ def _repair_boundary(msg: EmailMessage) -> EmailMessage:
         return msg
     try:
         msg.set_boundary(found.group(1).removesuffix("--"))
-        repaired: EmailMessage = BytesParser(policy=policy.default).parsebytes(msg.as_bytes())
+        repaired: EmailMessage = BytesParser(policy=POLICY).parsebytes(msg.as_bytes())
     except Exception:
         return msg
     return repaired if repaired.is_multipart() else msg
@@ -399,7 +434,7 @@ def body_hash(raw: bytes) -> str:
 
 
 def parse(raw: bytes) -> ParsedEmail:
-    msg: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)
+    msg: EmailMessage = BytesParser(policy=POLICY).parsebytes(raw)
     msg = _repair_boundary(msg)
     digest = body_hash(raw)
     ids = message_ids(header(msg, "Message-ID"))
