@@ -768,3 +768,21 @@ def test_a_message_whose_attachments_never_download_is_kept_without_them(side, p
     stored = Message.objects.get()
     assert stored.text == "see attached" and not stored.attachments.exists()
     assert "could not be downloaded" in stored.extra["skipped_attachments"][0]
+
+
+def test_a_profile_link_from_the_webhook_fills_the_contact_and_tells_the_inbox(
+    linkedin, peer, monkeypatch
+):
+    published = []
+    monkeypatch.setattr(
+        "frontdesk.realtime.publish.publish",
+        lambda workspace_id, kind, **data: published.append((kind, data)),
+    )
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    event = peer.webhook_event(
+        peer.add_message(chat, KIM["provider_id"], "Hi"), OWNER["provider_id"]
+    )
+    assert post_hook(event, secret_of(linkedin)).status_code == 200
+    contact = Conversation.objects.get().contact
+    assert contact.custom_fields["linkedin_url"] == KIM["profile_url"]
+    assert ("contact.updated", {"contact_id": contact.pk}) in published

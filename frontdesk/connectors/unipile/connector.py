@@ -997,7 +997,25 @@ def _apply_profile(contact, profile: dict[str, Any]) -> None:
 
 
 def _enrich_contact(contact, profile: dict[str, Any]) -> None:
-    """A sender's LinkedIn profile URL and picture fill blanks on the contact, never overwrite."""
+    """A sender's LinkedIn profile URL and picture fill blanks on the contact, never overwrite
+    (read again under a lock, so an edit made since the message was stored is kept)."""
+    from django.db import transaction
+
+    from frontdesk.inbox.models import Contact
+    from frontdesk.realtime.publish import publish
+
+    if not (profile.get("picture_url") or profile.get("profile_url")):
+        return
+    with transaction.atomic():
+        locked = Contact.objects.select_for_update().filter(pk=contact.pk).first()
+        if locked is None:
+            return
+        if _fill_profile_links(locked, profile):
+            publish(locked.workspace_id, "contact.updated", contact_id=locked.pk)
+        contact.avatar_url, contact.custom_fields = locked.avatar_url, locked.custom_fields
+
+
+def _fill_profile_links(contact, profile: dict[str, Any]) -> bool:
     fields = []
     picture = profile.get("picture_url") or ""
     if picture.startswith("https://") and not contact.avatar_url:
@@ -1009,6 +1027,7 @@ def _enrich_contact(contact, profile: dict[str, Any]) -> None:
         fields.append("custom_fields")
     if fields:
         contact.save(update_fields=[*fields, "updated_at"])
+    return bool(fields)
 
 
 # Huey registers tasks on import; the worker loads connectors through the registry.
