@@ -418,8 +418,10 @@ def test_whatsapp_account_over_v2(owner, peer, drain_queue, django_capture_on_co
 
 # --- connecting through v2 hosted auth -----------------------------------------------------------
 def test_connect_and_reconnect_through_v2_hosted_auth(
-    owner, peer, settings, drain_queue, django_capture_on_commit_callbacks
+    owner, rival, peer, settings, drain_queue, django_capture_on_commit_callbacks
 ):
+    from tests.test_unipile_connect import logged_in
+
     client = Client()
     client.force_login(owner.user)
     answer = client.post(
@@ -434,6 +436,9 @@ def test_connect_and_reconnect_through_v2_hosted_auth(
     channel = ChannelAccount.objects.get(provider="unipile")
     assert channel.status == ChannelStatus.CONNECTING and channel.config["api_version"] == "v2"
 
+    # The way back is for the admin who started it: not anonymous, not another workspace.
+    assert Client().get(peer.redirect_back(link, "acc-v2")).status_code == 403
+    assert logged_in(rival).get(peer.redirect_back(link, "acc-v2")).status_code == 403
     # An account id Unipile does not know (typed into the address bar) is refused.
     forged = client.get(link["redirect_uri"] + "&account_id=acc-made-up")
     assert forged.status_code == 400

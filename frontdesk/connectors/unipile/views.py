@@ -413,6 +413,10 @@ def notify(request: HttpRequest) -> HttpResponse:
         if channel is None:
             return _error(400, "invalid state")
         version = api_version(channel)
+        if request.method == "GET":  # a browser: the admin who started the wizard, logged in
+            member = _admin(request)
+            if member is None or member.workspace_id != channel.workspace_id:
+                return _error(403, "log in as an admin of this workspace to finish connecting")
         if (request.method == "GET") != (version == "v2"):
             return _error(
                 405, f"a {version} account is confirmed by {'GET' if version == 'v2' else 'POST'}"
