@@ -44,7 +44,13 @@ def run(args) -> None:
 
     def channel_for(account_id: str) -> ChannelAccount:
         setup = UnipileConnector().setup(
-            {"dsn": peer.dsn, "api_key": API_KEY, "account_id": account_id, "network": "linkedin"}
+            {
+                "dsn": peer.dsn,
+                "api_key": API_KEY,
+                "account_id": account_id,
+                "network": "linkedin",
+                "api_version": "v1",  # this bench posts v1 webhooks (new channels default to v2)
+            }
         )
         channel = ChannelAccount(
             workspace=owner.workspace,
