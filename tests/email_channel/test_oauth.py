@@ -160,3 +160,115 @@ def test_smtp_refreshes_a_refused_token_once_then_sends(
     assert deliver(second.pk) == "failed"
     oauth_channel.refresh_from_db()
     assert oauth_channel.status == "needs_reconnect"
+
+
+def _expire(channel: ChannelAccount) -> None:
+    creds = channel.credentials
+    creds.update(access_token="at-old", expires_at=time.time() - 10)
+    channel.credentials = creds
+    channel.save()
+
+
+def _refresh_concurrently(channel: ChannelAccount, monkeypatch, threads: int = 2) -> list:
+    """``threads`` workers, each with its own copy of the channel, all needing a new token
+    at the same moment; the token endpoint is slowed so their refreshes would overlap."""
+    import threading
+
+    from django.db import connections
+
+    real = oauth._token_request
+
+    def slow(*args, **kwargs):
+        time.sleep(0.3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(oauth, "_token_request", slow)
+    start = threading.Barrier(threads)
+    results: list = [None] * threads
+
+    def worker(n: int) -> None:
+        try:
+            mine = ChannelAccount.objects.get(pk=channel.pk)
+            start.wait()
+            results[n] = oauth.access_token(mine)
+        except Exception as exc:
+            results[n] = exc
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(15)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_do_not_clobber_each_other(oauth_channel, oauth_server, monkeypatch):
+    """With a provider that rotates refresh tokens, a second refresh with the old token is
+    refused: the refreshes of one mailbox must take turns and share the result."""
+    _expire(oauth_channel)
+    first_refresh_token = oauth_channel.credentials["refresh_token"]
+    before = len(oauth_server.token_requests)
+    oauth_server.rotate = True
+    try:
+        results = _refresh_concurrently(oauth_channel, monkeypatch, threads=3)
+    finally:
+        oauth_server.rotate = False
+    assert all(isinstance(r, str) and r.startswith("at-") for r in results), results
+    assert len(set(results)) == 1  # every thread uses the one new token
+    assert len(oauth_server.token_requests) - before == 1  # one refresh, not three
+    oauth_channel.refresh_from_db()
+    stored = oauth_channel.credentials
+    assert stored["access_token"] == results[0]
+    assert stored["refresh_token"] != first_refresh_token  # the rotated one was kept ...
+    assert stored["refresh_token"] in oauth_server.refresh_tokens  # ... and it works
+
+
+@pytest.mark.django_db(transaction=True)
+def test_between_processes_the_row_lock_makes_refreshes_take_turns(
+    oauth_channel, oauth_server, monkeypatch
+):
+    """As above without the in-process lock (two worker processes): on PostgreSQL the
+    channel row is locked during the refresh; SQLite runs one process (compare-and-set)."""
+    from contextlib import nullcontext
+
+    from django.db import connection
+
+    if not connection.features.has_select_for_update:
+        pytest.skip("SQLite: no row locks (embedded mode is one process)")
+    monkeypatch.setattr(oauth, "_refresh_lock", lambda channel_id: nullcontext())
+    _expire(oauth_channel)
+    oauth_server.rotate = True
+    try:
+        results = _refresh_concurrently(oauth_channel, monkeypatch)
+    finally:
+        oauth_server.rotate = False
+    assert all(isinstance(r, str) for r in results), results
+    assert results[0] == results[1]
+    oauth_channel.refresh_from_db()
+    assert oauth_channel.credentials["refresh_token"] in oauth_server.refresh_tokens
+
+
+def test_a_refresh_keeps_a_grant_stored_by_a_reconnect_meanwhile(
+    oauth_channel, oauth_server, mailbox, monkeypatch
+):
+    _expire(oauth_channel)
+    reconnected = oauth_server.issue(mailbox.address)
+    real = oauth._token_request
+
+    def reconnect_during_refresh(*args, **kwargs):
+        answer = real(*args, **kwargs)
+        row = ChannelAccount.objects.get(pk=oauth_channel.pk)  # the connect page saves
+        row.credentials = {"refresh_token": reconnected}
+        row.save()
+        return answer
+
+    monkeypatch.setattr(oauth, "_token_request", reconnect_during_refresh)
+    token = oauth.access_token(oauth_channel)
+
+    oauth_channel.refresh_from_db()
+    stored = oauth_channel.credentials
+    assert stored["refresh_token"] == reconnected  # not overwritten by the old grant
+    assert stored["access_token"] == token and oauth_server.valid(mailbox.address, token)

@@ -77,3 +77,26 @@ def test_zoho_regions_pick_the_data_centre(api):
         post(api, provider="zoho", address="me@zoho.test", password="x", region="mars").status_code
         == 400
     )
+
+
+def test_zoho_consent_asks_for_the_protocol_scopes_at_the_regional_accounts_server(settings):
+    from urllib.parse import parse_qs, urlparse
+
+    from frontdesk.connectors.email.oauth import authorization_request
+    from frontdesk.connectors.email.providers import preset
+
+    settings.FRONTDESK_ZOHO_CLIENT_ID = "zoho-client"
+    request = authorization_request("zoho", "https://desk.example/cb", region="eu")
+    url = urlparse(request.url)
+    assert (url.scheme, url.netloc, url.path) == ("https", "accounts.zoho.eu", "/oauth/v2/auth")
+    query = parse_qs(url.query)
+    # comma-separated, as Zoho documents it; IMAP/SMTP need the protocol scopes
+    assert query["scope"] == ["ZOHOMAIL.PROTOCOL.IMAP,ZOHOMAIL.PROTOCOL.SMTP"]
+    assert query["access_type"] == ["offline"]
+    assert preset("zoho", "ca").token_url == "https://accounts.zohocloud.ca/oauth/v2/token"
+    settings.FRONTDESK_ZOHO_SCOPES = "ZOHOMAIL.PROTOCOL.IMAP"
+    assert preset("zoho").scopes == ("ZOHOMAIL.PROTOCOL.IMAP",)
+    # other providers keep RFC 6749's spaces
+    settings.FRONTDESK_OUTLOOK_CLIENT_ID = "ms-client"
+    outlook = parse_qs(urlparse(authorization_request("outlook", "https://d/cb").url).query)
+    assert " offline_access " in outlook["scope"][0]

@@ -5,6 +5,8 @@
 (RFC 7636, S256): ``authorization_code`` (checks the verifier and the redirect URI) and
 ``refresh_token``; a revoked refresh token gets ``400 invalid_grant``. ``/introspect``
 (RFC 7662) lets Dovecot's oauth2 passdb check the bearer tokens IMAP clients present.
+With ``rotate`` set, a refresh also returns a new refresh token and the old one stops
+working at once (rotation with reuse refused, as OAuth 2.1 recommends).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class OAuthServer:
     access_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     login_user: str = "someone@example.test"  # who "consents" on /authorize
+    rotate: bool = False
 
     def __post_init__(self) -> None:
         peer = self
@@ -131,7 +134,11 @@ class OAuthServer:
                         "error": "invalid_grant",
                         "error_description": "Token has been revoked",
                     }
-                return 200, self._access(user)
+                body = self._access(user)
+                if self.rotate:
+                    del self.refresh_tokens[form["refresh_token"]]
+                    body["refresh_token"] = self.issue(user)
+                return 200, body
         return 400, {"error": "unsupported_grant_type"}
 
     def valid(self, user: str, token: str) -> bool:

@@ -3,6 +3,14 @@
 The refresh token lives only in ``ChannelAccount.credentials`` (encrypted at rest). An
 access token is refreshed when it has less than ``REFRESH_MARGIN`` seconds left; a
 refused refresh (``invalid_grant``: revoked, password changed) means reconnecting.
+
+One refresh at a time per mailbox: threads of a process (a sync, the IDLE watcher, a
+reply) queue on a lock, and on PostgreSQL the channel row stays locked
+(``select_for_update``) during the refresh, so other processes wait too; whoever comes
+next finds the fresh token and uses it. That matters where the provider rotates refresh
+tokens: a second refresh with the old one would be refused. Saving is a compare-and-set
+on the stored credentials in any case, so a refresh never overwrites a grant the connect
+page stored meanwhile, nor another refresh's tokens.
 """
 
 from __future__ import annotations
@@ -10,15 +18,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import httpx
 from django.conf import settings
+from django.db import connection, transaction
 
 from frontdesk.connectors.email.providers import client_credentials, preset
+from frontdesk.core.crypto import encrypt_json
 
 if TYPE_CHECKING:
     from frontdesk.inbox.models import ChannelAccount
@@ -58,7 +70,7 @@ def authorization_request(
         "response_type": "code",
         "client_id": client_id,
         "redirect_uri": redirect_uri,
-        "scope": " ".join(p.scopes),
+        "scope": p.scope_separator.join(p.scopes),
         "state": state,
         "code_challenge": challenge,
         "code_challenge_method": "S256",
@@ -115,12 +127,28 @@ def exchange_code(
     return _tokens(body)
 
 
-def access_token(channel: ChannelAccount, force: bool = False) -> str:
-    """A valid access token, refreshed (and stored encrypted) when close to expiry."""
-    creds = channel.credentials
-    fresh = float(creds.get("expires_at", 0)) - REFRESH_MARGIN > time.time()
-    if creds.get("access_token") and fresh and not force:
-        return creds["access_token"]
+def _fresh(creds: dict[str, Any]) -> bool:
+    return bool(creds.get("access_token")) and (
+        float(creds.get("expires_at", 0)) - REFRESH_MARGIN > time.time()
+    )
+
+
+_locks: dict[int, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _refresh_lock(channel_id: int) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(channel_id, threading.Lock())
+
+
+def _stored(channel: ChannelAccount, for_update: bool = False) -> dict[str, Any]:
+    rows = type(channel).objects.filter(pk=channel.pk).only("id", "credentials_encrypted")
+    row = (rows.select_for_update() if for_update else rows).get()
+    return row.credentials
+
+
+def _refresh(channel: ChannelAccount, creds: dict[str, Any]) -> dict[str, Any]:
     if not creds.get("refresh_token"):
         raise OAuthError("no refresh token stored: connect the mailbox again", revoked=True)
     body = _token_request(
@@ -128,11 +156,41 @@ def access_token(channel: ChannelAccount, force: bool = False) -> str:
         channel.config.get("region", ""),
         {"grant_type": "refresh_token", "refresh_token": creds["refresh_token"]},
     )
-    creds.update(_tokens(body, creds["refresh_token"]))
-    channel.credentials = creds
-    if channel.pk:
-        channel.save(update_fields=["credentials_encrypted"])
-    return creds["access_token"]
+    return _tokens(body, creds["refresh_token"])
+
+
+def access_token(channel: ChannelAccount, force: bool = False) -> str:
+    """A valid access token, refreshed (and stored encrypted) when close to expiry.
+
+    ``force``: the server refused the token we hold; get another (or a newer stored one)."""
+    creds = channel.credentials
+    if _fresh(creds) and not force:
+        return creds["access_token"]
+    if not channel.pk:  # not saved yet (the connect page's test): nothing to share
+        creds.update(_refresh(channel, creds))
+        channel.credentials = creds
+        return creds["access_token"]
+    held = creds.get("access_token")
+    hold_row = connection.features.has_select_for_update  # PostgreSQL: other processes wait
+    with _refresh_lock(channel.pk), transaction.atomic() if hold_row else nullcontext():
+        stored = _stored(channel, for_update=hold_row)
+        if _fresh(stored) and stored["access_token"] != held:
+            channel.credentials = stored  # refreshed by someone else while we waited
+            return stored["access_token"]
+        tokens = _refresh(channel, stored)
+        with transaction.atomic():  # compare-and-set: keep what others stored meanwhile
+            current = _stored(channel, for_update=True)
+            if current.get("refresh_token") != stored.get("refresh_token"):
+                tokens.pop("refresh_token")  # reconnected meanwhile: the new grant stays
+                if _fresh(current):
+                    channel.credentials = current
+                    return current["access_token"]
+            current.update(tokens)
+            type(channel).objects.filter(pk=channel.pk).update(
+                credentials_encrypted=encrypt_json(current)
+            )
+    channel.credentials = current
+    return current["access_token"]
 
 
 def xoauth2_string(user: str, token: str) -> str:

@@ -36,6 +36,7 @@ class Preset:
     authorize_url: str = ""
     token_url: str = ""
     scopes: tuple[str, ...] = ()
+    scope_separator: str = " "  # RFC 6749; Zoho wants commas
     extra_authorize_params: dict[str, str] = field(default_factory=dict)
     # Gmail files what its SMTP sends into the Sent folder itself: no APPEND.
     smtp_saves_sent: bool = False
@@ -95,9 +96,19 @@ def preset(provider: str, region: str = "") -> Preset:
             "Zoho Mail",
             imap_host=f"imap.{mail}",
             smtp_host=f"smtp.{mail}",
+            # {accounts server of the data centre}/oauth/v2/auth and /oauth/v2/token:
+            # https://www.zoho.com/accounts/protocol/oauth/web-apps/authorization.html
+            # https://www.zoho.com/accounts/protocol/oauth/web-apps/access-token.html
             authorize_url=f"https://accounts.{accounts}/oauth/v2/auth",
             token_url=f"https://accounts.{accounts}/oauth/v2/token",
-            scopes=("ZohoMail.messages.ALL", "ZohoMail.accounts.READ"),
+            # IMAP/SMTP with SASL XOAUTH2 take the protocol scopes ZOHOMAIL.PROTOCOL.<protocol>
+            # (the REST API's ZohoMail.messages.* scopes do not open IMAP):
+            # https://www.zoho.com/mail/help/sasl-xoauth2-smtp-imap-pop-protocol-exchange.html
+            # That page lists IMAP (and POP); SMTP follows its pattern. Override the list with
+            # FRONTDESK_ZOHO_SCOPES (comma-separated) if Zoho asks for others.
+            scopes=("ZOHOMAIL.PROTOCOL.IMAP", "ZOHOMAIL.PROTOCOL.SMTP"),
+            # "Multiple scopes ... separated by comma": https://www.zoho.com/invoice/api/v3/oauth/
+            scope_separator=",",
             extra_authorize_params={"access_type": "offline", "prompt": "consent"},
         )
     else:
@@ -114,7 +125,9 @@ def preset(provider: str, region: str = "") -> Preset:
         smtp_security=setting(f"FRONTDESK_{key}_SMTP_SECURITY", base.smtp_security),
         authorize_url=setting(f"FRONTDESK_{key}_AUTHORIZE_URL", base.authorize_url),
         token_url=setting(f"FRONTDESK_{key}_TOKEN_URL", base.token_url),
-        scopes=base.scopes,
+        scopes=tuple(s.strip() for s in setting(f"FRONTDESK_{key}_SCOPES").split(",") if s.strip())
+        or base.scopes,
+        scope_separator=base.scope_separator,
         extra_authorize_params=base.extra_authorize_params,
         smtp_saves_sent=base.smtp_saves_sent,
     )
