@@ -288,3 +288,37 @@ def test_a_folder_recreated_on_the_server_gets_a_new_uidvalidity_and_no_duplicat
     assert sent["resets"] == 1
     texts = sorted(Message.objects.filter(direction="outbound").values_list("text", flat=True))
     assert texts == ["sent one", "sent three", "sent two"]
+
+
+def test_an_unexpected_sync_failure_is_named_on_apps_and_integrations(
+    email_channel, owner, monkeypatch
+):
+    from django.test import Client
+
+    from frontdesk.connectors.email import imap
+
+    def broken(channel, *args, **kwargs):
+        return channel.config["imap_hots"]  # a bug: a KeyError alone would read 'imap_hots'
+
+    monkeypatch.setattr(imap, "sync_mailbox", broken)
+    sync(email_channel)
+    assert email_channel.last_error == (
+        "sync failed: unexpected error, a setting of this mailbox is missing (reconnect it) "
+        "(KeyError: 'imap_hots'); the next sync retries from the same point"
+    )
+    client = Client()
+    client.force_login(owner.user)
+    page = client.get("/apps/").content.decode()
+    assert "unexpected error, a setting of this mailbox is missing" in page
+    assert "KeyError: &#x27;imap_hots&#x27;" in page  # within the 160 characters shown
+
+    def dropped(channel, *args, **kwargs):
+        from imapclient.exceptions import IMAPClientAbortError
+
+        raise IMAPClientAbortError("socket error: EOF")
+
+    monkeypatch.setattr(imap, "sync_mailbox", dropped)
+    sync(email_channel)
+    assert email_channel.last_error.startswith(
+        "sync failed: the mail server closed the connection (IMAP4.abort: socket error: EOF)"
+    )

@@ -89,6 +89,36 @@ def _backfill(config: dict[str, Any]) -> int:
     return days
 
 
+def describe_failure(exc: BaseException) -> str:
+    """What Apps & integrations says about a failed sync: the kind of failure in words, and
+    the exception's type and text (a bare KeyError would show only ``'imap_host'``)."""
+    import imaplib
+    import socket
+
+    from django.db import DatabaseError
+    from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+
+    if isinstance(exc, imap.MailboxError):
+        return str(exc)  # already says what failed
+    kind = type(exc).__qualname__  # IMAP4.abort rather than abort
+    detail = f"{kind}: {exc}" if str(exc) else kind
+    if isinstance(exc, (IMAPClientAbortError, imaplib.IMAP4.abort, EOFError)):
+        what = "the mail server closed the connection"
+    elif isinstance(exc, (TimeoutError, socket.timeout)):
+        what = "the mail server did not answer in time"
+    elif isinstance(exc, (IMAPClientError, imaplib.IMAP4.error)):
+        what = "the mail server answered with an error"
+    elif isinstance(exc, DatabaseError):
+        what = "the database failed"
+    elif isinstance(exc, OSError):
+        what = "the connection to the mail server failed"
+    elif isinstance(exc, KeyError):
+        what = "unexpected error, a setting of this mailbox is missing (reconnect it)"
+    else:
+        what = "unexpected error"
+    return f"{what} ({detail}); the next sync retries from the same point"
+
+
 class EmailConnector(Connector):
     provider = "imap"
     kind = "email"
@@ -173,8 +203,8 @@ class EmailConnector(Connector):
             set_channel_status(channel, ChannelStatus.NEEDS_RECONNECT, str(exc))
             return
         except Exception as exc:  # MailboxError, a dropped connection, a server's odd answer
-            log.warning("channel %s: sync failed: %s", channel.pk, exc)
-            channel.last_error = f"sync failed: {exc}"[:2000]
+            log.warning("channel %s: sync failed", channel.pk, exc_info=exc)
+            channel.last_error = f"sync failed: {describe_failure(exc)}"[:2000]
             channel.save(update_fields=["last_error"])
             return
         channel.last_synced_at = timezone.now()
