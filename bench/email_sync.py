@@ -132,9 +132,11 @@ def main() -> None:
 
                 profiler = cProfile.Profile()
                 profiler.enable()
+            load_before = os.getloadavg()[0]
             start = time.perf_counter()
             connector.sync(channel)
             elapsed = time.perf_counter() - start
+            load_after = os.getloadavg()[0]
             if args.profile:
                 profiler.disable()
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
@@ -146,7 +148,8 @@ def main() -> None:
             print(
                 f"initial sync ({db}, batch {args.batch}): {stored} messages in {elapsed:.1f}s = "
                 f"{stored / elapsed:.0f} messages/s; Python heap peak while syncing 1,000: "
-                f"{peak / 1e6:.1f} MB"
+                f"{peak / 1e6:.1f} MB; load average {load_before:.1f} -> {load_after:.1f} "
+                f"on {os.cpu_count()} cores"
             )
             if channel.last_error:
                 print(f"last error: {channel.last_error}")

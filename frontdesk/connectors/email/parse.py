@@ -54,7 +54,7 @@ class _ReusingPolicy(_EmailPolicy):
         found = self._cache.get(key)
         if found is None:
             found = super().header_fetch_parse(name, value)
-            if len(self._cache) >= 4096:
+            if len(self._cache) >= 1024:
                 self._cache.clear()
             self._cache[key] = found
         return found
