@@ -152,3 +152,53 @@ def test_idle_is_renewed_on_the_same_connection(email_channel, mailbox, mail, se
         assert watcher.renewals >= 2
     finally:
         supervisor.stop()
+
+
+def test_frontdesk_run_brings_new_mail_in_within_five_seconds(tmp_path, mailbox, smtp_server, mail):
+    """The shipping process with default settings: `frontdesk run`, a mailbox connected
+    over the API, a message delivered to INBOX, the conversation listed within 5 s."""
+    import httpx
+
+    from tests.live import base_env, create_token, free_port, running, wait_until_up
+
+    env = base_env(tmp_path / "data")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(env, ["run", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
+        token = create_token(env, "owner@example.com")
+        api = httpx.Client(
+            base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        created = api.post(
+            "/channels",
+            json={
+                "kind": "email",
+                "provider": "imap",
+                "name": "Support",
+                "config": {
+                    "address": mailbox.address,
+                    "imap_host": "127.0.0.1",
+                    "imap_port": mailbox.dovecot.port,
+                    "imap_security": "none",
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": smtp_server.port,
+                    "smtp_security": "none",
+                    "password": mailbox.password,
+                },
+            },
+        )
+        assert created.status_code == 201, created.text
+        channel_id = created.json()["id"]
+        log = tmp_path / "data" / "process-0.log"
+        # the supervisor looks for new mailboxes every 10 s (default)
+        wait_for(
+            lambda: f"channel {channel_id}: waiting for new mail in IMAP IDLE" in log.read_text(),
+            timeout=30,
+        )
+        mailbox.deliver(mail("Is the shop open on Sunday?"))
+        start = time.monotonic()
+        [conversation] = wait_for(lambda: api.get("/conversations").json()["items"], timeout=5)
+        elapsed = time.monotonic() - start
+    assert conversation["contact"]["name"] == "Carla Client"
+    print(f"frontdesk run: new mail listed {elapsed:.2f}s after delivery")

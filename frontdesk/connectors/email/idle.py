@@ -162,6 +162,7 @@ class Watcher(threading.Thread):
             self.connections += 1
             self.state = "idle"
             self.idling.set()
+            log.info("channel %s: waiting for new mail in IMAP IDLE", self.channel_id)
             if self._behind(info):  # mail arrived while we were away
                 self._sync()
             renew_at = time.monotonic() + renew
