@@ -14,6 +14,8 @@ minute sync): this module never writes a message itself.
 - A dropped connection, a refused login or a server error only affects that mailbox: its
   watcher reconnects after 1, 2, 4 ... up to 300 seconds (reset once a connection has
   lived a minute), and on reconnecting syncs at once if the inbox moved meanwhile.
+- Gmail ends a session logged in with OAuth when its access token expires (about an hour):
+  that is one more reconnect, with a refreshed token.
 - Servers without IDLE are left to the worker's sync every minute, which keeps running for
   every mailbox anyway (it also covers the Sent folder and the backfill).
 - At most ``FRONTDESK_EMAIL_IDLE_SYNCS`` (2) syncs started by IDLE run at the same time.
