@@ -348,3 +348,37 @@ def test_many_writers_in_one_process_queue_without_errors(owner, callback):
         t.join(timeout=60)
     assert errors == []
     assert Message.objects.count() == 160 and Conversation.objects.count() == 16
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_person_writing_several_messages_at_once_gets_one_contact_and_conversation(
+    owner, callback
+):
+    """Eight different messages from one new client race to create the contact and thread."""
+    import threading
+
+    from django.db import connection
+
+    channel = make_api_channel(owner, callback.url)
+    errors: list[Exception] = []
+    barrier = threading.Barrier(8)
+
+    def deliver(n: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            ingest(channel, InboundMessage(provider_id=f"m-{n}", handle="newcomer", text=f"#{n}"))
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert Contact.objects.count() == 1 and ContactHandle.objects.count() == 1
+    conversation = Conversation.objects.get()
+    assert conversation.messages.count() == 8
+    assert conversation.contact == Contact.objects.get()
