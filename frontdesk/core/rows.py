@@ -3,7 +3,7 @@
 Django compiles every INSERT and filter from scratch; on the inbound path that was most
 of the time spent per message. ``insert_row`` builds its statement once per model and
 still converts each value through the model's fields, so rows are stored exactly as
-``save()`` stores them. No save signals are sent: nothing in Frontdesk listens to them.
+``save()`` stores them, and sends the same ``pre_save``/``post_save`` signals.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.models import Field, Model
+from django.db.models.signals import post_save, pre_save
 
 _inserts: dict[tuple[type[Model], str, bool], tuple[str, list[Field]]] = {}
 
@@ -36,6 +37,9 @@ def insert_row(obj: Model, if_absent: bool = False, using: str = "default") -> b
         sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks}){conflict}"  # noqa: S608
         statement = _inserts[key] = (f"{sql} RETURNING {quote(str(meta.pk.column))}", fields)
     sql, fields = statement
+    model = type(obj)
+    if pre_save.has_listeners(model):
+        pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -45,6 +49,10 @@ def insert_row(obj: Model, if_absent: bool = False, using: str = "default") -> b
     obj.pk = row[0]
     obj._state.adding = False
     obj._state.db = using
+    if post_save.has_listeners(model):
+        post_save.send(
+            sender=model, instance=obj, created=True, raw=False, using=using, update_fields=None
+        )
     return True
 
 
