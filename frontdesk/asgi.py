@@ -20,7 +20,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from frontdesk.core.processes import stop_with_parent  # noqa: E402
 from frontdesk.realtime.consumers import EventsConsumer  # noqa: E402
+
+stop_with_parent()
 
 application = ProtocolTypeRouter(
     {
