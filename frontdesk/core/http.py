@@ -135,7 +135,8 @@ class WSGIBridge:
     def _run(self, environ: dict[str, Any]) -> Response:
         response = Response()
         result = self.app(environ, response.start_response)
-        if getattr(result, "streaming", True):  # a file or a generator: stream it
+        rendered = isinstance(result, list | tuple) or getattr(result, "streaming", None) is False
+        if not rendered:  # a file or a generator: stream it
             response.chunks = iter(result)
             response.close = getattr(result, "close", response.close)
             return response
