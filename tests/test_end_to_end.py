@@ -66,6 +66,24 @@ def round_trip(base: str, env: dict[str, str], callback, email: str) -> None:
     wait_for(sent, timeout=15)
 
 
+def api_channel(base: str, env: dict[str, str], callback_url: str):
+    """The owner's token, an API client with it, and a new API channel."""
+    token = cli(env, "token", "create", "--email", "owner@example.com").strip().splitlines()[-1]
+    api = httpx.Client(
+        base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    channel = api.post(
+        "/channels",
+        json={
+            "kind": "api",
+            "provider": "api",
+            "name": "Bot",
+            "config": {"callback_url": callback_url},
+        },
+    ).json()
+    return token, api, channel
+
+
 def test_embedded_run_serves_web_and_worker_in_one_process(tmp_path, callback):
     env = base_env(tmp_path / "data")
     port = free_port()
@@ -131,19 +149,7 @@ def test_a_reply_survives_the_worker_being_killed_mid_send(tmp_path, callback):
     base = f"http://127.0.0.1:{port}"
     with running(env, ["run", "--port", str(port)]) as procs:
         wait_until_up(base, procs)
-        token = cli(env, "token", "create", "--email", "owner@example.com").strip().splitlines()[-1]
-        api = httpx.Client(
-            base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
-        )
-        channel = api.post(
-            "/channels",
-            json={
-                "kind": "api",
-                "provider": "api",
-                "name": "Bot",
-                "config": {"callback_url": callback.url},
-            },
-        ).json()
+        _, api, channel = api_channel(base, env, callback.url)
         ids = api.post(
             f"/channels/{channel['id']}/messages",
             json={"id": "in-1", "contact": {"handle": "h"}, "text": "hi"},
@@ -201,19 +207,7 @@ def test_embedded_run_with_two_web_processes_keeps_every_socket_live(tmp_path, c
             },
         )
         cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
-        token = cli(env, "token", "create", "--email", "owner@example.com").strip().splitlines()[-1]
-        api = httpx.Client(
-            base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
-        )
-        channel = api.post(
-            "/channels",
-            json={
-                "kind": "api",
-                "provider": "api",
-                "name": "Bot",
-                "config": {"callback_url": callback.url},
-            },
-        ).json()
+        token, api, channel = api_channel(base, env, callback.url)
 
         async def scenario() -> None:
             async with websockets.connect(
