@@ -2,8 +2,8 @@
 
     python bench/whatsapp_webhooks.py [-n 3000] [--concurrency 16] [--rate 200] [--seconds 10]
 
-Starts ``frontdesk run`` (embedded: SQLite, one process) on a free port with a fresh data
-dir, connects a WhatsApp Cloud API channel through the REST API, then:
+Starts ``frontdesk run`` (embedded: SQLite, one web process per core) on a free port with
+a fresh data dir, connects a WhatsApp Cloud API channel through the REST API, then:
 
 1. saturation: N text-message webhooks (each one message, signed with
    ``X-Hub-Signature-256``, over 1,000 clients) as fast as ``--concurrency`` connections
@@ -29,6 +29,7 @@ import time
 import httpx
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench._load import closed_loop, encode, open_loop
 from bench._setup import percentile
 from tests.live import base_env, create_token, free_port, running, wait_until_up
 
@@ -76,55 +77,25 @@ def headers_for(body: bytes) -> dict[str, str]:
     return {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={sig}"}
 
 
-def _check(r) -> None:
-    if r.status_code != 200:
-        raise SystemExit(f"unexpected {r.status_code}: {r.content[:200]!r}")
+def _check(status: int, body: bytes) -> None:
+    if status != 200:
+        raise SystemExit(f"unexpected {status}: {body[:200]!r}")
 
 
-async def saturate(url: str, n: int, concurrency: int, contacts: int) -> tuple[list[float], float]:
-    bodies = [webhook(i, contacts, "sat") for i in range(n)]
-    timings: list[float] = []
-    counter = iter(range(n))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-
-        async def worker() -> None:
-            for i in counter:
-                start = time.perf_counter()
-                r = await client.post(url, content=bodies[i], headers=headers_for(bodies[i]))
-                timings.append(time.perf_counter() - start)
-                _check(r)
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        total = time.perf_counter() - start
-    return timings, total
+def signed_requests(url: str, n: int, contacts: int, prefix: str) -> list[bytes]:
+    bodies = [webhook(i, contacts, prefix) for i in range(n)]
+    return [encode(url, body, headers_for(body)) for body in bodies]
 
 
-async def paced(url: str, rate: float, seconds: float, contacts: int) -> tuple[list[float], float]:
+def saturate(url: str, n: int, concurrency: int, contacts: int) -> tuple[list[float], float]:
+    requests = signed_requests(url, n, contacts, "sat")
+    return asyncio.run(closed_loop(url, requests, concurrency, _check))
+
+
+def paced(url: str, rate: float, seconds: float, contacts: int) -> tuple[list[float], float]:
     n = int(rate * seconds)
-    bodies = [webhook(i, contacts, "pace") for i in range(n)]
-    timings: list[float] = []
-    failures: list[str] = []
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-
-        async def one(i: int, at: float) -> None:
-            delay = at - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            start = time.perf_counter()
-            try:
-                r = await client.post(url, content=bodies[i], headers=headers_for(bodies[i]))
-            except httpx.HTTPError as exc:  # the server fell behind the schedule
-                failures.append(exc.__class__.__name__)
-                return
-            timings.append(time.perf_counter() - start)
-            _check(r)
-
-        begin = time.perf_counter() + 0.2
-        await asyncio.gather(*(one(i, begin + i / rate) for i in range(n)))
-        total = time.perf_counter() - begin
+    requests = signed_requests(url, n, contacts, "pace")
+    timings, total, failures = asyncio.run(open_loop(url, requests, rate, _check))
     if failures:
         print(f"  {len(failures)} of {n} paced webhooks not answered within 30 s: {failures[0]}")
     return timings, total
@@ -189,7 +160,7 @@ def in_process(n: int, contacts: int) -> None:
             t = time.perf_counter()
             response = whatsapp_webhook(request)
             timings.append(time.perf_counter() - t)
-            _check(response)
+            _check(response.status_code, response.content)
         print(line("view alone (in process, SQLite)", timings, time.perf_counter() - start))
 
 
@@ -236,12 +207,13 @@ def main() -> None:
             raise SystemExit(f"channel not created: {created.status_code} {created.text[:200]}")
         url = f"{base}/webhooks/whatsapp/"
         print(
-            f"server: frontdesk run (embedded, SQLite)  cores: {os.cpu_count()}  "
+            f"server: frontdesk run (embedded, SQLite, {os.environ.get('FRONTDESK_WEB_PROCESSES') or 'default'} web processes)"
+            f"  cores: {os.cpu_count()}  "
             f"concurrency: {args.concurrency}  contacts: {args.contacts}"
         )
-        timings, total = asyncio.run(saturate(url, args.n, args.concurrency, args.contacts))
+        timings, total = saturate(url, args.n, args.concurrency, args.contacts)
         print(line("saturation (as fast as possible)", timings, total))
-        timings, total = asyncio.run(paced(url, args.rate, args.seconds, args.contacts))
+        timings, total = paced(url, args.rate, args.seconds, args.contacts)
         print(line(f"paced at {args.rate:.0f}/s for {args.seconds:.0f} s", timings, total))
 
 

@@ -1,9 +1,8 @@
 """The one server entry point: HTTP and websockets on the same port.
 
-HTTP goes to Django's WSGI handler on a fixed pool of threads (a2wsgi). Every view is
-synchronous, so this runs each request on one reused thread with its reused database
-connection; Django's ASGI path would start a thread and open a connection per request
-(measured: about 3 ms of overhead each). Websockets go to Channels.
+HTTP goes to Django's WSGI handler on a fixed pool of threads (``core/http.py``: every
+view is synchronous, and Django's ASGI path would start a thread and open a database
+connection per request). Websockets go to Channels.
 """
 
 import os
@@ -13,18 +12,21 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontdesk.settings")
 wsgi_app = get_wsgi_application()
 
-from a2wsgi import WSGIMiddleware  # noqa: E402
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from frontdesk.core.http import WSGIBridge  # noqa: E402
+from frontdesk.core.processes import stop_with_parent  # noqa: E402
 from frontdesk.realtime.consumers import EventsConsumer  # noqa: E402
+
+stop_with_parent()
 
 application = ProtocolTypeRouter(
     {
-        "http": WSGIMiddleware(wsgi_app, workers=settings.FRONTDESK_HTTP_THREADS),  # type: ignore[arg-type]
+        "http": WSGIBridge(wsgi_app, threads=settings.FRONTDESK_HTTP_THREADS),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter([path("ws/", EventsConsumer.as_asgi())]))
         ),

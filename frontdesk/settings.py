@@ -158,7 +158,7 @@ else:
         "immediate": HUEY_IMMEDIATE,
         "utc": True,
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "frontdesk.realtime.layer.ProcessGroupLayer"}}
 
 # --- people ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "workspaces.User"
@@ -228,6 +228,10 @@ FRONTDESK_MAX_ATTACHMENT_BYTES = int(
 )
 FRONTDESK_MAX_TEXT_CHARS = int(os.environ.get("FRONTDESK_MAX_TEXT_CHARS", "200000"))
 FRONTDESK_HTTP_THREADS = int(os.environ.get("FRONTDESK_HTTP_THREADS", "16"))
+# ``frontdesk run`` serves HTTP from this many processes (one Python process uses one core).
+FRONTDESK_WEB_PROCESSES = int(
+    os.environ.get("FRONTDESK_WEB_PROCESSES", str(min(os.cpu_count() or 1, 4)))
+)
 FRONTDESK_HTTP_TIMEOUT = float(os.environ.get("FRONTDESK_HTTP_TIMEOUT", "10"))
 FRONTDESK_SEND_MAX_ATTEMPTS = int(os.environ.get("FRONTDESK_SEND_MAX_ATTEMPTS", "8"))
 FRONTDESK_SEND_BACKOFF_BASE = float(os.environ.get("FRONTDESK_SEND_BACKOFF_BASE", "5"))

@@ -308,3 +308,40 @@ def test_long_thread_loads_older_messages_on_scroll(app, browser):
         assert page.errors == []  # type: ignore[attr-defined]
     finally:
         context.close()
+
+
+# The page's socket opens only after this delay: what arrives in between is never pushed.
+LATE_SOCKET = """
+(() => {
+  const Real = window.WebSocket;
+  window.WebSocket = class extends EventTarget {
+    constructor(url) {
+      super();
+      this.readyState = 0;
+      setTimeout(() => {
+        const ws = (this._ws = new Real(url));
+        ws.onopen = (e) => { this.readyState = 1; if (this.onopen) this.onopen(e); };
+        ws.onmessage = (e) => { if (this.onmessage) this.onmessage(e); };
+        ws.onclose = (e) => { this.readyState = 3; if (this.onclose) this.onclose(e); };
+      }, 2500);
+    }
+    send(data) { if (this._ws) this._ws.send(data); }
+    close() { if (this._ws) this._ws.close(); }
+  };
+})();
+"""
+
+
+def test_what_arrives_before_the_socket_opens_still_shows(app, browser):
+    """A message stored between the page's render and its socket opening (or while the
+    socket reconnects) is never pushed: the page catches up when the socket opens."""
+    from playwright.sync_api import expect
+
+    context, page = login(browser, app, OWNER[0], app.owner_password)
+    page.add_init_script(LATE_SOCKET)
+    page.goto(f"{app.base}/")
+    page.wait_for_selector("#rows", state="attached")
+    app.inbound("dana-9", "Dana Late", "Sent while your socket was still connecting")
+    expect(page.locator("#rows")).to_contain_text("Dana Late", timeout=15_000)
+    assert page.errors == []  # type: ignore[attr-defined]
+    context.close()

@@ -66,6 +66,24 @@ def round_trip(base: str, env: dict[str, str], callback, email: str) -> None:
     wait_for(sent, timeout=15)
 
 
+def api_channel(base: str, env: dict[str, str], callback_url: str):
+    """The owner's token, an API client with it, and a new API channel."""
+    token = cli(env, "token", "create", "--email", "owner@example.com").strip().splitlines()[-1]
+    api = httpx.Client(
+        base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    channel = api.post(
+        "/channels",
+        json={
+            "kind": "api",
+            "provider": "api",
+            "name": "Bot",
+            "config": {"callback_url": callback_url},
+        },
+    ).json()
+    return token, api, channel
+
+
 def test_embedded_run_serves_web_and_worker_in_one_process(tmp_path, callback):
     env = base_env(tmp_path / "data")
     port = free_port()
@@ -131,19 +149,7 @@ def test_a_reply_survives_the_worker_being_killed_mid_send(tmp_path, callback):
     base = f"http://127.0.0.1:{port}"
     with running(env, ["run", "--port", str(port)]) as procs:
         wait_until_up(base, procs)
-        token = cli(env, "token", "create", "--email", "owner@example.com").strip().splitlines()[-1]
-        api = httpx.Client(
-            base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
-        )
-        channel = api.post(
-            "/channels",
-            json={
-                "kind": "api",
-                "provider": "api",
-                "name": "Bot",
-                "config": {"callback_url": callback.url},
-            },
-        ).json()
+        _, api, channel = api_channel(base, env, callback.url)
         ids = api.post(
             f"/channels/{channel['id']}/messages",
             json={"id": "in-1", "contact": {"handle": "h"}, "text": "hi"},
@@ -168,3 +174,73 @@ def test_a_reply_survives_the_worker_being_killed_mid_send(tmp_path, callback):
         wait_for(lambda: status() == "sent", timeout=30)
     keys = {r.headers["idempotency-key"] for r in callback.received}
     assert len(callback.received) == 2 and keys == {f"frontdesk-message-{reply['id']}"}
+
+
+def test_embedded_run_with_two_web_processes_keeps_every_socket_live(tmp_path, callback):
+    """Two web processes plus the worker: a member's socket hears a message that arrives
+    through the API and the reply's delivery that the worker records, whichever process
+    handled each."""
+    import asyncio
+    import json
+    import re
+
+    import websockets
+
+    env = base_env(tmp_path / "data")
+    env["FRONTDESK_WEB_PROCESSES"] = "2"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(env, ["run", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
+        password = re.search(
+            r"password: (\S+)", (tmp_path / "data" / "first-login.txt").read_text()
+        )
+        browser = httpx.Client(base_url=base, follow_redirects=True, timeout=10)
+        page = browser.get("/login/").text
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        browser.post(
+            "/login/",
+            data={
+                "csrfmiddlewaretoken": csrf,
+                "username": "owner@example.com",
+                "password": password.group(1),
+            },
+        )
+        cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+        token, api, channel = api_channel(base, env, callback.url)
+
+        async def scenario() -> None:
+            async with websockets.connect(
+                f"ws://127.0.0.1:{port}/ws/",
+                additional_headers={"Cookie": cookie, "Origin": base},
+            ) as ws:
+
+                async def next_event(kind: str) -> dict:
+                    while True:
+                        event = json.loads(await asyncio.wait_for(ws.recv(), timeout=20))
+                        if event["type"] == kind:
+                            return event
+
+                ids = []
+                for n in range(6):  # new connections: the kernel spreads them over both processes
+                    with httpx.Client(base_url=f"{base}/api/v1", timeout=10) as fresh:
+                        ids.append(
+                            fresh.post(
+                                f"/channels/{channel['id']}/messages",
+                                headers={"Authorization": f"Bearer {token}"},
+                                json={
+                                    "id": f"in-{n}",
+                                    "contact": {"handle": f"h{n}"},
+                                    "text": "hi",
+                                },
+                            ).json()
+                        )
+                    event = await next_event("message.created")
+                    assert event["message_id"] == ids[-1]["message_id"]
+                reply = api.post(
+                    f"/conversations/{ids[0]['conversation_id']}/messages", json={"text": "hello"}
+                ).json()
+                event = await next_event("message.status")  # published by the worker
+                assert (event["message_id"], event["status"]) == (reply["id"], "sent")
+
+        asyncio.run(scenario())

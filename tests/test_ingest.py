@@ -288,30 +288,14 @@ def test_an_unknown_status_word_is_refused(channel):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_deliveries_of_one_message_store_it_once(owner, callback):
     """Webhook retries often race each other: eight threads, one new client, one message id."""
-    import threading
-
-    from django.db import connection
-
     channel = make_api_channel(owner, callback.url)
-    results, errors = [], []
-    barrier = threading.Barrier(8)
-
-    def deliver() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(
-                ingest(channel, InboundMessage(provider_id="dup-1", handle="new-client", text="hi"))
-            )
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    results = []
+    errors = race(
+        8,
+        lambda n: results.append(
+            ingest(channel, InboundMessage(provider_id="dup-1", handle="new-client", text="hi"))
+        ),
+    )
     assert errors == []
     assert (
         Message.objects.count() == 1
@@ -348,3 +332,48 @@ def test_many_writers_in_one_process_queue_without_errors(owner, callback):
         t.join(timeout=60)
     assert errors == []
     assert Message.objects.count() == 160 and Conversation.objects.count() == 16
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_person_writing_several_messages_at_once_gets_one_contact_and_conversation(
+    owner, callback
+):
+    """Eight different messages from one new client race to create the contact and thread."""
+    channel = make_api_channel(owner, callback.url)
+    errors = race(
+        8,
+        lambda n: ingest(
+            channel, InboundMessage(provider_id=f"m-{n}", handle="newcomer", text=f"#{n}")
+        ),
+    )
+    assert errors == []
+    assert Contact.objects.count() == 1 and ContactHandle.objects.count() == 1
+    conversation = Conversation.objects.get()
+    assert conversation.messages.count() == 8
+    assert conversation.contact == Contact.objects.get()
+
+
+def race(threads: int, work) -> list[Exception]:
+    """Run ``work(n)`` in that many threads released at once; the errors they met."""
+    import threading
+
+    from django.db import connection
+
+    errors: list[Exception] = []
+    barrier = threading.Barrier(threads)
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            work(n)
+        except Exception as exc:  # collected and asserted by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    started = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for t in started:
+        t.start()
+    for t in started:
+        t.join(timeout=30)
+    return errors

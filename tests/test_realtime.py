@@ -114,3 +114,65 @@ def test_events_from_a_worker_thread_reach_the_socket(owner, callback):
         await ws.disconnect()
 
     asyncio.run(scenario())
+
+
+def test_an_event_published_by_another_process_reaches_the_socket(owner):
+    """`frontdesk run` serves from several processes and runs the worker beside them: a
+    change made in any of them reaches a socket held by another."""
+    import os
+    import sys
+
+    cookie = session_cookie(owner)
+    code = (
+        "import django; django.setup()\n"
+        "from frontdesk.realtime.publish import publish\n"
+        f"publish({owner.workspace_id}, 'conversation.assigned', conversation_id=7, assignee_id=3)\n"
+        "import time; time.sleep(1)  # a Redis layer sends from a background thread: let it\n"
+    )
+    from django.db import connection
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "frontdesk.settings",
+        "FRONTDESK_DATA_DIR": str(settings.DATA_DIR),
+    }
+    if "DATABASE_URL" in env:  # the other process works on this test's database
+        env["DATABASE_URL"] = (
+            env["DATABASE_URL"].rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+        )
+
+    async def scenario():
+        ws = connect(cookie)
+        assert (await ws.connect())[0]
+        other = await asyncio.create_subprocess_exec(sys.executable, "-c", code, env=env)
+        assert await other.wait() == 0
+        event = await ws.receive_json_from(timeout=10)
+        assert event == {"type": "conversation.assigned", "conversation_id": 7, "assignee_id": 3}
+        await ws.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_a_vanished_process_is_forgotten_and_the_others_still_hear(db):
+    import socket
+
+    from frontdesk.realtime.layer import ProcessGroupLayer, run_dir
+
+    layer = ProcessGroupLayer()
+    run_dir().mkdir(mode=0o700, exist_ok=True)
+    gone = run_dir() / "999999999.sock"  # a process that died without cleaning up
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dead.bind(str(gone))
+    dead.close()
+
+    async def scenario():
+        layer.listen()
+        channel = await layer.new_channel()
+        await layer.group_add("workspace.1", channel)
+        await layer.group_send("workspace.1", {"type": "fd.event", "event": {"n": 1}})
+        received = await asyncio.wait_for(layer.receive(channel), timeout=5)
+        assert received == {"type": "fd.event", "event": {"n": 1}}
+        layer.close_listener()
+
+    asyncio.run(scenario())
+    assert not gone.exists()

@@ -110,14 +110,12 @@ def create_channel(request: HttpRequest, payload: s.ChannelIn):
 
 def _inbound_channel(request: HttpRequest, channel_id: int) -> ChannelAccount:
     auth = request.auth  # type: ignore[attr-defined]
+    found = list(ChannelAccount.objects.filter(pk=channel_id)[:1])
+    channel = found[0] if found else None
     if isinstance(auth, Membership):
-        channel = ChannelAccount.objects.filter(
-            pk=channel_id, workspace_id=auth.workspace_id
-        ).first()
-        if channel is None:
+        if channel is None or channel.workspace_id != auth.workspace_id:
             raise HttpError(404, "channel not found")
     else:
-        channel = ChannelAccount.objects.filter(pk=channel_id).first()
         if channel is None or not secret_matches(channel.credentials.get("secret", ""), str(auth)):
             raise HttpError(401, "invalid token for this channel")
     if not channel.connector.capabilities.api_inbound:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from frontdesk.realtime.publish import bind_server_loop, workspace_group
+from frontdesk.realtime.layer import ProcessGroupLayer
+from frontdesk.realtime.publish import workspace_group
 from frontdesk.workspaces.models import Membership
 
 
@@ -28,7 +28,8 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     groups: list[str]
 
     async def connect(self) -> None:
-        bind_server_loop(asyncio.get_running_loop())
+        if isinstance(self.channel_layer, ProcessGroupLayer):
+            self.channel_layer.listen()  # this process now serves a socket: hear the events
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=4401)

@@ -44,7 +44,9 @@ def workspace_middleware(get_response):
         return middleware
 
     def sync_middleware(request: HttpRequest) -> HttpResponse:
-        request.membership = membership_for(request)  # type: ignore[attr-defined]
+        request.membership = None  # type: ignore[attr-defined]
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            request.membership = membership_for(request)  # type: ignore[attr-defined]
         return get_response(request)
 
     return sync_middleware

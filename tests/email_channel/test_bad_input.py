@@ -370,16 +370,19 @@ def test_a_database_outage_mid_sync_loses_no_mail(email_channel, mailbox, mail, 
 
     for n in range(3):
         mailbox.deliver(mail(f"Are you open on day {n}?", message_id=new_id(), subject="Hours"))
-    real_save = Message.save
+    from frontdesk.inbox.actions import ingest as ingest_module
+
+    real_insert = ingest_module.insert_row
     saves = {"n": 0}
 
-    def outage(self, *args, **kwargs):
-        saves["n"] += 1
-        if saves["n"] == 2:  # in the middle of the batch
-            raise OperationalError("database is locked")
-        return real_save(self, *args, **kwargs)
+    def outage(obj, *args, **kwargs):
+        if isinstance(obj, Message):
+            saves["n"] += 1
+            if saves["n"] == 2:  # in the middle of the batch
+                raise OperationalError("database is locked")
+        return real_insert(obj, *args, **kwargs)
 
-    monkeypatch.setattr(Message, "save", outage)
+    monkeypatch.setattr(ingest_module, "insert_row", outage)
     email_channel.connector.sync(email_channel)
     email_channel.refresh_from_db()
     assert "database is locked" in email_channel.last_error

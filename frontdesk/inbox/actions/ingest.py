@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from frontdesk.connectors.base import InboundMessage, StatusUpdate
+from frontdesk.core.rows import fetch_one, insert_row
 from frontdesk.inbox.attachments import AttachmentTooLarge, store_attachment
 from frontdesk.inbox.models import (
     ChannelAccount,
@@ -54,103 +55,6 @@ def preview_of(text: str, fallback: str = "") -> str:
 
 def ingest(channel: ChannelAccount, item: InboundMessage) -> IngestResult:
     """Store one inbound (or sent-elsewhere) message; a repeat of a provider id is a no-op."""
-    return _ingest(channel, item, None)
-
-
-def ingest_many(
-    channel: ChannelAccount, items: list[InboundMessage]
-) -> list[IngestResult | Exception]:
-    """Store several messages (a mail sync's batch), each exactly as ``ingest`` would.
-
-    Run it inside a transaction. What ``ingest`` looks up per message (is it stored, the
-    messages it references, its thread's conversation, the sender's contact) is read once
-    for the whole batch and kept up to date as the batch is written; each item still
-    gets its own savepoint. The database failing (``OperationalError``/``InterfaceError``)
-    is raised at once, so the caller stops before that message; any other error is
-    returned in the item's place, its writes undone (the lookups are then read afresh).
-    """
-    lookups = _Lookups.prefetch(channel, items)
-    results: list[IngestResult | Exception] = []
-    for item in items:
-        try:
-            results.append(_ingest(channel, item, lookups))
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception as exc:
-            lookups.forget()  # what this item cached may have been rolled back
-            results.append(exc)
-    return results
-
-
-@dataclass
-class _Lookups:
-    """A batch's reads: each map answers for the keys in its ``*_known`` set (a key that is
-    known but absent is known not to exist); anything else is looked up as usual."""
-
-    stored: dict[str, Message] = field(default_factory=dict)  # the batch's ids already stored
-    # provider id -> (created_at, conversation id, message id) of messages items reference
-    refs: dict[str, tuple[datetime, int, int]] = field(default_factory=dict)
-    refs_known: set[str] = field(default_factory=set)
-    threads: dict[str, Conversation] = field(default_factory=dict)
-    threads_known: set[str] = field(default_factory=set)
-    contacts: dict[str, Contact] = field(default_factory=dict)
-    contacts_known: set[str] = field(default_factory=set)
-    # one object per conversation, so every message of the batch sees the others' updates
-    conversations: dict[int, Conversation] = field(default_factory=dict)
-
-    @classmethod
-    def prefetch(cls, channel: ChannelAccount, items: list[InboundMessage]) -> _Lookups:
-        connector = channel.connector
-        kind = connector.handle_kind
-        ids = {i.provider_id for i in items if i.provider_id}
-        refs = {r for i in items for r in i.references[-50:]} | ids
-        refs |= {i.reply_to_provider_id for i in items if i.reply_to_provider_id}
-        handles = {connector.normalize_handle(i.handle) for i in items}
-        keys = {
-            (i.thread_key or default_thread_key(kind, connector.normalize_handle(i.handle)))[:500]
-            for i in items
-        }
-        found = cls(refs_known=refs, threads_known=keys, contacts_known=handles)
-        for message in Message.objects.select_related("conversation").filter(
-            channel=channel, provider_id__in=ids
-        ):
-            found.stored[message.provider_id or ""] = message
-        for provider_id, created_at, conversation_id, pk in Message.objects.filter(
-            channel=channel, provider_id__in=refs
-        ).values_list("provider_id", "created_at", "conversation_id", "pk"):
-            found.refs[provider_id or ""] = (created_at, conversation_id, pk)
-        for conversation in Conversation.objects.filter(channel_id=channel.pk, thread_key__in=keys):
-            found.threads[conversation.thread_key] = found.conversation(conversation)
-        for handle in ContactHandle.objects.select_related("contact").filter(
-            workspace_id=channel.workspace_id, kind=kind, value__in=handles
-        ):
-            found.contacts[handle.value] = handle.contact
-        return found
-
-    def conversation(self, conversation: Conversation) -> Conversation:
-        return self.conversations.setdefault(conversation.pk, conversation)
-
-    def conversation_by_id(self, conversation_id: int) -> Conversation:
-        if conversation_id not in self.conversations:
-            self.conversations[conversation_id] = Conversation.objects.get(pk=conversation_id)
-        return self.conversations[conversation_id]
-
-    def written(self, message: Message, conversation: Conversation) -> None:
-        key = message.provider_id or ""
-        self.stored[key] = message
-        self.refs[key] = (message.created_at, conversation.pk, message.pk)
-        self.conversation(conversation)
-
-    def forget(self) -> None:
-        for known in (self.refs_known, self.threads_known, self.contacts_known):
-            known.clear()
-        for found in (self.stored, self.refs, self.threads, self.contacts, self.conversations):
-            found.clear()
-
-
-def _ingest(
-    channel: ChannelAccount, item: InboundMessage, lookups: _Lookups | None
-) -> IngestResult:
     connector = channel.connector
     handle_value = connector.normalize_handle(item.handle)
     if not item.provider_id or len(item.provider_id) > 500:
@@ -158,23 +62,39 @@ def _ingest(
     if not handle_value or len(handle_value) > 320:
         raise InvalidInbound("a message needs a sender handle of at most 320 characters")
     check_text_length(item.text)
-    if lookups is not None and (stored := lookups.stored.get(item.provider_id)) is not None:
-        return IngestResult(stored, stored.conversation, created=False)
 
     # No look-before-insert: the unique (channel, provider id) constraint is the duplicate
     # check, so a new message costs one query less and a replay (or a concurrent ingest of
     # the same id) rolls the whole attempt back and returns the rows already stored.
     try:
         with transaction.atomic():
-            result = _write(channel, connector.handle_kind, handle_value, item, lookups)
+            result = _write(channel, connector.handle_kind, handle_value, item)
     except IntegrityError:
         existing = _find_message(channel, item.provider_id)
         if existing is None:
             raise
         return IngestResult(existing, existing.conversation, created=False)
-    if lookups is not None:
-        lookups.written(result.message, result.conversation)
     return result
+
+
+def ingest_many(
+    channel: ChannelAccount, items: list[InboundMessage]
+) -> list[IngestResult | Exception]:
+    """Store several messages (a mail sync's batch), each exactly as ``ingest`` would.
+
+    Run it inside a transaction, so the batch commits once. The database failing
+    (``OperationalError``/``InterfaceError``) is raised at once, so the caller stops before
+    that message; any other error is returned in the item's place, its writes undone.
+    """
+    results: list[IngestResult | Exception] = []
+    for item in items:
+        try:
+            results.append(ingest(channel, item))
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as exc:
+            results.append(exc)
+    return results
 
 
 def _find_message(channel: ChannelAccount, provider_id: str) -> Message | None:
@@ -187,19 +107,13 @@ def _find_message(channel: ChannelAccount, provider_id: str) -> Message | None:
 
 
 def _write(
-    channel: ChannelAccount,
-    handle_kind: str,
-    handle_value: str,
-    item: InboundMessage,
-    lookups: _Lookups | None = None,
+    channel: ChannelAccount, handle_kind: str, handle_value: str, item: InboundMessage
 ) -> IngestResult:
     at = item.sent_at or timezone.now()
-    conversation = _conversation_for(channel, handle_kind, handle_value, item, at, lookups)
-    reply_to, reply_to_id = None, None
-    if lookups is not None and item.reply_to_provider_id in lookups.refs_known:
-        reply_to_id = lookups.refs.get(item.reply_to_provider_id, (None, None, None))[2]
-    elif item.reply_to_provider_id:
-        reply_to = _find_message(channel, item.reply_to_provider_id)
+    conversation = _conversation_for(channel, handle_kind, handle_value, item, at)
+    reply_to = (
+        _find_message(channel, item.reply_to_provider_id) if item.reply_to_provider_id else None
+    )
     message = Message(
         workspace_id=channel.workspace_id,
         conversation=conversation,
@@ -216,9 +130,7 @@ def _write(
         sent_at=item.sent_at,
         created_at=at,
     )
-    if reply_to_id is not None:
-        message.reply_to_id = reply_to_id
-    message.save(force_insert=True)
+    insert_row(message)
     skipped = []
     for attachment in item.attachments:
         try:
@@ -229,83 +141,91 @@ def _write(
         message.extra = {**message.extra, "skipped_attachments": skipped}
         message.save(update_fields=["extra"])
 
-    changes: dict[str, object] = {
-        "preview": preview_of(
-            item.text, item.subject or ("📎 attachment" if item.attachments else "")
-        )
-    }
-    if at >= conversation.last_message_at:
-        changes["last_message_at"] = at
-    if not item.outbound:
-        if conversation.last_inbound_at is None or at > conversation.last_inbound_at:
-            changes["last_inbound_at"] = at
-        if conversation.status in (ConversationStatus.RESOLVED, ConversationStatus.SNOOZED):
-            changes.update(status=ConversationStatus.OPEN, snoozed_until=None)
-    Conversation.objects.filter(pk=conversation.pk).update(**changes)
-    for field_name, value in changes.items():
-        setattr(conversation, field_name, value)
+    _touch_conversation(conversation, item, at)
     if item.outbound:
         apply_pending_statuses(message)
     publish_created(message)
     return IngestResult(message, conversation, created=True)
 
 
-def _contact_for(
-    channel: ChannelAccount, kind: str, value: str, name: str, lookups: _Lookups | None = None
-) -> Contact:
-    """The contact owning this handle in the workspace (from any channel), or a new one."""
-    if lookups is not None and value in lookups.contacts_known:
-        known: Contact | None = lookups.contacts.get(value)
+# What a new message changes on its conversation's list row, decided in the statement
+# itself so the common case (a known conversation) never loads the row: the latest time
+# only moves forward, and an inbound message re-opens a resolved or snoozed conversation.
+_TOUCH = (
+    "UPDATE inbox_conversation SET preview = %s,"
+    " last_message_at = CASE WHEN last_message_at <= %s THEN %s ELSE last_message_at END"
+)
+_TOUCH_INBOUND = (
+    _TOUCH + ","
+    " last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < %s"
+    " THEN %s ELSE last_inbound_at END,"
+    " snoozed_until = CASE WHEN status IN (%s, %s) THEN NULL ELSE snoozed_until END,"
+    " status = CASE WHEN status IN (%s, %s) THEN %s ELSE status END"
+)
+
+
+_REOPENED = (ConversationStatus.RESOLVED, ConversationStatus.SNOOZED)
+_REOPEN = [*_REOPENED, *_REOPENED, ConversationStatus.OPEN]
+
+
+def _touch_conversation(conversation: Conversation, item: InboundMessage, at) -> None:
+    preview = preview_of(item.text, item.subject or ("📎 attachment" if item.attachments else ""))
+    when = connection.ops.adapt_datetimefield_value(at)
+    if item.outbound:
+        sql, params = _TOUCH, [preview, when, when]
     else:
-        handle = (
-            ContactHandle.objects.select_related("contact")
-            .filter(workspace_id=channel.workspace_id, kind=kind, value=value)
-            .first()
-        )
-        known = handle.contact if handle else None
-    if known:
-        contact = known
-        if name and not contact.name:
-            contact.name = name[:300]
-            contact.save(update_fields=["name", "updated_at"])
+        sql, params = _TOUCH_INBOUND, [preview, when, when, when, when, *_REOPEN]
+    row = fetch_one(sql + " WHERE id = %s RETURNING status", [*params, conversation.pk])
+    # The row now holds values this object did not load: read them again when asked.
+    for name in ("last_message_at", "last_inbound_at", "snoozed_until"):
+        conversation.__dict__.pop(name, None)
+    conversation.preview = preview
+    conversation.status = row[0] if row else conversation.status
+
+
+def _contact_for(channel: ChannelAccount, kind: str, value: str, name: str) -> Contact:
+    """The contact owning this handle in the workspace (from any channel), or a new one."""
+    found = _handle_owner(channel.workspace_id, kind, value)
+    if found:
+        if name and not found.name:
+            found.name = name[:300]
+            found.save(update_fields=["name", "updated_at"])
+        return found
+    contact = Contact(workspace_id=channel.workspace_id, name=name[:300])
+    insert_row(contact)
+    handle = ContactHandle(
+        workspace_id=channel.workspace_id, contact=contact, kind=kind, value=value
+    )
+    if insert_row(handle, if_absent=True):
         return contact
-    contact = Contact.objects.create(workspace_id=channel.workspace_id, name=name[:300])
-    try:
-        with transaction.atomic():
-            ContactHandle.objects.create(
-                workspace_id=channel.workspace_id, contact=contact, kind=kind, value=value
-            )
-    except IntegrityError:
-        contact.delete()
-        contact = (
-            ContactHandle.objects.select_related("contact")
-            .get(workspace_id=channel.workspace_id, kind=kind, value=value)
-            .contact
-        )
-    if lookups is not None:
-        lookups.contacts[value] = contact
-    return contact
+    contact.delete()  # a concurrent message from the same person created the contact first
+    owner = _handle_owner(channel.workspace_id, kind, value)
+    assert owner is not None
+    return owner
+
+
+def _handle_owner(workspace_id: int, kind: str, value: str) -> Contact | None:
+    row = fetch_one(
+        "SELECT c.id, c.name FROM inbox_contacthandle h JOIN inbox_contact c ON c.id = h.contact_id"
+        " WHERE h.workspace_id = %s AND h.kind = %s AND h.value = %s",
+        [workspace_id, kind, value],
+    )
+    if row is None:
+        return None
+    return Contact.from_db(
+        "default", ["id", "workspace_id", "name"], (row[0], workspace_id, row[1])
+    )
 
 
 def _conversation_for(
-    channel: ChannelAccount,
-    handle_kind: str,
-    handle_value: str,
-    item: InboundMessage,
-    at,
-    lookups: _Lookups | None = None,
+    channel: ChannelAccount, handle_kind: str, handle_value: str, item: InboundMessage, at
 ) -> Conversation:
     """The conversation a message joins: one it references, its thread, or a new one.
 
     The default thread is the handle itself, so the common case (a known client writing
     again) costs one indexed lookup and never touches the contact tables.
     """
-    refs = item.references[-50:]
-    if lookups is not None and refs and lookups.refs_known.issuperset(refs):
-        found = [lookups.refs[r] for r in refs if r in lookups.refs]
-        if found:  # the latest message it references, as the query below picks it
-            return lookups.conversation_by_id(max(found, key=lambda f: f[0])[1])
-    elif item.references:
+    if item.references:
         earlier = (
             Message.objects.filter(channel=channel, provider_id__in=item.references[-50:])
             .select_related("conversation")
@@ -316,7 +236,7 @@ def _conversation_for(
             return earlier.conversation
     thread_key = item.thread_key or default_thread_key(handle_kind, handle_value)
     return conversation_with(
-        channel, handle_kind, handle_value, item.contact_name, thread_key, item.subject, at, lookups
+        channel, handle_kind, handle_value, item.contact_name, thread_key, item.subject, at
     )
 
 
@@ -333,58 +253,33 @@ def conversation_with(
     thread_key: str,
     subject: str = "",
     at=None,
-    lookups: _Lookups | None = None,
 ) -> Conversation:
     """The conversation of this thread on the channel, created (with its contact) if new."""
     thread_key = thread_key[:500]
-    if lookups is not None and thread_key in lookups.threads_known:
-        if thread_key not in lookups.threads:
-            created = _new_conversation(
-                channel, handle_kind, handle_value, contact_name, thread_key, subject, at, lookups
-            )
-            lookups.threads[thread_key] = lookups.conversation(created)
-        return lookups.threads[thread_key]
-    found = list(
-        Conversation.objects.filter(channel_id=channel.pk, thread_key=thread_key).only(
-            "id",
-            "workspace_id",
-            "channel_id",
-            "contact_id",
-            "status",
-            "last_message_at",
-            "last_inbound_at",
-        )[:1]
+    found = fetch_one(
+        "SELECT id, contact_id FROM inbox_conversation WHERE channel_id = %s AND thread_key = %s",
+        [channel.pk, thread_key],
     )
     if found:
-        return found[0]
-    return _new_conversation(
-        channel, handle_kind, handle_value, contact_name, thread_key, subject, at
+        conversation_id, contact_id = found
+        return Conversation.from_db(
+            "default",
+            ["id", "workspace_id", "channel_id", "contact_id"],
+            (conversation_id, channel.workspace_id, channel.pk, contact_id),
+        )
+    contact = _contact_for(channel, handle_kind, handle_value, contact_name)
+    conversation = Conversation(
+        workspace_id=channel.workspace_id,
+        channel=channel,
+        contact=contact,
+        thread_key=thread_key,
+        subject=subject[:500],
+        last_message_at=at or timezone.now(),
     )
-
-
-def _new_conversation(
-    channel: ChannelAccount,
-    handle_kind: str,
-    handle_value: str,
-    contact_name: str,
-    thread_key: str,
-    subject: str = "",
-    at=None,
-    lookups: _Lookups | None = None,
-) -> Conversation:
-    contact = _contact_for(channel, handle_kind, handle_value, contact_name, lookups)
-    try:
-        with transaction.atomic():
-            return Conversation.objects.create(
-                workspace_id=channel.workspace_id,
-                channel=channel,
-                contact=contact,
-                thread_key=thread_key,
-                subject=subject[:500],
-                last_message_at=at or timezone.now(),
-            )
-    except IntegrityError:
-        return Conversation.objects.get(channel=channel, thread_key=thread_key)
+    if insert_row(conversation, if_absent=True):
+        return conversation
+    # A concurrent message of the same thread created it first.
+    return Conversation.objects.get(channel=channel, thread_key=thread_key)
 
 
 def advance_status(message: Message, status: str, error: str = "") -> bool:

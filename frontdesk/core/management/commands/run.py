@@ -10,7 +10,10 @@ from frontdesk.core.management.commands._serve import (
 
 
 class Command(BaseCommand):
-    help = "Embedded mode: migrate, then serve the web app and run the worker in one process."
+    help = (
+        "Embedded mode: migrate, then serve the web app (FRONTDESK_WEB_PROCESSES processes,"
+        " one per core by default) with the worker running beside them."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -27,6 +30,6 @@ class Command(BaseCommand):
         self.stdout.write(how)
         self.stdout.flush()
         try:
-            serve(host, port)
+            serve(host, port, workers=max(1, settings.FRONTDESK_WEB_PROCESSES))
         finally:
             consumer.stop(graceful=True)

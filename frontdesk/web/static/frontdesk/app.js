@@ -286,10 +286,39 @@
     }
   }
 
+  /* Events sent while the socket was closed, or between the page's render and the socket
+     opening, never arrive: on every (re)connect, compare the list with the server's and
+     take the server's when they differ (not while a row is being opened). */
+  function rowsKey(root) {
+    return Array.prototype.map.call(root.querySelectorAll("#rows > li[id]"), function (li) {
+      return li.id + ":" + li.className.replace(/\b(active|htmx-\S+)\b/g, "") + ":" + li.textContent.replace(/\s+/g, " ");
+    }).join("|");
+  }
+  function catchUp() {
+    refreshCounts();
+    var list = $("#conv-list");
+    if (!list) return;
+    fetch(window.location.pathname + window.location.search, {
+      credentials: "same-origin", headers: { "HX-Request": "true", "HX-Target": "conv-list" }
+    }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+      if (html === null || list.querySelector(".htmx-request")) return;
+      var fresh = document.createElement("div");
+      fresh.innerHTML = html;
+      if (rowsKey(fresh) === rowsKey(list)) return;
+      list.innerHTML = html;
+      if (window.htmx) htmx.process(list);
+      var id = openId();
+      if (id) setActiveRow(id);
+    });
+  }
+
   function connect() {
     var proto = window.location.protocol === "https:" ? "wss://" : "ws://";
     try { socket = new WebSocket(proto + window.location.host + "/ws/"); } catch (e) { return; }
-    socket.onopen = function () { backoff = 500; app.dataset.live = "on"; announce(false); };
+    socket.onopen = function () {
+      backoff = 500; app.dataset.live = "on"; announce(false);
+      catchUp();
+    };
     socket.onmessage = function (msg) {
       try { onEvent(JSON.parse(msg.data)); } catch (e) { /* ignore a malformed event */ }
     };

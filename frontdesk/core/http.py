@@ -1,0 +1,147 @@
+"""HTTP requests from the ASGI server to Django's WSGI handler, one hand-off each way.
+
+Every view is synchronous, so each request runs on a fixed pool of threads, each with its
+reused database connection (Django's ASGI path starts a thread and opens a connection per
+request). A general ASGI-to-WSGI adapter crosses between the event loop and the thread
+several times per request (body, start, each chunk, end), each crossing a wake-up of
+both sides; under load that cost more than the view. Here the loop reads the whole body
+(spooled to disk when large), the thread runs Django and renders the whole response, and
+the loop writes it: one crossing each way. Streaming responses (files) still go chunk by
+chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO
+
+# A request body above this is spooled to a temporary file instead of kept in memory.
+SPOOL_BYTES = 1 << 20
+
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+
+
+def build_environ(scope: Scope, body: BinaryIO) -> dict[str, Any]:
+    """The WSGI environ (PEP 3333) of an ASGI HTTP scope."""
+    script_name = scope.get("root_path", "").encode().decode("latin1")
+    path_info = scope["path"].encode().decode("latin1")
+    if script_name and path_info.startswith(script_name):
+        path_info = path_info[len(script_name) :]
+    server_name, server_port = scope.get("server") or ("localhost", 80)
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": path_info,
+        "QUERY_STRING": scope["query_string"].decode("ascii"),
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": str(server_port or 0),
+        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": body,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    if scope.get("client"):
+        environ["REMOTE_ADDR"], port = scope["client"]
+        environ["REMOTE_PORT"] = str(port)
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin1")
+        if name == "content-length":
+            key = "CONTENT_LENGTH"
+        elif name == "content-type":
+            key = "CONTENT_TYPE"
+        else:
+            key = "HTTP_" + name.upper().replace("-", "_")
+        value = raw_value.decode("latin1")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+class Response:
+    """What the thread hands back: status and headers, and the body whole or as chunks."""
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body = b""
+        self.chunks: Iterator[bytes] | None = None
+        self.close: Callable[[], None] = lambda: None
+
+    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info=None):
+        self.status = int(status.split(" ", 1)[0])
+        self.headers = [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in headers]
+        return self._refuse_write
+
+    @staticmethod
+    def _refuse_write(data: bytes) -> None:
+        raise NotImplementedError("write() is not supported: return an iterable")
+
+
+class WSGIBridge:
+    def __init__(self, app: Callable[..., Iterable[bytes]], threads: int) -> None:
+        self.app = app
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body.write(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+            body.seek(0)
+            loop = asyncio.get_running_loop()
+            environ = build_environ(scope, body)  # type: ignore[arg-type]
+            response = await loop.run_in_executor(self.executor, self._run, environ)
+            start = {"type": "http.response.start", "status": response.status}
+            await send({**start, "headers": response.headers})
+            if response.chunks is None:
+                await send({"type": "http.response.body", "body": response.body})
+            else:
+                await self._stream(loop, response, send)
+        finally:
+            body.close()
+
+    async def _stream(self, loop: asyncio.AbstractEventLoop, response: Response, send: Send):
+        chunks = response.chunks
+        assert chunks is not None
+
+        def next_chunk() -> bytes | None:
+            return next(chunks, None)
+
+        try:
+            while True:
+                chunk = await loop.run_in_executor(self.executor, next_chunk)
+                if chunk is None:
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await loop.run_in_executor(self.executor, response.close)
+
+    def _run(self, environ: dict[str, Any]) -> Response:
+        response = Response()
+        result = self.app(environ, response.start_response)
+        rendered = isinstance(result, list | tuple) or getattr(result, "streaming", None) is False
+        if not rendered:  # a file or a generator: stream it
+            response.chunks = iter(result)
+            response.close = getattr(result, "close", response.close)
+            return response
+        try:
+            response.body = b"".join(result)
+        finally:
+            getattr(result, "close", lambda: None)()
+        return response
