@@ -311,8 +311,8 @@ def _fetch_and_ingest(
         _one_large(client, channel, uid, int(sizes[uid][b"RFC822.SIZE"]), outbound, stats)
     for group in [small] if small else []:
         fetched = client.fetch(group, ["BODY.PEEK[]", "INTERNALDATE"])
-        # Store a few messages per transaction: far fewer commits, a short write lock, and
-        # ingest reads what it needs for all of them at once (ingest_many).
+        # Parse them outside the transaction, then store a few per transaction
+        # (ingest_many): far fewer commits and a short write lock.
         step = _int_setting("FRONTDESK_EMAIL_COMMIT_EVERY", 20)
         for i in range(0, len(group), step):
             _store_batch(channel, group[i : i + step], fetched, outbound, stats)
