@@ -231,13 +231,14 @@ def test_between_processes_the_row_lock_makes_refreshes_take_turns(
     oauth_channel, oauth_server, monkeypatch
 ):
     """As above without the in-process lock (two worker processes): on PostgreSQL the
-    channel row is locked during the refresh; SQLite runs one process (compare-and-set)."""
+    channel row is locked during the refresh. Embedded mode (SQLite) refreshes only in its
+    one worker process (the web processes never refresh a saved mailbox's token)."""
     from contextlib import nullcontext
 
     from django.db import connection
 
     if not connection.features.has_select_for_update:
-        pytest.skip("SQLite: no row locks (embedded mode is one process)")
+        pytest.skip("SQLite: no row locks (embedded mode refreshes in one worker process)")
     monkeypatch.setattr(oauth, "_refresh_lock", lambda channel_id: nullcontext())
     _expire(oauth_channel)
     oauth_server.rotate = True
