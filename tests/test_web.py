@@ -424,6 +424,7 @@ def test_apps_page_lists_accounts_and_admin_can_disconnect(web, owner, agent, ch
     channel.save()
     page = web.get("/apps/").content.decode()
     assert "Support bot" in page and "token expired" in page and "API channel" in page
+    assert "Sync failing" in page  # connected, but not working: not shown as "Connected"
     response = web.post(f"/apps/{channel.pk}/connection", {"action": "disconnect"})
     assert response.status_code == 302
     channel.refresh_from_db()
