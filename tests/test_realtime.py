@@ -176,3 +176,27 @@ def test_a_vanished_process_is_forgotten_and_the_others_still_hear(db):
 
     asyncio.run(scenario())
     assert not gone.exists()
+
+
+def test_a_run_directory_another_user_could_reach_is_refused(tmp_path, db):
+    """The sockets live in the shared temp dir: one made beforehand by someone else, or
+    open to others, would let them read or forge events, so it is not used."""
+    import hashlib
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from frontdesk.realtime.layer import _run_dir
+
+    data_dir = tmp_path / "data"
+    key = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    planted = Path(tempfile.gettempdir()) / f"frontdesk-{os.getuid()}-{key}"
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)
+    try:
+        with pytest.raises(PermissionError):
+            _run_dir(str(data_dir))
+        planted.chmod(0o700)
+        assert _run_dir(str(data_dir)) == planted
+    finally:
+        planted.rmdir()

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import socket
+import stat
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -37,7 +38,14 @@ MAX_DATAGRAM = 1 << 20
 @cache
 def _run_dir(data_dir: str) -> Path:
     key = hashlib.sha256(str(Path(data_dir).resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"frontdesk-{key}"
+    path = Path(tempfile.gettempdir()) / f"frontdesk-{os.getuid()}-{key}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    # The temp dir is shared: use the directory only if it is ours and closed to others
+    # (another local user could have made it first, to read or inject events).
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise PermissionError(f"{path} is not a private directory of this user")
+    return path
 
 
 def run_dir() -> Path:
@@ -60,7 +68,7 @@ class ProcessGroupLayer(InMemoryChannelLayer):
         if self._loop is loop:
             return
         self.close_listener()
-        run_dir().mkdir(mode=0o700, exist_ok=True)
+        run_dir().mkdir(mode=0o700, exist_ok=True)  # in case a temp cleaner removed it
         path = run_dir() / f"{os.getpid()}{SUFFIX}"
         path.unlink(missing_ok=True)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -109,7 +117,10 @@ class ProcessGroupLayer(InMemoryChannelLayer):
         try:
             entries = list(os.scandir(run_dir()))
         except FileNotFoundError:
-            return  # no process of this install serves websockets yet
+            return  # no process of this install serves websockets
+        except OSError as exc:
+            log.error("live events are off: %s", exc)
+            return
         for entry in entries:
             if not entry.name.endswith(SUFFIX):
                 continue
