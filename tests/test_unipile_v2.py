@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from frontdesk.connectors.unipile.connector import SECRET_HEADER, SIGNATURE_HEADER, Backfill
-from frontdesk.inbox.actions.send import queue_reply
+from frontdesk.inbox.actions.send import deliver, queue_reply
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Contact, Conversation, Message
 from tests.peers.unipile import API_KEY, UnipilePeer, v2_signature
 from tests.test_unipile import KIM, OWNER, make_channel
@@ -362,6 +362,53 @@ def test_a_new_chat_is_started_with_json_users_ids(
     assert files.files == [("deck.pdf", "application/pdf", b"%PDF deck")]
     message.refresh_from_db()
     assert message.status == "sent" and message.conversation.thread_key == new_chat["id"]
+
+
+def test_a_new_chat_whose_files_fail_is_never_started_twice_and_its_files_echo_once(
+    owner, linkedin, peer, drain_queue, django_capture_on_commit_callbacks
+):
+    """v2 starts a chat with text, then sends the files: when the files fail, the retry sends
+    only the files (one chat, the text once), and Unipile's echo of the files message is
+    the same reply, not a second one in the thread."""
+    from frontdesk.connectors.base import InboundAttachment
+
+    contact = Contact.objects.create(workspace=owner.workspace, name="Kim")
+    contact.handles.create(workspace=owner.workspace, kind="linkedin", value=KIM["provider_id"])
+    conversation = Conversation.objects.create(
+        workspace=owner.workspace,
+        channel=linkedin,
+        contact=contact,
+        thread_key=f"linkedin:{KIM['provider_id']}",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        message = queue_reply(
+            owner.user,
+            conversation,
+            "Here is our deck",
+            attachments=[InboundAttachment("deck.pdf", "application/pdf", b"%PDF deck")],
+        )
+    peer.fail_next("/v2/acc-li-1/chats/chat", 503, detail="busy")
+    assert drain_queue() == ["retry"]
+    message.refresh_from_db()
+    assert message.status == "queued"
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=None)
+    assert deliver(message.pk) == "sent"  # the retry, as the worker runs it when due
+    assert len(peer.requests_to("POST", "/v2/acc-li-1/chats/send")) == 1
+    chat = next(c for c in peer.chats.values() if c["attendee_provider_id"] == KIM["provider_id"])
+    files = peer.requests_to("POST", f"/v2/acc-li-1/chats/{chat['id']}/messages")
+    assert len(files) == 2 and all(f.form.get("text", "") == "" for f in files)
+    message.refresh_from_db()
+    assert message.status == "sent" and message.conversation.thread_key == chat["id"]
+    text_sent, files_sent = peer.messages[chat["id"]]
+    assert message.provider_id == text_sent["id"]
+    # Unipile tells us about both messages of the account's own send
+    for sent in (text_sent, files_sent):
+        assert post_v2(peer.v2_message_event(sent), signing_secret(linkedin)).status_code in (
+            200,
+            202,
+        )
+    drain_queue()
+    assert list(Message.objects.filter(conversation=message.conversation)) == [message]
 
 
 # --- backfill -------------------------------------------------------------------------------

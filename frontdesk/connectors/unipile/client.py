@@ -109,6 +109,7 @@ class UnipileClient:
     dsn: str
     api_key: str
     timeout: float | None = None
+    start_chat_sends_files = True  # v1's start-a-chat is multipart: text and files at once
 
     @property
     def root(self) -> str:
@@ -428,20 +429,19 @@ class UnipileV2Client(UnipileClient):
         path = f"{self._acc(account_id)}/chats/{quote(chat_id, safe='')}/messages"
         return self._json("POST", path, content=body, headers={"Content-Type": content_type})
 
+    start_chat_sends_files = False
+
     def start_chat(
         self, account_id: str, attendee_id: str, text: str, files: list[tuple[str, bytes, str]]
     ) -> dict[str, Any]:
         """``POST /v2/{account_id}/chats/send``: JSON only, ``attendees_ids`` is ``users_ids``.
-        JSON carries no files, so attachments follow in the new chat."""
-        data = self._json(
+        JSON carries no files: the connector sends them next, in the new chat."""
+        assert not files, "v2 starts a chat with text only"
+        return self._json(
             "POST",
             f"{self._acc(account_id)}/chats/send",
             json={"users_ids": [attendee_id], "text": text},
         )
-        chat_id = data.get("chat_id")
-        if files and isinstance(chat_id, str) and chat_id:
-            self.send_message(account_id, chat_id, "", files)
-        return data
 
     def user_profile(self, identifier: str, account_id: str) -> dict[str, Any]:
         params = {"linkedin_sections": "experience"}

@@ -313,6 +313,9 @@ class UnipileConnector(Connector):
 
     # --- outbound ---------------------------------------------------------------------
     def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
+        from frontdesk.inbox.actions.ingest import PART_IDS
+        from frontdesk.inbox.actions.send import record_sent_parts
+
         client = self.client(channel)
         account_id = channel.config.get("account_id", "")
         files = []
@@ -325,17 +328,35 @@ class UnipileConnector(Connector):
         # Unipile chat ids never hold a colon; Frontdesk's own thread keys for a conversation
         # without a chat yet do ("linkedin:<id>", "phone:<e164>"): start the chat then.
         new_chat = not chat_id or ":" in chat_id
+        # v2 starts a chat with text only, and the files follow as a second message: each
+        # step is recorded as a part, so a retry never starts the chat or sends its text twice.
+        sent = [str(i) for i in message.extra.get(PART_IDS) or [] if i]
         try:
             if new_chat:
                 if not message.to_handle:
                     raise PermanentSendError("the contact has no handle on this channel")
+                at_once = client.start_chat_sends_files or not files
                 data = client.start_chat(
-                    account_id, self.attendee_for_handle(message.to_handle), message.text, files
+                    account_id,
+                    self.attendee_for_handle(message.to_handle),
+                    message.text,
+                    files if at_once else [],
                 )
+                chat_id = str(data.get("chat_id") or "")
+                if chat_id:
+                    _adopt_chat(message.conversation_id, channel, chat_id)
+                sent = [_message_id(data)]
+                if at_once or not chat_id:
+                    return SendResult(provider_id=sent[0] or None)
+                record_sent_parts(message.message_id, sent)
+                files_only = client.send_message(account_id, chat_id, "", files)
+            elif sent:  # the text went on an earlier attempt: only the files are left
+                files_only = client.send_message(account_id, chat_id, "", files)
             else:
                 data = client.send_message(
                     account_id, chat_id, message.text, files, quote_id=message.reply_to_provider_id
                 )
+                return SendResult(provider_id=_message_id(data) or None)
         except UnipileUnreachable as exc:
             raise TransientSendError(str(exc)) from None
         except UnipileError as exc:
@@ -347,10 +368,8 @@ class UnipileConnector(Connector):
                     retry_after=retry_after_seconds(exc.retry_after),
                 ) from None
             raise PermanentSendError(f"Unipile refused the message: {exc.message}") from None
-        if new_chat and isinstance(data.get("chat_id"), str) and data["chat_id"]:
-            _adopt_chat(message.conversation_id, channel, data["chat_id"])
-        provider_id = data.get("message_id") or data.get("id")
-        return SendResult(provider_id=str(provider_id)[:500] if provider_id else None)
+        record_sent_parts(message.message_id, [*sent[:1], _message_id(files_only)])
+        return SendResult(provider_id=sent[0] or None)
 
     # --- inbound ----------------------------------------------------------------------
     def parse_event(self, channel: ChannelAccount, event: dict[str, Any]) -> InboundMessage:
@@ -508,6 +527,28 @@ class UnipileConnector(Connector):
             _adopt_chat(locked.conversation_id, channel, item.thread_key)
         return IngestResult(locked, locked.conversation, created=False)
 
+    def part_of_reply(self, channel: ChannelAccount, item: InboundMessage):
+        """A sent-message event for a later part of one of our replies (a new v2 chat's
+        files), which the thread already shows as that reply; None when it is not one."""
+        from frontdesk.inbox.actions.ingest import PART_IDS, IngestResult
+        from frontdesk.inbox.models import Direction, Message
+
+        if not item.thread_key:
+            return None
+        recent = (
+            Message.objects.filter(
+                channel=channel,
+                direction=Direction.OUTBOUND,
+                conversation__thread_key=item.thread_key,
+            )
+            .select_related("conversation")
+            .order_by("-created_at", "-pk")[:20]
+        )
+        for reply in recent:
+            if item.provider_id in (reply.extra.get(PART_IDS) or []):
+                return IngestResult(reply, reply.conversation, created=False)
+        return None
+
     def fetch_attachments(self, channel: ChannelAccount, item: InboundMessage) -> None:
         """Download the attachments an item refers to, from the channel's DSN only."""
         refs = item.extra.get("unipile", {}).get("attachments") or []
@@ -542,7 +583,7 @@ class UnipileConnector(Connector):
         from frontdesk.inbox.actions.ingest import ingest
 
         if item.outbound:
-            echoed = self.claim_echo(channel, item)
+            echoed = self.claim_echo(channel, item) or self.part_of_reply(channel, item)
             if echoed is not None:
                 return echoed
         result = ingest(channel, item)
@@ -950,6 +991,11 @@ def _set_error(channel: ChannelAccount, error: str, status: str | None = None) -
 
     log.warning("unipile channel %s: %s", channel.pk, error)
     set_channel_status(channel, status, error)
+
+
+def _message_id(answer: dict[str, Any]) -> str:
+    found = answer.get("message_id") or answer.get("id")
+    return str(found)[:500] if found else ""
 
 
 def _adopt_chat(conversation_id: int, channel: ChannelAccount, chat_id: str) -> None:

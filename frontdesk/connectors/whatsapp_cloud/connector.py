@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.core import signing
-from django.db import transaction
 from django.urls import path
 from django.utils import timezone
 
@@ -46,6 +45,7 @@ from frontdesk.connectors.whatsapp_cloud.graph import (
 )
 from frontdesk.connectors.whatsapp_cloud.parse import e164
 from frontdesk.inbox.actions.ingest import PART_IDS
+from frontdesk.inbox.actions.send import record_sent_parts
 
 if TYPE_CHECKING:
     from django.urls import URLPattern, URLResolver
@@ -78,16 +78,6 @@ class _Part:
 def callback_data(message_id: int) -> str:
     """What each part of a reply carries as ``biz_opaque_callback_data`` (echoed in statuses)."""
     return f"{CALLBACK_PREFIX}{message_id}"
-
-
-def record_parts(message_id: int, ids: list[str]) -> None:
-    """Keep the wamids of the parts Graph accepted, committed at once (a retry skips them)."""
-    from frontdesk.inbox.models import Message
-
-    with transaction.atomic():
-        locked = Message.objects.select_for_update().only("pk", "extra").get(pk=message_id)
-        locked.extra = {**locked.extra, PART_IDS: list(ids)}
-        locked.save(update_fields=["extra"])
 
 
 def graph_for(channel: ChannelAccount) -> Graph:
@@ -308,7 +298,7 @@ class WhatsAppCloudConnector(Connector):
                 sent = answer.get("messages") or [{}]
                 ids.append(str(sent[0].get("id") or ""))
                 if len(parts) > 1:
-                    record_parts(message.message_id, ids)
+                    record_sent_parts(message.message_id, ids)
         except GraphUnreachable as exc:
             raise TransientSendError(which(str(exc))) from None
         except GraphError as exc:

@@ -29,6 +29,7 @@ from frontdesk.connectors.base import (
 )
 from frontdesk.inbox.actions.channel import set_channel_status
 from frontdesk.inbox.actions.ingest import (
+    PART_IDS,
     InvalidInbound,
     advance_status,
     apply_pending_statuses,
@@ -229,6 +230,19 @@ def _outbound_for(message: Message) -> OutboundMessage:
         ],
         extra=message.extra,
     )
+
+
+def record_sent_parts(message_id: int, ids: list[str]) -> None:
+    """Keep the provider ids of the parts of a reply the provider accepted, committed at once.
+
+    For a reply a provider takes as several requests without an idempotency key (a long
+    text, several files, a new chat and then its files): a retry skips what is recorded,
+    and a status or an echo of any part finds the message (``PART_IDS``).
+    """
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().only("pk", "extra").get(pk=message_id)
+        locked.extra = {**locked.extra, PART_IDS: list(ids)}
+        locked.save(update_fields=["extra"])
 
 
 def backoff_seconds(attempt: int, retry_after: float | None) -> float:
