@@ -119,13 +119,21 @@ def signed_by_an_endpoint(header: str, body: bytes) -> bool:
     return False
 
 
-def _webhook_v2(request: HttpRequest, header: str) -> HttpResponse:
+def _json_object(request: HttpRequest) -> dict[str, Any] | HttpResponse:
+    """The webhook's body as a JSON object, or the 400 answer saying why it is not one."""
     try:
         body = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
         return _error(400, "body is not JSON")
     if not isinstance(body, dict):
         return _error(400, "body must be a JSON object")
+    return body
+
+
+def _webhook_v2(request: HttpRequest, header: str) -> HttpResponse:
+    body = _json_object(request)
+    if isinstance(body, HttpResponse):
+        return body
     account_id = body.get("account_id")
     if not isinstance(account_id, str) or not account_id or len(account_id) > 200:
         return _error(400, "account_id is required")
@@ -206,12 +214,9 @@ def webhook(request: HttpRequest) -> HttpResponse:
     secret = request.headers.get(SECRET_HEADER, "")
     if not secret:
         return _error(401, f"missing {SIGNATURE_HEADER} (v2) or {SECRET_HEADER} (v1) header")
-    try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "body is not JSON")
-    if not isinstance(body, dict):
-        return _error(400, "body must be a JSON object")
+    body = _json_object(request)
+    if isinstance(body, HttpResponse):
+        return body
     status_event = body.get("AccountStatus")
     source = status_event if isinstance(status_event, dict) else body
     account_id = source.get("account_id")
