@@ -202,3 +202,42 @@ def test_frontdesk_run_brings_new_mail_in_within_five_seconds(tmp_path, mailbox,
         elapsed = time.monotonic() - start
     assert conversation["contact"]["name"] == "Carla Client"
     print(f"frontdesk run: new mail listed {elapsed:.2f}s after delivery")
+
+
+@pytest.mark.skipif(
+    not __import__("os").environ.get("REDIS_URL"),
+    reason="several worker processes share mailboxes through Redis (scale mode: CI's second pass)",
+)
+def test_two_workers_watch_a_mailbox_once_and_one_takes_over_from_the_other(
+    email_channel, mailbox, mail
+):
+    """Scale mode: each mailbox has one IDLE connection however many workers run, and when
+    its worker stops (or dies: the lease expires) another one watches it."""
+    first = IdleSupervisor(rescan_seconds=0.3).start()
+    second = IdleSupervisor(rescan_seconds=0.3).start()
+    try:
+        holder = wait_for(
+            lambda: next((s for s in (first, second) if email_channel.pk in s.watchers), None),
+            timeout=5,
+        )
+        other = second if holder is first else first
+        time.sleep(1.0)  # several rescans: the other one never starts a watcher of its own
+        assert email_channel.pk not in other.watchers
+        assert holder.watchers[email_channel.pk].idling.wait(10)
+
+        holder.stop()
+        taken = wait_for(lambda: other.watchers.get(email_channel.pk), timeout=5)
+        assert taken.idling.wait(10)
+        mailbox.deliver(mail("after the takeover"))
+        arrived_within("after the takeover", 5.0)
+
+        # another worker got the lease (this one was cut off longer than the lease lasts):
+        # this one lets go of the mailbox, and takes it back once that worker's lease ran out
+        other.leases.client.set(
+            other.leases.prefix + str(email_channel.pk), "a-worker-that-died", px=800
+        )
+        wait_for(lambda: email_channel.pk not in other.watchers, timeout=5)
+        assert wait_for(lambda: other.watchers.get(email_channel.pk), timeout=5).idling.wait(10)
+    finally:
+        first.stop()
+        second.stop()

@@ -19,9 +19,11 @@ minute sync): this module never writes a message itself.
 - Servers without IDLE are left to the worker's sync every minute, which keeps running for
   every mailbox anyway (it also covers the Sent folder and the backfill).
 - At most ``FRONTDESK_EMAIL_IDLE_SYNCS`` (2) syncs started by IDLE run at the same time.
-- ``FRONTDESK_EMAIL_IDLE=0`` turns it off (polling only). With several worker processes,
-  each keeps its own IDLE connections (syncs never overlap, the lock sees to that); turn it
-  off on all but one to save connections.
+- ``FRONTDESK_EMAIL_IDLE=0`` turns it off (polling only).
+- With several worker processes (scale mode, Redis), each mailbox is watched by one of them:
+  a lease per mailbox in Redis, renewed at every rescan, expiring after three missed ones,
+  so providers see one IDLE connection per mailbox and another worker takes a mailbox over
+  when its holder stops or dies (``Leases``).
 
 Watchers are daemon threads that check for a stop every few seconds and have their socket
 shut down on ``stop()``, so stopping the worker never waits on a mailbox.
@@ -37,8 +39,11 @@ import random
 import socket
 import threading
 import time
+import uuid
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.db import close_old_connections, connections
 
 from frontdesk.connectors.email import imap
@@ -236,6 +241,58 @@ def _fingerprint(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
 
 
+class Leases:
+    """Which worker process watches which mailbox.
+
+    Embedded mode has one worker: every lease is granted. With Redis each lease is a key
+    holding its worker's token, taken if free and renewed by its holder in one atomic step.
+    """
+
+    _TAKE_OR_RENEW = """
+    local holder = redis.call('GET', KEYS[1])
+    if holder == false or holder == ARGV[1] then
+      redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+      return 1
+    end
+    return 0
+    """
+    _RELEASE = """
+    if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+    return 0
+    """
+
+    def __init__(self, ttl_seconds: float, redis_url: str | None = None) -> None:
+        url = settings.REDIS_URL if redis_url is None else redis_url
+        self.client = redis.Redis.from_url(url) if url else None
+        self.ttl_ms = int(ttl_seconds * 1000)
+        self.token = uuid.uuid4().hex
+        self.prefix = f"{settings.HUEY.get('name', 'frontdesk')}:email-idle-lease:"
+
+    def hold(self, channel_ids: list[int], holding: set[int]) -> set[int]:
+        """Take or renew the leases of these mailboxes; returns the ones this worker holds.
+        Redis away: keep watching what we held (its leases expire for the others anyway)."""
+        if self.client is None:
+            return set(channel_ids)
+        try:
+            take = self.client.register_script(self._TAKE_OR_RENEW)
+            return {
+                c for c in channel_ids if take([self.prefix + str(c)], [self.token, self.ttl_ms])
+            }
+        except redis.RedisError as exc:
+            log.warning("IDLE: mailbox leases unavailable (%s); keeping the watchers we have", exc)
+            return holding & set(channel_ids)
+
+    def release(self, channel_ids: list[int]) -> None:
+        if self.client is None or not channel_ids:
+            return
+        try:
+            release = self.client.register_script(self._RELEASE)
+            for c in channel_ids:
+                release([self.prefix + str(c)], [self.token])
+        except redis.RedisError as exc:
+            log.warning("IDLE: could not release mailbox leases (%s); they expire", exc)
+
+
 class IdleSupervisor:
     """Keeps one ``Watcher`` per connected mailbox; ``start()``/``stop()`` with the worker."""
 
@@ -248,6 +305,7 @@ class IdleSupervisor:
         slots = max(int(_float_setting("FRONTDESK_EMAIL_IDLE_SYNCS", 2)), 1)
         self.sync_slots = threading.BoundedSemaphore(slots)
         self.watchers: dict[int, Watcher] = {}
+        self.leases = Leases(ttl_seconds=max(3 * self.rescan_seconds, 1.0))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -289,8 +347,12 @@ class IdleSupervisor:
         return wanted
 
     def rescan(self) -> None:
-        """Start watchers for new mailboxes, stop those of removed or changed ones."""
+        """Start watchers for new mailboxes, stop those of removed or changed ones (or whose
+        lease another worker holds)."""
         wanted = self._wanted()
+        held = self.leases.hold(sorted(wanted), set(self.watchers))
+        released = [c for c in self.watchers if c not in wanted]
+        wanted = {c: f for c, f in wanted.items() if c in held}
         with self._lock:
             if self._stop.is_set():
                 return
@@ -305,6 +367,7 @@ class IdleSupervisor:
                     watcher = Watcher(channel_id, fingerprint, self)
                     self.watchers[channel_id] = watcher
                     watcher.start()
+        self.leases.release(released)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every watcher; waits at most ``timeout`` seconds (the threads are daemons)."""
@@ -314,6 +377,7 @@ class IdleSupervisor:
             self.watchers.clear()
         for watcher in watchers:
             watcher.stop()
+        self.leases.release([w.channel_id for w in watchers])  # another worker takes over
         deadline = time.monotonic() + timeout
         for thread in [*watchers, *([self._thread] if self._thread else [])]:
             thread.join(max(deadline - time.monotonic(), 0.0))
