@@ -566,6 +566,27 @@ def test_statuses_of_every_part_reach_the_message(owner, conversation, graph):
     assert not PendingStatus.objects.exists()
 
 
+def test_a_reaction_or_a_quote_of_a_later_part_reaches_the_reply(owner, conversation, graph):
+    """The client reacts to the second photo of a reply and quotes the third: both belong to
+    the one reply the thread shows."""
+    from frontdesk.connectors.base import InboundAttachment
+
+    files = [
+        InboundAttachment(f"photo{i}.jpg", "image/jpeg", b"\xff\xd8\xff\xe0" + bytes([i]) * 90)
+        for i in range(3)
+    ]
+    message = _reply(owner, conversation, "The photos", attachments=files)
+    assert deliver(message.pk) == "sent"
+    _, second, third = Message.objects.get(pk=message.pk).extra["part_ids"]
+    react = msg("reaction", {"message_id": second, "emoji": "😍"})
+    quote = msg("text", {"body": "This one!"}, context={"from": CLIENT_WA, "id": third})
+    post_webhook(graph.webhook(messages=[react, quote], contacts=contacts()))
+    message.refresh_from_db()
+    assert [(r["by"], r["emoji"]) for r in message.extra["reactions"]] == [(f"+{CLIENT_WA}", "😍")]
+    answer = Message.objects.get(text="This one!")
+    assert answer.reply_to == message
+
+
 def test_a_status_naming_a_message_it_is_not_part_of_is_kept_aside(owner, conversation, graph):
     from frontdesk.inbox.models import PendingStatus
 

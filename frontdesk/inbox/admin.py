@@ -9,6 +9,7 @@ from frontdesk.inbox.models import (
     ContactHandle,
     Conversation,
     Message,
+    MessagePart,
     PendingStatus,
 )
 
@@ -59,13 +60,19 @@ class AttachmentInline(admin.TabularInline):
     fields = ("name", "content_type", "size", "file")
 
 
+class MessagePartInline(admin.TabularInline):
+    model = MessagePart
+    fields = ("provider_id",)
+    extra = 0
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ("id", "conversation", "direction", "kind", "status", "created_at")
     list_filter = ("direction", "kind", "status")
     raw_id_fields = ("conversation", "channel", "reply_to", "author_user")
     search_fields = ("provider_id", "text")
-    inlines = [AttachmentInline]
+    inlines = [AttachmentInline, MessagePartInline]
 
 
 @admin.register(PendingStatus)

@@ -269,6 +269,27 @@ class Attachment(models.Model):
         return self.name
 
 
+class MessagePart(models.Model):
+    """One more provider id of a reply the provider took as several messages (a long text,
+    several files, a new chat and then its files), so that a status, a reaction, a quote or
+    an echo of any part finds the reply. The first part's id is the message's own."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    channel = models.ForeignKey(ChannelAccount, on_delete=models.CASCADE)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="parts")
+    provider_id = models.CharField(max_length=500)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_id"], name="uniq_message_part_provider_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_id} of message {self.message_id}"
+
+
 class PendingStatus(models.Model):
     """A delivery status that arrived before the message it is about (kept, applied later)."""
 

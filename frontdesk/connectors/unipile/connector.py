@@ -530,24 +530,17 @@ class UnipileConnector(Connector):
     def part_of_reply(self, channel: ChannelAccount, item: InboundMessage):
         """A sent-message event for a later part of one of our replies (a new v2 chat's
         files), which the thread already shows as that reply; None when it is not one."""
-        from frontdesk.inbox.actions.ingest import PART_IDS, IngestResult
-        from frontdesk.inbox.models import Direction, Message
+        from frontdesk.inbox.actions.ingest import IngestResult
+        from frontdesk.inbox.models import MessagePart
 
-        if not item.thread_key:
-            return None
-        recent = (
-            Message.objects.filter(
-                channel=channel,
-                direction=Direction.OUTBOUND,
-                conversation__thread_key=item.thread_key,
-            )
-            .select_related("conversation")
-            .order_by("-created_at", "-pk")[:20]
+        part = (
+            MessagePart.objects.filter(channel=channel, provider_id=item.provider_id)
+            .select_related("message__conversation")
+            .first()
         )
-        for reply in recent:
-            if item.provider_id in (reply.extra.get(PART_IDS) or []):
-                return IngestResult(reply, reply.conversation, created=False)
-        return None
+        if part is None:
+            return None
+        return IngestResult(part.message, part.message.conversation, created=False)
 
     def fetch_attachments(self, channel: ChannelAccount, item: InboundMessage) -> None:
         """Download the attachments an item refers to, from the channel's DSN only."""

@@ -64,20 +64,12 @@ TEMPLATE_SALT = "frontdesk.whatsapp.template"
 _VARIABLE = re.compile(r"\{\{\s*([0-9A-Za-z_]+)\s*\}\}")
 
 
-CALLBACK_PREFIX = "frontdesk:"
-
-
 @dataclass
 class _Part:
     """One Graph message of a reply; a file part gets its media id when it is uploaded."""
 
     body: dict[str, Any]
     attachment: OutgoingAttachment | None = None
-
-
-def callback_data(message_id: int) -> str:
-    """What each part of a reply carries as ``biz_opaque_callback_data`` (echoed in statuses)."""
-    return f"{CALLBACK_PREFIX}{message_id}"
 
 
 def graph_for(channel: ChannelAccount) -> Graph:
@@ -269,9 +261,8 @@ class WhatsAppCloudConnector(Connector):
 
         Graph has no idempotency key, so each part it accepts is recorded on the message
         (``extra["part_ids"]``, committed before the next part goes) and a retry skips the
-        parts already taken: a failure on part 2 never sends part 1 twice. Every part carries
-        ``biz_opaque_callback_data``, which Graph echoes in its statuses, so a status for any
-        part finds the message.
+        parts already taken: a failure on part 2 never sends part 1 twice. The recorded parts
+        (``MessagePart``) let a status, a reaction or a quote of any part find the reply.
         """
         to = e164(message.to_handle).lstrip("+")
         if not to:
@@ -292,8 +283,6 @@ class WhatsAppCloudConnector(Connector):
                 body = part.body
                 if part.attachment is not None:  # uploaded only when its part is due
                     body[body["type"]]["id"] = self._upload(channel, graph, part.attachment)
-                if len(parts) > 1:
-                    body["biz_opaque_callback_data"] = callback_data(message.message_id)
                 answer = graph.post(f"{phone_number_id}/messages", json=body)
                 sent = answer.get("messages") or [{}]
                 ids.append(str(sent[0].get("id") or ""))

@@ -7,7 +7,6 @@ visible placeholder); reactions, statuses and number changes come out separately
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +17,6 @@ from frontdesk.connectors.base import InboundMessage, StatusUpdate
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 _STATUSES = {"sent", "delivered", "read", "failed"}
 # The callback data the connector puts on each part of a reply sent in several parts.
-_PART_OF = re.compile(r"frontdesk:([0-9]{1,18})")
 
 
 @dataclass
@@ -41,8 +39,6 @@ class Parsed:
     messages: list[tuple[InboundMessage, dict[str, Any] | None]] = field(default_factory=list)
     reactions: list[Reaction] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
-    # wamid -> the message it is a part of, from the status's echoed callback data
-    part_of: dict[str, int] = field(default_factory=dict)
     number_changes: list[NumberChange] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -110,9 +106,6 @@ def parse_value(value: dict[str, Any]) -> Parsed:
                     error=_error_text(raw.get("errors")) if status == "failed" else "",
                 )
             )
-            echoed = _PART_OF.fullmatch(_str(raw.get("biz_opaque_callback_data"), 512))
-            if echoed:
-                out.part_of[provider_id] = int(echoed.group(1))
     if value.get("errors"):
         out.errors.append(_error_text(value.get("errors")))
     return out

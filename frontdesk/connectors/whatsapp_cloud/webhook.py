@@ -174,7 +174,7 @@ def process_value(channel: ChannelAccount, value: dict[str, Any]) -> None:
             set_reaction(channel, reaction.message_id, reaction.by, reaction.emoji, reaction.at)
     for update in parsed.statuses:
         try:
-            ingest_status(channel, update, part_of=parsed.part_of.get(update.provider_id))
+            ingest_status(channel, update)
         except InvalidInbound as exc:
             log.warning("whatsapp status not applied: %s", exc)
     for error in parsed.errors:

@@ -22,6 +22,7 @@ from frontdesk.inbox.models import (
     DeliveryStatus,
     Direction,
     Message,
+    MessagePart,
     PendingStatus,
 )
 from frontdesk.realtime.publish import publish
@@ -112,7 +113,7 @@ def _write(
     at = item.sent_at or timezone.now()
     conversation = _conversation_for(channel, handle_kind, handle_value, item, at)
     reply_to = (
-        _find_message(channel, item.reply_to_provider_id) if item.reply_to_provider_id else None
+        find_message(channel, item.reply_to_provider_id) if item.reply_to_provider_id else None
     )
     message = Message(
         workspace_id=channel.workspace_id,
@@ -321,15 +322,23 @@ def provider_ids(message: Message) -> list[str]:
     return list(dict.fromkeys(i for i in ids if i))
 
 
-def ingest_status(
-    channel: ChannelAccount, update: StatusUpdate, part_of: int | None = None
+def find_message(
+    channel: ChannelAccount, provider_id: str, for_update: bool = False
 ) -> Message | None:
-    """Apply a provider's delivery status; one for an unknown message is kept for later.
+    """The message with this provider id on the channel, or the reply it is a part of
+    (``MessagePart``: a reply the provider took as several messages)."""
+    rows = Message.objects.select_for_update() if for_update else Message.objects.all()
+    found = rows.filter(channel=channel, provider_id=provider_id).first()
+    if found is None:
+        part = MessagePart.objects.filter(channel=channel, provider_id=provider_id)
+        message_id = part.values_list("message_id", flat=True).first()
+        found = rows.filter(pk=message_id).first() if message_id else None
+    return found
 
-    ``part_of``: the message the provider says this id was sent for (e.g. WhatsApp's echoed
-    callback data). It is used only if that message lists the id among its parts and has
-    left the outbox (a status for a part of a queued reply waits until the reply is sent).
-    """
+
+def ingest_status(channel: ChannelAccount, update: StatusUpdate) -> Message | None:
+    """Apply a provider's delivery status; one for an unknown message is kept for later,
+    and so is one for a part of a reply still in the outbox (applied once it is sent)."""
     if update.status not in (
         DeliveryStatus.SENT,
         DeliveryStatus.DELIVERED,
@@ -338,13 +347,9 @@ def ingest_status(
     ):
         raise InvalidInbound(f"unknown delivery status {update.status!r}")
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update()
-            .filter(channel=channel, provider_id=update.provider_id)
-            .first()
-        )
-        if message is None and part_of is not None:
-            message = _sent_with_part(channel, part_of, update.provider_id)
+        message = find_message(channel, update.provider_id, for_update=True)
+        if message is not None and message.status == DeliveryStatus.QUEUED:
+            message = None  # a part of a reply still being sent
         if message is None:
             PendingStatus.objects.create(
                 workspace_id=channel.workspace_id,
@@ -361,18 +366,6 @@ def ingest_status(
             message.save(update_fields=["status", "error"])
             publish_status(message)
         return message
-
-
-def _sent_with_part(channel: ChannelAccount, message_id: int, provider_id: str) -> Message | None:
-    found = (
-        Message.objects.select_for_update()
-        .filter(pk=message_id, channel=channel, direction=Direction.OUTBOUND)
-        .exclude(status=DeliveryStatus.QUEUED)
-        .first()
-    )
-    if found is not None and provider_id in provider_ids(found):
-        return found
-    return None
 
 
 def apply_pending_statuses(message: Message) -> None:

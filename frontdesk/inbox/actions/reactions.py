@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from frontdesk.inbox.actions.ingest import publish_updated
+from frontdesk.inbox.actions.ingest import find_message, publish_updated
 from frontdesk.inbox.models import ChannelAccount, Message
 
 log = logging.getLogger("frontdesk.reactions")
@@ -28,11 +28,7 @@ def set_reaction(
     out-of-order deliveries are harmless. A reaction to a message we never had is dropped.
     """
     with transaction.atomic():
-        message = (
-            Message.objects.select_for_update()
-            .filter(channel=channel, provider_id=provider_id)
-            .first()
-        )
+        message = find_message(channel, provider_id, for_update=True)
         if message is None:
             log.info(
                 "reaction on unknown message %s on channel %s ignored", provider_id, channel.pk

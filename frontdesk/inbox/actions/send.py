@@ -49,6 +49,7 @@ from frontdesk.inbox.models import (
     Direction,
     Message,
     MessageKind,
+    MessagePart,
 )
 from frontdesk.workspaces.models import User
 
@@ -237,12 +238,30 @@ def record_sent_parts(message_id: int, ids: list[str]) -> None:
 
     For a reply a provider takes as several requests without an idempotency key (a long
     text, several files, a new chat and then its files): a retry skips what is recorded,
-    and a status or an echo of any part finds the message (``PART_IDS``).
+    and a status, a reaction, a quote or an echo of any part finds the message
+    (``MessagePart``, see ``ingest.find_message``).
     """
     with transaction.atomic():
-        locked = Message.objects.select_for_update().only("pk", "extra").get(pk=message_id)
+        locked = (
+            Message.objects.select_for_update()
+            .only("pk", "extra", "workspace_id", "channel_id")
+            .get(pk=message_id)
+        )
         locked.extra = {**locked.extra, PART_IDS: list(ids)}
         locked.save(update_fields=["extra"])
+        MessagePart.objects.bulk_create(
+            [
+                MessagePart(
+                    workspace_id=locked.workspace_id,
+                    channel_id=locked.channel_id,
+                    message_id=locked.pk,
+                    provider_id=i[:500],
+                )
+                for i in ids
+                if i
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def backoff_seconds(attempt: int, retry_after: float | None) -> float:
