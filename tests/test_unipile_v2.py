@@ -327,12 +327,10 @@ def test_v2_send_errors_are_mapped(
         assert reply.status == "failed"
 
 
-def test_a_new_chat_is_started_with_json_users_ids(
-    owner, linkedin, peer, drain_queue, django_capture_on_commit_callbacks
-):
+def first_words_with_a_file(owner, linkedin, text: str) -> Message:
+    """A reply with a file to Kim, whom this LinkedIn account has no chat with yet."""
     from frontdesk.connectors.base import InboundAttachment
 
-    peer.add_chat("acc-li-1", OWNER, {"provider_id": "ACoAAOther", "name": "Other"})
     contact = Contact.objects.create(workspace=owner.workspace, name="Kim")
     contact.handles.create(workspace=owner.workspace, kind="linkedin", value=KIM["provider_id"])
     conversation = Conversation.objects.create(
@@ -341,13 +339,17 @@ def test_a_new_chat_is_started_with_json_users_ids(
         contact=contact,
         thread_key=f"linkedin:{KIM['provider_id']}",
     )
+    deck = InboundAttachment("deck.pdf", "application/pdf", b"%PDF deck")
+    return queue_reply(owner.user, conversation, text, attachments=[deck])
+
+
+def test_a_new_chat_is_started_with_json_users_ids(
+    owner, linkedin, peer, drain_queue, django_capture_on_commit_callbacks
+):
+
+    peer.add_chat("acc-li-1", OWNER, {"provider_id": "ACoAAOther", "name": "Other"})
     with django_capture_on_commit_callbacks(execute=True):
-        message = queue_reply(
-            owner.user,
-            conversation,
-            "Hello Kim, nice to meet you",
-            attachments=[InboundAttachment("deck.pdf", "application/pdf", b"%PDF deck")],
-        )
+        message = first_words_with_a_file(owner, linkedin, "Hello Kim, nice to meet you")
     assert "sent" in drain_queue()
     [started] = peer.requests_to("POST", "/v2/acc-li-1/chats/send")
     assert started.headers["content-type"].startswith("application/json")
@@ -370,23 +372,9 @@ def test_a_new_chat_whose_files_fail_is_never_started_twice_and_its_files_echo_o
     """v2 starts a chat with text, then sends the files: when the files fail, the retry sends
     only the files (one chat, the text once), and Unipile's echo of the files message is
     the same reply, not a second one in the thread."""
-    from frontdesk.connectors.base import InboundAttachment
 
-    contact = Contact.objects.create(workspace=owner.workspace, name="Kim")
-    contact.handles.create(workspace=owner.workspace, kind="linkedin", value=KIM["provider_id"])
-    conversation = Conversation.objects.create(
-        workspace=owner.workspace,
-        channel=linkedin,
-        contact=contact,
-        thread_key=f"linkedin:{KIM['provider_id']}",
-    )
     with django_capture_on_commit_callbacks(execute=True):
-        message = queue_reply(
-            owner.user,
-            conversation,
-            "Here is our deck",
-            attachments=[InboundAttachment("deck.pdf", "application/pdf", b"%PDF deck")],
-        )
+        message = first_words_with_a_file(owner, linkedin, "Here is our deck")
     peer.fail_next("/v2/acc-li-1/chats/chat", 503, detail="busy")
     assert drain_queue() == ["retry"]
     message.refresh_from_db()
