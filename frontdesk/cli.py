@@ -1,8 +1,8 @@
 """The ``frontdesk`` command: Django's management commands under one name.
 
-``frontdesk run`` (embedded, everything in one process), ``web``, ``worker``,
-``migrate``, ``demo``, ``createworkspace``, ``createuser``, ``token`` and every other
-Django command (``frontdesk shell``, ``frontdesk check`` ...).
+``frontdesk run`` (embedded: no services, web processes and the worker in one command),
+``web``, ``worker``, ``migrate``, ``demo``, ``createworkspace``, ``createuser``, ``token``
+and every other Django command (``frontdesk shell``, ``frontdesk check`` ...).
 """
 
 import os

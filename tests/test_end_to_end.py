@@ -1,8 +1,8 @@
 """The whole system as a user runs it: real processes, real HTTP, a real worker.
 
-Embedded mode (``frontdesk run``: SQLite, web + worker in one process) always; scale mode
-(``frontdesk web`` + ``frontdesk worker`` on PostgreSQL + Redis) when DATABASE_URL and
-REDIS_URL are set, on a database of its own.
+Embedded mode (``frontdesk run``: SQLite, web processes and the worker from one command)
+always; scale mode (``frontdesk web`` + ``frontdesk worker`` on PostgreSQL + Redis) when
+DATABASE_URL and REDIS_URL are set, on a database of its own.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def api_channel(base: str, env: dict[str, str], callback_url: str):
     return token, api, channel
 
 
-def test_embedded_run_serves_web_and_worker_in_one_process(tmp_path, callback):
+def test_embedded_run_serves_web_and_worker_in_one_command(tmp_path, callback):
     env = base_env(tmp_path / "data")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
