@@ -21,7 +21,7 @@ import httpx
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench._load import closed_loop, encode
 from bench._setup import percentile
-from tests.live import base_env, create_token, free_port, running, wait_until_up
+from tests.live import base_env, create_token, embedded
 
 
 def fire(
@@ -59,10 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     env = base_env()
     env["FRONTDESK_LOG_LEVEL"] = "WARNING"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with running(env, ["run", "--port", str(port)]) as procs:
-        wait_until_up(base, procs)
+    with embedded(env) as (base, _):
         token = create_token(env, "owner@example.com")
         channel = httpx.post(
             f"{base}/api/v1/channels",

@@ -31,7 +31,7 @@ import httpx
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench._load import closed_loop, encode, open_loop
 from bench._setup import percentile
-from tests.live import base_env, create_token, free_port, running, wait_until_up
+from tests.live import base_env, create_token, embedded
 
 APP_SECRET = "bench-app-secret"
 PHONE_NUMBER_ID = "106540352242922"
@@ -180,10 +180,7 @@ def main() -> None:
         return
     env = base_env()
     env["FRONTDESK_LOG_LEVEL"] = "WARNING"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with running(env, ["run", "--port", str(port)]) as procs:
-        wait_until_up(base, procs)
+    with embedded(env) as (base, _):
         token = create_token(env, "owner@example.com")
         created = httpx.post(
             f"{base}/api/v1/channels",

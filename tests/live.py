@@ -68,6 +68,16 @@ def running(env: dict[str, str], *commands: list[str]) -> Iterator[list[subproce
             log.close()
 
 
+@contextmanager
+def embedded(env: dict[str, str]) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """``frontdesk run`` on a free port, answering: yields its base URL and processes."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(env, ["run", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
+        yield base, procs
+
+
 def wait_until_up(base: str, procs: list[subprocess.Popen], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import wait_for
-from tests.live import base_env, cli, free_port, running, wait_until_up
+from tests.live import base_env, cli, embedded
 from tests.peers.callback import CallbackServer
 
 pytestmark = pytest.mark.browser
@@ -73,12 +73,9 @@ class App:
 def app(tmp_path_factory) -> Iterator[App]:
     tmp = tmp_path_factory.mktemp("ui")
     env = base_env(tmp / "data")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     callback = CallbackServer()
     try:
-        with running(env, ["run", "--port", str(port)]) as procs:
-            wait_until_up(base, procs)
+        with embedded(env) as (base, _):
             cli(
                 env,
                 "createuser",

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import wait_for
-from tests.live import base_env, cli, free_port, running, wait_until_up
+from tests.live import base_env, cli, embedded, free_port, running, wait_until_up
 
 
 def round_trip(base: str, env: dict[str, str], callback, email: str) -> None:
@@ -86,10 +86,7 @@ def api_channel(base: str, env: dict[str, str], callback_url: str):
 
 def test_embedded_run_serves_web_and_worker_in_one_command(tmp_path, callback):
     env = base_env(tmp_path / "data")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with running(env, ["run", "--port", str(port)]) as procs:
-        wait_until_up(base, procs)
+    with embedded(env) as (base, _):
         login = (tmp_path / "data" / "first-login.txt").read_text()
         assert "owner@example.com" in login
         assert httpx.get(f"{base}/login/").status_code == 200
@@ -145,7 +142,7 @@ def test_a_reply_survives_the_worker_being_killed_mid_send(tmp_path, callback):
     env["FRONTDESK_HTTP_TIMEOUT"] = "60"
     callback.behaviours = ["hang"]
     callback.hang_seconds = 30
-    port = free_port()
+    port = free_port()  # both runs serve on the same port: the API client outlives the first
     base = f"http://127.0.0.1:{port}"
     with running(env, ["run", "--port", str(port)]) as procs:
         wait_until_up(base, procs)
@@ -188,10 +185,7 @@ def test_embedded_run_with_two_web_processes_keeps_every_socket_live(tmp_path, c
 
     env = base_env(tmp_path / "data")
     env["FRONTDESK_WEB_PROCESSES"] = "2"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with running(env, ["run", "--port", str(port)]) as procs:
-        wait_until_up(base, procs)
+    with embedded(env) as (base, _):
         password = re.search(
             r"password: (\S+)", (tmp_path / "data" / "first-login.txt").read_text()
         )
@@ -211,7 +205,7 @@ def test_embedded_run_with_two_web_processes_keeps_every_socket_live(tmp_path, c
 
         async def scenario() -> None:
             async with websockets.connect(
-                f"ws://127.0.0.1:{port}/ws/",
+                base.replace("http://", "ws://") + "/ws/",
                 additional_headers={"Cookie": cookie, "Origin": base},
             ) as ws:
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import wait_for
-from tests.live import base_env, free_port, running, wait_until_up
+from tests.live import base_env, embedded
 from tests.test_browser import CHROMIUM, browser  # noqa: F401  (the module's browser fixture)
 
 pytestmark = pytest.mark.browser
@@ -18,10 +18,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, str]]:
     tmp = tmp_path_factory.mktemp("email-ui")
     env = base_env(tmp / "data")
     env["FRONTDESK_LOG_LEVEL"] = "WARNING"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with running(env, ["run", "--port", str(port)]) as procs:
-        wait_until_up(base, procs)
+    with embedded(env) as (base, _):
         login = (tmp / "data" / "first-login.txt").read_text()
         yield base, login.split("password:")[1].split()[0]
 

@@ -159,13 +159,10 @@ def test_frontdesk_run_brings_new_mail_in_within_five_seconds(tmp_path, mailbox,
     over the API, a message delivered to INBOX, the conversation listed within 5 s."""
     import httpx
 
-    from tests.live import base_env, create_token, free_port, running, wait_until_up
+    from tests.live import base_env, create_token, embedded
 
     env = base_env(tmp_path / "data")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with running(env, ["run", "--port", str(port)]) as procs:
-        wait_until_up(base, procs)
+    with embedded(env) as (base, _):
         token = create_token(env, "owner@example.com")
         api = httpx.Client(
             base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
