@@ -527,21 +527,6 @@ class UnipileConnector(Connector):
             _adopt_chat(locked.conversation_id, channel, item.thread_key)
         return IngestResult(locked, locked.conversation, created=False)
 
-    def part_of_reply(self, channel: ChannelAccount, item: InboundMessage):
-        """A sent-message event for a later part of one of our replies (a new v2 chat's
-        files), which the thread already shows as that reply; None when it is not one."""
-        from frontdesk.inbox.actions.ingest import IngestResult
-        from frontdesk.inbox.models import MessagePart
-
-        part = (
-            MessagePart.objects.filter(channel=channel, provider_id=item.provider_id)
-            .select_related("message__conversation")
-            .first()
-        )
-        if part is None:
-            return None
-        return IngestResult(part.message, part.message.conversation, created=False)
-
     def fetch_attachments(self, channel: ChannelAccount, item: InboundMessage) -> None:
         """Download the attachments an item refers to, from the channel's DSN only."""
         refs = item.extra.get("unipile", {}).get("attachments") or []
@@ -576,7 +561,7 @@ class UnipileConnector(Connector):
         from frontdesk.inbox.actions.ingest import ingest
 
         if item.outbound:
-            echoed = self.claim_echo(channel, item) or self.part_of_reply(channel, item)
+            echoed = self.claim_echo(channel, item)
             if echoed is not None:
                 return echoed
         result = ingest(channel, item)

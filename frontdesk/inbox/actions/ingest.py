@@ -63,6 +63,10 @@ def ingest(channel: ChannelAccount, item: InboundMessage) -> IngestResult:
     if not handle_value or len(handle_value) > 320:
         raise InvalidInbound("a message needs a sender handle of at most 320 characters")
     check_text_length(item.text)
+    if item.outbound:  # a provider's echo of a later part of one of our replies
+        part_of = _reply_with_part(channel, item.provider_id)
+        if part_of is not None:
+            return IngestResult(part_of, part_of.conversation, created=False)
 
     # No look-before-insert: the unique (channel, provider id) constraint is the duplicate
     # check, so a new message costs one query less and a replay (or a concurrent ingest of
@@ -71,7 +75,7 @@ def ingest(channel: ChannelAccount, item: InboundMessage) -> IngestResult:
         with transaction.atomic():
             result = _write(channel, connector.handle_kind, handle_value, item)
     except IntegrityError:
-        existing = _find_message(channel, item.provider_id)
+        existing = find_message(channel, item.provider_id)
         if existing is None:
             raise
         return IngestResult(existing, existing.conversation, created=False)
@@ -96,15 +100,6 @@ def ingest_many(
         except Exception as exc:
             results.append(exc)
     return results
-
-
-def _find_message(channel: ChannelAccount, provider_id: str) -> Message | None:
-    found = list(
-        Message.objects.select_related("conversation").filter(
-            channel=channel, provider_id=provider_id
-        )[:1]
-    )
-    return found[0] if found else None
 
 
 def _write(
@@ -327,13 +322,20 @@ def find_message(
 ) -> Message | None:
     """The message with this provider id on the channel, or the reply it is a part of
     (``MessagePart``: a reply the provider took as several messages)."""
-    rows = Message.objects.select_for_update() if for_update else Message.objects.all()
+    rows = (
+        Message.objects.select_for_update()
+        if for_update
+        else Message.objects.select_related("conversation")
+    )
     found = rows.filter(channel=channel, provider_id=provider_id).first()
-    if found is None:
-        part = MessagePart.objects.filter(channel=channel, provider_id=provider_id)
-        message_id = part.values_list("message_id", flat=True).first()
-        found = rows.filter(pk=message_id).first() if message_id else None
-    return found
+    return found or _reply_with_part(channel, provider_id, rows)
+
+
+def _reply_with_part(channel: ChannelAccount, provider_id: str, rows=None) -> Message | None:
+    rows = Message.objects.select_related("conversation") if rows is None else rows
+    part = MessagePart.objects.filter(channel=channel, provider_id=provider_id)
+    message_id = part.values_list("message_id", flat=True).first()
+    return rows.filter(pk=message_id).first() if message_id else None
 
 
 def ingest_status(channel: ChannelAccount, update: StatusUpdate) -> Message | None:
