@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -171,6 +171,12 @@ class Connector(ABC):
 
     def normalize_handle(self, value: str) -> str:
         return value.strip()
+
+    def worker_service(self) -> Callable[[], Any] | None:
+        """What runs beside the worker from its start to its stop (email's IDLE supervisor):
+        a function starting it and returning an object with ``stop()``, or None. Connectors
+        returning the same function share one."""
+        return None
 
     def urlpatterns(self) -> list[URLPattern | URLResolver]:
         """Webhook and connect-flow routes this connector serves (mounted at the site root)."""

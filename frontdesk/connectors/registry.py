@@ -38,3 +38,9 @@ def get_connector(provider: str) -> Connector:
 
 def connector_urlpatterns() -> list:
     return [pattern for connector in CONNECTORS.values() for pattern in connector.urlpatterns()]
+
+
+def worker_services() -> list:
+    """What the worker starts beside itself: each connector's ``worker_service``, once."""
+    starts = (c.worker_service() for c in CONNECTORS.values())
+    return list(dict.fromkeys(s for s in starts if s is not None))

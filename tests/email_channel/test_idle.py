@@ -126,7 +126,7 @@ def test_the_worker_runs_the_supervisor_from_start_to_stop(email_channel, settin
     consumer = make_consumer(1)
     consumer.start()
     try:
-        supervisor = consumer.mail_idle
+        [supervisor] = consumer.services  # email's IDLE supervisor, its only worker service
         assert supervisor is not None and supervisor.running
         assert watcher_of(supervisor, email_channel).idling.wait(10)
     finally:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
@@ -119,6 +119,13 @@ def describe_failure(exc: BaseException) -> str:
     return f"{what} ({detail}); the next sync retries from the same point"
 
 
+def start_idle() -> Any:
+    """IMAP IDLE beside the worker: new mail within seconds (``idle.py``)."""
+    from frontdesk.connectors.email.idle import start_supervisor
+
+    return start_supervisor()
+
+
 class EmailConnector(Connector):
     provider = "imap"
     kind = "email"
@@ -129,6 +136,9 @@ class EmailConnector(Connector):
     @property
     def connect_url_name(self) -> str:  # type: ignore[override]
         return f"email_connect_{self.provider}"
+
+    def worker_service(self) -> Callable[[], Any]:
+        return start_idle
 
     def urlpatterns(self) -> list:
         from frontdesk.connectors.email.views import urlpatterns_for

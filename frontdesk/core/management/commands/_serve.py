@@ -33,25 +33,24 @@ def ensure_first_login() -> str:
 def make_consumer(workers: int):
     """A Huey consumer that first re-queues replies a previous worker left behind.
 
-    It also runs the email IDLE supervisor (``connectors/email/idle.py``) from its start
-    to its stop, so ``run`` and ``worker`` bring new mail in within seconds."""
+    It also runs the connectors' worker services (``Connector.worker_service``, e.g. email's
+    IDLE supervisor) from its start to its stop."""
     from huey.consumer import Consumer
     from huey.contrib.djhuey import HUEY
 
+    from frontdesk.connectors.registry import worker_services
     from frontdesk.inbox.tasks import sweep_outbox
 
     class WorkerConsumer(Consumer):
-        mail_idle = None
+        services: list = []
 
         def start(self):
-            from frontdesk.connectors.email.idle import start_supervisor
-
             super().start()
-            self.mail_idle = start_supervisor()
+            self.services = [s for start in worker_services() if (s := start()) is not None]
 
         def stop(self, graceful=False):
-            if self.mail_idle is not None:
-                self.mail_idle.stop()  # returns within seconds: its threads are daemons
+            for service in self.services:
+                service.stop()  # each returns within seconds
             super().stop(graceful=graceful)
 
     sweep_outbox()  # don't wait for the next minute: pick up what a crash left queued
