@@ -214,12 +214,12 @@ class EmailConnector(Connector):
             return
         except Exception as exc:  # MailboxError, a dropped connection, a server's odd answer
             log.warning("channel %s: sync failed", channel.pk, exc_info=exc)
-            channel.last_error = f"sync failed: {describe_failure(exc)}"[:2000]
-            channel.save(update_fields=["last_error"])
+            set_channel_status(channel, None, f"sync failed: {describe_failure(exc)}")
             return
         channel.last_synced_at = timezone.now()
-        channel.last_error = ""
-        channel.save(update_fields=["last_synced_at", "last_error"])
+        channel.save(update_fields=["last_synced_at"])
+        if channel.last_error:  # the sync works again: say so to the Apps page at once
+            set_channel_status(channel, None, "")
         log.info(
             "channel %s: %s new, %s seen, %s skipped, %s bounces",
             channel.pk, stats.created, stats.seen, stats.skipped, stats.bounces,

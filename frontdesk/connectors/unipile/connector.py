@@ -687,12 +687,11 @@ class UnipileConnector(Connector):
                 _save_state(channel, state)
             if (state.get("backfill") or {}).get("status") != "done":
                 Backfill(self, channel, client, state).run()
-                if channel.last_error:  # an earlier failed attempt is behind us now
-                    from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+                from frontdesk.inbox.actions.channel import set_channel_status
+                from frontdesk.inbox.models import ChannelStatus
 
-                    ChannelAccount.objects.filter(
-                        pk=channel.pk, status=ChannelStatus.CONNECTED
-                    ).update(last_error="")
+                if channel.last_error and channel.status == ChannelStatus.CONNECTED:
+                    set_channel_status(channel, None, "")  # the failed attempt is behind us
         except UnipileUnreachable as exc:
             _set_error(channel, str(exc))
         except UnipileError as exc:
