@@ -428,15 +428,14 @@ def _one(
         return
     stats.seen += 1
     try:
-        with transaction.atomic():  # a savepoint: one broken message never undoes the others
-            outcome = ingest_raw(
-                channel,
-                data[b"BODY[]"],
-                outbound=outbound,
-                received=data.get(b"INTERNALDATE"),
-                raw_file=raw_file,
-                spooled=spooled,
-            )
+        outcome = ingest_raw(
+            channel,
+            data[b"BODY[]"],
+            outbound=outbound,
+            received=data.get(b"INTERNALDATE"),
+            raw_file=raw_file,
+            spooled=spooled,
+        )
     except (OperationalError, InterfaceError, OSError):
         # The database or the disk failed, not the message: stop here so the sync position
         # does not move past it; the next sync fetches it again (ingest is idempotent).
@@ -486,7 +485,10 @@ def ingest_raw(
     item = prepare_raw(channel, raw, outbound, received, raw_file, spooled)
     if isinstance(item, str):
         return item
-    return _outcome(channel, item, ingest(channel, item))
+    # The raw copy was hashed and stored before: the transaction (the database's one
+    # writer) holds only the rows. One broken message never undoes the others.
+    with transaction.atomic():
+        return _outcome(channel, item, ingest(channel, item))
 
 
 def _outcome(channel: ChannelAccount, item: InboundMessage, result: IngestResult) -> str:
