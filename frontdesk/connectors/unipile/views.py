@@ -386,6 +386,11 @@ def status_page(request: HttpRequest, channel_id: int) -> HttpResponse:
     )
 
 
+def _nonce_matches(channel: ChannelAccount, nonce: str) -> bool:
+    held = str(channel.credentials.get("connect_nonce") or "")
+    return bool(held) and hmac.compare_digest(held.encode(), nonce.encode())
+
+
 @csrf_exempt
 def notify(request: HttpRequest) -> HttpResponse:
     """The hosted-auth callback. v1: Unipile POSTs ``{"status", "account_id", "name"}``.
@@ -413,23 +418,32 @@ def notify(request: HttpRequest) -> HttpResponse:
         if request.method == "GET" and channel_id:
             return redirect(f"{reverse('unipile_status', args=[channel_id])}?failed=1")
         return _error(400, "account_id is required")
+    channel = ChannelAccount.objects.filter(pk=channel_id).first()
+    if channel is None:
+        return _error(400, "invalid state")
+    version = api_version(channel)
+    if request.method == "GET":  # a browser: the admin who started the wizard, logged in
+        member = _admin(request)
+        if member is None or member.workspace_id != channel.workspace_id:
+            return _error(403, "log in as an admin of this workspace to finish connecting")
+    if (request.method == "GET") != (version == "v2"):
+        return _error(
+            405, f"a {version} account is confirmed by {'GET' if version == 'v2' else 'POST'}"
+        )
+    if not _nonce_matches(channel, nonce):
+        return _error(400, "this link was already used or replaced")
+    if version == "v2":  # asked before the row is locked: no lock waits on Unipile
+        try:  # the browser brought the id: Unipile must know it under this API key
+            account = channel.connector.client(channel).get_account(account_id)
+        except (UnipileError, UnipileUnreachable) as exc:
+            return _error(400, f"Unipile does not confirm this account: {exc}")
+        if str(account.get("id") or account_id) != account_id:
+            return _error(400, "Unipile does not confirm this account")
     with transaction.atomic():
         channel = ChannelAccount.objects.select_for_update().filter(pk=channel_id).first()
         if channel is None:
             return _error(400, "invalid state")
-        version = api_version(channel)
-        if request.method == "GET":  # a browser: the admin who started the wizard, logged in
-            member = _admin(request)
-            if member is None or member.workspace_id != channel.workspace_id:
-                return _error(403, "log in as an admin of this workspace to finish connecting")
-        if (request.method == "GET") != (version == "v2"):
-            return _error(
-                405, f"a {version} account is confirmed by {'GET' if version == 'v2' else 'POST'}"
-            )
-        credentials = channel.credentials
-        if not hmac.compare_digest(
-            str(credentials.get("connect_nonce", "")).encode(), nonce.encode()
-        ) or not credentials.get("connect_nonce"):
+        if not _nonce_matches(channel, nonce):  # single use: checked again under the lock
             return _error(400, "this link was already used or replaced")
         if link_type == "reconnect" and account_id != channel.config.get("account_id"):
             return _error(400, "a reconnection must keep the same account")
@@ -444,13 +458,7 @@ def notify(request: HttpRequest) -> HttpResponse:
         )
         if taken:
             return _error(409, "this account is already connected in this workspace")
-        if version == "v2":
-            try:  # the browser brought the id: Unipile must know it under this API key
-                account = channel.connector.client(channel).get_account(account_id)
-            except (UnipileError, UnipileUnreachable) as exc:
-                return _error(400, f"Unipile does not confirm this account: {exc}")
-            if str(account.get("id") or account_id) != account_id:
-                return _error(400, "Unipile does not confirm this account")
+        credentials = channel.credentials
         credentials.pop("connect_nonce", None)
         channel.credentials = credentials
         channel.config = {**channel.config, "account_id": account_id}
