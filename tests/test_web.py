@@ -256,6 +256,23 @@ def test_reply_with_attachment_and_empty_reply_error(web, channel, inbound):
     assert empty["HX-Retarget"] == "#reply-error"
 
 
+def test_a_large_upload_is_stored_from_disk_intact(web, channel, inbound):
+    """Django spools uploads over 2.5 MB to a file: the reply stores it from there."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    conversation = inbound("send the plans", handle="gus").conversation
+    big = b"%PDF-1.4 " + bytes(range(256)) * (3 * 1024 * 1024 // 256)
+    upload = SimpleUploadedFile("plans.pdf", big, content_type="application/pdf")
+    response = web.post(
+        f"/c/{conversation.pk}/reply",
+        {"text": "Here", "mode": "reply", "files": [upload]},
+        headers=HX,
+    )
+    assert response.status_code == 200
+    stored = Message.objects.get(conversation=conversation, direction="outbound").attachments.get()
+    assert stored.size == len(big) and stored.file.read() == big
+
+
 def test_internal_note_is_not_sent(
     web, channel, inbound, callback, drain_queue, django_capture_on_commit_callbacks
 ):

@@ -366,6 +366,17 @@ def _error(request: HttpRequest, conversation: Conversation, message: str) -> Ht
     return HttpResponseBadRequest(message)
 
 
+def _attachment(upload) -> InboundAttachment:
+    """An uploaded file; one Django spooled to disk (over 2.5 MB) is read from there."""
+    spooled = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else ""
+    return InboundAttachment(
+        name=upload.name or "file",
+        content_type=upload.content_type or "application/octet-stream",
+        data=b"" if spooled else upload.read(),
+        path=spooled,
+    )
+
+
 @member_required
 @require_POST
 def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
@@ -377,14 +388,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
             message = send_actions.add_note(member.user, conversation, text)
         else:
             extra = conversation.channel.connector.reply_extra(request.POST)
-            files = [
-                InboundAttachment(
-                    name=f.name or "file",
-                    content_type=f.content_type or "application/octet-stream",
-                    data=f.read(),
-                )
-                for f in request.FILES.getlist("files")
-            ]
+            files = [_attachment(f) for f in request.FILES.getlist("files")]
             message = send_actions.queue_reply(member.user, conversation, text, files, extra)
     except InvalidInbound as exc:
         return _error(request, conversation, str(exc))
