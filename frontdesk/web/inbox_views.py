@@ -333,14 +333,19 @@ def thread_older(request: HttpRequest, conversation_id: int) -> HttpResponse:
     )
 
 
+def _rendered_messages():
+    """Messages with what ``_message.html`` shows of them, as ``queries.thread`` loads them."""
+    return Message.objects.select_related(
+        "author_user", "reply_to", "conversation__contact"
+    ).prefetch_related("attachments")
+
+
 @member_required
 @require_GET
 def message_item(request: HttpRequest, conversation_id: int, message_id: int) -> HttpResponse:
     member = _member(request)
     message = get_object_or_404(
-        Message.objects.select_related("author_user", "conversation__contact").prefetch_related(
-            "attachments"
-        ),
+        _rendered_messages(),
         pk=message_id,
         conversation_id=conversation_id,
         workspace_id=member.workspace_id,
@@ -393,11 +398,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
     except InvalidInbound as exc:
         return _error(request, conversation, str(exc))
     if request.headers.get("HX-Request"):
-        message = (
-            Message.objects.prefetch_related("attachments")
-            .select_related("author_user")
-            .get(pk=message.pk)
-        )
+        message = _rendered_messages().get(pk=message.pk)
         return render(request, "web/inbox/_message.html", {"m": message})
     return _back(request, conversation)
 
@@ -494,11 +495,7 @@ def retry(request: HttpRequest, conversation_id: int, message_id: int) -> HttpRe
         return HttpResponseBadRequest("Only a failed message can be retried.")
     send_actions.retry(message)
     if request.headers.get("HX-Request"):
-        message = (
-            Message.objects.select_related("author_user")
-            .prefetch_related("attachments")
-            .get(pk=message.pk)
-        )
+        message = _rendered_messages().get(pk=message.pk)
         return render(request, "web/inbox/_message.html", {"m": message})
     return _back(request, message.conversation)
 
