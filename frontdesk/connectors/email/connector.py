@@ -19,7 +19,7 @@ import ipaddress
 import logging
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils import timezone
 
@@ -235,13 +235,16 @@ class EmailConnector(Connector):
 class OAuthEmailConnector(EmailConnector):
     """A provider preset: hosts come from ``providers.py``; login by OAuth or app password."""
 
+    # The provider's data centres (the first is the default); none: one set of hosts.
+    regions: ClassVar[tuple[str, ...]] = ()
+
     def setup(self, config: dict[str, Any]) -> ChannelSetup:
         address = _address(config)
         region = str(config.get("region") or "")
-        if self.provider == "zoho":
-            region = region or "com"
-            if region not in ZOHO_REGIONS:
-                raise ConfigError(f"region must be one of {', '.join(ZOHO_REGIONS)}")
+        if self.regions:
+            region = region or self.regions[0]
+            if region not in self.regions:
+                raise ConfigError(f"region must be one of {', '.join(self.regions)}")
         p = preset(self.provider, region)
         hosts = self._hosts(
             {
@@ -291,3 +294,4 @@ class OutlookConnector(OAuthEmailConnector):
 class ZohoConnector(OAuthEmailConnector):
     provider = "zoho"
     label = "Zoho Mail"
+    regions = tuple(ZOHO_REGIONS)

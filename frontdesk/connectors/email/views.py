@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from frontdesk.connectors.base import ConfigError
 from frontdesk.connectors.email import oauth
 from frontdesk.connectors.email.imap import MailboxError
-from frontdesk.connectors.email.providers import ZOHO_REGIONS, client_credentials, preset
+from frontdesk.connectors.email.providers import client_credentials, preset
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Message
 
 SESSION_KEY = "frontdesk.email.oauth"
@@ -80,6 +80,11 @@ def _existing(request: HttpRequest, member, provider: str) -> ChannelAccount | N
     return ChannelAccount.objects.filter(
         pk=int(channel_id), workspace_id=member.workspace_id, provider=provider
     ).first()
+
+
+def _regions(connector) -> tuple[str, ...]:
+    """The data centres to choose from (Zoho's), or none."""
+    return getattr(connector, "regions", ())
 
 
 def _save(member, connector, name: str, setup, existing: ChannelAccount | None) -> ChannelAccount:
@@ -144,7 +149,7 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
                     "provider": provider,
                     "address": address,
                     "name": form.get("name", ""),
-                    "region": form.get("region", "") if provider == "zoho" else "",
+                    "region": form.get("region", "") if _regions(connector) else "",
                     "backfill_days": form.get("backfill_days", 30),
                     "channel": existing.pk if existing else None,
                 }
@@ -182,7 +187,7 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
             "result": result,
             "oauth_ready": oauth_ready,
             "custom_hosts": not p.imap_host,
-            "zoho_regions": list(ZOHO_REGIONS) if provider == "zoho" else [],
+            "zoho_regions": list(_regions(connector)),
             "existing": existing,
             "securities": ("tls", "starttls", "none"),
         },
