@@ -186,9 +186,16 @@ class Connector(ABC):
         """Fetch what is new (called by the worker when ``capabilities.sync`` is set)."""
         return None
 
-    def reply_blocked_reason(self, conversation: Conversation) -> str | None:
-        """Why a free-form reply cannot be sent now (e.g. a closed 24-hour window), or None."""
+    def reply_blocked_reason(
+        self, conversation: Conversation, extra: Mapping[str, Any] | None = None
+    ) -> str | None:
+        """Why this reply (its channel-specific ``extra``; none: a free-form text) cannot be
+        sent now (e.g. a closed 24-hour window), or None."""
         return None
+
+    def reply_text(self, text: str, extra: Mapping[str, Any]) -> str:
+        """The text a reply shows in the thread (e.g. a WhatsApp template's filled-in text)."""
+        return text
 
     def conversation_read(self, conversation: Conversation) -> None:
         """A member read the conversation (after commit): e.g. queue read receipts. Keep it cheap."""

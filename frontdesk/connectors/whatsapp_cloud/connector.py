@@ -233,8 +233,18 @@ class WhatsAppCloudConnector(Connector):
         }
 
     # --- the 24-hour window ------------------------------------------------------------
-    def reply_blocked_reason(self, conversation: Conversation) -> str | None:
+    def reply_blocked_reason(
+        self, conversation: Conversation, extra: Mapping[str, Any] | None = None
+    ) -> str | None:
+        if (extra or {}).get("template"):
+            return None  # an approved template may open a conversation at any time
         return window_closed_reason(conversation.last_inbound_at)
+
+    def reply_text(self, text: str, extra: Mapping[str, Any]) -> str:
+        template = extra.get("template")
+        if not text and isinstance(template, dict):
+            return str(template.get("text") or "").strip()  # shown as its filled-in text
+        return text
 
     # --- read receipts -----------------------------------------------------------------
     def conversation_read(self, conversation: Conversation) -> None:

@@ -78,18 +78,15 @@ def queue_reply(
 ) -> Message:
     """Write a reply as queued; the worker sends it once the transaction commits.
 
-    Refused up front (``ReplyBlocked``) when the channel will not take a free-form message
-    now and no template is given, or with attachments the channel cannot send.
+    Refused up front (``ReplyBlocked``) when the channel will not take this message now
+    (``Connector.reply_blocked_reason``), or with attachments the channel cannot send.
     """
-    text = (text or "").strip()
-    template = (extra or {}).get("template")
-    if not text and isinstance(template, dict):
-        text = str(template.get("text") or "").strip()  # a template shows as its filled-in text
+    connector = conversation.channel.connector
+    text = connector.reply_text((text or "").strip(), extra or {})
     if not text and not attachments:
         raise InvalidInbound("a reply needs text or an attachment")
     check_text_length(text)
-    connector = conversation.channel.connector
-    if not template and (blocked := connector.reply_blocked_reason(conversation)):
+    if blocked := connector.reply_blocked_reason(conversation, extra or {}):
         raise ReplyBlocked(blocked)
     if attachments and not connector.capabilities.attachments:
         raise InvalidInbound("this channel cannot send attachments")
