@@ -8,16 +8,12 @@ secret. The ``Idempotency-Key`` header stays the same across retries of one mess
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from django.conf import settings
-from django.utils import timezone
 
 from frontdesk.connectors.base import (
     Capabilities,
@@ -29,26 +25,10 @@ from frontdesk.connectors.base import (
     TransientSendError,
     require_http_url,
 )
+from frontdesk.connectors.http import retry_after_seconds, sha256_signature
 
 if TYPE_CHECKING:
     from frontdesk.inbox.models import ChannelAccount
-
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After is either seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
-        except (TypeError, ValueError):
-            return None
 
 
 class ApiConnector(Connector):
@@ -92,7 +72,7 @@ class ApiConnector(Connector):
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "Frontdesk",
-            "X-Frontdesk-Signature": sign(channel.credentials["secret"], body),
+            "X-Frontdesk-Signature": sha256_signature(channel.credentials["secret"], body),
             "Idempotency-Key": message.idempotency_key,
         }
         try:

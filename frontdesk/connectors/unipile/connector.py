@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils import timezone
 
-from frontdesk.connectors.api.connector import retry_after_seconds
 from frontdesk.connectors.base import (
     Capabilities,
     ChannelSetup,
@@ -45,6 +44,7 @@ from frontdesk.connectors.base import (
     TransientSendError,
     require,
 )
+from frontdesk.connectors.http import retry_after_seconds
 from frontdesk.connectors.unipile.client import (
     SECRET_HEADER as SECRET_HEADER,  # re-exported: views and tests read it here
 )

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from frontdesk.connectors.api.connector import sign
+from frontdesk.connectors.http import sha256_signature
 from frontdesk.connectors.whatsapp_cloud import effects
 from frontdesk.connectors.whatsapp_cloud.parse import parse_value
 from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
@@ -120,7 +120,8 @@ def _deliver(request: HttpRequest) -> HttpResponse:
         c
         for c in candidates
         if hmac.compare_digest(
-            sign(str(c.credentials.get("app_secret") or ""), body).encode(), given.encode()
+            sha256_signature(str(c.credentials.get("app_secret") or ""), body).encode(),
+            given.encode(),
         )
     ]
     if not signed_by:
