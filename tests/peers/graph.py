@@ -25,16 +25,17 @@ import hmac
 import itertools
 import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests.peers.local_server import root_of, start_server, stop_server
 
 VERSION = "v21.0"
 
@@ -154,16 +155,12 @@ class GraphPeer:
             def do_POST(self) -> None:
                 peer._handle(self, "POST")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = start_server(Handler)
 
     # --- addresses -----------------------------------------------------------------------
     @property
     def root(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return root_of(self.server)
 
     @property
     def url(self) -> str:
@@ -171,8 +168,7 @@ class GraphPeer:
         return f"{self.root}/{VERSION}"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_server(self.server)
 
     def calls_to(self, suffix: str, method: str = "POST") -> list[Call]:
         return [c for c in self.calls if c.method == method and c.path.endswith(suffix)]

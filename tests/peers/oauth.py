@@ -18,8 +18,10 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlparse
+
+from tests.peers.local_server import root_of, start_server, stop_server
 
 
 @dataclass
@@ -84,15 +86,11 @@ class OAuthServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = start_server(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return root_of(self.server)
 
     def issue(self, user: str) -> str:
         """A refresh token for ``user``, as if they had consented earlier."""
@@ -152,5 +150,4 @@ class OAuthServer:
         return {"active": "true", "username": entry[0]}
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_server(self.server)

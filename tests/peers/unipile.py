@@ -57,9 +57,11 @@ import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.peers.local_server import root_of, start_server, stop_server
 
 API_KEY = "unipile-test-key"
 
@@ -136,20 +138,15 @@ class UnipilePeer:
             def do_POST(self) -> None:
                 peer._handle(self, "POST")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = start_server(Handler)
 
     # --- set-up helpers ----------------------------------------------------------------
     @property
     def dsn(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return root_of(self.server)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_server(self.server)
 
     def new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):05d}"
