@@ -144,11 +144,24 @@ class UnipileClient:
         return data
 
     # --- messaging ------------------------------------------------------------------
+    # Where the versions differ in shape: v1 names the account in the query or the form,
+    # v2 in the path; v2 lists under another key and has no date filter on messages.
+    lists_after = True
+
+    def _scope(self, account_id: str) -> str:
+        return ""
+
+    def _account(self, account_id: str) -> dict[str, str]:
+        return {"account_id": account_id}
+
+    def _listed(self, data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
     def list_chats(self, account_id: str, cursor: str | None = None, limit=50) -> dict[str, Any]:
-        params: dict[str, Any] = {"account_id": account_id, "limit": limit}
+        params: dict[str, Any] = {**self._account(account_id), "limit": limit}
         if cursor:
             params["cursor"] = cursor
-        return self._json("GET", "/chats", params=params)
+        return self._listed(self._json("GET", f"{self._scope(account_id)}/chats", params=params))
 
     def list_messages(
         self,
@@ -161,16 +174,17 @@ class UnipileClient:
         params: dict[str, Any] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
-        if after:
+        if after and self.lists_after:
             params["after"] = after
-        return self._json("GET", f"/chats/{quote(chat_id, safe='')}/messages", params=params)
+        path = f"{self._scope(account_id)}/chats/{quote(chat_id, safe='')}/messages"
+        return self._listed(self._json("GET", path, params=params))
 
     def chat_attendees(self, account_id: str, chat_id: str) -> list[dict[str, Any]]:
         data = self._json("GET", f"/chats/{quote(chat_id, safe='')}/attendees")
         return [a for a in data.get("items") or [] if isinstance(a, dict)]
 
     def get_chat(self, account_id: str, chat_id: str) -> dict[str, Any]:
-        return self._json("GET", f"/chats/{quote(chat_id, safe='')}")
+        return self._json("GET", f"{self._scope(account_id)}/chats/{quote(chat_id, safe='')}")
 
     def attachment_url(self, account_id: str, chat_id: str, message_id: str, att_id: str) -> str:
         return f"{self.root}/messages/{quote(message_id, safe='')}/attachments/{quote(att_id, safe='')}"
@@ -216,16 +230,12 @@ class UnipileClient:
         files: list[tuple[str, bytes, str]],
         quote_id: str = "",
     ) -> dict[str, Any]:
-        fields = {"text": text, "account_id": account_id}
+        fields = {"text": text, **self._account(account_id)}
         if quote_id:
             fields["quote_id"] = quote_id
         body, content_type = multipart(fields, files)
-        return self._json(
-            "POST",
-            f"/chats/{quote(chat_id, safe='')}/messages",
-            content=body,
-            headers={"Content-Type": content_type},
-        )
+        path = f"{self._scope(account_id)}/chats/{quote(chat_id, safe='')}/messages"
+        return self._json("POST", path, content=body, headers={"Content-Type": content_type})
 
     def start_chat(
         self, account_id: str, attendee_id: str, text: str, files: list[tuple[str, bytes, str]]
@@ -236,8 +246,9 @@ class UnipileClient:
 
     def user_profile(self, identifier: str, account_id: str) -> dict[str, Any]:
         """A user's profile (LinkedIn: headline, picture, current company in ``experience``)."""
-        params = {"account_id": account_id, "linkedin_sections": "experience"}
-        return self._json("GET", f"/users/{quote(identifier, safe='')}", params=params)
+        params = {**self._account(account_id), "linkedin_sections": "experience"}
+        path = f"{self._scope(account_id)}/users/{quote(identifier, safe='')}"
+        return self._json("GET", path, params=params)
 
     # --- webhooks and hosted auth ---------------------------------------------------
     def iter_webhooks(self) -> Iterator[dict[str, Any]]:
@@ -375,61 +386,28 @@ class UnipileV2Client(UnipileClient):
     def root(self) -> str:
         return dsn_root(self.dsn or V2_DEFAULT_BASE) + "/v2"
 
-    @staticmethod
-    def _acc(account_id: str) -> str:
+    lists_after = False  # no date filter in v2's docs: the backfill stops at the window
+    start_chat_sends_files = False
+
+    def _scope(self, account_id: str) -> str:
         return "/" + quote(account_id, safe="")
 
-    def list_chats(self, account_id: str, cursor: str | None = None, limit=50) -> dict[str, Any]:
-        params: dict[str, Any] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        return _page(self._json("GET", f"{self._acc(account_id)}/chats", params=params))
+    def _account(self, account_id: str) -> dict[str, str]:
+        # Sending in a chat stays multipart as in v1 (the migration guide changes only "Start
+        # a chat"), minus account_id, which is in the path.
+        return {}
 
-    def list_messages(
-        self,
-        account_id: str,
-        chat_id: str,
-        cursor: str | None = None,
-        after: str | None = None,
-        limit=100,
-    ) -> dict[str, Any]:
-        # No ``after`` filter: v2's docs do not list one; the backfill stops at the window.
-        params: dict[str, Any] = {"limit": limit}
-        if cursor:
-            params["cursor"] = cursor
-        path = f"{self._acc(account_id)}/chats/{quote(chat_id, safe='')}/messages"
-        return _page(self._json("GET", path, params=params))
+    def _listed(self, data: dict[str, Any]) -> dict[str, Any]:
+        return _page(data)
 
     def chat_attendees(self, account_id: str, chat_id: str) -> list[dict[str, Any]]:
         return []  # "The concept of independent attendees is not present in v2."
 
-    def get_chat(self, account_id: str, chat_id: str) -> dict[str, Any]:
-        return self._json("GET", f"{self._acc(account_id)}/chats/{quote(chat_id, safe='')}")
-
     def attachment_url(self, account_id: str, chat_id: str, message_id: str, att_id: str) -> str:
         return (
-            f"{self.root}{self._acc(account_id)}/chats/{quote(chat_id, safe='')}"
+            f"{self.root}{self._scope(account_id)}/chats/{quote(chat_id, safe='')}"
             f"/messages/{quote(message_id, safe='')}/attachments/{quote(att_id, safe='')}"
         )
-
-    def send_message(
-        self,
-        account_id: str,
-        chat_id: str,
-        text: str,
-        files: list[tuple[str, bytes, str]],
-        quote_id: str = "",
-    ) -> dict[str, Any]:
-        # The migration guide changes the content type of "Start a chat" only; sending in a
-        # chat keeps multipart (text, attachments, quote_id) as in v1, minus account_id.
-        fields = {"text": text}
-        if quote_id:
-            fields["quote_id"] = quote_id
-        body, content_type = multipart(fields, files)
-        path = f"{self._acc(account_id)}/chats/{quote(chat_id, safe='')}/messages"
-        return self._json("POST", path, content=body, headers={"Content-Type": content_type})
-
-    start_chat_sends_files = False
 
     def start_chat(
         self, account_id: str, attendee_id: str, text: str, files: list[tuple[str, bytes, str]]
@@ -439,14 +417,9 @@ class UnipileV2Client(UnipileClient):
         assert not files, "v2 starts a chat with text only"
         return self._json(
             "POST",
-            f"{self._acc(account_id)}/chats/send",
+            f"{self._scope(account_id)}/chats/send",
             json={"users_ids": [attendee_id], "text": text},
         )
-
-    def user_profile(self, identifier: str, account_id: str) -> dict[str, Any]:
-        params = {"linkedin_sections": "experience"}
-        path = f"{self._acc(account_id)}/users/{quote(identifier, safe='')}"
-        return self._json("GET", path, params=params)
 
     def get_account(self, account_id: str) -> dict[str, Any]:
         return self._json("GET", f"/accounts/{quote(account_id, safe='')}")
