@@ -7,7 +7,9 @@ and keyboard navigation.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,7 +129,7 @@ def login(browser, app: App, email: str, password: str):
 
 
 def test_two_members_work_the_inbox_live(app, browser):
-    from playwright.sync_api import expect
+    from playwright.sync_api import Error, expect
 
     ana = app.inbound("ana-1", "Ana Lima", "Hi! Do you ship to Lisbon?")
     app.inbound("bruno-1", "Bruno Costa", "My order #1042 has not arrived")
@@ -238,14 +240,31 @@ def test_two_members_work_the_inbox_live(app, browser):
         expect(owner.locator("#rows .row")).to_have_count(2)
 
         # Keyboard navigation: j / k move through the list, / focuses search, ? shows help.
+        # The first conversation answers slowly: its late answer must not replace the one the
+        # user moved on to (the panes once showed whichever answer came last).
+        first_id, second_id = (
+            row.get_attribute("data-id") for row in owner.locator("#rows .row").all()
+        )
+        held: list = []
+        stale = re.compile(rf"/c/{first_id}/(\?.*)?$")
+
+        def hold(route):
+            held.append(route)
+
+        owner.route(stale, hold)
         owner.locator("#q").blur()
         owner.keyboard.press("j")
-        expect(owner.locator("#rows .row.active")).to_have_count(1)
-        first_id = owner.locator("#rows .row.active").get_attribute("data-id")
+        expect(owner.locator("#rows .row.active")).to_have_attribute("data-id", first_id)
         owner.keyboard.press("j")
-        expect(owner.locator("#rows .row.active")).not_to_have_attribute("data-id", first_id)
-        second_id = owner.locator("#rows .row.active").get_attribute("data-id")
+        expect(owner.locator("#rows .row.active")).to_have_attribute("data-id", second_id)
         expect(owner.locator("#thread")).to_have_attribute("data-conversation", second_id)
+        assert len(held) == 1
+        owner.unroute(stale, hold)
+        with contextlib.suppress(Error):  # the browser may have dropped the stale request
+            held[0].continue_()
+        owner.wait_for_timeout(500)
+        expect(owner.locator("#thread")).to_have_attribute("data-conversation", second_id)
+        expect(owner.locator("#rows .row.active")).to_have_attribute("data-id", second_id)
         owner.keyboard.press("k")
         expect(owner.locator("#thread")).to_have_attribute("data-conversation", first_id)
         owner.keyboard.press("r")

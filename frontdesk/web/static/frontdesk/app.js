@@ -346,6 +346,14 @@
     if (target && target.id === "messages") { dedupeMessages(); toBottom(); }
   });
 
+  /* A conversation that answers after the user moved on to another one is not shown. */
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    if (!e.detail.target || e.detail.target.id !== "thread-pane") return;
+    var asked = /^\/c\/(\d+)\//.exec(e.detail.pathInfo.requestPath);
+    var active = $("#rows .row.active");
+    if (asked && active && asked[1] !== active.dataset.id) e.detail.shouldSwap = false;
+  });
+
   /* Keep the reading position when older messages are prepended. */
   var before = null;
   document.body.addEventListener("htmx:beforeSwap", function (e) {
