@@ -67,7 +67,10 @@ class Contact(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
-    avatar_url = models.URLField(max_length=1000, blank=True, default="")
+    avatar_url = models.URLField(max_length=1000, blank=True, default="")  # at the provider
+    # Our copy of that picture (inbox.avatars): provider links expire, and the browser only
+    # loads images from us.
+    avatar = models.FileField(upload_to="avatars/", max_length=500, blank=True, default="")
     tags = models.JSONField(default=list, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -78,6 +81,16 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"Contact {self.pk}"
+
+    @property
+    def profile(self) -> dict[str, str]:
+        """What a connector learnt of the person's public profile (LinkedIn: headline, link,
+        location), for the contact panel and the lead it becomes."""
+        fields = self.custom_fields or {}
+        found = {key: str(fields.get(f"linkedin_{key}") or "") for key in ("headline", "location")}
+        url = str(fields.get("linkedin_url") or "")
+        found["url"] = url if url.startswith("https://") else ""  # never a javascript: link
+        return {key: value for key, value in found.items() if value}
 
     @property
     def display_name(self) -> str:

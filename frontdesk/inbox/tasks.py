@@ -15,6 +15,13 @@ from frontdesk.inbox.actions.ingest import purge_pending_statuses
 from frontdesk.inbox.actions.send import deliver, due_for_delivery
 
 
+@db_task(retries=3, retry_delay=60)
+def copy_contact_avatar(contact_id: int, url: str) -> str:
+    from frontdesk.inbox.avatars import copy_avatar
+
+    return copy_avatar(contact_id, url)
+
+
 @db_task()
 def deliver_message(message_id: int) -> str:
     return deliver(message_id)

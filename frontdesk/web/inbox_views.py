@@ -31,12 +31,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.connectors.base import InboundAttachment
-from frontdesk.inbox import queries
+from frontdesk.inbox import avatars, queries
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import send as send_actions
 from frontdesk.inbox.actions.ingest import InvalidInbound
 from frontdesk.inbox.models import (
     Attachment,
+    Contact,
     Conversation,
     ConversationStatus,
     DeliveryStatus,
@@ -565,4 +566,18 @@ def attachment_file(request: HttpRequest, attachment_id: int) -> HttpResponseBas
         content_type=row.content_type,
     )
     response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@member_required
+@require_GET
+def contact_avatar(request: HttpRequest, contact_id: int) -> HttpResponseBase:
+    """The stored copy of a contact's picture (``inbox.avatars``); the URL carries the file's
+    name, so a new picture is a new URL and this one may be cached."""
+    member = _member(request)
+    contact = get_object_or_404(Contact, pk=contact_id, workspace_id=member.workspace_id)
+    if not contact.avatar:
+        raise Http404("no picture")
+    response = FileResponse(contact.avatar.open("rb"), content_type=avatars.content_type(contact))
+    response["Cache-Control"] = "private, max-age=86400"
     return response

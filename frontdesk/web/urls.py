@@ -21,6 +21,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/m/<int:message_id>/retry", inbox.retry, name="retry"),
     path("c/<int:conversation_id>/m/<int:message_id>/email", inbox.email_body, name="email_body"),
     path("files/<int:attachment_id>", inbox.attachment_file, name="attachment_file"),
+    path("contacts/<int:contact_id>/avatar", inbox.contact_avatar, name="contact_avatar"),
     path("apps/", workspace_views.apps, name="apps"),
     path(
         "apps/<int:channel_id>/connection",

@@ -1017,6 +1017,10 @@ def _apply_profile(contact, profile: dict[str, Any]) -> None:
     custom["linkedin_enriched_at"] = timezone.now().isoformat()
     contact.custom_fields = custom
     contact.save(update_fields=[*fields, "custom_fields", "updated_at"])
+    if "avatar_url" in fields:
+        from frontdesk.inbox.avatars import copy_later
+
+        copy_later(contact)
 
 
 def _enrich_contact(contact, profile: dict[str, Any]) -> None:
@@ -1050,6 +1054,10 @@ def _fill_profile_links(contact, profile: dict[str, Any]) -> bool:
         fields.append("custom_fields")
     if fields:
         contact.save(update_fields=[*fields, "updated_at"])
+    if "avatar_url" in fields:
+        from frontdesk.inbox.avatars import copy_later
+
+        copy_later(contact)
     return bool(fields)
 
 
