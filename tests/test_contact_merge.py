@@ -1,0 +1,127 @@
+"""Merging two contacts of one person: what moves, what is kept, and what is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from frontdesk.inbox.actions.contacts import merge_contacts
+from frontdesk.inbox.actions.ingest import InvalidInbound
+from frontdesk.inbox.models import Contact, ContactHandle, Conversation, Message
+from tests.conftest import make_api_channel
+
+
+@pytest.fixture
+def published(monkeypatch) -> list[tuple]:
+    sent: list[tuple] = []
+    monkeypatch.setattr(
+        "frontdesk.inbox.actions.contacts.publish",
+        lambda workspace_id, event, **data: sent.append((workspace_id, event, data)),
+    )
+    return sent
+
+
+@pytest.fixture
+def ana_by_mail(inbound) -> Conversation:
+    return inbound("Hi by mail", handle="ana@x.com", contact_name="").conversation
+
+
+@pytest.fixture
+def ana_by_phone(inbound) -> Conversation:
+    return inbound("Hi by phone", handle="+5511999990000", contact_name="Ana Lima").conversation
+
+
+def test_merge_moves_handles_and_conversations_and_fills_blanks(
+    owner, agent, ana_by_mail, ana_by_phone, published
+):
+    keep, other = ana_by_mail.contact, ana_by_phone.contact
+    Contact.objects.filter(pk=keep.pk).update(tags=["vip", "lead"], custom_fields={"plan": "pro"})
+    Contact.objects.filter(pk=other.pk).update(
+        company="Lima & Co",
+        owner=agent.user,
+        avatar_url="https://example.com/ana.png",
+        tags=["lead", "brazil"],
+        custom_fields={"plan": "free", "city": "São Paulo"},
+    )
+
+    merged = merge_contacts(owner.workspace_id, keep.pk, other.pk, by_user=owner.user)
+
+    assert merged.pk == keep.pk
+    assert not Contact.objects.filter(pk=other.pk).exists()
+    keep.refresh_from_db()
+    assert keep.name == "Ana Lima" and keep.company == "Lima & Co"
+    assert keep.owner == agent.user and keep.avatar_url == "https://example.com/ana.png"
+    assert keep.tags == ["vip", "lead", "brazil"]
+    assert keep.custom_fields == {"plan": "pro", "city": "São Paulo"}
+    handles = ContactHandle.objects.filter(contact=keep).values_list("value", flat=True)
+    assert sorted(handles) == ["+5511999990000", "ana@x.com"]
+    conversations = Conversation.objects.filter(contact=keep).order_by("id")
+    assert list(conversations) == [ana_by_mail, ana_by_phone]
+    lines = Message.objects.filter(kind="event").order_by("conversation_id")
+    assert [(m.conversation_id, m.text) for m in lines] == [
+        (c.pk, "owner merged Ana Lima (+5511999990000) into this contact") for c in conversations
+    ]
+    assert published == [
+        (
+            owner.workspace_id,
+            "contact.merged",
+            {
+                "contact_id": keep.pk,
+                "merged_contact_id": other.pk,
+                "conversations": [
+                    {"id": m.conversation_id, "message_id": m.pk} for m in lines.order_by("id")
+                ],
+            },
+        )
+    ]
+
+
+def test_keep_keeps_what_it_has(owner, inbound, published):
+    keep = inbound("a", handle="a1", contact_name="Ana").conversation.contact
+    other = inbound("b", handle="b1", contact_name="Ana Lima Silva").conversation.contact
+    merge_contacts(owner.workspace_id, keep.pk, other.pk)
+    keep.refresh_from_db()
+    assert keep.name == "Ana"
+    lines = Message.objects.filter(kind="event").values_list("text", "author_user")
+    assert list(lines) == [("Ana Lima Silva (b1) was merged into this contact", None)] * 2
+
+
+def test_later_messages_to_a_merged_handle_land_on_the_kept_contact(
+    owner, callback, inbound, ana_by_mail, ana_by_phone, published
+):
+    keep, other = ana_by_mail.contact, ana_by_phone.contact
+    merge_contacts(owner.workspace_id, keep.pk, other.pk, by_user=owner.user)
+
+    same_thread = inbound("Me again", handle="+5511999990000").conversation
+    assert same_thread.pk == ana_by_phone.pk and same_thread.contact_id == keep.pk
+    elsewhere = make_api_channel(owner, callback.url, name="Sales bot")
+    new_thread = inbound("Hello sales", handle="+5511999990000", via=elsewhere).conversation
+    assert new_thread.pk not in (ana_by_mail.pk, ana_by_phone.pk)
+    assert new_thread.contact_id == keep.pk
+    assert Contact.objects.count() == 1
+
+
+def test_merging_a_contact_into_itself_is_refused(owner, ana_by_mail, published):
+    contact = ana_by_mail.contact
+    with pytest.raises(InvalidInbound, match="itself"):
+        merge_contacts(owner.workspace_id, contact.pk, contact.pk)
+    assert Contact.objects.filter(pk=contact.pk).exists() and published == []
+
+
+def test_another_workspaces_contact_looks_like_a_missing_one(
+    owner, rival, callback, ana_by_mail, published
+):
+    from frontdesk.connectors.base import InboundMessage
+    from frontdesk.inbox.actions.ingest import ingest
+
+    theirs = make_api_channel(rival, callback.url, name="Theirs")
+    stranger = ingest(theirs, InboundMessage(provider_id="r-1", handle="zed", text="hi"))
+    ours = ana_by_mail.contact
+    for keep_id, other_id in [
+        (ours.pk, stranger.conversation.contact_id),
+        (stranger.conversation.contact_id, ours.pk),
+        (ours.pk, 10**9),
+    ]:
+        with pytest.raises(Contact.DoesNotExist):
+            merge_contacts(owner.workspace_id, keep_id, other_id, by_user=owner.user)
+    assert Contact.objects.count() == 2 and published == []
+    assert ContactHandle.objects.filter(contact_id=stranger.conversation.contact_id).count() == 1
