@@ -7,7 +7,8 @@ import pytest
 from frontdesk.inbox.actions.contacts import merge_contacts
 from frontdesk.inbox.actions.ingest import InvalidInbound
 from frontdesk.inbox.models import Contact, ContactHandle, Conversation, Message
-from tests.conftest import make_api_channel
+from tests.conftest import make_api_channel, token_client
+from tests.test_api import post_json
 
 
 @pytest.fixture
@@ -125,3 +126,50 @@ def test_another_workspaces_contact_looks_like_a_missing_one(
             merge_contacts(owner.workspace_id, keep_id, other_id, by_user=owner.user)
     assert Contact.objects.count() == 2 and published == []
     assert ContactHandle.objects.filter(contact_id=stranger.conversation.contact_id).count() == 1
+
+
+# --- the REST API --------------------------------------------------------------------------
+
+
+def merge_url(contact_id: int) -> str:
+    return f"/api/v1/contacts/{contact_id}/merge"
+
+
+def test_api_merge_answers_the_merged_contact(api, ana_by_mail, ana_by_phone):
+    keep, other = ana_by_mail.contact, ana_by_phone.contact
+    r = post_json(api, merge_url(keep.pk), {"other_id": other.pk})
+    assert r.status_code == 200, r.content
+    assert r.json() == {
+        "id": keep.pk,
+        "name": "Ana Lima",
+        "company": "",
+        "handles": [
+            {"kind": "external", "value": "ana@x.com"},
+            {"kind": "external", "value": "+5511999990000"},
+        ],
+    }
+    assert api.get(f"/api/v1/contacts/{keep.pk}").json() == r.json()
+    assert api.get(f"/api/v1/contacts/{other.pk}").status_code == 404
+    conversation = api.get(f"/api/v1/conversations/{ana_by_phone.pk}").json()
+    assert conversation["contact"]["id"] == keep.pk
+
+
+def test_api_merge_refuses_itself_and_unknown_or_foreign_contacts(
+    api, rival, callback, ana_by_mail
+):
+    ours = ana_by_mail.contact.pk
+    theirs_channel = make_api_channel(rival, callback.url, name="Theirs")
+    r = post_json(
+        token_client(rival),
+        f"/api/v1/channels/{theirs_channel.pk}/messages",
+        {"id": "r-1", "contact": {"handle": "zed"}, "text": "hi"},
+    )
+    theirs = Conversation.objects.get(pk=r.json()["conversation_id"]).contact_id
+
+    itself = post_json(api, merge_url(ours), {"other_id": ours})
+    assert itself.status_code == 400 and "itself" in itself.json()["detail"]
+    for keep_id, other_id in [(ours, theirs), (theirs, ours), (ours, 10**9), (10**9, ours)]:
+        r = post_json(api, merge_url(keep_id), {"other_id": other_id})
+        assert r.status_code == 404 and r.json() == {"detail": "contact not found"}
+    assert api.get(f"/api/v1/contacts/{theirs}").status_code == 404
+    assert Contact.objects.filter(pk__in=[ours, theirs]).count() == 2
