@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from frontdesk.inbox.actions.contacts import merge_contacts
 from frontdesk.inbox.actions.ingest import InvalidInbound
 from frontdesk.inbox.models import Contact, ContactHandle, Conversation, Message
-from tests.conftest import make_api_channel, token_client
+from tests.conftest import PASSWORD, make_api_channel, token_client
 from tests.test_api import post_json
+from tests.test_web import HX, login
 
 
 @pytest.fixture
@@ -173,3 +175,70 @@ def test_api_merge_refuses_itself_and_unknown_or_foreign_contacts(
         assert r.status_code == 404 and r.json() == {"detail": "contact not found"}
     assert api.get(f"/api/v1/contacts/{theirs}").status_code == 404
     assert Contact.objects.filter(pk__in=[ours, theirs]).count() == 2
+
+
+# --- the web inbox -----------------------------------------------------------------------
+
+
+def test_web_find_confirm_and_merge_from_the_contact_panel(owner, ana_by_mail, ana_by_phone):
+    web = login(owner)
+    cid = ana_by_mail.pk
+    page = web.get(f"/c/{cid}/").content.decode()
+    assert "Merge with another contact…" in page
+
+    found = web.get(f"/c/{cid}/contact/merge/find?q=lima", headers=HX).content.decode()
+    assert "Ana Lima" in found and "+5511999990000" in found
+    other = ana_by_phone.contact
+    assert f"other={other.pk}" in found
+    mine = web.get(f"/c/{cid}/contact/merge/find?q=ana@x", headers=HX).content.decode()
+    assert "No other contact matches" in mine  # this conversation's own contact is not offered
+
+    confirm = web.get(f"/c/{cid}/contact/merge/confirm?other={other.pk}", headers=HX)
+    assert (
+        "Merge <strong>Ana Lima (+5511999990000)</strong> into this contact? "
+        "Their conversations and addresses move here."
+    ) in confirm.content.decode()
+
+    panel = web.post(f"/c/{cid}/contact/merge", {"other_id": other.pk}, headers=HX)
+    assert panel.status_code == 200
+    html = panel.content.decode()
+    assert "<html" not in html and 'class="contact-card"' in html
+    assert "ana@x.com" in html and "+5511999990000" in html and "Ana Lima" in html
+    assert f'href="/c/{ana_by_phone.pk}/"' in html  # the moved conversation is listed
+    assert not Contact.objects.filter(pk=other.pk).exists()
+    assert web.get(f"/c/{cid}/contact", headers=HX).content.decode() == html
+
+
+def test_web_merge_without_htmx_goes_back_to_the_conversation(owner, ana_by_mail, ana_by_phone):
+    response = login(owner).post(
+        f"/c/{ana_by_mail.pk}/contact/merge", {"other_id": ana_by_phone.contact_id}
+    )
+    assert response.status_code == 302 and response.url.startswith(f"/c/{ana_by_mail.pk}/")
+    assert Contact.objects.count() == 1
+
+
+def test_web_merge_refuses_strangers_itself_and_needs_csrf(
+    owner, rival, callback, ana_by_mail, ana_by_phone
+):
+    from frontdesk.connectors.base import InboundMessage
+    from frontdesk.inbox.actions.ingest import ingest
+
+    theirs = make_api_channel(rival, callback.url, name="Theirs")
+    stranger = ingest(theirs, InboundMessage(provider_id="r-1", handle="zed", text="hi"))
+    web = login(owner)
+    url = f"/c/{ana_by_mail.pk}/contact/merge"
+    for other_id in [stranger.conversation.contact_id, ana_by_mail.contact_id, "x"]:
+        refused = web.post(url, {"other_id": other_id}, headers=HX)
+        assert refused.status_code == 422 and refused["HX-Retarget"] == "#merge-results"
+    assert web.get(f"{url}/find?q=zed", headers=HX).content.decode().count("zed") == 1  # echo
+    other = stranger.conversation.contact_id
+    assert web.get(f"{url}/confirm?other={other}", headers=HX).status_code == 404
+    # Their conversation's panel and merge are 404 for us.
+    assert web.get(f"/c/{stranger.conversation.pk}/contact").status_code == 404
+    their_url = f"/c/{stranger.conversation.pk}/contact/merge"
+    assert web.post(their_url, {"other_id": ana_by_phone.contact_id}).status_code == 404
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.login(username=owner.user.email, password=PASSWORD)
+    assert strict.post(url, {"other_id": ana_by_phone.contact_id}).status_code == 403
+    assert Contact.objects.filter(workspace=owner.workspace).count() == 2
