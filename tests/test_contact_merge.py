@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from frontdesk.connectors.base import InboundMessage
 from frontdesk.inbox.actions.contacts import merge_contacts
-from frontdesk.inbox.actions.ingest import InvalidInbound
+from frontdesk.inbox.actions.ingest import InvalidInbound, ingest
 from frontdesk.inbox.models import Contact, ContactHandle, Conversation, Message
 from tests.conftest import PASSWORD, make_api_channel, token_client
 from tests.test_api import post_json
+from tests.test_ingest import race
 from tests.test_web import HX, login
 
 
@@ -113,9 +115,6 @@ def test_merging_a_contact_into_itself_is_refused(owner, ana_by_mail, published)
 def test_another_workspaces_contact_looks_like_a_missing_one(
     owner, rival, callback, ana_by_mail, published
 ):
-    from frontdesk.connectors.base import InboundMessage
-    from frontdesk.inbox.actions.ingest import ingest
-
     theirs = make_api_channel(rival, callback.url, name="Theirs")
     stranger = ingest(theirs, InboundMessage(provider_id="r-1", handle="zed", text="hi"))
     ours = ana_by_mail.contact
@@ -128,6 +127,24 @@ def test_another_workspaces_contact_looks_like_a_missing_one(
             merge_contacts(owner.workspace_id, keep_id, other_id, by_user=owner.user)
     assert Contact.objects.count() == 2 and published == []
     assert ContactHandle.objects.filter(contact_id=stranger.conversation.contact_id).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_opposite_merges_at_once_neither_deadlock_nor_lose_anyone(owner, callback, published):
+    """A into B and B into A at the same moment: one wins, the other finds its contact gone."""
+    channel = make_api_channel(owner, callback.url)
+    a = ingest(channel, InboundMessage(provider_id="a", handle="a@x.com", text="hi")).conversation
+    b = ingest(channel, InboundMessage(provider_id="b", handle="+551199", text="hi")).conversation
+    pairs = [(a.contact_id, b.contact_id), (b.contact_id, a.contact_id)] * 2
+    errors = race(
+        len(pairs),
+        lambda n: merge_contacts(owner.workspace_id, *pairs[n], by_user=owner.user),
+    )
+    assert len(errors) == len(pairs) - 1
+    assert all(isinstance(e, Contact.DoesNotExist) for e in errors), errors
+    survivor = Contact.objects.get()
+    assert set(survivor.handles.values_list("value", flat=True)) == {"a@x.com", "+551199"}
+    assert set(survivor.conversations.all()) == {a, b}
 
 
 # --- the REST API --------------------------------------------------------------------------
@@ -220,9 +237,6 @@ def test_web_merge_without_htmx_goes_back_to_the_conversation(owner, ana_by_mail
 def test_web_merge_refuses_strangers_itself_and_needs_csrf(
     owner, rival, callback, ana_by_mail, ana_by_phone
 ):
-    from frontdesk.connectors.base import InboundMessage
-    from frontdesk.inbox.actions.ingest import ingest
-
     theirs = make_api_channel(rival, callback.url, name="Theirs")
     stranger = ingest(theirs, InboundMessage(provider_id="r-1", handle="zed", text="hi"))
     web = login(owner)
