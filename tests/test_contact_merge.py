@@ -187,7 +187,13 @@ def test_api_merge_refuses_itself_and_unknown_or_foreign_contacts(
 
     itself = post_json(api, merge_url(ours), {"other_id": ours})
     assert itself.status_code == 400 and "itself" in itself.json()["detail"]
-    for keep_id, other_id in [(ours, theirs), (theirs, ours), (ours, 10**9), (10**9, ours)]:
+    for keep_id, other_id in [
+        (ours, theirs),
+        (theirs, ours),
+        (ours, 10**9),
+        (10**9, ours),
+        (ours, 10**20),
+    ]:
         r = post_json(api, merge_url(keep_id), {"other_id": other_id})
         assert r.status_code == 404 and r.json() == {"detail": "contact not found"}
     assert api.get(f"/api/v1/contacts/{theirs}").status_code == 404
@@ -241,7 +247,7 @@ def test_web_merge_refuses_strangers_itself_and_needs_csrf(
     stranger = ingest(theirs, InboundMessage(provider_id="r-1", handle="zed", text="hi"))
     web = login(owner)
     url = f"/c/{ana_by_mail.pk}/contact/merge"
-    for other_id in [stranger.conversation.contact_id, ana_by_mail.contact_id, "x"]:
+    for other_id in [stranger.conversation.contact_id, ana_by_mail.contact_id, "x", 10**20]:
         refused = web.post(url, {"other_id": other_id}, headers=HX)
         assert refused.status_code == 422 and refused["HX-Retarget"] == "#merge-results"
     assert web.get(f"{url}/find?q=zed", headers=HX).content.decode().count("zed") == 1  # echo

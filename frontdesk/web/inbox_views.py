@@ -574,9 +574,9 @@ def merge_contact(request: HttpRequest, conversation_id: int) -> HttpResponse:
     member = _member(request)
     conversation = _conversation(member, conversation_id)
     other_id = request.POST.get("other_id", "")
+    if not other_id.isdigit():
+        return _error(request, conversation, "Pick the contact to merge.", "#merge-results")
     try:
-        if not other_id.isdigit():
-            raise Contact.DoesNotExist
         contact_actions.merge_contacts(
             member.workspace_id, conversation.contact_id, int(other_id), by_user=member.user
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 
 from frontdesk.inbox.actions.conversation import event_line
 from frontdesk.inbox.actions.ingest import InvalidInbound
@@ -31,10 +32,11 @@ def merge_contacts(
     """
     with transaction.atomic():
         # Both rows locked, lowest id first: two merges of the same pair cannot deadlock.
+        # (pk=a OR pk=b rather than IN: an id too large for the column just matches nothing.)
         locked = {
             c.pk: c
             for c in Contact.objects.select_for_update()
-            .filter(workspace_id=workspace_id, pk__in={keep_id, other_id})
+            .filter(Q(pk=keep_id) | Q(pk=other_id), workspace_id=workspace_id)
             .order_by("pk")
         }
         if keep_id not in locked or other_id not in locked:
