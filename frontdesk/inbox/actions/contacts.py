@@ -23,8 +23,8 @@ def merge_contacts(
     Its handles and conversations (and every other row pointing at it) move to ``keep``, so
     the next message from any of its addresses lands on ``keep``. ``keep``'s blank fields
     are filled from ``other``, tags are united, and ``keep``'s custom field values win.
-    Each conversation of the merged contact gets an event line, and one ``contact.merged``
-    event goes out after the commit.
+    Every conversation ``keep`` now has (its own and the moved ones) gets an event line
+    saying so, and one ``contact.merged`` event goes out after the commit.
 
     Raises ``Contact.DoesNotExist`` when either id is not a contact of this workspace (the
     same answer whether it exists elsewhere or not at all) and ``InvalidInbound`` for a
