@@ -39,7 +39,9 @@ def test_merge_moves_handles_and_conversations_and_fills_blanks(
     owner, agent, ana_by_mail, ana_by_phone, published
 ):
     keep, other = ana_by_mail.contact, ana_by_phone.contact
-    Contact.objects.filter(pk=keep.pk).update(tags=["vip", "lead"], custom_fields={"plan": "pro"})
+    Contact.objects.filter(pk=keep.pk).update(
+        tags=["vip", "lead"], custom_fields={"plan": "pro", "city": ""}
+    )
     Contact.objects.filter(pk=other.pk).update(
         company="Lima & Co",
         owner=agent.user,

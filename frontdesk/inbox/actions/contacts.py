@@ -22,7 +22,8 @@ def merge_contacts(
 
     Its handles and conversations (and every other row pointing at it) move to ``keep``, so
     the next message from any of its addresses lands on ``keep``. ``keep``'s blank fields
-    are filled from ``other``, tags are united, and ``keep``'s custom field values win.
+    are filled from ``other``, tags are united, and ``keep``'s custom field values win
+    (a blank one is filled like a blank field).
     Every conversation ``keep`` now has (its own and the moved ones) gets an event line
     saying so, and one ``contact.merged`` event goes out after the commit.
 
