@@ -31,6 +31,10 @@ class ContactOut(Schema):
     handles: list[HandleOut]
 
 
+class ContactMergeIn(Schema):
+    other_id: int = Field(description="the contact merged into this one, then deleted")
+
+
 class PersonOut(Schema):
     id: int
     name: str

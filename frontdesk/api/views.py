@@ -17,6 +17,7 @@ from frontdesk.api.auth import ChannelSecretAuth, TokenAuth, secret_matches
 from frontdesk.connectors.base import ConfigError, InboundAttachment, InboundMessage, StatusUpdate
 from frontdesk.connectors.registry import CONNECTORS
 from frontdesk.inbox import queries
+from frontdesk.inbox.actions import contacts as contact_actions
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import send as send_actions
 from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
@@ -320,22 +321,38 @@ def mark_read(request: HttpRequest, conversation_id: int):
 @api.get("/contacts", response={200: s.ContactPage, 400: s.Error}, tags=["contacts"])
 def list_contacts(request: HttpRequest, q: str = "", cursor: str | None = None, limit: int = 50):
     member = _member(request)
-    limit = max(1, min(limit, 200))
-    qs = Contact.objects.filter(workspace_id=member.workspace_id)
-    if q:
-        qs = qs.filter(name__icontains=q) | qs.filter(handles__value__icontains=q)
-        qs = qs.distinct()
-    if cursor:
-        if not cursor.isdigit():
-            raise HttpError(400, "invalid cursor")
-        qs = qs.filter(pk__lt=int(cursor))
-    rows = list(qs.prefetch_related("handles").order_by("-id")[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [serialize.contact(c) for c in rows],
-        "next_cursor": str(rows[-1].pk) if more and rows else None,
-    }
+    page = queries.contacts(member.workspace_id, q, cursor=cursor, limit=max(1, min(limit, 200)))
+    return {"items": [serialize.contact(c) for c in page.items], "next_cursor": page.next_cursor}
+
+
+def _contact(member: Membership, contact_id: int) -> Contact:
+    row = queries.contact_for(member.workspace_id, contact_id)
+    if row is None:
+        raise HttpError(404, "contact not found")
+    return row
+
+
+@api.get("/contacts/{contact_id}", response={200: s.ContactOut, 404: s.Error}, tags=["contacts"])
+def get_contact(request: HttpRequest, contact_id: int):
+    return serialize.contact(_contact(_member(request), contact_id))
+
+
+@api.post(
+    "/contacts/{contact_id}/merge",
+    response={200: s.ContactOut, 400: s.Error, 404: s.Error},
+    tags=["contacts"],
+)
+def merge_contact(request: HttpRequest, contact_id: int, payload: s.ContactMergeIn):
+    """Merge contact ``other_id`` (the same person) into this one, then delete it: its
+    handles and conversations move here, and blank fields are filled from it."""
+    member = _member(request)
+    try:
+        contact_actions.merge_contacts(
+            member.workspace_id, contact_id, payload.other_id, by_user=member.user
+        )
+    except Contact.DoesNotExist:
+        raise HttpError(404, "contact not found") from None
+    return serialize.contact(_contact(member, contact_id))
 
 
 @api.get(

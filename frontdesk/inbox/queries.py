@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from frontdesk.inbox.models import (
     ChannelAccount,
+    Contact,
     ContactHandle,
     Conversation,
     ConversationRead,
@@ -172,3 +173,43 @@ def unread_counts(
 
 def channels(workspace_id: int) -> QuerySet[ChannelAccount]:
     return ChannelAccount.objects.filter(workspace_id=workspace_id).order_by("kind", "name", "id")
+
+
+def _contacts_with_handles() -> QuerySet[Contact]:
+    return Contact.objects.prefetch_related(
+        Prefetch("handles", queryset=ContactHandle.objects.order_by("id"))
+    )
+
+
+def contacts(
+    workspace_id: int,
+    q: str = "",
+    cursor: str | None = None,
+    limit: int = 50,
+    exclude_id: int | None = None,
+) -> Page:
+    """Contacts, newest first, whose name or one of whose handles contains ``q``.
+
+    The cursor is the last contact's id, as a string.
+    """
+    qs = _contacts_with_handles().filter(workspace_id=workspace_id)
+    q = q.strip()[:200]
+    if q:
+        handle_match = ContactHandle.objects.filter(
+            workspace_id=workspace_id, contact_id=OuterRef("pk"), value__icontains=q
+        )
+        qs = qs.filter(Q(name__icontains=q) | Exists(handle_match))
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    if cursor:
+        if not cursor.isdigit():
+            raise BadCursor("invalid cursor")
+        qs = qs.filter(pk__lt=int(cursor))
+    rows = list(qs.order_by("-id")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, str(rows[-1].pk) if more and rows else None)
+
+
+def contact_for(workspace_id: int, contact_id: int) -> Contact | None:
+    return _contacts_with_handles().filter(workspace_id=workspace_id, pk=contact_id).first()

@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.connectors.base import InboundAttachment
 from frontdesk.inbox import avatars, queries
+from frontdesk.inbox.actions import contacts as contact_actions
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import send as send_actions
 from frontdesk.inbox.actions.ingest import InvalidInbound
@@ -179,18 +180,6 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
     member = _member(request)
     page = queries.thread(conversation, limit=THREAD_PAGE)
     connector = conversation.channel.connector
-    # No ORDER BY in SQL: that lets the database use the contact index instead of walking
-    # the workspace's recency index; a contact has few conversations, sorted here.
-    others = sorted(
-        Conversation.objects.filter(
-            workspace_id=member.workspace_id, contact_id=conversation.contact_id
-        )
-        .exclude(pk=conversation.pk)
-        .select_related("channel")
-        .order_by()[:200],
-        key=lambda c: c.last_message_at,
-        reverse=True,
-    )[:20]
     return {
         "conversation": conversation,
         "messages": page.items,
@@ -199,10 +188,26 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
         "connector": connector,
         "capabilities": connector.capabilities,
         "reply_blocked": connector.reply_blocked_reason(conversation),
-        "others": others,
+        "others": _other_conversations(conversation),
         "statuses": STATUSES,
         "snooze_choices": _snooze_choices(),
     }
+
+
+def _other_conversations(conversation: Conversation) -> list[Conversation]:
+    """The contact's other conversations, newest first, for the contact panel."""
+    # No ORDER BY in SQL: that lets the database use the contact index instead of walking
+    # the workspace's recency index; a contact has few conversations, sorted here.
+    return sorted(
+        Conversation.objects.filter(
+            workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
+        )
+        .exclude(pk=conversation.pk)
+        .select_related("channel")
+        .order_by()[:200],
+        key=lambda c: c.last_message_at,
+        reverse=True,
+    )[:20]
 
 
 def _older_url(conversation: Conversation, cursor: str | None) -> str | None:
@@ -363,10 +368,12 @@ def _back(request: HttpRequest, conversation: Conversation) -> HttpResponse:
     return redirect(reverse("conversation", args=[conversation.pk]) + ListState(request.POST).query)
 
 
-def _error(request: HttpRequest, conversation: Conversation, message: str) -> HttpResponse:
+def _error(
+    request: HttpRequest, conversation: Conversation, message: str, target: str = "#reply-error"
+) -> HttpResponse:
     if request.headers.get("HX-Request"):
         response = render(request, "web/inbox/_error.html", {"error": message}, status=422)
-        response["HX-Retarget"] = "#reply-error"
+        response["HX-Retarget"] = target
         response["HX-Reswap"] = "innerHTML"
         return response
     return HttpResponseBadRequest(message)
@@ -499,6 +506,87 @@ def retry(request: HttpRequest, conversation_id: int, message_id: int) -> HttpRe
         message = _rendered_messages().get(pk=message.pk)
         return render(request, "web/inbox/_message.html", {"m": message})
     return _back(request, message.conversation)
+
+
+# --- the contact panel and merging contacts ------------------------------------------------
+
+MERGE_CANDIDATES = 8
+
+
+def _contact_panel(request: HttpRequest, conversation: Conversation) -> HttpResponse:
+    return render(
+        request,
+        "web/inbox/_contact.html",
+        {"conversation": conversation, "others": _other_conversations(conversation)},
+    )
+
+
+@member_required
+@require_GET
+def contact_panel(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    return _contact_panel(request, _conversation(_member(request), conversation_id))
+
+
+@member_required
+@require_GET
+def merge_candidates(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Contacts matching ``q`` by name or address that could be merged into this one."""
+    member = _member(request)
+    conversation = _conversation(member, conversation_id)
+    q = request.GET.get("q", "").strip()[:200]
+    candidates = []
+    if q:
+        candidates = queries.contacts(
+            member.workspace_id, q, limit=MERGE_CANDIDATES, exclude_id=conversation.contact_id
+        ).items
+    return render(
+        request,
+        "web/inbox/_contact_merge_results.html",
+        {"conversation": conversation, "candidates": candidates, "q": q},
+    )
+
+
+@member_required
+@require_GET
+def merge_confirm(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    member = _member(request)
+    conversation = _conversation(member, conversation_id)
+    other_id = request.GET.get("other", "")
+    other = queries.contact_for(member.workspace_id, int(other_id)) if other_id.isdigit() else None
+    if other is None or other.pk == conversation.contact_id:
+        raise Http404("no such contact")
+    return render(
+        request,
+        "web/inbox/_contact_merge_confirm.html",
+        {
+            "conversation": conversation,
+            "other": other,
+            "label": contact_actions.contact_label(other),
+            "q": request.GET.get("q", ""),
+        },
+    )
+
+
+@member_required
+@require_POST
+def merge_contact(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """Merge the chosen contact into this conversation's contact; answer the new panel."""
+    member = _member(request)
+    conversation = _conversation(member, conversation_id)
+    other_id = request.POST.get("other_id", "")
+    if not other_id.isdigit():
+        return _error(request, conversation, "Pick the contact to merge.", "#merge-results")
+    try:
+        contact_actions.merge_contacts(
+            member.workspace_id, conversation.contact_id, int(other_id), by_user=member.user
+        )
+    except Contact.DoesNotExist:
+        return _error(request, conversation, "That contact no longer exists.", "#merge-results")
+    except InvalidInbound as exc:
+        return _error(request, conversation, str(exc), "#merge-results")
+    if not request.headers.get("HX-Request"):
+        return _back(request, conversation)
+    return _contact_panel(request, _conversation(member, conversation_id))
 
 
 # --- email bodies and files --------------------------------------------------------------

@@ -20,6 +20,18 @@ urlpatterns = [
     path("c/<int:conversation_id>/m/<int:message_id>", inbox.message_item, name="message_item"),
     path("c/<int:conversation_id>/m/<int:message_id>/retry", inbox.retry, name="retry"),
     path("c/<int:conversation_id>/m/<int:message_id>/email", inbox.email_body, name="email_body"),
+    path("c/<int:conversation_id>/contact", inbox.contact_panel, name="contact_panel"),
+    path("c/<int:conversation_id>/contact/merge", inbox.merge_contact, name="merge_contact"),
+    path(
+        "c/<int:conversation_id>/contact/merge/find",
+        inbox.merge_candidates,
+        name="merge_candidates",
+    ),
+    path(
+        "c/<int:conversation_id>/contact/merge/confirm",
+        inbox.merge_confirm,
+        name="merge_confirm",
+    ),
     path("files/<int:attachment_id>", inbox.attachment_file, name="attachment_file"),
     path("contacts/<int:contact_id>/avatar", inbox.contact_avatar, name="contact_avatar"),
     path("apps/", workspace_views.apps, name="apps"),

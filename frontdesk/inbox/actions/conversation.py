@@ -20,18 +20,25 @@ from frontdesk.realtime.publish import publish
 from frontdesk.workspaces.models import Membership, User
 
 
-def _event_line(conversation: Conversation, actor: User, text: str, **extra) -> Message:
-    return Message.objects.create(
+def event_line(conversation: Conversation, actor: User | None, text: str, **extra) -> Message:
+    """A quiet line in the thread about what a member (or the system) did; not saved yet."""
+    return Message(
         workspace_id=conversation.workspace_id,
         conversation=conversation,
         channel_id=conversation.channel_id,
         direction=Direction.OUTBOUND,
         kind=MessageKind.EVENT,
         author_user=actor,
-        author_name=actor.display_name,
+        author_name=actor.display_name if actor else "",
         text=text,
         extra=extra,
     )
+
+
+def _event_line(conversation: Conversation, actor: User, text: str, **extra) -> Message:
+    message = event_line(conversation, actor, text, **extra)
+    message.save()
+    return message
 
 
 def assign(actor: User, conversation: Conversation, assignee: User | None) -> Conversation:

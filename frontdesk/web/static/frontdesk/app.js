@@ -143,6 +143,21 @@
     });
   }
 
+  /* The contact panel of the open conversation, fetched again (e.g. after a merge). */
+  function refreshContact(conversationId) {
+    get("/c/" + conversationId + "/contact").then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+      var pane = $("#contact-pane");
+      if (!html || !pane || openId() !== String(conversationId)) return;
+      if (pane.querySelector(".htmx-request")) {
+        setTimeout(function () { refreshContact(conversationId); }, 400); // our own change is landing
+        return;
+      }
+      if (pane.contains(document.activeElement)) return; // do not yank the search from under the user
+      pane.innerHTML = html;
+      if (window.htmx) htmx.process(pane);
+    });
+  }
+
   /* --- the list ----------------------------------------------------------------------- */
 
   function refreshRow(conversationId, moveToTop) {
@@ -265,6 +280,16 @@
         }
         refreshRow(cid, false);
         refreshCounts();
+        break;
+      case "contact.merged":  // the contact of these conversations changed
+        (ev.conversations || []).forEach(function (c) {
+          if (openId() === String(c.id)) {
+            refreshHeader(c.id);
+            refreshContact(c.id);
+            fetchMessage(c.id, c.message_id);
+          }
+          refreshRow(c.id, false);
+        });
         break;
       case "conversation.read":
         if (String(ev.user_id) === me) {

@@ -1,0 +1,114 @@
+"""Merging two contacts that turned out to be the same person."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q
+
+from frontdesk.inbox.actions.conversation import event_line
+from frontdesk.inbox.actions.ingest import InvalidInbound
+from frontdesk.inbox.models import Contact, Conversation, Message
+from frontdesk.realtime.publish import publish
+from frontdesk.workspaces.models import User
+
+# Fields of ``keep`` that ``other`` fills in when they are blank.
+_FILLED_FIELDS = ("name", "company", "avatar_url", "owner_id")
+
+
+def merge_contacts(
+    workspace_id: int, keep_id: int, other_id: int, by_user: User | None = None
+) -> Contact:
+    """Fold ``other`` into ``keep`` and delete it; returns ``keep``.
+
+    Its handles and conversations (and every other row pointing at it) move to ``keep``, so
+    the next message from any of its addresses lands on ``keep``. ``keep``'s blank fields
+    are filled from ``other``, tags are united, and ``keep``'s custom field values win
+    (a blank one is filled like a blank field).
+    Every conversation ``keep`` now has (its own and the moved ones) gets an event line
+    saying so, and one ``contact.merged`` event goes out after the commit.
+
+    Raises ``Contact.DoesNotExist`` when either id is not a contact of this workspace (the
+    same answer whether it exists elsewhere or not at all) and ``InvalidInbound`` for a
+    contact merged into itself.
+    """
+    with transaction.atomic():
+        # Both rows locked, lowest id first: two merges of the same pair cannot deadlock.
+        # (pk=a OR pk=b rather than IN: an id too large for the column just matches nothing.)
+        locked = {
+            c.pk: c
+            for c in Contact.objects.select_for_update()
+            .filter(Q(pk=keep_id) | Q(pk=other_id), workspace_id=workspace_id)
+            .order_by("pk")
+        }
+        if keep_id not in locked or other_id not in locked:
+            raise Contact.DoesNotExist("no such contact in this workspace")
+        if keep_id == other_id:
+            raise InvalidInbound("a contact cannot be merged into itself")
+        keep, other = locked[keep_id], locked[other_id]
+        merged_label = contact_label(other)
+
+        _take_fields(keep, other)
+        _point_references_at(keep, other)
+        other.delete()
+
+        conversations = list(
+            Conversation.objects.filter(workspace_id=workspace_id, contact=keep)
+            .only("id", "workspace_id", "channel_id")
+            .order_by("id")
+        )
+        if by_user is not None:
+            text = f"{by_user.display_name} merged {merged_label} into this contact"
+        else:
+            text = f"{merged_label} was merged into this contact"
+        events = Message.objects.bulk_create(
+            [
+                event_line(c, by_user, text, action="contact_merged", merged_contact_id=other_id)
+                for c in conversations
+            ]
+        )
+        publish(
+            workspace_id,
+            "contact.merged",
+            contact_id=keep.pk,
+            merged_contact_id=other_id,
+            conversations=[
+                {"id": c.pk, "message_id": e.pk} for c, e in zip(conversations, events, strict=True)
+            ],
+        )
+    return keep
+
+
+def contact_label(contact: Contact) -> str:
+    """How a person recognises a contact: "Ana Lima (ana@x.com)", or just its address."""
+    handle = next(iter(contact.handles.order_by("id")), None)
+    if contact.name and handle:
+        return f"{contact.name} ({handle.value})"
+    return contact.display_name
+
+
+def _take_fields(keep: Contact, other: Contact) -> None:
+    for field in _FILLED_FIELDS:
+        if not getattr(keep, field) and getattr(other, field):
+            setattr(keep, field, getattr(other, field))
+    keep.tags = list(dict.fromkeys([*keep.tags, *other.tags]))
+    keep.custom_fields = {
+        **other.custom_fields,
+        **{k: v for k, v in keep.custom_fields.items() if v not in ("", None)},
+    }
+    keep.created_at = min(keep.created_at, other.created_at)  # known since the first of them
+    keep.save()
+
+
+def _point_references_at(keep: Contact, other: Contact) -> None:
+    """Make every row that references ``other`` reference ``keep`` instead.
+
+    This walks the model graph instead of naming handles and conversations, so that a
+    model that later gets a ForeignKey to Contact (a CRM lead...) moves with the merge
+    rather than being deleted with ``other`` by its cascade. ``other`` was found in this
+    workspace, so the rows pointing at it are this workspace's too.
+    """
+    for relation in Contact._meta.related_objects:
+        if not relation.one_to_many:  # a one-to-one could clash; decide when one exists
+            raise NotImplementedError(f"merging contacts cannot move {relation}")
+        field = relation.field.name
+        relation.related_model._base_manager.filter(**{field: other}).update(**{field: keep})
