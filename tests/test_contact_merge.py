@@ -46,6 +46,7 @@ def test_merge_moves_handles_and_conversations_and_fills_blanks(
         company="Lima & Co",
         owner=agent.user,
         avatar_url="https://example.com/ana.png",
+        avatar="avatars/ana-stored.png",
         tags=["lead", "brazil"],
         custom_fields={"plan": "free", "city": "São Paulo"},
     )
@@ -57,6 +58,7 @@ def test_merge_moves_handles_and_conversations_and_fills_blanks(
     keep.refresh_from_db()
     assert keep.name == "Ana Lima" and keep.company == "Lima & Co"
     assert keep.owner == agent.user and keep.avatar_url == "https://example.com/ana.png"
+    assert keep.avatar.name == "avatars/ana-stored.png"  # the stored copy comes along
     assert keep.tags == ["vip", "lead", "brazil"]
     assert keep.custom_fields == {"plan": "pro", "city": "São Paulo"}
     handles = ContactHandle.objects.filter(contact=keep).values_list("value", flat=True)

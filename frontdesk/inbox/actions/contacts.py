@@ -87,6 +87,8 @@ def contact_label(contact: Contact) -> str:
 
 
 def _take_fields(keep: Contact, other: Contact) -> None:
+    if other.avatar and not keep.avatar:  # a stored picture and the link it came from go together
+        keep.avatar, keep.avatar_url = other.avatar.name, other.avatar_url
     for field in _FILLED_FIELDS:
         if not getattr(keep, field) and getattr(other, field):
             setattr(keep, field, getattr(other, field))
