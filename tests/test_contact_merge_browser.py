@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.live import cli
 from tests.test_browser import AGENT, OWNER, login
 from tests.test_browser import app as app  # the fixtures, reused (re-exported by name)
 from tests.test_browser import browser as browser
@@ -56,3 +57,32 @@ def test_merge_two_contacts_from_the_contact_panel(app, browser, tmp_path):
     finally:
         owner_context.close()
         agent_context.close()
+
+
+def test_the_contact_panel_follows_what_the_worker_learns_of_the_contact(app, browser):
+    """A profile or picture the worker fills in later (``contact.updated``, published by
+    another process) shows in the open panel and the list without a reload."""
+    from playwright.sync_api import expect
+
+    convo = app.inbound("kim-77", "Kim Lee", "Hello from LinkedIn")
+    contact_id = app.conversation(convo["conversation_id"])["contact"]["id"]
+    context, page = login(browser, app, OWNER[0], app.owner_password)
+    try:
+        page.goto(f"{app.base}/c/{convo['conversation_id']}/")
+        expect(page.locator("#contact-pane .contact-name")).to_have_text("Kim Lee")
+        expect(page.locator("#contact-pane .headline")).to_have_count(0)
+        cli(
+            app.env,
+            "shell",
+            "-c",
+            "from frontdesk.inbox.models import Contact\n"
+            "from frontdesk.realtime.publish import publish\n"
+            f"c = Contact.objects.get(pk={contact_id})\n"
+            "c.custom_fields = {'linkedin_headline': 'Head of Ops at Lumen'}\n"
+            "c.save()\n"
+            "publish(c.workspace_id, 'contact.updated', contact_id=c.pk)\n",
+        )
+        expect(page.locator("#contact-pane .headline")).to_have_text("Head of Ops at Lumen")
+        assert page.errors == []  # type: ignore[attr-defined]
+    finally:
+        context.close()

@@ -291,6 +291,13 @@
           refreshRow(c.id, false);
         });
         break;
+      case "contact.updated":  // a new picture, a profile filled in by the worker
+        var thread = $("#thread");
+        if (thread && thread.dataset.contact === String(ev.contact_id)) refreshContact(openId());
+        $$('#rows .row[data-contact="' + Number(ev.contact_id) + '"]').forEach(function (row) {
+          refreshRow(row.dataset.id, false);
+        });
+        break;
       case "conversation.read":
         if (String(ev.user_id) === me) {
           showRead(document.getElementById("conv-" + cid));
