@@ -172,7 +172,8 @@ def lead_update(request: HttpRequest, lead_id: int) -> HttpResponse:
     if not _hx(request):
         return redirect("lead", lead.pk)
     lead = _lead(request, lead.pk)
-    return render(request, "crm/_lead_form.html", _lead_context(request, lead, saved=True))
+    context = _lead_context(request, lead, saved=True, oob=True)
+    return render(request, "crm/_lead_form.html", context)
 
 
 @member_required
@@ -188,7 +189,8 @@ def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
         return _form_error(request, "#stage-error", str(exc))
     if not _hx(request):
         return redirect("lead", lead.pk)
-    return render(request, "crm/_stage_path.html", _lead_context(request, lead))
+    lead = _lead(request, lead.pk)
+    return render(request, "crm/_stage_path.html", _lead_context(request, lead, oob=True))
 
 
 # --- the inbox's contact panel -------------------------------------------------------------

@@ -475,6 +475,20 @@
     if (d && d.showModal && !d.open) d.showModal();
   }
 
+  /* A picture that no longer loads (profile picture links expire) gives way to the initials
+     beside it. */
+  function pictureFailed(img) {
+    img.hidden = true;
+    if (img.nextElementSibling) img.nextElementSibling.hidden = false;
+  }
+  document.addEventListener("error", function (e) {
+    var img = e.target;
+    if (img && img.tagName === "IMG" && img.hasAttribute("data-fallback")) pictureFailed(img);
+  }, true);
+  $$("img[data-fallback]").forEach(function (img) {  // failed before this script ran
+    if (img.complete && !img.naturalWidth) pictureFailed(img);
+  });
+
   /* --- keyboard shortcuts ------------------------------------------------------------------ */
 
   function typingInField(el) {
