@@ -10,9 +10,11 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from frontdesk.connectors.base import InboundMessage
 from frontdesk.crm import actions
 from frontdesk.crm.models import Lead, LeadStage
 from frontdesk.crm.queries import LeadNotFound
+from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.models import Conversation, Message, MessageKind
 from tests.conftest import PASSWORD, make_api_channel, token_client
 
@@ -48,8 +50,10 @@ def linkedin_conversation(inbound) -> Conversation:
 # --- actions -----------------------------------------------------------------------------
 
 
-def test_convert_carries_the_contact_over(owner, inbound, channel):
+def test_convert_carries_the_contact_over(owner, inbound, channel, monkeypatch):
     conversation = linkedin_conversation(inbound)
+    published: list[tuple] = []
+    monkeypatch.setattr(actions, "publish", lambda *args, **kw: published.append((args, kw)))
     converted = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user)
     lead = converted.lead
     assert converted.created
@@ -73,6 +77,17 @@ def test_convert_carries_the_contact_over(owner, inbound, channel):
     event = Message.objects.get(conversation=conversation, kind=MessageKind.EVENT)
     assert event.text == "owner converted this conversation to a lead"
     assert event.extra == {"action": "lead", "lead_id": lead.pk}
+    assert published == [
+        (
+            (owner.workspace_id, "lead.created"),
+            {
+                "lead_id": lead.pk,
+                "conversation_id": conversation.pk,
+                "message_id": event.pk,
+                "stage": "new",
+            },
+        )
+    ]
 
 
 def test_convert_twice_returns_the_open_lead(owner, agent, inbound):
@@ -204,11 +219,15 @@ def test_api_convert_get_list_patch(api, owner, agent, rival, inbound):
     assert api.get("/api/v1/leads/999999").status_code == 404
 
 
+def test_api_needs_a_member_token_and_is_documented(db, api):
+    assert Client().get("/api/v1/leads").status_code == 401
+    paths = api.get("/api/v1/openapi.json").json()["paths"]
+    assert {"/api/v1/leads", "/api/v1/leads/{lead_id}"} <= set(paths)
+    assert "post" in paths["/api/v1/conversations/{conversation_id}/lead"]
+
+
 def test_api_lead_list_pages(api, owner, callback):
     channel = make_api_channel(owner, callback.url, name="Paging")
-    from frontdesk.connectors.base import InboundMessage
-    from frontdesk.inbox.actions.ingest import ingest
-
     for i in range(5):
         result = ingest(channel, InboundMessage(provider_id=f"p{i}", handle=f"h{i}", text="hi"))
         actions.convert_to_lead(owner.workspace_id, result.conversation.pk, owner.user)
