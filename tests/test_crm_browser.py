@@ -246,6 +246,19 @@ def test_convert_from_the_inbox_then_work_the_lead(app, browser, shots):
         # Back in the inbox, the contact panel tells the lead's new stage.
         page.goto(f"{app.base}/c/{ana['conversation_id']}/")
         expect(page.locator("#lead-actions")).to_contain_text("Contacted")
+
+        # On a phone the board scrolls sideways inside itself; the page does not.
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
+        )
+        try:
+            small = phone.new_page()
+            for path, name in [("/leads/", "board"), (f"/leads/{lead_id}/", "lead")]:
+                small.goto(app.base + path)
+                small.screenshot(path=str(shots / f"crm-phone-{name}.png"), full_page=True)
+                assert small.evaluate("document.documentElement.scrollWidth <= innerWidth"), name
+        finally:
+            phone.close()
         assert errors == []
     finally:
         context.close()
