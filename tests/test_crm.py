@@ -14,6 +14,7 @@ from frontdesk.connectors.base import InboundMessage
 from frontdesk.crm import actions
 from frontdesk.crm.models import Lead, LeadStage
 from frontdesk.crm.queries import LeadNotFound
+from frontdesk.demo.seed import LEADS, seed_demo
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.models import Conversation, Message, MessageKind
 from tests.conftest import PASSWORD, make_api_channel, token_client
@@ -271,6 +272,7 @@ def test_convert_button_in_the_contact_panel(owner, inbound):
 
 def test_leads_board_by_stage_and_owner(owner, agent, inbound):
     web = login(owner)
+    assert "Convert a conversation from the inbox to start." in web.get("/leads/").content.decode()
     mine = inbound("a", handle="a", contact_name="Alma").conversation
     theirs = inbound("b", handle="b", contact_name="Bruno").conversation
     junk = inbound("c", handle="c", contact_name="Carla").conversation
@@ -362,3 +364,11 @@ def test_lead_page_shows_details_and_changes_stage(owner, agent, rival, inbound)
     assert stranger.get(f"/c/{conversation.pk}/lead/panel").status_code == 404
     assert "Ana" not in stranger.get("/leads/").content.decode()
     assert Lead.objects.get(pk=lead.pk).stage == "working"
+
+
+def test_the_demo_has_leads_in_several_stages(db):
+    workspace = seed_demo()
+    leads = Lead.objects.filter(workspace=workspace)
+    assert leads.count() == len(LEADS)
+    assert set(leads.values_list("stage", flat=True)) == {s for s, _ in LEADS.values()}
+    assert all(lead.value for lead in leads)
