@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "frontdesk.core",
     "frontdesk.workspaces",
     "frontdesk.inbox",
+    "frontdesk.crm",
     "frontdesk.web",
 ]
 

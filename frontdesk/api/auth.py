@@ -7,6 +7,7 @@ import hmac
 
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from frontdesk.workspaces.models import ApiToken, Membership, hash_token
@@ -50,3 +51,11 @@ class ChannelSecretAuth(HttpBearer):
 
 def secret_matches(expected: str, given: str) -> bool:
     return bool(expected) and hmac.compare_digest(expected.encode(), given.encode())
+
+
+def request_member(request: HttpRequest) -> Membership:
+    """The membership a member token authenticated (a channel's secret is not one)."""
+    auth = request.auth  # type: ignore[attr-defined]
+    if not isinstance(auth, Membership):
+        raise HttpError(401, "a member API token is required")
+    return auth

@@ -14,6 +14,7 @@ from ninja.responses import Status
 from frontdesk.api import schemas as s
 from frontdesk.api import serialize
 from frontdesk.api.auth import ChannelSecretAuth, TokenAuth, secret_matches
+from frontdesk.api.auth import request_member as _member
 from frontdesk.connectors.base import ConfigError, InboundAttachment, InboundMessage, StatusUpdate
 from frontdesk.connectors.registry import CONNECTORS
 from frontdesk.inbox import queries
@@ -32,6 +33,7 @@ api = NinjaAPI(
     auth=TokenAuth(),
     docs_url="/docs",
 )
+api.add_router("", "frontdesk.crm.api.router")
 
 
 @api.exception_handler(InvalidInbound)
@@ -42,13 +44,6 @@ def invalid_input(request: HttpRequest, exc: InvalidInbound):
 @api.exception_handler(queries.BadCursor)
 def bad_cursor(request: HttpRequest, exc: queries.BadCursor):
     return api.create_response(request, {"detail": "invalid cursor"}, status=400)
-
-
-def _member(request: HttpRequest) -> Membership:
-    auth = request.auth  # type: ignore[attr-defined]
-    if not isinstance(auth, Membership):
-        raise HttpError(401, "a member API token is required")
-    return auth
 
 
 def _conversation(member: Membership, conversation_id: int) -> Conversation:

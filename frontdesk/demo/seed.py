@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from frontdesk.connectors.base import InboundMessage
+from frontdesk.crm.actions import change_stage, convert_to_lead, update_lead
 from frontdesk.inbox.actions.conversation import assign, set_status
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.actions.send import add_note
@@ -66,6 +67,14 @@ CLIENTS = [
     ("Liam O'Brien", "O'Brien Law", ["We need to update our privacy policy page, urgent-ish."]),
     ("Yuki Sato", "", ["Is the price on your site per month or per year?"]),
 ]
+
+# Conversations that became leads: client index -> (stage, value in EUR).
+LEADS = {
+    0: ("working", "6500"),
+    2: ("contacted", "12000"),
+    5: ("new", "4000"),
+    8: ("converted", "3200"),
+}
 
 REPLIES = [
     "Thanks for reaching out! I'll check and get back to you today.",
@@ -141,6 +150,11 @@ def seed_demo() -> Workspace:
             set_status(owner.user, conversation, "resolved")
         if index == 9:
             set_status(owner.user, conversation, "snoozed", now + timedelta(days=1))
+        if index in LEADS:
+            stage, value = LEADS[index]
+            lead = convert_to_lead(workspace.pk, conversation.pk, owner.user).lead
+            update_lead(workspace.pk, lead.pk, owner.user, value=value)
+            change_stage(workspace.pk, lead.pk, stage, owner.user)
     return workspace
 
 

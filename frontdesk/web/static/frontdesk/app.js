@@ -158,6 +158,17 @@
     });
   }
 
+  /* The contact panel's lead line ("Convert to lead", or the lead it became). */
+  function refreshLeadPanel(conversationId) {
+    get("/c/" + conversationId + "/lead/panel").then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+      var box = $("#lead-actions");
+      if (!html || !box || openId() !== String(conversationId) || box.querySelector(".htmx-request")) return;
+      var node = fragment(html).firstElementChild;
+      box.replaceWith(node);
+      if (window.htmx) htmx.process(node);
+    });
+  }
+
   /* --- the list ----------------------------------------------------------------------- */
 
   function refreshRow(conversationId, moveToTop) {
@@ -293,8 +304,8 @@
         break;
       case "contact.updated":  // a new picture, a profile filled in by the worker
         var thread = $("#thread");
-        if (thread && thread.dataset.contact === String(ev.contact_id)) refreshContact(openId());
-        $$('#rows .row[data-contact="' + Number(ev.contact_id) + '"]').forEach(function (row) {
+        if (thread && thread.dataset.contactId === String(ev.contact_id)) refreshContact(openId());
+        $$('#rows .row[data-contact-id="' + Number(ev.contact_id) + '"]').forEach(function (row) {
           refreshRow(row.dataset.id, false);
         });
         break;
@@ -306,6 +317,14 @@
         break;
       case "channel.status":
         refreshCounts();
+        break;
+      case "lead.created":
+      case "lead.updated":
+        if (isOpen) {
+          refreshLeadPanel(cid);
+          if (ev.message_id) fetchMessage(cid, ev.message_id);
+        }
+        if (window.htmx) htmx.trigger(document.body, "fd:leads");  // the leads board, if shown
         break;
       case "presence":
         var old = presence[ev.user_id] || {};
@@ -414,6 +433,11 @@
         if (err) err.textContent = "";
       }
     }
+  });
+
+  /* A 422 is a form's own message to show where the answer says (HX-Retarget), not a failure. */
+  document.body.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.xhr && e.detail.xhr.status === 422) { e.detail.shouldSwap = true; e.detail.isError = false; }
   });
 
   document.body.addEventListener("htmx:responseError", function (e) {

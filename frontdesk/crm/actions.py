@@ -1,0 +1,198 @@
+"""Every write to a lead: convert a conversation, change a stage, edit the fields.
+
+Each action takes the workspace id and looks its rows up inside that workspace only (a row
+of another workspace is "not found"), writes in one transaction, and publishes one event
+after it commits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from frontdesk.crm.models import Lead, LeadStage
+from frontdesk.crm.queries import LeadNotFound, lead_for, open_lead_of
+from frontdesk.inbox.actions.conversation import _event_line
+from frontdesk.inbox.models import Contact, Conversation
+from frontdesk.realtime.publish import publish
+from frontdesk.workspaces.models import User
+
+MAX_VALUE = Decimal("999999999999.99")  # what Lead.value (14 digits, 2 decimals) holds
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+# The contact's fields a lead keeps a copy of (custom fields filled by the LinkedIn connector).
+_CARRIED_CUSTOM_FIELDS = ("linkedin_headline", "linkedin_url", "linkedin_location")
+
+
+class LeadError(ValueError):
+    """Input a lead cannot take (the caller answers 400 or shows the message)."""
+
+
+@dataclass(frozen=True)
+class Converted:
+    lead: Lead
+    created: bool  # False: the conversation already was an open lead
+
+
+def contact_snapshot(contact: Contact, conversation: Conversation) -> dict[str, Any]:
+    """What the lead carries over: who the person is and where they wrote from."""
+    custom = contact.custom_fields or {}
+    details: dict[str, Any] = {
+        "name": contact.display_name,
+        "company": contact.company,
+        "picture_url": contact.avatar_url,
+        **{key: str(custom.get(key) or "") for key in _CARRIED_CUSTOM_FIELDS},
+        "handles": [{"kind": h.kind, "value": h.value} for h in contact.handles.all()],
+        "channel": {"kind": conversation.channel.kind, "name": conversation.channel.name},
+        "subject": conversation.subject,
+    }
+    return {k: v for k, v in details.items() if v}
+
+
+def default_title(conversation: Conversation) -> str:
+    if conversation.subject.strip():
+        return conversation.subject.strip()[:300]
+    return f"{conversation.contact.display_name} — {conversation.channel.name}"[:300]
+
+
+def convert_to_lead(workspace_id: int, conversation_id: int, by_user: User) -> Converted:
+    """Make the conversation a lead in stage New, or return the open lead it already is."""
+    conversation = (
+        Conversation.objects.filter(workspace_id=workspace_id, pk=conversation_id)
+        .select_related("contact", "channel", "assignee")
+        .first()
+    )
+    if conversation is None:
+        raise LeadNotFound("conversation not found")
+    existing = open_lead_of(workspace_id, conversation.pk)
+    if existing is not None:
+        return Converted(existing, created=False)
+    lead = Lead(
+        workspace_id=workspace_id,
+        title=default_title(conversation),
+        contact=conversation.contact,
+        source_conversation=conversation,
+        source_channel=conversation.channel,
+        stage=LeadStage.NEW,
+        owner=conversation.assignee or by_user,
+        tags=list(conversation.contact.tags or []),
+        details=contact_snapshot(conversation.contact, conversation),
+        created_by=by_user,
+    )
+    try:
+        with transaction.atomic():
+            lead.save(force_insert=True)
+            event = _event_line(
+                conversation,
+                by_user,
+                f"{by_user.display_name} converted this conversation to a lead",
+                action="lead",
+                lead_id=lead.pk,
+            )
+            publish(
+                workspace_id,
+                "lead.created",
+                lead_id=lead.pk,
+                conversation_id=conversation.pk,
+                message_id=event.pk,
+                stage=lead.stage,
+            )
+    except IntegrityError:  # a concurrent convert of the same conversation came first
+        existing = open_lead_of(workspace_id, conversation.pk)
+        if existing is None:
+            raise
+        return Converted(existing, created=False)
+    return Converted(lead, created=True)
+
+
+def _save(lead: Lead, fields: list[str], by_user: User) -> Lead:
+    try:
+        with transaction.atomic():
+            lead.save(update_fields=[*fields, "updated_at"])
+            publish(
+                lead.workspace_id,
+                "lead.updated",
+                lead_id=lead.pk,
+                conversation_id=lead.source_conversation_id,
+                stage=lead.stage,
+                user_id=by_user.pk,
+            )
+    except IntegrityError:
+        raise LeadError("this conversation already has another open lead") from None
+    return lead
+
+
+def change_stage(workspace_id: int, lead_id: int, stage: str, by_user: User) -> Lead:
+    if stage not in LeadStage.values:
+        raise LeadError(f"stage must be one of {', '.join(LeadStage.values)}")
+    lead = lead_for(workspace_id, lead_id)
+    if lead.stage == stage:
+        return lead
+    lead.stage = stage
+    return _save(lead, ["stage"], by_user)
+
+
+_UNSET: Any = object()
+
+
+def update_lead(
+    workspace_id: int,
+    lead_id: int,
+    by_user: User,
+    *,
+    title: str = _UNSET,
+    value: Decimal | str | float | None = _UNSET,
+    currency: str = _UNSET,
+    owner_id: int | None = _UNSET,
+    expected_close_date: date | None = _UNSET,
+    tags: list[str] = _UNSET,
+) -> Lead:
+    """Change the fields given (a field left out stays as it is; None clears it)."""
+    lead = lead_for(workspace_id, lead_id)
+    changed: dict[str, Any] = {}
+    if title is not _UNSET:
+        title = " ".join(str(title or "").split())
+        if not title:
+            raise LeadError("a lead needs a title")
+        changed["title"] = title[:300]
+    if value is not _UNSET:
+        changed["value"] = _money(value)
+    if currency is not _UNSET:
+        currency = str(currency or "").strip().upper()
+        if not _CURRENCY.match(currency):
+            raise LeadError("currency must be a three-letter code such as EUR or USD")
+        changed["currency"] = currency
+    if owner_id is not _UNSET:
+        changed["owner"] = _member(workspace_id, owner_id) if owner_id is not None else None
+    if expected_close_date is not _UNSET:
+        changed["expected_close_date"] = expected_close_date
+    if tags is not _UNSET:
+        changed["tags"] = sorted({str(t).strip()[:50] for t in tags or [] if str(t).strip()})
+    for field, new in changed.items():
+        setattr(lead, field, new)
+    return _save(lead, list(changed), by_user) if changed else lead
+
+
+def _money(value: Decimal | str | float | None) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise LeadError("value must be a number such as 1200 or 1200.50") from None
+    if not amount.is_finite() or amount < 0 or amount > MAX_VALUE:
+        raise LeadError("value must be a positive amount")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _member(workspace_id: int, user_id: int) -> User:
+    user = User.objects.filter(
+        pk=user_id, memberships__workspace_id=workspace_id, is_active=True
+    ).first()
+    if user is None:
+        raise LeadError("the owner must be a member of this workspace")
+    return user

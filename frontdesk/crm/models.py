@@ -1,0 +1,80 @@
+"""The CRM side of the domain: leads (follow-ups, deals and the activity timeline come later).
+
+Every row carries ``workspace`` so that each query can (and must) filter on it.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from frontdesk.inbox.models import ChannelAccount, Contact, Conversation
+from frontdesk.workspaces.models import Workspace
+
+
+class LeadStage(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    WORKING = "working", "Working"
+    CONVERTED = "converted", "Converted"
+    UNQUALIFIED = "unqualified", "Unqualified"
+    JUNK = "junk", "Junk"
+
+
+# A lead is open while someone still works it; a conversation has at most one open lead.
+OPEN_STAGES = (LeadStage.NEW, LeadStage.CONTACTED, LeadStage.WORKING)
+# The board's columns in pipeline order; the closed-out ones are shown on request.
+PIPELINE_STAGES = (*OPEN_STAGES, LeadStage.CONVERTED)
+DISMISSED_STAGES = (LeadStage.UNQUALIFIED, LeadStage.JUNK)
+
+
+class Lead(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="leads")
+    title = models.CharField(max_length=300)
+    # PROTECT: merging or deleting a contact must move its leads first, never drop them.
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="leads")
+    source_conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    source_channel = models.ForeignKey(
+        ChannelAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="EUR")
+    stage = models.CharField(max_length=12, choices=LeadStage.choices, default=LeadStage.NEW)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expected_close_date = models.DateField(null=True, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    # What the contact looked like when the lead was made (name, company, LinkedIn headline,
+    # profile and picture URLs, handles, channel): the lead keeps it if the contact changes.
+    details = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_conversation"],
+                condition=Q(stage__in=[s.value for s in OPEN_STAGES]),
+                name="one_open_lead_per_conversation",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "stage", "-updated_at"], name="lead_ws_stage_recent"),
+            models.Index(fields=["workspace", "owner", "stage"], name="lead_ws_owner_stage"),
+            models.Index(fields=["contact"], name="lead_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES

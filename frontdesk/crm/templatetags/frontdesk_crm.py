@@ -1,0 +1,41 @@
+"""The CRM's pieces in other apps' templates (the inbox's contact panel) and its money format."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+
+from frontdesk.crm.queries import lead_of_conversation
+from frontdesk.inbox.models import HandleKind
+
+register = template.Library()
+
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹", "BRL": "R$"}
+
+
+@register.filter
+def money(value: Decimal | None, currency: str = "") -> str:
+    """12000 EUR -> €12,000; 99.5 CHF -> CHF 99.50 (cents only when there are some)."""
+    if value is None:
+        return ""
+    amount = f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+    symbol = _SYMBOLS.get(currency)
+    return f"{symbol}{amount}" if symbol else f"{currency} {amount}".strip()
+
+
+@register.filter
+def handle_label(kind: str) -> str:
+    return HandleKind(kind).label if kind in HandleKind.values else str(kind).capitalize()
+
+
+@register.inclusion_tag("crm/_lead_actions.html", takes_context=True)
+def lead_actions(context: template.Context, conversation: Any) -> dict[str, Any]:
+    """The contact panel's lead line: "Convert to lead", or the lead it became."""
+    return {
+        "conversation": conversation,
+        "lead": lead_of_conversation(conversation.workspace_id, conversation.pk),
+        "already": context.get("already", False),
+        "csrf_token": context.get("csrf_token"),
+    }

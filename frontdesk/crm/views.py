@@ -1,0 +1,220 @@
+"""The CRM's screens: the leads board, a lead's page, and "Convert to lead" in the inbox.
+
+As in the inbox, every change is a plain POST form that htmx enhances: without JavaScript it
+redirects back, with htmx it answers the one fragment that changed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from frontdesk.crm import actions, queries
+from frontdesk.crm.models import DISMISSED_STAGES, PIPELINE_STAGES, Lead, LeadStage
+from frontdesk.inbox.models import Message, MessageKind
+from frontdesk.web.inbox_views import _conversation, _member, _members, member_required
+from frontdesk.web.workspace_views import _shell
+
+CURRENCIES = ["EUR", "USD", "GBP", "CHF", "CAD", "AUD", "BRL", "INR", "JPY"]
+
+
+def _hx(request: HttpRequest) -> bool:
+    return bool(request.headers.get("HX-Request"))
+
+
+def _lead(request: HttpRequest, lead_id: int) -> Lead:
+    try:
+        return queries.lead_for(_member(request).workspace_id, lead_id)
+    except queries.LeadNotFound:
+        raise Http404("no such lead") from None
+
+
+# --- the board ---------------------------------------------------------------------------
+
+
+class BoardState:
+    """The board's filters: whose leads (anyone, "me", a member id) and which stages."""
+
+    def __init__(self, params: Any, me_id: int):
+        owner = str(params.get("owner", ""))
+        self.owner = owner if owner == "me" or owner.isdigit() else ""
+        self.closed = params.get("show") == "closed"
+        self.owner_id = me_id if self.owner == "me" else int(self.owner) if self.owner else None
+
+    @property
+    def stages(self) -> tuple[LeadStage, ...]:
+        return DISMISSED_STAGES if self.closed else PIPELINE_STAGES
+
+    def link(self, **override: Any) -> str:
+        values = {"owner": self.owner, "show": "closed" if self.closed else "", **override}
+        query = urlencode({k: v for k, v in values.items() if v})
+        return reverse("leads") + (f"?{query}" if query else "")
+
+    @property
+    def open_link(self) -> str:
+        return self.link(show="")
+
+    @property
+    def closed_link(self) -> str:
+        return self.link(show="closed")
+
+
+@member_required
+@require_GET
+def leads(request: HttpRequest) -> HttpResponse:
+    member = _member(request)
+    state = BoardState(request.GET, member.user_id)
+    context = {
+        "board": queries.board(member.workspace_id, state.stages, state.owner_id),
+        "board_state": state,
+    }
+    if _hx(request) and request.headers.get("HX-Target") == "board":
+        return render(request, "crm/_board.html", context)
+    return render(
+        request,
+        "crm/leads.html",
+        {**_shell(request), **context, "members": _members(member)},
+    )
+
+
+# --- one lead ----------------------------------------------------------------------------
+
+
+def _lead_context(request: HttpRequest, lead: Lead, **extra: Any) -> dict[str, Any]:
+    currencies = CURRENCIES if lead.currency in CURRENCIES else [lead.currency, *CURRENCIES]
+    return {
+        "lead": lead,
+        "members": _members(_member(request)),
+        "steps": _steps(lead),
+        "dismissed": DISMISSED_STAGES,
+        "currencies": currencies,
+        **extra,
+    }
+
+
+def _steps(lead: Lead) -> list[dict[str, str]]:
+    """The pipeline as the stage bar shows it: each stage done, current or still ahead."""
+    reached = PIPELINE_STAGES.index(lead.stage) if lead.stage in PIPELINE_STAGES else -1
+    return [
+        {
+            "value": stage.value,
+            "label": stage.label,
+            "state": "current" if i == reached else "done" if i < reached else "ahead",
+        }
+        for i, stage in enumerate(PIPELINE_STAGES)
+    ]
+
+
+@member_required
+@require_GET
+def lead_page(request: HttpRequest, lead_id: int) -> HttpResponse:
+    lead = _lead(request, lead_id)
+    return render(request, "crm/lead.html", {**_shell(request), **_lead_context(request, lead)})
+
+
+def _form_error(request: HttpRequest, where: str, message: str) -> HttpResponse:
+    """The message beside the form (what the user typed stays), or a plain 400 without htmx."""
+    if not _hx(request):
+        return HttpResponseBadRequest(message)
+    response = render(request, "web/inbox/_error.html", {"error": message}, status=422)
+    response["HX-Retarget"] = where
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def _parse_date(raw: str) -> date | None:
+    if not raw.strip():
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise actions.LeadError("pick the expected close date from the calendar") from None
+
+
+@member_required
+@require_POST
+def lead_update(request: HttpRequest, lead_id: int) -> HttpResponse:
+    member = _member(request)
+    lead = _lead(request, lead_id)
+    owner = request.POST.get("owner", "")
+    try:
+        lead = actions.update_lead(
+            member.workspace_id,
+            lead.pk,
+            member.user,
+            title=request.POST.get("title", ""),
+            value=request.POST.get("value", ""),
+            currency=request.POST.get("currency", lead.currency),
+            owner_id=int(owner) if owner.isdigit() else None,
+            expected_close_date=_parse_date(request.POST.get("expected_close_date", "")),
+        )
+    except actions.LeadError as exc:
+        return _form_error(request, "#lead-form-error", str(exc))
+    if not _hx(request):
+        return redirect("lead", lead.pk)
+    lead = _lead(request, lead.pk)
+    context = _lead_context(request, lead, saved=True, oob=True)
+    return render(request, "crm/_lead_form.html", context)
+
+
+@member_required
+@require_POST
+def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
+    member = _member(request)
+    lead = _lead(request, lead_id)
+    try:
+        lead = actions.change_stage(
+            member.workspace_id, lead.pk, request.POST.get("stage", ""), member.user
+        )
+    except actions.LeadError as exc:
+        return _form_error(request, "#stage-error", str(exc))
+    if not _hx(request):
+        return redirect("lead", lead.pk)
+    lead = _lead(request, lead.pk)
+    return render(request, "crm/_stage_path.html", _lead_context(request, lead, oob=True))
+
+
+# --- the inbox's contact panel -------------------------------------------------------------
+
+
+def _panel(request: HttpRequest, conversation_id: int, **extra: Any) -> HttpResponse:
+    member = _member(request)
+    conversation = _conversation(member, conversation_id)
+    lead = queries.lead_of_conversation(member.workspace_id, conversation.pk)
+    return render(
+        request,
+        "crm/_lead_actions.html",
+        {"conversation": conversation, "lead": lead, **extra},
+    )
+
+
+@member_required
+@require_GET
+def lead_panel(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """The panel's lead line again (after a live event about this conversation's lead)."""
+    return _panel(request, conversation_id)
+
+
+@member_required
+@require_POST
+def convert(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    member = _member(request)
+    conversation = _conversation(member, conversation_id)
+    converted = actions.convert_to_lead(member.workspace_id, conversation.pk, member.user)
+    if not _hx(request):
+        return redirect("conversation", conversation.pk)
+    event = None
+    if converted.created:
+        event = (
+            Message.objects.filter(conversation=conversation, kind=MessageKind.EVENT)
+            .select_related("author_user")
+            .order_by("-created_at", "-id")
+            .first()
+        )
+    return _panel(request, conversation.pk, already=not converted.created, event=event)

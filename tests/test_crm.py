@@ -1,0 +1,370 @@
+"""Leads: converting a conversation (details carried over, once), stages, edits, tenancy;
+through the actions, the REST API and the web pages."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from frontdesk.connectors.base import InboundMessage
+from frontdesk.crm import actions
+from frontdesk.crm.models import Lead, LeadStage
+from frontdesk.crm.queries import LeadNotFound
+from frontdesk.demo.seed import LEADS, seed_demo
+from frontdesk.inbox.actions.ingest import ingest
+from frontdesk.inbox.models import Conversation, Message, MessageKind
+from tests.conftest import PASSWORD, make_api_channel, token_client
+
+HX = {"HX-Request": "true"}
+
+
+def login(membership) -> Client:
+    client = Client()
+    assert client.login(username=membership.user.email, password=PASSWORD)
+    return client
+
+
+def linkedin_conversation(inbound) -> Conversation:
+    """A conversation whose contact the LinkedIn connector has filled in."""
+    conversation = inbound(
+        "Saw your product, can we talk?", handle="li-ana", contact_name="Ana Lima"
+    )
+    conversation = conversation.conversation
+    contact = conversation.contact
+    contact.company = "Lisbon Bikes"
+    contact.avatar_url = "https://media.licdn.example/ana.jpg"
+    contact.custom_fields = {
+        "linkedin_headline": "Head of Purchasing at Lisbon Bikes",
+        "linkedin_url": "https://www.linkedin.com/in/ana-lima/",
+        "linkedin_location": "Lisbon, Portugal",
+        "linkedin_enriched_at": "2026-11-01T10:00:00+00:00",
+    }
+    contact.tags = ["vip"]
+    contact.save()
+    return conversation
+
+
+# --- actions -----------------------------------------------------------------------------
+
+
+def test_convert_carries_the_contact_over(owner, inbound, channel, monkeypatch):
+    conversation = linkedin_conversation(inbound)
+    published: list[tuple] = []
+    monkeypatch.setattr(actions, "publish", lambda *args, **kw: published.append((args, kw)))
+    converted = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user)
+    lead = converted.lead
+    assert converted.created
+    assert lead.title == "Ana Lima — Support bot"
+    assert lead.stage == LeadStage.NEW
+    assert lead.owner == owner.user  # nobody was assigned: the converting member owns it
+    assert lead.contact_id == conversation.contact_id
+    assert lead.source_conversation_id == conversation.pk
+    assert lead.source_channel_id == channel.pk
+    assert lead.tags == ["vip"]
+    assert lead.details == {
+        "name": "Ana Lima",
+        "company": "Lisbon Bikes",
+        "picture_url": "https://media.licdn.example/ana.jpg",
+        "linkedin_headline": "Head of Purchasing at Lisbon Bikes",
+        "linkedin_url": "https://www.linkedin.com/in/ana-lima/",
+        "linkedin_location": "Lisbon, Portugal",
+        "handles": [{"kind": "external", "value": "li-ana"}],
+        "channel": {"kind": "api", "name": "Support bot"},
+    }
+    event = Message.objects.get(conversation=conversation, kind=MessageKind.EVENT)
+    assert event.text == "owner converted this conversation to a lead"
+    assert event.extra == {"action": "lead", "lead_id": lead.pk}
+    assert published == [
+        (
+            (owner.workspace_id, "lead.created"),
+            {
+                "lead_id": lead.pk,
+                "conversation_id": conversation.pk,
+                "message_id": event.pk,
+                "stage": "new",
+            },
+        )
+    ]
+
+
+def test_convert_twice_returns_the_open_lead(owner, agent, inbound):
+    conversation = inbound("hello", handle="bob", contact_name="Bob").conversation
+    Conversation.objects.filter(pk=conversation.pk).update(assignee=agent.user)
+    first = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user)
+    assert first.lead.owner == agent.user  # the assignee owns the lead
+    again = actions.convert_to_lead(owner.workspace_id, conversation.pk, agent.user)
+    assert not again.created and again.lead.pk == first.lead.pk
+    assert Lead.objects.count() == 1
+    assert Message.objects.filter(conversation=conversation, kind=MessageKind.EVENT).count() == 1
+    # Once it is closed out, the conversation may become a new lead.
+    actions.change_stage(owner.workspace_id, first.lead.pk, LeadStage.JUNK, owner.user)
+    third = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user)
+    assert third.created and third.lead.pk != first.lead.pk
+    # ...and the old one cannot be reopened beside it.
+    with pytest.raises(actions.LeadError, match="already has another open lead"):
+        actions.change_stage(owner.workspace_id, first.lead.pk, LeadStage.NEW, owner.user)
+
+
+def test_email_subject_is_the_title(owner, inbound):
+    conversation = inbound("Quote please", handle="c@x.test", subject="Quote for 40 bikes")
+    lead = actions.convert_to_lead(
+        owner.workspace_id, conversation.conversation.pk, owner.user
+    ).lead
+    assert lead.title == "Quote for 40 bikes"
+    assert lead.details["subject"] == "Quote for 40 bikes"
+
+
+def test_stage_change_and_edits(owner, agent, inbound, django_capture_on_commit_callbacks):
+    conversation = inbound("hi", handle="dora", contact_name="Dora").conversation
+    lead = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user).lead
+    with django_capture_on_commit_callbacks() as published:
+        actions.change_stage(owner.workspace_id, lead.pk, "contacted", owner.user)
+    assert len(published) == 1
+    assert Lead.objects.get(pk=lead.pk).stage == "contacted"
+    with pytest.raises(actions.LeadError, match="stage must be one of"):
+        actions.change_stage(owner.workspace_id, lead.pk, "won", owner.user)
+
+    actions.update_lead(
+        owner.workspace_id,
+        lead.pk,
+        owner.user,
+        title="  Dora: 40 bikes ",
+        value="12000.5",
+        currency="usd",
+        owner_id=agent.user_id,
+        expected_close_date=date(2026, 12, 20),
+    )
+    lead.refresh_from_db()
+    assert (lead.title, lead.value, lead.currency) == ("Dora: 40 bikes", Decimal("12000.50"), "USD")
+    assert lead.owner == agent.user and lead.expected_close_date == date(2026, 12, 20)
+    actions.update_lead(owner.workspace_id, lead.pk, owner.user, value=None, owner_id=None)
+    lead.refresh_from_db()
+    assert lead.value is None and lead.owner is None and lead.title == "Dora: 40 bikes"
+    for bad in ({"title": " "}, {"value": "-3"}, {"value": "lots"}, {"currency": "EURO"}):
+        with pytest.raises(actions.LeadError):
+            actions.update_lead(owner.workspace_id, lead.pk, owner.user, **bad)
+
+
+def test_actions_stay_inside_the_workspace(owner, rival, inbound, callback):
+    conversation = inbound("hi", handle="eve", contact_name="Eve").conversation
+    with pytest.raises(LeadNotFound):
+        actions.convert_to_lead(rival.workspace_id, conversation.pk, rival.user)
+    lead = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user).lead
+    with pytest.raises(LeadNotFound):
+        actions.change_stage(rival.workspace_id, lead.pk, "working", rival.user)
+    with pytest.raises(LeadNotFound):
+        actions.update_lead(rival.workspace_id, lead.pk, rival.user, title="mine now")
+    # Nor can a lead be given to someone outside the workspace.
+    with pytest.raises(actions.LeadError, match="member of this workspace"):
+        actions.update_lead(owner.workspace_id, lead.pk, owner.user, owner_id=rival.user_id)
+    assert Lead.objects.get(pk=lead.pk).stage == "new"
+
+
+# --- REST API ----------------------------------------------------------------------------
+
+
+def patch_json(client: Client, url: str, body):
+    return client.patch(url, data=json.dumps(body), content_type="application/json")
+
+
+def test_api_convert_get_list_patch(api, owner, agent, rival, inbound):
+    conversation = linkedin_conversation(inbound)
+    created = api.post(f"/api/v1/conversations/{conversation.pk}/lead")
+    assert created.status_code == 201, created.content
+    lead = created.json()
+    assert lead["title"] == "Ana Lima — Support bot" and lead["stage"] == "new"
+    assert lead["contact"]["name"] == "Ana Lima"
+    assert lead["source_conversation_id"] == conversation.pk
+    assert lead["source_channel"]["kind"] == "api"
+    assert lead["details"]["linkedin_headline"] == "Head of Purchasing at Lisbon Bikes"
+    assert lead["owner"]["email"] == "owner@acme.test"
+    again = api.post(f"/api/v1/conversations/{conversation.pk}/lead")
+    assert again.status_code == 200 and again.json()["id"] == lead["id"]
+
+    url = f"/api/v1/leads/{lead['id']}"
+    assert api.get(url).json()["id"] == lead["id"]
+    changed = patch_json(
+        api,
+        url,
+        {"stage": "contacted", "value": "1500.00", "owner_id": agent.user_id, "currency": "gbp"},
+    )
+    assert changed.status_code == 200, changed.content
+    body = changed.json()
+    assert (body["stage"], body["value"], body["currency"]) == ("contacted", "1500.00", "GBP")
+    assert body["owner"]["id"] == agent.user_id
+    assert patch_json(api, url, {"owner_id": None}).json()["owner"] is None
+
+    bad = patch_json(api, url, {"stage": "won", "title": "not saved"})
+    assert bad.status_code == 400 and "stage must be one of" in bad.json()["detail"]
+    assert api.get(url).json()["title"] == "Ana Lima — Support bot"
+    assert patch_json(api, url, {"currency": "EURO"}).status_code == 400
+    assert patch_json(api, url, {"title": None}).status_code == 400
+
+    listed = api.get("/api/v1/leads?stage=contacted").json()
+    assert [x["id"] for x in listed["items"]] == [lead["id"]]
+    assert api.get("/api/v1/leads?stage=new").json()["items"] == []
+    assert api.get("/api/v1/leads?owner=me").json()["items"] == []
+    assert api.get("/api/v1/leads?stage=nope").status_code == 400
+    assert api.get("/api/v1/leads?owner=someone").status_code == 400
+
+    # Another workspace sees nothing and learns nothing: 404, not 403.
+    other = token_client(rival)
+    assert other.get(url).status_code == 404
+    assert patch_json(other, url, {"stage": "junk"}).status_code == 404
+    assert other.post(f"/api/v1/conversations/{conversation.pk}/lead").status_code == 404
+    assert other.get("/api/v1/leads").json()["items"] == []
+    assert api.get("/api/v1/leads/999999").status_code == 404
+
+
+def test_api_needs_a_member_token_and_is_documented(db, api):
+    assert Client().get("/api/v1/leads").status_code == 401
+    paths = api.get("/api/v1/openapi.json").json()["paths"]
+    assert {"/api/v1/leads", "/api/v1/leads/{lead_id}"} <= set(paths)
+    assert "post" in paths["/api/v1/conversations/{conversation_id}/lead"]
+
+
+def test_api_lead_list_pages(api, owner, callback):
+    channel = make_api_channel(owner, callback.url, name="Paging")
+    for i in range(5):
+        result = ingest(channel, InboundMessage(provider_id=f"p{i}", handle=f"h{i}", text="hi"))
+        actions.convert_to_lead(owner.workspace_id, result.conversation.pk, owner.user)
+    first = api.get("/api/v1/leads?limit=3").json()
+    assert len(first["items"]) == 3 and first["next_cursor"]
+    rest = api.get(f"/api/v1/leads?limit=3&cursor={first['next_cursor']}").json()
+    assert len(rest["items"]) == 2 and rest["next_cursor"] is None
+    ids = [x["id"] for x in first["items"] + rest["items"]]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 5
+
+
+# --- web ---------------------------------------------------------------------------------
+
+
+def test_convert_button_in_the_contact_panel(owner, inbound):
+    web = login(owner)
+    conversation = linkedin_conversation(inbound)
+    page = web.get(f"/c/{conversation.pk}/").content.decode()
+    assert "Convert to lead" in page and "Convert to contact" not in page
+    assert f'action="/c/{conversation.pk}/lead"' in page
+
+    response = web.post(f"/c/{conversation.pk}/lead", headers=HX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    lead = Lead.objects.get(source_conversation=conversation)
+    assert f'href="/leads/{lead.pk}/"' in html and "Lead:" in html and "New" in html
+    assert "Convert to lead" not in html
+    assert 'hx-swap-oob="beforeend"' in html and "converted this conversation to a lead" in html
+
+    again = web.post(f"/c/{conversation.pk}/lead", headers=HX).content.decode()
+    assert "Already a lead." in again and Lead.objects.count() == 1
+    page = web.get(f"/c/{conversation.pk}/").content.decode()
+    assert f'href="/leads/{lead.pk}/"' in page and "Convert to lead" not in page
+    panel = web.get(f"/c/{conversation.pk}/lead/panel").content.decode()
+    assert f'href="/leads/{lead.pk}/"' in panel
+    # Without JavaScript: a plain POST, then back to the conversation.
+    other = inbound("hi", handle="zed", contact_name="Zed").conversation
+    plain = web.post(f"/c/{other.pk}/lead")
+    assert plain.status_code == 302 and plain["Location"] == f"/c/{other.pk}/"
+
+
+def test_leads_board_by_stage_and_owner(owner, agent, inbound):
+    web = login(owner)
+    assert "Convert a conversation from the inbox to start." in web.get("/leads/").content.decode()
+    mine = inbound("a", handle="a", contact_name="Alma").conversation
+    theirs = inbound("b", handle="b", contact_name="Bruno").conversation
+    junk = inbound("c", handle="c", contact_name="Carla").conversation
+    lead_a = actions.convert_to_lead(owner.workspace_id, mine.pk, owner.user).lead
+    lead_b = actions.convert_to_lead(owner.workspace_id, theirs.pk, agent.user).lead
+    lead_c = actions.convert_to_lead(owner.workspace_id, junk.pk, owner.user).lead
+    actions.change_stage(owner.workspace_id, lead_b.pk, "working", owner.user)
+    actions.change_stage(owner.workspace_id, lead_c.pk, "junk", owner.user)
+    actions.update_lead(owner.workspace_id, lead_a.pk, owner.user, value="12000", currency="EUR")
+
+    page = web.get("/leads/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'href="/leads/"' in html and "Leads <small>soon</small>" not in html
+    assert "Deals <small>soon</small>" in html
+    new_col = html[html.index('id="col-new"') : html.index('id="col-contacted"')]
+    working_col = html[html.index('id="col-working"') : html.index('id="col-converted"')]
+    assert "Alma" in new_col and "€12,000" in new_col and "Bruno" not in new_col
+    assert "Bruno" in working_col
+    assert "Carla" not in html  # junk is out of the pipeline view
+    closed = web.get("/leads/?show=closed").content.decode()
+    assert "Carla" in closed and "Alma" not in closed
+
+    only_mine = web.get("/leads/?owner=me", headers={**HX, "HX-Target": "board"}).content.decode()
+    assert "<html" not in only_mine and "Alma" in only_mine and "Bruno" not in only_mine
+    theirs_only = web.get(f"/leads/?owner={agent.user_id}").content.decode()
+    assert "Bruno" in theirs_only and "Alma" not in theirs_only
+
+
+def test_lead_page_shows_details_and_changes_stage(owner, agent, rival, inbound):
+    web = login(owner)
+    conversation = linkedin_conversation(inbound)
+    lead = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user).lead
+    page = web.get(f"/leads/{lead.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    for shown in (
+        "Head of Purchasing at Lisbon Bikes",
+        'href="https://www.linkedin.com/in/ana-lima/"',
+        "Lisbon Bikes",
+        "Lisbon, Portugal",
+        f'href="/c/{conversation.pk}/"',
+    ):
+        assert shown in html, shown
+    # The picture is our stored copy (inbox.avatars), never the provider's link.
+    assert "media.licdn.example" not in html
+    assert "img-src 'self'" in page.headers["Content-Security-Policy"]
+
+    moved = web.post(f"/leads/{lead.pk}/stage", {"stage": "contacted"}, headers=HX)
+    assert moved.status_code == 200
+    assert 'aria-current="step">Contacted' in moved.content.decode()
+    assert Lead.objects.get(pk=lead.pk).stage == "contacted"
+    bad = web.post(f"/leads/{lead.pk}/stage", {"stage": "won"}, headers=HX)
+    assert bad.status_code == 422 and bad["HX-Retarget"] == "#stage-error"
+
+    saved = web.post(
+        f"/leads/{lead.pk}/edit",
+        {
+            "title": "Ana: 40 cargo bikes",
+            "value": "8400",
+            "currency": "EUR",
+            "owner": str(agent.user_id),
+            "expected_close_date": "2026-12-20",
+        },
+        headers=HX,
+    )
+    assert saved.status_code == 200 and "Saved" in saved.content.decode()
+    lead.refresh_from_db()
+    assert (lead.title, lead.value, lead.owner_id) == ("Ana: 40 cargo bikes", 8400, agent.user_id)
+    assert lead.expected_close_date == date(2026, 12, 20)
+    rejected = web.post(
+        f"/leads/{lead.pk}/edit", {"title": "x", "value": "-1", "currency": "EUR"}, headers=HX
+    )
+    assert rejected.status_code == 422 and rejected["HX-Retarget"] == "#lead-form-error"
+    assert Lead.objects.get(pk=lead.pk).title == "Ana: 40 cargo bikes"
+    plain = web.post(f"/leads/{lead.pk}/stage", {"stage": "working"})
+    assert plain.status_code == 302 and plain["Location"] == f"/leads/{lead.pk}/"
+
+    # Another workspace's member gets a 404 for every one of these.
+    stranger = login(rival)
+    assert stranger.get(f"/leads/{lead.pk}/").status_code == 404
+    assert stranger.post(f"/leads/{lead.pk}/stage", {"stage": "junk"}).status_code == 404
+    assert stranger.post(f"/leads/{lead.pk}/edit", {"title": "x"}).status_code == 404
+    assert stranger.post(f"/c/{conversation.pk}/lead").status_code == 404
+    assert stranger.get(f"/c/{conversation.pk}/lead/panel").status_code == 404
+    assert "Ana" not in stranger.get("/leads/").content.decode()
+    assert Lead.objects.get(pk=lead.pk).stage == "working"
+
+
+def test_the_demo_has_leads_in_several_stages(db):
+    workspace = seed_demo()
+    leads = Lead.objects.filter(workspace=workspace)
+    assert leads.count() == len(LEADS)
+    assert set(leads.values_list("stage", flat=True)) == {s for s, _ in LEADS.values()}
+    assert all(lead.value for lead in leads)

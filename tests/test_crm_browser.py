@@ -1,0 +1,264 @@
+"""Leads in a real Chromium (Playwright) against a real embedded server (`frontdesk run`):
+convert a conversation from the inbox's contact panel, find it on the Leads board, open it,
+move it to Contacted.
+
+Screenshots of the board and the lead's page go to $FRONTDESK_SCREENSHOTS (or the test's
+temporary folder) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live import base_env, cli, create_token, embedded
+from tests.peers.callback import CallbackServer
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+OWNER = "owner@example.com"
+AGENT = ("agnes@example.com", "agent-password-1")
+
+# What the LinkedIn connector stores on a contact (see connectors/unipile/connector.py).
+ANA_PROFILE = {
+    "company": "Lisbon Bikes",
+    # Not copied by a worker here: the initials stand in.
+    "avatar_url": "https://media.licdn.invalid/ana.jpg",
+    "custom_fields": {
+        "linkedin_headline": "Head of Purchasing at Lisbon Bikes",
+        "linkedin_url": "https://www.linkedin.com/in/ana-lima/",
+        "linkedin_location": "Lisbon, Portugal",
+    },
+}
+
+
+class App:
+    def __init__(self, base: str, env: dict[str, str], data: Path, callback: CallbackServer):
+        self.base = base
+        self.env = env
+        login = (data / "first-login.txt").read_text()
+        self.owner_password = login.split("password:")[1].split()[0]
+        self.api = httpx.Client(
+            base_url=f"{base}/api/v1",
+            headers={"Authorization": f"Bearer {create_token(env, OWNER)}"},
+            timeout=10,
+        )
+        created = self.api.post(
+            "/channels",
+            json={
+                "kind": "api",
+                "provider": "api",
+                "name": "LinkedIn",
+                "config": {"callback_url": callback.url},
+            },
+        )
+        assert created.status_code == 201, created.text
+        self.channel = created.json()
+        agent_token = create_token(env, AGENT[0])
+        me = httpx.get(
+            f"{base}/api/v1/me", headers={"Authorization": f"Bearer {agent_token}"}, timeout=10
+        )
+        self.agent_id = me.json()["user"]["id"]
+        self._n = 0
+
+    def inbound(self, handle: str, name: str, text: str) -> dict:
+        self._n += 1
+        response = httpx.post(
+            f"{self.base}/api/v1/channels/{self.channel['id']}/messages",
+            headers={"Authorization": f"Bearer {self.channel['secret']}"},
+            json={
+                "id": f"in-{self._n}-{time.time()}",
+                "contact": {"handle": handle, "name": name},
+                "text": text,
+            },
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def fill_contact(self, handle: str, fields: dict) -> None:
+        """Stand in for the LinkedIn connector, which fills these from the member's profile."""
+        code = (
+            "import json; from frontdesk.inbox.models import Contact; "
+            f"c = Contact.objects.get(handles__value={handle!r}); "
+            f"[setattr(c, k, v) for k, v in json.loads({json.dumps(fields)!r}).items()]; c.save()"
+        )
+        cli(self.env, "shell", "-c", code)
+
+    def lead(self, conversation_id: int, stage: str, value: str | None, owner_id=None) -> dict:
+        lead = self.api.post(f"/conversations/{conversation_id}/lead").json()
+        change: dict = {"stage": stage, "value": value}
+        if owner_id:
+            change["owner_id"] = owner_id
+        answer = self.api.patch(f"/leads/{lead['id']}", json=change)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Iterator[App]:
+    tmp = tmp_path_factory.mktemp("crm-ui")
+    env = base_env(tmp / "data")
+    callback = CallbackServer()
+    try:
+        with embedded(env) as (base, _):
+            cli(
+                env,
+                "createuser",
+                "--workspace",
+                "my-team",
+                "--email",
+                AGENT[0],
+                "--password",
+                AGENT[1],
+                "--role",
+                "agent",
+                "--name",
+                "Agnes Meyer",
+            )
+            yield App(base, env, tmp / "data", callback)
+    finally:
+        callback.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("FRONTDESK_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_convert_from_the_inbox_then_work_the_lead(app, browser, shots):
+    from playwright.sync_api import expect
+
+    # A board with some history, so that it looks like a working week.
+    for handle, name, text, stage, value, agent_owns in [
+        ("li-bruno", "Bruno Costa", "Interested in a fleet of 12", "working", "18400", True),
+        ("li-chen", "Chen Wei", "Can you quote 5 e-bikes?", "contacted", "6250", False),
+        ("li-dora", "Dora Nagy", "Signed, thanks!", "converted", "9900", True),
+        ("li-emil", "Emil Berg", "Just browsing", "new", None, False),
+    ]:
+        conversation = app.inbound(handle, name, text)
+        app.lead(
+            conversation["conversation_id"], stage, value, app.agent_id if agent_owns else None
+        )
+    ana = app.inbound("li-ana", "Ana Lima", "Hi! We need 40 cargo bikes for our shops.")
+    app.fill_contact("li-ana", ANA_PROFILE)
+
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Failed to load resource" not in msg.text
+            else None
+        ),
+    )
+    try:
+        page.goto(f"{app.base}/login/")
+        page.fill("#id_username", OWNER)
+        page.fill("#id_password", app.owner_password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{app.base}/")
+
+        # In the inbox: open Ana's conversation and convert it from the contact panel.
+        page.click("#rows .row >> text=Ana Lima")
+        expect(page.locator("#thread")).to_contain_text("40 cargo bikes")
+        panel = page.locator("#lead-actions")
+        panel.get_by_role("button", name="Convert to lead").click()
+        expect(panel).to_contain_text("Lead: Ana Lima — LinkedIn · New")
+        expect(panel.get_by_role("button")).to_have_count(0)
+        expect(page.locator("#messages")).to_contain_text("converted this conversation to a lead")
+        page.screenshot(path=str(shots / "crm-inbox-panel.png"))
+        lead_id = int(panel.locator("a.lead-link").get_attribute("data-lead") or 0)
+        lead = app.api.get(f"/leads/{lead_id}").json()
+        assert lead["details"]["linkedin_headline"] == "Head of Purchasing at Lisbon Bikes"
+        # Converting again (another tab, the API) is the same lead.
+        assert app.api.post(f"/conversations/{ana['conversation_id']}/lead").json()["id"] == lead_id
+
+        # The Leads page: Ana's lead is new, the others sit in their stages.
+        page.get_by_role("link", name="Leads", exact=True).click()
+        page.wait_for_url(f"{app.base}/leads/")
+        expect(page.locator("#col-new")).to_contain_text("Ana Lima — LinkedIn")
+        expect(page.locator("#col-working")).to_contain_text("Bruno Costa")
+        expect(page.locator("#col-converted")).to_contain_text("€9,900")
+        page.screenshot(path=str(shots / "crm-leads-board.png"), full_page=True)
+
+        # Mine only: the agent's leads leave the board.
+        page.select_option("#f-owner", "me")
+        expect(page).to_have_url(f"{app.base}/leads/?owner=me")
+        expect(page.locator("#col-new")).to_contain_text("Ana Lima")
+        expect(page.locator("#col-working")).not_to_contain_text("Bruno Costa")
+
+        # The lead's page: the carried-over LinkedIn profile, then move it to Contacted.
+        page.click(f"#lead-{lead_id} a")
+        page.wait_for_url(f"{app.base}/leads/{lead_id}/")
+        person = page.locator(".person")
+        expect(person).to_contain_text("Head of Purchasing at Lisbon Bikes")
+        expect(person).to_contain_text("Lisbon, Portugal")
+        expect(person.get_by_role("link", name="View profile ↗")).to_have_attribute(
+            "href", "https://www.linkedin.com/in/ana-lima/"
+        )
+        expect(person.locator("span.avatar.lg")).to_contain_text("AL")  # no stored picture
+        page.fill("#lead-value", "21600")
+        page.get_by_role("button", name="Save").click()
+        expect(page.locator("#lead-form")).to_contain_text("Saved")
+        expect(page.locator("#lead-head")).to_contain_text("€21,600")
+        page.get_by_role("button", name="Contacted").click()
+        expect(page.locator('.path-step[aria-current="step"]')).to_have_text("Contacted")
+        expect(page.locator("#lead-head .crumbs")).to_contain_text("Contacted")
+        page.screenshot(path=str(shots / "crm-lead-detail.png"), full_page=True)
+
+        page.get_by_role("link", name="Leads", exact=True).first.click()
+        expect(page.locator("#col-contacted")).to_contain_text("Ana Lima — LinkedIn")
+        expect(page.locator("#col-contacted")).to_contain_text("€21,600")
+        expect(page.locator("#col-new")).not_to_contain_text("Ana Lima")
+        assert app.api.get(f"/leads/{lead_id}").json()["stage"] == "contacted"
+
+        # Back in the inbox, the contact panel tells the lead's new stage.
+        page.goto(f"{app.base}/c/{ana['conversation_id']}/")
+        expect(page.locator("#lead-actions")).to_contain_text("Contacted")
+
+        # On a phone the board scrolls sideways inside itself; the page does not.
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
+        )
+        try:
+            small = phone.new_page()
+            for path, name in [("/leads/", "board"), (f"/leads/{lead_id}/", "lead")]:
+                small.goto(app.base + path)
+                small.screenshot(path=str(shots / f"crm-phone-{name}.png"), full_page=True)
+                assert small.evaluate("document.documentElement.scrollWidth <= innerWidth"), name
+        finally:
+            phone.close()
+        assert errors == []
+    finally:
+        context.close()
