@@ -557,3 +557,15 @@ def test_compose_cannot_use_another_workspaces_channel(owner, rival, callback):
     response = client.post("/compose/", {"channel": theirs.pk, "to": "x", "text": "hi"})
     assert response.status_code == 400
     assert Conversation.objects.count() == 0
+
+
+def test_the_sidebar_marks_all_conversations_current_only_in_the_inbox(owner):
+    web = login(owner)
+    current_all = 'class="nav-link current" href="/" data-view="all"'
+    assert current_all in web.get("/").content.decode()
+    for page in ("/leads/", "/apps/", "/settings/"):
+        html = web.get(page).content.decode()
+        assert current_all not in html, page
+    # The counts refresh (from any page) keeps the page it was rendered for.
+    assert current_all not in web.get("/inbox/nav?here=leads", headers=HX).content.decode()
+    assert current_all in web.get("/inbox/nav?here=inbox", headers=HX).content.decode()
