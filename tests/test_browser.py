@@ -29,6 +29,10 @@ AGENT = ("agnes@example.com", "agent-password-1")
 
 
 class App:
+    """The running app as a test drives it: the owner's password and API, one API channel."""
+
+    channel_name = "Website chat"
+
     def __init__(self, base: str, env: dict[str, str], data: Path, callback: CallbackServer):
         self.base = base
         self.env = env
@@ -44,7 +48,7 @@ class App:
             json={
                 "kind": "api",
                 "provider": "api",
-                "name": "Website chat",
+                "name": self.channel_name,
                 "config": {"callback_url": callback.url},
             },
         )
@@ -71,28 +75,26 @@ class App:
         return self.api.get(f"/conversations/{conversation_id}").json()
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory) -> Iterator[App]:
-    tmp = tmp_path_factory.mktemp("ui")
+@contextlib.contextmanager
+def running_app(tmp: Path, app_class: type[App] = App, *agent_name: str) -> Iterator[App]:
+    """``frontdesk run`` on a fresh data dir, with the owner and an agent (``AGENT``)."""
     env = base_env(tmp / "data")
     callback = CallbackServer()
     try:
         with embedded(env) as (base, _):
-            cli(
-                env,
-                "createuser",
-                "--workspace",
-                "my-team",
-                "--email",
-                AGENT[0],
-                "--password",
-                AGENT[1],
-                "--role",
-                "agent",
-            )
-            yield App(base, env, tmp / "data", callback)
+            add_agent = ["--email", AGENT[0], "--password", AGENT[1], "--role", "agent"]
+            if agent_name:
+                add_agent += ["--name", *agent_name]
+            cli(env, "createuser", "--workspace", "my-team", *add_agent)
+            yield app_class(base, env, tmp / "data", callback)
     finally:
         callback.close()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Iterator[App]:
+    with running_app(tmp_path_factory.mktemp("ui")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

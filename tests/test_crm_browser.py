@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.live import base_env, cli, create_token, embedded
-from tests.peers.callback import CallbackServer
+from tests.live import cli, create_token
+from tests.test_browser import AGENT, OWNER, App, login, running_app
+from tests.test_browser import browser as browser  # the fixture, reused
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-OWNER = "owner@example.com"
-AGENT = ("agnes@example.com", "agent-password-1")
 
 # What the LinkedIn connector stores on a contact (see connectors/unipile/connector.py).
 ANA_PROFILE = {
@@ -39,49 +36,16 @@ ANA_PROFILE = {
 }
 
 
-class App:
-    def __init__(self, base: str, env: dict[str, str], data: Path, callback: CallbackServer):
-        self.base = base
-        self.env = env
-        login = (data / "first-login.txt").read_text()
-        self.owner_password = login.split("password:")[1].split()[0]
-        self.api = httpx.Client(
-            base_url=f"{base}/api/v1",
-            headers={"Authorization": f"Bearer {create_token(env, OWNER)}"},
-            timeout=10,
-        )
-        created = self.api.post(
-            "/channels",
-            json={
-                "kind": "api",
-                "provider": "api",
-                "name": "LinkedIn",
-                "config": {"callback_url": callback.url},
-            },
-        )
-        assert created.status_code == 201, created.text
-        self.channel = created.json()
-        agent_token = create_token(env, AGENT[0])
-        me = httpx.get(
-            f"{base}/api/v1/me", headers={"Authorization": f"Bearer {agent_token}"}, timeout=10
-        )
-        self.agent_id = me.json()["user"]["id"]
-        self._n = 0
+class LeadsApp(App):
+    channel_name = "LinkedIn"
 
-    def inbound(self, handle: str, name: str, text: str) -> dict:
-        self._n += 1
-        response = httpx.post(
-            f"{self.base}/api/v1/channels/{self.channel['id']}/messages",
-            headers={"Authorization": f"Bearer {self.channel['secret']}"},
-            json={
-                "id": f"in-{self._n}-{time.time()}",
-                "contact": {"handle": handle, "name": name},
-                "text": text,
-            },
-            timeout=10,
+    @property
+    def agent_id(self) -> int:
+        token = create_token(self.env, AGENT[0])
+        me = httpx.get(
+            f"{self.base}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
-        assert response.status_code == 201, response.text
-        return response.json()
+        return me.json()["user"]["id"]
 
     def fill_contact(self, handle: str, fields: dict) -> None:
         """Stand in for the LinkedIn connector, which fills these from the member's profile."""
@@ -103,46 +67,9 @@ class App:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory) -> Iterator[App]:
-    tmp = tmp_path_factory.mktemp("crm-ui")
-    env = base_env(tmp / "data")
-    callback = CallbackServer()
-    try:
-        with embedded(env) as (base, _):
-            cli(
-                env,
-                "createuser",
-                "--workspace",
-                "my-team",
-                "--email",
-                AGENT[0],
-                "--password",
-                AGENT[1],
-                "--role",
-                "agent",
-                "--name",
-                "Agnes Meyer",
-            )
-            yield App(base, env, tmp / "data", callback)
-    finally:
-        callback.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield b
-        b.close()
+def app(tmp_path_factory) -> Iterator[LeadsApp]:
+    with running_app(tmp_path_factory.mktemp("crm-ui"), LeadsApp, "Agnes Meyer") as running:
+        yield running  # type: ignore[misc]
 
 
 @pytest.fixture
@@ -169,26 +96,9 @@ def test_convert_from_the_inbox_then_work_the_lead(app, browser, shots):
     ana = app.inbound("li-ana", "Ana Lima", "Hi! We need 40 cargo bikes for our shops.")
     app.fill_contact("li-ana", ANA_PROFILE)
 
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda msg: (
-            errors.append(msg.text)
-            if msg.type == "error" and "Failed to load resource" not in msg.text
-            else None
-        ),
-    )
+    context, page = login(browser, app, OWNER[0], app.owner_password)
+    errors = page.errors  # type: ignore[attr-defined]
     try:
-        page.goto(f"{app.base}/login/")
-        page.fill("#id_username", OWNER)
-        page.fill("#id_password", app.owner_password)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{app.base}/")
-
         # In the inbox: open Ana's conversation and convert it from the contact panel.
         page.click("#rows .row >> text=Ana Lima")
         expect(page.locator("#thread")).to_contain_text("40 cargo bikes")
