@@ -368,3 +368,45 @@ def test_the_demo_has_leads_in_several_stages(db):
     assert leads.count() == len(LEADS)
     assert set(leads.values_list("stage", flat=True)) == {s for s, _ in LEADS.values()}
     assert all(lead.value for lead in leads)
+
+
+def test_api_patch_is_all_or_nothing(api, owner, inbound):
+    """A stage the lead cannot take leaves the other fields of the same PATCH unsaved."""
+    conversation = linkedin_conversation(inbound)
+    first = api.post(f"/api/v1/conversations/{conversation.pk}/lead").json()
+    assert patch_json(api, f"/api/v1/leads/{first['id']}", {"stage": "junk"}).status_code == 200
+    second = api.post(f"/api/v1/conversations/{conversation.pk}/lead").json()
+    assert second["id"] != first["id"]  # the dismissed one is no longer "the open lead"
+
+    reopened = patch_json(api, f"/api/v1/leads/{first['id']}", {"title": "Renamed", "stage": "new"})
+    assert reopened.status_code == 400
+    assert api.get(f"/api/v1/leads/{first['id']}").json()["title"] == first["title"]
+
+
+def test_a_merge_between_reading_and_converting_leaves_the_lead_on_the_kept_contact(
+    owner, inbound, monkeypatch
+):
+    from frontdesk.inbox.actions.contacts import merge_contacts
+
+    conversation = linkedin_conversation(inbound)
+    keep = inbound("Me again", handle="ana@lisbonbikes.pt", contact_name="Ana").conversation
+    real_title = actions.default_title
+
+    def merge_meanwhile(conv):  # runs after convert_to_lead read the conversation
+        merge_contacts(owner.workspace_id, keep.contact_id, conversation.contact_id)
+        return real_title(conv)
+
+    monkeypatch.setattr(actions, "default_title", merge_meanwhile)
+    lead = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user).lead
+    assert Lead.objects.get(pk=lead.pk).contact_id == keep.contact_id
+
+
+def test_a_workspace_with_leads_can_be_deleted_but_a_contact_alone_keeps_its_leads(owner, inbound):
+    from django.db.models import RestrictedError
+
+    conversation = linkedin_conversation(inbound)
+    actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user)
+    with pytest.raises(RestrictedError):
+        conversation.contact.delete()
+    owner.workspace.delete()
+    assert not Lead.objects.exists()

@@ -18,14 +18,12 @@ from django.db import IntegrityError, transaction
 from frontdesk.crm.models import Lead, LeadStage
 from frontdesk.crm.queries import LeadNotFound, lead_for, open_lead_of
 from frontdesk.inbox.actions.conversation import _event_line
-from frontdesk.inbox.models import Contact, Conversation
+from frontdesk.inbox.models import Contact, Conversation, Message
 from frontdesk.realtime.publish import publish
 from frontdesk.workspaces.models import User
 
 MAX_VALUE = Decimal("999999999999.99")  # what Lead.value (14 digits, 2 decimals) holds
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-# The contact's fields a lead keeps a copy of (custom fields filled by the LinkedIn connector).
-_CARRIED_CUSTOM_FIELDS = ("linkedin_headline", "linkedin_url", "linkedin_location")
 
 
 class LeadError(ValueError):
@@ -36,16 +34,16 @@ class LeadError(ValueError):
 class Converted:
     lead: Lead
     created: bool  # False: the conversation already was an open lead
+    event: Message | None = None  # the line it added to the conversation, when created
 
 
 def contact_snapshot(contact: Contact, conversation: Conversation) -> dict[str, Any]:
     """What the lead carries over: who the person is and where they wrote from."""
-    custom = contact.custom_fields or {}
     details: dict[str, Any] = {
         "name": contact.display_name,
         "company": contact.company,
         "picture_url": contact.avatar_url,
-        **{key: str(custom.get(key) or "") for key in _CARRIED_CUSTOM_FIELDS},
+        **{f"linkedin_{key}": value for key, value in contact.profile.items()},
         "handles": [{"kind": h.kind, "value": h.value} for h in contact.handles.all()],
         "channel": {"kind": conversation.channel.kind, "name": conversation.channel.name},
         "subject": conversation.subject,
@@ -85,6 +83,18 @@ def convert_to_lead(workspace_id: int, conversation_id: int, by_user: User) -> C
     )
     try:
         with transaction.atomic():
+            # The contact as it is now, the row locked: a merge that moved this conversation
+            # to another contact since it was read above must not leave the lead on a
+            # deleted one.
+            contact_id = (
+                Conversation.objects.select_for_update()
+                .filter(pk=conversation.pk)
+                .values_list("contact_id", flat=True)
+                .first()
+            )
+            if contact_id is None:
+                raise LeadNotFound("conversation not found")
+            lead.contact_id = contact_id
             lead.save(force_insert=True)
             event = _event_line(
                 conversation,
@@ -106,7 +116,7 @@ def convert_to_lead(workspace_id: int, conversation_id: int, by_user: User) -> C
         if existing is None:
             raise
         return Converted(existing, created=False)
-    return Converted(lead, created=True)
+    return Converted(lead, created=True, event=event)
 
 
 def _save(lead: Lead, fields: list[str], by_user: User) -> Lead:

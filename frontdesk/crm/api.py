@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
@@ -163,10 +164,11 @@ def patch_lead(request: HttpRequest, lead_id: int, payload: LeadPatch):
         if required in fields and fields[required] is None:
             raise HttpError(400, f"{required} cannot be null")
     try:
-        if fields:
-            actions.update_lead(workspace_id, lead_id, member.user, **fields)
-        if stage is not None:
-            actions.change_stage(workspace_id, lead_id, stage, member.user)
+        with transaction.atomic():  # all of the change or none of it
+            if fields:
+                actions.update_lead(workspace_id, lead_id, member.user, **fields)
+            if stage is not None:
+                actions.change_stage(workspace_id, lead_id, stage, member.user)
     except actions.LeadError as exc:
         raise HttpError(400, str(exc)) from None
     return lead_json(_lead(workspace_id, lead_id))

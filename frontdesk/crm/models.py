@@ -33,8 +33,9 @@ DISMISSED_STAGES = (LeadStage.UNQUALIFIED, LeadStage.JUNK)
 class Lead(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="leads")
     title = models.CharField(max_length=300)
-    # PROTECT: merging or deleting a contact must move its leads first, never drop them.
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="leads")
+    # RESTRICT: deleting a contact alone must not drop its leads (a merge moves them first),
+    # while deleting the whole workspace, which deletes both, still can.
+    contact = models.ForeignKey(Contact, on_delete=models.RESTRICT, related_name="leads")
     source_conversation = models.ForeignKey(
         Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
     )

@@ -17,7 +17,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.crm import actions, queries
 from frontdesk.crm.models import DISMISSED_STAGES, PIPELINE_STAGES, Lead, LeadStage
-from frontdesk.inbox.models import Message, MessageKind
 from frontdesk.web.inbox_views import _conversation, _member, _members, member_required
 from frontdesk.web.workspace_views import _shell
 
@@ -209,12 +208,4 @@ def convert(request: HttpRequest, conversation_id: int) -> HttpResponse:
     converted = actions.convert_to_lead(member.workspace_id, conversation.pk, member.user)
     if not _hx(request):
         return redirect("conversation", conversation.pk)
-    event = None
-    if converted.created:
-        event = (
-            Message.objects.filter(conversation=conversation, kind=MessageKind.EVENT)
-            .select_related("author_user")
-            .order_by("-created_at", "-id")
-            .first()
-        )
-    return _panel(request, conversation.pk, already=not converted.created, event=event)
+    return _panel(request, conversation.pk, already=not converted.created, event=converted.event)
