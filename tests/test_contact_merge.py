@@ -274,3 +274,24 @@ def test_web_merge_refuses_strangers_itself_and_needs_csrf(
 def without_csrf_tokens(html: str) -> str:
     """The page minus its CSRF tokens, which are masked afresh on every render."""
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+
+def test_a_merge_moves_the_leads_and_the_picture_still_being_copied(
+    owner, ana_by_mail, ana_by_phone, published, django_capture_on_commit_callbacks, monkeypatch
+):
+    from frontdesk.crm.actions import convert_to_lead
+
+    lead = convert_to_lead(owner.workspace_id, ana_by_phone.pk, owner.user).lead
+    Contact.objects.filter(pk=ana_by_phone.contact_id).update(
+        avatar_url="https://media.example/ana.png"  # its copy not stored yet
+    )
+    queued: list[tuple] = []
+    monkeypatch.setattr(
+        "frontdesk.inbox.tasks.copy_contact_avatar", lambda *args: queued.append(args)
+    )
+    keep = ana_by_mail.contact_id
+    with django_capture_on_commit_callbacks(execute=True):
+        merge_contacts(owner.workspace_id, keep, ana_by_phone.contact_id)
+    lead.refresh_from_db()
+    assert lead.contact_id == keep
+    assert queued == [(keep, "https://media.example/ana.png")]  # copied for the kept contact

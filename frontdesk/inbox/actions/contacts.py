@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import ForeignObjectRel, Q
 
 from frontdesk.inbox.actions.conversation import event_line
 from frontdesk.inbox.actions.ingest import InvalidInbound
+from frontdesk.inbox.avatars import copy_later
 from frontdesk.inbox.models import Contact, Conversation, Message
 from frontdesk.realtime.publish import publish
 from frontdesk.workspaces.models import User
@@ -48,6 +49,8 @@ def merge_contacts(
         merged_label = contact_label(other)
 
         _take_fields(keep, other)
+        if keep.avatar_url and not keep.avatar:  # a copy still on its way was for ``other``
+            copy_later(keep)
         _point_references_at(keep, other)
         other.delete()
 
@@ -109,8 +112,15 @@ def _point_references_at(keep: Contact, other: Contact) -> None:
     rather than being deleted with ``other`` by its cascade. ``other`` was found in this
     workspace, so the rows pointing at it are this workspace's too.
     """
-    for relation in Contact._meta.related_objects:
+    relations = [
+        f
+        for f in Contact._meta.get_fields(include_hidden=True)  # also related_name="+"
+        if isinstance(f, ForeignObjectRel)
+    ]
+    for relation in relations:
         if not relation.one_to_many:  # a one-to-one could clash; decide when one exists
             raise NotImplementedError(f"merging contacts cannot move {relation}")
         field = relation.field.name
-        relation.related_model._base_manager.filter(**{field: other}).update(**{field: keep})
+        model = relation.related_model
+        assert model is not None
+        model._base_manager.filter(**{field: other}).update(**{field: keep})

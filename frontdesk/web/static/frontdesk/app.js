@@ -295,6 +295,7 @@
       case "contact.merged":  // the contact of these conversations changed
         (ev.conversations || []).forEach(function (c) {
           if (openId() === String(c.id)) {
+            $("#thread").dataset.contactId = String(ev.contact_id);  // for its next contact.updated
             refreshHeader(c.id);
             refreshContact(c.id);
             fetchMessage(c.id, c.message_id);
