@@ -234,6 +234,9 @@ FRONTDESK_WEB_PROCESSES = int(
     os.environ.get("FRONTDESK_WEB_PROCESSES", str(min(os.cpu_count() or 1, 4)))
 )
 FRONTDESK_HTTP_TIMEOUT = float(os.environ.get("FRONTDESK_HTTP_TIMEOUT", "10"))
+# Links from outside (contact pictures) may point at loopback or private addresses: only
+# for a closed network (or tests) where such a host is meant to be reached.
+FRONTDESK_FETCH_PRIVATE_ADDRESSES = _env_bool("FRONTDESK_FETCH_PRIVATE_ADDRESSES")
 FRONTDESK_SEND_MAX_ATTEMPTS = int(os.environ.get("FRONTDESK_SEND_MAX_ATTEMPTS", "8"))
 FRONTDESK_SEND_BACKOFF_BASE = float(os.environ.get("FRONTDESK_SEND_BACKOFF_BASE", "5"))
 FRONTDESK_SEND_LEASE_SECONDS = int(os.environ.get("FRONTDESK_SEND_LEASE_SECONDS", "120"))

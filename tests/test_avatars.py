@@ -10,7 +10,7 @@ import httpx
 import pytest
 from django.test import Client
 
-from frontdesk.inbox.avatars import copy_later
+from frontdesk.inbox.avatars import AvatarUnavailable, copy_later, fetch_image
 from frontdesk.inbox.models import Contact
 from tests.conftest import PASSWORD
 from tests.peers.local_server import root_of, start_server, stop_server
@@ -53,8 +53,10 @@ class PictureHost(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def cdn(tmp_path, monkeypatch):
-    """An https picture host on loopback, trusted through ``SSL_CERT_FILE`` as a real CA is."""
+def cdn(tmp_path, monkeypatch, settings):
+    """An https picture host on loopback, trusted through ``SSL_CERT_FILE`` as a real CA is
+    (and reachable: by default the worker refuses private addresses, see the last tests)."""
+    settings.FRONTDESK_FETCH_PRIVATE_ADDRESSES = True
     ca, cert, key = make_certificates(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
@@ -165,3 +167,18 @@ def test_the_contact_panel_shows_the_picture_and_the_linkedin_profile(
     )
     page = member.get(f"/c/{result.conversation.pk}/").content.decode()
     assert "javascript:alert" not in page
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "169.254.169.254"])
+def test_a_link_into_the_workers_own_network_is_refused(
+    owner, cdn, settings, drain_queue, django_capture_on_commit_callbacks, host
+):
+    settings.FRONTDESK_FETCH_PRIVATE_ADDRESSES = False
+    port = cdn.rsplit(":", 1)[1]
+    url = f"https://{host}:{port}/kim.png"
+    with pytest.raises(AvatarUnavailable, match="refused"):
+        fetch_image(url)
+    contact = _contact(owner, url)
+    assert _copy(contact, drain_queue, django_capture_on_commit_callbacks) == ["unavailable"]
+    contact.refresh_from_db()
+    assert not contact.avatar
