@@ -17,8 +17,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.crm import actions, queries
 from frontdesk.crm.models import DISMISSED_STAGES, PIPELINE_STAGES, Lead, LeadStage
-from frontdesk.web.inbox_views import _conversation, _member, _members, member_required
-from frontdesk.web.workspace_views import _shell
+from frontdesk.web.access import (
+    conversation_or_404,
+    current_member,
+    member_required,
+    workspace_members,
+)
+from frontdesk.web.workspace_views import shell_context
 
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "CAD", "AUD", "BRL", "INR", "JPY"]
 
@@ -29,7 +34,7 @@ def _hx(request: HttpRequest) -> bool:
 
 def _lead(request: HttpRequest, lead_id: int) -> Lead:
     try:
-        return queries.lead_for(_member(request).workspace_id, lead_id)
+        return queries.lead_for(current_member(request).workspace_id, lead_id)
     except queries.LeadNotFound:
         raise Http404("no such lead") from None
 
@@ -67,7 +72,7 @@ class BoardState:
 @member_required
 @require_GET
 def leads(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+    member = current_member(request)
     state = BoardState(request.GET, member.user_id)
     context = {
         "board": queries.board(member.workspace_id, state.stages, state.owner_id),
@@ -78,7 +83,7 @@ def leads(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "crm/leads.html",
-        {**_shell(request), **context, "members": _members(member)},
+        {**shell_context(request), **context, "members": workspace_members(member)},
     )
 
 
@@ -89,7 +94,7 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra: Any) -> dict[str, A
     currencies = CURRENCIES if lead.currency in CURRENCIES else [lead.currency, *CURRENCIES]
     return {
         "lead": lead,
-        "members": _members(_member(request)),
+        "members": workspace_members(current_member(request)),
         "steps": _steps(lead),
         "dismissed": DISMISSED_STAGES,
         "currencies": currencies,
@@ -114,7 +119,7 @@ def _steps(lead: Lead) -> list[dict[str, str]]:
 @require_GET
 def lead_page(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = _lead(request, lead_id)
-    return render(request, "crm/lead.html", {**_shell(request), **_lead_context(request, lead)})
+    return render(request, "crm/lead.html", {**shell_context(request), **_lead_context(request, lead)})
 
 
 def _form_error(request: HttpRequest, where: str, message: str) -> HttpResponse:
@@ -139,7 +144,7 @@ def _parse_date(raw: str) -> date | None:
 @member_required
 @require_POST
 def lead_update(request: HttpRequest, lead_id: int) -> HttpResponse:
-    member = _member(request)
+    member = current_member(request)
     lead = _lead(request, lead_id)
     owner = request.POST.get("owner", "")
     try:
@@ -165,7 +170,7 @@ def lead_update(request: HttpRequest, lead_id: int) -> HttpResponse:
 @member_required
 @require_POST
 def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
-    member = _member(request)
+    member = current_member(request)
     lead = _lead(request, lead_id)
     try:
         lead = actions.change_stage(
@@ -183,8 +188,8 @@ def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 
 def _panel(request: HttpRequest, conversation_id: int, **extra: Any) -> HttpResponse:
-    member = _member(request)
-    conversation = _conversation(member, conversation_id)
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
     lead = queries.lead_of_conversation(member.workspace_id, conversation.pk)
     return render(
         request,
@@ -203,8 +208,8 @@ def lead_panel(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @member_required
 @require_POST
 def convert(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    member = _member(request)
-    conversation = _conversation(member, conversation_id)
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
     converted = actions.convert_to_lead(member.workspace_id, conversation.pk, member.user)
     if not _hx(request):
         return redirect("conversation", conversation.pk)

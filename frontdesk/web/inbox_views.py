@@ -8,21 +8,17 @@ only tells the page which pieces to fetch again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
 import nh3
-from django.contrib.auth.decorators import login_required
 from django.http import (
     FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
-    HttpResponseForbidden,
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -44,27 +40,18 @@ from frontdesk.inbox.models import (
     DeliveryStatus,
     Message,
 )
+from frontdesk.web.access import (
+    conversation_or_404,
+    current_member,
+    member_required,
+    workspace_members,
+)
 from frontdesk.workspaces.models import Membership, User
 
 LIST_PAGE = 50
 THREAD_PAGE = 50
 UNREAD_CAP = 99
 STATUSES = ["open", "pending", "snoozed", "resolved"]
-
-
-def member_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if getattr(request, "membership", None) is None:
-            return HttpResponseForbidden("You are not a member of any workspace.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def _member(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined]
 
 
 # --- list state --------------------------------------------------------------------------
@@ -125,14 +112,6 @@ class ListState:
         return reverse("inbox") + (f"?{q}" if q else "")
 
 
-def _members(member: Membership) -> list[User]:
-    return list(
-        User.objects.filter(memberships__workspace_id=member.workspace_id, is_active=True).order_by(
-            "name", "email"
-        )
-    )
-
-
 def _sidebar_context(member: Membership) -> dict[str, Any]:
     channels = list(queries.channels(member.workspace_id))
     counts = queries.unread_counts(
@@ -145,7 +124,7 @@ def _sidebar_context(member: Membership) -> dict[str, Any]:
 
 
 def _list_context(request: HttpRequest, state: ListState) -> dict[str, Any]:
-    member = _member(request)
+    member = current_member(request)
     try:
         page = queries.conversations(
             member.workspace_id,
@@ -169,22 +148,15 @@ def _list_context(request: HttpRequest, state: ListState) -> dict[str, Any]:
     }
 
 
-def _conversation(member: Membership, conversation_id: int) -> Conversation:
-    conversation = queries.conversation_for(member.workspace_id, member.user_id, conversation_id)
-    if conversation is None:
-        raise Http404("no such conversation")
-    return conversation
-
-
 def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
-    member = _member(request)
+    member = current_member(request)
     page = queries.thread(conversation, limit=THREAD_PAGE)
     connector = conversation.channel.connector
     return {
         "conversation": conversation,
         "messages": page.items,
         "older_url": _older_url(conversation, page.next_cursor),
-        "members": _members(member),
+        "members": workspace_members(member),
         "connector": connector,
         "capabilities": connector.capabilities,
         "reply_blocked": connector.reply_blocked_reason(conversation),
@@ -236,7 +208,7 @@ def _snooze_choices() -> list[tuple[str, str]]:
 @member_required
 @require_GET
 def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
-    member = _member(request)
+    member = current_member(request)
     state = ListState(request.GET)
     target = request.headers.get("HX-Target", "") if request.headers.get("HX-Request") else ""
     if target == "conv-list":
@@ -244,7 +216,7 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
     # A GET never changes state (a browser's prefetch or prerender must not mark a
     # conversation read, nor send the client a WhatsApp read receipt): the page POSTs
     # ``mark_read`` from app.js once it is shown, or offers a button without JavaScript.
-    conversation = _conversation(member, conversation_id) if conversation_id else None
+    conversation = conversation_or_404(member, conversation_id) if conversation_id else None
     if target == "thread-pane" and conversation is not None:
         return render(
             request,
@@ -255,7 +227,7 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
         "membership": member,
         "state": state,
         "statuses_all": [*ConversationStatus.choices, ("all", "Any status")],
-        "members": _members(member),
+        "members": workspace_members(member),
         **_sidebar_context(member),
         **_list_context(request, state),
     }
@@ -273,7 +245,7 @@ def list_more(request: HttpRequest) -> HttpResponse:
 @member_required
 @require_GET
 def conversation_row(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    member = _member(request)
+    member = current_member(request)
     state = ListState(request.GET)
     flt = state.filter
     flt.only_id = conversation_id
@@ -294,7 +266,7 @@ def conversation_row(request: HttpRequest, conversation_id: int) -> HttpResponse
 @member_required
 @require_GET
 def sidebar_counts(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+    member = current_member(request)
     return render(
         request,
         "web/inbox/_inbox_nav.html",
@@ -305,14 +277,14 @@ def sidebar_counts(request: HttpRequest) -> HttpResponse:
 @member_required
 @require_GET
 def thread_header(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    member = _member(request)
-    conversation = _conversation(member, conversation_id)
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
     return render(
         request,
         "web/inbox/_thread_header.html",
         {
             "conversation": conversation,
-            "members": _members(member),
+            "members": workspace_members(member),
             "statuses": STATUSES,
             "snooze_choices": _snooze_choices(),
         },
@@ -322,8 +294,8 @@ def thread_header(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @member_required
 @require_GET
 def thread_older(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    member = _member(request)
-    conversation = _conversation(member, conversation_id)
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
     try:
         page = queries.thread(conversation, before=request.GET.get("before"), limit=THREAD_PAGE)
     except queries.BadCursor:
@@ -349,7 +321,7 @@ def _rendered_messages():
 @member_required
 @require_GET
 def message_item(request: HttpRequest, conversation_id: int, message_id: int) -> HttpResponse:
-    member = _member(request)
+    member = current_member(request)
     message = get_object_or_404(
         _rendered_messages(),
         pk=message_id,
@@ -393,8 +365,8 @@ def _attachment(upload) -> InboundAttachment:
 @member_required
 @require_POST
 def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    member = _member(request)
-    conversation = _conversation(member, conversation_id)
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
     text = request.POST.get("text", "")
     try:
         if request.POST.get("mode") == "note":
@@ -416,7 +388,7 @@ def _after_change(
 ) -> HttpResponse:
     if not request.headers.get("HX-Request"):
         return _back(request, conversation)
-    conversation = _conversation(member, conversation.pk)
+    conversation = conversation_or_404(member, conversation.pk)
     event = (
         Message.objects.filter(conversation=conversation, kind="event")
         .select_related("author_user")
@@ -428,7 +400,7 @@ def _after_change(
         "web/inbox/_thread_header.html",
         {
             "conversation": conversation,
-            "members": _members(member),
+            "members": workspace_members(member),
             "statuses": STATUSES,
             "snooze_choices": _snooze_choices(),
             "event": event,
@@ -439,8 +411,8 @@ def _after_change(
 @member_required
 @require_POST
 def assign(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    member = _member(request)
-    conversation = _conversation(member, conversation_id)
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
     raw = request.POST.get("assignee", "")
     assignee: User | None
     if raw == "me":
@@ -463,8 +435,8 @@ def assign(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @member_required
 @require_POST
 def change_status(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    member = _member(request)
-    conversation = _conversation(member, conversation_id)
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
     status = request.POST.get("status", "")
     until: datetime | None = None
     if status == ConversationStatus.SNOOZED:
@@ -484,8 +456,8 @@ def change_status(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @member_required
 @require_POST
 def mark_read(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    member = _member(request)
-    conversation = _conversation(member, conversation_id)
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
     conversation_actions.mark_read(member.user, conversation)
     if request.headers.get("HX-Request"):
         return HttpResponse(status=204)
@@ -495,7 +467,7 @@ def mark_read(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @member_required
 @require_POST
 def retry(request: HttpRequest, conversation_id: int, message_id: int) -> HttpResponse:
-    member = _member(request)
+    member = current_member(request)
     message = get_object_or_404(
         Message, pk=message_id, conversation_id=conversation_id, workspace_id=member.workspace_id
     )
@@ -524,15 +496,15 @@ def _contact_panel(request: HttpRequest, conversation: Conversation) -> HttpResp
 @member_required
 @require_GET
 def contact_panel(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    return _contact_panel(request, _conversation(_member(request), conversation_id))
+    return _contact_panel(request, conversation_or_404(current_member(request), conversation_id))
 
 
 @member_required
 @require_GET
 def merge_candidates(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """Contacts matching ``q`` by name or address that could be merged into this one."""
-    member = _member(request)
-    conversation = _conversation(member, conversation_id)
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
     q = request.GET.get("q", "").strip()[:200]
     candidates = []
     if q:
@@ -549,8 +521,8 @@ def merge_candidates(request: HttpRequest, conversation_id: int) -> HttpResponse
 @member_required
 @require_GET
 def merge_confirm(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    member = _member(request)
-    conversation = _conversation(member, conversation_id)
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
     other_id = request.GET.get("other", "")
     other = queries.contact_for(member.workspace_id, int(other_id)) if other_id.isdigit() else None
     if other is None or other.pk == conversation.contact_id:
@@ -571,8 +543,8 @@ def merge_confirm(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @require_POST
 def merge_contact(request: HttpRequest, conversation_id: int) -> HttpResponse:
     """Merge the chosen contact into this conversation's contact; answer the new panel."""
-    member = _member(request)
-    conversation = _conversation(member, conversation_id)
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
     other_id = request.POST.get("other_id", "")
     if not other_id.isdigit():
         return _error(request, conversation, "Pick the contact to merge.", "#merge-results")
@@ -586,7 +558,7 @@ def merge_contact(request: HttpRequest, conversation_id: int) -> HttpResponse:
         return _error(request, conversation, str(exc), "#merge-results")
     if not request.headers.get("HX-Request"):
         return _back(request, conversation)
-    return _contact_panel(request, _conversation(member, conversation_id))
+    return _contact_panel(request, conversation_or_404(member, conversation_id))
 
 
 # --- email bodies and files --------------------------------------------------------------
@@ -629,7 +601,7 @@ def _email_document(message: Message) -> str:
 @member_required
 @require_GET
 def email_body(request: HttpRequest, conversation_id: int, message_id: int) -> HttpResponse:
-    member = _member(request)
+    member = current_member(request)
     message = get_object_or_404(
         Message, pk=message_id, conversation_id=conversation_id, workspace_id=member.workspace_id
     )
@@ -644,7 +616,7 @@ def email_body(request: HttpRequest, conversation_id: int, message_id: int) -> H
 @member_required
 @require_GET
 def attachment_file(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
-    member = _member(request)
+    member = current_member(request)
     row = get_object_or_404(Attachment, pk=attachment_id, workspace_id=member.workspace_id)
     inline = row.content_type.split("/", 1)[0] in {"image", "audio", "video"}
     response = FileResponse(
@@ -662,7 +634,7 @@ def attachment_file(request: HttpRequest, attachment_id: int) -> HttpResponseBas
 def contact_avatar(request: HttpRequest, contact_id: int) -> HttpResponseBase:
     """The stored copy of a contact's picture (``inbox.avatars``); the URL carries the file's
     name, so a new picture is a new URL and this one may be cached."""
-    member = _member(request)
+    member = current_member(request)
     contact = get_object_or_404(Contact, pk=contact_id, workspace_id=member.workspace_id)
     if not contact.avatar:
         raise Http404("no picture")

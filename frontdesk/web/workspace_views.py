@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 from frontdesk.connectors.registry import CONNECTORS
 from frontdesk.inbox.actions.channel import set_connected
 from frontdesk.inbox.models import ChannelAccount
-from frontdesk.web.inbox_views import ListState, _member, _sidebar_context, member_required
+from frontdesk.web.access import current_member, member_required
+from frontdesk.web.inbox_views import ListState, _sidebar_context
 from frontdesk.workspaces.models import Membership, Role
 from frontdesk.workspaces.services import add_member
 
@@ -29,15 +30,16 @@ def _connect_options() -> list[dict[str, str]]:
     return options
 
 
-def _shell(request: HttpRequest) -> dict:
-    member = _member(request)
+def shell_context(request: HttpRequest) -> dict:
+    """What every page around the inbox needs: the member and the sidebar."""
+    member = current_member(request)
     return {"membership": member, "state": ListState({}), **_sidebar_context(member)}
 
 
 @member_required
 @require_GET
 def apps(request: HttpRequest) -> HttpResponse:
-    shell = _shell(request)
+    shell = shell_context(request)
     rows = []
     for channel in shell["channels"]:
         try:
@@ -56,7 +58,7 @@ def apps(request: HttpRequest) -> HttpResponse:
 @member_required
 @require_POST
 def channel_connection(request: HttpRequest, channel_id: int) -> HttpResponse:
-    member = _member(request)
+    member = current_member(request)
     if not member.is_admin:
         return HttpResponseForbidden("Only owners and admins can change connected accounts.")
     channel = get_object_or_404(ChannelAccount, pk=channel_id, workspace_id=member.workspace_id)
@@ -68,7 +70,7 @@ def channel_connection(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 @member_required
 def workspace_settings(request: HttpRequest) -> HttpResponse:
-    member = _member(request)
+    member = current_member(request)
     error = ""
     if request.method == "POST":
         action = request.POST.get("action")
@@ -105,7 +107,7 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/settings.html",
-        {**_shell(request), "members": members, "roles": Role.choices, "error": error},
+        {**shell_context(request), "members": members, "roles": Role.choices, "error": error},
         status=400 if error else 200,
     )
 
@@ -116,8 +118,8 @@ def compose(request: HttpRequest) -> HttpResponse:
     from frontdesk.inbox.actions.ingest import InvalidInbound
     from frontdesk.inbox.actions.send import start_conversation
 
-    member = _member(request)
-    shell = _shell(request)
+    member = current_member(request)
+    shell = shell_context(request)
     channels = [c for c in shell["channels"] if c.status == "connected"]
     form = {
         k: request.POST.get(k, "").strip() for k in ("channel", "to", "name", "subject", "text")

@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0001_initial'),
-        ('inbox', '0004_contact_avatar'),
+        ("crm", "0001_initial"),
+        ("inbox", "0004_contact_avatar"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='lead',
-            name='contact',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.RESTRICT, related_name='leads', to='inbox.contact'),
+            model_name="lead",
+            name="contact",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.RESTRICT,
+                related_name="leads",
+                to="inbox.contact",
+            ),
         ),
     ]

@@ -1,0 +1,47 @@
+"""Who may see a page, and the workspace rows a page may show: shared by every app's views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponseForbidden
+from django.http.response import HttpResponseBase
+
+from frontdesk.inbox import queries
+from frontdesk.inbox.models import Conversation
+from frontdesk.workspaces.models import Membership, User
+
+
+def member_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if getattr(request, "membership", None) is None:
+            return HttpResponseForbidden("You are not a member of any workspace.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def current_member(request: HttpRequest) -> Membership:
+    """The signed-in user's membership (set by the workspace middleware)."""
+    return request.membership  # type: ignore[attr-defined]
+
+
+def workspace_members(member: Membership) -> list[User]:
+    return list(
+        User.objects.filter(memberships__workspace_id=member.workspace_id, is_active=True).order_by(
+            "name", "email"
+        )
+    )
+
+
+def conversation_or_404(member: Membership, conversation_id: int) -> Conversation:
+    """A conversation of the member's workspace; another workspace's is "not found" too."""
+    conversation = queries.conversation_for(member.workspace_id, member.user_id, conversation_id)
+    if conversation is None:
+        raise Http404("no such conversation")
+    return conversation
