@@ -410,3 +410,19 @@ def test_a_workspace_with_leads_can_be_deleted_but_a_contact_alone_keeps_its_lea
         conversation.contact.delete()
     owner.workspace.delete()
     assert not Lead.objects.exists()
+
+
+def test_a_full_column_counts_and_totals_every_lead_it_holds(owner, inbound, monkeypatch):
+    from frontdesk.crm import queries
+
+    monkeypatch.setattr(queries, "COLUMN_LIMIT", 2)
+    for n, value in enumerate(["100", "200", "300"]):
+        conversation = inbound("hi", handle=f"h{n}", contact_name=f"Person {n}").conversation
+        lead = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user).lead
+        actions.update_lead(owner.workspace_id, lead.pk, owner.user, value=value)
+    html = login(owner).get("/leads/").content.decode()
+    new_col = html[html.index('id="col-new"') : html.index('id="col-contacted"')]
+    assert 'aria-label="3 leads">3<' in new_col
+    assert "€600" in new_col  # all three, not only the cards shown
+    assert new_col.count('class="lead-card"') == 2 and "and 1 more" in new_col
+    assert "Person 2" in new_col and "Person 0" not in new_col  # the latest updated shown

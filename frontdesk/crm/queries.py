@@ -6,9 +6,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from frontdesk.crm.models import OPEN_STAGES, Lead, LeadStage
+from django.db.models import Count, Sum
 
-BOARD_LIMIT = 500  # leads on the board at once (the most recently updated)
+from frontdesk.crm.models import OPEN_STAGES, Lead, LeadStage
+from frontdesk.inbox.queries import contact_handles_prefetch
+
+COLUMN_LIMIT = 100  # cards per column (the most recently updated); counts cover them all
 
 
 class LeadNotFound(LookupError):
@@ -48,27 +51,41 @@ def lead_of_conversation(workspace_id: int, conversation_id: int) -> Lead | None
 @dataclass
 class Column:
     stage: LeadStage
-    leads: list[Lead] = field(default_factory=list)
+    leads: list[Lead] = field(default_factory=list)  # the first COLUMN_LIMIT
+    count: int = 0  # every lead in the stage
+    sums: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
     @property
     def totals(self) -> list[tuple[str, Decimal]]:
-        """The column's summed value per currency, largest first."""
-        sums: dict[str, Decimal] = defaultdict(Decimal)
-        for lead in self.leads:
-            if lead.value is not None:
-                sums[lead.currency] += lead.value
-        return sorted(sums.items(), key=lambda item: -item[1])
+        """The stage's summed value per currency (all its leads), largest first."""
+        return sorted(self.sums.items(), key=lambda item: -item[1])
+
+    @property
+    def hidden(self) -> int:
+        return self.count - len(self.leads)
 
 
 def board(
     workspace_id: int, stages: tuple[LeadStage, ...], owner_id: int | None = None
 ) -> list[Column]:
-    """The leads in these stages, one column per stage, most recently updated first."""
+    """One column per stage: its count and totals over all its leads, and the most recently
+    updated ones as cards."""
     rows = Lead.objects.filter(workspace_id=workspace_id, stage__in=stages)
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
     columns = {stage: Column(stage) for stage in stages}
-    rows = rows.select_related("contact", "owner").prefetch_related("contact__handles")
-    for lead in rows.order_by("-updated_at", "-id")[:BOARD_LIMIT]:
-        columns[LeadStage(lead.stage)].leads.append(lead)
+    per_currency = (
+        rows.order_by().values_list("stage", "currency").annotate(n=Count("id"), total=Sum("value"))
+    )
+    for stage, currency, n, total in per_currency:
+        column = columns[LeadStage(stage)]
+        column.count += n
+        if total is not None:
+            column.sums[currency] += total
+    cards = rows.select_related("contact", "owner").prefetch_related(contact_handles_prefetch())
+    for stage, column in columns.items():
+        if column.count:
+            column.leads = list(
+                cards.filter(stage=stage).order_by("-updated_at", "-id")[:COLUMN_LIMIT]
+            )
     return list(columns.values())

@@ -119,7 +119,9 @@ def _steps(lead: Lead) -> list[dict[str, str]]:
 @require_GET
 def lead_page(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = _lead(request, lead_id)
-    return render(request, "crm/lead.html", {**shell_context(request), **_lead_context(request, lead)})
+    return render(
+        request, "crm/lead.html", {**shell_context(request), **_lead_context(request, lead)}
+    )
 
 
 def _form_error(request: HttpRequest, where: str, message: str) -> HttpResponse:

@@ -61,7 +61,9 @@ def unread_expression(user_id: int):
     return Q(last_inbound_at__isnull=False) & ~Exists(read_up_to)
 
 
-def _handles_prefetch() -> Prefetch:
+def contact_handles_prefetch() -> Prefetch:
+    """A contact's handles in a stable order: a nameless contact is shown by its first one,
+    the same everywhere."""
     return Prefetch("contact__handles", queryset=ContactHandle.objects.order_by("id"))
 
 
@@ -108,7 +110,7 @@ def conversations(
     order = ("last_message_at", "id") if flt.oldest_first else ("-last_message_at", "-id")
     rows = list(
         qs.select_related("channel", "contact", "assignee")
-        .prefetch_related(_handles_prefetch())
+        .prefetch_related(contact_handles_prefetch())
         .order_by(*order)[: limit + 1]
     )
     more = len(rows) > limit
@@ -122,7 +124,7 @@ def conversation_for(workspace_id: int, user_id: int, conversation_id: int) -> C
         Conversation.objects.filter(workspace_id=workspace_id, pk=conversation_id)
         .annotate(is_unread=unread_expression(user_id))
         .select_related("channel", "contact", "assignee")
-        .prefetch_related(_handles_prefetch())
+        .prefetch_related(contact_handles_prefetch())
         .first()
     )
 
