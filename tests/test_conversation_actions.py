@@ -46,6 +46,14 @@ def test_cannot_assign_to_a_stranger(owner, rival, conversation):
     assert Conversation.objects.get().assignee is None
 
 
+def test_cannot_assign_to_a_deactivated_member(owner, agent, conversation):
+    agent.user.is_active = False
+    agent.user.save()
+    with pytest.raises(InvalidInbound):
+        assign(owner.user, conversation, agent.user)
+    assert Conversation.objects.get().assignee is None
+
+
 def test_status_changes_and_snooze_wake_up(owner, conversation):
     set_status(owner.user, conversation, "resolved")
     set_status(owner.user, conversation, "open")

@@ -21,6 +21,7 @@ from frontdesk.inbox.actions.conversation import _event_line
 from frontdesk.inbox.models import Contact, Conversation, Message
 from frontdesk.realtime.publish import publish
 from frontdesk.workspaces.models import User
+from frontdesk.workspaces.services import active_member
 
 MAX_VALUE = Decimal("999999999999.99")  # what Lead.value (14 digits, 2 decimals) holds
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -200,9 +201,7 @@ def _money(value: Decimal | str | float | None) -> Decimal | None:
 
 
 def _member(workspace_id: int, user_id: int) -> User:
-    user = User.objects.filter(
-        pk=user_id, memberships__workspace_id=workspace_id, is_active=True
-    ).first()
+    user = active_member(workspace_id, user_id)
     if user is None:
         raise LeadError("the owner must be a member of this workspace")
     return user

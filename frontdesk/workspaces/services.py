@@ -59,3 +59,12 @@ def create_workspace(
         workspace = Workspace.objects.create(name=name, slug=slug or _unique_slug(name))
         membership = add_member(workspace, owner_email, owner_password, role=Role.OWNER)
     return workspace, membership
+
+
+def active_member(workspace_id: int, user_id: int | None) -> User | None:
+    """The user, if they may be given work in this workspace (a member, not deactivated)."""
+    if user_id is None:
+        return None
+    return User.objects.filter(
+        pk=user_id, is_active=True, memberships__workspace_id=workspace_id
+    ).first()

@@ -17,7 +17,8 @@ from frontdesk.inbox.models import (
     MessageKind,
 )
 from frontdesk.realtime.publish import publish
-from frontdesk.workspaces.models import Membership, User
+from frontdesk.workspaces.models import User
+from frontdesk.workspaces.services import active_member
 
 
 def event_line(conversation: Conversation, actor: User | None, text: str, **extra) -> Message:
@@ -43,12 +44,7 @@ def _event_line(conversation: Conversation, actor: User, text: str, **extra) -> 
 
 def assign(actor: User, conversation: Conversation, assignee: User | None) -> Conversation:
     """Give the conversation an owner (or none). The assignee must be in the workspace."""
-    if (
-        assignee is not None
-        and not Membership.objects.filter(
-            workspace_id=conversation.workspace_id, user=assignee
-        ).exists()
-    ):
+    if assignee is not None and active_member(conversation.workspace_id, assignee.pk) is None:
         raise InvalidInbound("that person is not a member of this workspace")
     if conversation.assignee_id == (assignee.pk if assignee else None):
         return conversation
