@@ -295,3 +295,18 @@ def test_a_merge_moves_the_leads_and_the_picture_still_being_copied(
     lead.refresh_from_db()
     assert lead.contact_id == keep
     assert queued == [(keep, "https://media.example/ana.png")]  # copied for the kept contact
+
+
+def test_the_picture_the_kept_contact_does_not_take_is_deleted(
+    owner, ana_by_mail, ana_by_phone, published, django_capture_on_commit_callbacks
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    mine = default_storage.save("avatars/keep.png", ContentFile(b"keep"))
+    theirs = default_storage.save("avatars/other.png", ContentFile(b"other"))
+    Contact.objects.filter(pk=ana_by_mail.contact_id).update(avatar=mine)
+    Contact.objects.filter(pk=ana_by_phone.contact_id).update(avatar=theirs)
+    with django_capture_on_commit_callbacks(execute=True):
+        merge_contacts(owner.workspace_id, ana_by_mail.contact_id, ana_by_phone.contact_id)
+    assert default_storage.exists(mine) and not default_storage.exists(theirs)

@@ -49,6 +49,10 @@ def merge_contacts(
         merged_label = contact_label(other)
 
         _take_fields(keep, other)
+        dropped = other.avatar.name
+        if dropped and dropped != keep.avatar.name:  # ``keep`` has its own picture
+            storage = other.avatar.storage
+            transaction.on_commit(lambda: storage.delete(dropped))
         if keep.avatar_url and not keep.avatar:  # a copy still on its way was for ``other``
             copy_later(keep)
         _point_references_at(keep, other)
