@@ -133,6 +133,9 @@ def _save(lead: Lead, fields: list[str], by_user: User) -> Lead:
                 user_id=by_user.pk,
             )
     except IntegrityError:
+        other = open_lead_of(lead.workspace_id, lead.source_conversation_id or 0)
+        if other is None or other.pk == lead.pk:
+            raise  # not the one-open-lead rule: a real fault, not the user's input
         raise LeadError("this conversation already has another open lead") from None
     return lead
 
