@@ -147,6 +147,19 @@ def test_convert_from_the_inbox_then_work_the_lead(app, browser, shots):
         expect(page.locator("#lead-head .crumbs")).to_contain_text("Contacted")
         page.screenshot(path=str(shots / "crm-lead-detail.png"), full_page=True)
 
+        # A teammate changes the lead meanwhile: the open page follows without a reload.
+        agnes = httpx.Client(
+            base_url=f"{app.base}/api/v1",
+            headers={"Authorization": f"Bearer {create_token(app.env, AGENT[0])}"},
+            timeout=10,
+        )
+        changed = agnes.patch(f"/leads/{lead_id}", json={"title": "Ana — 40 cargo bikes"})
+        assert changed.status_code == 200, changed.text
+        expect(page.locator("#lead-head h1")).to_have_text("Ana — 40 cargo bikes")
+        expect(page.locator("#lead-title-input")).to_have_value("Ana — 40 cargo bikes")
+        agnes.patch(f"/leads/{lead_id}", json={"title": "Ana Lima — LinkedIn"})
+        expect(page.locator("#lead-head h1")).to_have_text("Ana Lima — LinkedIn")
+
         page.get_by_role("link", name="Leads", exact=True).first.click()
         expect(page.locator("#col-contacted")).to_contain_text("Ana Lima — LinkedIn")
         expect(page.locator("#col-contacted")).to_contain_text("€21,600")

@@ -169,6 +169,24 @@
     });
   }
 
+  /* The open lead's page, after someone else changed the lead: its header, stage bar and
+     form (not a part the user is working in). */
+  function refreshLeadPage(leadId) {
+    var main = $("main[data-lead]");
+    if (!main || main.dataset.lead !== String(leadId)) return;
+    get("/leads/" + Number(leadId) + "/").then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+      if (!html) return;
+      var page = new DOMParser().parseFromString(html, "text/html");
+      ["#lead-head", "#stage-path", "#lead-form"].forEach(function (selector) {
+        var shown = $(selector), fresh = page.querySelector(selector);
+        if (!shown || !fresh || shown.contains(document.activeElement) || shown.querySelector(".htmx-request")) return;
+        var node = document.importNode(fresh, true);
+        shown.replaceWith(node);
+        if (window.htmx) htmx.process(node);
+      });
+    });
+  }
+
   /* --- the list ----------------------------------------------------------------------- */
 
   function refreshRow(conversationId, moveToTop) {
@@ -326,6 +344,7 @@
           if (ev.message_id) fetchMessage(cid, ev.message_id);
         }
         if (window.htmx) htmx.trigger(document.body, "fd:leads");  // the leads board, if shown
+        if (ev.type === "lead.updated" && String(ev.user_id) !== me) refreshLeadPage(ev.lead_id);
         break;
       case "presence":
         var old = presence[ev.user_id] || {};
