@@ -40,7 +40,12 @@ def test_no_or_wrong_token_is_401(db):
     assert "detail" in wrong.json()
 
 
-def test_create_an_api_channel_returns_its_secret_once(api, callback):
+def test_create_an_api_channel_returns_its_secret_once(api, owner, callback, monkeypatch):
+    published: list[tuple] = []
+    monkeypatch.setattr(
+        "frontdesk.inbox.actions.channel.publish",
+        lambda workspace_id, event, **data: published.append((workspace_id, event, data)),
+    )
     r = post_json(
         api,
         "/api/v1/channels",
@@ -53,6 +58,14 @@ def test_create_an_api_channel_returns_its_secret_once(api, callback):
     assert [c["id"] for c in listed] == [created["id"]]
     assert listed[0]["secret"] is None
     assert created["secret"] not in json.dumps(listed)
+    # Open sidebars learn of the new channel (they refresh on channel.status).
+    assert published == [
+        (
+            owner.workspace_id,
+            "channel.status",
+            {"channel_id": created["id"], "status": "connected", "error": ""},
+        )
+    ]
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from frontdesk.inbox import queries
 from frontdesk.inbox.actions import contacts as contact_actions
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import send as send_actions
+from frontdesk.inbox.actions.channel import save_connection
 from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
 from frontdesk.inbox.actions.send import add_note, queue_reply
 from frontdesk.inbox.models import Attachment, ChannelAccount, Contact, Conversation
@@ -92,15 +93,14 @@ def create_channel(request: HttpRequest, payload: s.ChannelIn):
         setup = connector.setup(payload.config)
     except ConfigError as exc:
         raise HttpError(400, str(exc)) from None
-    channel = ChannelAccount(
-        workspace_id=member.workspace_id,
-        kind=connector.kind,
-        provider=connector.provider,
+    channel = save_connection(
+        ChannelAccount(
+            workspace_id=member.workspace_id, kind=connector.kind, provider=connector.provider
+        ),
         name=payload.name,
         config=setup.config,
+        credentials=setup.credentials,
     )
-    channel.credentials = setup.credentials
-    channel.save()
     return Status(201, serialize.channel(channel, secret=setup.reveal_once.get("secret")))
 
 

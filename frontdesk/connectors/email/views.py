@@ -23,7 +23,8 @@ from frontdesk.connectors.base import ConfigError
 from frontdesk.connectors.email import oauth
 from frontdesk.connectors.email.imap import MailboxError
 from frontdesk.connectors.email.providers import client_credentials, preset
-from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Message
+from frontdesk.inbox.actions.channel import save_connection
+from frontdesk.inbox.models import ChannelAccount, Message
 
 SESSION_KEY = "frontdesk.email.oauth"
 FIELDS = (
@@ -91,12 +92,12 @@ def _save(member, connector, name: str, setup, existing: ChannelAccount | None) 
     channel = existing or ChannelAccount(
         workspace_id=member.workspace_id, kind=connector.kind, provider=connector.provider
     )
-    channel.name = (name or setup.config["address"])[:200]
-    channel.config = setup.config
-    channel.credentials = setup.credentials
-    channel.status = ChannelStatus.CONNECTED
-    channel.last_error = ""
-    channel.save()  # sync_state is untouched: a reconnect resumes where it stopped
+    save_connection(
+        channel,
+        name=name or setup.config["address"],
+        config=setup.config,
+        credentials=setup.credentials,
+    )
     transaction.on_commit(lambda: _sync_now(channel.pk))
     return channel
 

@@ -53,6 +53,7 @@ from frontdesk.connectors.unipile.connector import (
     normalize_v2_message,
     verify_signature,
 )
+from frontdesk.inbox.actions.channel import save_connection
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, DeliveryStatus, Direction, Message
 
 STATE_SALT = "frontdesk.unipile.hosted-auth"
@@ -319,16 +320,17 @@ def connect(request: HttpRequest) -> HttpResponse:
                 config__account_id="",
                 created_at__lt=timezone.now() - timedelta(seconds=STATE_MAX_AGE),
             ).delete()
-            channel = ChannelAccount(
-                workspace_id=member.workspace_id,
-                kind=connector.kind,
-                provider=connector.provider,
-                name=(form["name"] or connector.label)[:200],
+            channel = save_connection(
+                ChannelAccount(
+                    workspace_id=member.workspace_id,
+                    kind=connector.kind,
+                    provider=connector.provider,
+                ),
+                name=form["name"] or connector.label,
                 config=setup.config,
+                credentials=setup.credentials,
                 status=ChannelStatus.CONNECTING,
             )
-            channel.credentials = setup.credentials
-            channel.save()
             try:
                 url = _hosted_link(channel, "create")
             except (UnipileError, UnipileUnreachable):

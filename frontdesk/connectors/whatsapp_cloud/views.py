@@ -27,7 +27,8 @@ from frontdesk.connectors.whatsapp_cloud.graph import (
     GraphUnreachable,
 )
 from frontdesk.connectors.whatsapp_cloud.signup import meta_app
-from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+from frontdesk.inbox.actions.channel import save_connection
+from frontdesk.inbox.models import ChannelAccount
 
 FIELDS = ("name", "phone_number_id", "waba_id", "access_token", "app_secret", "verify_token")
 
@@ -111,13 +112,12 @@ def connect(request: HttpRequest) -> HttpResponse:
                     kind=connector.kind,
                     provider=connector.provider,
                 )
-            channel.name = (
-                form["name"] or f"WhatsApp {(number or {}).get('display_phone_number', '')}"
-            )[:200].strip()
-            channel.config = {**(channel.config or {}), **setup.config}
-            channel.credentials = setup.credentials
-            channel.status, channel.last_error = ChannelStatus.CONNECTED, ""
-            channel.save()
+            save_connection(
+                channel,
+                name=form["name"] or f"WhatsApp {(number or {}).get('display_phone_number', '')}",
+                config={**(channel.config or {}), **setup.config},
+                credentials=setup.credentials,
+            )
             with contextlib.suppress(GraphError, GraphUnreachable):
                 sync_templates(channel)  # else the hourly sync tries again
             messages.success(request, f"{channel.name} is connected.")
@@ -197,16 +197,14 @@ def embedded_signup(request: HttpRequest) -> HttpResponse:
     except GraphUnreachable as exc:
         return _page(request, form, None, str(exc), None, 502)
     connector = WhatsAppCloudConnector()
-    channel = ChannelAccount(
-        workspace_id=member.workspace_id,
-        kind=connector.kind,
-        provider=connector.provider,
-        name=(name or f"WhatsApp {result.number.get('display_phone_number', '')}").strip()[:200],
+    channel = save_connection(
+        ChannelAccount(
+            workspace_id=member.workspace_id, kind=connector.kind, provider=connector.provider
+        ),
+        name=name or f"WhatsApp {result.number.get('display_phone_number', '')}",
         config=result.config,
-        status=ChannelStatus.CONNECTED,
+        credentials=result.credentials,
     )
-    channel.credentials = result.credentials
-    channel.save()
     with contextlib.suppress(GraphError, GraphUnreachable):
         sync_templates(channel)
     for warning in result.warnings:

@@ -32,3 +32,26 @@ def set_connected(channel: ChannelAccount, connected: bool) -> ChannelAccount:
     if connected:
         return set_channel_status(channel, ChannelStatus.CONNECTED)
     return set_channel_status(channel, ChannelStatus.DISCONNECTED, channel.last_error)
+
+
+def save_connection(
+    channel: ChannelAccount,
+    *,
+    name: str,
+    config: dict,
+    credentials: dict,
+    status: str = ChannelStatus.CONNECTED,
+) -> ChannelAccount:
+    """Store what a connect flow set up, for a new channel or a reconnect (the sync position
+    is kept), and tell the workspace, so every open sidebar lists the channel at once."""
+    channel.name = name.strip()[:200]
+    channel.config = config
+    channel.credentials = credentials
+    channel.status = status
+    channel.last_error = ""
+    with transaction.atomic():
+        channel.save()
+        publish(
+            channel.workspace_id, "channel.status", channel_id=channel.pk, status=status, error=""
+        )
+    return channel
