@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -20,6 +20,7 @@ from frontdesk.crm.models import DISMISSED_STAGES, PIPELINE_STAGES, Lead, LeadSt
 from frontdesk.web.access import (
     conversation_or_404,
     current_member,
+    form_error,
     member_required,
     workspace_members,
 )
@@ -124,16 +125,6 @@ def lead_page(request: HttpRequest, lead_id: int) -> HttpResponse:
     )
 
 
-def _form_error(request: HttpRequest, where: str, message: str) -> HttpResponse:
-    """The message beside the form (what the user typed stays), or a plain 400 without htmx."""
-    if not _hx(request):
-        return HttpResponseBadRequest(message)
-    response = render(request, "web/inbox/_error.html", {"error": message}, status=422)
-    response["HX-Retarget"] = where
-    response["HX-Reswap"] = "innerHTML"
-    return response
-
-
 def _parse_date(raw: str) -> date | None:
     if not raw.strip():
         return None
@@ -161,7 +152,7 @@ def lead_update(request: HttpRequest, lead_id: int) -> HttpResponse:
             expected_close_date=_parse_date(request.POST.get("expected_close_date", "")),
         )
     except actions.LeadError as exc:
-        return _form_error(request, "#lead-form-error", str(exc))
+        return form_error(request, str(exc), "#lead-form-error")
     if not _hx(request):
         return redirect("lead", lead.pk)
     lead = _lead(request, lead.pk)
@@ -179,7 +170,7 @@ def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
             member.workspace_id, lead.pk, request.POST.get("stage", ""), member.user
         )
     except actions.LeadError as exc:
-        return _form_error(request, "#stage-error", str(exc))
+        return form_error(request, str(exc), "#stage-error")
     if not _hx(request):
         return redirect("lead", lead.pk)
     lead = _lead(request, lead.pk)

@@ -7,8 +7,15 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponseForbidden
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+)
 from django.http.response import HttpResponseBase
+from django.shortcuts import render
 
 from frontdesk.inbox import queries
 from frontdesk.inbox.models import Conversation
@@ -45,3 +52,14 @@ def conversation_or_404(member: Membership, conversation_id: int) -> Conversatio
     if conversation is None:
         raise Http404("no such conversation")
     return conversation
+
+
+def form_error(request: HttpRequest, message: str, target: str) -> HttpResponse:
+    """The message shown in ``target`` beside the form that sent it (what the user typed
+    stays), or a plain 400 without htmx."""
+    if not request.headers.get("HX-Request"):
+        return HttpResponseBadRequest(message)
+    response = render(request, "web/inbox/_error.html", {"error": message}, status=422)
+    response["HX-Retarget"] = target
+    response["HX-Reswap"] = "innerHTML"
+    return response

@@ -43,6 +43,7 @@ from frontdesk.inbox.models import (
 from frontdesk.web.access import (
     conversation_or_404,
     current_member,
+    form_error,
     member_required,
     workspace_members,
 )
@@ -340,17 +341,6 @@ def _back(request: HttpRequest, conversation: Conversation) -> HttpResponse:
     return redirect(reverse("conversation", args=[conversation.pk]) + ListState(request.POST).query)
 
 
-def _error(
-    request: HttpRequest, conversation: Conversation, message: str, target: str = "#reply-error"
-) -> HttpResponse:
-    if request.headers.get("HX-Request"):
-        response = render(request, "web/inbox/_error.html", {"error": message}, status=422)
-        response["HX-Retarget"] = target
-        response["HX-Reswap"] = "innerHTML"
-        return response
-    return HttpResponseBadRequest(message)
-
-
 def _attachment(upload) -> InboundAttachment:
     """An uploaded file; one Django spooled to disk (over 2.5 MB) is read from there."""
     spooled = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else ""
@@ -376,7 +366,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
             files = [_attachment(f) for f in request.FILES.getlist("files")]
             message = send_actions.queue_reply(member.user, conversation, text, files, extra)
     except InvalidInbound as exc:
-        return _error(request, conversation, str(exc))
+        return form_error(request, str(exc), "#reply-error")
     if request.headers.get("HX-Request"):
         message = _rendered_messages().get(pk=message.pk)
         return render(request, "web/inbox/_message.html", {"m": message})
@@ -422,13 +412,13 @@ def assign(request: HttpRequest, conversation_id: int) -> HttpResponse:
             pk=int(raw), memberships__workspace_id=member.workspace_id
         ).first()
         if assignee is None:
-            return _error(request, conversation, "That person is not in this workspace.")
+            return form_error(request, "That person is not in this workspace.", "#reply-error")
     else:
         assignee = None
     try:
         conversation_actions.assign(member.user, conversation, assignee)
     except InvalidInbound as exc:
-        return _error(request, conversation, str(exc))
+        return form_error(request, str(exc), "#reply-error")
     return _after_change(request, conversation, member)
 
 
@@ -443,13 +433,13 @@ def change_status(request: HttpRequest, conversation_id: int) -> HttpResponse:
         try:
             until = datetime.fromisoformat(request.POST.get("snoozed_until", ""))
         except ValueError:
-            return _error(request, conversation, "Pick when the snooze should end.")
+            return form_error(request, "Pick when the snooze should end.", "#reply-error")
         if timezone.is_naive(until):
             until = timezone.make_aware(until)
     try:
         conversation_actions.set_status(member.user, conversation, status, until)
     except InvalidInbound as exc:
-        return _error(request, conversation, str(exc))
+        return form_error(request, str(exc), "#reply-error")
     return _after_change(request, conversation, member)
 
 
@@ -547,15 +537,15 @@ def merge_contact(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = conversation_or_404(member, conversation_id)
     other_id = request.POST.get("other_id", "")
     if not other_id.isdigit():
-        return _error(request, conversation, "Pick the contact to merge.", "#merge-results")
+        return form_error(request, "Pick the contact to merge.", "#merge-results")
     try:
         contact_actions.merge_contacts(
             member.workspace_id, conversation.contact_id, int(other_id), by_user=member.user
         )
     except Contact.DoesNotExist:
-        return _error(request, conversation, "That contact no longer exists.", "#merge-results")
+        return form_error(request, "That contact no longer exists.", "#merge-results")
     except InvalidInbound as exc:
-        return _error(request, conversation, str(exc), "#merge-results")
+        return form_error(request, str(exc), "#merge-results")
     if not request.headers.get("HX-Request"):
         return _back(request, conversation)
     return _contact_panel(request, conversation_or_404(member, conversation_id))
