@@ -57,8 +57,8 @@ def run_bare(channel, n: int, contacts: int) -> list[float]:
                     contact_id = row[0]
                 else:
                     cur.execute(
-                        "INSERT INTO inbox_contact (workspace_id, name, company, avatar_url, tags, custom_fields, created_at, updated_at)"
-                        " VALUES (%s, %s, '', '', '[]', '{}', %s, %s) RETURNING id",
+                        "INSERT INTO inbox_contact (workspace_id, name, company, avatar_url, avatar, tags, custom_fields, created_at, updated_at)"
+                        " VALUES (%s, %s, '', '', '', '[]', '{}', %s, %s) RETURNING id",
                         [ws, f"Client {i % contacts}", now, now],
                     )
                     contact_id = cur.fetchone()[0]
