@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "frontdesk.inbox",
     "frontdesk.crm",
     "frontdesk.web",
+    "frontdesk.ops",
 ]
 
 MIDDLEWARE = [

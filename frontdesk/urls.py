@@ -8,6 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     *connector_urlpatterns(),
-    path("", include("frontdesk.crm.urls")),
     path("", include("frontdesk.web.urls")),
 ]

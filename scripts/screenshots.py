@@ -72,7 +72,7 @@ def seed_extra() -> None:
     from django.utils import timezone
 
     from frontdesk.connectors.base import InboundAttachment, InboundMessage, StatusUpdate
-    from frontdesk.demo.seed import DEMO_SLUG
+    from frontdesk.ops.demo.seed import DEMO_SLUG
     from frontdesk.inbox.actions.ingest import ingest, ingest_status
     from frontdesk.inbox.actions.send import queue_reply
     from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Message
@@ -189,7 +189,7 @@ def main() -> int:
 def shoot(base: str, out: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    from frontdesk.demo.seed import DEMO_EMAIL, DEMO_PASSWORD
+    from frontdesk.ops.demo.seed import DEMO_EMAIL, DEMO_PASSWORD
     from frontdesk.inbox.models import Conversation
 
     email_conv = Conversation.objects.get(channel__provider="imap")

@@ -14,9 +14,9 @@ from frontdesk.connectors.base import InboundMessage
 from frontdesk.crm import actions
 from frontdesk.crm.models import Lead, LeadStage
 from frontdesk.crm.queries import LeadNotFound
-from frontdesk.demo.seed import LEADS, seed_demo
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.models import Conversation, Message, MessageKind
+from frontdesk.ops.demo.seed import LEADS, seed_demo
 from tests.conftest import PASSWORD, make_api_channel, token_client
 
 HX = {"HX-Request": "true"}

@@ -511,9 +511,9 @@ def login_ok(email: str, password: str) -> bool:
 
 
 def test_sidebar_counts_are_capped(web, channel, inbound, monkeypatch):
-    from frontdesk.web import inbox_views
+    from frontdesk.web.views import shell
 
-    monkeypatch.setattr(inbox_views, "UNREAD_CAP", 2)
+    monkeypatch.setattr(shell, "UNREAD_CAP", 2)
     for i in range(3):
         inbound("hi", handle=f"cap-{i}")
     html = web.get("/inbox/nav").content.decode()

@@ -34,7 +34,7 @@ api = NinjaAPI(
     auth=TokenAuth(),
     docs_url="/docs",
 )
-api.add_router("", "frontdesk.crm.api.router")
+api.add_router("", "frontdesk.api.leads.router")
 
 
 @api.exception_handler(InvalidInbound)

@@ -120,7 +120,7 @@ def test_a_server_without_idle_is_left_to_polling(email_channel, monkeypatch):
 def test_the_worker_runs_the_supervisor_from_start_to_stop(email_channel, settings, monkeypatch):
     from huey.consumer import Consumer
 
-    from frontdesk.core.management.commands._serve import make_consumer
+    from frontdesk.ops.management.commands._serve import make_consumer
 
     monkeypatch.setattr(Consumer, "_set_signal_handlers", lambda self: None)
     consumer = make_consumer(1)

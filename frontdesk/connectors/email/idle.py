@@ -1,7 +1,7 @@
 """IMAP IDLE: new mail shows up within seconds, without holding a worker thread per mailbox.
 
 One ``IdleSupervisor`` runs beside the Huey consumer (``frontdesk run`` and ``frontdesk
-worker`` start it, see ``core/management/commands/_serve.py``). Every
+worker`` start it, see ``ops/management/commands/_serve.py``). Every
 ``FRONTDESK_EMAIL_IDLE_RESCAN_SECONDS`` (10) it reads the connected email channels and
 keeps one ``Watcher`` thread per mailbox: it logs in, selects INBOX read-only and sits in
 IDLE. When the server announces new mail (``EXISTS``/``RECENT``), the watcher runs the

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from frontdesk.core.management.commands._serve import serve
+from frontdesk.ops.management.commands._serve import serve
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from frontdesk.core.management.commands._serve import make_consumer
+from frontdesk.ops.management.commands._serve import make_consumer
 
 
 class Command(BaseCommand):

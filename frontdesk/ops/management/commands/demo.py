@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from frontdesk.core.management.commands._serve import migrate, serve, start_consumer
-from frontdesk.demo.receiver import start_receiver
-from frontdesk.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, point_demo_channels, seed_demo
 from frontdesk.inbox.models import ChannelAccount
+from frontdesk.ops.demo.receiver import start_receiver
+from frontdesk.ops.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, point_demo_channels, seed_demo
+from frontdesk.ops.management.commands._serve import migrate, serve, start_consumer
 
 
 class Command(BaseCommand):

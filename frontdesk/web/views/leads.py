@@ -24,7 +24,7 @@ from frontdesk.web.access import (
     member_required,
     workspace_members,
 )
-from frontdesk.web.workspace_views import shell_context
+from frontdesk.web.views.shell import shell_context
 
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "CAD", "AUD", "BRL", "INR", "JPY"]
 
@@ -80,10 +80,10 @@ def leads(request: HttpRequest) -> HttpResponse:
         "board_state": state,
     }
     if _hx(request) and request.headers.get("HX-Target") == "board":
-        return render(request, "crm/_board.html", context)
+        return render(request, "web/crm/_board.html", context)
     return render(
         request,
-        "crm/leads.html",
+        "web/crm/leads.html",
         {**shell_context(request), **context, "members": workspace_members(member)},
     )
 
@@ -121,7 +121,7 @@ def _steps(lead: Lead) -> list[dict[str, str]]:
 def lead_page(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = _lead(request, lead_id)
     return render(
-        request, "crm/lead.html", {**shell_context(request), **_lead_context(request, lead)}
+        request, "web/crm/lead.html", {**shell_context(request), **_lead_context(request, lead)}
     )
 
 
@@ -157,7 +157,7 @@ def lead_update(request: HttpRequest, lead_id: int) -> HttpResponse:
         return redirect("lead", lead.pk)
     lead = _lead(request, lead.pk)
     context = _lead_context(request, lead, saved=True, oob=True)
-    return render(request, "crm/_lead_form.html", context)
+    return render(request, "web/crm/_lead_form.html", context)
 
 
 @member_required
@@ -174,7 +174,7 @@ def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
     if not _hx(request):
         return redirect("lead", lead.pk)
     lead = _lead(request, lead.pk)
-    return render(request, "crm/_stage_path.html", _lead_context(request, lead, oob=True))
+    return render(request, "web/crm/_stage_path.html", _lead_context(request, lead, oob=True))
 
 
 # --- the inbox's contact panel -------------------------------------------------------------
@@ -186,7 +186,7 @@ def _panel(request: HttpRequest, conversation_id: int, **extra: Any) -> HttpResp
     lead = queries.lead_of_conversation(member.workspace_id, conversation.pk)
     return render(
         request,
-        "crm/_lead_actions.html",
+        "web/crm/_lead_actions.html",
         {"conversation": conversation, "lead": lead, **extra},
     )
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from frontdesk.core.management.commands._serve import (
+from frontdesk.ops.management.commands._serve import (
     ensure_first_login,
     migrate,
     serve,

@@ -12,7 +12,7 @@ from frontdesk.connectors.registry import CONNECTORS
 from frontdesk.inbox.actions.channel import set_connected
 from frontdesk.inbox.models import ChannelAccount
 from frontdesk.web.access import current_member, member_required
-from frontdesk.web.inbox_views import ListState, _sidebar_context
+from frontdesk.web.views.shell import shell_context
 from frontdesk.workspaces.models import Membership, Role
 from frontdesk.workspaces.services import add_member
 
@@ -28,12 +28,6 @@ def _connect_options() -> list[dict[str, str]]:
                 url = ""
         options.append({"label": connector.label, "kind": connector.kind, "url": url})
     return options
-
-
-def shell_context(request: HttpRequest) -> dict:
-    """What every page around the inbox needs: the member and the sidebar."""
-    member = current_member(request)
-    return {"membership": member, "state": ListState({}), **_sidebar_context(member)}
 
 
 @member_required

@@ -30,7 +30,7 @@ def handle_label(kind: str) -> str:
     return HandleKind(kind).label if kind in HandleKind.values else str(kind).capitalize()
 
 
-@register.inclusion_tag("crm/_lead_actions.html", takes_context=True)
+@register.inclusion_tag("web/crm/_lead_actions.html", takes_context=True)
 def lead_actions(context: template.Context, conversation: Any) -> dict[str, Any]:
     """The contact panel's lead line: "Convert to lead", or the lead it became."""
     return {

@@ -1,0 +1,295 @@
+"""The thread of one conversation and what a member does in it (reply, assign, resolve,
+snooze, mark read, retry).
+
+Every action is a POST with CSRF protection that works without the websocket; the socket
+only tells the page which pieces to fetch again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from frontdesk.connectors.base import InboundAttachment
+from frontdesk.inbox import queries
+from frontdesk.inbox.actions import conversation as conversation_actions
+from frontdesk.inbox.actions import send as send_actions
+from frontdesk.inbox.actions.ingest import InvalidInbound
+from frontdesk.inbox.models import (
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Message,
+)
+from frontdesk.web.access import (
+    conversation_or_404,
+    current_member,
+    form_error,
+    member_required,
+    workspace_members,
+)
+from frontdesk.web.views.shell import STATUSES, ListState
+from frontdesk.workspaces.models import Membership, User
+
+THREAD_PAGE = 50
+
+
+# --- list state --------------------------------------------------------------------------
+
+
+def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
+    member = current_member(request)
+    page = queries.thread(conversation, limit=THREAD_PAGE)
+    connector = conversation.channel.connector
+    return {
+        "conversation": conversation,
+        "messages": page.items,
+        "older_url": _older_url(conversation, page.next_cursor),
+        "members": workspace_members(member),
+        "connector": connector,
+        "capabilities": connector.capabilities,
+        "reply_blocked": connector.reply_blocked_reason(conversation),
+        "others": other_conversations(conversation),
+        "statuses": STATUSES,
+        "snooze_choices": _snooze_choices(),
+    }
+
+
+def other_conversations(conversation: Conversation) -> list[Conversation]:
+    """The contact's other conversations, newest first, for the contact panel."""
+    # No ORDER BY in SQL: that lets the database use the contact index instead of walking
+    # the workspace's recency index; a contact has few conversations, sorted here.
+    return sorted(
+        Conversation.objects.filter(
+            workspace_id=conversation.workspace_id, contact_id=conversation.contact_id
+        )
+        .exclude(pk=conversation.pk)
+        .select_related("channel")
+        .order_by()[:200],
+        key=lambda c: c.last_message_at,
+        reverse=True,
+    )[:20]
+
+
+def _older_url(conversation: Conversation, cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    return reverse("thread_older", args=[conversation.pk]) + "?" + urlencode({"before": cursor})
+
+
+def _snooze_choices() -> list[tuple[str, str]]:
+    now = timezone.localtime(timezone.now())
+    tomorrow = (now + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    monday = (now + timedelta(days=7 - now.weekday())).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    return [
+        ((now + timedelta(hours=1)).isoformat(), "In 1 hour"),
+        ((now + timedelta(hours=4)).isoformat(), "In 4 hours"),
+        (tomorrow.isoformat(), "Tomorrow 9:00"),
+        (monday.isoformat(), "Next Monday 9:00"),
+    ]
+
+
+@member_required
+@require_GET
+def thread_header(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
+    return render(
+        request,
+        "web/inbox/_thread_header.html",
+        {
+            "conversation": conversation,
+            "members": workspace_members(member),
+            "statuses": STATUSES,
+            "snooze_choices": _snooze_choices(),
+        },
+    )
+
+
+@member_required
+@require_GET
+def thread_older(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
+    try:
+        page = queries.thread(conversation, before=request.GET.get("before"), limit=THREAD_PAGE)
+    except queries.BadCursor:
+        raise Http404("bad cursor") from None
+    return render(
+        request,
+        "web/inbox/_messages.html",
+        {
+            "conversation": conversation,
+            "messages": page.items,
+            "older_url": _older_url(conversation, page.next_cursor),
+        },
+    )
+
+
+def _rendered_messages():
+    """Messages with what ``_message.html`` shows of them, as ``queries.thread`` loads them."""
+    return Message.objects.select_related(
+        "author_user", "reply_to", "conversation__contact"
+    ).prefetch_related("attachments")
+
+
+@member_required
+@require_GET
+def message_item(request: HttpRequest, conversation_id: int, message_id: int) -> HttpResponse:
+    member = current_member(request)
+    message = get_object_or_404(
+        _rendered_messages(),
+        pk=message_id,
+        conversation_id=conversation_id,
+        workspace_id=member.workspace_id,
+    )
+    return render(
+        request, "web/inbox/_message.html", {"m": message, "conversation": message.conversation}
+    )
+
+
+def back_to_thread(request: HttpRequest, conversation: Conversation) -> HttpResponse:
+    return redirect(reverse("conversation", args=[conversation.pk]) + ListState(request.POST).query)
+
+
+def _attachment(upload) -> InboundAttachment:
+    """An uploaded file; one Django spooled to disk (over 2.5 MB) is read from there."""
+    spooled = upload.temporary_file_path() if hasattr(upload, "temporary_file_path") else ""
+    return InboundAttachment(
+        name=upload.name or "file",
+        content_type=upload.content_type or "application/octet-stream",
+        data=b"" if spooled else upload.read(),
+        path=spooled,
+    )
+
+
+@member_required
+@require_POST
+def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
+    text = request.POST.get("text", "")
+    try:
+        if request.POST.get("mode") == "note":
+            message = send_actions.add_note(member.user, conversation, text)
+        else:
+            extra = conversation.channel.connector.reply_extra(request.POST)
+            files = [_attachment(f) for f in request.FILES.getlist("files")]
+            message = send_actions.queue_reply(member.user, conversation, text, files, extra)
+    except InvalidInbound as exc:
+        return form_error(request, str(exc), "#reply-error")
+    if request.headers.get("HX-Request"):
+        message = _rendered_messages().get(pk=message.pk)
+        return render(request, "web/inbox/_message.html", {"m": message})
+    return back_to_thread(request, conversation)
+
+
+def _after_change(
+    request: HttpRequest, conversation: Conversation, member: Membership
+) -> HttpResponse:
+    if not request.headers.get("HX-Request"):
+        return back_to_thread(request, conversation)
+    conversation = conversation_or_404(member, conversation.pk)
+    event = (
+        Message.objects.filter(conversation=conversation, kind="event")
+        .select_related("author_user")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return render(
+        request,
+        "web/inbox/_thread_header.html",
+        {
+            "conversation": conversation,
+            "members": workspace_members(member),
+            "statuses": STATUSES,
+            "snooze_choices": _snooze_choices(),
+            "event": event,
+        },
+    )
+
+
+@member_required
+@require_POST
+def assign(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
+    raw = request.POST.get("assignee", "")
+    assignee: User | None
+    if raw == "me":
+        assignee = member.user
+    elif raw.isdigit():
+        assignee = User.objects.filter(
+            pk=int(raw), memberships__workspace_id=member.workspace_id
+        ).first()
+        if assignee is None:
+            return form_error(request, "That person is not in this workspace.", "#reply-error")
+    else:
+        assignee = None
+    try:
+        conversation_actions.assign(member.user, conversation, assignee)
+    except InvalidInbound as exc:
+        return form_error(request, str(exc), "#reply-error")
+    return _after_change(request, conversation, member)
+
+
+@member_required
+@require_POST
+def change_status(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
+    status = request.POST.get("status", "")
+    until: datetime | None = None
+    if status == ConversationStatus.SNOOZED:
+        try:
+            until = datetime.fromisoformat(request.POST.get("snoozed_until", ""))
+        except ValueError:
+            return form_error(request, "Pick when the snooze should end.", "#reply-error")
+        if timezone.is_naive(until):
+            until = timezone.make_aware(until)
+    try:
+        conversation_actions.set_status(member.user, conversation, status, until)
+    except InvalidInbound as exc:
+        return form_error(request, str(exc), "#reply-error")
+    return _after_change(request, conversation, member)
+
+
+@member_required
+@require_POST
+def mark_read(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
+    conversation_actions.mark_read(member.user, conversation)
+    if request.headers.get("HX-Request"):
+        return HttpResponse(status=204)
+    return back_to_thread(request, conversation)
+
+
+@member_required
+@require_POST
+def retry(request: HttpRequest, conversation_id: int, message_id: int) -> HttpResponse:
+    member = current_member(request)
+    message = get_object_or_404(
+        Message, pk=message_id, conversation_id=conversation_id, workspace_id=member.workspace_id
+    )
+    if message.status != DeliveryStatus.FAILED:
+        return HttpResponseBadRequest("Only a failed message can be retried.")
+    send_actions.retry(message)
+    if request.headers.get("HX-Request"):
+        message = _rendered_messages().get(pk=message.pk)
+        return render(request, "web/inbox/_message.html", {"m": message})
+    return back_to_thread(request, message.conversation)

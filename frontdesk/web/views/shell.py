@@ -1,0 +1,95 @@
+"""What every page around the inbox shares: the sidebar (channels and unread counts) and
+the conversation list's filters, read from and written back to the query string."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import (
+    HttpRequest,
+)
+from django.urls import reverse
+
+from frontdesk.inbox import queries
+from frontdesk.web.access import (
+    current_member,
+)
+from frontdesk.workspaces.models import Membership
+
+UNREAD_CAP = 99
+STATUSES = ["open", "pending", "snoozed", "resolved"]
+
+# --- list state --------------------------------------------------------------------------
+
+
+class ListState:
+    """The filters of the conversation list, read from and written back to the query string."""
+
+    def __init__(self, params: Any):
+        self.view = params.get("view", "all")
+        if self.view not in ("all", "mine", "unassigned"):
+            self.view = "all"
+        status = params.get("status", "open")
+        self.status = status if status in [*STATUSES, "all"] else "open"
+        assignee = params.get("assignee", "")
+        self.assignee = assignee if assignee in ("me", "none") or assignee.isdigit() else ""
+        channel = params.get("channel", "")
+        self.channel = int(channel) if channel.isdigit() else None
+        self.unread = params.get("unread") in ("1", "on", "true")
+        self.sort = "oldest" if params.get("sort") == "oldest" else "newest"
+        self.q = str(params.get("q", "")).strip()[:200]
+
+    @property
+    def filter(self) -> queries.ConversationFilter:
+        assignee = self.assignee or {"mine": "me", "unassigned": "none"}.get(self.view)
+        return queries.ConversationFilter(
+            status=None if self.status == "all" else self.status,
+            assignee=assignee,
+            channel_id=self.channel,
+            unread_only=self.unread,
+            oldest_first=self.sort == "oldest",
+            q=self.q,
+        )
+
+    def params(self, **override: Any) -> dict[str, str]:
+        values: dict[str, Any] = {
+            "view": self.view,
+            "status": self.status,
+            "assignee": self.assignee,
+            "channel": self.channel or "",
+            "unread": "1" if self.unread else "",
+            "sort": self.sort,
+            "q": self.q,
+        }
+        values.update(override)
+        defaults = {"view": "all", "status": "open", "sort": "newest"}
+        return {
+            k: str(v) for k, v in values.items() if v not in ("", None) and defaults.get(k) != v
+        }
+
+    @property
+    def query(self) -> str:
+        q = urlencode(self.params())
+        return f"?{q}" if q else ""
+
+    def link(self, **override: Any) -> str:
+        q = urlencode(self.params(**override))
+        return reverse("inbox") + (f"?{q}" if q else "")
+
+
+def sidebar_context(member: Membership) -> dict[str, Any]:
+    channels = list(queries.channels(member.workspace_id))
+    counts = queries.unread_counts(
+        member.workspace_id, member.user_id, [c.pk for c in channels], cap=UNREAD_CAP
+    )
+    return {
+        "channels": channels,
+        "counts": {k: (f"{UNREAD_CAP}+" if v > UNREAD_CAP else v) for k, v in counts.items()},
+    }
+
+
+def shell_context(request: HttpRequest) -> dict:
+    """What every page around the inbox needs: the member and the sidebar."""
+    member = current_member(request)
+    return {"membership": member, "state": ListState({}), **sidebar_context(member)}
