@@ -14,7 +14,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -92,21 +91,12 @@ def _save(member, connector, name: str, setup, existing: ChannelAccount | None) 
     channel = existing or ChannelAccount(
         workspace_id=member.workspace_id, kind=connector.kind, provider=connector.provider
     )
-    save_connection(
+    return save_connection(  # which also starts the first sync at once
         channel,
         name=name or setup.config["address"],
         config=setup.config,
         credentials=setup.credentials,
     )
-    transaction.on_commit(lambda: _sync_now(channel.pk))
-    return channel
-
-
-def _sync_now(channel_id: int) -> None:
-    """Start the first sync right away instead of at the next minute."""
-    from frontdesk.inbox.tasks import sync_channel
-
-    sync_channel(channel_id)
 
 
 def connect(request: HttpRequest, provider: str) -> HttpResponse:

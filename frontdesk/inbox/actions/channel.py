@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import transaction
 
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus
@@ -43,7 +45,9 @@ def save_connection(
     status: str = ChannelStatus.CONNECTED,
 ) -> ChannelAccount:
     """Store what a connect flow set up, for a new channel or a reconnect (the sync position
-    is kept), and tell the workspace, so every open sidebar lists the channel at once."""
+    is kept), and tell the workspace, so every open sidebar lists the channel at once. A
+    connected channel that syncs starts its first sync at once (webhook registration, the
+    history import), not at the next periodic round."""
     channel.name = name.strip()[:200]
     channel.config = config
     channel.credentials = credentials
@@ -54,4 +58,12 @@ def save_connection(
         publish(
             channel.workspace_id, "channel.status", channel_id=channel.pk, status=status, error=""
         )
+        if status == ChannelStatus.CONNECTED and channel.connector.capabilities.sync:
+            transaction.on_commit(partial(_sync_now, channel.pk))
     return channel
+
+
+def _sync_now(channel_id: int) -> None:
+    from frontdesk.inbox.tasks import sync_channel  # the tasks module imports the actions
+
+    sync_channel(channel_id)
