@@ -9,12 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from frontdesk.connectors.unipile.connector import (
-    SECRET_HEADER,
-    SIGNATURE_HEADER,
-    UnipileConnector,
-    normalize_v2_message,
-)
+from frontdesk.connectors.unipile.connector import SECRET_HEADER, UnipileConnector
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import (
     ChannelAccount,
@@ -25,7 +20,7 @@ from frontdesk.inbox.models import (
     Message,
 )
 from tests.peers.callback import CallbackServer
-from tests.peers.unipile import API_KEY, UnipilePeer, v2_signature
+from tests.peers.unipile import API_KEY, UnipilePeer
 
 OWNER = {"provider_id": "ACoAAOwner000", "name": "Olivia Owner"}
 KIM = {
@@ -86,6 +81,17 @@ def secret_of(channel) -> str:
     return channel.credentials["webhook_secret"]
 
 
+def post_v2(event, channel=None, token: str | None = None, raw: bytes | None = None):
+    """A v2 delivery to the endpoint URL registered for ``channel`` (or with ``token``)."""
+    if token is None:
+        token = channel.credentials["webhook_token"] if channel is not None else ""
+    return Client().post(
+        f"/webhooks/unipile/?token={token}" if token else "/webhooks/unipile/",
+        data=raw if raw is not None else json.dumps(event),
+        content_type="application/json",
+    )
+
+
 @dataclass
 class Side:
     """The stand-in's side of one channel, in that channel's API version, for the tests
@@ -108,18 +114,7 @@ class Side:
     def post(self, event: dict[str, Any]):
         if self.version == "v1":
             return post_hook(event, secret_of(self.channel))
-        raw = json.dumps(event).encode()
-        secret = self.channel.credentials["webhook_signing_secret"]
-        return Client().post(
-            "/webhooks/unipile/",
-            data=raw,
-            content_type="application/json",
-            headers={SIGNATURE_HEADER: v2_signature(secret, raw)},
-        )
-
-    def task_body(self, event: dict[str, Any]) -> dict[str, Any]:
-        """What the webhook hands the attachments task."""
-        return event if self.version == "v1" else normalize_v2_message(event)
+        return post_v2(event, self.channel)
 
     @property
     def attachments_prefix(self) -> str:
@@ -164,6 +159,38 @@ def test_api_creates_linkedin_and_whatsapp_channels_without_returning_the_key(ap
         assert channel.connector.handle_kind == ("linkedin" if kind == "linkedin" else "phone")
     listed = api.get("/api/v1/channels").content.decode()
     assert "sk-very-secret" not in listed
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_channel_made_through_the_api_registers_its_webhooks_at_once(
+    api, peer, drain_queue, django_capture_on_commit_callbacks, version
+):
+    """Not at the next periodic sync: the channel's first sync is queued when it is saved."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/v1/channels",
+            {
+                "kind": "linkedin",
+                "provider": "unipile",
+                "name": "Sales",
+                "config": {
+                    "dsn": peer.dsn,
+                    "api_key": API_KEY,
+                    "account_id": "acc-api",
+                    "network": "linkedin",
+                    "api_version": version,
+                },
+            },
+            content_type="application/json",
+        )
+    assert response.status_code == 201
+    assert not peer.webhooks and not peer.endpoints  # nothing before the worker runs
+    drain_queue()
+    assert len(peer.webhooks if version == "v1" else peer.endpoints) == (
+        2 if version == "v1" else 1
+    )
+    channel = ChannelAccount.objects.get(pk=response.json()["id"])
+    assert channel.sync_state["webhooks"]
 
 
 @pytest.mark.parametrize(
@@ -341,9 +368,10 @@ def test_attachments_are_downloaded_by_the_worker_from_the_dsn_only(linkedin, pe
         ]
         assert downloads[0].headers["x-api-key"] == API_KEY
         assert evil.received == []
-        # The same event again (a retry) stores nothing new.
-        post_hook(event, secret_of(linkedin))
-        assert drain_queue() == ["duplicate"]
+        # The same event again (a retry) stores nothing new, and downloads nothing.
+        retry = post_hook(event, secret_of(linkedin))
+        assert retry.status_code == 200 and retry.json()["duplicate"]
+        assert drain_queue() == []
         assert Message.objects.count() == 1
     finally:
         evil.close()
@@ -518,6 +546,18 @@ def test_account_status_webhooks_update_the_channel(linkedin):
     assert status("SYNC_SUCCESS").status_code == 200
     linkedin.refresh_from_db()
     assert linkedin.status == ChannelStatus.CONNECTED
+    assert status("PERMISSIONS").status_code == 200  # no longer a 400
+    linkedin.refresh_from_db()
+    assert linkedin.status == ChannelStatus.NEEDS_RECONNECT and "permission" in linkedin.last_error
+    assert status("CREATION_FAIL").status_code == 200
+    linkedin.refresh_from_db()
+    assert linkedin.status == ChannelStatus.ERROR
+    assert status("STOPPED").status_code == 200
+    linkedin.refresh_from_db()
+    assert linkedin.status == ChannelStatus.ERROR and "stopped" in linkedin.last_error
+    assert status("OK").status_code == 200  # a channel in error is restored
+    linkedin.refresh_from_db()
+    assert linkedin.status == ChannelStatus.CONNECTED and linkedin.last_error == ""
     assert status("NONSENSE").status_code == 400
     wrong = post_hook({"AccountStatus": {"account_id": "acc-li-1", "message": "DELETED"}}, "nope")
     assert wrong.status_code == 401
@@ -754,7 +794,7 @@ def test_a_message_whose_attachments_never_download_is_kept_without_them(side, p
         "see attached",
         attachments=[("a.pdf", "application/pdf", b"%PDF-1")],
     )
-    event = side.task_body(side.event(message))
+    event = side.event(message)
     channel_id = side.channel.pk
     peer.fail_next(side.attachments_prefix, 503, "maintenance")
     with pytest.raises(Exception, match=r"503|maintenance"):

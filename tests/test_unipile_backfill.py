@@ -174,21 +174,34 @@ def test_backfill_runs_from_the_worker_and_refused_keys_need_reconnection(
 
 
 def test_an_existing_webhook_is_not_registered_twice(owner, peer):
+    """A sync that registered the webhooks but died before saving it: the next one finds
+    them in Unipile's listing (accounts as objects, no source) and registers nothing."""
     channel = make_channel(owner, peer, backfill_days=0)
-    peer.webhooks.append(
-        {
-            "id": "wh-old",
-            "request_url": webhook_url(),
-            "source": "messaging",
-            "account_ids": ["acc-li-1"],
-            "headers": [{"key": SECRET_HEADER, "value": secret_of(channel)}],
-        }
-    )
+    first = channel.connector.register_webhooks(channel, channel.connector.client(channel))
+    listed = peer.requests_to("GET", "/api/v1/webhooks")
     channel.connector.sync(channel)
-    assert sorted(h["source"] for h in peer.webhooks) == ["account_status", "messaging"]
+    assert len(peer.webhooks) == 2
+    assert len(peer.requests_to("GET", "/api/v1/webhooks")) == len(listed) + 1
     channel.refresh_from_db()
-    assert "wh-old" in channel.sync_state["webhooks"]
+    assert channel.sync_state["webhooks"] == first
     assert ChannelAccount.objects.get(pk=channel.pk).sync_state["backfill"]["status"] == "done"
+    # Another account on the same DSN gets webhooks of its own.
+    other = make_channel(owner, peer, account_id="acc-li-2", backfill_days=0)
+    other.connector.sync(other)
+    assert len(peer.webhooks) == 4
+
+
+def test_v1_webhooks_subscribe_to_every_account_status_the_channel_reacts_to(owner, peer):
+    """Unipile's default leaves out OK, CONNECTING and STOPPED: a channel put in error
+    would never hear it is back. Frontdesk names every status it handles."""
+    channel = make_channel(owner, peer, backfill_days=0)
+    channel.connector.sync(channel)
+    [status_hook] = peer.deliveries("account_status")
+    assert {"ok", "stopped", "deleted", "credentials", "permissions", "creation_fail"} <= set(
+        status_hook["events"]
+    )
+    [messaging] = peer.deliveries("messaging")
+    assert {"message_received", "message_read", "message_reaction"} <= set(messaging["events"])
 
 
 def test_a_chat_that_jumps_to_the_top_during_the_backfill_is_not_missed(owner, peer, history):

@@ -1,6 +1,7 @@
 """End to end over real HTTP: the Unipile peer calls the hosted-auth notify_url and posts
-webhooks to a live server with the registered secret header; the worker registers the
-webhooks, fetches attachments and sends the reply to the peer."""
+webhooks to a live server (v1: with the registered secret header, only for the events
+subscribed to; v2: to the endpoint URL with its token); the worker registers the webhooks,
+fetches attachments and sends the reply to the peer."""
 
 from __future__ import annotations
 
@@ -78,6 +79,11 @@ def test_a_linkedin_account_round_trip_over_real_http(live_server, owner, drain_
         assert [r.status_code for r in peer.deliver("account_status", status)] == [200]
         channel.refresh_from_db()
         assert channel.status == ChannelStatus.NEEDS_RECONNECT
+        # Unipile says the account is fine again: the channel hears it (subscribed to OK).
+        back = peer.deliver("account_status", peer.account_status("acc-e2e", "OK"))
+        assert [r.status_code for r in back] == [200]
+        channel.refresh_from_db()
+        assert channel.status == ChannelStatus.CONNECTED
     finally:
         peer.close()
 
@@ -100,7 +106,8 @@ def test_a_v2_linkedin_account_round_trip_over_real_http(live_server, owner, dra
         channel = ChannelAccount.objects.get(provider="unipile")
         assert channel.status == ChannelStatus.CONNECTED and channel.config["api_version"] == "v2"
         drain_queue()  # backfill task: registers the webhook endpoint with Unipile
-        assert [e["url"] for e in peer.endpoints] == [f"{live_server.url}/webhooks/unipile/"]
+        [endpoint] = peer.endpoints
+        assert endpoint["url"].startswith(f"{live_server.url}/webhooks/unipile/?token=")
 
         chat = peer.add_chat("acc-e2e", OWNER, SAM)
         message = peer.add_message(
@@ -110,7 +117,8 @@ def test_a_v2_linkedin_account_round_trip_over_real_http(live_server, owner, dra
             attachments=[("specs.pdf", "application/pdf", b"%PDF-1.7 specs")],
         )
         event = peer.v2_message_event(message)
-        assert [r.status_code for r in peer.deliver_v2(event, secret="whsec_forged")] == [401]
+        forged = f"{live_server.url}/webhooks/unipile/?token=forged"
+        assert [r.status_code for r in peer.deliver_v2(event, url=forged)] == [401]
         assert [r.status_code for r in peer.deliver_v2(event)] == [202]
         assert "created" in drain_queue()
         stored = Message.objects.get(provider_id=message["id"])
@@ -121,8 +129,8 @@ def test_a_v2_linkedin_account_round_trip_over_real_http(live_server, owner, dra
         assert "sent" in drain_queue()
         reply.refresh_from_db()
         assert reply.status == "sent"
-        [sent] = peer.requests_to("POST", f"/v2/acc-e2e/chats/{chat}/messages")
-        assert sent.form["text"] == "Thanks Sam, reading now"
+        [sent] = peer.requests_to("POST", f"/v2/acc-e2e/chats/{chat}/messages/send")
+        assert sent.json["text"] == "Thanks Sam, reading now"
         echoed = next(m for m in peer.messages[chat] if m["id"] == reply.provider_id)
         assert [r.status_code for r in peer.deliver_v2(peer.v2_message_event(echoed))] == [200]
         assert conversation.messages.count() == 2

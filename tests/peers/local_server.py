@@ -8,10 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def start_server(
-    handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None
+    handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None, port: int = 0
 ) -> ThreadingHTTPServer:
-    """Serve ``handler`` on a free loopback port (over TLS when given a server context)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    """Serve ``handler`` on a loopback port (a free one unless given; over TLS when given a
+    server context)."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)

@@ -1,19 +1,17 @@
 """Small clients for Unipile's REST API, one per version, behind one interface.
 
-``UnipileClient`` speaks v1 (``{dsn}/api/v1/...``); ``UnipileV2Client`` speaks v2
-(``{base}/v2/{account_id}/...``, account-scoped paths, JSON bodies where v2 requires them).
-Both authenticate with the ``X-API-KEY`` header, return list pages as ``{"items",
-"cursor"}`` (v2's ``next_cursor`` is mapped to ``cursor``) and raise ``UnipileError`` with
-the status and message of Unipile's RFC 7807 error body (``{"type", "status", "title",
-"detail"}``), so the connector's logic never branches on the version.
-Sources for v2: https://developer.unipile.com/v2.0/reference/api-usage (base URL, header,
-pagination), /v2.0/reference/error-responses, /v2.0/reference/rate-limit (``retry-after``),
-/v2.0/docs/migration-messaging-api, /v2.0/docs/migration-webhooks,
-/v2.0/docs/authenticate-with-hosted-auth.
+``UnipileClient`` speaks v1 (``{dsn}/api/v1/...``: the v1 OpenAPI specification);
+``UnipileV2Client`` speaks v2 (``{base}/v2/...``: the paths and bodies of Unipile's official
+v2 SDK, ``unipile/unipile-python``, generated from the v2 OpenAPI). Both authenticate with
+the ``X-API-KEY`` header, return list pages as ``{"items", "cursor"}`` (v2's ``data`` and
+``next_cursor`` are mapped) and raise ``UnipileError`` with the status and message of
+Unipile's RFC 7807 error body (``{"type", "status", "title", "detail"}``), so the
+connector's logic branches on the version only where the objects themselves differ.
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -109,7 +107,6 @@ class UnipileClient:
     dsn: str
     api_key: str
     timeout: float | None = None
-    start_chat_sends_files = True  # v1's start-a-chat is multipart: text and files at once
 
     @property
     def root(self) -> str:
@@ -145,8 +142,7 @@ class UnipileClient:
 
     # --- messaging ------------------------------------------------------------------
     # Where the versions differ in shape: v1 names the account in the query or the form,
-    # v2 in the path; v2 lists under another key and has no date filter on messages.
-    lists_after = True
+    # v2 in the path; v2 lists under another key.
 
     def _scope(self, account_id: str) -> str:
         return ""
@@ -174,7 +170,7 @@ class UnipileClient:
         params: dict[str, Any] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
-        if after and self.lists_after:
+        if after:
             params["after"] = after
         path = f"{self._scope(account_id)}/chats/{quote(chat_id, safe='')}/messages"
         return self._listed(self._json("GET", path, params=params))
@@ -270,88 +266,117 @@ class UnipileClient:
     def register_webhooks(
         self, url: str, name: str, account_id: str, credentials: dict[str, Any]
     ) -> list[str]:
-        """v1: one webhook per source, authenticated by our secret header; reuse a match."""
+        """v1: one webhook per source (messaging, account status) scoped to the account and
+        carrying our secret header; a webhook already listed for the same URL, account,
+        secret and events is reused, so a retry never registers a second one."""
         secret = credentials["webhook_secret"]
-        ids = []
         existing = list(self.iter_webhooks())
-        for source in ("messaging", "account_status"):
+        ids = []
+        for source, events in V1_EVENTS.items():
             found = next(
-                (
-                    w
-                    for w in existing
-                    if w.get("request_url") == url
-                    and w.get("source") == source
-                    and account_id in (w.get("account_ids") or [])
-                    and any(
-                        isinstance(h, dict)
-                        and h.get("key") == SECRET_HEADER
-                        and h.get("value") == secret
-                        for h in w.get("headers") or []
-                    )
-                ),
-                None,
+                (w for w in existing if _same_v1_hook(w, url, account_id, secret, events)), None
             )
             if found:
                 ids.append(str(found.get("id")))
                 continue
-            body: dict[str, Any] = {
-                "request_url": url,
-                "name": f"{name} {source}",
-                "source": source,
-                "format": "json",
-                "account_ids": [account_id],
-                "headers": [
-                    {"key": "Content-Type", "value": "application/json"},
-                    {"key": SECRET_HEADER, "value": secret},
-                ],
-            }
-            if source == "messaging":
-                body["events"] = ["message_received", "message_read", "message_reaction"]
-            else:
-                body["events"] = ["creation_success", "reconnected", "credentials", "error"]
-            created = self.create_webhook(body)
+            created = self.create_webhook(
+                {
+                    "request_url": url,
+                    "name": f"{name} {source}",
+                    "source": source,
+                    "format": "json",
+                    "account_ids": [account_id],
+                    "events": events,
+                    "headers": [
+                        {"key": "Content-Type", "value": "application/json"},
+                        {"key": SECRET_HEADER, "value": secret},
+                    ],
+                }
+            )
             ids.append(str(created.get("webhook_id") or ""))
         return ids
 
-    def hosted_link(
-        self,
-        *,
-        link_type: str,
-        provider: str,
-        expires_on: str,
-        callback_url: str,
-        status_url: str,
-        name: str,
-        account_id: str = "",
-    ) -> str:
-        """v1: ``POST /hosted/accounts/link``; Unipile POSTs the result to ``notify_url``."""
+    def hosted_link(self, link: HostedLink) -> str:
+        """v1: ``POST /hosted/accounts/link``. Unipile POSTs the new account to
+        ``notify_url`` and sends the browser to the success (or failure) URL."""
         body: dict[str, Any] = {
-            "type": link_type,
-            "providers": [provider],
+            "type": "reconnect" if link.account_id else "create",
+            "providers": [link.provider],
             "api_url": dsn_root(self.dsn),
-            "expiresOn": expires_on,
-            "notify_url": callback_url,
-            "name": name,
-            "success_redirect_url": status_url,
-            "failure_redirect_url": f"{status_url}?failed=1",
+            "expiresOn": link.expires_on,
+            "notify_url": link.notify_url,
+            "name": link.name,
+            "success_redirect_url": link.return_url,
+            "failure_redirect_url": link.failure_url,
         }
-        if link_type == "reconnect":
-            body["reconnect_account"] = account_id
+        if link.account_id:
+            body["reconnect_account"] = link.account_id
         return _link_url(self.create_hosted_link(body), "url")
 
     def get_account(self, account_id: str) -> dict[str, Any]:
         return self._json("GET", f"/accounts/{quote(account_id, safe='')}")
 
 
-SECRET_HEADER = "X-Frontdesk-Webhook-Secret"  # v1 only: v2 signs its webhooks instead
+SECRET_HEADER = "X-Frontdesk-Webhook-Secret"  # v1 only: v2 endpoints have no custom headers
+# v1: every event a channel reacts to, per source. The account-status default leaves out
+# OK, CONNECTING and STOPPED, so a channel put in error would never hear it is back.
+V1_EVENTS = {
+    "messaging": ["message_received", "message_read", "message_reaction"],
+    "account_status": [
+        "ok",
+        "creation_success",
+        "creation_fail",
+        "reconnected",
+        "sync_success",
+        "connecting",
+        "credentials",
+        "permissions",
+        "error",
+        "stopped",
+        "deleted",
+    ],
+}
+# v2: the documented trigger events (create_webhook_endpoint_request.py) a channel reacts to.
 V2_EVENTS = [
     "message.new",
-    "message.read",
+    "message.receipt.read",
     "account.status.running",
     "account.status.disconnected",
     "account.status.errored",
     "account.status.paused",
+    "account.remove",
 ]
+
+
+@dataclass(frozen=True)
+class HostedLink:
+    """What a hosted-auth link needs, in either version (``account_id``: reconnect it)."""
+
+    provider: str  # LINKEDIN | WHATSAPP
+    expires_on: str
+    return_url: str  # the browser comes back here (v2 adds account_id, provider, state)
+    failure_url: str  # v1: the browser comes back here when it failed
+    notify_url: str  # v1: Unipile POSTs the new account here
+    state: str  # v2: echoed to return_url
+    name: str
+    account_id: str = ""
+
+
+def _same_v1_hook(
+    listed: dict[str, Any], url: str, account_id: str, secret: str, events: list[str]
+) -> bool:
+    """Whether a listed v1 webhook is ours for this account. A listing names accounts as
+    ``{id, name, type}`` objects and has no ``source``: the events tell the source."""
+    accounts = {a.get("id") if isinstance(a, dict) else a for a in listed.get("account_ids") or []}
+    headers = {
+        (h.get("key"), h.get("value")) for h in listed.get("headers") or [] if isinstance(h, dict)
+    }
+    return (
+        listed.get("request_url") == url
+        and account_id in accounts
+        and (SECRET_HEADER, secret) in headers
+        and set(events) <= set(listed.get("events") or [])
+    )
 
 
 def _link_url(data: dict[str, Any], *keys: str) -> str:
@@ -363,45 +388,35 @@ def _link_url(data: dict[str, Any], *keys: str) -> str:
 
 
 def _page(data: dict[str, Any]) -> dict[str, Any]:
-    """A v2 list page in the shape the connector reads: ``{"items", "cursor"}``.
-
-    v2 answers ``next_cursor`` (https://developer.unipile.com/v2.0/reference/api-usage,
-    "Pagination"); the list key is not spelled out there, so ``items`` (v1's, and the
-    stand-in's) is read, with ``data`` accepted as well.
-    """
-    items = data.get("items")
-    if not isinstance(items, list):
-        items = data.get("data") if isinstance(data.get("data"), list) else []
+    """A v2 list page (``{data, next_cursor}``: GetChatsList200Response,
+    GetMessagesList200Response) in the shape the connector reads: ``{"items", "cursor"}``."""
+    items = data.get("data") if isinstance(data.get("data"), list) else []
     cursor = data.get("next_cursor")
     return {"items": items, "cursor": cursor if isinstance(cursor, str) and cursor else None}
 
 
 @dataclass
 class UnipileV2Client(UnipileClient):
-    """Unipile v2: ``{base}/v2``, the account id in every path (migration-messaging-api:
-    "The account_id must now be consistently included in the path params"), messages under
-    ``/chats/{chat_id}/`` ("/messages/* routes are now under /chats/:chat_id/*")."""
+    """Unipile v2: ``{base}/v2``, the account id in every messaging path, messages under
+    their chat, JSON bodies (files as base64 ``MessageFile`` objects), ``data`` and
+    ``next_cursor`` in lists (paths and bodies: unipile-python ``docs/MessagingApi.md``,
+    ``UsersApi.md``, ``WebhooksApi.md``, ``HostedAuthApi.md``)."""
 
     @property
     def root(self) -> str:
         return dsn_root(self.dsn or V2_DEFAULT_BASE) + "/v2"
 
-    lists_after = False  # no date filter in v2's docs: the backfill stops at the window
-    start_chat_sends_files = False
-
     def _scope(self, account_id: str) -> str:
         return "/" + quote(account_id, safe="")
 
     def _account(self, account_id: str) -> dict[str, str]:
-        # Sending in a chat stays multipart as in v1 (the migration guide changes only "Start
-        # a chat"), minus account_id, which is in the path.
-        return {}
+        return {}  # the account is in the path
 
     def _listed(self, data: dict[str, Any]) -> dict[str, Any]:
         return _page(data)
 
     def chat_attendees(self, account_id: str, chat_id: str) -> list[dict[str, Any]]:
-        return []  # "The concept of independent attendees is not present in v2."
+        return []  # v2 chats name their 1to1 participant themselves (``user_id``, ``user``)
 
     def attachment_url(self, account_id: str, chat_id: str, message_id: str, att_id: str) -> str:
         return (
@@ -409,72 +424,96 @@ class UnipileV2Client(UnipileClient):
             f"/messages/{quote(message_id, safe='')}/attachments/{quote(att_id, safe='')}"
         )
 
+    def send_message(
+        self,
+        account_id: str,
+        chat_id: str,
+        text: str,
+        files: list[tuple[str, bytes, str]],
+        quote_id: str = "",
+    ) -> dict[str, Any]:
+        """``POST /v2/{account_id}/chats/{chat_id}/messages/send`` (SendMessageRequest)."""
+        body: dict[str, Any] = {"text": text}
+        if quote_id:
+            body["quote_id"] = quote_id
+        if files:
+            body["attachments"] = _message_files(files)
+        path = f"{self._scope(account_id)}/chats/{quote(chat_id, safe='')}/messages/send"
+        return self._json("POST", path, json=body)
+
     def start_chat(
         self, account_id: str, attendee_id: str, text: str, files: list[tuple[str, bytes, str]]
     ) -> dict[str, Any]:
-        """``POST /v2/{account_id}/chats/send``: JSON only, ``attendees_ids`` is ``users_ids``.
-        JSON carries no files: the connector sends them next, in the new chat."""
-        assert not files, "v2 starts a chat with text only"
-        return self._json(
-            "POST",
-            f"{self._scope(account_id)}/chats/send",
-            json={"users_ids": [attendee_id], "text": text},
-        )
+        """``POST /v2/{account_id}/chats/send`` (StartChatRequest: ``users_ids``, ``text``,
+        ``attachments``)."""
+        body: dict[str, Any] = {"users_ids": [attendee_id], "text": text}
+        if files:
+            body["attachments"] = _message_files(files)
+        return self._json("POST", f"{self._scope(account_id)}/chats/send", json=body)
 
-    def get_account(self, account_id: str) -> dict[str, Any]:
-        return self._json("GET", f"/accounts/{quote(account_id, safe='')}")
+    def user_profile(self, identifier: str, account_id: str) -> dict[str, Any]:
+        path = f"{self._scope(account_id)}/users/{quote(identifier, safe='')}"
+        return self._json("GET", path)
 
     def register_webhooks(
         self, url: str, name: str, account_id: str, credentials: dict[str, Any]
     ) -> list[str]:
-        """v2: one webhook *endpoint* receives every event type of the application's accounts
-        (migration-webhooks). Unipile gives its signing secret when the endpoint is created;
-        it is kept in ``credentials["webhook_signing_secret"]`` (the caller saves it)."""
-        known = str(credentials.get("webhook_endpoint_id") or "")
-        if known and credentials.get("webhook_signing_secret"):
-            listed = self._json("GET", "/webhooks/endpoints")
-            for endpoint in _page(listed)["items"]:
-                if (
-                    isinstance(endpoint, dict)
-                    and endpoint.get("id") == known
-                    and endpoint.get("url") == url
-                ):
-                    return [known]
-        created = self._json(
-            "POST",
-            "/webhooks/endpoints",
-            json={"url": url, "name": name, "events": V2_EVENTS},
+        """v2: one webhook *endpoint* receives the events of every account of the Unipile
+        application (``POST /v2/webhooks/endpoints/`` with ``{url, trigger_events}``). An
+        endpoint already listed for this URL and these events is reused. Unipile returns the
+        endpoint's signing ``secret``; it is kept (encrypted) in ``credentials``."""
+        listed = self._json("GET", "/webhooks/endpoints/")
+        found = next(
+            (
+                e
+                for e in _page(listed)["items"]
+                if isinstance(e, dict)
+                and e.get("url") == url
+                and set(V2_EVENTS) <= set(e.get("trigger_events") or [])
+                and e.get("enabled", True)
+            ),
+            None,
         )
-        secret = created.get("secret")
-        endpoint_id = created.get("id")
-        if not isinstance(secret, str) or not secret or not isinstance(endpoint_id, str):
-            raise UnipileError(502, "Unipile did not return the webhook endpoint's secret")
+        if found is None:
+            found = self._json(
+                "POST",
+                "/webhooks/endpoints/",
+                json={"url": url, "trigger_events": V2_EVENTS, "description": name},
+            )
+        endpoint_id = found.get("id")
+        if not isinstance(endpoint_id, str) or not endpoint_id:
+            raise UnipileError(502, "Unipile did not return the webhook endpoint's id")
         credentials["webhook_endpoint_id"] = endpoint_id
-        credentials["webhook_signing_secret"] = secret
+        if isinstance(found.get("secret"), str):
+            credentials["webhook_signing_secret"] = found["secret"]
         return [endpoint_id]
 
-    def hosted_link(
-        self,
-        *,
-        link_type: str,
-        provider: str,
-        expires_on: str,
-        callback_url: str,
-        status_url: str,
-        name: str,
-        account_id: str = "",
-    ) -> str:
-        """v2: ``POST /v2/auth/link`` (providers, expires_on, redirect_uri); the user comes
-        back to ``redirect_uri``. Reconnecting passes the ``account_id`` (status-lifecycle)."""
+    def hosted_link(self, link: HostedLink) -> str:
+        """v2: ``POST /v2/auth/link`` (CreateAuthLinkRequest: ``providers``, ``expires_on``,
+        ``redirect_uri``, ``state``; ``account_id`` to re-authenticate). The browser comes
+        back to ``redirect_uri`` with ``account_id``, ``provider`` and ``state``, or with
+        ``error_title`` when it failed."""
         body: dict[str, Any] = {
-            "providers": [provider],
-            "expires_on": expires_on,
-            "redirect_uri": callback_url,
-            "name": name,
+            "providers": [link.provider],
+            "expires_on": link.expires_on,
+            "redirect_uri": link.return_url,
+            "state": link.state,
         }
-        if link_type == "reconnect":
-            body["account_id"] = account_id
-        return _link_url(self._json("POST", "/auth/link", json=body), "link", "url")
+        if link.account_id:
+            body["account_id"] = link.account_id
+        return _link_url(self._json("POST", "/auth/link", json=body), "link")
+
+
+def _message_files(files: list[tuple[str, bytes, str]]) -> list[dict[str, str]]:
+    """Files as v2's MessageFile objects: base64 ``content``, ``content_type``, ``filename``."""
+    return [
+        {
+            "content": base64.b64encode(data).decode(),
+            "content_type": content_type or "application/octet-stream",
+            "filename": name,
+        }
+        for name, data, content_type in files
+    ]
 
 
 def client_for(api_version: str, dsn: str, api_key: str) -> UnipileClient:

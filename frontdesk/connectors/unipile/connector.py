@@ -3,25 +3,25 @@
 One connector serves both kinds: ``config["network"]`` picks LinkedIn (handles are
 LinkedIn provider ids) or WhatsApp (handles are E.164 phone numbers). ``config
 ["api_version"]`` picks Unipile's API: ``"v2"`` (the default for new connections) or
-``"v1"`` (a channel saved without the key is v1). The version changes only the client
-(``client.py``: paths, bodies, pages) and the shape of webhook events, which
-``normalize_v2_message`` turns into the v1 shape that ``parse_event`` reads; ingest,
-backfill, send, error mapping and status handling are shared.
+``"v1"`` (a channel saved without the key is v1). The version changes the client
+(``client.py``: paths, bodies, pages) and the objects read: v1 webhook bodies and listed
+messages (``parse_event``, ``item_from_listed``) against v2 Message and Chat objects
+(``item_from_v2``); ingest, backfill, send, error mapping and status handling are shared.
 
 Inbound traffic arrives on ``POST /webhooks/unipile/`` (see ``views.py``): v1 webhooks
-carry a per-channel secret header Frontdesk registered; v2 webhooks are signed by Unipile
-(``Unipile-Signature``, see ``verify_signature``). ``sync`` registers the webhooks and
-backfills recent chats; ``send`` posts to the chat or starts a new chat.
+carry a per-channel secret header Frontdesk registered; v2 endpoints cannot carry custom
+headers, and Unipile does not document how it signs v2 deliveries, so the endpoint is
+registered with a secret token in its URL (``webhook_url``) and deliveries without it are
+refused. ``sync`` registers the webhooks and backfills recent chats; ``send`` posts to the
+chat or starts a new chat.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import re
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,21 +65,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("frontdesk.unipile")
 
-# v2 webhook signature: ``Unipile-Signature: t=<unix seconds>,v0=<hex HMAC-SHA256 of
-# "<t>.<raw body>" keyed with the endpoint's secret>``. See verify_signature for sources.
-SIGNATURE_HEADER = "Unipile-Signature"
-SIGNATURE_TOLERANCE = 300  # seconds either side of now; older (replayed) events are refused
 API_VERSIONS = ("v2", "v1")
 NETWORKS = {"linkedin": "LINKEDIN", "whatsapp": "WHATSAPP"}
 DEFAULT_BACKFILL_DAYS = 30
+TOKEN_PARAM = "token"  # v2: the secret token in the registered endpoint URL
 
 
 class MalformedEvent(ValueError):
     """A webhook body that cannot be understood (answered with 400)."""
 
 
-def webhook_url() -> str:
-    return f"{settings.BASE_URL}/webhooks/unipile/"
+def webhook_url(token: str = "") -> str:
+    """Where Unipile posts: v2 endpoints carry their secret token in the URL."""
+    base = f"{settings.BASE_URL}/webhooks/unipile/"
+    return f"{base}?{TOKEN_PARAM}={token}" if token else base
+
+
+def token_key(token: str) -> str:
+    """What is stored in the (public) config to find the channels of a v2 endpoint token."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def api_version(channel: ChannelAccount) -> str:
@@ -87,90 +91,14 @@ def api_version(channel: ChannelAccount) -> str:
     return "v2" if (channel.config or {}).get("api_version") == "v2" else "v1"
 
 
-def sign(secret: str, body: bytes, at: int) -> str:
-    """The ``Unipile-Signature`` value for ``body`` sent at ``at`` (used by the stand-in)."""
-    digest = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={at},v0={digest}"
-
-
-def signature_parts(header: str) -> tuple[int, list[str]] | None:
-    """``(timestamp, [v0 signatures])`` from the header, or None when it is not well formed."""
-    at, sigs = None, []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit() and len(value) <= 12:
-            at = int(value)
-        elif key == "v0" and value:
-            sigs.append(value.strip().lower())
-    return (at, sigs) if at is not None and sigs else None
-
-
-def verify_signature(secret: str, header: str, body: bytes, now: float | None = None) -> bool:
-    """A v2 webhook's signature: right secret, right body, sent within the tolerance.
-
-    Unipile v2 signs webhooks ("Webhooks signatures", https://developer.unipile.com/v2.0/docs/
-    migration-from-v1; "Secure your webhook endpoint", /v2.0/docs/configure-a-webhook). The
-    stored copy of that guide stops before the header format, so the format here is the one
-    public v2 integrations verify (``Unipile-Signature: t=<unix>,v0=<hex HMAC-SHA256 of
-    "<t>.<raw body>">``) and the 5-minute tolerance is the usual convention for this scheme.
-    """
-    parts = signature_parts(header)
-    if parts is None:
-        return False
-    at, sigs = parts
-    expected = sign(secret, body, at).split("v0=", 1)[1]
-    matched = False
-    for candidate in sigs:
-        matched = hmac.compare_digest(expected.encode(), candidate.encode()) or matched
-    fresh = abs((time.time() if now is None else now) - at) <= SIGNATURE_TOLERANCE
-    return matched and fresh
-
-
-def normalize_v2_message(event: dict[str, Any]) -> dict[str, Any]:
-    """A v2 ``message.new`` Event as the v1 ``message_received`` body ``parse_event`` reads.
-
-    The Event object is ``{id, created_at, account_id, type, payload}`` and a new message's
-    payload is the Message object (https://developer.unipile.com/v2.0/reference/event-types-1,
-    /v2.0/docs/migration-webhooks). The Message fields read here are those of Unipile's
-    documented Message object (id, chat_id, sender_id, text, timestamp, is_sender,
-    attachments, quoted: https://developer.unipile.com/docs/message-payload); v2 says it
-    renames little ("mostly naming changes") and has no attendees, so the sender's name and
-    profile are optional (``sender_name``/``sender``) and a sent message's recipient is
-    found from the conversation (see ``UnipileConnector.parse_event``).
-    """
-    payload = event.get("payload")
-    if not isinstance(payload, dict):
-        raise MalformedEvent("payload must be an object")
-    sender = payload.get("sender") if isinstance(payload.get("sender"), dict) else {}
-    sender_id = payload.get("sender_id")
-    if not isinstance(sender_id, str):
-        sender_id = (sender or {}).get("id")
-    return {
-        "account_id": event.get("account_id"),
-        "event": "message_received",
-        "message_id": payload.get("id"),
-        "chat_id": payload.get("chat_id"),
-        "message": payload.get("text"),
-        "timestamp": payload.get("timestamp"),
-        "is_sender": payload.get("is_sender"),
-        "sender": {
-            "attendee_provider_id": sender_id,
-            "attendee_name": payload.get("sender_name") or (sender or {}).get("name"),
-            "attendee_profile_url": (sender or {}).get("profile_url"),
-            "attendee_picture_url": (sender or {}).get("picture_url"),
-        },
-        "attachments": payload.get("attachments"),
-        "quoted": payload.get("quoted"),
-    }
-
-
-# v2 account status events (https://developer.unipile.com/v2.0/reference/event-types-1 and
-# /v2.0/docs/status-lifecycle) in the v1 vocabulary apply_account_status maps.
+# v2 account events (https://developer.unipile.com/v2.0/reference/event-types-1 and
+# /v2.0/docs/migration-webhooks) in the v1 vocabulary apply_account_status maps.
 V2_STATUS = {
     "account.status.running": "OK",
     "account.status.disconnected": "CREDENTIALS",
     "account.status.errored": "ERROR",
     "account.status.paused": "PAUSED",
+    "account.remove": "DELETED",
 }
 
 
@@ -195,18 +123,23 @@ def _str(value: Any, limit: int = 500) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-def attachment_refs(value: Any) -> list[dict[str, Any]]:
-    """Attachment descriptors from a webhook (one object or a list) or a message item."""
+def attachment_refs(value: Any, v2: bool = False) -> list[dict[str, Any]]:
+    """Attachment descriptors from a v1 webhook (one object or a list, flags as strings) or
+    listed message (``file_name``, ``unavailable``), or from a v2 Message (``filename``,
+    ``is_unavailable``)."""
     items = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+    name_key, unavailable_key = (
+        ("filename", "is_unavailable") if v2 else ("file_name", "unavailable")
+    )
     refs: list[dict[str, Any]] = []
     for item in items[:20]:
         if not isinstance(item, dict) or not _str(item.get("id")):
             continue
-        if str(item.get("unavailable")).lower() == "true":
+        if str(item.get(unavailable_key)).lower() == "true":
             continue
         att_id = _str(item["id"])
         mimetype = _str(item.get("mimetype"), 200) or "application/octet-stream"
-        name = _str(item.get("file_name"), 200)
+        name = _str(item.get(name_key), 200)
         if not name:
             ext = mimetype.split("/")[-1].split(";")[0] if "/" in mimetype else "bin"
             name = f"{_str(item.get('type'), 20) or 'file'}-{len(refs) + 1}.{ext}"
@@ -220,6 +153,31 @@ def attachment_refs(value: Any) -> list[dict[str, Any]]:
             }
         )
     return refs
+
+
+def chat_activity(chat: dict[str, Any]) -> datetime | None:
+    """When a listed chat was last active: v1 ``timestamp``, v2 ``last_message_timestamp``
+    (else ``updated_at``; v2 chats have no ``timestamp``)."""
+    for key in ("timestamp", "last_message_timestamp", "updated_at"):
+        found = parse_time(chat.get(key))
+        if found:
+            return found
+    return None
+
+
+def _v2_person(user: Any) -> tuple[str, str, dict[str, str]]:
+    """A v2 User object's id, display name and profile links."""
+    if not isinstance(user, dict):
+        return "", "", {}
+    profile = {
+        "profile_url": _str(user.get("profile_url"), 1000),
+        "picture_url": _str(user.get("public_picture_url"), 1000),
+    }
+    return (
+        _str(user.get("id"), 320),
+        _str(user.get("display_name"), 300),
+        {k: v for k, v in profile.items() if v},
+    )
 
 
 class UnipileConnector(Connector):
@@ -313,7 +271,6 @@ class UnipileConnector(Connector):
 
     # --- outbound ---------------------------------------------------------------------
     def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
-        from frontdesk.inbox.actions.ingest import PART_IDS
         from frontdesk.inbox.actions.send import record_sent_parts
 
         client = self.client(channel)
@@ -327,36 +284,20 @@ class UnipileConnector(Connector):
         chat_id = message.thread_key
         # Unipile chat ids never hold a colon; Frontdesk's own thread keys for a conversation
         # without a chat yet do ("linkedin:<id>", "phone:<e164>"): start the chat then.
-        new_chat = not chat_id or ":" in chat_id
-        # v2 starts a chat with text only, and the files follow as a second message: each
-        # step is recorded as a part, so a retry never starts the chat or sends its text twice.
-        sent = [str(i) for i in message.extra.get(PART_IDS) or [] if i]
         try:
-            if new_chat:
+            if not chat_id or ":" in chat_id:
                 if not message.to_handle:
                     raise PermanentSendError("the contact has no handle on this channel")
-                at_once = client.start_chat_sends_files or not files
                 data = client.start_chat(
-                    account_id,
-                    self.attendee_for_handle(message.to_handle),
-                    message.text,
-                    files if at_once else [],
+                    account_id, self.attendee_for_handle(message.to_handle), message.text, files
                 )
                 chat_id = str(data.get("chat_id") or "")
                 if chat_id:
                     _adopt_chat(message.conversation_id, channel, chat_id)
-                sent = [_message_id(data)]
-                if at_once or not chat_id:
-                    return SendResult(provider_id=sent[0] or None)
-                record_sent_parts(message.message_id, sent)
-                files_only = client.send_message(account_id, chat_id, "", files)
-            elif sent:  # the text went on an earlier attempt: only the files are left
-                files_only = client.send_message(account_id, chat_id, "", files)
             else:
                 data = client.send_message(
                     account_id, chat_id, message.text, files, quote_id=message.reply_to_provider_id
                 )
-                return SendResult(provider_id=_message_id(data) or None)
         except UnipileUnreachable as exc:
             raise TransientSendError(str(exc)) from None
         except UnipileError as exc:
@@ -368,8 +309,10 @@ class UnipileConnector(Connector):
                     retry_after=retry_after_seconds(exc.retry_after),
                 ) from None
             raise PermanentSendError(f"Unipile refused the message: {exc.message}") from None
-        record_sent_parts(message.message_id, [*sent[:1], _message_id(files_only)])
-        return SendResult(provider_id=sent[0] or None)
+        ids = _message_ids(data)
+        if len(ids) > 1:  # v2: "some providers send attachments separately from the text"
+            record_sent_parts(message.message_id, ids)
+        return SendResult(provider_id=ids[0] if ids else None)
 
     # --- inbound ----------------------------------------------------------------------
     def parse_event(self, channel: ChannelAccount, event: dict[str, Any]) -> InboundMessage:
@@ -411,7 +354,7 @@ class UnipileConnector(Connector):
                 handle = _str(other.get("attendee_provider_id"), 320)
                 name = _str(other.get("attendee_name"), 300)
                 profile = {"profile_url": _str(other.get("attendee_profile_url"), 1000)}
-            else:  # v2 events name no attendees: the chat's own conversation knows them
+            else:  # no other attendee named: the chat's own conversation knows them
                 handle = self.recipient_of_sent(channel, chat_id, text or "")
                 name, profile = "", {}
                 if not handle:
@@ -439,13 +382,75 @@ class UnipileConnector(Connector):
             },
         )
 
-    def recipient_of_sent(self, channel: ChannelAccount, chat_id: str, text: str) -> str:
-        """Who a message sent from the account went to, when the event does not say (v2).
+    def parse_v2_event(self, channel: ChannelAccount, event: dict[str, Any]) -> InboundMessage:
+        """A v2 ``message.new`` Event (its payload is the Message object: V2EV, V2MIG)."""
+        payload = event.get("payload")
+        if not isinstance(payload, dict):
+            raise MalformedEvent("payload must be an object")
+        return self.item_from_v2(channel, payload)
 
-        The chat's conversation, else the conversation of a reply being sent right now with
-        that text (our own new chat echoed before the send answered), else (v2) the chat
-        itself (``GET /v2/{account_id}/chats/{chat_id}``: its ``attendee_provider_id``).
+    def item_from_v2(
+        self, channel: ChannelAccount, message: dict[str, Any], chat: dict[str, Any] | None = None
+    ) -> InboundMessage:
+        """A v2 Message object (webhook payload or listed message) as an ``InboundMessage``.
+
+        Fields (unipile-python ``GetMessagesList200ResponseDataInner``): ``id``, ``chat_id``,
+        ``sender_id``, ``text``, ``timestamp``, ``is_sender``, ``sender`` (a User:
+        ``display_name``, ``profile_url``, ``public_picture_url``), ``attachments``
+        (``filename``, ``is_unavailable``), ``quoted``. A message the account sent goes to
+        the chat's 1to1 participant: the listed ``chat``'s ``user_id`` and ``user``, else
+        the chat's conversation here, else ``GET /v2/{account_id}/chats/{chat_id}``.
         """
+        message_id = _str(message.get("id"))
+        chat_id = _str(message.get("chat_id")) or _str((chat or {}).get("id"))
+        if not message_id or not chat_id:
+            raise MalformedEvent("payload.id and payload.chat_id are required")
+        text = message.get("text")
+        if text is not None and not isinstance(text, str):
+            raise MalformedEvent("payload.text must be a string")
+        sender_id, name, profile = _v2_person(message.get("sender"))
+        sender_id = _str(message.get("sender_id"), 320) or sender_id
+        outbound = message.get("is_sender") is True
+        if outbound:
+            handle, name, profile = "", "", {}
+            if chat is None:
+                handle = self.recipient_of_sent(channel, chat_id, None)
+                if not handle:
+                    chat = self.client(channel).get_chat(channel.config["account_id"], chat_id)
+            if chat is not None:
+                handle, name, profile = _v2_person(chat.get("user"))
+                handle = _str(chat.get("user_id"), 320) or handle
+            if not handle:
+                raise MalformedEvent("no recipient known for a sent message")
+        else:
+            handle = sender_id
+            if not handle:
+                raise MalformedEvent("payload.sender_id is required")
+        if not self.handle_for_attendee(handle):
+            raise MalformedEvent(f"{handle[:40]!r} is not a valid {self.handle_kind} handle")
+        quoted = message.get("quoted") if isinstance(message.get("quoted"), dict) else {}
+        return InboundMessage(
+            provider_id=message_id,
+            handle=self.handle_for_attendee(handle),
+            text=text or "",
+            contact_name=name,
+            thread_key=chat_id,
+            reply_to_provider_id=_str((quoted or {}).get("id")),
+            sent_at=parse_time(message.get("timestamp")),
+            outbound=outbound,
+            extra={
+                "unipile": {
+                    "chat_id": chat_id,
+                    "attachments": attachment_refs(message.get("attachments"), v2=True),
+                    **profile,
+                }
+            },
+        )
+
+    def recipient_of_sent(self, channel: ChannelAccount, chat_id: str, text: str | None) -> str:
+        """Who a message sent from the account went to, when the event does not say: the
+        chat's conversation, else (``text`` given) the conversation of a reply being sent
+        right now with that text (our own new chat echoed before the send answered)."""
         from frontdesk.inbox.models import Conversation
 
         conversation = (
@@ -453,17 +458,22 @@ class UnipileConnector(Connector):
             .select_related("contact")
             .first()
         )
-        if conversation is None:
+        if conversation is None and text is not None:
             sending = self.sending_match(channel, chat_id, text, handle="")
             conversation = sending.conversation if sending else None
         if conversation is not None:
             found = conversation.contact.handles.filter(kind=self.handle_kind).first()
             if found:
                 return found.value
-        if api_version(channel) == "v2":
-            chat = self.client(channel).get_chat(channel.config["account_id"], chat_id)
-            return _str(chat.get("attendee_provider_id"), 320)
         return ""
+
+    def parse_webhook_message(
+        self, channel: ChannelAccount, body: dict[str, Any]
+    ) -> InboundMessage:
+        """A new-message webhook body of the channel's version."""
+        if api_version(channel) == "v2":
+            return self.parse_v2_event(channel, body)
+        return self.parse_event(channel, body)
 
     def sending_match(self, channel: ChannelAccount, chat_id: str, text: str, handle: str):
         """The reply a worker is sending right now that a sent-message event echoes.
@@ -598,7 +608,7 @@ class UnipileConnector(Connector):
                 return "gone"
             if (contact.custom_fields or {}).get("linkedin_enriched_at"):
                 return "skipped"
-            _apply_profile(contact, profile)
+            _apply_profile(contact, profile_facts(profile, api_version(channel) == "v2"))
             publish(contact.workspace_id, "contact.updated", contact_id=contact.pk)
         return "enriched"
 
@@ -639,6 +649,11 @@ class UnipileConnector(Connector):
                 ChannelStatus.ERROR,
                 "Unipile paused the account: no active Unipile subscription",
             ),
+            "PERMISSIONS": (
+                ChannelStatus.NEEDS_RECONNECT,
+                "Unipile lacks a permission it needs on the account: reconnect it",
+            ),
+            "CREATION_FAIL": (ChannelStatus.ERROR, "Unipile could not add the account"),
             "CONNECTING": (ChannelStatus.CONNECTING, ""),
             "DELETED": (ChannelStatus.DISCONNECTED, "the account was deleted in Unipile"),
         }
@@ -654,24 +669,35 @@ class UnipileConnector(Connector):
 
     # --- webhooks registration and backfill ----------------------------------------------
     def register_webhooks(self, channel: ChannelAccount, client: UnipileClient) -> list[str]:
-        """Make sure Unipile posts this account's messages and status to Frontdesk (the
-        client knows each version's way; v2 hands back a signing secret, kept here)."""
+        """Make sure Unipile posts this account's messages and status to Frontdesk.
+
+        v1: two webhooks scoped to the account, carrying the channel's secret header. v2:
+        one endpoint per workspace and API key (it receives every account of the Unipile
+        application), registered with a secret token in its URL; the channels it serves
+        share the token, and the token's hash in their config finds them."""
         credentials = channel.credentials
         before = dict(credentials)
-        if api_version(channel) == "v2" and not credentials.get("webhook_endpoint_id"):
-            # A v2 endpoint gets every account's events: channels on one API key share it.
-            sibling = _v2_endpoint_of_key(channel)
-            if sibling:
-                credentials.update(sibling)
+        url = webhook_url()
+        if api_version(channel) == "v2":
+            if not credentials.get("webhook_token"):
+                credentials.update(
+                    _v2_endpoint_of_key(channel) or {"webhook_token": secrets.token_urlsafe(32)}
+                )
+            url = webhook_url(credentials["webhook_token"])
         ids = client.register_webhooks(
-            webhook_url(), f"Frontdesk {channel.pk}", channel.config["account_id"], credentials
+            url, f"Frontdesk {channel.pk}", channel.config["account_id"], credentials
         )
         if credentials != before:
             from frontdesk.inbox.models import ChannelAccount
 
             channel.credentials = credentials
+            if credentials.get("webhook_token"):
+                channel.config = {
+                    **channel.config,
+                    "webhook_key": token_key(credentials["webhook_token"]),
+                }
             ChannelAccount.objects.filter(pk=channel.pk).update(
-                credentials_encrypted=channel.credentials_encrypted
+                credentials_encrypted=channel.credentials_encrypted, config=channel.config
             )
         return ids
 
@@ -682,7 +708,9 @@ class UnipileConnector(Connector):
         state = dict(channel.sync_state or {})
         client = self.client(channel)
         try:
-            if not state.get("webhooks"):
+            # v2 channels registered before the endpoint token existed register again.
+            unregistered = api_version(channel) == "v2" and not channel.config.get("webhook_key")
+            if not state.get("webhooks") or unregistered:
                 state["webhooks"] = self.register_webhooks(channel, client)
                 _save_state(channel, state)
             if (state.get("backfill") or {}).get("status") != "done":
@@ -707,9 +735,26 @@ class UnipileConnector(Connector):
                 _set_error(channel, f"Unipile answered HTTP {exc.status}: {exc.message}")
 
     # --- the backfill's view of one listed message ------------------------------------------
+    def listed_item(
+        self,
+        channel: ChannelAccount,
+        chat: dict[str, Any],
+        message: dict[str, Any],
+        people: dict[str, dict[str, Any]],
+    ) -> InboundMessage | None:
+        """One listed message of a listed chat, in the channel's version (None: unusable)."""
+        if api_version(channel) == "v1":
+            return self.item_from_listed(chat, message, people)
+        try:
+            return self.item_from_v2(channel, message, chat)
+        except MalformedEvent as exc:
+            log.warning("backfill skipped a v2 message of chat %s: %s", chat.get("id"), exc)
+            return None
+
     def item_from_listed(
         self, chat: dict[str, Any], message: dict[str, Any], people: dict[str, dict[str, Any]]
     ) -> InboundMessage | None:
+        """A v1 listed message (``GET /chats/{id}/messages``) of a v1 listed chat."""
         message_id = _str(message.get("id"))
         sender_id = _str(message.get("sender_id"), 320)
         if not message_id:
@@ -846,7 +891,7 @@ class Backfill:
             reached_end = False
             for chat in chats:
                 chat_id = _str(chat.get("id"))
-                active = parse_time(chat.get("timestamp"))
+                active = chat_activity(chat)
                 if active and threshold and active < threshold:
                     reached_end = True
                     break
@@ -906,7 +951,7 @@ class Backfill:
             older = 0  # newest first: a page all before the window ends the chat (v2 has no
             # ``after`` filter to do it for us)
             for message in listed:
-                item = self.connector.item_from_listed(chat, message, people)
+                item = self.connector.listed_item(self.channel, chat, message, people)
                 if item is not None and item.sent_at and item.sent_at < self.since:
                     older += 1
                     continue
@@ -929,9 +974,9 @@ class Backfill:
 
 
 def _v2_endpoint_of_key(channel: ChannelAccount) -> dict[str, str]:
-    """The webhook endpoint (id and signing secret) another v2 channel of this workspace on
-    the same base URL and API key already registered, so it is not registered twice.
-    (Workspaces never share one: each gets its own delivery, signed with its own secret.)"""
+    """The webhook endpoint (token, id and signing secret) another v2 channel of this
+    workspace on the same base URL and API key already registered, so it is not registered
+    twice. (Workspaces never share one: each gets its own deliveries, with its own token.)"""
     from frontdesk.inbox.models import ChannelAccount
 
     others = ChannelAccount.objects.filter(
@@ -940,17 +985,13 @@ def _v2_endpoint_of_key(channel: ChannelAccount) -> dict[str, str]:
         config__api_version="v2",
         config__dsn=channel.config.get("dsn", ""),
     ).exclude(pk=channel.pk)
+    keys = ("webhook_token", "webhook_endpoint_id", "webhook_signing_secret")
     for other in others:
         credentials = other.credentials
-        if (
-            credentials.get("api_key") == channel.credentials.get("api_key")
-            and credentials.get("webhook_endpoint_id")
-            and credentials.get("webhook_signing_secret")
+        if credentials.get("api_key") == channel.credentials.get("api_key") and credentials.get(
+            "webhook_token"
         ):
-            return {
-                "webhook_endpoint_id": credentials["webhook_endpoint_id"],
-                "webhook_signing_secret": credentials["webhook_signing_secret"],
-            }
+            return {k: credentials[k] for k in keys if credentials.get(k)}
     return {}
 
 
@@ -970,9 +1011,11 @@ def _set_error(channel: ChannelAccount, error: str, status: str | None = None) -
     set_channel_status(channel, status, error)
 
 
-def _message_id(answer: dict[str, Any]) -> str:
-    found = answer.get("message_id") or answer.get("id")
-    return str(found)[:500] if found else ""
+def _message_ids(answer: dict[str, Any]) -> list[str]:
+    """The sent message's id (v1), or ids (v2's ``message_id`` may be a list)."""
+    found = answer.get("message_id")
+    values = found if isinstance(found, list) else [found]
+    return [str(v)[:500] for v in values if isinstance(v, str | int) and str(v)]
 
 
 def _adopt_chat(conversation_id: int, channel: ChannelAccount, chat_id: str) -> None:
@@ -985,31 +1028,45 @@ def _adopt_chat(conversation_id: int, channel: ChannelAccount, chat_id: str) -> 
         )
 
 
-def _apply_profile(contact, profile: dict[str, Any]) -> None:
-    """A LinkedIn profile fills the contact's blanks (never overwrites) and marks it done."""
-    fields: list[str] = []
-    name = " ".join(
-        p for p in (_str(profile.get("first_name"), 150), _str(profile.get("last_name"), 150)) if p
-    )
-    if name and not contact.name:
-        contact.name = name[:300]
-        fields.append("name")
-    picture = _str(profile.get("profile_picture_url"), 1000)
-    if picture.startswith("https://") and not contact.avatar_url:
-        contact.avatar_url = picture
-        fields.append("avatar_url")
+def profile_facts(profile: dict[str, Any], v2: bool) -> dict[str, str]:
+    """What a profile says, whichever version answered. v1 (OAS1 ``GET /users/{id}``):
+    ``profile_picture_url``, ``headline``, ``work_experience``; v2
+    (``GetUserProfile200Response``): ``public_picture_url``, ``description`` (the headline
+    LinkedIn shows under the name), no work history without sections."""
     jobs = [j for j in profile.get("work_experience") or [] if isinstance(j, dict)]
     current = next((j for j in jobs if j.get("current")), jobs[0] if jobs else None)
-    company = _str((current or {}).get("company"), 300)
-    if company and not contact.company:
-        contact.company = company
+    public = _str(profile.get("public_identifier"), 200)
+    return {
+        "name": " ".join(
+            p
+            for p in (_str(profile.get("first_name"), 150), _str(profile.get("last_name"), 150))
+            if p
+        ),
+        "picture": _str(profile.get("public_picture_url" if v2 else "profile_picture_url"), 1000),
+        "company": _str((current or {}).get("company"), 300),
+        "headline": _str(profile.get("description" if v2 else "headline"), 500),
+        "url": f"https://www.linkedin.com/in/{public}/" if public else "",
+        "location": _str(profile.get("location"), 200),
+    }
+
+
+def _apply_profile(contact, facts: dict[str, str]) -> None:
+    """A LinkedIn profile fills the contact's blanks (never overwrites) and marks it done."""
+    fields: list[str] = []
+    if facts["name"] and not contact.name:
+        contact.name = facts["name"][:300]
+        fields.append("name")
+    if facts["picture"].startswith("https://") and not contact.avatar_url:
+        contact.avatar_url = facts["picture"]
+        fields.append("avatar_url")
+    if facts["company"] and not contact.company:
+        contact.company = facts["company"]
         fields.append("company")
     custom = dict(contact.custom_fields or {})
-    public = _str(profile.get("public_identifier"), 200)
     found = {
-        "linkedin_headline": _str(profile.get("headline"), 500),
-        "linkedin_url": f"https://www.linkedin.com/in/{public}/" if public else "",
-        "linkedin_location": _str(profile.get("location"), 200),
+        "linkedin_headline": facts["headline"],
+        "linkedin_url": facts["url"],
+        "linkedin_location": facts["location"],
     }
     for key, value in found.items():
         if value and not custom.get(key):

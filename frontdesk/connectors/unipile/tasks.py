@@ -10,7 +10,8 @@ from huey.exceptions import TaskLockedException
 
 @db_task(retries=5, retry_delay=30, context=True)
 def ingest_with_attachments(channel_id: int, event: dict[str, Any], task: Any = None) -> str:
-    """Download a webhook message's attachments from the DSN, then ingest it whole.
+    """Download a webhook message's attachments from Unipile, then ingest it whole (``event``:
+    the webhook body as received, of the channel's API version).
 
     Downloads are retried; when the last attempt still fails the message is stored without
     them (noted on it), never dropped.
@@ -21,7 +22,7 @@ def ingest_with_attachments(channel_id: int, event: dict[str, Any], task: Any = 
     if channel is None or channel.status == ChannelStatus.DISCONNECTED:
         return "gone"
     connector = channel.connector
-    item = connector.parse_event(channel, event)
+    item = connector.parse_webhook_message(channel, event)
     if Message.objects.filter(channel=channel, provider_id=item.provider_id).exists():
         return "duplicate"
     try:
