@@ -241,6 +241,10 @@ FRONTDESK_FETCH_PRIVATE_ADDRESSES = _env_bool("FRONTDESK_FETCH_PRIVATE_ADDRESSES
 FRONTDESK_SEND_MAX_ATTEMPTS = int(os.environ.get("FRONTDESK_SEND_MAX_ATTEMPTS", "8"))
 FRONTDESK_SEND_BACKOFF_BASE = float(os.environ.get("FRONTDESK_SEND_BACKOFF_BASE", "5"))
 FRONTDESK_SEND_LEASE_SECONDS = int(os.environ.get("FRONTDESK_SEND_LEASE_SECONDS", "120"))
+# Teamwork: a notification still unread after this long is mailed (one digest per member).
+FRONTDESK_NOTIFY_EMAIL_DELAY_SECONDS = int(
+    os.environ.get("FRONTDESK_NOTIFY_EMAIL_DELAY_SECONDS", "300")
+)
 
 LOGGING = {
     "version": 1,

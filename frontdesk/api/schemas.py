@@ -75,6 +75,7 @@ class MessageOut(Schema):
     status: str | None
     error: str
     created_at: datetime
+    mentions: list[int] = Field(default_factory=list, description="a note's mentioned members")
     attachments: list[AttachmentOut]
 
 
@@ -150,6 +151,10 @@ class StatusIn(Schema):
 class MessageIn(Schema):
     text: str
     kind: Literal["reply", "note"] = "reply"
+    mentions: list[int] | None = Field(
+        default=None,
+        description='a note\'s mentioned members (user ids); by default each "@Name" in the text',
+    )
 
 
 class Recipient(Schema):

@@ -76,6 +76,9 @@ def message(row: Message) -> dict[str, Any]:
         "status": row.status or None,
         "error": row.error,
         "created_at": row.created_at,
+        "mentions": [m["id"] for m in row.extra.get("mentions", [])]
+        if isinstance(row.extra, dict)
+        else [],
         "attachments": [
             {
                 "id": a.pk,

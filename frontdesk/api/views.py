@@ -35,6 +35,7 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 api.add_router("", "frontdesk.api.leads.router")
+api.add_router("", "frontdesk.api.teamwork.router")
 
 
 @api.exception_handler(InvalidInbound)
@@ -229,7 +230,7 @@ def post_message(request: HttpRequest, conversation_id: int, payload: s.MessageI
     member = _member(request)
     conversation = _conversation(member, conversation_id)
     if payload.kind == "note":
-        message = add_note(member.user, conversation, payload.text)
+        message = add_note(member.user, conversation, payload.text, payload.mentions)
     else:
         try:  # e.g. WhatsApp's closed 24-hour window: refused before anything is queued
             message = queue_reply(member.user, conversation, payload.text)

@@ -318,3 +318,71 @@ class PendingStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} for {self.provider_id}"
+
+
+# --- teamwork: notifications, labels, canned replies --------------------------------------
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNED = "assigned", "Assigned to you"
+    MENTION = "mention", "You are mentioned"
+    NEW_MESSAGE = "new_message", "New message in a conversation you own"
+    SNOOZE_ENDED = "snooze_ended", "A snooze ended"
+    FOLLOWUP_DUE = "followup_due", "A follow-up is due"
+
+
+class Notification(models.Model):
+    """Something one member should know about, shown by the bell and maybe mailed.
+
+    CRM rows (lead, deal, follow-up) are kept by id: the inbox sits below the CRM and never
+    imports it. New messages of one conversation fold into its one unread notification
+    (``count``), so a busy conversation is one line, not fifty.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lead_id = models.PositiveBigIntegerField(null=True, blank=True)
+    deal_id = models.PositiveBigIntegerField(null=True, blank=True)
+    followup_id = models.PositiveBigIntegerField(null=True, blank=True)
+    text = models.CharField(max_length=500)
+    count = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Set when the member wants this kind by email; the digest task mails what is due.
+    email_due_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "workspace", "-created_at", "-id"], name="notif_recent"),
+            models.Index(
+                fields=["user", "workspace"],
+                condition=Q(read_at__isnull=True),
+                name="notif_unread",
+            ),
+            models.Index(
+                fields=["email_due_at"],
+                condition=Q(email_due_at__isnull=False),
+                name="notif_email_due",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "conversation"],
+                condition=Q(read_at__isnull=True, kind="new_message"),
+                name="one_unread_new_message",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}: {self.text}"

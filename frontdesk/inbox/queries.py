@@ -16,6 +16,7 @@ from frontdesk.inbox.models import (
     Conversation,
     ConversationRead,
     Message,
+    Notification,
 )
 
 
@@ -215,3 +216,43 @@ def contacts(
 
 def contact_for(workspace_id: int, contact_id: int) -> Contact | None:
     return _contacts_with_handles().filter(workspace_id=workspace_id, pk=contact_id).first()
+
+
+# --- notifications -----------------------------------------------------------------------
+
+
+def notifications(
+    workspace_id: int,
+    user_id: int,
+    unread_only: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """The member's notifications, newest first."""
+    qs = Notification.objects.filter(workspace_id=workspace_id, user_id=user_id)
+    if unread_only:
+        qs = qs.filter(read_at__isnull=True)
+    if cursor:
+        at, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
+    rows = list(
+        qs.select_related("actor", "conversation__contact").order_by("-created_at", "-id")[
+            : limit + 1
+        ]
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].pk) if more and rows else None
+    return Page(rows, next_cursor)
+
+
+def unread_notification_count(workspace_id: int, user_id: int, cap: int = 99) -> int:
+    """Unread notifications, counted up to ``cap + 1`` (shown as "99+")."""
+    return (
+        Notification.objects.filter(
+            workspace_id=workspace_id, user_id=user_id, read_at__isnull=True
+        )
+        .order_by()
+        .values("id")[: cap + 1]
+        .count()
+    )

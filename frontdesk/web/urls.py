@@ -1,6 +1,15 @@
 from django.urls import path
 
-from frontdesk.web.views import auth, contacts, conversation, files, inbox, leads, workspace
+from frontdesk.web.views import (
+    auth,
+    contacts,
+    conversation,
+    files,
+    inbox,
+    leads,
+    notifications,
+    workspace,
+)
 
 urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
@@ -50,4 +59,14 @@ urlpatterns = [
     path("leads/<int:lead_id>/stage", leads.lead_stage, name="lead_stage"),
     path("c/<int:conversation_id>/lead", leads.convert, name="convert_to_lead"),
     path("c/<int:conversation_id>/lead/panel", leads.lead_panel, name="lead_panel"),
+    # teamwork
+    path("notifications/", notifications.notifications_page, name="notifications"),
+    path("notifications/panel", notifications.panel, name="notification_panel"),
+    path("notifications/bell", notifications.bell, name="notification_bell"),
+    path("notifications/read", notifications.mark_read, name="notifications_read"),
+    path(
+        "notifications/<int:notification_id>/open",
+        notifications.open_notification,
+        name="notification_open",
+    ),
 ]

@@ -51,6 +51,8 @@ class Workspace(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # A reply to an unassigned conversation makes the replier its assignee.
+    assign_on_reply = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return self.name
@@ -62,11 +64,19 @@ class Role(models.TextChoices):
     AGENT = "agent", "Agent"
 
 
+def default_email_notifications() -> list[str]:
+    return ["assigned", "mention", "followup_due"]
+
+
 class Membership(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.AGENT)
     created_at = models.DateTimeField(default=timezone.now)
+    # Teamwork: away members get no new work from auto-assignment; the notification kinds
+    # (inbox.models.NotificationKind values) this member also wants by email.
+    available = models.BooleanField(default=True)
+    email_notifications = models.JSONField(default=default_email_notifications, blank=True)
 
     class Meta:
         constraints = [

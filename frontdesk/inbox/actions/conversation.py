@@ -8,6 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from frontdesk.inbox.actions.ingest import InvalidInbound
+from frontdesk.inbox.actions.notifications import (
+    conversation_title,
+    mark_conversation_read,
+    notify,
+)
 from frontdesk.inbox.models import (
     Conversation,
     ConversationRead,
@@ -15,6 +20,7 @@ from frontdesk.inbox.models import (
     Direction,
     Message,
     MessageKind,
+    NotificationKind,
 )
 from frontdesk.realtime.publish import publish
 from frontdesk.workspaces.models import User
@@ -71,6 +77,15 @@ def assign(actor: User, conversation: Conversation, assignee: User | None) -> Co
             assignee_id=assignee.pk if assignee else None,
             message_id=event.pk,
         )
+        if assignee is not None:
+            notify(
+                conversation.workspace_id,
+                assignee.pk,
+                NotificationKind.ASSIGNED,
+                f"{actor.display_name} assigned you {conversation_title(conversation)}",
+                actor_id=actor.pk,
+                conversation_id=conversation.pk,
+            )
     return conversation
 
 
@@ -118,7 +133,7 @@ def wake_snoozed() -> int:
     woken = 0
     for conversation in Conversation.objects.filter(
         status=ConversationStatus.SNOOZED, snoozed_until__lte=now
-    ):
+    ).select_related("contact"):
         with transaction.atomic():
             updated = Conversation.objects.filter(
                 pk=conversation.pk, status=ConversationStatus.SNOOZED
@@ -131,7 +146,29 @@ def wake_snoozed() -> int:
                     conversation_id=conversation.pk,
                     status="open",
                 )
+                notify(
+                    conversation.workspace_id,
+                    conversation.assignee_id or _snoozed_by(conversation),
+                    NotificationKind.SNOOZE_ENDED,
+                    f"Snooze ended: {conversation_title(conversation)}",
+                    conversation_id=conversation.pk,
+                )
     return woken
+
+
+def _snoozed_by(conversation: Conversation) -> int | None:
+    """Who last snoozed the conversation (told when it wakes if nobody owns it)."""
+    return (
+        Message.objects.filter(
+            conversation=conversation,
+            kind=MessageKind.EVENT,
+            extra__action="status",
+            extra__status=ConversationStatus.SNOOZED,
+        )
+        .order_by("-created_at", "-id")
+        .values_list("author_user_id", flat=True)
+        .first()
+    )
 
 
 def mark_read(user: User, conversation: Conversation) -> None:
@@ -143,6 +180,7 @@ def mark_read(user: User, conversation: Conversation) -> None:
             user=user,
             defaults={"last_read_at": now, "workspace_id": conversation.workspace_id},
         )
+        mark_conversation_read(conversation.workspace_id, user.pk, conversation.pk)
         publish(
             conversation.workspace_id,
             "conversation.read",

@@ -40,7 +40,9 @@ from frontdesk.inbox.actions.ingest import (
     publish_created,
     publish_status,
 )
+from frontdesk.inbox.actions.notifications import conversation_title, notify
 from frontdesk.inbox.attachments import store_attachment
+from frontdesk.inbox.mentions import MENTIONS, UnknownMember, mentioned_members, stored
 from frontdesk.inbox.models import (
     ChannelAccount,
     ChannelStatus,
@@ -50,6 +52,7 @@ from frontdesk.inbox.models import (
     Message,
     MessageKind,
     MessagePart,
+    NotificationKind,
 )
 from frontdesk.workspaces.models import User
 
@@ -146,12 +149,22 @@ def start_conversation(
         return queue_reply(user, conversation, text, extra=extra)
 
 
-def add_note(user: User, conversation: Conversation, text: str) -> Message:
-    """An internal note: seen by the team, never sent to the client."""
+def add_note(
+    user: User, conversation: Conversation, text: str, mentions: list[int] | None = None
+) -> Message:
+    """An internal note: seen by the team, never sent to the client.
+
+    The members it mentions (``mentions``, user ids; by default every ``@Display Name`` in
+    the text) are kept on the note and notified.
+    """
     text = (text or "").strip()
     if not text:
         raise InvalidInbound("a note needs text")
     check_text_length(text)
+    try:
+        mentioned = mentioned_members(conversation.workspace_id, text, mentions)
+    except UnknownMember as exc:
+        raise InvalidInbound(str(exc)) from None
     with transaction.atomic():
         message = Message.objects.create(
             workspace_id=conversation.workspace_id,
@@ -162,8 +175,20 @@ def add_note(user: User, conversation: Conversation, text: str) -> Message:
             author_user=user,
             author_name=user.display_name,
             text=text,
+            extra={MENTIONS: stored(mentioned)} if mentioned else {},
         )
         publish_created(message)
+        for person in mentioned:
+            notify(
+                conversation.workspace_id,
+                person.pk,
+                NotificationKind.MENTION,
+                f"{user.display_name} mentioned you in {conversation_title(conversation)}: "
+                + preview_of(text),
+                actor_id=user.pk,
+                conversation_id=conversation.pk,
+                message_id=message.pk,
+            )
     return message
 
 

@@ -89,7 +89,18 @@ def sidebar_context(member: Membership) -> dict[str, Any]:
     }
 
 
+def bell_context(member: Membership) -> dict[str, Any]:
+    """The bell's count of unread notifications."""
+    count = queries.unread_notification_count(member.workspace_id, member.user_id, cap=UNREAD_CAP)
+    return {"notification_count": f"{UNREAD_CAP}+" if count > UNREAD_CAP else count}
+
+
 def shell_context(request: HttpRequest) -> dict:
     """What every page around the inbox needs: the member and the sidebar."""
     member = current_member(request)
-    return {"membership": member, "state": ListState({}), **sidebar_context(member)}
+    return {
+        "membership": member,
+        "state": ListState({}),
+        **sidebar_context(member),
+        **bell_context(member),
+    }

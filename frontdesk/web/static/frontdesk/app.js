@@ -389,9 +389,13 @@
     socket.onopen = function () {
       backoff = 500; app.dataset.live = "on"; announce(false);
       catchUp();
+      document.dispatchEvent(new CustomEvent("fd:reconnect"));
     };
     socket.onmessage = function (msg) {
-      try { onEvent(JSON.parse(msg.data)); } catch (e) { /* ignore a malformed event */ }
+      var ev;
+      try { ev = JSON.parse(msg.data); onEvent(ev); } catch (e) { return; /* ignore a malformed event */ }
+      // Other modules (teamwork.js) listen for the same events.
+      document.dispatchEvent(new CustomEvent("fd:event", { detail: ev }));
     };
     socket.onclose = function () {
       app.dataset.live = "off";

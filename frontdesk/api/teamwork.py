@@ -1,0 +1,113 @@
+"""REST API for teamwork: notifications (labels, canned replies and search join them).
+
+Mounted on the v1 API (frontdesk/api/views.py). Another workspace's rows are 404.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+from ninja.errors import HttpError
+from pydantic import Field
+
+from frontdesk.api.auth import request_member
+from frontdesk.api.schemas import Error
+from frontdesk.inbox import queries
+from frontdesk.inbox.actions import notifications as notification_actions
+from frontdesk.inbox.models import Notification
+
+router = Router(tags=["teamwork"])
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: Literal["assigned", "mention", "new_message", "snooze_ended", "followup_due"]
+    conversation_id: int | None
+    message_id: int | None
+    lead_id: int | None
+    deal_id: int | None
+    followup_id: int | None
+    actor_id: int | None
+    text: str
+    count: int = Field(description="new messages folded into this one notification")
+    created_at: datetime
+    read: bool
+
+
+class NotificationPage(Schema):
+    items: list[NotificationOut]
+    next_cursor: str | None
+    unread_count: int
+
+
+class NotificationsReadIn(Schema):
+    ids: list[int] | None = None
+    all: bool = False
+
+
+class NotificationsReadOut(Schema):
+    marked: int
+    unread_count: int
+
+
+def notification(row: Notification) -> dict:
+    return {
+        "id": row.pk,
+        "kind": row.kind,
+        "conversation_id": row.conversation_id,
+        "message_id": row.message_id,
+        "lead_id": row.lead_id,
+        "deal_id": row.deal_id,
+        "followup_id": row.followup_id,
+        "actor_id": row.actor_id,
+        "text": row.text,
+        "count": row.count,
+        "created_at": row.created_at,
+        "read": row.read_at is not None,
+    }
+
+
+UNREAD_COUNT_CAP = 10_000
+
+
+@router.get("/notifications", response={200: NotificationPage, 400: Error})
+def list_notifications(
+    request: HttpRequest, unread: bool = False, cursor: str | None = None, limit: int = 50
+):
+    """The caller's notifications, newest first, with how many are unread."""
+    member = request_member(request)
+    page = queries.notifications(
+        member.workspace_id,
+        member.user_id,
+        unread_only=unread,
+        cursor=cursor,
+        limit=max(1, min(limit, 200)),
+    )
+    return {
+        "items": [notification(n) for n in page.items],
+        "next_cursor": page.next_cursor,
+        "unread_count": queries.unread_notification_count(
+            member.workspace_id, member.user_id, cap=UNREAD_COUNT_CAP
+        ),
+    }
+
+
+@router.post("/notifications/read", response={200: NotificationsReadOut, 400: Error})
+def read_notifications(request: HttpRequest, payload: NotificationsReadIn):
+    """Mark notifications read: ``{"ids": [...]}`` or ``{"all": true}``. Ids that are not
+    the caller's are ignored."""
+    member = request_member(request)
+    if payload.all == (payload.ids is not None):
+        raise HttpError(400, 'send either "ids" or "all": true')
+    marked = notification_actions.mark_read(
+        member.workspace_id, member.user_id, None if payload.all else payload.ids
+    )
+    return {
+        "marked": marked,
+        "unread_count": queries.unread_notification_count(
+            member.workspace_id, member.user_id, cap=UNREAD_COUNT_CAP
+        ),
+    }
