@@ -13,8 +13,8 @@ from frontdesk.workspaces.models import ApiToken, Membership, Role
 from frontdesk.workspaces.services import add_member, create_workspace
 from tests.peers.callback import CallbackServer
 
-# Fixtures of one channel's tests, shared by its test modules.
-pytest_plugins = ["tests.whatsapp_support"]
+# Fixtures shared by test modules: one channel's helpers, and the browser tests' harness.
+pytest_plugins = ["tests.whatsapp_support", "tests.browser", "pytester"]
 
 PASSWORD = "correct-horse-battery"
 

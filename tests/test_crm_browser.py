@@ -9,16 +9,13 @@ temporary folder) for a person to look at.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.browser import AGENT, OWNER, App, login, running_app
 from tests.live import cli, create_token
-from tests.test_browser import AGENT, OWNER, App, login, running_app
-from tests.test_browser import browser as browser  # the fixture, reused
 
 pytestmark = pytest.mark.browser
 
@@ -72,13 +69,6 @@ def app(tmp_path_factory) -> Iterator[LeadsApp]:
         yield running  # type: ignore[misc]
 
 
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("FRONTDESK_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def test_convert_from_the_inbox_then_work_the_lead(app, browser, shots):
     from playwright.sync_api import expect
 
@@ -96,92 +86,84 @@ def test_convert_from_the_inbox_then_work_the_lead(app, browser, shots):
     ana = app.inbound("li-ana", "Ana Lima", "Hi! We need 40 cargo bikes for our shops.")
     app.fill_contact("li-ana", ANA_PROFILE)
 
-    context, page = login(browser, app, OWNER[0], app.owner_password)
-    errors = page.errors  # type: ignore[attr-defined]
-    try:
-        # In the inbox: open Ana's conversation and convert it from the contact panel.
-        page.click("#rows .row >> text=Ana Lima")
-        expect(page.locator("#thread")).to_contain_text("40 cargo bikes")
-        panel = page.locator("#lead-actions")
-        panel.get_by_role("button", name="Convert to lead").click()
-        expect(panel).to_contain_text("Lead: Ana Lima — LinkedIn · New")
-        expect(panel.get_by_role("button")).to_have_count(0)
-        expect(page.locator("#messages")).to_contain_text("converted this conversation to a lead")
-        page.screenshot(path=str(shots / "crm-inbox-panel.png"))
-        lead_id = int(panel.locator("a.lead-link").get_attribute("data-lead") or 0)
-        lead = app.api.get(f"/leads/{lead_id}").json()
-        assert lead["details"]["linkedin_headline"] == "Head of Purchasing at Lisbon Bikes"
-        # Converting again (another tab, the API) is the same lead.
-        assert app.api.post(f"/conversations/{ana['conversation_id']}/lead").json()["id"] == lead_id
+    page = login(browser, app, OWNER[0], app.owner_password)
+    # In the inbox: open Ana's conversation and convert it from the contact panel.
+    page.click("#rows .row >> text=Ana Lima")
+    expect(page.locator("#thread")).to_contain_text("40 cargo bikes")
+    panel = page.locator("#lead-actions")
+    panel.get_by_role("button", name="Convert to lead").click()
+    expect(panel).to_contain_text("Lead: Ana Lima — LinkedIn · New")
+    expect(panel.get_by_role("button")).to_have_count(0)
+    expect(page.locator("#messages")).to_contain_text("converted this conversation to a lead")
+    page.screenshot(path=str(shots / "crm-inbox-panel.png"))
+    lead_id = int(panel.locator("a.lead-link").get_attribute("data-lead") or 0)
+    lead = app.api.get(f"/leads/{lead_id}").json()
+    assert lead["details"]["linkedin_headline"] == "Head of Purchasing at Lisbon Bikes"
+    # Converting again (another tab, the API) is the same lead.
+    assert app.api.post(f"/conversations/{ana['conversation_id']}/lead").json()["id"] == lead_id
 
-        # The Leads page: Ana's lead is new, the others sit in their stages.
-        page.get_by_role("link", name="Leads", exact=True).click()
-        page.wait_for_url(f"{app.base}/leads/")
-        expect(page.locator("#col-new")).to_contain_text("Ana Lima — LinkedIn")
-        expect(page.locator("#col-working")).to_contain_text("Bruno Costa")
-        expect(page.locator("#col-converted")).to_contain_text("€9,900")
-        page.screenshot(path=str(shots / "crm-leads-board.png"), full_page=True)
+    # The Leads page: Ana's lead is new, the others sit in their stages.
+    page.get_by_role("link", name="Leads", exact=True).click()
+    page.wait_for_url(f"{app.base}/leads/")
+    expect(page.locator("#col-new")).to_contain_text("Ana Lima — LinkedIn")
+    expect(page.locator("#col-working")).to_contain_text("Bruno Costa")
+    expect(page.locator("#col-converted")).to_contain_text("€9,900")
+    page.screenshot(path=str(shots / "crm-leads-board.png"), full_page=True)
 
-        # Mine only: the agent's leads leave the board.
-        page.select_option("#f-owner", "me")
-        expect(page).to_have_url(f"{app.base}/leads/?owner=me")
-        expect(page.locator("#col-new")).to_contain_text("Ana Lima")
-        expect(page.locator("#col-working")).not_to_contain_text("Bruno Costa")
+    # Mine only: the agent's leads leave the board.
+    page.select_option("#f-owner", "me")
+    expect(page).to_have_url(f"{app.base}/leads/?owner=me")
+    expect(page.locator("#col-new")).to_contain_text("Ana Lima")
+    expect(page.locator("#col-working")).not_to_contain_text("Bruno Costa")
 
-        # The lead's page: the carried-over LinkedIn profile, then move it to Contacted.
-        page.click(f"#lead-{lead_id} a")
-        page.wait_for_url(f"{app.base}/leads/{lead_id}/")
-        person = page.locator(".person")
-        expect(person).to_contain_text("Head of Purchasing at Lisbon Bikes")
-        expect(person).to_contain_text("Lisbon, Portugal")
-        expect(person.get_by_role("link", name="View profile ↗")).to_have_attribute(
-            "href", "https://www.linkedin.com/in/ana-lima/"
-        )
-        expect(person.locator("span.avatar.lg")).to_contain_text("AL")  # no stored picture
-        page.fill("#lead-value", "21600")
-        page.get_by_role("button", name="Save").click()
-        expect(page.locator("#lead-form")).to_contain_text("Saved")
-        expect(page.locator("#lead-head")).to_contain_text("€21,600")
-        page.get_by_role("button", name="Contacted").click()
-        expect(page.locator('.path-step[aria-current="step"]')).to_have_text("Contacted")
-        expect(page.locator("#lead-head .crumbs")).to_contain_text("Contacted")
-        page.screenshot(path=str(shots / "crm-lead-detail.png"), full_page=True)
+    # The lead's page: the carried-over LinkedIn profile, then move it to Contacted.
+    page.click(f"#lead-{lead_id} a")
+    page.wait_for_url(f"{app.base}/leads/{lead_id}/")
+    person = page.locator(".person")
+    expect(person).to_contain_text("Head of Purchasing at Lisbon Bikes")
+    expect(person).to_contain_text("Lisbon, Portugal")
+    expect(person.get_by_role("link", name="View profile ↗")).to_have_attribute(
+        "href", "https://www.linkedin.com/in/ana-lima/"
+    )
+    expect(person.locator("span.avatar.lg")).to_contain_text("AL")  # no stored picture
+    page.fill("#lead-value", "21600")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#lead-form")).to_contain_text("Saved")
+    expect(page.locator("#lead-head")).to_contain_text("€21,600")
+    page.get_by_role("button", name="Contacted").click()
+    expect(page.locator('.path-step[aria-current="step"]')).to_have_text("Contacted")
+    expect(page.locator("#lead-head .crumbs")).to_contain_text("Contacted")
+    page.screenshot(path=str(shots / "crm-lead-detail.png"), full_page=True)
 
-        # A teammate changes the lead meanwhile: the open page follows without a reload.
-        agnes = httpx.Client(
-            base_url=f"{app.base}/api/v1",
-            headers={"Authorization": f"Bearer {create_token(app.env, AGENT[0])}"},
-            timeout=10,
-        )
-        changed = agnes.patch(f"/leads/{lead_id}", json={"title": "Ana — 40 cargo bikes"})
-        assert changed.status_code == 200, changed.text
-        expect(page.locator("#lead-head h1")).to_have_text("Ana — 40 cargo bikes")
-        expect(page.locator("#lead-title-input")).to_have_value("Ana — 40 cargo bikes")
-        agnes.patch(f"/leads/{lead_id}", json={"title": "Ana Lima — LinkedIn"})
-        expect(page.locator("#lead-head h1")).to_have_text("Ana Lima — LinkedIn")
+    # A teammate changes the lead meanwhile: the open page follows without a reload.
+    agnes = httpx.Client(
+        base_url=f"{app.base}/api/v1",
+        headers={"Authorization": f"Bearer {create_token(app.env, AGENT[0])}"},
+        timeout=10,
+    )
+    changed = agnes.patch(f"/leads/{lead_id}", json={"title": "Ana — 40 cargo bikes"})
+    assert changed.status_code == 200, changed.text
+    expect(page.locator("#lead-head h1")).to_have_text("Ana — 40 cargo bikes")
+    expect(page.locator("#lead-title-input")).to_have_value("Ana — 40 cargo bikes")
+    agnes.patch(f"/leads/{lead_id}", json={"title": "Ana Lima — LinkedIn"})
+    expect(page.locator("#lead-head h1")).to_have_text("Ana Lima — LinkedIn")
 
-        page.get_by_role("link", name="Leads", exact=True).first.click()
-        expect(page.locator("#col-contacted")).to_contain_text("Ana Lima — LinkedIn")
-        expect(page.locator("#col-contacted")).to_contain_text("€21,600")
-        expect(page.locator("#col-new")).not_to_contain_text("Ana Lima")
-        assert app.api.get(f"/leads/{lead_id}").json()["stage"] == "contacted"
+    page.get_by_role("link", name="Leads", exact=True).first.click()
+    expect(page.locator("#col-contacted")).to_contain_text("Ana Lima — LinkedIn")
+    expect(page.locator("#col-contacted")).to_contain_text("€21,600")
+    expect(page.locator("#col-new")).not_to_contain_text("Ana Lima")
+    assert app.api.get(f"/leads/{lead_id}").json()["stage"] == "contacted"
 
-        # Back in the inbox, the contact panel tells the lead's new stage.
-        page.goto(f"{app.base}/c/{ana['conversation_id']}/")
-        expect(page.locator("#lead-actions")).to_contain_text("Contacted")
+    # Back in the inbox, the contact panel tells the lead's new stage.
+    page.goto(f"{app.base}/c/{ana['conversation_id']}/")
+    expect(page.locator("#lead-actions")).to_contain_text("Contacted")
 
-        # On a phone the board scrolls sideways inside itself; the page does not.
-        phone = browser.new_context(
-            viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
-        )
-        try:
-            small = phone.new_page()
-            for path, name in [("/leads/", "board"), (f"/leads/{lead_id}/", "lead")]:
-                small.goto(app.base + path)
-                small.screenshot(path=str(shots / f"crm-phone-{name}.png"), full_page=True)
-                assert small.evaluate("document.documentElement.scrollWidth <= innerWidth"), name
-        finally:
-            phone.close()
-        assert errors == []
-    finally:
-        context.close()
+    # On a phone the board scrolls sideways inside itself; the page does not.
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, storage_state=page.context.storage_state()
+    )
+    small = phone.new_page()
+    for path, name in [("/leads/", "board"), (f"/leads/{lead_id}/", "lead")]:
+        small.goto(app.base + path)
+        small.screenshot(path=str(shots / f"crm-phone-{name}.png"), full_page=True)
+        assert small.evaluate("document.documentElement.scrollWidth <= innerWidth"), name

@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
+from tests.browser import OWNER, login
 from tests.conftest import wait_for
-from tests.live import base_env, embedded
-from tests.test_browser import CHROMIUM, browser  # noqa: F401  (the module's browser fixture)
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    tmp = tmp_path_factory.mktemp("email-ui")
-    env = base_env(tmp / "data")
-    env["FRONTDESK_LOG_LEVEL"] = "WARNING"
-    with embedded(env) as (base, _):
-        login = (tmp / "data" / "first-login.txt").read_text()
-        yield base, login.split("password:")[1].split()[0]
-
-
-def test_connect_a_mailbox_test_the_connection_and_save(
-    server,
-    browser,  # noqa: F811
-    mailbox,
-    smtp_server,
-    mail,
-):
-    base, password = server
+@pytest.mark.browser_allows(r"status of 400 .*/connectors/email/imap/connect/")  # wrong password
+def test_connect_a_mailbox_test_the_connection_and_save(app, browser, mailbox, smtp_server, mail):
+    base = app.base
     mailbox.deliver(mail("Waiting in the mailbox", subject="Before connecting"))
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", "owner@example.com")
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    page = login(
+        browser, app, OWNER[0], app.owner_password, viewport={"width": 1280, "height": 900}
+    )
+    page.context.set_default_timeout(15_000)
 
     page.goto(f"{base}/apps/")
     page.click("a[href='/connectors/email/imap/connect/']")
@@ -83,5 +59,3 @@ def test_connect_a_mailbox_test_the_connection_and_save(
     assert sorted(sent.rcpt_tos) == ["boss@client.test", "carla@client.test"]
     assert sent.message["Subject"] == "Re: Before connecting"
     assert sent.message["In-Reply-To"]
-    assert errors == []
-    context.close()
