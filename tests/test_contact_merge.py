@@ -164,7 +164,8 @@ def test_api_merge_answers_the_merged_contact(api, ana_by_mail, ana_by_phone):
     keep, other = ana_by_mail.contact, ana_by_phone.contact
     r = post_json(api, merge_url(keep.pk), {"other_id": other.pk})
     assert r.status_code == 200, r.content
-    assert r.json() == {
+    merged = r.json()
+    assert {k: merged[k] for k in ("id", "name", "company", "handles")} == {
         "id": keep.pk,
         "name": "Ana Lima",
         "company": "",
@@ -279,7 +280,7 @@ def without_csrf_tokens(html: str) -> str:
 def test_a_merge_moves_the_leads_and_the_picture_still_being_copied(
     owner, ana_by_mail, ana_by_phone, published, django_capture_on_commit_callbacks, monkeypatch
 ):
-    from frontdesk.crm.actions import convert_to_lead
+    from frontdesk.crm.actions.leads import convert_to_lead
 
     lead = convert_to_lead(owner.workspace_id, ana_by_phone.pk, owner.user).lead
     Contact.objects.filter(pk=ana_by_phone.contact_id).update(

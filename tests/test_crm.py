@@ -11,9 +11,11 @@ import pytest
 from django.test import Client
 
 from frontdesk.connectors.base import InboundMessage
-from frontdesk.crm import actions
+from frontdesk.crm import events
+from frontdesk.crm.actions import leads as actions
+from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import Lead, LeadStage
-from frontdesk.crm.queries import LeadNotFound
+from frontdesk.crm.queries.leads import LeadNotFound
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.models import Conversation, Message, MessageKind
 from frontdesk.ops.demo.seed import LEADS, seed_demo
@@ -54,7 +56,7 @@ def linkedin_conversation(inbound) -> Conversation:
 def test_convert_carries_the_contact_over(owner, inbound, channel, monkeypatch):
     conversation = linkedin_conversation(inbound)
     published: list[tuple] = []
-    monkeypatch.setattr(actions, "publish", lambda *args, **kw: published.append((args, kw)))
+    monkeypatch.setattr(events, "publish", lambda *args, **kw: published.append((args, kw)))
     converted = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user)
     lead = converted.lead
     assert converted.created
@@ -105,7 +107,7 @@ def test_convert_twice_returns_the_open_lead(owner, agent, inbound):
     third = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user)
     assert third.created and third.lead.pk != first.lead.pk
     # ...and the old one cannot be reopened beside it.
-    with pytest.raises(actions.LeadError, match="already has another open lead"):
+    with pytest.raises(CrmError, match="already has another open lead"):
         actions.change_stage(owner.workspace_id, first.lead.pk, LeadStage.NEW, owner.user)
 
 
@@ -125,7 +127,7 @@ def test_stage_change_and_edits(owner, agent, inbound, django_capture_on_commit_
         actions.change_stage(owner.workspace_id, lead.pk, "contacted", owner.user)
     assert len(published) == 1
     assert Lead.objects.get(pk=lead.pk).stage == "contacted"
-    with pytest.raises(actions.LeadError, match="stage must be one of"):
+    with pytest.raises(CrmError, match="stage must be one of"):
         actions.change_stage(owner.workspace_id, lead.pk, "won", owner.user)
 
     actions.update_lead(
@@ -145,7 +147,7 @@ def test_stage_change_and_edits(owner, agent, inbound, django_capture_on_commit_
     lead.refresh_from_db()
     assert lead.value is None and lead.owner is None and lead.title == "Dora: 40 bikes"
     for bad in ({"title": " "}, {"value": "-3"}, {"value": "lots"}, {"currency": "EURO"}):
-        with pytest.raises(actions.LeadError):
+        with pytest.raises(CrmError):
             actions.update_lead(owner.workspace_id, lead.pk, owner.user, **bad)
 
 
@@ -159,7 +161,7 @@ def test_actions_stay_inside_the_workspace(owner, rival, inbound, callback):
     with pytest.raises(LeadNotFound):
         actions.update_lead(rival.workspace_id, lead.pk, rival.user, title="mine now")
     # Nor can a lead be given to someone outside the workspace.
-    with pytest.raises(actions.LeadError, match="member of this workspace"):
+    with pytest.raises(CrmError, match="member of this workspace"):
         actions.update_lead(owner.workspace_id, lead.pk, owner.user, owner_id=rival.user_id)
     assert Lead.objects.get(pk=lead.pk).stage == "new"
 
@@ -413,7 +415,7 @@ def test_a_workspace_with_leads_can_be_deleted_but_a_contact_alone_keeps_its_lea
 
 
 def test_a_full_column_counts_and_totals_every_lead_it_holds(owner, inbound, monkeypatch):
-    from frontdesk.crm import queries
+    from frontdesk.crm.queries import leads as queries
 
     monkeypatch.setattr(queries, "COLUMN_LIMIT", 2)
     for n, value in enumerate(["100", "200", "300"]):

@@ -18,8 +18,10 @@ from ninja.responses import Status
 from frontdesk.api import serialize
 from frontdesk.api.auth import request_member
 from frontdesk.api.schemas import ChannelRef, ContactOut, Error, PersonOut
-from frontdesk.crm import actions, queries
+from frontdesk.crm.actions import leads as actions
+from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import Lead, LeadStage
+from frontdesk.crm.queries import leads as queries
 
 router = Router(tags=["leads"])
 
@@ -169,6 +171,6 @@ def patch_lead(request: HttpRequest, lead_id: int, payload: LeadPatch):
                 actions.update_lead(workspace_id, lead_id, member.user, **fields)
             if stage is not None:
                 actions.change_stage(workspace_id, lead_id, stage, member.user)
-    except actions.LeadError as exc:
+    except CrmError as exc:
         raise HttpError(400, str(exc)) from None
     return lead_json(_lead(workspace_id, lead_id))

@@ -89,11 +89,6 @@ class MessagePage(Schema):
     next_cursor: str | None
 
 
-class ContactPage(Schema):
-    items: list[ContactOut]
-    next_cursor: str | None
-
-
 class ChannelIn(Schema):
     kind: str
     provider: str

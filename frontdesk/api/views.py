@@ -18,13 +18,12 @@ from frontdesk.api.auth import request_member as _member
 from frontdesk.connectors.base import ConfigError, InboundAttachment, InboundMessage, StatusUpdate
 from frontdesk.connectors.registry import CONNECTORS
 from frontdesk.inbox import queries
-from frontdesk.inbox.actions import contacts as contact_actions
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import send as send_actions
 from frontdesk.inbox.actions.channel import save_connection
 from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
 from frontdesk.inbox.actions.send import add_note, queue_reply
-from frontdesk.inbox.models import Attachment, ChannelAccount, Contact, Conversation
+from frontdesk.inbox.models import Attachment, ChannelAccount, Conversation
 from frontdesk.workspaces.models import Membership, User
 
 api = NinjaAPI(
@@ -36,6 +35,7 @@ api = NinjaAPI(
 )
 api.add_router("", "frontdesk.api.leads.router")
 api.add_router("", "frontdesk.api.teamwork.router")
+api.add_router("", "frontdesk.api.contacts.router")
 
 
 @api.exception_handler(InvalidInbound)
@@ -312,43 +312,6 @@ def mark_read(request: HttpRequest, conversation_id: int):
     member = _member(request)
     conversation_actions.mark_read(member.user, _conversation(member, conversation_id))
     return Status(204, None)
-
-
-@api.get("/contacts", response={200: s.ContactPage, 400: s.Error}, tags=["contacts"])
-def list_contacts(request: HttpRequest, q: str = "", cursor: str | None = None, limit: int = 50):
-    member = _member(request)
-    page = queries.contacts(member.workspace_id, q, cursor=cursor, limit=max(1, min(limit, 200)))
-    return {"items": [serialize.contact(c) for c in page.items], "next_cursor": page.next_cursor}
-
-
-def _contact(member: Membership, contact_id: int) -> Contact:
-    row = queries.contact_for(member.workspace_id, contact_id)
-    if row is None:
-        raise HttpError(404, "contact not found")
-    return row
-
-
-@api.get("/contacts/{contact_id}", response={200: s.ContactOut, 404: s.Error}, tags=["contacts"])
-def get_contact(request: HttpRequest, contact_id: int):
-    return serialize.contact(_contact(_member(request), contact_id))
-
-
-@api.post(
-    "/contacts/{contact_id}/merge",
-    response={200: s.ContactOut, 400: s.Error, 404: s.Error},
-    tags=["contacts"],
-)
-def merge_contact(request: HttpRequest, contact_id: int, payload: s.ContactMergeIn):
-    """Merge contact ``other_id`` (the same person) into this one, then delete it: its
-    handles and conversations move here, and blank fields are filled from it."""
-    member = _member(request)
-    try:
-        contact_actions.merge_contacts(
-            member.workspace_id, contact_id, payload.other_id, by_user=member.user
-        )
-    except Contact.DoesNotExist:
-        raise HttpError(404, "contact not found") from None
-    return serialize.contact(_contact(member, contact_id))
 
 
 @api.get(

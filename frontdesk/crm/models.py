@@ -79,3 +79,32 @@ class Lead(models.Model):
     @property
     def is_open(self) -> bool:
         return self.stage in OPEN_STAGES
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", "Text"
+    NUMBER = "number", "Number"
+    DATE = "date", "Date"
+    CHOICE = "choice", "Choice"
+
+
+class CustomField(models.Model):
+    """A field the workspace adds to its contacts (managed in settings). Values live in
+    ``Contact.custom_fields[key]``: text and choice as strings, numbers as decimal strings,
+    dates as ISO dates."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    key = models.SlugField(max_length=50)
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=FieldType.choices, default=FieldType.TEXT)
+    choices = models.JSONField(default=list, blank=True)  # the options of a choice field
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "key"], name="custom_field_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label

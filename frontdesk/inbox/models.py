@@ -64,6 +64,7 @@ class Contact(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(max_length=300, blank=True, default="")
     company = models.CharField(max_length=300, blank=True, default="")
+    job_title = models.CharField(max_length=200, blank=True, default="")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -73,11 +74,20 @@ class Contact(models.Model):
     avatar = models.FileField(upload_to="avatars/", max_length=500, blank=True, default="")
     tags = models.JSONField(default=list, blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
+    # Set instead of deleting a contact that has conversations (the CRM's bulk delete):
+    # hidden from the contacts list, its history kept.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["workspace", "name"])]
+        indexes = [
+            # The CRM's contacts list, sorted by name, company or
+            # last update, keyset-paginated on the id.
+            models.Index(fields=["workspace", "name", "id"], name="contact_ws_name"),
+            models.Index(fields=["workspace", "company", "id"], name="contact_ws_company"),
+            models.Index(fields=["workspace", "updated_at", "id"], name="contact_ws_updated"),
+        ]
 
     def __str__(self) -> str:
         return self.name or f"Contact {self.pk}"

@@ -4,6 +4,7 @@ from frontdesk.web.views import (
     auth,
     contacts,
     conversation,
+    crm_contacts,
     files,
     inbox,
     leads,
@@ -69,4 +70,22 @@ urlpatterns = [
         notifications.open_notification,
         name="notification_open",
     ),
+    # CRM: contacts
+    path("contacts/", crm_contacts.contacts, name="contacts"),
+    path("contacts/new", crm_contacts.contact_new, name="contact_new"),
+    path("contacts/bulk", crm_contacts.contacts_bulk, name="contacts_bulk"),
+    path("contacts/<int:contact_id>/", crm_contacts.contact_page, name="contact"),
+    path("contacts/<int:contact_id>/edit", crm_contacts.contact_update, name="contact_update"),
+    path(
+        "contacts/<int:contact_id>/handles",
+        crm_contacts.contact_handle_add,
+        name="contact_handle_add",
+    ),
+    path(
+        "contacts/<int:contact_id>/handles/<int:handle_id>/remove",
+        crm_contacts.contact_handle_remove,
+        name="contact_handle_remove",
+    ),
+    path("contacts/<int:contact_id>/restore", crm_contacts.contact_restore, name="contact_restore"),
+    path("settings/contact-fields/", crm_contacts.contact_fields, name="contact_fields"),
 ]

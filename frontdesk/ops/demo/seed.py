@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from frontdesk.connectors.base import InboundMessage
-from frontdesk.crm.actions import change_stage, convert_to_lead, update_lead
+from frontdesk.crm.actions.leads import change_stage, convert_to_lead, update_lead
 from frontdesk.inbox.actions.conversation import assign, set_status
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.actions.send import add_note

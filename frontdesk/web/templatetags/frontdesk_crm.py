@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from frontdesk.crm.queries import lead_of_conversation
+from frontdesk.crm.queries.leads import lead_of_conversation
 from frontdesk.inbox.models import HandleKind
 
 register = template.Library()

@@ -15,8 +15,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from frontdesk.crm import actions, queries
+from frontdesk.crm.actions import leads as actions
+from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import DISMISSED_STAGES, PIPELINE_STAGES, Lead, LeadStage
+from frontdesk.crm.queries import leads as queries
 from frontdesk.web.access import (
     conversation_or_404,
     current_member,
@@ -131,7 +133,7 @@ def _parse_date(raw: str) -> date | None:
     try:
         return date.fromisoformat(raw.strip())
     except ValueError:
-        raise actions.LeadError("pick the expected close date from the calendar") from None
+        raise CrmError("pick the expected close date from the calendar") from None
 
 
 @member_required
@@ -151,7 +153,7 @@ def lead_update(request: HttpRequest, lead_id: int) -> HttpResponse:
             owner_id=int(owner) if owner.isdigit() else None,
             expected_close_date=_parse_date(request.POST.get("expected_close_date", "")),
         )
-    except actions.LeadError as exc:
+    except CrmError as exc:
         return form_error(request, str(exc), "#lead-form-error")
     if not _hx(request):
         return redirect("lead", lead.pk)
@@ -169,7 +171,7 @@ def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
         lead = actions.change_stage(
             member.workspace_id, lead.pk, request.POST.get("stage", ""), member.user
         )
-    except actions.LeadError as exc:
+    except CrmError as exc:
         return form_error(request, str(exc), "#stage-error")
     if not _hx(request):
         return redirect("lead", lead.pk)

@@ -7,28 +7,21 @@ after it commits.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from frontdesk.crm import events
+from frontdesk.crm.actions.values import UNSET, CrmError, clean_tags, member, money
+from frontdesk.crm.actions.values import currency as currency_code
 from frontdesk.crm.models import Lead, LeadStage
-from frontdesk.crm.queries import LeadNotFound, lead_for, open_lead_of
+from frontdesk.crm.queries.leads import LeadNotFound, lead_for, open_lead_of
 from frontdesk.inbox.actions.conversation import _event_line
 from frontdesk.inbox.models import Contact, Conversation, Message
-from frontdesk.realtime.publish import publish
 from frontdesk.workspaces.models import User
-from frontdesk.workspaces.services import active_member
-
-MAX_VALUE = Decimal("999999999999.99")  # what Lead.value (14 digits, 2 decimals) holds
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-class LeadError(ValueError):
-    """Input a lead cannot take (the caller answers 400 or shows the message)."""
 
 
 @dataclass(frozen=True)
@@ -104,14 +97,7 @@ def convert_to_lead(workspace_id: int, conversation_id: int, by_user: User) -> C
                 action="lead",
                 lead_id=lead.pk,
             )
-            publish(
-                workspace_id,
-                "lead.created",
-                lead_id=lead.pk,
-                conversation_id=conversation.pk,
-                message_id=event.pk,
-                stage=lead.stage,
-            )
+            events.lead_created(workspace_id, lead.pk, conversation.pk, event.pk, lead.stage)
     except IntegrityError:  # a concurrent convert of the same conversation came first
         existing = open_lead_of(workspace_id, conversation.pk)
         if existing is None:
@@ -124,25 +110,20 @@ def _save(lead: Lead, fields: list[str], by_user: User) -> Lead:
     try:
         with transaction.atomic():
             lead.save(update_fields=[*fields, "updated_at"])
-            publish(
-                lead.workspace_id,
-                "lead.updated",
-                lead_id=lead.pk,
-                conversation_id=lead.source_conversation_id,
-                stage=lead.stage,
-                user_id=by_user.pk,
+            events.lead_updated(
+                lead.workspace_id, lead.pk, lead.source_conversation_id, lead.stage, by_user.pk
             )
     except IntegrityError:
         other = open_lead_of(lead.workspace_id, lead.source_conversation_id or 0)
         if other is None or other.pk == lead.pk:
             raise  # not the one-open-lead rule: a real fault, not the user's input
-        raise LeadError("this conversation already has another open lead") from None
+        raise CrmError("this conversation already has another open lead") from None
     return lead
 
 
 def change_stage(workspace_id: int, lead_id: int, stage: str, by_user: User) -> Lead:
     if stage not in LeadStage.values:
-        raise LeadError(f"stage must be one of {', '.join(LeadStage.values)}")
+        raise CrmError(f"stage must be one of {', '.join(LeadStage.values)}")
     lead = lead_for(workspace_id, lead_id)
     if lead.stage == stage:
         return lead
@@ -150,61 +131,36 @@ def change_stage(workspace_id: int, lead_id: int, stage: str, by_user: User) -> 
     return _save(lead, ["stage"], by_user)
 
 
-_UNSET: Any = object()
-
-
 def update_lead(
     workspace_id: int,
     lead_id: int,
     by_user: User,
     *,
-    title: str = _UNSET,
-    value: Decimal | str | float | None = _UNSET,
-    currency: str = _UNSET,
-    owner_id: int | None = _UNSET,
-    expected_close_date: date | None = _UNSET,
-    tags: list[str] = _UNSET,
+    title: str = UNSET,
+    value: Decimal | str | float | None = UNSET,
+    currency: str = UNSET,
+    owner_id: int | None = UNSET,
+    expected_close_date: date | None = UNSET,
+    tags: list[str] = UNSET,
 ) -> Lead:
     """Change the fields given (a field left out stays as it is; None clears it)."""
     lead = lead_for(workspace_id, lead_id)
     changed: dict[str, Any] = {}
-    if title is not _UNSET:
+    if title is not UNSET:
         title = " ".join(str(title or "").split())
         if not title:
-            raise LeadError("a lead needs a title")
+            raise CrmError("a lead needs a title")
         changed["title"] = title[:300]
-    if value is not _UNSET:
-        changed["value"] = _money(value)
-    if currency is not _UNSET:
-        currency = str(currency or "").strip().upper()
-        if not _CURRENCY.match(currency):
-            raise LeadError("currency must be a three-letter code such as EUR or USD")
-        changed["currency"] = currency
-    if owner_id is not _UNSET:
-        changed["owner"] = _member(workspace_id, owner_id) if owner_id is not None else None
-    if expected_close_date is not _UNSET:
+    if value is not UNSET:
+        changed["value"] = money(value)
+    if currency is not UNSET:
+        changed["currency"] = currency_code(currency)
+    if owner_id is not UNSET:
+        changed["owner"] = member(workspace_id, owner_id)
+    if expected_close_date is not UNSET:
         changed["expected_close_date"] = expected_close_date
-    if tags is not _UNSET:
-        changed["tags"] = sorted({str(t).strip()[:50] for t in tags or [] if str(t).strip()})
+    if tags is not UNSET:
+        changed["tags"] = clean_tags(tags)
     for field, new in changed.items():
         setattr(lead, field, new)
     return _save(lead, list(changed), by_user) if changed else lead
-
-
-def _money(value: Decimal | str | float | None) -> Decimal | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise LeadError("value must be a number such as 1200 or 1200.50") from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_VALUE:
-        raise LeadError("value must be a positive amount")
-    return amount.quantize(Decimal("0.01"))
-
-
-def _member(workspace_id: int, user_id: int) -> User:
-    user = active_member(workspace_id, user_id)
-    if user is None:
-        raise LeadError("the owner must be a member of this workspace")
-    return user

@@ -1,0 +1,49 @@
+"""Every live event the CRM sends, one typed function each: the only CRM module that
+publishes. Each goes out after the transaction that made the change commits (``publish``
+defers to ``on_commit``), to every open page of the workspace (``app.js`` listens)."""
+
+from __future__ import annotations
+
+from frontdesk.realtime.publish import publish
+
+
+def lead_created(
+    workspace_id: int, lead_id: int, conversation_id: int | None, message_id: int | None, stage: str
+) -> None:
+    publish(
+        workspace_id,
+        "lead.created",
+        lead_id=lead_id,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        stage=stage,
+    )
+
+
+def lead_updated(
+    workspace_id: int, lead_id: int, conversation_id: int | None, stage: str, user_id: int | None
+) -> None:
+    publish(
+        workspace_id,
+        "lead.updated",
+        lead_id=lead_id,
+        conversation_id=conversation_id,
+        stage=stage,
+        user_id=user_id,
+    )
+
+
+def contact_created(workspace_id: int, contact_id: int, user_id: int | None) -> None:
+    publish(workspace_id, "contact.created", contact_id=contact_id, user_id=user_id)
+
+
+def contact_updated(workspace_id: int, contact_id: int, user_id: int | None) -> None:
+    """The same event the inbox sends when a connector fills a contact in: open contact
+    panels and contact pages fetch it again."""
+    publish(workspace_id, "contact.updated", contact_id=contact_id, user_id=user_id)
+
+
+def contacts_removed(
+    workspace_id: int, deleted: list[int], archived: list[int], user_id: int | None
+) -> None:
+    publish(workspace_id, "contacts.removed", deleted=deleted, archived=archived, user_id=user_id)
