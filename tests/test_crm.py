@@ -82,6 +82,10 @@ def test_convert_carries_the_contact_over(owner, inbound, channel, monkeypatch):
     assert event.extra == {"action": "lead", "lead_id": lead.pk}
     assert published == [
         (
+            (owner.workspace_id, "timeline.changed"),
+            {"contact_id": conversation.contact_id, "lead_id": lead.pk},
+        ),
+        (
             (owner.workspace_id, "lead.created"),
             {
                 "lead_id": lead.pk,
@@ -89,7 +93,7 @@ def test_convert_carries_the_contact_over(owner, inbound, channel, monkeypatch):
                 "message_id": event.pk,
                 "stage": "new",
             },
-        )
+        ),
     ]
 
 
@@ -125,7 +129,7 @@ def test_stage_change_and_edits(owner, agent, inbound, django_capture_on_commit_
     lead = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user).lead
     with django_capture_on_commit_callbacks() as published:
         actions.change_stage(owner.workspace_id, lead.pk, "contacted", owner.user)
-    assert len(published) == 1
+    assert len(published) == 2  # lead.updated, and timeline.changed for its new line
     assert Lead.objects.get(pk=lead.pk).stage == "contacted"
     with pytest.raises(CrmError, match="stage must be one of"):
         actions.change_stage(owner.workspace_id, lead.pk, "won", owner.user)

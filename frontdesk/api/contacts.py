@@ -17,11 +17,15 @@ from pydantic import Field
 from frontdesk.api import serialize
 from frontdesk.api.auth import request_member
 from frontdesk.api.schemas import ContactMergeIn, Error, HandleOut, PersonOut
+from frontdesk.crm.actions import activity
 from frontdesk.crm.actions import contacts as actions
 from frontdesk.crm.actions.values import CrmError
+from frontdesk.crm.models import Activity
 from frontdesk.crm.queries import contacts as queries
+from frontdesk.crm.queries import timeline
 from frontdesk.inbox.actions import contacts as inbox_contacts
 from frontdesk.inbox.models import Contact
+from frontdesk.inbox.queries import Page
 
 router = Router(tags=["contacts"])
 
@@ -70,6 +74,36 @@ class ContactDetail(Schema):
     archived: bool
     created_at: datetime
     updated_at: datetime
+
+
+class TimelineEntry(Schema):
+    kind: Literal["message", "note", "event", "lead", "deal", "followup"]
+    at: datetime
+    text: str
+    conversation_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
+    followup_id: int | None = None
+
+
+class Timeline(Schema):
+    items: list[TimelineEntry]
+    next_cursor: str | None
+
+
+class NoteIn(Schema):
+    text: str = Field(min_length=1, max_length=10_000)
+    pinned: bool = False
+
+
+class NoteOut(Schema):
+    id: int
+    text: str
+    pinned: bool
+    contact_id: int
+    lead_id: int | None
+    author_id: int | None
+    at: datetime
 
 
 class ContactList(Schema):
@@ -190,3 +224,60 @@ def merge_contact(request: HttpRequest, contact_id: int, payload: ContactMergeIn
     except Contact.DoesNotExist:
         raise HttpError(404, "contact not found") from None
     return contact_json(_contact(member.workspace_id, contact_id))
+
+
+def timeline_json(page: Page) -> dict[str, Any]:
+    items = [
+        {
+            "kind": e.kind,
+            "at": e.at,
+            "text": e.text,
+            "conversation_id": e.conversation_id,
+            "lead_id": e.lead_id,
+            "deal_id": e.deal_id,
+            "followup_id": e.followup_id,
+        }
+        for e in page.items
+    ]
+    return {"items": items, "next_cursor": page.next_cursor}
+
+
+def note_json(note: Activity) -> dict[str, Any]:
+    return {
+        "id": note.pk,
+        "text": note.text,
+        "pinned": note.pinned,
+        "contact_id": note.contact_id,
+        "lead_id": note.lead_id,
+        "author_id": note.actor_id,
+        "at": note.at,
+    }
+
+
+@router.get("/contacts/{contact_id}/timeline", response={200: Timeline, 400: Error, 404: Error})
+def contact_timeline(request: HttpRequest, contact_id: int, cursor: str | None = None):
+    """Everything with this person, newest first: the messages of their conversations on
+    every channel, notes, lead and deal changes, follow-ups."""
+    member = request_member(request)
+    contact = _contact(member.workspace_id, contact_id)
+    return timeline_json(
+        timeline.timeline(member.workspace_id, timeline.contact_scope(contact), cursor)
+    )
+
+
+@router.post("/contacts/{contact_id}/notes", response={201: NoteOut, 400: Error, 404: Error})
+def add_contact_note(request: HttpRequest, contact_id: int, payload: NoteIn):
+    member = request_member(request)
+    try:
+        note = activity.add_note(
+            member.workspace_id,
+            member.user,
+            payload.text,
+            contact_id=contact_id,
+            pinned=payload.pinned,
+        )
+    except activity.NoteNotFound:
+        raise HttpError(404, "contact not found") from None
+    except CrmError as exc:
+        raise _refused(exc) from None
+    return Status(201, note_json(note))

@@ -17,11 +17,14 @@ from ninja.responses import Status
 
 from frontdesk.api import serialize
 from frontdesk.api.auth import request_member
+from frontdesk.api.contacts import NoteIn, NoteOut, Timeline, note_json, timeline_json
 from frontdesk.api.schemas import ChannelRef, ContactOut, Error, PersonOut
+from frontdesk.crm.actions import activity
 from frontdesk.crm.actions import leads as actions
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import Lead, LeadStage
 from frontdesk.crm.queries import leads as queries
+from frontdesk.crm.queries import timeline
 
 router = Router(tags=["leads"])
 
@@ -174,3 +177,25 @@ def patch_lead(request: HttpRequest, lead_id: int, payload: LeadPatch):
     except CrmError as exc:
         raise HttpError(400, str(exc)) from None
     return lead_json(_lead(workspace_id, lead_id))
+
+
+@router.get("/leads/{lead_id}/timeline", response={200: Timeline, 400: Error, 404: Error})
+def lead_timeline(request: HttpRequest, lead_id: int, cursor: str | None = None):
+    """The lead's own lines (notes, stage changes, follow-ups) and its conversation."""
+    member = request_member(request)
+    lead = _lead(member.workspace_id, lead_id)
+    return timeline_json(timeline.timeline(member.workspace_id, timeline.lead_scope(lead), cursor))
+
+
+@router.post("/leads/{lead_id}/notes", response={201: NoteOut, 400: Error, 404: Error})
+def add_lead_note(request: HttpRequest, lead_id: int, payload: NoteIn):
+    member = request_member(request)
+    try:
+        note = activity.add_note(
+            member.workspace_id, member.user, payload.text, lead_id=lead_id, pinned=payload.pinned
+        )
+    except activity.NoteNotFound:
+        raise HttpError(404, "lead not found") from None
+    except CrmError as exc:
+        raise HttpError(400, str(exc)) from None
+    return Status(201, note_json(note))

@@ -47,3 +47,8 @@ def contacts_removed(
     workspace_id: int, deleted: list[int], archived: list[int], user_id: int | None
 ) -> None:
     publish(workspace_id, "contacts.removed", deleted=deleted, archived=archived, user_id=user_id)
+
+
+def timeline_changed(workspace_id: int, contact_id: int, lead_id: int | None) -> None:
+    """A line was added to (or a note pinned on, or removed from) these timelines."""
+    publish(workspace_id, "timeline.changed", contact_id=contact_id, lead_id=lead_id)

@@ -108,3 +108,44 @@ class CustomField(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class ActivityKind(models.TextChoices):
+    NOTE = "note", "Note"
+    LEAD = "lead", "Lead"
+    DEAL = "deal", "Deal"
+    FOLLOWUP = "followup", "Follow-up"
+
+
+class Activity(models.Model):
+    """One line of a contact's timeline that is not a message: a note (maybe pinned), a
+    lead or deal change, a follow-up. Messages join it when the timeline is read
+    (``crm.queries.timeline``), so one timeline tells everything about a person.
+
+    Each line belongs to a contact, and to the lead or deal it is about, if any: the lead's
+    and the deal's pages show their own lines only.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+    )
+    kind = models.CharField(max_length=10, choices=ActivityKind.choices)
+    text = models.TextField()
+    pinned = models.BooleanField(default=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    # What changed, for a program to read: {"from": "new", "to": "contacted"} ...
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["contact", "-at", "-id"], name="activity_contact_recent"),
+            models.Index(fields=["lead", "-at", "-id"], name="activity_lead_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.text[:40]}"

@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from frontdesk.web.views import (
     auth,
     contacts,
     conversation,
     crm_contacts,
+    crm_timeline,
     files,
     inbox,
     leads,
@@ -88,4 +89,20 @@ urlpatterns = [
     ),
     path("contacts/<int:contact_id>/restore", crm_contacts.contact_restore, name="contact_restore"),
     path("settings/contact-fields/", crm_contacts.contact_fields, name="contact_fields"),
+    # CRM: the timeline and notes of a contact, a lead or a deal
+    re_path(
+        r"^(?P<kind>contacts|leads)/(?P<record_id>[0-9]+)/timeline$",
+        crm_timeline.timeline,
+        name="timeline",
+    ),
+    re_path(
+        r"^(?P<kind>contacts|leads)/(?P<record_id>[0-9]+)/notes$",
+        crm_timeline.note_add,
+        name="note_add",
+    ),
+    re_path(
+        r"^(?P<kind>contacts|leads)/(?P<record_id>[0-9]+)/notes/(?P<note_id>[0-9]+)$",
+        crm_timeline.note_change,
+        name="note_change",
+    ),
 ]

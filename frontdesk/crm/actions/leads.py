@@ -15,9 +15,10 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from frontdesk.crm import events
+from frontdesk.crm.actions import activity
 from frontdesk.crm.actions.values import UNSET, CrmError, clean_tags, member, money
 from frontdesk.crm.actions.values import currency as currency_code
-from frontdesk.crm.models import Lead, LeadStage
+from frontdesk.crm.models import ActivityKind, Lead, LeadStage
 from frontdesk.crm.queries.leads import LeadNotFound, lead_for, open_lead_of
 from frontdesk.inbox.actions.conversation import _event_line
 from frontdesk.inbox.models import Contact, Conversation, Message
@@ -97,6 +98,15 @@ def convert_to_lead(workspace_id: int, conversation_id: int, by_user: User) -> C
                 action="lead",
                 lead_id=lead.pk,
             )
+            activity.record(
+                workspace_id,
+                ActivityKind.LEAD,
+                f"{by_user.display_name} made this a lead: {lead.title}",
+                contact_id=contact_id,
+                actor=by_user,
+                lead=lead,
+                stage=lead.stage,
+            )
             events.lead_created(workspace_id, lead.pk, conversation.pk, event.pk, lead.stage)
     except IntegrityError:  # a concurrent convert of the same conversation came first
         existing = open_lead_of(workspace_id, conversation.pk)
@@ -106,10 +116,21 @@ def convert_to_lead(workspace_id: int, conversation_id: int, by_user: User) -> C
     return Converted(lead, created=True, event=event)
 
 
-def _save(lead: Lead, fields: list[str], by_user: User) -> Lead:
+def _save(lead: Lead, fields: list[str], by_user: User, stage_from: str = "") -> Lead:
     try:
         with transaction.atomic():
             lead.save(update_fields=[*fields, "updated_at"])
+            if stage_from:
+                activity.record(
+                    lead.workspace_id,
+                    ActivityKind.LEAD,
+                    f"{by_user.display_name} moved the lead from {LeadStage(stage_from).label}"
+                    f" to {lead.get_stage_display()}",
+                    contact_id=lead.contact_id,
+                    actor=by_user,
+                    lead=lead,
+                    **{"from": stage_from, "to": lead.stage},
+                )
             events.lead_updated(
                 lead.workspace_id, lead.pk, lead.source_conversation_id, lead.stage, by_user.pk
             )
@@ -127,8 +148,8 @@ def change_stage(workspace_id: int, lead_id: int, stage: str, by_user: User) -> 
     lead = lead_for(workspace_id, lead_id)
     if lead.stage == stage:
         return lead
-    lead.stage = stage
-    return _save(lead, ["stage"], by_user)
+    stage_from, lead.stage = lead.stage, stage
+    return _save(lead, ["stage"], by_user, stage_from=stage_from)
 
 
 def update_lead(

@@ -21,9 +21,11 @@ from frontdesk.crm.actions import contacts as actions
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import FieldType
 from frontdesk.crm.queries import contacts as queries
+from frontdesk.crm.queries.timeline import contact_scope
 from frontdesk.inbox.models import Contact, ContactHandle
 from frontdesk.inbox.queries import BadCursor
 from frontdesk.web.access import current_member, form_error, member_required, workspace_members
+from frontdesk.web.views import crm_timeline
 from frontdesk.web.views.shell import shell_context
 
 PAGE_SIZE = 50
@@ -255,12 +257,14 @@ def _contact_context(request: HttpRequest, contact: Contact, **extra: Any) -> di
 @require_GET
 def contact_page(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = _contact(request, contact_id)
+    record = crm_timeline.Record("contacts", contact.pk, contact_scope(contact))
     return render(
         request,
         "web/crm/contact.html",
         {
             **shell_context(request),
             **_contact_context(request, contact),
+            **crm_timeline.timeline_context(request, record),
             "leads": queries.contact_leads(contact),
             "conversations": queries.contact_conversations(contact),
         },

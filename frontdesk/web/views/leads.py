@@ -19,6 +19,7 @@ from frontdesk.crm.actions import leads as actions
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import DISMISSED_STAGES, PIPELINE_STAGES, Lead, LeadStage
 from frontdesk.crm.queries import leads as queries
+from frontdesk.crm.queries.timeline import lead_scope
 from frontdesk.web.access import (
     conversation_or_404,
     current_member,
@@ -26,6 +27,7 @@ from frontdesk.web.access import (
     member_required,
     workspace_members,
 )
+from frontdesk.web.views import crm_timeline
 from frontdesk.web.views.shell import shell_context
 
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "CAD", "AUD", "BRL", "INR", "JPY"]
@@ -122,8 +124,15 @@ def _steps(lead: Lead) -> list[dict[str, str]]:
 @require_GET
 def lead_page(request: HttpRequest, lead_id: int) -> HttpResponse:
     lead = _lead(request, lead_id)
+    record = crm_timeline.Record("leads", lead.pk, lead_scope(lead))
     return render(
-        request, "web/crm/lead.html", {**shell_context(request), **_lead_context(request, lead)}
+        request,
+        "web/crm/lead.html",
+        {
+            **shell_context(request),
+            **_lead_context(request, lead),
+            **crm_timeline.timeline_context(request, record),
+        },
     )
 
 

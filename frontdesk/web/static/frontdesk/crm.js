@@ -1,5 +1,6 @@
-/* Frontdesk CRM: small enhancements of plain forms (every action works without this file).
-   Ticking rows for a bulk action. */
+/* Frontdesk CRM: small enhancements of plain forms (every action works without this file):
+   ticking rows for a bulk action; a record's timeline kept live (app.js re-dispatches every
+   websocket event as a "fd:event" DOM event). */
 (function () {
   "use strict";
 
@@ -41,6 +42,35 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () { initBulk(document); });
+
+  /* --- a record's timeline: fetched again when something is added to it ------------------ */
+
+  function record() { return document.querySelector("main[data-record]"); }
+
+  function refreshTimeline() {
+    var main = record(), tl = document.getElementById("timeline");
+    if (!main || !tl || tl.querySelector(".htmx-request") || tl.contains(document.activeElement)) return;
+    if (window.htmx) htmx.trigger(document.body, "fd:timeline");
+  }
+
+  function concerns(ev) {
+    var main = record();
+    if (!main) return false;
+    var kind = main.dataset.record, id = main.dataset.recordId;
+    if (ev.type === "timeline.changed") {
+      return (kind === "contacts" && String(ev.contact_id) === id) ||
+        (kind === "leads" && String(ev.lead_id) === id);
+    }
+    if (ev.type === "message.created" || ev.type === "message.updated") {
+      return (" " + (main.dataset.conversations || "") + " ").indexOf(" " + ev.conversation_id + " ") !== -1;
+    }
+    return false;
+  }
+
+  document.addEventListener("fd:event", function (e) {
+    if (concerns(e.detail || {})) refreshTimeline();
+  });
+  document.addEventListener("fd:reconnect", refreshTimeline);
   document.addEventListener("htmx:afterSettle", function (e) {
     var form = e.target.closest ? e.target.closest("form[data-bulk]") : null;
     if (form) bulkState(form); else initBulk(e.target);

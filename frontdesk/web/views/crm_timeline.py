@@ -1,0 +1,130 @@
+"""The timeline and the notes of a record's page (a contact, a lead, a deal): the same two
+sections on each, restricted to the record.
+
+URLs carry the record: ``/contacts/5/timeline``, ``/leads/7/notes`` ... A record of another
+workspace is a 404 like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from frontdesk.crm.actions import activity as actions
+from frontdesk.crm.actions.values import CrmError
+from frontdesk.crm.queries import contacts as contact_queries
+from frontdesk.crm.queries import leads as lead_queries
+from frontdesk.crm.queries import timeline as queries
+from frontdesk.inbox.queries import BadCursor
+from frontdesk.web.access import current_member, form_error, member_required
+
+TIMELINE_PAGE = 50
+
+
+@dataclass
+class Record:
+    """The page a timeline is on: ``kind`` is its URL prefix (contacts, leads)."""
+
+    kind: str
+    pk: int
+    scope: queries.Scope
+
+    @property
+    def base(self) -> str:
+        return f"/{self.kind}/{self.pk}"
+
+    @property
+    def page_url(self) -> str:
+        return f"{self.base}/"
+
+
+def record_for(request: HttpRequest, kind: str, pk: int) -> Record:
+    workspace_id = current_member(request).workspace_id
+    if kind == "contacts":
+        contact = contact_queries.contact_for(workspace_id, pk)
+        if contact is None:
+            raise Http404("no such contact")
+        return Record(kind, contact.pk, queries.contact_scope(contact))
+    if kind == "leads":
+        try:
+            lead = lead_queries.lead_for(workspace_id, pk)
+        except lead_queries.LeadNotFound:
+            raise Http404("no such lead") from None
+        return Record(kind, lead.pk, queries.lead_scope(lead))
+    raise Http404("no such record")
+
+
+def timeline_context(request: HttpRequest, record: Record, cursor: str | None = None) -> dict:
+    workspace_id = current_member(request).workspace_id
+    page = queries.timeline(workspace_id, record.scope, cursor, TIMELINE_PAGE)
+    return {
+        "record": record,
+        "groups": queries.grouped(page.items),
+        "next_cursor": page.next_cursor,
+        "pinned": queries.pinned_notes(workspace_id, record.scope),
+    }
+
+
+@member_required
+@require_GET
+def timeline(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
+    """The timeline section (first page), or with ``cursor`` the lines after it."""
+    record = record_for(request, kind, record_id)
+    cursor = request.GET.get("cursor") or None
+    try:
+        context = timeline_context(request, record, cursor)
+    except BadCursor:
+        raise Http404("no such page") from None
+    template = "web/crm/_timeline_more.html" if cursor else "web/crm/_timeline.html"
+    return render(request, template, context)
+
+
+def _notes_answer(request: HttpRequest, record: Record, **extra: Any) -> HttpResponse:
+    if not request.headers.get("HX-Request"):
+        return redirect(record.page_url)
+    context = {**timeline_context(request, record), "oob": True, **extra}
+    return render(request, "web/crm/_notes.html", context)
+
+
+@member_required
+@require_POST
+def note_add(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
+    member = current_member(request)
+    record = record_for(request, kind, record_id)
+    target = {"contact_id": record.pk} if kind == "contacts" else {"lead_id": record.pk}
+    try:
+        actions.add_note(
+            member.workspace_id,
+            member.user,
+            request.POST.get("text", ""),
+            pinned=request.POST.get("pinned") == "1",
+            **target,
+        )
+    except CrmError as exc:
+        return form_error(request, str(exc), "#note-error")
+    return _notes_answer(request, record)
+
+
+@member_required
+@require_POST
+def note_change(request: HttpRequest, kind: str, record_id: int, note_id: int) -> HttpResponse:
+    """Pin, unpin or delete one of the record's notes."""
+    member = current_member(request)
+    record = record_for(request, kind, record_id)
+    action = request.POST.get("action", "")
+    try:
+        if action in ("pin", "unpin"):
+            actions.pin_note(member.workspace_id, note_id, action == "pin", member.user)
+        elif action == "delete":
+            actions.delete_note(member.workspace_id, note_id, member)
+        else:
+            return HttpResponse("Unknown action.", status=400)
+    except actions.NoteNotFound:
+        raise Http404("no such note") from None
+    except CrmError as exc:
+        return form_error(request, str(exc), "#note-error")
+    return _notes_answer(request, record)
