@@ -60,7 +60,8 @@ def test_convert_carries_the_contact_over(owner, inbound, channel, monkeypatch):
     converted = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user)
     lead = converted.lead
     assert converted.created
-    assert lead.title == "Ana Lima — Support bot"
+    assert lead.title == "Saw your product, can we talk?"  # her first line
+    assert lead.source == "api"
     assert lead.stage == LeadStage.NEW
     assert lead.owner == owner.user  # nobody was assigned: the converting member owns it
     assert lead.contact_id == conversation.contact_id
@@ -182,7 +183,7 @@ def test_api_convert_get_list_patch(api, owner, agent, rival, inbound):
     created = api.post(f"/api/v1/conversations/{conversation.pk}/lead")
     assert created.status_code == 201, created.content
     lead = created.json()
-    assert lead["title"] == "Ana Lima — Support bot" and lead["stage"] == "new"
+    assert lead["title"] == "Saw your product, can we talk?" and lead["stage"] == "new"
     assert lead["contact"]["name"] == "Ana Lima"
     assert lead["source_conversation_id"] == conversation.pk
     assert lead["source_channel"]["kind"] == "api"
@@ -206,7 +207,7 @@ def test_api_convert_get_list_patch(api, owner, agent, rival, inbound):
 
     bad = patch_json(api, url, {"stage": "won", "title": "not saved"})
     assert bad.status_code == 400 and "stage must be one of" in bad.json()["detail"]
-    assert api.get(url).json()["title"] == "Ana Lima — Support bot"
+    assert api.get(url).json()["title"] == "Saw your product, can we talk?"
     assert patch_json(api, url, {"currency": "EURO"}).status_code == 400
     assert patch_json(api, url, {"title": None}).status_code == 400
 
@@ -278,7 +279,10 @@ def test_convert_button_in_the_contact_panel(owner, inbound):
 
 def test_leads_board_by_stage_and_owner(owner, agent, inbound):
     web = login(owner)
-    assert "Convert a conversation from the inbox to start." in web.get("/leads/").content.decode()
+    assert (
+        "Convert a conversation from the inbox, or add a lead, to start."
+        in web.get("/leads/").content.decode()
+    )
     mine = inbound("a", handle="a", contact_name="Alma").conversation
     theirs = inbound("b", handle="b", contact_name="Bruno").conversation
     junk = inbound("c", handle="c", contact_name="Carla").conversation

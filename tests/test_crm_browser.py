@@ -92,7 +92,7 @@ def test_convert_from_the_inbox_then_work_the_lead(app, browser, shots):
     expect(page.locator("#thread")).to_contain_text("40 cargo bikes")
     panel = page.locator("#lead-actions")
     panel.get_by_role("button", name="Convert to lead").click()
-    expect(panel).to_contain_text("Lead: Ana Lima — LinkedIn · New")
+    expect(panel).to_contain_text("Lead: Hi! We need 40 cargo bikes for our shops. · New")
     expect(panel.get_by_role("button")).to_have_count(0)
     expect(page.locator("#messages")).to_contain_text("converted this conversation to a lead")
     page.screenshot(path=str(shots / "crm-inbox-panel.png"))
@@ -105,7 +105,7 @@ def test_convert_from_the_inbox_then_work_the_lead(app, browser, shots):
     # The Leads page: Ana's lead is new, the others sit in their stages.
     page.get_by_role("link", name="Leads", exact=True).click()
     page.wait_for_url(f"{app.base}/leads/")
-    expect(page.locator("#col-new")).to_contain_text("Ana Lima — LinkedIn")
+    expect(page.locator("#col-new")).to_contain_text("Hi! We need 40 cargo bikes for our shops.")
     expect(page.locator("#col-working")).to_contain_text("Bruno Costa")
     expect(page.locator("#col-converted")).to_contain_text("€9,900")
     page.screenshot(path=str(shots / "crm-leads-board.png"), full_page=True)
@@ -145,11 +145,13 @@ def test_convert_from_the_inbox_then_work_the_lead(app, browser, shots):
     assert changed.status_code == 200, changed.text
     expect(page.locator("#lead-head h1")).to_have_text("Ana — 40 cargo bikes")
     expect(page.locator("#lead-title-input")).to_have_value("Ana — 40 cargo bikes")
-    agnes.patch(f"/leads/{lead_id}", json={"title": "Ana Lima — LinkedIn"})
-    expect(page.locator("#lead-head h1")).to_have_text("Ana Lima — LinkedIn")
+    agnes.patch(f"/leads/{lead_id}", json={"title": "Hi! We need 40 cargo bikes for our shops."})
+    expect(page.locator("#lead-head h1")).to_have_text("Hi! We need 40 cargo bikes for our shops.")
 
     page.get_by_role("link", name="Leads", exact=True).first.click()
-    expect(page.locator("#col-contacted")).to_contain_text("Ana Lima — LinkedIn")
+    expect(page.locator("#col-contacted")).to_contain_text(
+        "Hi! We need 40 cargo bikes for our shops."
+    )
     expect(page.locator("#col-contacted")).to_contain_text("€21,600")
     expect(page.locator("#col-new")).not_to_contain_text("Ana Lima")
     assert app.api.get(f"/leads/{lead_id}").json()["stage"] == "contacted"

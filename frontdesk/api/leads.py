@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.responses import Status
+from pydantic import Field
 
 from frontdesk.api import serialize
 from frontdesk.api.auth import request_member
@@ -33,10 +34,14 @@ class LeadOut(Schema):
     id: int
     title: str
     stage: str
+    source: str
     value: Decimal | None
     currency: str
     owner: PersonOut | None
+    owner_id: int | None
+    assignee_ids: list[int]
     contact: ContactOut
+    contact_id: int
     source_conversation_id: int | None
     source_channel: ChannelRef | None
     expected_close_date: date | None
@@ -51,10 +56,29 @@ class LeadPage(Schema):
     next_cursor: str | None
 
 
+class LeadIn(Schema):
+    """A lead made by hand, for a contact of the workspace (no conversation needed)."""
+
+    contact_id: int
+    title: str = Field(min_length=1, max_length=300)
+    value: Decimal | None = None
+    currency: str = "EUR"
+    owner_id: int | None = Field(default=None, description="default: you")
+    source: str = Field(default="", max_length=50)
+    stage: str = LeadStage.NEW
+    expected_close_date: date | None = None
+    tags: list[str] = Field(default_factory=list)
+    assignee_ids: list[int] = Field(default_factory=list)
+
+
 class LeadPatch(Schema):
     """Only the fields sent change; ``null`` clears value, owner and expected close date."""
 
     title: str | None = None
+    source: str | None = None
+    assignee_ids: list[int] | None = Field(
+        default=None, description="members working on it besides the owner (the full list)"
+    )
     stage: str | None = None
     value: Decimal | None = None
     currency: str | None = None
@@ -69,10 +93,14 @@ def lead_json(lead: Lead) -> dict[str, Any]:
         "id": lead.pk,
         "title": lead.title,
         "stage": lead.stage,
+        "source": lead.source,
         "value": lead.value,
         "currency": lead.currency,
         "owner": serialize.person(lead.owner),
+        "owner_id": lead.owner_id,
+        "assignee_ids": sorted(a.user_id for a in lead.assignments.all()),
         "contact": serialize.contact(lead.contact),
+        "contact_id": lead.contact_id,
         "source_conversation_id": lead.source_conversation_id,
         "source_channel": (
             {"id": channel.pk, "kind": channel.kind, "provider": channel.provider}
@@ -97,42 +125,62 @@ def _lead(workspace_id: int, lead_id: int) -> Lead:
 @router.get("/leads", response={200: LeadPage, 400: Error})
 def list_leads(
     request: HttpRequest,
-    stage: str | None = None,
+    stage: str | None = Query(None, description='a stage, or "open" (new, contacted, working)'),
     owner: str | None = Query(None, description='"me", "none" or a user id'),
+    assignee: str | None = Query(None, description='"me" or a user id: owner or assignee'),
+    source: str = "",
+    tag: str = "",
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    q: str = "",
+    sort: Literal["created", "updated", "value", "close", "title"] = "created",
     cursor: str | None = None,
     limit: int = 50,
 ):
-    """Newest first; ``next_cursor`` pages on."""
+    """Newest first (``sort=created``, the default) or in another of the list view's
+    orders; ``next_cursor`` pages on."""
     member = request_member(request)
-    rows = Lead.objects.filter(workspace_id=member.workspace_id)
-    if stage is not None:
-        if stage not in LeadStage.values:
-            raise HttpError(400, f"stage must be one of {', '.join(LeadStage.values)}")
-        rows = rows.filter(stage=stage)
-    if owner == "me":
-        rows = rows.filter(owner_id=member.user_id)
-    elif owner == "none":
-        rows = rows.filter(owner__isnull=True)
-    elif owner is not None:
-        if not owner.isdigit():
-            raise HttpError(400, 'owner must be "me", "none" or a user id')
-        rows = rows.filter(owner_id=int(owner))
-    if cursor:
-        if not cursor.isdigit():
-            raise HttpError(400, "invalid cursor")
-        rows = rows.filter(pk__lt=int(cursor))
-    limit = max(1, min(limit, 200))
-    page = list(
-        rows.select_related("contact", "owner", "source_channel")
-        .prefetch_related("contact__handles")
-        .order_by("-id")[: limit + 1]
+    if stage is not None and stage not in ("open", *LeadStage.values):
+        raise HttpError(400, f"stage must be open or one of {', '.join(LeadStage.values)}")
+    if owner is not None and owner not in ("me", "none") and not owner.isdigit():
+        raise HttpError(400, 'owner must be "me", "none" or a user id')
+    if assignee is not None and assignee != "me" and not assignee.isdigit():
+        raise HttpError(400, 'assignee must be "me" or a user id')
+    page = queries.lead_list(
+        member.workspace_id,
+        member.user_id,
+        queries.LeadFilter(
+            stage=stage or "",
+            owner=owner or "",
+            assignee=assignee or "",
+            source=source,
+            tag=tag,
+            created_after=created_after,
+            created_before=created_before,
+            q=q,
+        ),
+        sort,
+        cursor=cursor,
+        limit=max(1, min(limit, 200)),
     )
-    more = len(page) > limit
-    page = page[:limit]
-    return {
-        "items": [lead_json(lead) for lead in page],
-        "next_cursor": str(page[-1].pk) if more and page else None,
-    }
+    return {"items": [lead_json(lead) for lead in page.items], "next_cursor": page.next_cursor}
+
+
+@router.post("/leads", response={201: LeadOut, 400: Error, 404: Error})
+def create_lead(request: HttpRequest, payload: LeadIn):
+    """A lead without a conversation, for one of the workspace's contacts."""
+    member = request_member(request)
+    fields = payload.model_dump(exclude_unset=True)
+    fields.pop("contact_id")
+    try:
+        lead = actions.create_lead(
+            member.workspace_id, member.user, contact_id=payload.contact_id, **fields
+        )
+    except queries.LeadNotFound:
+        raise HttpError(404, "contact not found") from None
+    except CrmError as exc:
+        raise HttpError(400, str(exc)) from None
+    return Status(201, lead_json(_lead(member.workspace_id, lead.pk)))
 
 
 @router.post(
@@ -165,7 +213,7 @@ def patch_lead(request: HttpRequest, lead_id: int, payload: LeadPatch):
     stage = fields.pop("stage", None)
     if stage is not None and stage not in LeadStage.values:  # checked before anything changes
         raise HttpError(400, f"stage must be one of {', '.join(LeadStage.values)}")
-    for required in ("title", "currency", "tags"):
+    for required in ("title", "currency", "tags", "source", "assignee_ids"):
         if required in fields and fields[required] is None:
             raise HttpError(400, f"{required} cannot be null")
     try:

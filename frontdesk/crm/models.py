@@ -42,6 +42,9 @@ class Lead(models.Model):
     source_channel = models.ForeignKey(
         ChannelAccount, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Where it came from: the channel kind of a converted conversation ("whatsapp",
+    # "email" ...), or what a member typed for a lead made by hand ("Referral", "Fair").
+    source = models.CharField(max_length=50, blank=True, default="")
     value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="EUR")
     stage = models.CharField(max_length=12, choices=LeadStage.choices, default=LeadStage.NEW)
@@ -71,6 +74,10 @@ class Lead(models.Model):
             models.Index(fields=["workspace", "stage", "-updated_at"], name="lead_ws_stage_recent"),
             models.Index(fields=["workspace", "owner", "stage"], name="lead_ws_owner_stage"),
             models.Index(fields=["contact"], name="lead_contact"),
+            # The list view's sorts (keyset on the id) and its source filter.
+            models.Index(fields=["workspace", "-created_at", "-id"], name="lead_ws_created"),
+            models.Index(fields=["workspace", "-updated_at", "-id"], name="lead_ws_updated"),
+            models.Index(fields=["workspace", "source"], name="lead_ws_source"),
         ]
 
     def __str__(self) -> str:
@@ -79,6 +86,23 @@ class Lead(models.Model):
     @property
     def is_open(self) -> bool:
         return self.stage in OPEN_STAGES
+
+
+class LeadAssignee(models.Model):
+    """A member working the lead besides its owner."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "user"], name="one_assignment_per_member")
+        ]
+        indexes = [models.Index(fields=["workspace", "user"], name="lead_assignee_member")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on lead {self.lead_id}"
 
 
 class FieldType(models.TextChoices):

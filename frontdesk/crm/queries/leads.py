@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 
-from frontdesk.crm.models import OPEN_STAGES, Lead, LeadStage
-from frontdesk.inbox.queries import contact_handles_prefetch
+from frontdesk.crm.models import OPEN_STAGES, Lead, LeadAssignee, LeadStage
+from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__has_tag)
+from frontdesk.crm.queries.paging import Sort, keyset_page
+from frontdesk.inbox.queries import Page, contact_handles_prefetch
 
 COLUMN_LIMIT = 100  # cards per column (the most recently updated); counts cover them all
 
@@ -22,6 +25,7 @@ def lead_for(workspace_id: int, lead_id: int) -> Lead:
     lead = (
         Lead.objects.filter(workspace_id=workspace_id, pk=lead_id)
         .select_related("contact", "owner", "source_channel", "source_conversation")
+        .prefetch_related(assignees_prefetch())
         .first()
     )
     if lead is None:
@@ -82,10 +86,98 @@ def board(
         column.count += n
         if total is not None:
             column.sums[currency] += total
-    cards = rows.select_related("contact", "owner").prefetch_related(contact_handles_prefetch())
+    cards = rows.select_related("contact", "owner").prefetch_related(
+        contact_handles_prefetch(), assignees_prefetch()
+    )
     for stage, column in columns.items():
         if column.count:
             column.leads = list(
                 cards.filter(stage=stage).order_by("-updated_at", "-id")[:COLUMN_LIMIT]
             )
     return list(columns.values())
+
+
+def assignees_prefetch() -> Prefetch:
+    """The members working a lead besides its owner, by name (``lead.assignments``)."""
+    return Prefetch(
+        "assignments",
+        queryset=LeadAssignee.objects.select_related("user").order_by("user__name", "user_id"),
+    )
+
+
+LEAD_SORTS = {
+    "updated": Sort("updated_at", descending=True, label="Recently updated"),
+    "created": Sort("created_at", descending=True, label="Newest first"),
+    "value": Sort("value", descending=True, label="Highest value"),
+    "close": Sort("expected_close_date", label="Closing soonest"),
+    "title": Sort("title", label="Title"),
+}
+
+
+@dataclass
+class LeadFilter:
+    stage: str = ""  # a stage, "open" (new, contacted, working), or "" for every stage
+    owner: str = ""  # "me", "none" or a user id
+    assignee: str = ""  # "me" or a user id: the lead's owner or one of its assignees
+    source: str = ""
+    tag: str = ""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    q: str = ""  # in the title or the contact's name
+
+
+def filtered(workspace_id: int, me_id: int, flt: LeadFilter) -> QuerySet[Lead]:
+    rows = Lead.objects.filter(workspace_id=workspace_id)
+    if flt.stage == "open":
+        rows = rows.filter(stage__in=OPEN_STAGES)
+    elif flt.stage:
+        rows = rows.filter(stage=flt.stage)
+    if flt.owner == "me":
+        rows = rows.filter(owner_id=me_id)
+    elif flt.owner == "none":
+        rows = rows.filter(owner__isnull=True)
+    elif flt.owner.isdigit():
+        rows = rows.filter(owner_id=int(flt.owner))
+    if flt.assignee:
+        who = me_id if flt.assignee == "me" else int(flt.assignee)
+        assigned = LeadAssignee.objects.filter(lead_id=OuterRef("pk"), user_id=who)
+        rows = rows.filter(Q(owner_id=who) | Exists(assigned))
+    if flt.source:
+        rows = rows.filter(source=flt.source)
+    if flt.tag:
+        rows = rows.filter(tags__has_tag=flt.tag)
+    if flt.created_after is not None:
+        rows = rows.filter(created_at__gte=flt.created_after)
+    if flt.created_before is not None:
+        rows = rows.filter(created_at__lt=flt.created_before)
+    q = flt.q.strip()[:200]
+    if q:
+        rows = rows.filter(Q(title__icontains=q) | Q(contact__name__icontains=q))
+    return rows
+
+
+def lead_list(
+    workspace_id: int,
+    me_id: int,
+    flt: LeadFilter,
+    sort: str = "updated",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    rows = (
+        filtered(workspace_id, me_id, flt)
+        .select_related("contact", "owner", "source_channel")
+        .prefetch_related(contact_handles_prefetch(), assignees_prefetch())
+    )
+    return keyset_page(rows, LEAD_SORTS.get(sort, LEAD_SORTS["updated"]), cursor, limit)
+
+
+def lead_sources(workspace_id: int) -> list[str]:
+    """The sources the workspace's leads came from, for the list's filter."""
+    return list(
+        Lead.objects.filter(workspace_id=workspace_id)
+        .exclude(source="")
+        .order_by("source")
+        .values_list("source", flat=True)
+        .distinct()[:100]
+    )

@@ -25,6 +25,15 @@ def money(value: Decimal | None, currency: str = "") -> str:
     return f"{symbol}{amount}" if symbol else f"{currency} {amount}".strip()
 
 
+# A converted lead's source is its channel's kind; a lead made by hand has what was typed.
+_SOURCE_LABELS = {"whatsapp": "WhatsApp", "linkedin": "LinkedIn", "email": "Email", "api": "API"}
+
+
+@register.filter
+def source_label(source: str) -> str:
+    return _SOURCE_LABELS.get(source, source)
+
+
 @register.filter
 def handle_label(kind: str) -> str:
     return HandleKind(kind).label if kind in HandleKind.values else str(kind).capitalize()

@@ -1,4 +1,5 @@
-"""The CRM's screens: the leads board, a lead's page, and "Convert to lead" in the inbox.
+"""The CRM's lead screens: the leads board (drag a card to another stage) and list, a new
+lead made by hand, a lead's page, and "Convert to lead" in the inbox.
 
 As in the inbox, every change is a plain POST form that htmx enhances: without JavaScript it
 redirects back, with htmx it answers the one fragment that changed.
@@ -6,20 +7,24 @@ redirects back, with htmx it answers the one fragment that changed.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from frontdesk.crm.actions import leads as actions
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import DISMISSED_STAGES, PIPELINE_STAGES, Lead, LeadStage
+from frontdesk.crm.queries import contacts as contact_queries
 from frontdesk.crm.queries import leads as queries
 from frontdesk.crm.queries.timeline import lead_scope
+from frontdesk.inbox.queries import BadCursor
 from frontdesk.web.access import (
     conversation_or_404,
     current_member,
@@ -31,6 +36,7 @@ from frontdesk.web.views import crm_timeline
 from frontdesk.web.views.shell import shell_context
 
 CURRENCIES = ["EUR", "USD", "GBP", "CHF", "CAD", "AUD", "BRL", "INR", "JPY"]
+PAGE_SIZE = 50
 
 
 def _hx(request: HttpRequest) -> bool:
@@ -44,26 +50,86 @@ def _lead(request: HttpRequest, lead_id: int) -> Lead:
         raise Http404("no such lead") from None
 
 
-# --- the board ---------------------------------------------------------------------------
+def _local_day_start(raw: str) -> datetime | None:
+    """A date typed in a filter, as the start of that day in the member's time zone."""
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
-class BoardState:
-    """The board's filters: whose leads (anyone, "me", a member id) and which stages."""
+# --- the board and the list ----------------------------------------------------------------
+
+
+class LeadsState:
+    """The leads page's view (board or list), filters and sort, from and to the query string.
+    The board shows the pipeline (or the dismissed stages); the list filters any way."""
+
+    KEYS = ("view", "show", "owner", "stage", "source", "tag", "after", "before", "q", "sort")
 
     def __init__(self, params: Any, me_id: int):
-        owner = str(params.get("owner", ""))
-        self.owner = owner if owner == "me" or owner.isdigit() else ""
-        self.closed = params.get("show") == "closed"
-        self.owner_id = me_id if self.owner == "me" else int(self.owner) if self.owner else None
+        get = lambda key: str(params.get(key, "")).strip()[:200]  # noqa: E731
+        self.view = "list" if get("view") == "list" else "board"
+        self.show = "closed" if get("show") == "closed" else ""
+        owner = get("owner")
+        self.owner = owner if owner in ("me", "none") or owner.isdigit() else ""
+        stage = get("stage")
+        self.stage = stage if stage in ("open", *LeadStage.values) else ""
+        self.source, self.tag, self.q = get("source"), get("tag"), get("q")
+        self.after = get("after") if _local_day_start(get("after")) else ""
+        self.before = get("before") if _local_day_start(get("before")) else ""
+        sort = get("sort")
+        self.sort = sort if sort in queries.LEAD_SORTS else "updated"
+        self.me_id = me_id
+
+    @property
+    def closed(self) -> bool:
+        return self.show == "closed"
 
     @property
     def stages(self) -> tuple[LeadStage, ...]:
         return DISMISSED_STAGES if self.closed else PIPELINE_STAGES
 
+    @property
+    def owner_id(self) -> int | None:
+        return (
+            self.me_id if self.owner == "me" else int(self.owner) if self.owner.isdigit() else None
+        )
+
+    @property
+    def filter(self) -> queries.LeadFilter:
+        last_day = _local_day_start(self.before)
+        return queries.LeadFilter(
+            stage=self.stage,
+            owner=self.owner,
+            source=self.source,
+            tag=self.tag,
+            created_after=_local_day_start(self.after),
+            # "before" names the last day wanted: up to the start of the next one.
+            created_before=last_day + timedelta(days=1) if last_day else None,
+            q=self.q,
+        )
+
     def link(self, **override: Any) -> str:
-        values = {"owner": self.owner, "show": "closed" if self.closed else "", **override}
+        values = {k: getattr(self, k) for k in self.KEYS}
+        values.update(override)
+        if values["view"] == "board":
+            values = {k: v for k, v in values.items() if k in ("owner", "show")}
+        else:
+            values.pop("show", None)
+            if values.get("sort") == "updated":
+                values.pop("sort")
         query = urlencode({k: v for k, v in values.items() if v})
         return reverse("leads") + (f"?{query}" if query else "")
+
+    @property
+    def board_link(self) -> str:
+        return self.link(view="board")
+
+    @property
+    def list_link(self) -> str:
+        return self.link(view="list")
 
     @property
     def open_link(self) -> str:
@@ -73,22 +139,136 @@ class BoardState:
     def closed_link(self) -> str:
         return self.link(show="closed")
 
+    @property
+    def sorts(self) -> list[tuple[str, str]]:
+        return [(key, sort.label) for key, sort in queries.LEAD_SORTS.items()]
+
+    @property
+    def filtered(self) -> bool:
+        return any((self.owner, self.stage, self.source, self.tag, self.after, self.before, self.q))
+
 
 @member_required
 @require_GET
 def leads(request: HttpRequest) -> HttpResponse:
     member = current_member(request)
-    state = BoardState(request.GET, member.user_id)
-    context = {
-        "board": queries.board(member.workspace_id, state.stages, state.owner_id),
+    state = LeadsState(request.GET, member.user_id)
+    context: dict[str, Any] = {
         "board_state": state,
+        "stages": LeadStage.choices,
+        "all_stages": list(LeadStage),
     }
-    if _hx(request) and request.headers.get("HX-Target") == "board":
-        return render(request, "web/crm/_board.html", context)
+    if state.view == "list":
+        try:
+            page = queries.lead_list(
+                member.workspace_id,
+                member.user_id,
+                state.filter,
+                state.sort,
+                cursor=request.GET.get("cursor") or None,
+                limit=PAGE_SIZE,
+            )
+        except BadCursor:
+            return redirect(state.list_link)
+        more = state.link(cursor=page.next_cursor) if page.next_cursor else ""
+        context.update(page=page, more_link=more)
+        if _hx(request) and request.GET.get("cursor"):
+            return render(request, "web/crm/_lead_rows.html", context)
+        partial = "web/crm/_lead_list.html"
+    else:
+        context["board"] = queries.board(member.workspace_id, state.stages, state.owner_id)
+        partial = "web/crm/_board.html"
+    if _hx(request) and request.headers.get("HX-Target") in ("board", "lead-list"):
+        return render(request, partial, context)
     return render(
         request,
         "web/crm/leads.html",
-        {**shell_context(request), **context, "members": workspace_members(member)},
+        {
+            **shell_context(request),
+            **context,
+            "partial": partial,
+            "members": workspace_members(member),
+            "sources": queries.lead_sources(member.workspace_id),
+        },
+    )
+
+
+# --- a new lead ------------------------------------------------------------------------------
+
+
+@member_required
+@require_GET
+def contact_picker(request: HttpRequest) -> HttpResponse:
+    """Contacts matching what was typed in the new lead form's contact field (``new_name``),
+    as choices beside "a new contact with this name"."""
+    member = current_member(request)
+    q = request.GET.get("new_name", "").strip()[:200]
+    found = []
+    if q:
+        found = contact_queries.contact_list(
+            member.workspace_id, member.user_id, contact_queries.ContactFilter(q=q), "name", limit=8
+        ).items
+    return render(request, "web/crm/_contact_picker.html", {"found": found, "q": q})
+
+
+LEAD_FORM_KEYS = ("title", "value", "currency", "owner", "source", "stage", "close", "tags")
+
+
+@member_required
+@require_http_methods(["GET", "POST"])
+def lead_new(request: HttpRequest) -> HttpResponse:
+    """A lead for a contact of the workspace (``?contact=ID`` from a contact's page), or for
+    a new contact typed in here."""
+    member = current_member(request)
+    data = request.POST if request.method == "POST" else request.GET
+    form = {k: str(data.get(k, "")).strip() for k in LEAD_FORM_KEYS}
+    form["currency"] = form["currency"] or "EUR"
+    form["stage"] = form["stage"] or LeadStage.NEW
+    chosen = data.get("contact", "")
+    contact = (
+        contact_queries.contact_for(member.workspace_id, int(chosen)) if chosen.isdigit() else None
+    )
+    error = ""
+    if request.method == "POST":
+        try:
+            lead = actions.create_lead_for(
+                member.workspace_id,
+                member.user,
+                contact_id=contact.pk if contact else None,
+                new_contact={
+                    "name": request.POST.get("new_name", ""),
+                    "email": request.POST.get("new_email", ""),
+                },
+                title=form["title"],
+                value=form["value"],
+                currency=form["currency"],
+                owner_id=int(form["owner"]) if form["owner"].isdigit() else None,
+                source=form["source"],
+                stage=form["stage"],
+                expected_close_date=_parse_date(form["close"]),
+                tags=form["tags"],
+            )
+        except CrmError as exc:
+            error = str(exc)
+        else:
+            return redirect("lead", lead.pk)
+    elif not form["owner"]:
+        form["owner"] = str(member.user_id)
+    return render(
+        request,
+        "web/crm/lead_new.html",
+        {
+            **shell_context(request),
+            "form": form,
+            "contact": contact,
+            "new_name": request.POST.get("new_name", ""),
+            "new_email": request.POST.get("new_email", ""),
+            "members": workspace_members(member),
+            "currencies": CURRENCIES,
+            "stages": LeadStage.choices,
+            "error": error,
+        },
+        status=400 if error else 200,
     )
 
 
@@ -100,6 +280,7 @@ def _lead_context(request: HttpRequest, lead: Lead, **extra: Any) -> dict[str, A
     return {
         "lead": lead,
         "members": workspace_members(current_member(request)),
+        "assignee_ids": {a.user_id for a in lead.assignments.all()},
         "steps": _steps(lead),
         "dismissed": DISMISSED_STAGES,
         "currencies": currencies,
@@ -161,6 +342,9 @@ def lead_update(request: HttpRequest, lead_id: int) -> HttpResponse:
             currency=request.POST.get("currency", lead.currency),
             owner_id=int(owner) if owner.isdigit() else None,
             expected_close_date=_parse_date(request.POST.get("expected_close_date", "")),
+            source=request.POST.get("source", ""),
+            tags=request.POST.get("tags", ""),
+            assignee_ids=[int(i) for i in request.POST.getlist("assignees") if i.isdigit()],
         )
     except CrmError as exc:
         return form_error(request, str(exc), "#lead-form-error")
@@ -171,19 +355,36 @@ def lead_update(request: HttpRequest, lead_id: int) -> HttpResponse:
     return render(request, "web/crm/_lead_form.html", context)
 
 
+def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+    """Where a form asked to go back to (a page of this site only)."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+        return redirect(target)
+    return redirect(fallback)
+
+
 @member_required
 @require_POST
 def lead_stage(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Move the lead to a stage: from its page's stage bar, or from the board (a card
+    dragged to a column, or its "Move to" menu), which then refreshes itself."""
     member = current_member(request)
     lead = _lead(request, lead_id)
+    from_board = request.POST.get("from") == "board"
     try:
         lead = actions.change_stage(
             member.workspace_id, lead.pk, request.POST.get("stage", ""), member.user
         )
     except CrmError as exc:
+        if from_board and _hx(request):
+            return HttpResponse(str(exc), status=400)
         return form_error(request, str(exc), "#stage-error")
     if not _hx(request):
-        return redirect("lead", lead.pk)
+        return _back(request, reverse("lead", args=[lead.pk]))
+    if from_board:
+        response = HttpResponse(status=204)
+        response["HX-Trigger"] = "fd:leads"
+        return response
     lead = _lead(request, lead.pk)
     return render(request, "web/crm/_stage_path.html", _lead_context(request, lead, oob=True))
 

@@ -71,6 +71,98 @@
     if (concerns(e.detail || {})) refreshTimeline();
   });
   document.addEventListener("fd:reconnect", refreshTimeline);
+
+  /* --- boards: drag a card to another column (its "Move to" menu does the same by keyboard) */
+
+  var dragged = null;
+
+  function csrf() {
+    var app = document.getElementById("app");
+    try { return JSON.parse(app.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; } catch (e) { return ""; }
+  }
+
+  function toast(text) {
+    var el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = text;
+    el.classList.add("show");
+    setTimeout(function () { el.classList.remove("show"); }, 3000);
+  }
+
+  /* Move a card: optimistically into the column, then the board (counts, totals) is fetched
+     again. A deal dropped on a lost stage asks for the reason first (board.dataset.askLost). */
+  function move(card, column, extra) {
+    var body = new URLSearchParams({ stage: column.dataset.dropStage, from: "board" });
+    Object.keys(extra || {}).forEach(function (k) { body.set(k, extra[k]); });
+    var board = column.closest("[data-board]");
+    var list = column.querySelector("ul");
+    if (list) {
+      var empty = list.querySelector(".board-empty");
+      if (empty) empty.remove();
+      list.insertBefore(card, list.firstChild);
+    }
+    return fetch(card.dataset.moveUrl, {
+      method: "POST", credentials: "same-origin", body: body,
+      headers: { "HX-Request": "true", "X-CSRFToken": csrf() }
+    }).then(function (r) {
+      if (!r.ok) return r.text().then(function (t) { toast(t || "That move did not work."); });
+    }, function () { toast("You seem to be offline."); }).then(function () {
+      if (window.htmx && board) htmx.trigger(document.body, "fd:" + board.dataset.board);
+    });
+  }
+
+  document.addEventListener("dragstart", function (e) {
+    var card = e.target.closest && e.target.closest("[draggable=true][data-move-url]");
+    if (!card) return;
+    dragged = card;
+    card.classList.add("dragging");
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", card.dataset.id || "");
+  });
+
+  document.addEventListener("dragend", function () {
+    if (dragged) dragged.classList.remove("dragging");
+    dragged = null;
+    $$(".drop-target").forEach(function (c) { c.classList.remove("drop-target"); });
+  });
+
+  document.addEventListener("dragover", function (e) {
+    var column = dragged && e.target.closest && e.target.closest("[data-drop-stage]");
+    if (!column || !column.closest("[data-board]").contains(dragged)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = "move";
+    $$(".drop-target").forEach(function (c) { if (c !== column) c.classList.remove("drop-target"); });
+    column.classList.add("drop-target");
+  });
+
+  document.addEventListener("drop", function (e) {
+    var column = dragged && e.target.closest && e.target.closest("[data-drop-stage]");
+    if (!column) return;
+    e.preventDefault();
+    column.classList.remove("drop-target");
+    var card = dragged;
+    if (card.closest("[data-drop-stage]") === column) return;
+    var ask = column.dataset.askReason;
+    if (ask) { askReason(card, column); return; }
+    move(card, column);
+  });
+
+  /* A deal dropped on a lost stage: the reason is asked in a small dialog. */
+  function askReason(card, column) {
+    var dialog = document.getElementById("lost-dialog");
+    if (!dialog || !dialog.showModal) { move(card, column); return; }
+    var form = dialog.querySelector("form");
+    form.reset();
+    dialog.showModal();
+    form.onsubmit = function (ev) {
+      ev.preventDefault();
+      var reason = form.querySelector("[name=lost_reason]").value;
+      dialog.close();
+      move(card, column, { lost_reason: reason });
+    };
+    var cancel = dialog.querySelector("[data-cancel]");
+    if (cancel) cancel.onclick = function () { dialog.close(); };
+  }
   document.addEventListener("htmx:afterSettle", function (e) {
     var form = e.target.closest ? e.target.closest("form[data-bulk]") : null;
     if (form) bulkState(form); else initBulk(e.target);
