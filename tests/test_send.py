@@ -48,6 +48,7 @@ def test_a_reply_is_queued_in_the_same_transaction_and_sent_by_the_worker(
         "message_id": message.pk,
         "to": {"handle": "client-42"},
         "text": "It ships today",
+        "html": "",  # a reply from the API: no formatting
         "attachments": [],
     }
     expected = (

@@ -158,7 +158,7 @@ def test_opening_a_conversation_shows_thread_and_marks_read_for_me_only(
     html = response.content.decode()
     assert response.status_code == 200
     assert "Hello, I need help" in html and "Cara Diaz" in html
-    assert 'id="reply-form"' in html and "Internal note" in html
+    assert 'id="reply-form"' in html and "Only your teammates see notes" in html
     # The GET changes nothing (a prefetch or prerender must not read it): the page marks it
     # read with a POST once shown (app.js), or offers a button without JavaScript.
     assert not ConversationRead.objects.exists()
@@ -542,7 +542,8 @@ def test_compose_starts_a_conversation_from_the_web(owner, channel, callback):
     conversation = Conversation.objects.get()
     assert done.status_code == 302 and done["Location"] == f"/c/{conversation.pk}/"
     assert conversation.contact.name == "Lee Lead"
-    assert Message.objects.get(conversation=conversation).status == "queued"
+    assert Message.objects.get(conversation=conversation, kind="message").status == "queued"
+    assert conversation.assignee == owner.user  # the new conversation is the sender's
 
 
 def test_compose_cannot_use_another_workspaces_channel(owner, rival, callback):

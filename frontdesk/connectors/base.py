@@ -118,9 +118,35 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class AttachmentRule:
+    """Files of these content types (``image/png``, ``image/*``, ``*/*``) up to ``max_bytes``;
+    ``what`` names them for a person ("photos (JPEG, PNG)")."""
+
+    types: tuple[str, ...]
+    max_bytes: int
+    what: str
+
+    def matches(self, content_type: str) -> bool:
+        major = content_type.split("/", 1)[0]
+        return any(t in (content_type, f"{major}/*", "*/*") for t in self.types)
+
+
+@dataclass(frozen=True)
 class Capabilities:
     attachments: bool = False
+    # Takes an HTML body beside the plain text (the composer's formatting goes as HTML).
     html: bool = False
+    # The channel's own text markup when it takes no HTML: "whatsapp" (*bold*, _italic_,
+    # "- " lists); empty: plain text, formatting markers taken out.
+    markup: str = ""
+    # The most characters one message carries (None: no limit worth showing), and whether a
+    # longer text is sent as several messages instead of being refused.
+    text_limit: int | None = None
+    splits_long_text: bool = False
+    # Replies carry the sender's signature (email).
+    signatures: bool = False
+    # Which files the channel takes, and how big (none: any file up to the app's own limit).
+    attachment_rules: tuple[AttachmentRule, ...] = ()
     subject: bool = False
     templates: bool = False
     read_receipts: bool = False
@@ -128,6 +154,26 @@ class Capabilities:
     # The worker calls ``Connector.sync`` periodically (mailbox polling, backfill).
     sync: bool = False
     api_inbound: bool = False  # external systems may post messages in through the REST API
+
+    def attachment_refused(self, name: str, content_type: str, size: int, app_limit: int) -> str:
+        """Why this file cannot go out on the channel, in words (empty: it can)."""
+        if not self.attachments:
+            return "this channel cannot send files"
+        content_type = (content_type or "application/octet-stream").split(";")[0].lower()
+        rule = next((r for r in self.attachment_rules if r.matches(content_type)), None)
+        if self.attachment_rules and rule is None:
+            takes = "; ".join(r.what for r in self.attachment_rules)
+            return f"{name}: this channel does not take this kind of file (it takes {takes})"
+        limit = min(rule.max_bytes, app_limit) if rule else app_limit
+        if size > limit:
+            return f"{name} is {_megabytes(size)}: the limit for it here is {_megabytes(limit)}"
+        return ""
+
+
+def _megabytes(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{max(size // 1024, 1)} KB"
+    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
 
 
 @dataclass
@@ -143,6 +189,8 @@ class Connector(ABC):
     provider: ClassVar[str]
     kind: ClassVar[str]
     label: ClassVar[str]
+    # What a person calls the channel's kind ("WhatsApp", "Email"), beside a channel's name.
+    kind_label: ClassVar[str] = ""
     handle_kind: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
     # URL name of the connector's own connect page (Apps & integrations links to it).

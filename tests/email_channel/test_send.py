@@ -193,8 +193,12 @@ def test_the_web_reply_box_carries_subject_cc_bcc_and_quote(
     bad = client.post(
         f"/c/{conversation.pk}/reply", {"text": "hi", "x_cc": "boss@client.test\r\nBcc: x@y.z"}
     )
-    assert bad.status_code == 400
     assert Message.objects.filter(direction="outbound").count() == 0
+    # Refused without JavaScript: back to the thread, the reason beside the box, the text in it.
+    assert bad.status_code == 302 and bad["Location"] == f"/c/{conversation.pk}/"
+    again = client.get(bad["Location"]).content.decode()
+    assert "line break" in again and ">hi</textarea>" in again
+    assert ">hi</textarea>" not in client.get(bad["Location"]).content.decode()  # shown once
 
     client.post(
         f"/c/{conversation.pk}/reply",

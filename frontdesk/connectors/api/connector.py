@@ -1,7 +1,8 @@
 """The API channel: external systems post messages in; replies are POSTed to a callback.
 
 Outbound body: ``{"event": "message.created", "channel_id", "conversation_id",
-"message_id", "to": {"handle"}, "text", "attachments": [...]}``, signed with
+"message_id", "to": {"handle"}, "text", "html", "attachments": [...]}`` (``html``: the
+reply's formatting from the web composer, empty otherwise; ``text`` is always plain), signed with
 ``X-Frontdesk-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` using the channel
 secret. The ``Idempotency-Key`` header stays the same across retries of one message.
 """
@@ -35,8 +36,10 @@ class ApiConnector(Connector):
     provider = "api"
     kind = "api"
     label = "API channel"
+    kind_label = "API"
     handle_kind = "external"
-    capabilities = Capabilities(attachments=True, api_inbound=True)
+    # The callback receives the composer's formatting as "html" beside the plain "text".
+    capabilities = Capabilities(attachments=True, html=True, api_inbound=True)
 
     def setup(self, config: dict[str, Any]) -> ChannelSetup:
         callback_url = require_http_url(config, "callback_url")
@@ -56,6 +59,7 @@ class ApiConnector(Connector):
                 "message_id": message.message_id,
                 "to": {"handle": message.to_handle},
                 "text": message.text,
+                "html": message.html,
                 "attachments": [
                     {
                         "id": a.id,

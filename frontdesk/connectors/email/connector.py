@@ -130,8 +130,11 @@ class EmailConnector(Connector):
     provider = "imap"
     kind = "email"
     label = "Email (IMAP/SMTP)"
+    kind_label = "Email"
     handle_kind = "email"
-    capabilities = Capabilities(attachments=True, html=True, subject=True, sync=True)
+    capabilities = Capabilities(
+        attachments=True, html=True, subject=True, sync=True, signatures=True
+    )
 
     @property
     def connect_url_name(self) -> str:  # type: ignore[override]

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from frontdesk.connectors.base import (
+    AttachmentRule,
     Capabilities,
     ChannelSetup,
     ConfigError,
@@ -806,14 +807,27 @@ class UnipileConnector(Connector):
         )
 
 
+# Unipile's standard attachment limit, whatever the network.
+UNIPILE_FILES = (AttachmentRule(("*/*",), 15 * 1024 * 1024, "files up to 15 MB"),)
+
+
 class UnipileLinkedInConnector(UnipileConnector):
     label = "LinkedIn (Unipile)"
+    kind_label = "LinkedIn"
+    # LinkedIn refuses a message over 8,000 characters (Unipile: errors/too_many_characters).
+    capabilities = Capabilities(
+        attachments=True, sync=True, text_limit=8000, attachment_rules=UNIPILE_FILES
+    )
 
 
 class UnipileWhatsAppConnector(UnipileConnector):
     kind = "whatsapp"
     label = "WhatsApp by QR code (Unipile)"
+    kind_label = "WhatsApp"
     handle_kind = "phone"
+    capabilities = Capabilities(
+        attachments=True, sync=True, markup="whatsapp", attachment_rules=UNIPILE_FILES
+    )
 
     def normalize_handle(self, value: str) -> str:
         """E.164: ``33612345678@s.whatsapp.net`` and ``+33 6 12 34 56 78`` both give ``+33612345678``."""

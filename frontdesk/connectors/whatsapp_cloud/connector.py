@@ -23,6 +23,7 @@ from django.urls import path
 from django.utils import timezone
 
 from frontdesk.connectors.base import (
+    AttachmentRule,
     Capabilities,
     ChannelSetup,
     ConfigError,
@@ -62,6 +63,33 @@ TEMPLATE_RETRY_AFTER = timedelta(minutes=10)
 _ID = re.compile(r"^[0-9]{1,40}$")
 TEMPLATE_SALT = "frontdesk.whatsapp.template"
 _VARIABLE = re.compile(r"\{\{\s*([0-9A-Za-z_]+)\s*\}\}")
+_MB = 1024 * 1024
+# What the Cloud API takes ("Supported media types" in Meta's reference); anything else is
+# refused by Meta, so the reply box refuses it first.
+MEDIA_RULES = (
+    AttachmentRule(("image/jpeg", "image/png"), 5 * _MB, "photos (JPEG, PNG) up to 5 MB"),
+    AttachmentRule(("video/mp4", "video/3gpp"), 16 * _MB, "videos (MP4, 3GP) up to 16 MB"),
+    AttachmentRule(
+        ("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"),
+        16 * _MB,
+        "audio (AAC, AMR, MP3, M4A, OGG) up to 16 MB",
+    ),
+    AttachmentRule(("image/webp",), 500 * 1024, "stickers (WEBP) up to 500 KB"),
+    AttachmentRule(
+        (
+            "application/pdf",
+            "text/plain",
+            "application/msword",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.ms-excel",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ),
+        100 * _MB,
+        "documents (PDF, TXT, Word, Excel, PowerPoint)",
+    ),
+)
 
 
 @dataclass
@@ -146,6 +174,7 @@ class WhatsAppCloudConnector(Connector):
     provider = "whatsapp_cloud"
     kind = "whatsapp"
     label = "WhatsApp (Cloud API)"
+    kind_label = "WhatsApp"
     handle_kind = "phone"
     capabilities = Capabilities(
         attachments=True,
@@ -153,6 +182,10 @@ class WhatsAppCloudConnector(Connector):
         read_receipts=True,
         reply_window_hours=24,
         sync=True,
+        markup="whatsapp",
+        text_limit=TEXT_LIMIT,
+        splits_long_text=True,
+        attachment_rules=MEDIA_RULES,
     )
     connect_url_name = "whatsapp_cloud_connect"
 

@@ -10,6 +10,7 @@ never sends twice.
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from datetime import timedelta
 
@@ -28,6 +29,7 @@ from frontdesk.connectors.base import (
     TransientSendError,
 )
 from frontdesk.inbox.actions.channel import set_channel_status
+from frontdesk.inbox.actions.conversation import assign
 from frontdesk.inbox.actions.ingest import (
     PART_IDS,
     InvalidInbound,
@@ -78,21 +80,22 @@ def queue_reply(
     text: str,
     attachments: list[InboundAttachment] | None = None,
     extra: dict | None = None,
+    html: str = "",
 ) -> Message:
     """Write a reply as queued; the worker sends it once the transaction commits.
 
     Refused up front (``ReplyBlocked``) when the channel will not take this message now
-    (``Connector.reply_blocked_reason``), or with attachments the channel cannot send.
+    (``Connector.reply_blocked_reason``), or with a text or files the channel cannot take.
+    ``html``: the same message as HTML, for a channel that takes it (``inbox.formatting``).
     """
     connector = conversation.channel.connector
     text = connector.reply_text((text or "").strip(), extra or {})
     if not text and not attachments:
         raise InvalidInbound("a reply needs text or an attachment")
     check_text_length(text)
+    check_channel_limits(connector, text, attachments or [])
     if blocked := connector.reply_blocked_reason(conversation, extra or {}):
         raise ReplyBlocked(blocked)
-    if attachments and not connector.capabilities.attachments:
-        raise InvalidInbound("this channel cannot send attachments")
     now = timezone.now()
     with transaction.atomic():
         message = Message.objects.create(
@@ -104,6 +107,7 @@ def queue_reply(
             author_user=user,
             author_name=user.display_name,
             text=text,
+            html=html if connector.capabilities.html else "",
             subject=(extra or {}).get("subject", "")[:500],
             status=DeliveryStatus.QUEUED,
             extra=extra or {},
@@ -120,6 +124,24 @@ def queue_reply(
     return message
 
 
+def check_channel_limits(connector, text: str, attachments: list[InboundAttachment]) -> None:
+    """Refuse what the channel would refuse: a text over its limit (unless it splits long
+    texts), a kind of file it does not take, a file over its size limit."""
+    caps = connector.capabilities
+    if caps.text_limit and not caps.splits_long_text and len(text) > caps.text_limit:
+        raise InvalidInbound(
+            f"{connector.kind_label or 'this channel'} takes at most {caps.text_limit:,} "
+            f"characters in one message; this one has {len(text):,}"
+        )
+    for item in attachments:
+        size = os.path.getsize(item.path) if item.path else len(item.data)
+        refused = caps.attachment_refused(
+            item.name, item.content_type, size, settings.FRONTDESK_MAX_ATTACHMENT_BYTES
+        )
+        if refused:
+            raise InvalidInbound(refused)
+
+
 def start_conversation(
     user: User,
     channel: ChannelAccount,
@@ -127,9 +149,11 @@ def start_conversation(
     text: str,
     contact_name: str = "",
     extra: dict | None = None,
+    html: str = "",
 ) -> Message:
     """Write first to someone. On a channel with subjects (email) every new message starts
-    its own conversation; on a chat channel it continues the one conversation with them."""
+    its own conversation; on a chat channel it continues the one conversation with them.
+    A conversation nobody has yet is the sender's."""
     connector = channel.connector
     value = connector.normalize_handle(handle or "")
     if not value or len(value) > 320:
@@ -146,7 +170,10 @@ def start_conversation(
             thread_key,
             subject=str((extra or {}).get("subject") or ""),
         )
-        return queue_reply(user, conversation, text, extra=extra)
+        message = queue_reply(user, conversation, text, extra=extra, html=html)
+        if conversation.assignee_id is None:
+            assign(user, conversation, user)
+        return message
 
 
 def add_note(

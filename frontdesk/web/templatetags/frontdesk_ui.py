@@ -6,8 +6,12 @@ import re
 import zlib
 from datetime import datetime, timedelta
 
+import nh3
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+
+from frontdesk.inbox import formatting
 
 register = template.Library()
 
@@ -100,3 +104,28 @@ _REMOTE_IMG = re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?\s*(https?:)?//", re.IGN
 def remote_images(html: str) -> bool:
     """Does this email load images from elsewhere (blocked until the reader allows it)?"""
     return bool(_REMOTE_IMG.search(html or ""))
+
+
+@register.filter
+def markup(text: str) -> SafeString:
+    """A note's light markup (the composer's **bold**, lists, links) as HTML; escaped first."""
+    return mark_safe(formatting.to_html(str(text or "")))  # noqa: S308 - built from escaped text
+
+
+_RICH_TAGS = {"p", "br", "strong", "b", "em", "i", "ul", "ol", "li", "a", "div"}
+
+
+@register.filter
+def rich(html: str) -> SafeString:
+    """A reply's HTML as the composer made it, shown in the bubble: only formatting tags
+    survive (no styles, no images), links open outside."""
+    return mark_safe(  # noqa: S308 - sanitized by nh3 with a formatting-only allowlist
+        nh3.clean(
+            str(html or ""),
+            tags=_RICH_TAGS,
+            attributes={"a": {"href"}, "div": {"class"}},
+            url_schemes={"http", "https", "mailto"},
+            link_rel="noopener noreferrer nofollow",
+            set_tag_attribute_values={"a": {"target": "_blank"}},
+        )
+    )

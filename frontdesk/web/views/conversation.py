@@ -7,10 +7,12 @@ only tells the page which pieces to fetch again.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import (
     Http404,
     HttpRequest,
@@ -24,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.connectors.base import InboundAttachment
 from frontdesk.inbox import queries
+from frontdesk.inbox.actions import compose
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import send as send_actions
 from frontdesk.inbox.actions.ingest import InvalidInbound
@@ -58,13 +61,32 @@ def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str
         "messages": page.items,
         "older_url": _older_url(conversation, page.next_cursor),
         "members": workspace_members(member),
+        "channel": conversation.channel,
         "connector": connector,
         "capabilities": connector.capabilities,
         "reply_blocked": connector.reply_blocked_reason(conversation),
+        "composer": composer_settings(connector),
+        "refused_reply": request.session.pop(_refused_key(conversation), None),
         "others": other_conversations(conversation),
         "statuses": STATUSES,
         "snooze_choices": _snooze_choices(),
     }
+
+
+def composer_settings(connector) -> dict[str, Any]:
+    """What the composer checks before sending, from the connector's capabilities."""
+    caps = connector.capabilities
+    return {
+        "formatting": "html" if caps.html else (caps.markup or "plain"),
+        "file_rules": json.dumps(
+            [{"types": r.types, "max": r.max_bytes, "what": r.what} for r in caps.attachment_rules]
+        ),
+        "max_bytes": settings.FRONTDESK_MAX_ATTACHMENT_BYTES,
+    }
+
+
+def _refused_key(conversation: Conversation) -> str:
+    return f"refused-reply-{conversation.pk}"
 
 
 def other_conversations(conversation: Conversation) -> list[Conversation]:
@@ -180,18 +202,30 @@ def _attachment(upload) -> InboundAttachment:
 @member_required
 @require_POST
 def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """A reply or a note from the composer. Refused, the typed text stays: beside the box
+    (htmx), or back in the box on the conversation's page (a plain form post)."""
     member = current_member(request)
     conversation = conversation_or_404(member, conversation_id)
     text = request.POST.get("text", "")
+    note = request.POST.get("mode") == "note"
     try:
-        if request.POST.get("mode") == "note":
+        if note:
             message = send_actions.add_note(member.user, conversation, text)
         else:
             extra = conversation.channel.connector.reply_extra(request.POST)
             files = [_attachment(f) for f in request.FILES.getlist("files")]
-            message = send_actions.queue_reply(member.user, conversation, text, files, extra)
+            message = compose.reply(
+                member.user, conversation, text, files, extra, request.POST.get("signature", "")
+            )
     except InvalidInbound as exc:
-        return form_error(request, str(exc), "#reply-error")
+        if request.headers.get("HX-Request"):
+            return form_error(request, str(exc), "#reply-error")
+        request.session[_refused_key(conversation)] = {
+            "error": str(exc),
+            "text": text[:50_000],
+            "note": note,
+        }
+        return back_to_thread(request, conversation)
     if request.headers.get("HX-Request"):
         message = _rendered_messages().get(pk=message.pk)
         return render(request, "web/inbox/_message.html", {"m": message})

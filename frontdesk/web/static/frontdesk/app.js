@@ -1,4 +1,4 @@
-/* Frontdesk inbox: live updates over the websocket, keyboard shortcuts, the reply box.
+/* Frontdesk inbox: live updates over the websocket, keyboard shortcuts (the reply box: composer.js).
    Every action is a plain form (htmx-enhanced); this file only makes the page feel alive. */
 (function () {
   "use strict";
@@ -445,20 +445,6 @@
     }
   });
 
-  document.body.addEventListener("htmx:afterRequest", function (e) {
-    var form = e.detail.elt;
-    if (form && form.id === "reply-form") {
-      var err = $("#reply-error");
-      if (e.detail.successful) {
-        var area = $("#reply-text");
-        if (area) area.value = "";
-        var files = form.querySelector('input[type="file"]');
-        if (files) files.value = "";
-        if (err) err.textContent = "";
-      }
-    }
-  });
-
   /* A 422 is a form's own message to show where the answer says (HX-Retarget), not a failure. */
   document.body.addEventListener("htmx:beforeSwap", function (e) {
     if (e.detail.xhr && e.detail.xhr.status === 422) { e.detail.shouldSwap = true; e.detail.isError = false; }
@@ -469,40 +455,12 @@
   });
   document.body.addEventListener("htmx:sendError", function () { toast("You seem to be offline."); });
 
-  /* --- the reply box -------------------------------------------------------------------- */
-
-  document.addEventListener("keydown", function (e) {
-    var area = e.target;
-    if (!area || area.id !== "reply-text") return;
-    var form = area.form;
-    if (e.key !== "Enter" || e.isComposing) return;
-    var modEnter = form.dataset.sendKey === "mod-enter";
-    var wantsSend = modEnter ? (e.ctrlKey || e.metaKey) : !(e.shiftKey || e.altKey);
-    if (!wantsSend) return;
-    e.preventDefault();
-    if (area.value.trim() || (form.querySelector('input[type="file"]') || {}).value) {
-      form.requestSubmit();
-    }
-  });
+  /* --- the reply box (composer.js): tell teammates someone is typing ----------------------- */
 
   document.addEventListener("input", function (e) {
     if (e.target && e.target.id === "reply-text") {
       var now = Date.now();
       if (now - lastTyping > 3000) { lastTyping = now; announce(true); }
-    }
-  });
-
-  document.addEventListener("change", function (e) {
-    var t = e.target;
-    if (t && t.name === "mode" && t.form && t.form.id === "reply-form") {
-      var note = t.value === "note";
-      t.form.classList.toggle("is-note", note);
-      var area = $("#reply-text");
-      if (area) {
-        if (!area.dataset.replyPlaceholder) area.dataset.replyPlaceholder = area.placeholder;
-        area.placeholder = note ? area.dataset.notePlaceholder : area.dataset.replyPlaceholder;
-      }
-      $("#send-btn").textContent = note ? "Add note" : "Send";
     }
   });
 
