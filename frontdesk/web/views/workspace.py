@@ -14,7 +14,7 @@ from frontdesk.inbox.models import ChannelAccount
 from frontdesk.web.access import current_member, member_required
 from frontdesk.web.views.shell import shell_context
 from frontdesk.workspaces.models import Membership, Role
-from frontdesk.workspaces.services import add_member
+from frontdesk.workspaces.services import MemberChangeRefused, add_member
 
 
 def _connect_options() -> list[dict[str, str]]:
@@ -65,7 +65,7 @@ def channel_connection(request: HttpRequest, channel_id: int) -> HttpResponse:
 @member_required
 def workspace_settings(request: HttpRequest) -> HttpResponse:
     member = current_member(request)
-    error = ""
+    error, status = "", 200
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "profile":
@@ -77,19 +77,18 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
         if action == "invite":
             if not member.is_admin:
                 return HttpResponseForbidden("Only owners and admins can invite teammates.")
-            role = request.POST.get("role", Role.AGENT)
-            if role == Role.OWNER and member.role != Role.OWNER:
-                return HttpResponseForbidden("Only an owner can add another owner.")
             try:
                 added = add_member(
                     member.workspace,
                     request.POST.get("email", ""),
                     request.POST.get("password", ""),
-                    role=role,
+                    role=request.POST.get("role", Role.AGENT),
                     name=request.POST.get("name", "").strip()[:200],
+                    by=member,
                 )
-            except ValueError as exc:
+            except ValueError as exc:  # MemberChangeRefused too: shown beside the form
                 error = str(exc)
+                status = 403 if isinstance(exc, MemberChangeRefused) else 400
             else:
                 messages.success(request, f"{added.user.email} can now log in to this workspace.")
                 return redirect("settings")
@@ -102,7 +101,7 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
         request,
         "web/settings.html",
         {**shell_context(request), "members": members, "roles": Role.choices, "error": error},
-        status=400 if error else 200,
+        status=status,
     )
 
 
