@@ -38,9 +38,9 @@ def django_on(database_url: str | None):
 
         created_db = f"frontdesk_bench_{uuid.uuid4().hex[:8]}"
         base, _, _ = database_url.rpartition("/")
-        with psycopg.connect(
-            database_url.replace("postgres://", "postgresql://"), autocommit=True
-        ) as conn:
+        # The server's maintenance database: the one named in the URL may not exist yet.
+        maintenance = f"{base}/postgres".replace("postgres://", "postgresql://", 1)
+        with psycopg.connect(maintenance, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{created_db}"')
         os.environ["DATABASE_URL"] = f"{base}/{created_db}"
     else:
@@ -59,7 +59,5 @@ def django_on(database_url: str | None):
             connections.close_all()
             import psycopg
 
-            with psycopg.connect(
-                database_url.replace("postgres://", "postgresql://"), autocommit=True
-            ) as conn:
+            with psycopg.connect(maintenance, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{created_db}" WITH (FORCE)')
