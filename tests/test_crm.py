@@ -84,7 +84,7 @@ def test_convert_carries_the_contact_over(owner, inbound, channel, monkeypatch):
     assert published == [
         (
             (owner.workspace_id, "timeline.changed"),
-            {"contact_id": conversation.contact_id, "lead_id": lead.pk},
+            {"contact_id": conversation.contact_id, "lead_id": lead.pk, "deal_id": None},
         ),
         (
             (owner.workspace_id, "lead.created"),
@@ -297,7 +297,7 @@ def test_leads_board_by_stage_and_owner(owner, agent, inbound):
     assert page.status_code == 200
     html = page.content.decode()
     assert 'href="/leads/"' in html and "Leads <small>soon</small>" not in html
-    assert "Deals <small>soon</small>" in html
+    assert "soon</small>" not in html and 'href="/deals/"' in html and 'href="/contacts/"' in html
     new_col = html[html.index('id="col-new"') : html.index('id="col-contacted"')]
     working_col = html[html.index('id="col-working"') : html.index('id="col-converted"')]
     assert "Alma" in new_col and "€12,000" in new_col and "Bruno" not in new_col

@@ -102,6 +102,7 @@ class NoteOut(Schema):
     pinned: bool
     contact_id: int
     lead_id: int | None
+    deal_id: int | None
     author_id: int | None
     at: datetime
 
@@ -249,6 +250,7 @@ def note_json(note: Activity) -> dict[str, Any]:
         "pinned": note.pinned,
         "contact_id": note.contact_id,
         "lead_id": note.lead_id,
+        "deal_id": note.deal_id,
         "author_id": note.actor_id,
         "at": note.at,
     }

@@ -36,6 +36,7 @@ api = NinjaAPI(
 api.add_router("", "frontdesk.api.leads.router")
 api.add_router("", "frontdesk.api.teamwork.router")
 api.add_router("", "frontdesk.api.contacts.router")
+api.add_router("", "frontdesk.api.deals.router")
 
 
 @api.exception_handler(InvalidInbound)

@@ -49,6 +49,15 @@ def contacts_removed(
     publish(workspace_id, "contacts.removed", deleted=deleted, archived=archived, user_id=user_id)
 
 
-def timeline_changed(workspace_id: int, contact_id: int, lead_id: int | None) -> None:
+def timeline_changed(
+    workspace_id: int, contact_id: int, lead_id: int | None, deal_id: int | None = None
+) -> None:
     """A line was added to (or a note pinned on, or removed from) these timelines."""
-    publish(workspace_id, "timeline.changed", contact_id=contact_id, lead_id=lead_id)
+    publish(
+        workspace_id, "timeline.changed", contact_id=contact_id, lead_id=lead_id, deal_id=deal_id
+    )
+
+
+def deal_changed(workspace_id: int, deal_id: int, pipeline_id: int, user_id: int | None) -> None:
+    """A deal was made, moved or edited: open boards and its page fetch it again."""
+    publish(workspace_id, "deal.changed", deal_id=deal_id, pipeline_id=pipeline_id, user_id=user_id)

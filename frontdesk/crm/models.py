@@ -1,9 +1,12 @@
-"""The CRM side of the domain: leads (follow-ups, deals and the activity timeline come later).
+"""The CRM side of the domain: leads, pipelines and deals, the timeline's own lines, the
+workspace's contact fields.
 
 Every row carries ``workspace`` so that each query can (and must) filter on it.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -134,6 +137,111 @@ class CustomField(models.Model):
         return self.label
 
 
+class StageType(models.TextChoices):
+    ACTIVE = "active", "Active"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Pipeline(models.Model):
+    """A sales process: its ordered stages, through which deals move to won or lost."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="pipeline_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.Model):
+    """One step of a pipeline. Its type says what reaching it means (still open, won,
+    lost); its probability weighs the forecast; an open deal idle in it longer than
+    ``rotting_days`` is stale."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=100)
+    type = models.CharField(max_length=6, choices=StageType.choices, default=StageType.ACTIVE)
+    probability = models.PositiveSmallIntegerField(default=0)  # 0 to 100
+    rotting_days = models.PositiveIntegerField(null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["pipeline", "position"], name="stage_order")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DealStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Deal(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=300)
+    # PROTECT/RESTRICT: a pipeline, stage or contact with deals cannot vanish under them
+    # (the settings page moves the deals first; a merge moves them to the kept contact).
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    contact = models.ForeignKey(Contact, on_delete=models.RESTRICT, related_name="deals")
+    lead = models.OneToOneField(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="deal"
+    )
+    status = models.CharField(max_length=4, choices=DealStatus.choices, default=DealStatus.OPEN)
+    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="EUR")
+    priority = models.CharField(max_length=6, choices=Priority.choices, default=Priority.MEDIUM)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=50, blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    expected_close_date = models.DateField(null=True, blank=True)
+    lost_reason = models.CharField(max_length=300, blank=True, default="")
+    stage_entered_at = models.DateTimeField(default=timezone.now)  # how stale is measured
+    closed_at = models.DateTimeField(null=True, blank=True)  # when it was won or lost
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["stage", "-updated_at", "-id"], name="deal_stage_recent"),
+            models.Index(fields=["workspace", "pipeline", "status"], name="deal_pipeline_status"),
+            models.Index(fields=["workspace", "-created_at", "-id"], name="deal_ws_created"),
+            models.Index(fields=["workspace", "-updated_at", "-id"], name="deal_ws_updated"),
+            models.Index(fields=["contact"], name="deal_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        """Open and in its stage longer than the stage's rotting days (needs ``stage``)."""
+        days = self.stage.rotting_days
+        if self.status != DealStatus.OPEN or days is None:
+            return False
+        return (now or timezone.now()) - self.stage_entered_at > timedelta(days=days)
+
+
 class ActivityKind(models.TextChoices):
     NOTE = "note", "Note"
     LEAD = "lead", "Lead"
@@ -147,13 +255,16 @@ class Activity(models.Model):
     (``crm.queries.timeline``), so one timeline tells everything about a person.
 
     Each line belongs to a contact, and to the lead or deal it is about, if any: the lead's
-    and the deal's pages show their own lines only.
+    and the deal's pages show their own lines only (a deal's page, its lead's too).
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activities")
     lead = models.ForeignKey(
         Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
+    )
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="activities"
     )
     kind = models.CharField(max_length=10, choices=ActivityKind.choices)
     text = models.TextField()
@@ -169,6 +280,7 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["contact", "-at", "-id"], name="activity_contact_recent"),
             models.Index(fields=["lead", "-at", "-id"], name="activity_lead_recent"),
+            models.Index(fields=["deal", "-at", "-id"], name="activity_deal_recent"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from frontdesk.web.views import (
     conversation,
     crm_contacts,
     crm_timeline,
+    deals,
     files,
     inbox,
     leads,
@@ -91,19 +92,27 @@ urlpatterns = [
     ),
     path("contacts/<int:contact_id>/restore", crm_contacts.contact_restore, name="contact_restore"),
     path("settings/contact-fields/", crm_contacts.contact_fields, name="contact_fields"),
+    # CRM: deals and pipelines
+    path("deals/", deals.deals, name="deals"),
+    path("deals/new", deals.deal_new, name="deal_new"),
+    path("deals/<int:deal_id>/", deals.deal_page, name="deal"),
+    path("deals/<int:deal_id>/edit", deals.deal_update, name="deal_update"),
+    path("deals/<int:deal_id>/stage", deals.deal_stage, name="deal_stage"),
+    path("leads/<int:lead_id>/deal", deals.lead_to_deal, name="lead_to_deal"),
+    path("settings/pipelines/", deals.pipelines_settings, name="pipelines_settings"),
     # CRM: the timeline and notes of a contact, a lead or a deal
     re_path(
-        r"^(?P<kind>contacts|leads)/(?P<record_id>[0-9]+)/timeline$",
+        r"^(?P<kind>contacts|leads|deals)/(?P<record_id>[0-9]+)/timeline$",
         crm_timeline.timeline,
         name="timeline",
     ),
     re_path(
-        r"^(?P<kind>contacts|leads)/(?P<record_id>[0-9]+)/notes$",
+        r"^(?P<kind>contacts|leads|deals)/(?P<record_id>[0-9]+)/notes$",
         crm_timeline.note_add,
         name="note_add",
     ),
     re_path(
-        r"^(?P<kind>contacts|leads)/(?P<record_id>[0-9]+)/notes/(?P<note_id>[0-9]+)$",
+        r"^(?P<kind>contacts|leads|deals)/(?P<record_id>[0-9]+)/notes/(?P<note_id>[0-9]+)$",
         crm_timeline.note_change,
         name="note_change",
     ),

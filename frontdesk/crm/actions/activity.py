@@ -13,7 +13,7 @@ from django.db import transaction
 
 from frontdesk.crm import events
 from frontdesk.crm.actions.values import CrmError
-from frontdesk.crm.models import Activity, ActivityKind, Lead
+from frontdesk.crm.models import Activity, ActivityKind, Deal, Lead
 from frontdesk.inbox.models import Contact
 from frontdesk.workspaces.models import Membership, User
 
@@ -32,18 +32,22 @@ def record(
     contact_id: int,
     actor: User | None,
     lead: Lead | None = None,
-    **extra: Any,
+    deal: Deal | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Activity:
     activity = Activity.objects.create(
         workspace_id=workspace_id,
         contact_id=contact_id,
         lead=lead,
+        deal=deal,
         kind=kind,
         text=text,
         actor=actor,
-        extra=extra,
+        extra=extra or {},
     )
-    events.timeline_changed(workspace_id, contact_id, lead.pk if lead else None)
+    events.timeline_changed(
+        workspace_id, contact_id, lead.pk if lead else None, deal.pk if deal else None
+    )
     return activity
 
 
@@ -54,16 +58,22 @@ def add_note(
     *,
     contact_id: int | None = None,
     lead_id: int | None = None,
+    deal_id: int | None = None,
     pinned: bool = False,
 ) -> Activity:
-    """A note on a contact, or on a lead (then also on its contact's timeline)."""
+    """A note on a contact, or on a lead or deal (then also on its contact's timeline)."""
     text = str(text or "").strip()
     if not text:
         raise CrmError("write the note first")
     if len(text) > MAX_NOTE:
         raise CrmError(f"a note has at most {MAX_NOTE} characters")
-    lead = None
-    if lead_id is not None:
+    lead = deal = None
+    if deal_id is not None:
+        deal = Deal.objects.filter(workspace_id=workspace_id, pk=deal_id).first()
+        if deal is None:
+            raise NoteNotFound("deal not found")
+        contact_id = deal.contact_id
+    elif lead_id is not None:
         lead = Lead.objects.filter(workspace_id=workspace_id, pk=lead_id).first()
         if lead is None:
             raise NoteNotFound("lead not found")
@@ -74,7 +84,13 @@ def add_note(
         raise NoteNotFound("contact not found")
     with transaction.atomic():
         note = record(
-            workspace_id, ActivityKind.NOTE, text, contact_id=contact_id, actor=by_user, lead=lead
+            workspace_id,
+            ActivityKind.NOTE,
+            text,
+            contact_id=contact_id,
+            actor=by_user,
+            lead=lead,
+            deal=deal,
         )
         if pinned:
             note.pinned = True
@@ -98,7 +114,7 @@ def pin_note(workspace_id: int, note_id: int, pinned: bool, by_user: User) -> Ac
         with transaction.atomic():
             note.pinned = pinned
             note.save(update_fields=["pinned"])
-            events.timeline_changed(workspace_id, note.contact_id, note.lead_id)
+            events.timeline_changed(workspace_id, note.contact_id, note.lead_id, note.deal_id)
     return note
 
 
@@ -109,4 +125,4 @@ def delete_note(workspace_id: int, note_id: int, by: Membership) -> None:
         raise CrmError("only its author or an admin can delete a note")
     with transaction.atomic():
         note.delete()
-        events.timeline_changed(workspace_id, note.contact_id, note.lead_id)
+        events.timeline_changed(workspace_id, note.contact_id, note.lead_id, note.deal_id)

@@ -22,7 +22,7 @@ from django.utils import timezone
 from frontdesk.crm import events
 from frontdesk.crm.actions.contact_fields import clean_field_values
 from frontdesk.crm.actions.values import UNSET, CrmError, clean_tags, clean_text, member
-from frontdesk.crm.models import Lead
+from frontdesk.crm.models import Deal, Lead
 from frontdesk.inbox.models import Contact, ContactHandle, Conversation, HandleKind
 from frontdesk.workspaces.models import User
 
@@ -275,6 +275,7 @@ def plan_removal(workspace_id: int, contact_ids: Iterable[int]) -> Removal:
         .filter(
             Exists(Conversation.objects.filter(contact_id=OuterRef("pk")))
             | Exists(Lead.objects.filter(contact_id=OuterRef("pk")))
+            | Exists(Deal.objects.filter(contact_id=OuterRef("pk")))
         )
         .values_list("pk", flat=True)
     )

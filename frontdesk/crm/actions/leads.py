@@ -127,7 +127,7 @@ def convert_to_lead(workspace_id: int, conversation_id: int, by_user: User) -> C
                 contact_id=contact_id,
                 actor=by_user,
                 lead=lead,
-                stage=lead.stage,
+                extra={"stage": lead.stage},
             )
             events.lead_created(workspace_id, lead.pk, conversation.pk, event.pk, lead.stage)
     except IntegrityError:  # a concurrent convert of the same conversation came first
@@ -151,7 +151,7 @@ def _save(lead: Lead, fields: list[str], by_user: User, stage_from: str = "") ->
                     contact_id=lead.contact_id,
                     actor=by_user,
                     lead=lead,
-                    **{"from": stage_from, "to": lead.stage},
+                    extra={"from": stage_from, "to": lead.stage},
                 )
             events.lead_updated(
                 lead.workspace_id, lead.pk, lead.source_conversation_id, lead.stage, by_user.pk
@@ -240,7 +240,7 @@ def _assign(lead: Lead, people: list[User], by_user: User) -> bool:
         contact_id=lead.contact_id,
         actor=by_user,
         lead=lead,
-        assignee_ids=sorted(wanted),
+        extra={"assignee_ids": sorted(wanted)},
     )
     return True
 
@@ -291,7 +291,7 @@ def create_lead(
             contact_id=contact.pk,
             actor=by_user,
             lead=lead,
-            stage=lead.stage,
+            extra={"stage": lead.stage},
         )
         if assignees:
             _assign(lead, assignees, by_user)

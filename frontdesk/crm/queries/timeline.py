@@ -17,7 +17,7 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from frontdesk.crm.models import Activity, Lead
+from frontdesk.crm.models import Activity, Deal, Lead
 from frontdesk.inbox.models import Contact, Conversation, Message
 from frontdesk.inbox.queries import BadCursor, Page
 
@@ -43,6 +43,15 @@ def contact_scope(contact: Contact) -> Scope:
 def lead_scope(lead: Lead) -> Scope:
     conversations = (lead.source_conversation_id,) if lead.source_conversation_id else ()
     return Scope(Q(lead_id=lead.pk), conversations)
+
+
+def deal_scope(deal: Deal) -> Scope:
+    """The deal's lines, and the lead's it came from (its history before it was a deal)."""
+    lead = deal.lead
+    if lead is None:
+        return Scope(Q(deal_id=deal.pk), ())
+    conversations = (lead.source_conversation_id,) if lead.source_conversation_id else ()
+    return Scope(Q(deal_id=deal.pk) | Q(lead_id=lead.pk), conversations)
 
 
 @dataclass
@@ -111,7 +120,7 @@ def _activity_entry(a: Activity) -> Entry:
         text=a.text,
         row=a,
         lead_id=a.lead_id,
-        deal_id=a.extra.get("deal_id"),
+        deal_id=a.deal_id or a.extra.get("deal_id"),
         followup_id=a.extra.get("followup_id"),
         key=(_ACTIVITY, a.pk),
     )

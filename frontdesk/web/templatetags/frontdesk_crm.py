@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,16 @@ def source_label(source: str) -> str:
 @register.filter
 def handle_label(kind: str) -> str:
     return HandleKind(kind).label if kind in HandleKind.values else str(kind).capitalize()
+
+
+@register.filter
+def get_count(counts: dict[int, int], key: int) -> int:
+    return counts.get(key, 0)
+
+
+@register.filter
+def is_stale(deal: Any, now: datetime) -> bool:
+    return bool(deal.is_stale(now))
 
 
 @register.inclusion_tag("web/crm/_lead_actions.html", takes_context=True)

@@ -21,6 +21,7 @@ from frontdesk.crm.actions import contacts as actions
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import FieldType
 from frontdesk.crm.queries import contacts as queries
+from frontdesk.crm.queries import deals as deal_queries
 from frontdesk.crm.queries.timeline import contact_scope
 from frontdesk.inbox.models import Contact, ContactHandle
 from frontdesk.inbox.queries import BadCursor
@@ -266,6 +267,7 @@ def contact_page(request: HttpRequest, contact_id: int) -> HttpResponse:
             **_contact_context(request, contact),
             **crm_timeline.timeline_context(request, record),
             "leads": queries.contact_leads(contact),
+            "deals": deal_queries.contact_deals(contact.workspace_id, contact.pk),
             "conversations": queries.contact_conversations(contact),
         },
     )

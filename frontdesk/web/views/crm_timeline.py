@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from frontdesk.crm.actions import activity as actions
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.queries import contacts as contact_queries
+from frontdesk.crm.queries import deals as deal_queries
 from frontdesk.crm.queries import leads as lead_queries
 from frontdesk.crm.queries import timeline as queries
 from frontdesk.inbox.queries import BadCursor
@@ -27,7 +28,7 @@ TIMELINE_PAGE = 50
 
 @dataclass
 class Record:
-    """The page a timeline is on: ``kind`` is its URL prefix (contacts, leads)."""
+    """The page a timeline is on: ``kind`` is its URL prefix (contacts, leads, deals)."""
 
     kind: str
     pk: int
@@ -55,6 +56,12 @@ def record_for(request: HttpRequest, kind: str, pk: int) -> Record:
         except lead_queries.LeadNotFound:
             raise Http404("no such lead") from None
         return Record(kind, lead.pk, queries.lead_scope(lead))
+    if kind == "deals":
+        try:
+            deal = deal_queries.deal_for(workspace_id, pk)
+        except deal_queries.DealNotFound:
+            raise Http404("no such deal") from None
+        return Record(kind, deal.pk, queries.deal_scope(deal))
     raise Http404("no such record")
 
 
@@ -95,14 +102,14 @@ def _notes_answer(request: HttpRequest, record: Record, **extra: Any) -> HttpRes
 def note_add(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
     member = current_member(request)
     record = record_for(request, kind, record_id)
-    target = {"contact_id": record.pk} if kind == "contacts" else {"lead_id": record.pk}
+    target = {"contacts": "contact_id", "leads": "lead_id", "deals": "deal_id"}[kind]
     try:
         actions.add_note(
             member.workspace_id,
             member.user,
             request.POST.get("text", ""),
             pinned=request.POST.get("pinned") == "1",
-            **target,
+            **{target: record.pk},
         )
     except CrmError as exc:
         return form_error(request, str(exc), "#note-error")

@@ -19,9 +19,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from frontdesk.crm.actions import leads as actions
+from frontdesk.crm.actions.pipelines import workspace_pipelines
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import DISMISSED_STAGES, PIPELINE_STAGES, Lead, LeadStage
 from frontdesk.crm.queries import contacts as contact_queries
+from frontdesk.crm.queries import deals as deal_queries
 from frontdesk.crm.queries import leads as queries
 from frontdesk.crm.queries.timeline import lead_scope
 from frontdesk.inbox.queries import BadCursor
@@ -208,7 +210,12 @@ def contact_picker(request: HttpRequest) -> HttpResponse:
         found = contact_queries.contact_list(
             member.workspace_id, member.user_id, contact_queries.ContactFilter(q=q), "name", limit=8
         ).items
-    return render(request, "web/crm/_contact_picker.html", {"found": found, "q": q})
+    only_existing = request.GET.get("existing") == "1"  # a deal needs a contact that exists
+    return render(
+        request,
+        "web/crm/_contact_picker.html",
+        {"found": found, "q": q, "only_existing": only_existing},
+    )
 
 
 LEAD_FORM_KEYS = ("title", "value", "currency", "owner", "source", "stage", "close", "tags")
@@ -313,6 +320,8 @@ def lead_page(request: HttpRequest, lead_id: int) -> HttpResponse:
             **shell_context(request),
             **_lead_context(request, lead),
             **crm_timeline.timeline_context(request, record),
+            "deal": deal_queries.deal_of_lead(lead.workspace_id, lead.pk),
+            "pipelines": workspace_pipelines(lead.workspace_id),
         },
     )
 

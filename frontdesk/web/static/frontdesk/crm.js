@@ -43,6 +43,12 @@
 
   document.addEventListener("DOMContentLoaded", function () { initBulk(document); });
 
+  /* A select that stands for its whole form (the deals page's pipeline). */
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t && t.matches && t.matches("select[data-autosubmit]") && t.form) t.form.submit();
+  });
+
   /* --- a record's timeline: fetched again when something is added to it ------------------ */
 
   function record() { return document.querySelector("main[data-record]"); }
@@ -59,7 +65,8 @@
     var kind = main.dataset.record, id = main.dataset.recordId;
     if (ev.type === "timeline.changed") {
       return (kind === "contacts" && String(ev.contact_id) === id) ||
-        (kind === "leads" && String(ev.lead_id) === id);
+        (kind === "leads" && String(ev.lead_id) === id) ||
+        (kind === "deals" && String(ev.deal_id) === id);
     }
     if (ev.type === "message.created" || ev.type === "message.updated") {
       return (" " + (main.dataset.conversations || "") + " ").indexOf(" " + ev.conversation_id + " ") !== -1;
@@ -68,7 +75,9 @@
   }
 
   document.addEventListener("fd:event", function (e) {
-    if (concerns(e.detail || {})) refreshTimeline();
+    var ev = e.detail || {};
+    if (concerns(ev)) refreshTimeline();
+    if (ev.type === "deal.changed" && window.htmx) htmx.trigger(document.body, "fd:deals");
   });
   document.addEventListener("fd:reconnect", refreshTimeline);
 

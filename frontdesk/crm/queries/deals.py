@@ -1,0 +1,222 @@
+"""Reads of deals the board, the list, a deal's page, the forecast and the API share."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from frontdesk.crm.models import Deal, DealStatus, Pipeline, Stage
+from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__has_tag)
+from frontdesk.crm.queries.paging import Sort, keyset_page
+from frontdesk.inbox.queries import Page, contact_handles_prefetch
+
+COLUMN_LIMIT = 100  # cards per column (the most recently updated); counts cover them all
+
+
+class DealNotFound(LookupError):
+    """No such deal (or lead, contact) in this workspace (the caller answers 404)."""
+
+
+def deal_for(workspace_id: int, deal_id: int) -> Deal:
+    deal = (
+        Deal.objects.filter(workspace_id=workspace_id, pk=deal_id)
+        .select_related("stage", "pipeline", "contact", "owner", "lead")
+        .first()
+    )
+    if deal is None:
+        raise DealNotFound("deal not found")
+    return deal
+
+
+def deal_of_lead(workspace_id: int, lead_id: int) -> Deal | None:
+    return Deal.objects.filter(workspace_id=workspace_id, lead_id=lead_id).first()
+
+
+def stale_condition(workspace_id: int, now: datetime | None = None) -> Q:
+    """Open deals that sat in their stage longer than its rotting days, as a filter (one
+    term per stage that rots: a workspace has few); ``Deal.is_stale`` says it of one deal."""
+    now = now or timezone.now()
+    rotting = Stage.objects.filter(
+        workspace_id=workspace_id, rotting_days__isnull=False
+    ).values_list("pk", "rotting_days")
+    terms = Q(pk__in=[])
+    for stage_id, days in rotting:
+        terms |= Q(stage_id=stage_id, stage_entered_at__lt=now - timedelta(days=days or 0))
+    return Q(status=DealStatus.OPEN) & terms
+
+
+@dataclass
+class Column:
+    stage: Stage
+    deals: list[Deal] = field(default_factory=list)  # the first COLUMN_LIMIT
+    count: int = 0  # every deal in the stage
+    sums: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+    @property
+    def totals(self) -> list[tuple[str, Decimal]]:
+        return sorted(self.sums.items(), key=lambda item: -item[1])
+
+    @property
+    def hidden(self) -> int:
+        return self.count - len(self.deals)
+
+
+def board(pipeline: Pipeline, owner_id: int | None = None) -> list[Column]:
+    """One column per stage of the pipeline, in order: its count and value per currency
+    over all its deals, and the most recently updated as cards (each knows if it is stale)."""
+    stages = list(pipeline.stages.all())
+    rows = Deal.objects.filter(workspace_id=pipeline.workspace_id, pipeline=pipeline)
+    if owner_id is not None:
+        rows = rows.filter(owner_id=owner_id)
+    columns = {s.pk: Column(s) for s in stages}
+    per_currency = (
+        rows.order_by()
+        .values_list("stage_id", "currency")
+        .annotate(n=Count("id"), total=Sum("value"))
+    )
+    for stage_id, currency, n, total in per_currency:
+        column = columns.get(stage_id)
+        if column is None:
+            continue
+        column.count += n
+        if total is not None:
+            column.sums[currency] += total
+    cards = rows.select_related("contact", "owner", "stage").prefetch_related(
+        contact_handles_prefetch()
+    )
+    for stage_id, column in columns.items():
+        if column.count:
+            column.deals = list(
+                cards.filter(stage_id=stage_id).order_by("-updated_at", "-id")[:COLUMN_LIMIT]
+            )
+    return list(columns.values())
+
+
+@dataclass
+class Forecast:
+    currency: str
+    open_value: Decimal = Decimal(0)
+    weighted_value: Decimal = Decimal(0)
+    won_this_month: Decimal = Decimal(0)
+
+
+def forecast(pipeline: Pipeline, now: datetime | None = None) -> list[Forecast]:
+    """Per currency: the value of the open deals, the same weighted by their stage's win
+    probability, and what was won since the start of this month (in the current time
+    zone, the member's)."""
+    now = timezone.localtime(now or timezone.now())
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    rows = Deal.objects.filter(workspace_id=pipeline.workspace_id, pipeline=pipeline).order_by()
+    totals: dict[str, Forecast] = {}
+
+    def line(currency: str) -> Forecast:
+        return totals.setdefault(currency, Forecast(currency))
+
+    open_rows = (
+        rows.filter(status=DealStatus.OPEN)
+        .values_list("currency", "stage__probability")
+        .annotate(total=Sum("value"))
+    )
+    for currency, probability, total in open_rows:
+        if total is None:
+            continue
+        line(currency).open_value += total
+        line(currency).weighted_value += total * probability / 100
+    won = (
+        rows.filter(status=DealStatus.WON, closed_at__gte=month_start)
+        .values_list("currency")
+        .annotate(total=Sum("value"))
+    )
+    for currency, total in won:
+        if total is not None:
+            line(currency).won_this_month += total
+    cents = Decimal("0.01")
+    for f in totals.values():
+        f.open_value = f.open_value.quantize(cents)
+        f.weighted_value = f.weighted_value.quantize(cents)
+        f.won_this_month = f.won_this_month.quantize(cents)
+    return sorted(totals.values(), key=lambda f: (-f.open_value, f.currency))
+
+
+DEAL_SORTS = {
+    "updated": Sort("updated_at", descending=True, label="Recently updated"),
+    "created": Sort("created_at", descending=True, label="Newest first"),
+    "value": Sort("value", descending=True, label="Highest value"),
+    "close": Sort("expected_close_date", label="Closing soonest"),
+    "title": Sort("title", label="Title"),
+}
+
+
+@dataclass
+class DealFilter:
+    pipeline_id: int | None = None
+    stage_id: int | None = None
+    owner: str = ""  # "me", "none" or a user id
+    status: str = ""  # open, won, lost
+    stale: bool = False
+    tag: str = ""
+    q: str = ""
+
+
+def filtered(workspace_id: int, me_id: int, flt: DealFilter) -> QuerySet[Deal]:
+    rows = Deal.objects.filter(workspace_id=workspace_id)
+    if flt.pipeline_id is not None:
+        rows = rows.filter(pipeline_id=flt.pipeline_id)
+    if flt.stage_id is not None:
+        rows = rows.filter(stage_id=flt.stage_id)
+    if flt.owner == "me":
+        rows = rows.filter(owner_id=me_id)
+    elif flt.owner == "none":
+        rows = rows.filter(owner__isnull=True)
+    elif flt.owner.isdigit():
+        rows = rows.filter(owner_id=int(flt.owner))
+    if flt.status:
+        rows = rows.filter(status=flt.status)
+    if flt.stale:
+        rows = rows.filter(stale_condition(workspace_id))
+    if flt.tag:
+        rows = rows.filter(tags__has_tag=flt.tag)
+    q = flt.q.strip()[:200]
+    if q:
+        rows = rows.filter(Q(title__icontains=q) | Q(contact__name__icontains=q))
+    return rows
+
+
+def deal_list(
+    workspace_id: int,
+    me_id: int,
+    flt: DealFilter,
+    sort: str = "updated",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    rows = (
+        filtered(workspace_id, me_id, flt)
+        .select_related("contact", "owner", "stage", "pipeline")
+        .prefetch_related(contact_handles_prefetch())
+    )
+    return keyset_page(rows, DEAL_SORTS.get(sort, DEAL_SORTS["updated"]), cursor, limit)
+
+
+def contact_deals(workspace_id: int, contact_id: int) -> list[Deal]:
+    return list(
+        Deal.objects.filter(workspace_id=workspace_id, contact_id=contact_id)
+        .select_related("stage", "owner")
+        .order_by("-updated_at", "-id")[:50]
+    )
+
+
+def deal_counts(workspace_id: int) -> dict[int, int]:
+    """Deals per stage id, for the settings page."""
+    rows = (
+        Deal.objects.filter(workspace_id=workspace_id)
+        .order_by()
+        .values_list("stage_id")
+        .annotate(n=Count("id"))
+    )
+    return dict(rows)

@@ -1,0 +1,489 @@
+"""Pipelines with typed stages, deals made from a lead in one click or by hand, moved to won
+or lost (with the reason), stale deals, the forecast per currency; through the actions, the
+API and the pages, each inside its workspace only."""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from frontdesk.crm.actions import deals as actions
+from frontdesk.crm.actions import pipelines as pipelines
+from frontdesk.crm.actions.contacts import create_contact
+from frontdesk.crm.actions.leads import create_lead
+from frontdesk.crm.actions.values import CrmError
+from frontdesk.crm.models import Activity, Deal, Pipeline, Stage
+from frontdesk.crm.queries import deals as queries
+from tests.conftest import PASSWORD, token_client
+
+HX = {"HX-Request": "true"}
+
+
+def login(membership) -> Client:
+    client = Client()
+    assert client.login(username=membership.user.email, password=PASSWORD)
+    return client
+
+
+def send(client: Client, method: str, url: str, body: dict):
+    return getattr(client, method)(url, json.dumps(body), content_type="application/json")
+
+
+def stages_of(pipeline: Pipeline) -> dict[str, Stage]:
+    return {s.name: s for s in pipeline.stages.all()}
+
+
+@pytest.fixture
+def sales(owner) -> Pipeline:
+    return pipelines.workspace_pipelines(owner.workspace_id)[0]
+
+
+@pytest.fixture
+def ana(owner):
+    return create_contact(owner.workspace_id, owner.user, name="Ana Lima", company="Lisbon Bikes")
+
+
+def deal_in(owner, contact, stage: Stage, value="1000", currency="EUR", title="Deal") -> Deal:
+    return actions.create_deal(
+        owner.workspace_id,
+        owner.user,
+        contact_id=contact.pk,
+        title=title,
+        stage_id=stage.pk,
+        value=value,
+        currency_code=currency,
+    )
+
+
+# --- pipelines -----------------------------------------------------------------------------
+
+
+def test_every_workspace_starts_with_one_pipeline(owner, rival):
+    first = pipelines.workspace_pipelines(owner.workspace_id)
+    again = pipelines.workspace_pipelines(owner.workspace_id)
+    assert [p.pk for p in first] == [p.pk for p in again]
+    assert len(first) == 1 and first[0].name == "Sales"
+    stages = list(first[0].stages.all())
+    assert [(s.name, s.type, s.probability) for s in stages] == [
+        ("Qualified", "active", 10),
+        ("Contact made", "active", 25),
+        ("Proposal sent", "active", 50),
+        ("Negotiation", "active", 75),
+        ("Won", "won", 100),
+        ("Lost", "lost", 0),
+    ]
+    assert stages[0].rotting_days == 14 and stages[-1].rotting_days is None
+    assert pipelines.workspace_pipelines(rival.workspace_id)[0].pk != first[0].pk
+
+
+def test_pipeline_rules(owner, sales, ana):
+    with pytest.raises(CrmError, match="needs at least one won and one lost stage"):
+        pipelines.create_pipeline(owner.workspace_id, "Partners", [{"name": "Talking"}])
+    with pytest.raises(CrmError, match="already is a pipeline named"):
+        pipelines.create_pipeline(owner.workspace_id, "Sales")
+    with pytest.raises(CrmError, match="between 0 and 100"):
+        pipelines.add_stage(owner.workspace_id, sales.pk, {"name": "X", "probability": "150"})
+    # A new active stage goes before won and lost.
+    demo = pipelines.add_stage(owner.workspace_id, sales.pk, {"name": "Demo", "probability": "60"})
+    names = [s.name for s in sales.stages.order_by("position")]
+    assert names[-3:] == ["Demo", "Won", "Lost"]
+    pipelines.move_stage(owner.workspace_id, demo.pk, -1)
+    assert [s.name for s in sales.stages.order_by("position")][-4:-2] == ["Demo", "Negotiation"]
+    # The last stage of a type cannot go, nor lose its type.
+    won = stages_of(sales)["Won"]
+    with pytest.raises(CrmError, match="at least one won"):
+        pipelines.remove_stage(owner.workspace_id, won.pk)
+    with pytest.raises(CrmError, match="at least one won"):
+        pipelines.change_stage(owner.workspace_id, won.pk, {"name": "Won", "type": "active"})
+    # A stage with deals moves them first, never silently.
+    deal = deal_in(owner, ana, demo)
+    with pytest.raises(CrmError, match="Demo holds 1 deal"):
+        pipelines.remove_stage(owner.workspace_id, demo.pk)
+    negotiation = stages_of(sales)["Negotiation"]
+    assert pipelines.remove_stage(owner.workspace_id, demo.pk, negotiation.pk) == 1
+    deal.refresh_from_db()
+    assert deal.stage == negotiation
+    with pytest.raises(CrmError, match="has deals"):
+        pipelines.delete_pipeline(owner.workspace_id, sales.pk)
+    Deal.objects.all().delete()
+    with pytest.raises(CrmError, match="at least one pipeline"):
+        pipelines.delete_pipeline(owner.workspace_id, sales.pk)
+
+
+def test_a_stage_that_changes_type_takes_its_deals_along(owner, sales, ana):
+    negotiation = stages_of(sales)["Negotiation"]
+    deal = deal_in(owner, ana, negotiation)
+    pipelines.change_stage(
+        owner.workspace_id, negotiation.pk, {"name": "Signed", "type": "won", "probability": ""}
+    )
+    deal.refresh_from_db()
+    assert deal.status == "won" and deal.closed_at is not None
+    assert Stage.objects.get(pk=negotiation.pk).probability == 100  # a won stage's default
+
+
+# --- deals ---------------------------------------------------------------------------------
+
+
+def test_a_lead_becomes_a_deal_in_one_click(owner, agent, sales, ana):
+    lead = create_lead(
+        owner.workspace_id,
+        owner.user,
+        contact_id=ana.pk,
+        title="40 cargo bikes",
+        value="21600",
+        currency="EUR",
+        owner_id=agent.user_id,
+        source="Referral",
+        tags=["vip"],
+        stage="working",
+    )
+    made = actions.convert_lead(owner.workspace_id, lead.pk, owner.user)
+    assert made.created
+    deal = made.deal
+    assert (deal.title, deal.value, deal.currency, deal.owner, deal.source, deal.tags) == (
+        "40 cargo bikes",
+        Decimal("21600.00"),
+        "EUR",
+        agent.user,
+        "Referral",
+        ["vip"],
+    )
+    assert (deal.contact, deal.lead, deal.pipeline, deal.stage) == (
+        ana,
+        lead,
+        sales,
+        stages_of(sales)["Qualified"],
+    )
+    assert deal.status == "open" and deal.closed_at is None
+    lead.refresh_from_db()
+    assert lead.stage == "converted"
+    assert Activity.objects.filter(lead=lead, deal=deal, kind="lead").exists()
+    again = actions.convert_lead(owner.workspace_id, lead.pk, owner.user)
+    assert not again.created and again.deal == deal
+    assert Deal.objects.count() == 1
+
+
+def test_won_lost_and_reopened(owner, sales, ana):
+    stages = stages_of(sales)
+    deal = deal_in(owner, ana, stages["Qualified"])
+    actions.move_deal(owner.workspace_id, deal.pk, stages["Proposal sent"].pk, owner.user)
+    deal = actions.move_deal(owner.workspace_id, deal.pk, stages["Won"].pk, owner.user)
+    assert deal.status == "won" and deal.closed_at is not None
+    deal = actions.move_deal(
+        owner.workspace_id, deal.pk, stages["Lost"].pk, owner.user, lost_reason="Too pricey"
+    )
+    assert (deal.status, deal.lost_reason) == ("lost", "Too pricey")
+    deal = actions.move_deal(owner.workspace_id, deal.pk, stages["Negotiation"].pk, owner.user)
+    assert (deal.status, deal.closed_at, deal.lost_reason) == ("open", None, "")
+    texts = list(
+        Activity.objects.filter(deal=deal).order_by("at", "id").values_list("text", flat=True)
+    )
+    assert texts == [
+        "owner created the deal Deal in Qualified",
+        "owner moved the deal from Qualified to Proposal sent",
+        "owner won the deal (Won)",
+        "owner lost the deal: Too pricey",
+        "owner moved the deal from Lost to Negotiation",
+    ]
+    # A stage of another pipeline takes the deal there.
+    other = pipelines.create_pipeline(owner.workspace_id, "Partners")
+    target = stages_of(other)["Contact made"]
+    deal = actions.move_deal(owner.workspace_id, deal.pk, target.pk, owner.user)
+    assert deal.pipeline == other
+
+
+def test_stale_deals(owner, sales, ana):
+    stages = stages_of(sales)  # Qualified rots after 14 days, Negotiation after 7
+    fresh = deal_in(owner, ana, stages["Qualified"], title="fresh")
+    idle = deal_in(owner, ana, stages["Qualified"], title="idle")
+    late = deal_in(owner, ana, stages["Negotiation"], title="late")
+    won = deal_in(owner, ana, stages["Won"], title="won")
+    now = timezone.now()
+    Deal.objects.filter(pk=fresh.pk).update(stage_entered_at=now - timedelta(days=13))
+    Deal.objects.filter(pk__in=[idle.pk, won.pk]).update(stage_entered_at=now - timedelta(days=15))
+    Deal.objects.filter(pk=late.pk).update(stage_entered_at=now - timedelta(days=8))
+    stale = [
+        d.title
+        for d in queries.deal_list(
+            owner.workspace_id, owner.user_id, queries.DealFilter(stale=True), "title"
+        ).items
+    ]
+    assert stale == ["idle", "late"]
+    for deal in Deal.objects.select_related("stage"):
+        assert deal.is_stale(now) == (deal.title in stale)
+    # Moving it starts its stage's clock again.
+    actions.move_deal(owner.workspace_id, idle.pk, stages["Contact made"].pk, owner.user)
+    assert not queries.deal_for(owner.workspace_id, idle.pk).is_stale()
+
+
+def test_the_forecast_sums_per_currency(owner, sales, ana):
+    stages = stages_of(sales)
+    deal_in(owner, ana, stages["Qualified"], "1000", "EUR")  # 10%
+    deal_in(owner, ana, stages["Proposal sent"], "2000.50", "EUR")  # 50%
+    deal_in(owner, ana, stages["Negotiation"], "400", "USD")  # 75%
+    deal_in(owner, ana, stages["Negotiation"], None, "USD")  # no value: counts nothing
+    this_month = deal_in(owner, ana, stages["Won"], "700", "EUR")
+    last_month = deal_in(owner, ana, stages["Won"], "9999", "EUR")
+    deal_in(owner, ana, stages["Lost"], "5000", "EUR")
+    lisbon = zoneinfo.ZoneInfo("Europe/Lisbon")
+    now = datetime(2026, 12, 10, 12, 0, tzinfo=lisbon)
+    Deal.objects.filter(pk=this_month.pk).update(
+        closed_at=datetime(2026, 12, 1, 0, 30, tzinfo=lisbon)
+    )
+    Deal.objects.filter(pk=last_month.pk).update(
+        closed_at=datetime(2026, 11, 30, 23, 30, tzinfo=lisbon)
+    )
+    with timezone.override(lisbon):
+        lines = queries.forecast(sales, now)
+    assert [vars(f) for f in lines] == [
+        {
+            "currency": "EUR",
+            "open_value": Decimal("3000.50"),
+            "weighted_value": Decimal("1100.25"),  # 100 + 1000.25
+            "won_this_month": Decimal("700.00"),
+        },
+        {
+            "currency": "USD",
+            "open_value": Decimal("400.00"),
+            "weighted_value": Decimal("300.00"),
+            "won_this_month": Decimal("0.00"),
+        },
+    ]
+    # In New York it is still November when Lisbon's December began.
+    with timezone.override(zoneinfo.ZoneInfo("America/New_York")):
+        eur = queries.forecast(sales, now)[0]
+    assert eur.won_this_month == Decimal("0.00")
+
+
+def test_deals_stay_in_their_workspace(owner, rival, sales, ana):
+    deal = deal_in(owner, ana, stages_of(sales)["Qualified"])
+    theirs = pipelines.workspace_pipelines(rival.workspace_id)[0]
+    their_stage = stages_of(theirs)["Won"]
+    with pytest.raises(queries.DealNotFound):
+        actions.move_deal(rival.workspace_id, deal.pk, their_stage.pk, rival.user)
+    with pytest.raises(pipelines.PipelineNotFound):
+        actions.move_deal(owner.workspace_id, deal.pk, their_stage.pk, owner.user)
+    with pytest.raises(queries.DealNotFound):
+        actions.create_deal(rival.workspace_id, rival.user, contact_id=ana.pk, title="x")
+    with pytest.raises(pipelines.PipelineNotFound):
+        pipelines.remove_stage(owner.workspace_id, their_stage.pk)
+    deal.refresh_from_db()
+    assert deal.status == "open"
+
+
+# --- the REST API --------------------------------------------------------------------------
+
+
+def test_api_pipelines_and_forecast(api, owner, agent, rival):
+    listed = api.get("/api/v1/pipelines").json()["items"]
+    assert len(listed) == 1 and listed[0]["name"] == "Sales"
+    assert set(listed[0]["stages"][0]) == {"id", "name", "type", "probability", "rotting_days"}
+    r = send(
+        api,
+        "post",
+        "/api/v1/pipelines",
+        {
+            "name": "Partners",
+            "stages": [
+                {"name": "Talking", "probability": 20, "rotting_days": 30},
+                {"name": "Signed", "type": "won"},
+                {"name": "Dropped", "type": "lost"},
+            ],
+        },
+    )
+    assert r.status_code == 201, r.content
+    assert [s["name"] for s in r.json()["stages"]] == ["Talking", "Signed", "Dropped"]
+    bad = send(api, "post", "/api/v1/pipelines", {"name": "Half", "stages": [{"name": "A"}]})
+    assert bad.status_code == 400
+    assert (
+        send(token_client(agent), "post", "/api/v1/pipelines", {"name": "Mine"}).status_code == 403
+    )
+    forecast = api.get(f"/api/v1/pipelines/{listed[0]['id']}/forecast").json()
+    assert forecast == {"totals": []}
+    assert (
+        token_client(rival).get(f"/api/v1/pipelines/{listed[0]['id']}/forecast").status_code == 404
+    )
+
+
+def test_api_deals(api, owner, agent, rival, ana):
+    lead = create_lead(
+        owner.workspace_id, owner.user, contact_id=ana.pk, title="40 bikes", value="21600"
+    )
+    r = send(api, "post", f"/api/v1/leads/{lead.pk}/deal", {})
+    assert r.status_code == 201, r.content
+    deal = r.json()
+    assert set(deal) >= {
+        "id", "title", "pipeline_id", "stage_id", "status", "value", "currency", "priority",
+        "owner_id", "contact_id", "lead_id", "expected_close_date", "lost_reason", "stale",
+        "created_at", "updated_at", "closed_at",
+    }  # fmt: skip
+    assert (deal["title"], deal["value"], deal["lead_id"], deal["status"]) == (
+        "40 bikes",
+        "21600.00",
+        lead.pk,
+        "open",
+    )
+    assert send(api, "post", f"/api/v1/leads/{lead.pk}/deal", {}).status_code == 200
+    assert api.get(f"/api/v1/leads/{lead.pk}").json()["stage"] == "converted"
+    stages = {s["name"]: s["id"] for s in api.get("/api/v1/pipelines").json()["items"][0]["stages"]}
+    url = f"/api/v1/deals/{deal['id']}"
+    won = send(api, "patch", url, {"stage_id": stages["Won"], "priority": "high"})
+    assert won.status_code == 200, won.content
+    assert (won.json()["status"], won.json()["priority"]) == ("won", "high")
+    assert won.json()["closed_at"] is not None
+    lost = send(api, "patch", url, {"stage_id": stages["Lost"], "lost_reason": "Budget cut"})
+    assert (lost.json()["status"], lost.json()["lost_reason"]) == ("lost", "Budget cut")
+    bad = send(api, "patch", url, {"stage_id": stages["Qualified"], "currency": "EURO"})
+    assert bad.status_code == 400  # nothing of it applied
+    assert api.get(url).json()["status"] == "lost"
+    r = send(
+        api, "post", "/api/v1/deals", {"contact_id": ana.pk, "title": "Spare parts", "value": "300"}
+    )
+    assert r.status_code == 201 and r.json()["stage_id"] == stages["Qualified"]
+    found = api.get("/api/v1/deals?status=lost").json()["items"]
+    assert [d["id"] for d in found] == [deal["id"]]
+    assert api.get(f"/api/v1/deals?stage={stages['Qualified']}").json()["items"][0]["title"] == (
+        "Spare parts"
+    )
+    assert api.get(f"{url}/timeline").json()["items"][0]["kind"] == "deal"
+    theirs = token_client(rival)
+    assert theirs.get(url).status_code == 404
+    assert send(theirs, "patch", url, {"title": "x"}).status_code == 404
+    assert send(theirs, "post", f"/api/v1/leads/{lead.pk}/deal", {}).status_code == 404
+    assert (
+        send(theirs, "post", "/api/v1/deals", {"contact_id": ana.pk, "title": "x"}).status_code
+        == 404
+    )
+    assert theirs.get(f"{url}/timeline").status_code == 404
+    assert theirs.get("/api/v1/deals").json()["items"] == []
+
+
+# --- the pages -----------------------------------------------------------------------------
+
+
+def test_deals_board_list_and_moves(owner, sales, ana):
+    stages = stages_of(sales)
+    deal = deal_in(owner, ana, stages["Qualified"], "1200", title="Fleet of 12")
+    Deal.objects.filter(pk=deal.pk).update(stage_entered_at=timezone.now() - timedelta(days=30))
+    client = login(owner)
+    board = client.get("/deals/").content.decode()
+    assert "Fleet of 12" in board and "Stale" in board
+    assert f'data-drop-stage="{stages["Lost"].pk}" data-ask-reason="1"' in board
+    assert "Weighted" in board and "€120" in board  # 10% of 1200
+    r = client.post(
+        f"/deals/{deal.pk}/stage", {"stage": stages["Won"].pk, "from": "board"}, headers=HX
+    )
+    assert r.status_code == 204 and r["HX-Trigger"] == "fd:deals"
+    r = client.post(
+        f"/deals/{deal.pk}/stage",
+        {"stage": stages["Lost"].pk, "from": "board", "lost_reason": "Went elsewhere"},
+        headers=HX,
+    )
+    deal.refresh_from_db()
+    assert (deal.status, deal.lost_reason) == ("lost", "Went elsewhere")
+    listing = client.get(f"/deals/?pipeline={sales.pk}&view=list&status=lost").content.decode()
+    assert "Fleet of 12" in listing and "Went elsewhere" in listing
+    part = client.get(
+        f"/deals/?pipeline={sales.pk}&view=list&status=open",
+        headers={**HX, "HX-Target": "deal-list"},
+    ).content.decode()
+    assert "Fleet of 12" not in part and 'id="forecast"' in part
+
+
+def test_deal_page_and_lead_conversion(owner, agent, sales, ana):
+    lead = create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title="40 bikes")
+    client = login(owner)
+    assert "Convert to deal" in client.get(f"/leads/{lead.pk}/").content.decode()
+    r = client.post(f"/leads/{lead.pk}/deal")
+    deal = Deal.objects.get()
+    assert r.status_code == 302 and r["Location"] == f"/deals/{deal.pk}/"
+    page = client.get(f"/deals/{deal.pk}/").content.decode()
+    assert "40 bikes" in page and "From the lead" in page and 'id="timeline"' in page
+    r = client.post(
+        f"/deals/{deal.pk}/edit",
+        {"title": "40 cargo bikes", "value": "21600", "currency": "EUR", "priority": "high",
+         "owner": str(agent.user_id)},
+        headers=HX,
+    )  # fmt: skip
+    assert r.status_code == 200 and "Saved" in r.content.decode()
+    deal.refresh_from_db()
+    assert (deal.title, deal.priority, deal.owner) == ("40 cargo bikes", "high", agent.user)
+    lost = stages_of(sales)["Lost"]
+    r = client.post(
+        f"/deals/{deal.pk}/stage", {"stage": lost.pk, "lost_reason": "Timing"}, headers=HX
+    )
+    assert r.status_code == 200 and "Timing" in r.content.decode()
+    r = client.post(f"/deals/{deal.pk}/edit", {"title": " "}, headers=HX)
+    assert r.status_code == 422 and r["HX-Retarget"] == "#deal-form-error"
+    assert client.post(f"/deals/{deal.pk}/notes", {"text": "Call in Q3"}).status_code == 302
+    assert "Call in Q3" in client.get(f"/deals/{deal.pk}/timeline", headers=HX).content.decode()
+    new = client.get(f"/deals/new?contact={ana.pk}").content.decode()
+    assert "Ana Lima" in new
+    r = client.post(
+        "/deals/new",
+        {"contact": ana.pk, "title": "Parts", "stage": stages_of(sales)["Negotiation"].pk},
+    )
+    assert r.status_code == 302 and Deal.objects.get(title="Parts").stage.name == "Negotiation"
+
+
+def test_pipelines_settings(owner, agent, sales, ana):
+    admin = login(owner)
+    assert "Qualified" in login(agent).get("/settings/pipelines/").content.decode()
+    r = login(agent).post("/settings/pipelines/", {"action": "add_pipeline", "name": "x"})
+    assert r.status_code == 403
+    assert (
+        admin.post(
+            "/settings/pipelines/", {"action": "add_pipeline", "name": "Partners"}
+        ).status_code
+        == 302
+    )
+    qualified = stages_of(sales)["Qualified"]
+    r = admin.post(
+        "/settings/pipelines/",
+        {"action": "change_stage", "id": qualified.pk, "name": "Lead in", "type": "active",
+         "probability": "15", "rotting_days": "10"},
+    )  # fmt: skip
+    assert r.status_code == 302
+    qualified.refresh_from_db()
+    assert (qualified.name, qualified.probability, qualified.rotting_days) == ("Lead in", 15, 10)
+    deal_in(owner, ana, qualified)
+    r = admin.post("/settings/pipelines/", {"action": "remove_stage", "id": qualified.pk})
+    assert r.status_code == 400 and "choose the stage" in r.content.decode()
+    target = stages_of(sales)["Contact made"]
+    r = admin.post(
+        "/settings/pipelines/", {"action": "remove_stage", "id": qualified.pk, "move_to": target.pk}
+    )
+    assert r.status_code == 302 and Deal.objects.get().stage == target
+
+
+def test_deal_pages_of_another_workspace_are_not_found(owner, rival, sales, ana):
+    deal = deal_in(owner, ana, stages_of(sales)["Qualified"])
+    lead = create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title="lead")
+    stage = stages_of(sales)["Won"]
+    theirs = login(rival)
+    assert theirs.get(f"/deals/{deal.pk}/").status_code == 404
+    assert theirs.post(f"/deals/{deal.pk}/edit", {"title": "x"}).status_code == 404
+    assert theirs.post(f"/deals/{deal.pk}/stage", {"stage": stage.pk}).status_code == 404
+    assert theirs.get(f"/deals/{deal.pk}/timeline").status_code == 404
+    assert theirs.post(f"/deals/{deal.pk}/notes", {"text": "x"}).status_code == 404
+    assert theirs.post(f"/leads/{lead.pk}/deal").status_code == 404
+    assert "Qualified" in theirs.get("/deals/").content.decode()  # their own pipeline
+    assert f"deal-{deal.pk}" not in theirs.get("/deals/").content.decode()
+    r = theirs.post("/settings/pipelines/", {"action": "remove_stage", "id": stage.pk})
+    assert r.status_code == 404
+    r = theirs.post("/settings/pipelines/", {"action": "delete_pipeline", "id": sales.pk})
+    assert r.status_code == 404
+    r = theirs.post("/deals/new", {"contact": ana.pk, "title": "x"})
+    assert r.status_code == 400
+    # Their own stage posted for our deal is no stage here.
+    their_stage = stages_of(pipelines.workspace_pipelines(rival.workspace_id)[0])["Won"]
+    r = login(owner).post(f"/deals/{deal.pk}/stage", {"stage": their_stage.pk})
+    assert r.status_code == 404
+    deal.refresh_from_db()
+    assert deal.status == "open" and Stage.objects.filter(pk=stage.pk).exists()
