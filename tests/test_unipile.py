@@ -194,7 +194,7 @@ def test_a_channel_made_through_the_api_registers_its_webhooks_at_once(
 
 
 @pytest.mark.parametrize(
-    "kind,config,message",
+    ("kind", "config", "message"),
     [
         ("linkedin", {"network": "whatsapp"}, "does not match"),
         ("linkedin", {"network": "telegram"}, "network must be"),
@@ -615,7 +615,7 @@ def test_reply_goes_to_the_chat_as_multipart_with_attachments(
 
 
 @pytest.mark.parametrize(
-    "status,kind,outcome,channel_status",
+    ("status", "kind", "outcome", "channel_status"),
     [
         (401, "errors/disconnected_account", "failed", ChannelStatus.NEEDS_RECONNECT),
         (403, "errors/feature_not_subscribed", "failed", ChannelStatus.NEEDS_RECONNECT),

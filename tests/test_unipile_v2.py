@@ -295,7 +295,7 @@ def test_reply_goes_to_the_account_scoped_chat_and_read_events_mark_it(
 
 
 @pytest.mark.parametrize(
-    "status,kind,outcome,channel_status",
+    ("status", "kind", "outcome", "channel_status"),
     [
         (401, "provider/invalid_authorization", "failed", ChannelStatus.NEEDS_RECONNECT),
         (403, "api/insufficient_permissions", "failed", ChannelStatus.NEEDS_RECONNECT),

@@ -1,5 +1,10 @@
 """Every connector, by provider name. A new channel is one folder plus one line here."""
 
+from collections.abc import Callable
+from typing import Any
+
+from django.urls import URLPattern, URLResolver
+
 from frontdesk.connectors.api.connector import ApiConnector
 from frontdesk.connectors.base import Connector
 from frontdesk.connectors.email.connector import (
@@ -36,11 +41,11 @@ def get_connector(provider: str) -> Connector:
         raise UnknownProvider(f"unknown provider {provider!r}") from None
 
 
-def connector_urlpatterns() -> list:
+def connector_urlpatterns() -> list[URLPattern | URLResolver]:
     return [pattern for connector in CONNECTORS.values() for pattern in connector.urlpatterns()]
 
 
-def worker_services() -> list:
+def worker_services() -> list[Callable[[], Any]]:
     """What the worker starts beside itself: each connector's ``worker_service``, once."""
     starts = (c.worker_service() for c in CONNECTORS.values())
     return list(dict.fromkeys(s for s in starts if s is not None))

@@ -40,7 +40,7 @@ def _background_loop() -> asyncio.AbstractEventLoop:
         return _own_loop
 
 
-def _report(future: Future) -> None:
+def _report(future: Future[None]) -> None:
     if not future.cancelled() and future.exception() is not None:
         log.error("could not publish an event: %s", future.exception())
 
