@@ -43,7 +43,7 @@ def test_no_or_wrong_token_is_401(db):
 def test_create_an_api_channel_returns_its_secret_once(api, owner, callback, monkeypatch):
     published: list[tuple] = []
     monkeypatch.setattr(
-        "frontdesk.inbox.actions.channel.publish",
+        "frontdesk.realtime.publish.publish",
         lambda workspace_id, event, **data: published.append((workspace_id, event, data)),
     )
     r = post_json(
@@ -346,7 +346,7 @@ def test_bad_base64_attachment_is_a_clear_400(api, channel):
 
 
 def test_status_updates_through_the_api_channel(api, channel, owner, callback):
-    from frontdesk.inbox.actions.send import deliver
+    from frontdesk.inbox.outbox import deliver
 
     callback.default = "ok-with-id"
     ids = post_json(api, f"/api/v1/channels/{channel.pk}/messages", inbound_body(id="in-1")).json()
@@ -383,7 +383,7 @@ def test_a_deactivated_users_token_stops_working(api, owner):
 
 
 def test_start_a_conversation_on_a_chat_channel(api, channel, callback):
-    from frontdesk.inbox.actions.send import deliver
+    from frontdesk.inbox.outbox import deliver
 
     body = {
         "channel_id": channel.pk,

@@ -11,8 +11,8 @@ from frontdesk.connectors.base import InboundAttachment
 from frontdesk.connectors.registry import get_connector
 from frontdesk.inbox import formatting
 from frontdesk.inbox.actions.compose import render_body
-from frontdesk.inbox.actions.ingest import InvalidInbound
 from frontdesk.inbox.actions.send import check_channel_limits
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import Message
 
 SOURCE = """Hello **Ana**, thanks for *writing*!
@@ -78,11 +78,11 @@ def test_channel_limits_refuse_before_queueing(settings):
     whatsapp = get_connector("whatsapp_cloud")
     linkedin = get_connector("unipile").for_kind("linkedin")
     check_channel_limits(whatsapp, "x" * 5000, [])  # WhatsApp sends it in two parts
-    with pytest.raises(InvalidInbound, match="LinkedIn takes at most 8,000 characters"):
+    with pytest.raises(ActionRefused, match="LinkedIn takes at most 8,000 characters"):
         check_channel_limits(linkedin, "x" * 8001, [])
-    with pytest.raises(InvalidInbound, match="does not take this kind of file"):
+    with pytest.raises(ActionRefused, match="does not take this kind of file"):
         check_channel_limits(whatsapp, "", [_file("a.zip", "application/zip", 10)])
-    with pytest.raises(InvalidInbound, match=r"photo\.png is 6 MB: the limit for it here is 5 MB"):
+    with pytest.raises(ActionRefused, match=r"photo\.png is 6 MB: the limit for it here is 5 MB"):
         check_channel_limits(whatsapp, "", [_file("photo.png", "image/png", 6 * 1024 * 1024)])
     check_channel_limits(whatsapp, "", [_file("menu.pdf", "application/pdf", 6 * 1024 * 1024)])
     check_channel_limits(get_connector("imap"), "", [_file("a.zip", "application/zip", 10)])

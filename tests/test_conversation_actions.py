@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from frontdesk.inbox import queries
 from frontdesk.inbox.actions.conversation import assign, mark_read, set_status, wake_snoozed
-from frontdesk.inbox.actions.ingest import InvalidInbound
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import Conversation, Message
 
 
@@ -41,7 +41,7 @@ def test_assign_leaves_a_quiet_event_line(owner, agent, conversation):
 
 
 def test_cannot_assign_to_a_stranger(owner, rival, conversation):
-    with pytest.raises(InvalidInbound):
+    with pytest.raises(ActionRefused):
         assign(owner.user, conversation, rival.user)
     assert Conversation.objects.get().assignee is None
 
@@ -49,7 +49,7 @@ def test_cannot_assign_to_a_stranger(owner, rival, conversation):
 def test_cannot_assign_to_a_deactivated_member(owner, agent, conversation):
     agent.user.is_active = False
     agent.user.save()
-    with pytest.raises(InvalidInbound):
+    with pytest.raises(ActionRefused):
         assign(owner.user, conversation, agent.user)
     assert Conversation.objects.get().assignee is None
 
@@ -73,9 +73,9 @@ def test_status_changes_and_snooze_wake_up(owner, conversation):
 
 
 def test_unknown_status_and_past_snooze_are_refused(owner, conversation):
-    with pytest.raises(InvalidInbound):
+    with pytest.raises(ActionRefused):
         set_status(owner.user, conversation, "archived")
-    with pytest.raises(InvalidInbound):
+    with pytest.raises(ActionRefused):
         set_status(owner.user, conversation, "snoozed", timezone.now() - timedelta(minutes=1))
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from frontdesk.inbox.actions.send import deliver, queue_reply
+from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from frontdesk.inbox.outbox import deliver
 from frontdesk.ops.demo.receiver import start_receiver
 from frontdesk.ops.demo.seed import CLIENTS, DEMO_EMAIL, point_demo_channels, seed_demo
 from frontdesk.workspaces.models import Membership

@@ -9,8 +9,10 @@ from django.utils import timezone
 
 from frontdesk.connectors.base import InboundAttachment, InboundMessage, StatusUpdate
 from frontdesk.inbox.actions.conversation import set_status
-from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
+from frontdesk.inbox.actions.delivery import ingest_status
+from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.attachments import safe_filename
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import (
     Attachment,
     Contact,
@@ -173,14 +175,14 @@ def test_safe_filename(raw, safe):
     ],
 )
 def test_inbound_without_id_or_handle_is_refused(channel, item):
-    with pytest.raises(InvalidInbound):
+    with pytest.raises(ActionRefused):
         ingest(channel, item)
     assert Message.objects.count() == 0
 
 
 def test_text_over_the_limit_is_refused(channel, settings):
     settings.FRONTDESK_MAX_TEXT_CHARS = 100
-    with pytest.raises(InvalidInbound, match="longer than 100"):
+    with pytest.raises(ActionRefused, match="longer than 100"):
         ingest(channel, InboundMessage(provider_id="p", handle="x", text="y" * 101))
 
 
@@ -268,7 +270,7 @@ def test_a_kept_status_still_applies_when_its_message_comes_within_the_retention
 
 
 def test_a_large_backlog_is_forgotten_in_bounded_batches(channel, django_assert_num_queries):
-    from frontdesk.inbox.actions.ingest import purge_pending_statuses
+    from frontdesk.inbox.actions.delivery import purge_pending_statuses
 
     for i in range(10):
         _kept(channel, f"old-{i}", days_ago=30)
@@ -281,7 +283,7 @@ def test_a_large_backlog_is_forgotten_in_bounded_batches(channel, django_assert_
 
 
 def test_an_unknown_status_word_is_refused(channel):
-    with pytest.raises(InvalidInbound):
+    with pytest.raises(ActionRefused):
         ingest_status(channel, StatusUpdate(provider_id="x", status="teleported"))
 
 

@@ -23,11 +23,14 @@ def conversation(inbound):
 
 @pytest.fixture
 def published(monkeypatch) -> list[tuple]:
+    """The notification events published (the assignment's own events are left out)."""
     calls: list[tuple] = []
-    monkeypatch.setattr(
-        "frontdesk.inbox.actions.notifications.publish",
-        lambda workspace_id, event_type, **data: calls.append((workspace_id, event_type, data)),
-    )
+
+    def record(workspace_id: int, event_type: str, **data) -> None:
+        if event_type.startswith("notification."):
+            calls.append((workspace_id, event_type, data))
+
+    monkeypatch.setattr("frontdesk.realtime.publish.publish", record)
     return calls
 
 

@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from frontdesk.inbox.actions.send import add_note, deliver, due_for_delivery, queue_reply, retry
+from frontdesk.inbox.actions.send import add_note, queue_reply, retry
 from frontdesk.inbox.models import Message
+from frontdesk.inbox.outbox import deliver, due_for_delivery
 
 
 @pytest.fixture
@@ -166,7 +167,7 @@ def test_a_worker_that_died_mid_send_is_recovered_after_its_lease(
 
 
 def test_the_sweeper_task_enqueues_due_messages(owner, conversation, callback, drain_queue):
-    from frontdesk.inbox.tasks import sweep_outbox
+    from frontdesk.inbox.outbox import sweep_outbox
 
     message = _reply(owner, conversation)  # on_commit never ran: the task was "lost"
     assert drain_queue() == []
@@ -203,9 +204,9 @@ def test_a_reply_updates_the_conversation_preview(owner, conversation):
 
 
 def test_an_empty_reply_is_refused(owner, conversation):
-    from frontdesk.inbox.actions.ingest import InvalidInbound
+    from frontdesk.inbox.errors import ActionRefused
 
-    with pytest.raises(InvalidInbound):
+    with pytest.raises(ActionRefused):
         _reply(owner, conversation, "   ")
     assert Message.objects.filter(direction="outbound").count() == 0
 

@@ -11,8 +11,9 @@ from django.utils import timezone
 from frontdesk.connectors.registry import get_connector
 from frontdesk.connectors.whatsapp_cloud.connector import check_connection, sync_templates
 from frontdesk.connectors.whatsapp_cloud.graph import GraphError
-from frontdesk.inbox.actions.send import deliver, queue_reply
+from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from frontdesk.inbox.outbox import deliver
 from tests.conftest import token_client
 from tests.whatsapp_support import CLIENT_WA, VERIFY_TOKEN, contacts, msg, post_webhook
 

@@ -21,8 +21,10 @@ from frontdesk.inbox import queries
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import send as send_actions
 from frontdesk.inbox.actions.channel import save_connection
-from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
+from frontdesk.inbox.actions.delivery import ingest_status
+from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.actions.send import add_note, queue_reply
+from frontdesk.inbox.errors import ActionRefused, ReplyBlocked
 from frontdesk.inbox.models import Attachment, ChannelAccount, Conversation
 from frontdesk.workspaces.models import Membership, User
 
@@ -39,8 +41,8 @@ api.add_router("", "frontdesk.api.contacts.router")
 api.add_router("", "frontdesk.api.deals.router")
 
 
-@api.exception_handler(InvalidInbound)
-def invalid_input(request: HttpRequest, exc: InvalidInbound):
+@api.exception_handler(ActionRefused)
+def invalid_input(request: HttpRequest, exc: ActionRefused):
     return api.create_response(request, {"detail": str(exc)}, status=400)
 
 
@@ -235,7 +237,7 @@ def post_message(request: HttpRequest, conversation_id: int, payload: s.MessageI
     else:
         try:  # e.g. WhatsApp's closed 24-hour window: refused before anything is queued
             message = queue_reply(member.user, conversation, payload.text)
-        except send_actions.ReplyBlocked as exc:
+        except ReplyBlocked as exc:
             raise HttpError(409, str(exc)) from None
     return Status(201, serialize.message(message))
 
@@ -259,7 +261,7 @@ def start_conversation(request: HttpRequest, payload: s.NewConversationIn):
         message = send_actions.start_conversation(
             member.user, channel, payload.to.handle, payload.text, payload.to.name, extra=extra
         )
-    except send_actions.ReplyBlocked as exc:
+    except ReplyBlocked as exc:
         raise HttpError(409, str(exc)) from None
     conversation = _conversation(member, message.conversation_id)
     return Status(

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from frontdesk.inbox import events
 from frontdesk.inbox.attachments import sniff_content_type
 from frontdesk.inbox.models import Contact
 
@@ -123,7 +124,5 @@ def copy_avatar(contact_id: int, url: str) -> str:
         contact.save(update_fields=["avatar", "updated_at"])
         if old and old != contact.avatar.name:
             transaction.on_commit(lambda: contact.avatar.storage.delete(old))
-        from frontdesk.realtime.publish import publish
-
-        publish(contact.workspace_id, "contact.updated", contact_id=contact.pk)
+        events.contact_updated(contact.workspace_id, contact.pk)
     return "stored"

@@ -1,4 +1,5 @@
-"""Background tasks (Huey). Each is thin: the work lives in ``inbox.actions``."""
+"""Background tasks (Huey). Each is thin: the work lives in ``inbox.actions``; the outbox's
+own tasks (``deliver_message``, ``sweep_outbox``) live beside it in ``inbox/outbox.py``."""
 
 import os
 from datetime import timedelta
@@ -11,8 +12,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 # registers them with the worker, which only autodiscovers the apps' ``tasks`` modules.
 import frontdesk.connectors.registry  # noqa: F401
 from frontdesk.inbox.actions.conversation import wake_snoozed
-from frontdesk.inbox.actions.ingest import purge_pending_statuses
-from frontdesk.inbox.actions.send import deliver, due_for_delivery
+from frontdesk.inbox.actions.delivery import purge_pending_statuses
 
 
 @db_task(retries=3, retry_delay=60)
@@ -20,20 +20,6 @@ def copy_contact_avatar(contact_id: int, url: str) -> str:
     from frontdesk.inbox.avatars import copy_avatar
 
     return copy_avatar(contact_id, url)
-
-
-@db_task()
-def deliver_message(message_id: int) -> str:
-    return deliver(message_id)
-
-
-@db_periodic_task(crontab(minute="*"))
-def sweep_outbox() -> int:
-    """Re-enqueue replies whose task was lost (a worker crash, a restart): the outbox is the truth."""
-    due = due_for_delivery()
-    for message_id in due:
-        deliver_message(message_id)
-    return len(due)
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -401,7 +401,7 @@ def test_a_message_failing_mid_batch_is_skipped_and_undone_alone(
 ):
     """A broken message in a batch rolls back only its own writes (its new conversation
     too), and the messages after it that would have joined that conversation still land."""
-    from frontdesk.inbox.actions import ingest as ingest_module
+    from frontdesk.inbox import events
     from tests.email_channel.conftest import new_id
 
     first, second = new_id(), new_id()
@@ -409,14 +409,14 @@ def test_a_message_failing_mid_batch_is_skipped_and_undone_alone(
     mailbox.deliver(mail("other", message_id=new_id(), sender="a@client.test"))
     mailbox.deliver(mail("reply", message_id=second, references=[first], sender="b@client.test"))
     mailbox.deliver(mail("broken", message_id=first, sender="b@client.test"))
-    real = ingest_module.publish_created
+    real = events.message_created
 
     def fail_for_broken(message):
         if message.text == "broken":
             raise ValueError("something odd in this one message")
         real(message)
 
-    monkeypatch.setattr(ingest_module, "publish_created", fail_for_broken)
+    monkeypatch.setattr(events, "message_created", fail_for_broken)
     email_channel.connector.sync(email_channel)
     email_channel.refresh_from_db()
 

@@ -8,8 +8,9 @@ import pytest
 
 from frontdesk.connectors.email import oauth
 from frontdesk.connectors.registry import get_connector
-from frontdesk.inbox.actions.send import deliver, queue_reply
+from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from frontdesk.inbox.outbox import deliver
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from email.utils import format_datetime
 import pytest
 from django.utils import timezone
 
-from frontdesk.inbox.actions.send import deliver, queue_reply
+from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from frontdesk.inbox.outbox import deliver
 from tests.email_channel.conftest import make_channel, new_id
 from tests.peers.dovecot import free_port
 
@@ -228,7 +229,7 @@ def test_a_sync_between_smtp_and_the_outbox_update_does_not_duplicate_the_reply(
     owner, email_channel, mailbox, smtp_server, thread
 ):
     from frontdesk.connectors.email.smtp import build
-    from frontdesk.inbox.actions.send import _outbound_for
+    from frontdesk.inbox.outbox import _outbound_for
 
     conversation, _, _ = thread
     message = queue_reply(owner.user, conversation, "Racing the sync")

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from frontdesk.connectors.email import imap
-from frontdesk.inbox.actions.send import deliver, queue_reply
+from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import Conversation, Message
+from frontdesk.inbox.outbox import deliver
 from tests.email_channel.conftest import Mailbox, make_channel
 from tests.peers.dovecot import Dovecot
 from tests.peers.smtp import SmtpServer

@@ -153,7 +153,7 @@ class EmailConnector(Connector):
     def reply_extra(self, form: Mapping[str, str]) -> dict[str, Any]:
         """Subject, Cc, Bcc and "quote the history" from the reply box (checked here too)."""
         from frontdesk.connectors.base import PermanentSendError
-        from frontdesk.inbox.actions.ingest import InvalidInbound
+        from frontdesk.inbox.errors import ActionRefused
 
         extra: dict[str, Any] = {}
         subject = str(form.get("x_subject") or "").strip()
@@ -165,7 +165,7 @@ class EmailConnector(Connector):
                 if addresses:
                     extra[name] = addresses
         except PermanentSendError as exc:
-            raise InvalidInbound(exc.reason) from None
+            raise ActionRefused(exc.reason) from None
         if form.get("x_quote"):
             extra["quote"] = True
         return extra

@@ -517,7 +517,7 @@ def prepare_raw(
     why it is not one ("bounce" (applied here), "auto-reply", "ours", "own", "no-address")."""
     from django.conf import settings
 
-    from frontdesk.inbox.actions.ingest import ingest_status
+    from frontdesk.inbox.actions.delivery import ingest_status
     from frontdesk.inbox.models import Direction, Message
 
     parsed = parse(raw)

@@ -272,7 +272,7 @@ class UnipileConnector(Connector):
 
     # --- outbound ---------------------------------------------------------------------
     def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
-        from frontdesk.inbox.actions.send import record_sent_parts
+        from frontdesk.inbox.actions.delivery import record_sent_parts
 
         client = self.client(channel)
         account_id = channel.config.get("account_id", "")
@@ -487,7 +487,7 @@ class UnipileConnector(Connector):
         """
         from django.db.models import Q
 
-        from frontdesk.inbox.actions.ingest import default_thread_key
+        from frontdesk.inbox.actions.threads import default_thread_key
         from frontdesk.inbox.models import DeliveryStatus, Direction, Message
 
         threads = Q(conversation__thread_key=chat_id)
@@ -598,8 +598,8 @@ class UnipileConnector(Connector):
             return "unavailable"
         from django.db import transaction
 
+        from frontdesk.inbox import events
         from frontdesk.inbox.models import Contact
-        from frontdesk.realtime.publish import publish
 
         # The profile call took a while: edit the contact as it is now, locked, so a change
         # an agent made meanwhile is neither lost nor overwritten.
@@ -610,7 +610,7 @@ class UnipileConnector(Connector):
             if (contact.custom_fields or {}).get("linkedin_enriched_at"):
                 return "skipped"
             _apply_profile(contact, profile_facts(profile, api_version(channel) == "v2"))
-            publish(contact.workspace_id, "contact.updated", contact_id=contact.pk)
+            events.contact_updated(contact.workspace_id, contact.pk)
         return "enriched"
 
     def apply_reaction(self, channel: ChannelAccount, event: dict[str, Any]) -> bool:
@@ -976,7 +976,7 @@ class Backfill:
                 self.connector.fetch_attachments(self.channel, item)
                 try:
                     self.connector.ingest_event(self.channel, item)
-                except ValueError as exc:  # InvalidInbound: skip one bad item, keep going
+                except ValueError as exc:  # ActionRefused: skip one bad item, keep going
                     log.warning("backfill skipped %s: %s", item.provider_id, exc)
                     continue
                 self.bf["messages"] = self.bf.get("messages", 0) + 1
@@ -1099,8 +1099,8 @@ def _enrich_contact(contact, profile: dict[str, Any]) -> None:
     (read again under a lock, so an edit made since the message was stored is kept)."""
     from django.db import transaction
 
+    from frontdesk.inbox import events
     from frontdesk.inbox.models import Contact
-    from frontdesk.realtime.publish import publish
 
     if not (profile.get("picture_url") or profile.get("profile_url")):
         return
@@ -1109,7 +1109,7 @@ def _enrich_contact(contact, profile: dict[str, Any]) -> None:
         if locked is None:
             return
         if _fill_profile_links(locked, profile):
-            publish(locked.workspace_id, "contact.updated", contact_id=locked.pk)
+            events.contact_updated(locked.workspace_id, locked.pk)
         contact.avatar_url, contact.custom_fields = locked.avatar_url, locked.custom_fields
 
 

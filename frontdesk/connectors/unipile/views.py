@@ -169,7 +169,7 @@ def _message_received(channel: ChannelAccount, body: dict[str, Any]) -> HttpResp
         return _error(400, str(exc))
     except (UnipileError, UnipileUnreachable) as exc:  # looking up a sent message's chat
         return _error(503, f"Unipile could not be asked about the chat: {exc}")
-    from frontdesk.inbox.actions.ingest import find_message
+    from frontdesk.inbox.messages import find_message
 
     if find_message(channel, item.provider_id) is not None:
         return JsonResponse({"ok": True, "duplicate": True})  # a retry, or our own reply echoed
@@ -178,11 +178,11 @@ def _message_received(channel: ChannelAccount, body: dict[str, Any]) -> HttpResp
 
         ingest_with_attachments(channel.pk, body)  # nothing written yet: no commit to wait for
         return JsonResponse({"ok": True, "queued": True}, status=202)
-    from frontdesk.inbox.actions.ingest import InvalidInbound
+    from frontdesk.inbox.errors import ActionRefused
 
     try:
         result = connector.ingest_event(channel, item, enrich=True)
-    except InvalidInbound as exc:
+    except ActionRefused as exc:
         return _error(400, str(exc))
     return JsonResponse({"ok": True, "message_id": result.message.pk})
 
@@ -192,7 +192,7 @@ def _message_read(channel: ChannelAccount, message_id: str) -> HttpResponse:
         channel=channel, provider_id=message_id, direction=Direction.OUTBOUND
     ).exists():
         from frontdesk.connectors.base import StatusUpdate
-        from frontdesk.inbox.actions.ingest import ingest_status
+        from frontdesk.inbox.actions.delivery import ingest_status
 
         ingest_status(channel, StatusUpdate(message_id, DeliveryStatus.READ))
     return JsonResponse({"ok": True})

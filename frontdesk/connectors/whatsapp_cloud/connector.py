@@ -45,8 +45,8 @@ from frontdesk.connectors.whatsapp_cloud.graph import (
     GraphUnreachable,
 )
 from frontdesk.connectors.whatsapp_cloud.parse import e164
-from frontdesk.inbox.actions.ingest import PART_IDS
-from frontdesk.inbox.actions.send import record_sent_parts
+from frontdesk.inbox.actions.delivery import record_sent_parts
+from frontdesk.inbox.messages import PART_IDS
 
 if TYPE_CHECKING:
     from django.urls import URLPattern, URLResolver

@@ -11,10 +11,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from frontdesk.connectors.base import InboundAttachment
-from frontdesk.inbox.actions.ingest import publish_updated
+from frontdesk.inbox import events
 from frontdesk.inbox.attachments import store_attachment
 from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation, Message
-from frontdesk.realtime.publish import publish
 
 log = logging.getLogger("frontdesk.whatsapp")
 
@@ -30,7 +29,7 @@ def set_media_state(message: Message, state: str, error: str = "", **more: Any) 
         locked.extra = {**locked.extra, "media": media}
         locked.save(update_fields=["extra"])
         message.extra = locked.extra
-        publish_updated(locked)
+        events.message_updated(locked)
 
 
 def attach_media(message: Message, item: InboundAttachment) -> None:
@@ -49,7 +48,7 @@ def attach_media(message: Message, item: InboundAttachment) -> None:
         locked.extra = {**locked.extra, "media": media}
         locked.save(update_fields=["extra"])
         message.extra = locked.extra
-        publish_updated(locked)
+        events.message_updated(locked)
 
 
 def change_number(channel: ChannelAccount, old: str, new: str) -> None:
@@ -76,7 +75,7 @@ def change_number(channel: ChannelAccount, old: str, new: str) -> None:
                 channel_id=conversation.channel_id, thread_key=f"phone:{new}"
             ).exists():
                 Conversation.objects.filter(pk=conversation.pk).update(thread_key=f"phone:{new}")
-        publish(channel.workspace_id, "contact.updated", contact_id=handle.contact_id)
+        events.contact_updated(channel.workspace_id, handle.contact_id)
 
 
 def keep_referral(contact: Contact, referral: dict[str, Any]) -> None:
@@ -89,7 +88,7 @@ def keep_referral(contact: Contact, referral: dict[str, Any]) -> None:
             return
         locked.custom_fields = {**(locked.custom_fields or {}), "whatsapp_referral": referral}
         locked.save(update_fields=["custom_fields", "updated_at"])
-        publish(contact.workspace_id, "contact.updated", contact_id=contact.pk)
+        events.contact_updated(contact.workspace_id, contact.pk)
 
 
 def note_read_receipt(message: Message) -> None:

@@ -23,8 +23,10 @@ from django.views.decorators.http import require_http_methods
 from frontdesk.connectors.http import sha256_signature
 from frontdesk.connectors.whatsapp_cloud import effects
 from frontdesk.connectors.whatsapp_cloud.parse import parse_value
-from frontdesk.inbox.actions.ingest import InvalidInbound, ingest, ingest_status
+from frontdesk.inbox.actions.delivery import ingest_status
+from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.actions.reactions import set_reaction
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus
 
 log = logging.getLogger("frontdesk.whatsapp")
@@ -159,7 +161,7 @@ def process_value(channel: ChannelAccount, value: dict[str, Any]) -> None:
     for item, media in parsed.messages:
         try:
             result = ingest(channel, item)
-        except InvalidInbound as exc:
+        except ActionRefused as exc:
             log.warning("whatsapp message %s not stored: %s", item.provider_id[:80], exc)
             continue
         if not result.created:
@@ -176,7 +178,7 @@ def process_value(channel: ChannelAccount, value: dict[str, Any]) -> None:
     for update in parsed.statuses:
         try:
             ingest_status(channel, update)
-        except InvalidInbound as exc:
+        except ActionRefused as exc:
             log.warning("whatsapp status not applied: %s", exc)
     for error in parsed.errors:
         log.warning("WhatsApp reported an error on channel %s: %s", channel.pk, error)

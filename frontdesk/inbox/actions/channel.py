@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 
+from frontdesk.inbox import events
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus
-from frontdesk.realtime.publish import publish
+from frontdesk.inbox.tasks import sync_channel
 
 
 def set_channel_status(
@@ -19,13 +21,7 @@ def set_channel_status(
         channel.status = status or channel.status
         channel.last_error = error[:2000]
         channel.save(update_fields=["status", "last_error"])
-        publish(
-            channel.workspace_id,
-            "channel.status",
-            channel_id=channel.pk,
-            status=channel.status,
-            error=channel.last_error,
-        )
+        events.channel_status(channel)
     return channel
 
 
@@ -40,8 +36,8 @@ def save_connection(
     channel: ChannelAccount,
     *,
     name: str,
-    config: dict,
-    credentials: dict,
+    config: dict[str, Any],
+    credentials: dict[str, Any],
     status: str = ChannelStatus.CONNECTED,
 ) -> ChannelAccount:
     """Store what a connect flow set up, for a new channel or a reconnect (the sync position
@@ -55,15 +51,7 @@ def save_connection(
     channel.last_error = ""
     with transaction.atomic():
         channel.save()
-        publish(
-            channel.workspace_id, "channel.status", channel_id=channel.pk, status=status, error=""
-        )
+        events.channel_status(channel)
         if status == ChannelStatus.CONNECTED and channel.connector.capabilities.sync:
-            transaction.on_commit(partial(_sync_now, channel.pk))
+            transaction.on_commit(partial(sync_channel, channel.pk))
     return channel
-
-
-def _sync_now(channel_id: int) -> None:
-    from frontdesk.inbox.tasks import sync_channel  # the tasks module imports the actions
-
-    sync_channel(channel_id)

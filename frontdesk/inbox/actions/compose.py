@@ -3,6 +3,8 @@ the channel (``inbox.formatting``), then queued like any reply."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from frontdesk.connectors.base import Connector, InboundAttachment
 from frontdesk.inbox import formatting
 from frontdesk.inbox.actions.send import queue_reply, start_conversation
@@ -31,7 +33,7 @@ def reply(
     conversation: Conversation,
     source: str,
     attachments: list[InboundAttachment],
-    extra: dict,
+    extra: dict[str, Any],
     signature: str = "",
 ) -> Message:
     connector = conversation.channel.connector
@@ -52,7 +54,7 @@ def start(
     handle: str,
     source: str,
     contact_name: str,
-    extra: dict,
+    extra: dict[str, Any],
     signature: str = "",
 ) -> Message:
     body = render_body(channel.connector, source, signature) if source.strip() else None

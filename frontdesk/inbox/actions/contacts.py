@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import ForeignObjectRel, Q
 
+from frontdesk.inbox import events
 from frontdesk.inbox.actions.conversation import event_line
-from frontdesk.inbox.actions.ingest import InvalidInbound
 from frontdesk.inbox.avatars import copy_later
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import Contact, Conversation, Message
-from frontdesk.realtime.publish import publish
 from frontdesk.workspaces.models import User
 
 # Fields of ``keep`` that ``other`` fills in when they are blank.
@@ -29,7 +29,7 @@ def merge_contacts(
     saying so, and one ``contact.merged`` event goes out after the commit.
 
     Raises ``Contact.DoesNotExist`` when either id is not a contact of this workspace (the
-    same answer whether it exists elsewhere or not at all) and ``InvalidInbound`` for a
+    same answer whether it exists elsewhere or not at all) and ``ActionRefused`` for a
     contact merged into itself.
     """
     with transaction.atomic():
@@ -44,7 +44,7 @@ def merge_contacts(
         if keep_id not in locked or other_id not in locked:
             raise Contact.DoesNotExist("no such contact in this workspace")
         if keep_id == other_id:
-            raise InvalidInbound("a contact cannot be merged into itself")
+            raise ActionRefused("a contact cannot be merged into itself")
         keep, other = locked[keep_id], locked[other_id]
         merged_label = contact_label(other)
 
@@ -67,20 +67,17 @@ def merge_contacts(
             text = f"{by_user.display_name} merged {merged_label} into this contact"
         else:
             text = f"{merged_label} was merged into this contact"
-        events = Message.objects.bulk_create(
+        lines = Message.objects.bulk_create(
             [
                 event_line(c, by_user, text, action="contact_merged", merged_contact_id=other_id)
                 for c in conversations
             ]
         )
-        publish(
+        events.contact_merged(
             workspace_id,
-            "contact.merged",
-            contact_id=keep.pk,
-            merged_contact_id=other_id,
-            conversations=[
-                {"id": c.pk, "message_id": e.pk} for c, e in zip(conversations, events, strict=True)
-            ],
+            keep.pk,
+            other_id,
+            [{"id": c.pk, "message_id": e.pk} for c, e in zip(conversations, lines, strict=True)],
         )
     return keep
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from frontdesk.inbox.actions.ingest import InvalidInbound
+from frontdesk.inbox import events
 from frontdesk.inbox.actions.notifications import (
     conversation_title,
     mark_conversation_read,
     notify,
 )
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import (
     Conversation,
     ConversationRead,
@@ -22,12 +24,11 @@ from frontdesk.inbox.models import (
     MessageKind,
     NotificationKind,
 )
-from frontdesk.realtime.publish import publish
 from frontdesk.workspaces.models import User
 from frontdesk.workspaces.services import active_member
 
 
-def event_line(conversation: Conversation, actor: User | None, text: str, **extra) -> Message:
+def event_line(conversation: Conversation, actor: User | None, text: str, **extra: Any) -> Message:
     """A quiet line in the thread about what a member (or the system) did; not saved yet."""
     return Message(
         workspace_id=conversation.workspace_id,
@@ -42,7 +43,7 @@ def event_line(conversation: Conversation, actor: User | None, text: str, **extr
     )
 
 
-def _event_line(conversation: Conversation, actor: User, text: str, **extra) -> Message:
+def _event_line(conversation: Conversation, actor: User, text: str, **extra: Any) -> Message:
     message = event_line(conversation, actor, text, **extra)
     message.save()
     return message
@@ -51,7 +52,7 @@ def _event_line(conversation: Conversation, actor: User, text: str, **extra) -> 
 def assign(actor: User, conversation: Conversation, assignee: User | None) -> Conversation:
     """Give the conversation an owner (or none). The assignee must be in the workspace."""
     if assignee is not None and active_member(conversation.workspace_id, assignee.pk) is None:
-        raise InvalidInbound("that person is not a member of this workspace")
+        raise ActionRefused("that person is not a member of this workspace")
     if conversation.assignee_id == (assignee.pk if assignee else None):
         return conversation
     with transaction.atomic():
@@ -70,13 +71,7 @@ def assign(actor: User, conversation: Conversation, assignee: User | None) -> Co
             action="assigned",
             assignee_id=assignee.pk if assignee else None,
         )
-        publish(
-            conversation.workspace_id,
-            "conversation.assigned",
-            conversation_id=conversation.pk,
-            assignee_id=assignee.pk if assignee else None,
-            message_id=event.pk,
-        )
+        events.conversation_assigned(conversation, assignee.pk if assignee else None, event.pk)
         if assignee is not None:
             notify(
                 conversation.workspace_id,
@@ -101,10 +96,10 @@ def set_status(
     actor: User, conversation: Conversation, status: str, snoozed_until: datetime | None = None
 ) -> Conversation:
     if status not in ConversationStatus.values:
-        raise InvalidInbound(f"status must be one of {', '.join(ConversationStatus.values)}")
+        raise ActionRefused(f"status must be one of {', '.join(ConversationStatus.values)}")
     if status == ConversationStatus.SNOOZED:
         if snoozed_until is None or snoozed_until <= timezone.now():
-            raise InvalidInbound("snoozing needs a time in the future")
+            raise ActionRefused("snoozing needs a time in the future")
     else:
         snoozed_until = None
     if conversation.status == status and conversation.snoozed_until == snoozed_until:
@@ -117,13 +112,7 @@ def set_status(
         if snoozed_until:
             text += f" until {snoozed_until:%Y-%m-%d %H:%M} UTC"
         event = _event_line(conversation, actor, text, action="status", status=status)
-        publish(
-            conversation.workspace_id,
-            "conversation.status",
-            conversation_id=conversation.pk,
-            status=status,
-            message_id=event.pk,
-        )
+        events.conversation_status(conversation, status, event.pk)
     return conversation
 
 
@@ -140,12 +129,7 @@ def wake_snoozed() -> int:
             ).update(status=ConversationStatus.OPEN, snoozed_until=None)
             if updated:
                 woken += 1
-                publish(
-                    conversation.workspace_id,
-                    "conversation.status",
-                    conversation_id=conversation.pk,
-                    status="open",
-                )
+                events.conversation_status(conversation, ConversationStatus.OPEN)
                 notify(
                     conversation.workspace_id,
                     conversation.assignee_id or _snoozed_by(conversation),
@@ -181,12 +165,7 @@ def mark_read(user: User, conversation: Conversation) -> None:
             defaults={"last_read_at": now, "workspace_id": conversation.workspace_id},
         )
         mark_conversation_read(conversation.workspace_id, user.pk, conversation.pk)
-        publish(
-            conversation.workspace_id,
-            "conversation.read",
-            conversation_id=conversation.pk,
-            user_id=user.pk,
-        )
+        events.conversation_read(conversation, user.pk)
         transaction.on_commit(
             lambda: conversation.channel.connector.conversation_read(conversation), robust=True
         )

@@ -10,16 +10,17 @@ have read it in the app by then.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from frontdesk.inbox import events
 from frontdesk.inbox.models import Conversation, Notification, NotificationKind
-from frontdesk.realtime.publish import publish
 from frontdesk.workspaces.models import Membership
 
 
@@ -86,13 +87,7 @@ def notify(
                     raise
                 row = _fold_new_message(workspace_id, user_id, conversation_id, fields, email_due)
                 assert row is not None
-        publish(
-            workspace_id,
-            "notification.created",
-            user_id=user_id,
-            notification_id=row.pk,
-            kind=kind,
-        )
+        events.notification_created(row)
     return row
 
 
@@ -103,7 +98,11 @@ def conversation_title(conversation: Conversation) -> str:
 
 
 def _fold_new_message(
-    workspace_id: int, user_id: int, conversation_id: int, fields: dict, email_due
+    workspace_id: int,
+    user_id: int,
+    conversation_id: int,
+    fields: dict[str, Any],
+    email_due: datetime | None,
 ) -> Notification | None:
     unread = Notification.objects.filter(
         workspace_id=workspace_id,
@@ -141,9 +140,9 @@ def mark_conversation_read(workspace_id: int, user_id: int, conversation_id: int
     return _read(workspace_id, user_id, rows)
 
 
-def _read(workspace_id: int, user_id: int, rows) -> int:
+def _read(workspace_id: int, user_id: int, rows: QuerySet[Notification]) -> int:
     with transaction.atomic():
-        changed = rows.update(read_at=timezone.now(), email_due_at=None)
+        changed: int = rows.update(read_at=timezone.now(), email_due_at=None)
         if changed:
-            publish(workspace_id, "notification.read", user_id=user_id)
+            events.notification_read(workspace_id, user_id)
     return changed

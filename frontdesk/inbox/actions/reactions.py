@@ -7,7 +7,8 @@ from datetime import datetime
 
 from django.db import transaction
 
-from frontdesk.inbox.actions.ingest import find_message, publish_updated
+from frontdesk.inbox import events
+from frontdesk.inbox.messages import find_message
 from frontdesk.inbox.models import ChannelAccount, Message
 
 log = logging.getLogger("frontdesk.reactions")
@@ -55,5 +56,5 @@ def set_reaction(
             "reactions_removed": removed,
         }
         message.save(update_fields=["extra"])
-        publish_updated(message)
+        events.message_updated(message)
     return message

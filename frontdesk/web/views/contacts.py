@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.inbox import avatars, queries
 from frontdesk.inbox.actions import contacts as contact_actions
-from frontdesk.inbox.actions.ingest import InvalidInbound
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import (
     Contact,
     Conversation,
@@ -102,7 +102,7 @@ def merge_contact(request: HttpRequest, conversation_id: int) -> HttpResponse:
         )
     except Contact.DoesNotExist:
         return form_error(request, "That contact no longer exists.", "#merge-results")
-    except InvalidInbound as exc:
+    except ActionRefused as exc:
         return form_error(request, str(exc), "#merge-results")
     if not request.headers.get("HX-Request"):
         return back_to_thread(request, conversation)

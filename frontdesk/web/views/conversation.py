@@ -29,7 +29,7 @@ from frontdesk.inbox import queries
 from frontdesk.inbox.actions import compose
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import send as send_actions
-from frontdesk.inbox.actions.ingest import InvalidInbound
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import (
     Conversation,
     ConversationStatus,
@@ -217,7 +217,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
             message = compose.reply(
                 member.user, conversation, text, files, extra, request.POST.get("signature", "")
             )
-    except InvalidInbound as exc:
+    except ActionRefused as exc:
         if request.headers.get("HX-Request"):
             return form_error(request, str(exc), "#reply-error")
         request.session[_refused_key(conversation)] = {
@@ -276,7 +276,7 @@ def assign(request: HttpRequest, conversation_id: int) -> HttpResponse:
         assignee = None
     try:
         conversation_actions.assign(member.user, conversation, assignee)
-    except InvalidInbound as exc:
+    except ActionRefused as exc:
         return form_error(request, str(exc), "#reply-error")
     return _after_change(request, conversation, member)
 
@@ -297,7 +297,7 @@ def change_status(request: HttpRequest, conversation_id: int) -> HttpResponse:
             until = timezone.make_aware(until)
     try:
         conversation_actions.set_status(member.user, conversation, status, until)
-    except InvalidInbound as exc:
+    except ActionRefused as exc:
         return form_error(request, str(exc), "#reply-error")
     return _after_change(request, conversation, member)
 

@@ -10,6 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.connectors.registry import CONNECTORS
 from frontdesk.inbox.actions.channel import set_connected
+from frontdesk.inbox.actions.send import start_conversation
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import ChannelAccount
 from frontdesk.web.access import current_member, member_required
 from frontdesk.web.views.shell import shell_context
@@ -108,9 +110,6 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
 @member_required
 def compose(request: HttpRequest) -> HttpResponse:
     """New conversation: write first to someone through one of the connected channels."""
-    from frontdesk.inbox.actions.ingest import InvalidInbound
-    from frontdesk.inbox.actions.send import start_conversation
-
     member = current_member(request)
     shell = shell_context(request)
     channels = [c for c in shell["channels"] if c.status == "connected"]
@@ -128,7 +127,7 @@ def compose(request: HttpRequest) -> HttpResponse:
                 message = start_conversation(
                     member.user, channel, form["to"], form["text"], form["name"], extra=extra
                 )
-            except InvalidInbound as exc:
+            except ActionRefused as exc:
                 error = str(exc)
             else:
                 return redirect("conversation", conversation_id=message.conversation_id)

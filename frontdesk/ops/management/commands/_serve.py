@@ -39,7 +39,7 @@ def make_consumer(workers: int):
     from huey.contrib.djhuey import HUEY
 
     from frontdesk.connectors.registry import worker_services
-    from frontdesk.inbox.tasks import sweep_outbox
+    from frontdesk.inbox.outbox import sweep_outbox
 
     class WorkerConsumer(Consumer):
         services: list = []

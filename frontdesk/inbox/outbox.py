@@ -1,0 +1,190 @@
+"""The outbox: the worker's half of sending.
+
+A reply is written as a ``queued`` message in the same transaction as the user's action
+(``actions/send.py``). ``deliver`` claims it with a lease, calls the connector outside any
+transaction, then records the outcome. A crash mid-send leaves the lease to expire and the
+sweeper retries with the same idempotency key, so nothing is lost and a provider that
+honours the key never sends twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from frontdesk.connectors.base import (
+    OutboundMessage,
+    OutgoingAttachment,
+    PermanentSendError,
+    ReconnectNeeded,
+    SendResult,
+    TransientSendError,
+)
+from frontdesk.inbox import events
+from frontdesk.inbox.actions.channel import set_channel_status
+from frontdesk.inbox.actions.delivery import advance_status, apply_pending_statuses
+from frontdesk.inbox.models import ChannelStatus, DeliveryStatus, Message
+
+log = logging.getLogger("frontdesk.send")
+
+
+@db_task()
+def deliver_message(message_id: int) -> str:
+    return deliver(message_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sweep_outbox() -> int:
+    """Re-enqueue replies whose task was lost (a worker crash, a restart): the outbox is the truth."""
+    due = due_for_delivery()
+    for message_id in due:
+        deliver_message(message_id)
+    return len(due)
+
+
+def enqueue(message_id: int, delay: float | None = None) -> None:
+    """Hand a queued message to the worker (call it once the message is committed)."""
+    if delay:
+        deliver_message.schedule((message_id,), delay=delay)
+    else:
+        deliver_message(message_id)
+
+
+def _claim(message_id: int) -> bool:
+    """Take the lease on a due, queued message; False if another worker has it or it is done."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.FRONTDESK_SEND_LEASE_SECONDS)
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(pk=message_id, status=DeliveryStatus.QUEUED)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .first()
+        )
+        if message is None:
+            return False
+        message.claimed_until = lease
+        message.attempts += 1
+        message.save(update_fields=["claimed_until", "attempts"])
+    return True
+
+
+def _outbound_for(message: Message) -> OutboundMessage:
+    conversation = message.conversation
+    handle = conversation.contact.handles.filter(kind=message.channel.connector.handle_kind).first()
+    return OutboundMessage(
+        message_id=message.pk,
+        conversation_id=conversation.pk,
+        to_handle=handle.value if handle else "",
+        thread_key=conversation.thread_key,
+        text=message.text,
+        html=message.html,
+        subject=message.subject,
+        reply_to_provider_id=message.reply_to.provider_id or "" if message.reply_to else "",
+        attachments=[
+            OutgoingAttachment(
+                id=a.pk,
+                name=a.name,
+                content_type=a.content_type,
+                size=a.size,
+                path=a.file.path,
+                url=f"{settings.BASE_URL}/files/{a.pk}/",
+            )
+            for a in message.attachments.all()
+        ],
+        extra=message.extra,
+    )
+
+
+def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    delay = min(settings.FRONTDESK_SEND_BACKOFF_BASE * (2 ** max(attempt - 1, 0)), 3600.0)
+    return float(max(delay, retry_after or 0.0))
+
+
+def deliver(message_id: int) -> str:
+    """Send one queued message through its channel's connector. Returns the outcome."""
+    if not _claim(message_id):
+        return "skipped"
+    message = Message.objects.select_related("conversation__contact", "channel", "reply_to").get(
+        pk=message_id
+    )
+    channel = message.channel
+    try:
+        result = channel.connector.send(channel, _outbound_for(message))
+    except TransientSendError as exc:
+        return _after_transient(message, exc.reason, exc.retry_after)
+    except PermanentSendError as exc:
+        if isinstance(exc, ReconnectNeeded):
+            set_channel_status(channel, ChannelStatus.NEEDS_RECONNECT, exc.reason)
+        return _after_failure(message, exc.reason)
+    except Exception as exc:  # a connector bug must not kill the worker or lose the reply
+        log.exception("connector %s raised while sending message %s", channel.provider, message_id)
+        return _after_transient(message, f"unexpected error: {exc.__class__.__name__}", None)
+    return _after_success(message, result)
+
+
+def _after_success(message: Message, result: SendResult) -> str:
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        locked.claimed_until = None
+        locked.error = ""
+        advance_status(locked, DeliveryStatus.SENT)
+        locked.provider_id = result.provider_id
+        try:
+            with transaction.atomic():
+                locked.save(update_fields=["claimed_until", "error", "status", "provider_id"])
+        except IntegrityError:
+            # The provider reused an id we already hold: keep the send, drop the id.
+            log.warning(
+                "provider id %s already used on channel %s", result.provider_id, locked.channel_id
+            )
+            locked.provider_id = None
+            locked.save(update_fields=["claimed_until", "error", "status", "provider_id"])
+        if locked.provider_id:
+            apply_pending_statuses(locked)
+        events.message_status(locked)
+    return "sent"
+
+
+def _after_transient(message: Message, reason: str, retry_after: float | None) -> str:
+    if message.attempts >= settings.FRONTDESK_SEND_MAX_ATTEMPTS:
+        return _after_failure(message, f"{reason} (gave up after {message.attempts} attempts)")
+    delay = backoff_seconds(message.attempts, retry_after)
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(
+            claimed_until=None,
+            error=reason,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+        transaction.on_commit(lambda: enqueue(message.pk, delay=delay))
+    log.info("message %s: %s; retry %s in %.0fs", message.pk, reason, message.attempts + 1, delay)
+    return "retry"
+
+
+def _after_failure(message: Message, reason: str) -> str:
+    with transaction.atomic():
+        locked = Message.objects.select_for_update().get(pk=message.pk)
+        locked.claimed_until = None
+        advance_status(locked, DeliveryStatus.FAILED, reason)
+        locked.save(update_fields=["claimed_until", "status", "error"])
+        events.message_status(locked)
+    return "failed"
+
+
+def due_for_delivery(limit: int = 500) -> list[int]:
+    """Queued messages whose time has come and whose lease (if any) has run out."""
+    now = timezone.now()
+    return list(
+        Message.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=now)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
