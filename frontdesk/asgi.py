@@ -14,20 +14,20 @@ wsgi_app = get_wsgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from frontdesk.core.http import WSGIBridge  # noqa: E402
 from frontdesk.core.processes import stop_with_parent  # noqa: E402
 from frontdesk.realtime.consumers import EventsConsumer  # noqa: E402
+from frontdesk.realtime.origin import OriginValidator  # noqa: E402
 
 stop_with_parent()
 
 application = ProtocolTypeRouter(
     {
         "http": WSGIBridge(wsgi_app, threads=settings.FRONTDESK_HTTP_THREADS),
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": OriginValidator(
             AuthMiddlewareStack(URLRouter([path("ws/", EventsConsumer.as_asgi())]))
         ),
     }

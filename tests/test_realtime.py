@@ -88,6 +88,52 @@ def test_a_socket_from_a_foreign_origin_is_refused(owner):
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"http://127.0.0.1:9999",  # another service on the same machine
+        b"https://127.0.0.1:8000",  # another scheme
+        b"http://127.0.0.1",  # no port
+        b"http://127.0.0.1:8000.evil.example",
+        b"null",  # a sandboxed frame or a file
+    ],
+)
+def test_a_socket_from_the_same_host_on_another_port_or_scheme_is_refused(owner, origin):
+    """Only the whole origin counts: a page on another port of this host is another site."""
+    cookie = session_cookie(owner)
+
+    async def scenario():
+        ws = connect(cookie, origin=origin)
+        connected, code = await ws.connect()
+        assert not connected
+        assert code == 4403
+        # The same member from the site itself is let in.
+        ws = connect(cookie)
+        connected, _ = await ws.connect()
+        assert connected
+        await ws.disconnect()
+
+    asyncio.run(scenario())
+
+
+def test_a_socket_from_the_configured_base_url_is_let_in_behind_a_proxy(owner, settings):
+    """Behind a TLS proxy the socket arrives on another host and scheme than the page's."""
+    settings.CSRF_TRUSTED_ORIGINS = ["https://inbox.example.com"]
+    settings.ALLOWED_HOSTS = ["inbox.example.com", "127.0.0.1"]
+    cookie = session_cookie(owner)
+
+    async def scenario():
+        ws = connect(cookie, origin=b"https://inbox.example.com")
+        connected, _ = await ws.connect()
+        assert connected
+        await ws.disconnect()
+        ws = connect(cookie, origin=b"http://inbox.example.com")
+        connected, _ = await ws.connect()
+        assert not connected
+
+    asyncio.run(scenario())
+
+
 def test_events_from_a_worker_thread_reach_the_socket(owner, callback):
     """Embedded mode: Huey worker threads publish into the web server's in-process layer."""
     import threading
