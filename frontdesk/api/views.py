@@ -39,6 +39,7 @@ api.add_router("", "frontdesk.api.leads.router")
 api.add_router("", "frontdesk.api.teamwork.router")
 api.add_router("", "frontdesk.api.contacts.router")
 api.add_router("", "frontdesk.api.deals.router")
+api.add_router("", "frontdesk.api.followups.router")
 
 
 @api.exception_handler(ActionRefused)

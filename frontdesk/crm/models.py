@@ -285,3 +285,55 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.text[:40]}"
+
+
+class FollowUp(models.Model):
+    """Something to do for a client at a set time: call back, send the offer. It is about a
+    contact, and maybe one of its leads or deals or a conversation with it; its assignee
+    is told once when it falls due (``notified_at`` records that; moving ``due_at`` clears
+    it, so a rescheduled one is told again at its new time)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="followups")
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="followups"
+    )
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.CASCADE, related_name="followups"
+    )
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True, default="")
+    due_at = models.DateTimeField()
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # A member's list (open ones by due time) and the sidebar's count.
+            models.Index(
+                fields=["workspace", "assignee", "done_at", "due_at"], name="followup_mine"
+            ),
+            # The reminder round: open, not yet told, by due time.
+            models.Index(
+                fields=["due_at"],
+                condition=Q(done_at__isnull=True, notified_at__isnull=True),
+                name="followup_to_remind",
+            ),
+            models.Index(fields=["contact", "done_at", "due_at"], name="followup_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.note[:40]} at {self.due_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def done(self) -> bool:
+        return self.done_at is not None

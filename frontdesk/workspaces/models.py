@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -32,6 +33,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # An IANA zone ("Europe/Berlin"): times are entered and shown in it; blank is UTC.
+    time_zone = models.CharField(max_length=64, blank=True, default="")
 
     objects = UserManager()
     USERNAME_FIELD = "email"
@@ -43,6 +46,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def display_name(self) -> str:
         return self.name or self.email.split("@")[0]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The member's time zone (UTC when unset or unknown)."""
+        try:
+            return ZoneInfo(self.time_zone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
 
 
 class Workspace(models.Model):

@@ -1,0 +1,206 @@
+"""Follow-ups: scheduled on a lead, a deal, a contact or a conversation; a member's list
+split into overdue, today and upcoming in their own time zone; done, rescheduled and
+reassigned; the reminder that tells the assignee once at the due time (a controlled clock),
+again after a reschedule, never twice; the API; each inside its workspace only."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from frontdesk.crm.actions import followups as actions
+from frontdesk.crm.actions.contacts import create_contact
+from frontdesk.crm.actions.leads import create_lead
+from frontdesk.crm.actions.values import CrmError
+from frontdesk.crm.models import Activity, FollowUp
+from frontdesk.crm.queries import followups as queries
+from frontdesk.crm.tasks import remind_due_followups
+from frontdesk.inbox.models import Notification
+from tests.conftest import token_client
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, noon UTC
+
+
+def send(client: Client, method: str, url: str, body: dict):
+    return getattr(client, method)(url, json.dumps(body), content_type="application/json")
+
+
+@pytest.fixture
+def ana(owner):
+    return create_contact(owner.workspace_id, owner.user, name="Ana Lima", company="Lisbon Bikes")
+
+
+@pytest.fixture
+def lead(owner, ana):
+    return create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title="Ten bikes")
+
+
+def due_notes(membership) -> list[str]:
+    return list(
+        Notification.objects.filter(
+            workspace_id=membership.workspace_id, user=membership.user, kind="followup_due"
+        ).values_list("text", flat=True)
+    )
+
+
+def test_reminder_fires_once_at_the_due_time_and_again_after_a_reschedule(owner, agent, lead):
+    followup = actions.create_followup(
+        owner.workspace_id,
+        owner.user,
+        NOW + timedelta(hours=1),
+        "Call about the offer",
+        assignee_id=agent.user_id,
+        lead_id=lead.pk,
+    )
+    assert actions.remind_due(NOW + timedelta(minutes=59)) == 0
+    assert due_notes(agent) == []
+    assert actions.remind_due(NOW + timedelta(hours=1)) == 1
+    assert due_notes(agent) == ["Follow-up due with Ana Lima: Call about the offer"]
+    row = Notification.objects.get(user=agent.user, kind="followup_due")
+    assert (row.lead_id, row.followup_id) == (lead.pk, followup.pk)
+    # A restart runs the round again: nothing new.
+    assert actions.remind_due(NOW + timedelta(hours=2)) == 0
+    assert len(due_notes(agent)) == 1
+    # Moved to tomorrow: told again then, not before.
+    actions.update_followup(
+        owner.workspace_id, followup.pk, owner.user, due_at=NOW + timedelta(days=1)
+    )
+    assert actions.remind_due(NOW + timedelta(hours=3)) == 0
+    assert actions.remind_due(NOW + timedelta(days=1, seconds=1)) == 1
+    assert len(due_notes(agent)) == 2
+
+
+def test_rescheduled_before_it_fell_due_fires_only_at_the_new_time(owner, lead):
+    followup = actions.create_followup(
+        owner.workspace_id, owner.user, NOW + timedelta(hours=1), "", lead_id=lead.pk
+    )
+    actions.update_followup(
+        owner.workspace_id, followup.pk, owner.user, due_at=NOW + timedelta(hours=5)
+    )
+    assert actions.remind_due(NOW + timedelta(hours=2)) == 0
+    assert actions.remind_due(NOW + timedelta(hours=5)) == 1
+    assert due_notes(owner) == ["Follow-up due with Ana Lima"]
+
+
+def test_a_done_follow_up_is_not_reminded_and_the_periodic_task_runs_the_round(owner, ana):
+    done = actions.create_followup(
+        owner.workspace_id,
+        owner.user,
+        timezone.now() - timedelta(minutes=1),
+        "a",
+        contact_id=ana.pk,
+    )
+    actions.update_followup(owner.workspace_id, done.pk, owner.user, done=True)
+    actions.create_followup(
+        owner.workspace_id,
+        owner.user,
+        timezone.now() - timedelta(minutes=1),
+        "b",
+        contact_id=ana.pk,
+    )
+    assert remind_due_followups.call_local() == 1
+    assert due_notes(owner) == ["Follow-up due with Ana Lima: b"]
+
+
+def test_the_timeline_tells_scheduled_and_done(owner, lead):
+    followup = actions.create_followup(
+        owner.workspace_id, owner.user, NOW, "Send the offer", lead_id=lead.pk
+    )
+    actions.update_followup(owner.workspace_id, followup.pk, owner.user, done=True)
+    lines = list(
+        Activity.objects.filter(lead=lead, kind="followup")
+        .order_by("id")
+        .values_list("text", "extra")
+    )
+    assert [t for t, _ in lines] == [
+        "Follow-up scheduled: Send the offer",
+        "Follow-up done: Send the offer",
+    ]
+    assert all(e["followup_id"] == followup.pk for _, e in lines)
+    assert FollowUp.objects.get(pk=followup.pk).contact_id == lead.contact_id
+
+
+def test_my_follow_ups_split_at_midnight_in_the_members_zone(owner, ana):
+    tokyo = ZoneInfo("Asia/Tokyo")
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # 19:00 Monday in Tokyo
+    ws, me = owner.workspace_id, owner.user
+    late = actions.create_followup(ws, me, now - timedelta(hours=1), "late", contact_id=ana.pk)
+    tonight = actions.create_followup(
+        ws, me, now + timedelta(hours=4), "tonight", contact_id=ana.pk
+    )
+    # 16:00 UTC is 01:00 Tuesday in Tokyo: upcoming there, though still Monday in UTC.
+    after = actions.create_followup(ws, me, now + timedelta(hours=6), "after", contact_id=ana.pk)
+    mine = queries.my_followups(ws, me.pk, tokyo, now)
+    assert [f.pk for f in mine.overdue] == [late.pk]
+    assert [f.pk for f in mine.today] == [tonight.pk]
+    assert [f.pk for f in mine.upcoming] == [after.pk]
+    in_utc = queries.my_followups(ws, me.pk, ZoneInfo("UTC"), now)
+    assert [f.pk for f in in_utc.today] == [tonight.pk, after.pk]
+    assert queries.due_count(ws, me.pk, now) == 1
+
+
+def test_bad_input_is_refused_in_words(owner, rival, ana):
+    ws, me = owner.workspace_id, owner.user
+    with pytest.raises(CrmError, match="time zone offset"):
+        actions.create_followup(ws, me, datetime(2026, 3, 2, 9, 0), "x", contact_id=ana.pk)  # noqa: DTZ001
+    with pytest.raises(CrmError, match="one lead, deal, contact or conversation"):
+        actions.create_followup(ws, me, NOW, "x")
+    with pytest.raises(CrmError, match="assignee must be a member"):
+        actions.create_followup(ws, me, NOW, "x", contact_id=ana.pk, assignee_id=rival.user_id)
+    with pytest.raises(actions.FollowUpNotFound):
+        actions.create_followup(rival.workspace_id, rival.user, NOW, "x", contact_id=ana.pk)
+    assert not FollowUp.objects.exists()
+
+
+def test_api_schedule_list_patch_and_tenancy(owner, agent, rival, lead):
+    api, other = token_client(owner), token_client(rival)
+    made = send(
+        api,
+        "post",
+        "/api/v1/followups",
+        {"due_at": "2026-03-03T09:00:00+01:00", "note": "Call", "lead_id": lead.pk},
+    )
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert body["due_at"].startswith("2026-03-03T08:00:00")
+    assert body["assignee_id"] == owner.user_id and body["done"] is False
+    assert (body["lead_id"], body["contact_id"], body["deal_id"]) == (
+        lead.pk,
+        lead.contact_id,
+        None,
+    )
+    fid = body["id"]
+
+    listed = api.get("/api/v1/followups?assignee=me&state=open").json()
+    assert [i["id"] for i in listed["items"]] == [fid] and listed["next_cursor"] is None
+    overdue = api.get("/api/v1/followups?state=overdue").json()["items"]  # March is past
+    assert [i["id"] for i in overdue] == [fid]
+
+    patched = send(api, "patch", f"/api/v1/followups/{fid}", {"assignee_id": agent.user_id})
+    assert patched.status_code == 200 and patched.json()["assignee_id"] == agent.user_id
+    assert api.get("/api/v1/followups?assignee=me").json()["items"] == []
+    assert len(api.get(f"/api/v1/followups?assignee={agent.user_id}").json()["items"]) == 1
+    done = send(api, "patch", f"/api/v1/followups/{fid}", {"done": True})
+    assert done.json()["done"] is True
+    assert api.get("/api/v1/followups?assignee=any&state=done").json()["items"][0]["id"] == fid
+
+    bad = send(
+        api, "post", "/api/v1/followups", {"due_at": "2026-03-03T09:00:00", "lead_id": lead.pk}
+    )
+    assert bad.status_code == 400 and "offset" in bad.json()["detail"]
+    assert send(api, "patch", f"/api/v1/followups/{fid}", {"done": None}).status_code == 400
+    assert api.get("/api/v1/followups?assignee=nobody").status_code == 400
+    # Another workspace sees nothing and can touch nothing.
+    assert other.get(f"/api/v1/followups/{fid}").status_code == 404
+    assert send(other, "patch", f"/api/v1/followups/{fid}", {"done": False}).status_code == 404
+    assert other.get("/api/v1/followups?assignee=any&state=done").json()["items"] == []
+    theirs = send(
+        other, "post", "/api/v1/followups", {"due_at": "2026-03-03T09:00:00Z", "lead_id": lead.pk}
+    )
+    assert theirs.status_code == 404
+    assert FollowUp.objects.count() == 1
