@@ -4,6 +4,8 @@ sandboxed frame) and attachments.
 
 from __future__ import annotations
 
+import re
+
 import nh3
 from django.http import (
     FileResponse,
@@ -34,7 +36,9 @@ _FRAME_CSP_BLOCKED = {
     "form-action": ["'none'"],
     "base-uri": ["'none'"],
     "frame-ancestors": ["'self'"],
-    "sandbox": ["allow-popups", "allow-popups-to-escape-sandbox"],
+    # Same origin (never scripts: no allow-scripts here, script-src 'none' and nh3 strip them)
+    # so the thread can read the body's height and size the frame to it.
+    "sandbox": ["allow-same-origin", "allow-popups", "allow-popups-to-escape-sandbox"],
 }
 _FRAME_CSP_IMAGES = {**_FRAME_CSP_BLOCKED, "img-src": ["data:", "https:", "http:"]}
 
@@ -49,13 +53,30 @@ def sanitize_email_html(html: str) -> str:
     )
 
 
-def _email_document(message: Message) -> str:
+# A remote image while images are blocked: a quiet placeholder box instead of the
+# browser's broken-image icon (nh3 writes attributes with double quotes).
+_REMOTE_IMG = re.compile(r'<img\b([^>]*?)\ssrc="(?:https?:)?//[^"]*"([^>]*)>', re.IGNORECASE)
+_ALT = re.compile(r'\salt="([^"]*)"')
+
+
+def _placeholder(match: re.Match[str]) -> str:
+    alt = _ALT.search(match.group(1) + match.group(2))
+    label = alt.group(1) if alt and alt.group(1).strip() else "Image"
+    return f'<span class="fd-blocked-img" title="Remote image blocked">{label}</span>'
+
+
+def _email_document(message: Message, images: bool) -> str:
     body = sanitize_email_html(message.html)
+    if not images:
+        body = _REMOTE_IMG.sub(_placeholder, body)
     return (
         '<!doctype html><html><head><meta charset="utf-8"><base target="_blank">'
         "<style>body{font:14px/1.5 system-ui,sans-serif;color:#1f2937;margin:12px;"
         "word-wrap:break-word}img{max-width:100%;height:auto}blockquote{margin:0 0 0 8px;"
-        "padding-left:8px;border-left:3px solid #d1d5db;color:#4b5563}</style></head><body>"
+        "padding-left:8px;border-left:3px solid #d1d5db;color:#4b5563}"
+        ".fd-blocked-img{display:inline-block;padding:6px 10px;border:1px dashed #d1d5db;"
+        "border-radius:4px;background:#f9fafb;color:#6b7280;font-size:12px}"
+        "</style></head><body>"
         f"{body}</body></html>"
     )
 
@@ -67,9 +88,10 @@ def email_body(request: HttpRequest, conversation_id: int, message_id: int) -> H
     message = get_object_or_404(
         Message, pk=message_id, conversation_id=conversation_id, workspace_id=member.workspace_id
     )
-    response = HttpResponse(_email_document(message))
+    images = request.GET.get("images") == "1"
+    response = HttpResponse(_email_document(message, images))
     response._csp_config = (  # type: ignore[attr-defined]
-        _FRAME_CSP_IMAGES if request.GET.get("images") == "1" else _FRAME_CSP_BLOCKED
+        _FRAME_CSP_IMAGES if images else _FRAME_CSP_BLOCKED
     )
     response["Cache-Control"] = "private, no-store"
     return response

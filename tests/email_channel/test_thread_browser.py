@@ -1,0 +1,132 @@
+"""An email in the thread, in a real Chromium against `frontdesk run` (Dovecot + aiosmtpd):
+its frame is as tall as the email, and a remote image is a placeholder loading nothing until
+the reader clicks Show images."""
+
+from __future__ import annotations
+
+import base64
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from tests.browser import OWNER, login
+from tests.peers.local_server import root_of, start_server, stop_server
+
+pytestmark = pytest.mark.browser
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+@pytest.fixture
+def image_host():
+    """A remote host serving a logo, counting who asked for it."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(PNG)))
+            self.end_headers()
+            self.wfile.write(PNG)
+
+        def log_message(self, *args):
+            pass
+
+    server = start_server(Handler)
+    yield root_of(server), hits
+    stop_server(server)
+
+
+def _connect(app, mailbox, smtp_server) -> int:
+    created = app.api.post(
+        "/channels",
+        json={
+            "kind": "email",
+            "provider": "imap",
+            "name": "Support",
+            "config": {
+                "address": mailbox.address,
+                "imap_host": "127.0.0.1",
+                "imap_port": mailbox.dovecot.port,
+                "imap_security": "none",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp_server.port,
+                "smtp_security": "none",
+                "password": mailbox.password,
+            },
+        },
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
+
+
+def test_email_frame_fits_and_images_wait(
+    app, browser, mailbox, smtp_server, mail, image_host, shots
+):
+    from playwright.sync_api import expect
+
+    root, hits = image_host
+    html = (
+        f'<p>Hello, could you confirm the <b>delivery date</b>?</p><p><img src="{root}/logo.png"'
+        ' alt="Northwind logo" width="120" height="40"></p><p>Thanks, Carla</p>'
+    )
+    mailbox.deliver(
+        mail("Hello, could you confirm the delivery date?", subject="Delivery", html=html)
+    )
+    long_html = "".join(f"<p>Line {i} of a long email.</p>" for i in range(60))
+    mailbox.deliver(
+        mail("A long one", sender="Lee Long <lee@client.test>", subject="Long", html=long_html)
+    )
+    _connect(app, mailbox, smtp_server)
+
+    page = login(
+        browser, app, OWNER[0], app.owner_password, viewport={"width": 1280, "height": 900}
+    )
+    page.context.set_default_timeout(15_000)
+    page.wait_for_selector("#rows >> text=Carla Client", timeout=30_000)
+    page.click("#rows >> text=Carla Client")
+    frame = page.locator("iframe.email-frame.fd-sized")
+    expect(frame).to_have_count(1)
+    inner = page.frame_locator("iframe.email-frame")
+    expect(inner.locator("body")).to_contain_text("delivery date")
+
+    # Sized to the email: a short one is short, not the old fixed 340 px.
+    height = frame.bounding_box()["height"]
+    body = frame.evaluate("f => f.contentDocument.documentElement.scrollHeight")
+    assert 60 < height < 260, height
+    assert abs(height - body) <= 4, (height, body)
+
+    # The remote image is a placeholder carrying its alt text; nothing was fetched.
+    expect(inner.locator(".fd-blocked-img")).to_have_text("Northwind logo")
+    expect(inner.locator("img")).to_have_count(0)
+    assert hits == []
+    page.screenshot(path=str(shots / "thread-email-blocked.png"))
+
+    page.click("text=Show images")
+    expect(inner.locator("img[alt='Northwind logo']")).to_be_visible()
+    assert hits == ["/logo.png"]
+    expect(page.locator(".imgbar")).to_have_count(0)
+    expect(frame).to_have_count(1)  # sized again after the reload
+    page.screenshot(path=str(shots / "thread-email-images.png"))
+
+    # A long email grows past the old fixed height (the thread scrolls, not the frame).
+    page.click("#rows >> text=Lee Long")
+    expect(page.frame_locator("iframe.email-frame").locator("body")).to_contain_text("Line 59")
+    expect(page.locator("iframe.email-frame.fd-sized")).to_have_count(1)
+    assert page.locator("iframe.email-frame").bounding_box()["height"] > 1000
+
+    # On a phone the text wraps to more lines and the frame follows.
+    phone = login(
+        browser, app, OWNER[0], app.owner_password, viewport={"width": 390, "height": 844}
+    )
+    phone.click("#rows >> text=Carla Client")
+    expect(phone.locator("iframe.email-frame.fd-sized")).to_have_count(1)
+    expect(phone.frame_locator("iframe.email-frame").locator("body")).to_contain_text("delivery")
+    small = phone.locator("iframe.email-frame")
+    inner_height = small.evaluate("f => f.contentDocument.documentElement.scrollHeight")
+    assert abs(small.bounding_box()["height"] - inner_height) <= 4
+    phone.screenshot(path=str(shots / "thread-email-phone.png"))
