@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from frontdesk.connectors.unipile.connector import SECRET_HEADER, Backfill, webhook_url
-from frontdesk.inbox.models import ChannelAccount, Message
+from frontdesk.connectors.unipile.connector import SECRET_HEADER, Backfill, parse_time, webhook_url
+from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from tests.peers.unipile import UnipilePeer
 from tests.test_unipile import KIM, OWNER, Side, make_channel, post_hook, secret_of
 
@@ -123,6 +123,23 @@ def test_backfill_imports_the_window_once_with_paging(owner, peer, history):
     assert len(peer.requests) == before
     assert Message.objects.filter(channel=channel).count() == 7
     assert len(peer.webhooks) == 2
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_after_the_backfill_each_conversation_shows_its_newest_message(
+    owner, peer, history, version
+):
+    """Unipile lists a chat's messages newest first: the older ones ingested after must not
+    take over the preview shown beside the newest time."""
+    channel = make_channel(owner, peer, api_version=version)
+    channel.connector.sync(channel)
+    for chat, newest in (("chat-kim", history["kim"][-1]), ("chat-lee", history["lee"][-1])):
+        conversation = Conversation.objects.get(channel=channel, thread_key=chat)
+        assert conversation.preview == newest["text"]
+        assert conversation.last_message_at == parse_time(newest["timestamp"])
+        assert conversation.last_message_at == max(
+            conversation.messages.values_list("created_at", flat=True)
+        )
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])

@@ -121,6 +121,41 @@ def test_threading_by_references_across_three_replies(email_channel, mailbox, ma
     assert messages[-1].extra["references"] == [c.strip("<>") for c in chain[:-1]]
 
 
+def test_after_a_history_import_the_list_shows_the_newest_message(
+    email_channel, mailbox, mail, owner
+):
+    """The backfill runs newest first: the older mail ingested after must not take over the
+    conversation's preview beside the newest time."""
+    from django.test import Client
+
+    now = timezone.now().replace(microsecond=0)
+    chain: list[str] = []
+    for n, text in enumerate(["First question", "Second question", "Newest question"]):
+        mid = new_id()
+        mailbox.deliver(
+            mail(
+                text,
+                message_id=mid,
+                subject="Re: Help" if chain else "Help",
+                in_reply_to=chain[-1] if chain else None,
+                references=list(chain) or None,
+                date=now - timedelta(hours=3 - n),
+            )
+        )
+        chain.append(mid)
+    sync(email_channel)
+
+    conversation = Conversation.objects.get()
+    assert conversation.messages.count() == 3
+    assert conversation.preview == "Newest question"
+    assert conversation.last_message_at == now - timedelta(hours=1)
+    client = Client()
+    client.force_login(owner.user)
+    page = client.get("/").content.decode()
+    assert '<span class="preview">Newest question</span>' in page
+    assert "First question" not in page
+
+
 def test_a_reply_whose_root_we_never_saw_still_groups_by_references(email_channel, mailbox, mail):
     unseen_root = new_id()
     a, b = new_id(), new_id()

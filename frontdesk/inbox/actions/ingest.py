@@ -125,9 +125,12 @@ def _write(
 
 # What a new message changes on its conversation's list row, decided in the statement
 # itself so the common case (a known conversation) never loads the row: the latest time
-# only moves forward, and an inbound message re-opens a resolved or snoozed conversation.
+# and its preview only move forward (a history import brings older messages after newer
+# ones; both databases read the old row on the right-hand side of SET), and an inbound
+# message re-opens a resolved or snoozed conversation.
 _TOUCH = (
-    "UPDATE inbox_conversation SET preview = %s,"
+    "UPDATE inbox_conversation SET"
+    " preview = CASE WHEN last_message_at <= %s THEN %s ELSE preview END,"
     " last_message_at = CASE WHEN last_message_at <= %s THEN %s ELSE last_message_at END"
 )
 _TOUCH_INBOUND = (
@@ -147,12 +150,12 @@ def _touch_conversation(conversation: Conversation, item: InboundMessage, at: da
     preview = preview_of(item.text, item.subject or ("📎 attachment" if item.attachments else ""))
     when = connection.ops.adapt_datetimefield_value(at)
     if item.outbound:
-        sql, params = _TOUCH, [preview, when, when]
+        sql, params = _TOUCH, [when, preview, when, when]
     else:
-        sql, params = _TOUCH_INBOUND, [preview, when, when, when, when, *_REOPEN]
-    row = fetch_one(sql + " WHERE id = %s RETURNING status", [*params, conversation.pk])
+        sql, params = _TOUCH_INBOUND, [when, preview, when, when, when, when, *_REOPEN]
+    row = fetch_one(sql + " WHERE id = %s RETURNING status, preview", [*params, conversation.pk])
     # The row now holds values this object did not load: read them again when asked.
     for name in ("last_message_at", "last_inbound_at", "snoozed_until"):
         conversation.__dict__.pop(name, None)
-    conversation.preview = preview
-    conversation.status = row[0] if row else conversation.status
+    if row:
+        conversation.status, conversation.preview = row
