@@ -228,6 +228,14 @@ SECURE_CSP = {
 FRONTDESK_MAX_ATTACHMENT_BYTES = int(
     os.environ.get("FRONTDESK_MAX_ATTACHMENT_BYTES", str(25 * 1024 * 1024))
 )
+# Request bodies (frontdesk/core/limits.py): refused with 413 before they are read.
+FRONTDESK_MAX_UPLOAD_BYTES = int(
+    os.environ.get("FRONTDESK_MAX_UPLOAD_BYTES", str(4 * FRONTDESK_MAX_ATTACHMENT_BYTES))
+)
+FRONTDESK_MAX_WEBHOOK_BYTES = int(
+    os.environ.get("FRONTDESK_MAX_WEBHOOK_BYTES", str(5 * 1024 * 1024))
+)
+FRONTDESK_MAX_FORM_BYTES = int(os.environ.get("FRONTDESK_MAX_FORM_BYTES", str(4 * 1024 * 1024)))
 FRONTDESK_MAX_TEXT_CHARS = int(os.environ.get("FRONTDESK_MAX_TEXT_CHARS", "200000"))
 FRONTDESK_HTTP_THREADS = int(os.environ.get("FRONTDESK_HTTP_THREADS", "16"))
 # ``frontdesk run`` serves HTTP from this many processes (one Python process uses one core).

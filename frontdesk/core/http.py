@@ -7,17 +7,22 @@ several times per request (body, start, each chunk, end), each crossing a wake-u
 both sides; under load that cost more than the view. Here the loop reads the whole body
 (spooled to disk when large), the thread runs Django and renders the whole response, and
 the loop writes it: one crossing each way. Streaming responses (files) still go chunk by
-chunk.
+chunk. A body over its route's limit (``core/limits.py``) is refused with 413 before it
+is read (declared) or once it passes the limit (chunked).
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
+import json
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO
+
+from frontdesk.core.limits import body_limit, too_large_message
 
 # A request body above this is spooled to a temporary file instead of kept in memory.
 SPOOL_BYTES = 1 << 20
@@ -66,6 +71,27 @@ def build_environ(scope: Scope, body: BinaryIO) -> dict[str, Any]:
     return environ
 
 
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length" and value.strip().isdigit():
+            return int(value)
+    return 0
+
+
+async def _too_large(scope: Scope, send: Send, limit: int) -> None:
+    """413 with the limit in words: JSON for the API and webhooks, a page for people."""
+    text = too_large_message(limit)
+    if scope["path"].startswith(("/api/", "/webhooks/", "/connectors/")):
+        kind, body = b"application/json", json.dumps({"detail": text}).encode()
+    else:
+        page = f"<!doctype html><title>Too large</title><p>{html.escape(text)}</p>"
+        kind, body = b"text/html; charset=utf-8", page.encode()
+    length = str(len(body)).encode()
+    headers = [(b"content-type", kind), (b"content-length", length), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class Response:
     """What the thread hands back: status and headers, and the body whole or as chunks."""
 
@@ -93,13 +119,23 @@ class WSGIBridge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
+        limit = body_limit(scope["path"])
+        if _declared_length(scope) > limit:  # refused before a byte is read
+            await _too_large(scope, send, limit)
+            return
         body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
         try:
+            size = 0
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     return
-                body.write(message.get("body", b""))
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:  # a chunked body that goes on past the limit
+                    await _too_large(scope, send, limit)
+                    return
+                body.write(chunk)
                 if not message.get("more_body"):
                     break
             body.seek(0)
