@@ -3,13 +3,19 @@
 A connector turns provider traffic into plain values (``InboundMessage``,
 ``StatusUpdate``) for ``inbox.actions.ingest`` and sends one ``OutboundMessage``.
 Views, models and templates ask the connector; they never test a provider name.
+
+Sending is values in, values out: the outbox hands ``send`` an ``OutboundMessage`` carrying
+everything the connector needs (the recipient, the thread, the message it answers, when the
+client last wrote) and records what comes back (``SendResult``); a reply sent as several
+provider messages reports each accepted part through ``PartsSent`` as it goes. A connector
+never queries or writes the inbox's rows to send.
 """
 
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -64,6 +70,21 @@ class OutgoingAttachment:
     url: str
 
 
+@dataclass(frozen=True)
+class ReplyParent:
+    """The earlier message a reply answers (given to connectors with ``wants_reply_parent``):
+    the one quoted, else the newest one no other message answers."""
+
+    provider_id: str
+    subject: str  # its own subject, else its conversation's
+    # The provider ids of the thread up to it, oldest first (what it referenced, else the
+    # conversation's earlier messages); the parent's own id is not included.
+    references: tuple[str, ...] = ()
+    sent_at: datetime | None = None
+    author: str = ""
+    text: str = ""
+
+
 @dataclass
 class OutboundMessage:
     """What a connector needs to send one reply. ``idempotency_key`` never changes across retries."""
@@ -78,15 +99,30 @@ class OutboundMessage:
     reply_to_provider_id: str = ""
     attachments: list[OutgoingAttachment] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # When the client last wrote in this conversation (None: never): reply windows.
+    last_inbound_at: datetime | None = None
+    parent: ReplyParent | None = None
+    # Provider ids of the parts of this reply already accepted on an earlier attempt, in
+    # order: a retry skips them (see ``PartsSent``).
+    sent_parts: tuple[str, ...] = ()
 
     @property
     def idempotency_key(self) -> str:
         return f"frontdesk-message-{self.message_id}"
 
 
+# Called by ``Connector.send`` with the provider ids of the parts accepted so far (in order)
+# when a reply goes as several provider messages without an idempotency key: the outbox
+# commits them before the next part goes, so a retry never sends a part twice, and a status
+# or a quote of any part finds the reply.
+PartsSent = Callable[[Sequence[str]], None]
+
+
 @dataclass
 class SendResult:
     provider_id: str | None = None
+    # The provider's thread this send started (a new chat): the conversation adopts it.
+    thread_key: str = ""
 
 
 class SendError(Exception):
@@ -199,6 +235,8 @@ class Connector(ABC):
     # serves several (Unipile: linkedin and whatsapp) returns a per-kind variant from
     # ``for_kind``; ``ChannelAccount.connector`` and channel creation use that variant.
     kinds: ClassVar[tuple[str, ...]] = ()
+    # ``OutboundMessage.parent`` is filled in for this connector (email threads by it).
+    wants_reply_parent: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -214,8 +252,11 @@ class Connector(ABC):
         """Validate a configuration from the API or a connect form."""
 
     @abstractmethod
-    def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
-        """Send one message; raise a ``SendError`` subclass when it did not go."""
+    def send(
+        self, channel: ChannelAccount, message: OutboundMessage, parts_sent: PartsSent
+    ) -> SendResult:
+        """Send one message; raise a ``SendError`` subclass when it did not go. Reads only
+        ``channel.config``/``credentials``/``pk`` and the message; writes nothing."""
 
     def normalize_handle(self, value: str) -> str:
         return value.strip()

@@ -29,7 +29,13 @@ from frontdesk.connectors.base import (
 )
 from frontdesk.inbox import events
 from frontdesk.inbox.actions.channel import set_channel_status
-from frontdesk.inbox.actions.delivery import advance_status, apply_pending_statuses
+from frontdesk.inbox.actions.delivery import (
+    advance_status,
+    apply_pending_statuses,
+    record_sent_parts,
+)
+from frontdesk.inbox.actions.threads import adopt_thread_key
+from frontdesk.inbox.messages import reply_parent, sent_parts
 from frontdesk.inbox.models import ChannelStatus, DeliveryStatus, Message
 
 log = logging.getLogger("frontdesk.send")
@@ -78,8 +84,10 @@ def _claim(message_id: int) -> bool:
 
 
 def _outbound_for(message: Message) -> OutboundMessage:
+    """Everything the connector needs to send this reply, so that it queries nothing."""
     conversation = message.conversation
-    handle = conversation.contact.handles.filter(kind=message.channel.connector.handle_kind).first()
+    connector = message.channel.connector
+    handle = conversation.contact.handles.filter(kind=connector.handle_kind).first()
     return OutboundMessage(
         message_id=message.pk,
         conversation_id=conversation.pk,
@@ -101,6 +109,9 @@ def _outbound_for(message: Message) -> OutboundMessage:
             for a in message.attachments.all()
         ],
         extra=message.extra,
+        last_inbound_at=conversation.last_inbound_at,
+        parent=reply_parent(message) if connector.wants_reply_parent else None,
+        sent_parts=sent_parts(message),
     )
 
 
@@ -118,7 +129,11 @@ def deliver(message_id: int) -> str:
     )
     channel = message.channel
     try:
-        result = channel.connector.send(channel, _outbound_for(message))
+        result = channel.connector.send(
+            channel,
+            _outbound_for(message),
+            lambda ids: record_sent_parts(message_id, list(ids)),
+        )
     except TransientSendError as exc:
         return _after_transient(message, exc.reason, exc.retry_after)
     except PermanentSendError as exc:
@@ -132,6 +147,8 @@ def deliver(message_id: int) -> str:
 
 
 def _after_success(message: Message, result: SendResult) -> str:
+    if result.thread_key:
+        adopt_thread_key(message.channel, message.conversation_id, result.thread_key)
     with transaction.atomic():
         locked = Message.objects.select_for_update().get(pk=message.pk)
         locked.claimed_until = None

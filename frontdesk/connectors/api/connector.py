@@ -21,6 +21,7 @@ from frontdesk.connectors.base import (
     ChannelSetup,
     Connector,
     OutboundMessage,
+    PartsSent,
     PermanentSendError,
     SendResult,
     TransientSendError,
@@ -50,7 +51,9 @@ class ApiConnector(Connector):
             reveal_once={"secret": secret},
         )
 
-    def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
+    def send(
+        self, channel: ChannelAccount, message: OutboundMessage, parts_sent: PartsSent
+    ) -> SendResult:
         body = json.dumps(
             {
                 "event": "message.created",

@@ -29,6 +29,7 @@ from frontdesk.connectors.base import (
     ConfigError,
     Connector,
     OutboundMessage,
+    PartsSent,
     SendResult,
     require,
 )
@@ -135,6 +136,7 @@ class EmailConnector(Connector):
     capabilities = Capabilities(
         attachments=True, html=True, subject=True, sync=True, signatures=True
     )
+    wants_reply_parent = True  # In-Reply-To, References, the quote and "Re:" subject
 
     @property
     def connect_url_name(self) -> str:  # type: ignore[override]
@@ -199,7 +201,9 @@ class EmailConnector(Connector):
             public["from_name"] = str(config["from_name"]).replace("\r", "").replace("\n", "")
         return ChannelSetup(config=public, credentials={"password": str(config["password"])})
 
-    def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
+    def send(
+        self, channel: ChannelAccount, message: OutboundMessage, parts_sent: PartsSent
+    ) -> SendResult:
         return smtp.send(channel, message, saves_sent=self.saves_sent(channel))
 
     def saves_sent(self, channel: ChannelAccount) -> bool:

@@ -26,13 +26,14 @@ from frontdesk.connectors.base import (
     OutboundMessage,
     PermanentSendError,
     ReconnectNeeded,
+    ReplyParent,
     SendResult,
     TransientSendError,
 )
 from frontdesk.connectors.email import imap, oauth
 
 if TYPE_CHECKING:
-    from frontdesk.inbox.models import ChannelAccount, Message
+    from frontdesk.inbox.models import ChannelAccount
 
 log = logging.getLogger("frontdesk.email")
 
@@ -70,54 +71,17 @@ def message_id_for(channel: ChannelAccount, message_id: int) -> str:
     return f"frontdesk.{message_id}.{tag}@{domain}"
 
 
-def _parent(message: OutboundMessage) -> Message | None:
-    from frontdesk.inbox.models import Message, MessageKind
-
-    rows = Message.objects.filter(
-        conversation_id=message.conversation_id,
-        kind=MessageKind.MESSAGE,
-        provider_id__isnull=False,
-    ).exclude(pk=message.message_id)
-    if message.reply_to_provider_id:
-        chosen = rows.filter(provider_id=message.reply_to_provider_id).first()
-        if chosen:
-            return chosen
-    # The newest message that no other one answers (Date headers have one-second
-    # resolution, so two messages may share a timestamp: the references break the tie).
-    recent = list(rows.order_by("-created_at", "-id")[:20])
-    answered = {str(ref) for row in recent for ref in ((row.extra or {}).get("references") or [])}
-    return next((row for row in recent if row.provider_id not in answered), None) or (
-        recent[0] if recent else None
-    )
-
-
-def _references(message: OutboundMessage, parent: Message) -> list[str]:
-    from frontdesk.inbox.models import Message, MessageKind
-
-    earlier = (parent.extra or {}).get("references")
-    if isinstance(earlier, list) and earlier:
-        refs = [str(r) for r in earlier]
-    else:
-        refs = [
-            str(r)
-            for r in Message.objects.filter(
-                conversation_id=message.conversation_id,
-                kind=MessageKind.MESSAGE,
-                provider_id__isnull=False,
-                created_at__lt=parent.created_at,
-            )
-            .order_by("-created_at")
-            .values_list("provider_id", flat=True)[:20]
-        ][::-1]
-    refs = [r.split("#", 1)[0] for r in refs if r]
-    parent_id = str(parent.provider_id).split("#", 1)[0]
+def _references(parent: ReplyParent) -> list[str]:
+    """References for a reply to ``parent``: its thread (at most 20), then its own id."""
+    refs = [r.split("#", 1)[0] for r in parent.references if r]
+    parent_id = parent.provider_id.split("#", 1)[0]
     return [*[r for r in refs if r != parent_id][-20:], parent_id]
 
 
-def _subject(message: OutboundMessage, parent: Message | None) -> str:
+def _subject(message: OutboundMessage, parent: ReplyParent | None) -> str:
     subject = message.subject or str(message.extra.get("subject") or "")
     if not subject and parent is not None:
-        subject = parent.subject or parent.conversation.subject
+        subject = parent.subject
         if subject and not subject.lower().startswith(("re:", "aw:", "sv:")):
             subject = f"Re: {subject}"
     return no_newlines("subject", subject)
@@ -129,9 +93,9 @@ def _html_of(text: str) -> str:
     return f'<!doctype html><html><body><div dir="auto">{body}</div></body></html>'
 
 
-def _quote(parent: Message) -> str:
-    when = format_datetime(parent.sent_at or parent.created_at)
-    who = parent.author_name or (parent.extra or {}).get("from", "")
+def _quote(parent: ReplyParent) -> str:
+    when = format_datetime(parent.sent_at) if parent.sent_at else ""
+    who = parent.author
     lines = "\n".join(f"> {line}" for line in (parent.text or "").splitlines())
     return f"\n\nOn {when}, {who} wrote:\n{lines}"
 
@@ -146,7 +110,7 @@ def build(channel: ChannelAccount, message: OutboundMessage) -> tuple[EmailMessa
         raise PermanentSendError("the conversation has no email address to reply to")
     if len(to) + len(cc) + len(bcc) > MAX_RECIPIENTS:
         raise PermanentSendError(f"more than {MAX_RECIPIENTS} recipients")
-    parent = _parent(message)
+    parent = message.parent
     subject = _subject(message, parent)
     from_name = no_newlines("name", str(channel.config.get("from_name") or ""))
 
@@ -159,7 +123,7 @@ def build(channel: ChannelAccount, message: OutboundMessage) -> tuple[EmailMessa
     msg["Date"] = format_datetime(timezone.now())
     msg["Message-ID"] = f"<{message_id_for(channel, message.message_id)}>"
     if parent is not None:
-        refs = _references(message, parent)
+        refs = _references(parent)
         msg["In-Reply-To"] = f"<{refs[-1]}>"
         msg["References"] = " ".join(f"<{r}>" for r in refs)
     msg["Auto-Submitted"] = "no"

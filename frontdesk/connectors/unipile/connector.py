@@ -39,6 +39,7 @@ from frontdesk.connectors.base import (
     InboundAttachment,
     InboundMessage,
     OutboundMessage,
+    PartsSent,
     PermanentSendError,
     ReconnectNeeded,
     SendResult,
@@ -271,9 +272,9 @@ class UnipileConnector(Connector):
         return views.urlpatterns()
 
     # --- outbound ---------------------------------------------------------------------
-    def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
-        from frontdesk.inbox.actions.delivery import record_sent_parts
-
+    def send(
+        self, channel: ChannelAccount, message: OutboundMessage, parts_sent: PartsSent
+    ) -> SendResult:
         client = self.client(channel)
         account_id = channel.config.get("account_id", "")
         files = []
@@ -292,10 +293,10 @@ class UnipileConnector(Connector):
                 data = client.start_chat(
                     account_id, self.attendee_for_handle(message.to_handle), message.text, files
                 )
-                chat_id = str(data.get("chat_id") or "")
-                if chat_id:
-                    _adopt_chat(message.conversation_id, channel, chat_id)
+                # the chat we started becomes the conversation's thread (the outbox adopts it)
+                started = str(data.get("chat_id") or "")
             else:
+                started = ""
                 data = client.send_message(
                     account_id, chat_id, message.text, files, quote_id=message.reply_to_provider_id
                 )
@@ -312,8 +313,8 @@ class UnipileConnector(Connector):
             raise PermanentSendError(f"Unipile refused the message: {exc.message}") from None
         ids = _message_ids(data)
         if len(ids) > 1:  # v2: "some providers send attachments separately from the text"
-            record_sent_parts(message.message_id, ids)
-        return SendResult(provider_id=ids[0] if ids else None)
+            parts_sent(ids)
+        return SendResult(provider_id=ids[0] if ids else None, thread_key=started)
 
     # --- inbound ----------------------------------------------------------------------
     def parse_event(self, channel: ChannelAccount, event: dict[str, Any]) -> InboundMessage:
@@ -535,7 +536,9 @@ class UnipileConnector(Connector):
             locked.provider_id = item.provider_id
             locked.save(update_fields=["provider_id"])
         if item.thread_key and ":" in locked.conversation.thread_key:
-            _adopt_chat(locked.conversation_id, channel, item.thread_key)
+            from frontdesk.inbox.actions.threads import adopt_thread_key
+
+            adopt_thread_key(channel, locked.conversation_id, item.thread_key)
         return IngestResult(locked, locked.conversation, created=False)
 
     def fetch_attachments(self, channel: ChannelAccount, item: InboundMessage) -> None:
@@ -1030,16 +1033,6 @@ def _message_ids(answer: dict[str, Any]) -> list[str]:
     found = answer.get("message_id")
     values = found if isinstance(found, list) else [found]
     return [str(v)[:500] for v in values if isinstance(v, str | int) and str(v)]
-
-
-def _adopt_chat(conversation_id: int, channel: ChannelAccount, chat_id: str) -> None:
-    """A chat we started becomes the conversation's thread, so replies land in it."""
-    from frontdesk.inbox.models import Conversation
-
-    if not Conversation.objects.filter(channel=channel, thread_key=chat_id).exists():
-        Conversation.objects.filter(pk=conversation_id, channel=channel).update(
-            thread_key=chat_id[:500]
-        )
 
 
 def profile_facts(profile: dict[str, Any], v2: bool) -> dict[str, str]:

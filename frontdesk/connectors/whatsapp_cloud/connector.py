@@ -30,6 +30,7 @@ from frontdesk.connectors.base import (
     Connector,
     OutboundMessage,
     OutgoingAttachment,
+    PartsSent,
     PermanentSendError,
     ReconnectNeeded,
     SendResult,
@@ -45,8 +46,6 @@ from frontdesk.connectors.whatsapp_cloud.graph import (
     GraphUnreachable,
 )
 from frontdesk.connectors.whatsapp_cloud.parse import e164
-from frontdesk.inbox.actions.delivery import record_sent_parts
-from frontdesk.inbox.messages import PART_IDS
 
 if TYPE_CHECKING:
     from django.urls import URLPattern, URLResolver
@@ -299,20 +298,22 @@ class WhatsAppCloudConnector(Connector):
         return None
 
     # --- sending -----------------------------------------------------------------------
-    def send(self, channel: ChannelAccount, message: OutboundMessage) -> SendResult:
+    def send(
+        self, channel: ChannelAccount, message: OutboundMessage, parts_sent: PartsSent
+    ) -> SendResult:
         """Send the reply as one Graph message, or several (a long text, several files).
 
-        Graph has no idempotency key, so each part it accepts is recorded on the message
-        (``extra["part_ids"]``, committed before the next part goes) and a retry skips the
-        parts already taken: a failure on part 2 never sends part 1 twice. The recorded parts
-        (``MessagePart``) let a status, a reaction or a quote of any part find the reply.
+        Graph has no idempotency key, so each part it accepts is reported (``parts_sent``:
+        the outbox commits it before the next part goes) and a retry skips the parts already
+        taken (``message.sent_parts``): a failure on part 2 never sends part 1 twice. The
+        recorded parts let a status, a reaction or a quote of any part find the reply.
         """
         to = e164(message.to_handle).lstrip("+")
         if not to:
             raise PermanentSendError("this contact has no WhatsApp number")
         graph = graph_for(channel)
         phone_number_id = channel.config["phone_number_id"]
-        accepted = [str(i or "") for i in message.extra.get(PART_IDS) or []]
+        accepted = list(message.sent_parts)
         parts: list[_Part] = []
         ids: list[str] = []
 
@@ -330,7 +331,7 @@ class WhatsAppCloudConnector(Connector):
                 sent = answer.get("messages") or [{}]
                 ids.append(str(sent[0].get("id") or ""))
                 if len(parts) > 1:
-                    record_sent_parts(message.message_id, ids)
+                    parts_sent(ids)
         except GraphUnreachable as exc:
             raise TransientSendError(which(str(exc))) from None
         except GraphError as exc:
@@ -365,14 +366,7 @@ class WhatsAppCloudConnector(Connector):
             }
             body.pop("context", None)
             return [_Part(body)]
-        from frontdesk.inbox.models import Conversation
-
-        last_inbound = (
-            Conversation.objects.filter(pk=message.conversation_id)
-            .values_list("last_inbound_at", flat=True)
-            .first()
-        )
-        if reason := window_closed_reason(last_inbound):
+        if reason := window_closed_reason(message.last_inbound_at):
             raise PermanentSendError(reason)
         media_parts: list[_Part] = []
         text = message.text

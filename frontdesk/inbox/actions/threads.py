@@ -122,3 +122,12 @@ def _handle_owner(workspace_id: int, kind: str, value: str) -> Contact | None:
     return Contact.from_db(
         "default", ["id", "workspace_id", "name"], (row[0], workspace_id, row[1])
     )
+
+
+def adopt_thread_key(channel: ChannelAccount, conversation_id: int, thread_key: str) -> None:
+    """A provider thread our send started (a new chat) becomes the conversation's, so the
+    replies in it land there; never one another conversation already holds."""
+    if not Conversation.objects.filter(channel=channel, thread_key=thread_key).exists():
+        Conversation.objects.filter(pk=conversation_id, channel=channel).update(
+            thread_key=thread_key[:500]
+        )
