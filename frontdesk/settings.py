@@ -173,10 +173,17 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 8},
     },
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # a reset link works for a day, once
+# The app's own mail (workspaces.mail): a workspace's Settings > Outgoing mail, else this.
+FRONTDESK_SMTP_URL = os.environ.get("FRONTDESK_SMTP_URL", "")
+FRONTDESK_MAIL_FROM = os.environ.get("FRONTDESK_MAIL_FROM", "")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -11,6 +11,7 @@ from frontdesk.web.views import (
     inbox,
     leads,
     notifications,
+    people,
     workspace,
 )
 
@@ -54,6 +55,13 @@ urlpatterns = [
         name="channel_connection",
     ),
     path("settings/", workspace.workspace_settings, name="settings"),
+    # people: members, invitations, outgoing mail, passwords, profile
+    path("settings/members/", people.members, name="members"),
+    path("settings/mail/", people.mail_settings, name="mail_settings"),
+    path("settings/profile/", people.profile, name="profile"),
+    path("invite/<str:token>/", people.invitation, name="invitation"),
+    path("password/forgot/", people.password_forgot, name="password_forgot"),
+    path("password/reset/<str:uidb64>/<str:token>/", people.password_reset, name="password_reset"),
     path("compose/", workspace.compose, name="compose"),
     path("healthz", auth.healthz, name="healthz"),
     path("leads/", leads.leads, name="leads"),

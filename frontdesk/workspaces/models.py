@@ -35,6 +35,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # An IANA zone ("Europe/Berlin"): times are entered and shown in it; blank is UTC.
     time_zone = models.CharField(max_length=64, blank=True, default="")
+    # Profile: dates and numbers in this locale's format; theme "" follows the system's
+    # light or dark setting.
+    locale = models.CharField(max_length=20, default="en")
+    theme = models.CharField(max_length=5, blank=True, default="")
 
     objects = UserManager()
     USERNAME_FIELD = "email"
@@ -126,3 +130,54 @@ class ApiToken(models.Model):
             membership=membership, name=name, token_hash=hash_token(token), prefix=token[:10]
         )
         return row, token
+
+
+class MailSecurity(models.TextChoices):
+    STARTTLS = "starttls", "STARTTLS (port 587)"
+    SSL = "ssl", "TLS from the start (port 465)"
+    NONE = "none", "None (a server on this machine only)"
+
+
+class MailServer(models.Model):
+    """The SMTP server a workspace's own mail goes out through (invitations, password
+    resets, notification emails): not a channel. The password is kept encrypted."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="mail")
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(default=587)
+    security = models.CharField(
+        max_length=10, choices=MailSecurity.choices, default=MailSecurity.STARTTLS
+    )
+    username = models.CharField(max_length=255, blank=True)
+    secret = models.TextField(blank=True)  # core.crypto: {"password": ...}
+    from_address = models.EmailField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port} for {self.workspace}"
+
+
+class Invitation(models.Model):
+    """An invitation to join a workspace, accepted by the invitee through a link. Only the
+    token's hash is kept; it works once, until ``expires_at``."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.AGENT)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.workspace} ({self.role})"
+
+    @property
+    def is_open(self) -> bool:
+        return (
+            self.accepted_at is None
+            and self.revoked_at is None
+            and self.expires_at > timezone.now()
+        )

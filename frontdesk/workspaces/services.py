@@ -3,13 +3,24 @@ the demo and the settings pages)."""
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
-from frontdesk.workspaces.models import Membership, Role, User, Workspace
+from frontdesk.workspaces.models import (
+    Invitation,
+    Membership,
+    Role,
+    User,
+    Workspace,
+    hash_token,
+)
 
 
 def _unique_slug(name: str) -> str:
@@ -139,3 +150,102 @@ def active_member(workspace_id: int, user_id: int | None) -> User | None:
     return User.objects.filter(
         pk=user_id, is_active=True, memberships__workspace_id=workspace_id
     ).first()
+
+
+INVITATION_DAYS = 7
+
+
+class InvitationRefused(ValueError):
+    """An invitation that cannot be made or accepted (the message says why)."""
+
+
+def invite(
+    workspace: Workspace, email: str, role: str, *, by: Membership
+) -> tuple[Invitation, str]:
+    """An invitation for ``email`` to join as ``role`` and its secret token (for the link).
+
+    Nobody joins without accepting: whether ``email`` has an account elsewhere is never
+    looked at here, so the answer cannot reveal it. An earlier open invitation for the same
+    address is replaced (its link stops working).
+    """
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise InvitationRefused(f"{email!r} is not a valid email address") from None
+    if role not in Role.values:
+        raise InvitationRefused(f"role must be one of {', '.join(Role.values)}")
+    _check_member_change(by, workspace.pk, None, role)
+    if Membership.objects.filter(workspace=workspace, user__email=email).exists():
+        raise InvitationRefused(f"{email} is already a member of this workspace.")
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic():
+        Invitation.objects.filter(
+            workspace=workspace, email=email, accepted_at=None, revoked_at=None
+        ).update(revoked_at=now)
+        invitation = Invitation.objects.create(
+            workspace=workspace,
+            email=email,
+            role=role,
+            invited_by=by.user,
+            token_hash=hash_token(token),
+            expires_at=now + timedelta(days=INVITATION_DAYS),
+        )
+    return invitation, token
+
+
+def open_invitation(token: str) -> Invitation | None:
+    """The invitation this link's token opens, if it is still open."""
+    if not token:
+        return None
+    invitation = (
+        Invitation.objects.select_related("workspace", "invited_by")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    return invitation if invitation is not None and invitation.is_open else None
+
+
+def revoke_invitation(invitation: Invitation, *, by: Membership) -> None:
+    _check_member_change(by, invitation.workspace_id, None, invitation.role)
+    Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(revoked_at=timezone.now())
+
+
+def accept_invitation(
+    token: str, *, user: User | None = None, name: str = "", password: str = ""
+) -> Membership:
+    """Join the invitation's workspace, once. ``user``: the signed-in account accepting
+    (its email must be the invited one); otherwise a new account is made with ``name`` and
+    ``password`` (Django's password validators apply)."""
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .filter(token_hash=hash_token(token or ""))
+            .first()
+        )
+        if invitation is None or not invitation.is_open:
+            raise InvitationRefused(
+                "This invitation link has expired or was already used: ask for a new one."
+            )
+        if user is None:
+            if User.objects.filter(email=invitation.email).exists():
+                raise InvitationRefused("You already have an account: log in to accept.")
+            candidate = User(email=invitation.email, name=name.strip()[:200])
+            try:
+                validate_password(password, candidate)
+            except ValidationError as exc:
+                raise InvitationRefused(" ".join(exc.messages)) from None
+            user = User.objects.create_user(
+                email=invitation.email, password=password, name=candidate.name
+            )
+        elif user.email.lower() != invitation.email:
+            raise InvitationRefused(
+                f"This invitation is for {invitation.email}: log out and open the link again."
+            )
+        membership, _ = Membership.objects.get_or_create(
+            workspace_id=invitation.workspace_id, user=user, defaults={"role": invitation.role}
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+    return membership

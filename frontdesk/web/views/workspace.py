@@ -1,4 +1,4 @@
-"""Apps & integrations (connected accounts) and Settings (members, invites, profile)."""
+"""Apps & integrations (connected accounts), the Settings hub and a new conversation."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import ChannelAccount
 from frontdesk.web.access import current_member, member_required
 from frontdesk.web.views.shell import shell_context
-from frontdesk.workspaces.models import Membership, Role
-from frontdesk.workspaces.services import MemberChangeRefused, add_member
+from frontdesk.workspaces.models import Membership
 
 
 def _connect_options() -> list[dict[str, str]]:
@@ -65,46 +64,14 @@ def channel_connection(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 
 @member_required
+@require_GET
 def workspace_settings(request: HttpRequest) -> HttpResponse:
+    """The settings hub: members, outgoing mail, your profile, the CRM's settings."""
     member = current_member(request)
-    error, status = "", 200
-    if request.method == "POST":
-        action = request.POST.get("action")
-        if action == "profile":
-            name = request.POST.get("name", "").strip()[:200]
-            member.user.name = name
-            member.user.save(update_fields=["name"])
-            messages.success(request, "Your profile is saved.")
-            return redirect("settings")
-        if action == "invite":
-            if not member.is_admin:
-                return HttpResponseForbidden("Only owners and admins can invite teammates.")
-            try:
-                added = add_member(
-                    member.workspace,
-                    request.POST.get("email", ""),
-                    request.POST.get("password", ""),
-                    role=request.POST.get("role", Role.AGENT),
-                    name=request.POST.get("name", "").strip()[:200],
-                    by=member,
-                )
-            except ValueError as exc:  # MemberChangeRefused too: shown beside the form
-                error = str(exc)
-                status = 403 if isinstance(exc, MemberChangeRefused) else 400
-            else:
-                messages.success(request, f"{added.user.email} can now log in to this workspace.")
-                return redirect("settings")
-    members = list(
-        Membership.objects.filter(workspace_id=member.workspace_id)
-        .select_related("user")
-        .order_by("created_at", "id")
-    )
-    return render(
-        request,
-        "web/settings.html",
-        {**shell_context(request), "members": members, "roles": Role.choices, "error": error},
-        status=status,
-    )
+    count = Membership.objects.filter(
+        workspace_id=member.workspace_id, user__is_active=True
+    ).count()
+    return render(request, "web/settings.html", {**shell_context(request), "member_count": count})
 
 
 @member_required
