@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # /api/v1/docs then loads Swagger UI from the app's static files, not a CDN
     "huey.contrib.djhuey",
     "channels",
     "frontdesk.core",
