@@ -154,3 +154,19 @@ def test_a_web_reply_with_a_26_mb_file_is_refused_in_words_and_the_text_kept(ser
     assert "backup.pdf is 26 MB" in page and ">Here it is</textarea>" in page
     messages = api.get(f"/conversations/{conversation}/messages").json()["items"]
     assert [m["direction"] for m in messages] == ["inbound"]
+
+
+def test_deeply_nested_json_to_every_webhook_is_answered_without_a_500(server):
+    base = server[0]
+    nested = b"[" * 500_000 + b"]" * 500_000  # 1 MB, under the webhook limit
+    for path, status in (
+        ("/webhooks/unipile/", 401),  # no secret: the body is not even parsed
+        ("/webhooks/unipile/?token=guess", 401),
+        ("/connectors/unipile/notify/?state=x", 400),
+        ("/webhooks/whatsapp/", 401),  # no signature
+    ):
+        answer = httpx.post(f"{base}{path}", content=nested, timeout=30)
+        assert answer.status_code == status, (path, answer.text[:200])
+    signed = {"X-Hub-Signature-256": "sha256=" + "0" * 64}
+    answer = httpx.post(f"{base}/webhooks/whatsapp/", content=nested, headers=signed, timeout=30)
+    assert answer.status_code == 400

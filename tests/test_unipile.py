@@ -305,6 +305,37 @@ def test_malformed_events_get_400_and_store_nothing(linkedin, peer, mutate):
     assert not Message.objects.exists()
 
 
+HOSTILE_BODIES = [
+    b"[" * 200_000 + b"]" * 200_000,  # past the parser's recursion limit
+    b'{"a":' * 200_000 + b"1" + b"}" * 200_000,
+    b'{"account_id": "acc-li-1", "n": ' + b"9" * 5000 + b"}",  # past int digits limit
+    b'{"account_id": "\xff\xfe"}',  # not UTF-8
+]
+
+
+@pytest.mark.parametrize("raw", HOSTILE_BODIES, ids=["arrays", "objects", "number", "bytes"])
+def test_hostile_json_is_refused_after_the_secret_and_never_500(linkedin, raw):
+    """The secret is checked before the body is parsed: a stranger gets 401 whatever they
+    send; the holder of the secret gets 400 for a body no parser should choke on."""
+    client = Client(raise_request_exception=False)
+
+    def post(headers, query=""):
+        return client.post(
+            f"/webhooks/unipile/{query}", raw, content_type="application/json", headers=headers
+        )
+
+    assert post({}).status_code == 401
+    assert post({SECRET_HEADER: "guess"}).status_code == 401
+    assert post({}, "?token=guess").status_code == 401
+    answer = post({SECRET_HEADER: secret_of(linkedin)})
+    assert answer.status_code == 400 and answer.json()["detail"] == "body is not JSON"
+    notify = client.post(
+        "/connectors/unipile/notify/?state=x", raw, content_type="application/json"
+    )
+    assert notify.status_code == 400
+    assert not Message.objects.exists()
+
+
 def test_any_field_of_any_type_never_breaks_the_webhook(linkedin, peer, drain_queue):
     chat = peer.add_chat("acc-li-1", OWNER, KIM)
     message = peer.add_message(

@@ -25,7 +25,6 @@ backfill.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import secrets
 from datetime import timedelta
@@ -41,6 +40,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from frontdesk.connectors.base import ConfigError
+from frontdesk.connectors.http import json_object
 from frontdesk.connectors.unipile.client import HostedLink, UnipileError, UnipileUnreachable
 from frontdesk.connectors.unipile.connector import (
     API_VERSIONS,
@@ -78,21 +78,6 @@ def _error(status: int, detail: str) -> JsonResponse:
 
 
 # --- webhook ---------------------------------------------------------------------------
-def channel_for_webhook(account_id: str, secret: str) -> ChannelAccount | None:
-    """The channel whose account id and webhook secret both match (constant-time compare)."""
-    found = None
-    candidates = list(
-        ChannelAccount.objects.filter(provider="unipile", config__account_id=account_id)
-    )
-    if not candidates:
-        hmac.compare_digest(_DUMMY_SECRET.encode(), secret.encode())  # same work either way
-    for channel in candidates:
-        expected = str(channel.credentials.get("webhook_secret") or _DUMMY_SECRET)
-        if hmac.compare_digest(expected.encode(), secret.encode()):
-            found = found or channel
-    return found
-
-
 def channels_of_token(token: str) -> list[ChannelAccount]:
     """The v2 channels whose webhook endpoint URL carries this token."""
     if not token or len(token) > 200:
@@ -107,12 +92,22 @@ def channels_of_token(token: str) -> list[ChannelAccount]:
 def _json_object(request: HttpRequest) -> dict[str, Any] | HttpResponse:
     """The webhook's body as a JSON object, or the 400 answer saying why it is not one."""
     try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "body is not JSON")
-    if not isinstance(body, dict):
-        return _error(400, "body must be a JSON object")
-    return body
+        return json_object(request.body)
+    except ValueError as exc:
+        return _error(400, str(exc))
+
+
+def v1_channels_with_secret(secret: str) -> list[ChannelAccount]:
+    """The v1 channels whose webhook secret this is (constant-time compare): checked before
+    the body is read, so an unauthenticated body is never parsed."""
+    found = []
+    for channel in ChannelAccount.objects.filter(provider="unipile").exclude(
+        config__api_version="v2"
+    ):
+        expected = str(channel.credentials.get("webhook_secret") or _DUMMY_SECRET)
+        if hmac.compare_digest(expected.encode(), secret.encode()):
+            found.append(channel)
+    return found
 
 
 def _webhook_v2(request: HttpRequest, token: str) -> HttpResponse:
@@ -208,6 +203,9 @@ def webhook(request: HttpRequest) -> HttpResponse:
     secret = request.headers.get(SECRET_HEADER, "")
     if not secret:
         return _error(401, f"missing {SECRET_HEADER} header (v1) or endpoint token (v2)")
+    channels = v1_channels_with_secret(secret)  # a v2 channel takes signed webhooks only
+    if not channels:
+        return _error(401, "unknown account or wrong secret")
     body = _json_object(request)
     if isinstance(body, HttpResponse):
         return body
@@ -216,9 +214,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
     account_id = source.get("account_id")
     if not isinstance(account_id, str) or not account_id or len(account_id) > 200:
         return _error(400, "account_id is required")
-    channel = channel_for_webhook(account_id, secret)
-    if channel is not None and api_version(channel) == "v2":
-        channel = None  # a v2 channel takes signed webhooks only
+    channel = next((c for c in channels if c.config.get("account_id") == account_id), None)
     if channel is None:
         return _error(401, "unknown account or wrong secret")
     connector = channel.connector
@@ -409,11 +405,11 @@ def notify(request: HttpRequest) -> HttpResponse:
         status: Any = "CREATION_SUCCESS" if link_type == "create" else "RECONNECTED"
     else:
         try:
-            body = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            return _error(400, "body is not JSON")
-        account_id = body.get("account_id") if isinstance(body, dict) else None
-        status = body.get("status") if isinstance(body, dict) else None
+            body = json_object(request.body)
+        except ValueError as exc:
+            return _error(400, str(exc))
+        account_id = body.get("account_id")
+        status = body.get("status")
     if not isinstance(account_id, str) or not account_id or len(account_id) > 200:
         if request.method == "GET" and channel_id:
             return redirect(f"{reverse('unipile_status', args=[channel_id])}?failed=1")
