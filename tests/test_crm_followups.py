@@ -21,7 +21,7 @@ from frontdesk.crm.models import Activity, FollowUp
 from frontdesk.crm.queries import followups as queries
 from frontdesk.crm.tasks import remind_due_followups
 from frontdesk.inbox.models import Notification
-from tests.conftest import token_client
+from tests.conftest import PASSWORD, token_client
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, noon UTC
 
@@ -204,3 +204,77 @@ def test_api_schedule_list_patch_and_tenancy(owner, agent, rival, lead):
     )
     assert theirs.status_code == 404
     assert FollowUp.objects.count() == 1
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def login(membership) -> Client:
+    client = Client()
+    assert client.login(username=membership.user.email, password=PASSWORD)
+    return client
+
+
+def test_due_from_reads_the_form_in_the_members_zone():
+    from frontdesk.web.views.followups import due_from
+
+    berlin = ZoneInfo("Europe/Berlin")
+    sunday_night = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)  # already Monday 00:30 in Berlin
+    tomorrow = due_from("tomorrow", "", "", berlin, sunday_night)
+    assert tomorrow == datetime(2026, 3, 3, 9, 0, tzinfo=berlin)
+    assert due_from("monday", "", "", berlin, sunday_night) == datetime(
+        2026, 3, 9, 9, 0, tzinfo=berlin
+    )
+    assert due_from("hour", "", "", berlin, sunday_night) == sunday_night + timedelta(hours=1)
+    custom = due_from("custom", "2026-07-01", "14:30", berlin, sunday_night)
+    assert custom.astimezone(UTC) == datetime(2026, 7, 1, 12, 30, tzinfo=UTC)  # summer time
+    with pytest.raises(CrmError, match="calendar"):
+        due_from("custom", "", "", berlin, sunday_night)
+    with pytest.raises(CrmError, match="hours and minutes"):
+        due_from("custom", "2026-07-01", "25:99", berlin, sunday_night)
+
+
+def test_schedule_from_a_lead_page_then_finish_it_on_my_follow_ups(owner, agent, rival, lead):
+    owner.user.time_zone = "America/New_York"
+    owner.user.save()
+    client = login(owner)
+    page = client.get(f"/leads/{lead.pk}/")
+    assert page.status_code == 200 and b"Schedule a follow-up" in page.content
+    made = client.post(
+        f"/leads/{lead.pk}/followups",
+        {"when": "custom", "date": "2026-03-02", "time": "08:00", "note": "Call Ana"},
+    )
+    assert made.status_code == 302
+    followup = FollowUp.objects.get()
+    assert followup.due_at == datetime(2026, 3, 2, 13, 0, tzinfo=UTC)  # 8:00 in New York
+    assert (followup.lead_id, followup.assignee_id) == (lead.pk, owner.user_id)
+    # Shown in the member's zone, overdue, and counted in the sidebar.
+    mine = client.get("/followups/").content.decode()
+    assert "Mon 2 Mar, 08:00" in mine and "Call Ana" in mine
+    assert 'data-count="followups" title="due now">1<' in mine
+    bad = client.post(
+        f"/leads/{lead.pk}/followups", {"when": "custom", "date": ""}, HTTP_HX_REQUEST="true"
+    )
+    assert bad.status_code == 422 and bad["HX-Retarget"] == "#crm-fu-error"
+    block = client.post(
+        f"/contacts/{lead.contact_id}/followups", {"when": "tomorrow"}, HTTP_HX_REQUEST="true"
+    )
+    assert block.status_code == 200 and b'id="crm-followups"' in block.content
+    assert FollowUp.objects.count() == 2
+    # Another workspace can neither schedule on this lead nor touch this follow-up.
+    theirs = login(rival)
+    assert theirs.post(f"/leads/{lead.pk}/followups", {"when": "tomorrow"}).status_code == 404
+    assert theirs.post(f"/followups/{followup.pk}", {"action": "done"}).status_code == 404
+    assert "Call Ana" not in theirs.get("/followups/").content.decode()
+    # Reassign, then done.
+    client.post(f"/followups/{followup.pk}", {"action": "reassign", "assignee": agent.user_id})
+    assert FollowUp.objects.get(pk=followup.pk).assignee_id == agent.user_id
+    done = client.post(f"/followups/{followup.pk}", {"action": "done", "next": "/followups/"})
+    assert done.status_code == 302 and done["Location"] == "/followups/"
+    assert FollowUp.objects.get(pk=followup.pk).done
+    snoozed = client.post(
+        f"/followups/{followup.pk}",
+        {"action": "snooze", "when": "hour", "next": "https://evil.test/"},
+    )
+    assert snoozed["Location"] == "/followups/"
+    assert not FollowUp.objects.get(pk=followup.pk).done  # a new time reopens it

@@ -8,6 +8,7 @@ from frontdesk.web.views import (
     crm_timeline,
     deals,
     files,
+    followups,
     inbox,
     leads,
     notifications,
@@ -108,6 +109,14 @@ urlpatterns = [
     path("deals/<int:deal_id>/stage", deals.deal_stage, name="deal_stage"),
     path("leads/<int:lead_id>/deal", deals.lead_to_deal, name="lead_to_deal"),
     path("settings/pipelines/", deals.pipelines_settings, name="pipelines_settings"),
+    # CRM: follow-ups
+    path("followups/", followups.my_followups, name="followups"),
+    path("followups/<int:followup_id>", followups.followup_change, name="followup_change"),
+    re_path(
+        r"^(?P<kind>contacts|leads|deals)/(?P<record_id>[0-9]+)/followups$",
+        followups.followup_add,
+        name="followup_add",
+    ),
     # CRM: the timeline and notes of a contact, a lead or a deal
     re_path(
         r"^(?P<kind>contacts|leads|deals)/(?P<record_id>[0-9]+)/timeline$",

@@ -59,3 +59,16 @@ def lead_actions(context: template.Context, conversation: Any) -> dict[str, Any]
         "already": context.get("already", False),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("web/crm/_followups.html", takes_context=True)
+def followups_block(context: template.Context, record: Any) -> dict[str, Any]:
+    """A record page's follow-ups: its open ones and the form to schedule another."""
+    from frontdesk.web.views.followups import block_context  # noqa: PLC0415 (views import tags)
+
+    request = context["request"]
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        **block_context(request, record),
+    }

@@ -33,6 +33,8 @@ def notification_url(row: Notification) -> str:
                 return reverse(name, args=[pk])
             except NoReverseMatch:  # a CRM page this install does not have yet
                 continue
+    if row.followup_id:
+        return reverse("followups")
     return reverse("notifications")
 
 

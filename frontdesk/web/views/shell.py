@@ -11,6 +11,7 @@ from django.http import (
 )
 from django.urls import reverse
 
+from frontdesk.crm.queries.followups import due_count
 from frontdesk.inbox import queries
 from frontdesk.web.access import (
     current_member,
@@ -103,4 +104,5 @@ def shell_context(request: HttpRequest) -> dict:
         "state": ListState({}),
         **sidebar_context(member),
         **bell_context(member),
+        "followups_due": due_count(member.workspace_id, member.user_id, cap=UNREAD_CAP),
     }

@@ -35,6 +35,7 @@ def make_consumer(workers: int):
 
     It also runs the connectors' worker services (``Connector.worker_service``, e.g. email's
     IDLE supervisor) from its start to its stop."""
+    from django.utils.module_loading import autodiscover_modules
     from huey.consumer import Consumer
     from huey.contrib.djhuey import HUEY
 
@@ -53,6 +54,7 @@ def make_consumer(workers: int):
                 service.stop()  # each returns within seconds
             super().stop(graceful=graceful)
 
+    autodiscover_modules("tasks")  # every app's periodic tasks (the CRM's reminders too)
     sweep_outbox()  # don't wait for the next minute: pick up what a crash left queued
     return WorkerConsumer(
         HUEY, workers=workers, worker_type="thread", periodic=True, check_worker_health=True

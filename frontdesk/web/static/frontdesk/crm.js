@@ -176,4 +176,12 @@
     var form = e.target.closest ? e.target.closest("form[data-bulk]") : null;
     if (form) bulkState(form); else initBulk(e.target);
   });
+  /* --- follow-ups: typing a day or time picks "Pick" ------------------------------------- */
+
+  document.addEventListener("input", function (e) {
+    var field = e.target;
+    if (!field.closest || !field.closest(".crm-fu-custom")) return;
+    var pick = field.form && field.form.querySelector('input[name="when"][value="custom"]');
+    if (pick) pick.checked = true;
+  });
 })();

@@ -1,0 +1,114 @@
+"""Follow-ups in a real Chromium against a real embedded server (`frontdesk run`, its worker
+included): a member in Tokyo sets their zone, schedules a follow-up from a lead's page, sees
+it due on "My follow-ups" and in the sidebar, is reminded by the bell when the worker's round
+comes, and marks it done; on a laptop and on a phone.
+
+Screenshots go to $FRONTDESK_SCREENSHOTS (or the test's temporary folder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.browser import OWNER, App, login, running_app
+
+pytestmark = pytest.mark.browser
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Iterator[App]:
+    with running_app(tmp_path_factory.mktemp("crm-fu-ui"), App, "Agnes Meyer") as running:
+        yield running
+
+
+@pytest.mark.browser_allows(r"status of 422")  # the refused form answers 422 (htmx shows why)
+def test_schedule_see_it_due_be_reminded_and_finish_it(app, browser, shots):
+    from playwright.sync_api import expect
+
+    contact = app.api.post("/contacts", json={"name": "Ana Lima", "company": "Lisbon Bikes"})
+    lead = app.api.post("/leads", json={"contact_id": contact.json()["id"], "title": "40 bikes"})
+    assert lead.status_code == 201, lead.text
+    lead_id = lead.json()["id"]
+
+    page = login(browser, app, OWNER[0], app.owner_password)
+    page.goto(f"{app.base}/settings/profile/")
+    page.select_option("#people-tz", "Asia/Tokyo")
+    page.locator("#people-tz").locator("xpath=ancestor::form").get_by_role("button").click()
+    expect(page.locator("#people-tz")).to_have_value("Asia/Tokyo")
+
+    # From the lead's page: a follow-up two minutes ago in Tokyo time (so due at once)...
+    page.goto(f"{app.base}/leads/{lead_id}/")
+    block = page.locator("#crm-followups")
+    expect(block).to_contain_text("Times in Asia/Tokyo")
+    past = datetime.now(TOKYO) - timedelta(minutes=2)
+    block.locator("#crm-fu-date").fill(past.strftime("%Y-%m-%d"))
+    block.locator("#crm-fu-time").fill(past.strftime("%H:%M"))
+    expect(block.locator('input[name="when"][value="custom"]')).to_be_checked()
+    block.locator("#crm-fu-note").fill("Call Ana about the offer")
+    block.get_by_role("button", name="Schedule").click()
+    expect(block.locator(".crm-fu-item")).to_contain_text("Call Ana about the offer")
+    expect(block.locator(".crm-fu-item .crm-fu-time")).to_have_text(
+        past.strftime("%a %-d %b, %H:%M")
+    )
+    # ... and one for tomorrow morning, picked with one click.
+    block.locator("#crm-fu-note").fill("Send the contract")
+    block.get_by_label("Tomorrow 9:00").check()
+    block.get_by_role("button", name="Schedule").click()
+    expect(block.locator(".crm-fu-item")).to_have_count(2)
+    page.screenshot(path=str(shots / "crm-followups-lead.png"), full_page=True)
+    # Refused input is told beside the form; what was typed stays.
+    block.locator("#crm-fu-note").fill("Keep this text")
+    block.locator("#crm-fu-time").fill("")
+    block.get_by_label("Pick").check()
+    block.locator("#crm-fu-date").evaluate("el => { el.value = '' }")
+    block.get_by_role("button", name="Schedule").click()
+    expect(page.locator("#crm-fu-error")).to_contain_text("pick the day")
+    expect(block.locator("#crm-fu-note")).to_have_value("Keep this text")
+
+    # The sidebar counts it due; My follow-ups lists it overdue, the other one upcoming.
+    page.get_by_role("link", name="Follow-ups").click()
+    expect(page.locator('[data-count="followups"]')).to_have_text("1")
+    expect(page.locator(".crm-fu-overdue")).to_contain_text("Call Ana about the offer")
+    expect(page.locator(".crm-fu-overdue")).to_contain_text("40 bikes")
+    tomorrow = (datetime.now(TOKYO) + timedelta(days=1)).strftime("%a %-d %b, 09:00")
+    expect(page.locator(".crm-fu-upcoming")).to_contain_text(tomorrow)
+
+    # The worker's round (each minute) rings the bell.
+    deadline = datetime.now(TOKYO) + timedelta(seconds=80)
+    texts: list[str] = []
+    while datetime.now(TOKYO) < deadline:
+        texts = [n["text"] for n in app.api.get("/notifications").json()["items"]]
+        if texts:
+            break
+        page.wait_for_timeout(1000)
+    assert texts == ["Follow-up due with Ana Lima: Call Ana about the offer"]
+    page.reload()
+    page.screenshot(path=str(shots / "crm-followups-mine.png"), full_page=True)
+
+    # On a phone the page fits the screen.
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, storage_state=page.context.storage_state()
+    )
+    small = phone.new_page()
+    small.goto(f"{app.base}/followups/")
+    small.locator(".crm-fu-upcoming summary").first.click()
+    small.screenshot(path=str(shots / "crm-followups-phone.png"), full_page=True)
+    assert small.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    small.goto(f"{app.base}/leads/{lead_id}/")
+    small.screenshot(path=str(shots / "crm-followups-lead-phone.png"), full_page=True)
+    assert small.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+    # Done: it leaves the overdue list and the sidebar's count.
+    page.get_by_role("button", name="Mark “Call Ana about the offer” done").click()
+    expect(page.locator(".crm-fu-overdue")).to_contain_text("Nothing overdue")
+    expect(page.locator(".crm-fu-done")).to_contain_text("Call Ana about the offer")
+    expect(page.locator('[data-count="followups"]')).to_have_text("")
+    assert app.api.get("/followups?state=done").json()["items"][0]["note"] == (
+        "Call Ana about the offer"
+    )
