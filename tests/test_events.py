@@ -100,6 +100,8 @@ def test_message_status_from_the_outbox_and_from_the_provider(
 ):
     monkeypatch.setattr("frontdesk.inbox.outbox.enqueue", lambda *a, **k: None)
     conversation = inbound("Hello").conversation
+    owner.workspace.assign_on_reply = False  # (assigning on reply: test_held_reply.py)
+    owner.workspace.save()
     replies = []
     events = emitted(lambda: replies.append(queue_reply(owner.user, conversation, "Hi!")))
     reply = replies[0]

@@ -246,7 +246,7 @@ def test_reply_with_attachment_and_empty_reply_error(web, channel, inbound):
     )
     assert response.status_code == 200 and b"invoice.pdf" in response.content
     attachment = Message.objects.get(
-        conversation=conversation, direction="outbound"
+        conversation=conversation, direction="outbound", kind="message"
     ).attachments.get()
     file_response = web.get(f"/files/{attachment.pk}")
     assert file_response.status_code == 200
@@ -269,7 +269,9 @@ def test_a_large_upload_is_stored_from_disk_intact(web, channel, inbound):
         headers=HX,
     )
     assert response.status_code == 200
-    stored = Message.objects.get(conversation=conversation, direction="outbound").attachments.get()
+    stored = Message.objects.get(
+        conversation=conversation, direction="outbound", kind="message"
+    ).attachments.get()
     assert stored.size == len(big) and stored.file.read() == big
 
 

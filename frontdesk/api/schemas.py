@@ -150,6 +150,19 @@ class MessageIn(Schema):
         default=None,
         description='a note\'s mentioned members (user ids); by default each "@Name" in the text',
     )
+    after_message_id: int | None = Field(
+        default=None,
+        description="a reply's newest message the sender had seen: if the conversation has a "
+        "newer one (the client's, or a teammate's reply or note) the reply is held: 409 with "
+        "the newer messages, nothing queued",
+    )
+
+
+class HeldReply(Schema):
+    detail: str
+    newer: list[MessageOut] = Field(
+        default_factory=list, description="a held reply's newer messages, oldest first"
+    )
 
 
 class Recipient(Schema):

@@ -24,7 +24,7 @@ from frontdesk.inbox.actions.channel import save_connection
 from frontdesk.inbox.actions.delivery import ingest_status
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.actions.send import add_note, queue_reply
-from frontdesk.inbox.errors import ActionRefused, ReplyBlocked
+from frontdesk.inbox.errors import ActionRefused, ReplyBlocked, ReplyHeld
 from frontdesk.inbox.models import Attachment, ChannelAccount, Conversation
 from frontdesk.workspaces.models import Membership, User
 
@@ -228,7 +228,7 @@ def list_messages(
 
 @api.post(
     "/conversations/{conversation_id}/messages",
-    response={201: s.MessageOut, 400: s.Error, 404: s.Error, 409: s.Error},
+    response={201: s.MessageOut, 400: s.Error, 404: s.Error, 409: s.HeldReply},
     tags=["conversations"],
 )
 def post_message(request: HttpRequest, conversation_id: int, payload: s.MessageIn):
@@ -239,7 +239,13 @@ def post_message(request: HttpRequest, conversation_id: int, payload: s.MessageI
         message = add_note(member.user, conversation, payload.text, payload.mentions)
     else:
         try:  # e.g. WhatsApp's closed 24-hour window: refused before anything is queued
-            message = queue_reply(member.user, conversation, payload.text)
+            message = queue_reply(
+                member.user, conversation, payload.text, after_message_id=payload.after_message_id
+            )
+        except ReplyHeld as exc:  # something newer came: held, nothing queued
+            return Status(
+                409, {"detail": str(exc), "newer": [serialize.message(m) for m in exc.newer]}
+            )
         except ReplyBlocked as exc:
             raise HttpError(409, str(exc)) from None
     return Status(201, serialize.message(message))

@@ -35,6 +35,7 @@ def reply(
     attachments: list[InboundAttachment],
     extra: dict[str, Any],
     signature: str = "",
+    after_message_id: int | None = None,
 ) -> Message:
     connector = conversation.channel.connector
     body = render_body(connector, source, signature) if source.strip() else None
@@ -45,6 +46,7 @@ def reply(
         attachments,
         extra,
         html=body.html if body else "",
+        after_message_id=after_message_id,
     )
 
 

@@ -17,7 +17,7 @@ from frontdesk.inbox.actions.conversation import assign
 from frontdesk.inbox.actions.notifications import conversation_title, notify
 from frontdesk.inbox.actions.threads import conversation_with, default_thread_key
 from frontdesk.inbox.attachments import store_attachment
-from frontdesk.inbox.errors import ActionRefused, ReplyBlocked
+from frontdesk.inbox.errors import ActionRefused, ReplyBlocked, ReplyHeld
 from frontdesk.inbox.mentions import MENTIONS, UnknownMember, mentioned_members, stored
 from frontdesk.inbox.messages import check_text_length, preview_of
 from frontdesk.inbox.models import (
@@ -40,8 +40,16 @@ def queue_reply(
     attachments: list[InboundAttachment] | None = None,
     extra: dict[str, Any] | None = None,
     html: str = "",
+    after_message_id: int | None = None,
 ) -> Message:
     """Write a reply as queued; the worker sends it once the transaction commits.
+
+    ``after_message_id``: the newest message the member had seen. If the conversation has
+    anything newer (the client's, a teammate's reply or note) the reply is held
+    (``ReplyHeld`` with those messages) and nothing is queued. The conversation's row is
+    locked first, so of two members replying at the same instant the second is held for
+    the first's reply. A reply to a conversation nobody owns makes it the replier's when
+    the workspace says so (``Workspace.assign_on_reply``).
 
     Refused up front (``ReplyBlocked``) when the channel will not take this message now
     (``Connector.reply_blocked_reason``), or with a text or files the channel cannot take.
@@ -55,8 +63,18 @@ def queue_reply(
     check_channel_limits(connector, text, attachments or [])
     if blocked := connector.reply_blocked_reason(conversation, extra or {}):
         raise ReplyBlocked(blocked)
-    now = timezone.now()
     with transaction.atomic():
+        locked = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("workspace")
+            .only("assignee_id", "workspace__assign_on_reply")
+            .get(pk=conversation.pk)
+        )
+        if after_message_id is not None:
+            newer = newer_messages(conversation, user, after_message_id)
+            if newer:
+                raise ReplyHeld(newer)
+        now = timezone.now()
         message = Message.objects.create(
             workspace_id=conversation.workspace_id,
             conversation=conversation,
@@ -80,7 +98,31 @@ def queue_reply(
         )
         transaction.on_commit(lambda: enqueue(message.pk))
         events.message_created(message)
+        if locked.assignee_id is None and locked.workspace.assign_on_reply:
+            conversation.assignee_id = None
+            assign(user, conversation, user)
     return message
+
+
+HELD_SHOWN = 20
+
+
+def newer_messages(conversation: Conversation, user: User, after_message_id: int) -> list[Message]:
+    """What was added to the conversation after ``after_message_id`` that the member did
+    not write: the client's messages, teammates' replies and notes (not event lines), oldest
+    first, at most ``HELD_SHOWN``."""
+    return list(
+        Message.objects.filter(
+            conversation_id=conversation.pk,
+            workspace_id=conversation.workspace_id,
+            pk__gt=after_message_id,
+            kind__in=[MessageKind.MESSAGE, MessageKind.NOTE],
+        )
+        .exclude(direction=Direction.OUTBOUND, author_user_id=user.pk)
+        .select_related("author_user", "reply_to", "conversation__contact")
+        .prefetch_related("attachments")
+        .order_by("pk")[:HELD_SHOWN]
+    )
 
 
 def check_channel_limits(

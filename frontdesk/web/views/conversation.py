@@ -29,7 +29,7 @@ from frontdesk.inbox import queries
 from frontdesk.inbox.actions import compose
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import send as send_actions
-from frontdesk.inbox.errors import ActionRefused
+from frontdesk.inbox.errors import ActionRefused, ReplyHeld
 from frontdesk.inbox.models import (
     Conversation,
     ConversationStatus,
@@ -59,6 +59,7 @@ def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str
     return {
         "conversation": conversation,
         "messages": page.items,
+        "newest_message_id": max((m.pk for m in page.items), default=0),
         "older_url": _older_url(conversation, page.next_cursor),
         "members": workspace_members(member),
         "channel": conversation.channel,
@@ -215,8 +216,16 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
             extra = conversation.channel.connector.reply_extra(request.POST)
             files = [_attachment(f) for f in request.FILES.getlist("files")]
             message = compose.reply(
-                member.user, conversation, text, files, extra, request.POST.get("signature", "")
+                member.user,
+                conversation,
+                text,
+                files,
+                extra,
+                request.POST.get("signature", ""),
+                after_message_id=_after_message_id(request),
             )
+    except ReplyHeld as exc:
+        return _held(request, conversation, text, exc)
     except ActionRefused as exc:
         if request.headers.get("HX-Request"):
             return form_error(request, str(exc), "#reply-error")
@@ -230,6 +239,37 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
         message = _rendered_messages().get(pk=message.pk)
         return render(request, "web/inbox/_message.html", {"m": message})
     return back_to_thread(request, conversation)
+
+
+def _after_message_id(request: HttpRequest) -> int | None:
+    """The newest message on the member's screen when they wrote (a hidden field)."""
+    raw = request.POST.get("after_message_id", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _held(
+    request: HttpRequest, conversation: Conversation, text: str, held: ReplyHeld
+) -> HttpResponse:
+    """A reply held for what came since the member started: the new messages right above
+    the box with Send anyway and Edit (htmx: a 409 swapped into the composer's notices);
+    without JavaScript, back to the thread with the text kept and the choice explained."""
+    newest = max(m.pk for m in held.newer)
+    if not request.headers.get("HX-Request"):
+        request.session[_refused_key(conversation)] = {
+            "error": f"{held} (they are in the thread above). Send again to send anyway.",
+            "text": text[:50_000],
+            "note": False,
+        }
+        return back_to_thread(request, conversation)
+    response = render(
+        request,
+        "web/inbox/_held.html",
+        {"held": held, "newer": held.newer, "newest": newest, "conversation": conversation},
+        status=409,
+    )
+    response["HX-Retarget"] = "#reply-form [data-composer-notices]"
+    response["HX-Reswap"] = "beforeend"
+    return response
 
 
 def _after_change(
