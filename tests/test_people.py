@@ -322,3 +322,29 @@ def test_the_profile_changes_name_zone_locale_theme_and_password(owner):
     assert changed.status_code == 302
     assert client.get("/settings/profile/").status_code == 200  # still logged in
     assert Client().login(username="owner@acme.test", password="fresh-pass-77")
+
+
+# --- times in the member's zone and locale -------------------------------------------------
+
+
+def test_times_are_shown_in_the_members_zone_and_locale(owner, agent, inbound):
+    from datetime import UTC, datetime
+
+    from frontdesk.inbox.models import Message
+
+    message = inbound("Bonjour", handle="ana").message
+    at = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # a Thursday
+    Message.objects.filter(pk=message.pk).update(created_at=at)
+    page_of = f"/c/{message.conversation_id}/"
+
+    utc = web(owner).get(page_of).content.decode()
+    assert ">12:00\u202fPM</time>" in utc and "Thursday, January 15, 2026" in utc
+    assert "Jan 15, 2026, 12:00\u202fPM UTC" in utc
+
+    agent.user.time_zone, agent.user.locale = "Europe/Berlin", "de"
+    agent.user.save()
+    berlin = web(agent).get(page_of).content.decode()
+    assert ">13:00</time>" in berlin and "Donnerstag, 15. Januar 2026" in berlin
+    assert "15. Jan. 2026, 13:00 CET" in berlin
+    # the next request of another member is back in their own zone (nothing leaks)
+    assert ">12:00\u202fPM</time>" in web(owner).get(page_of).content.decode()

@@ -11,6 +11,7 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from frontdesk.core import l10n
 from frontdesk.inbox import formatting
 
 register = template.Library()
@@ -55,10 +56,8 @@ def reltime(value: datetime | None) -> str:
         return f"{int(delta.total_seconds() // 3600)}h"
     local = timezone.localtime(value)
     if delta < timedelta(days=6):
-        return local.strftime("%a")
-    if local.year == timezone.localtime(now).year:
-        return local.strftime("%b %-d")
-    return local.strftime("%Y-%m-%d")
+        return l10n.weekday_short(local)
+    return l10n.day(local, year=local.year != timezone.localtime(now).year)
 
 
 @register.filter
@@ -69,9 +68,25 @@ def dayname(value: datetime) -> str:
         return "Today"
     if local == today - timedelta(days=1):
         return "Yesterday"
-    if local.year == today.year:
-        return local.strftime("%A, %B %-d")
-    return local.strftime("%A, %B %-d, %Y")
+    return l10n.day(local, weekday=True)
+
+
+@register.filter
+def clock(value: datetime | None) -> str:
+    """The time of day in the member's zone and locale: 14:05, 2:05 PM."""
+    return l10n.clock(value) if value else ""
+
+
+@register.filter
+def moment(value: datetime | None) -> str:
+    """Date, time and zone in the member's locale (for titles): Mar 3, 2026, 14:05 CET."""
+    return l10n.moment(value) if value else ""
+
+
+@register.filter
+def day(value: datetime | None) -> str:
+    """A date in the member's locale: Mar 3, 2026."""
+    return l10n.day(value) if value else ""
 
 
 @register.filter

@@ -1,0 +1,69 @@
+"""Dates, times and numbers in the member's locale format (Babel), in their time zone.
+
+The workspace middleware activates the signed-in member's zone (Django's
+``timezone.activate``) and locale (``activate`` here) for the request; templates format
+with the ``frontdesk_ui`` filters that call these. Without an active locale: "en".
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from asgiref.local import Local
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_skeleton, format_time
+from babel.numbers import format_decimal
+from django.utils import timezone
+
+_state = Local()
+DEFAULT = "en"
+
+
+def activate(locale: str) -> None:
+    try:
+        Locale.parse(locale or DEFAULT)
+    except (UnknownLocaleError, ValueError):
+        locale = DEFAULT
+    _state.locale = locale or DEFAULT
+
+
+def deactivate() -> None:
+    _state.locale = DEFAULT
+
+
+def current() -> str:
+    return getattr(_state, "locale", DEFAULT)
+
+
+def _local(value: datetime) -> datetime:
+    return timezone.localtime(value) if timezone.is_aware(value) else value
+
+
+def clock(value: datetime) -> str:
+    """14:05 or 2:05 PM."""
+    return format_time(_local(value), "short", locale=current())
+
+
+def day(value: date | datetime, *, weekday: bool = False, year: bool = True) -> str:
+    """Mar 3, 2026 / 3 mars 2026 (``year`` False: Mar 3); with ``weekday`` the locale's full
+    form (Tuesday, March 3, 2026 / Dienstag, 3. März 2026)."""
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    if weekday:
+        return format_date(value, "full", locale=current())
+    return format_skeleton("yMMMd" if year else "MMMd", value, locale=current())
+
+
+def weekday_short(value: datetime) -> str:
+    return format_skeleton("EEE", _local(value), locale=current())
+
+
+def moment(value: datetime) -> str:
+    """Mar 3, 2026, 14:05 (for titles and timelines), with the zone's abbreviation."""
+    local = _local(value)
+    return f"{day(local)}, {clock(local)} {local.tzname() or ''}".strip()
+
+
+def number(value: int | float | Decimal) -> str:
+    return format_decimal(value, locale=current())
