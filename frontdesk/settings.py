@@ -251,6 +251,8 @@ FRONTDESK_WEB_PROCESSES = int(
     os.environ.get("FRONTDESK_WEB_PROCESSES", str(min(os.cpu_count() or 1, 4)))
 )
 FRONTDESK_HTTP_TIMEOUT = float(os.environ.get("FRONTDESK_HTTP_TIMEOUT", "10"))
+# A connect flow left at the provider (OAuth consent, hosted auth) is forgotten after this.
+FRONTDESK_CONNECT_PENDING_MINUTES = int(os.environ.get("FRONTDESK_CONNECT_PENDING_MINUTES", "30"))
 # Links from outside (contact pictures) may point at loopback or private addresses: only
 # for a closed network (or tests) where such a host is meant to be reached.
 FRONTDESK_FETCH_PRIVATE_ADDRESSES = _env_bool("FRONTDESK_FETCH_PRIVATE_ADDRESSES")

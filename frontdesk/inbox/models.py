@@ -396,3 +396,45 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.user_id}: {self.text}"
+
+
+class PendingConnection(models.Model):
+    """A connect flow under way at a provider (OAuth consent, Unipile's hosted auth): no
+    channel exists until the provider sends the person back with a grant, so an abandoned
+    flow leaves nothing in the sidebar. One per workspace, provider, kind and target
+    channel: starting again reuses it (with a new state); it expires unused."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    provider = models.CharField(max_length=30)
+    kind = models.CharField(max_length=20)
+    # Set when the flow reconnects an existing channel.
+    channel = models.ForeignKey(
+        ChannelAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(max_length=200, blank=True, default="")
+    config = models.JSONField(default=dict, blank=True)
+    credentials_encrypted = models.TextField(blank=True, default="")  # API keys, PKCE verifier
+    state = models.CharField(max_length=100, unique=True)  # the single-use state we sent
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "provider", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider} connection pending since {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return decrypt_json(self.credentials_encrypted)
+
+    @credentials.setter
+    def credentials(self, value: dict[str, Any]) -> None:
+        self.credentials_encrypted = encrypt_json(value)
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= timezone.now()

@@ -1,7 +1,11 @@
 """A local OAuth 2.0 authorization server standing in for Google/Microsoft/Zoho.
 
 ``/authorize`` answers like a consent page the user accepted: a redirect back to
-``redirect_uri`` with ``code`` and the same ``state``. ``/token`` follows RFC 6749 + PKCE
+``redirect_uri`` with ``code`` and the same ``state``. With ``consent_page`` set it shows a
+consent page instead (as Google, Microsoft and Zoho do): "Allow" sends the browser back
+with a code, "Cancel" with ``error=access_denied`` (RFC 6749 §4.1.2.1); ``fail_with`` makes
+"Allow" come back with that error code instead (e.g. ``server_error``). The user who
+consents is the ``login_hint`` if one was given, else ``login_user``. ``/token`` follows RFC 6749 + PKCE
 (RFC 7636, S256): ``authorization_code`` (checks the verifier and the redirect URI) and
 ``refresh_token``; a revoked refresh token gets ``400 invalid_grant``. ``/introspect``
 (RFC 7662) lets Dovecot's oauth2 passdb check the bearer tokens IMAP clients present.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import secrets
 import threading
@@ -22,6 +27,13 @@ from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from tests.peers.local_server import root_of, start_server, stop_server
+
+CONSENT_PAGE = """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Sign in</title></head>
+<body><h1>Sign in</h1><p id="consent-user">{user}</p>
+<p>Frontdesk wants to read, send and manage your mail ({scope}).</p>
+<form method="post" action="/authorize/decide"><input type="hidden" name="ticket" value="{ticket}">
+<button name="decision" value="cancel" id="consent-cancel">Cancel</button>
+<button name="decision" value="allow" id="consent-allow">Allow</button></form></body></html>"""
 
 
 @dataclass
@@ -35,6 +47,9 @@ class OAuthServer:
     token_requests: list[dict[str, str]] = field(default_factory=list)
     login_user: str = "someone@example.test"  # who "consents" on /authorize
     rotate: bool = False
+    consent_page: bool = False
+    fail_with: str = ""
+    consents: dict[str, dict] = field(default_factory=dict)  # open consent pages
 
     def __post_init__(self) -> None:
         peer = self
@@ -51,16 +66,20 @@ class OAuthServer:
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
                 if q.get("client_id") != peer.client_id or q.get("code_challenge_method") != "S256":
                     return self._json(400, {"error": "invalid_request"})
-                code = secrets.token_urlsafe(16)
-                with peer._lock:
-                    peer.codes[code] = {
-                        "challenge": q.get("code_challenge", ""),
-                        "redirect_uri": q.get("redirect_uri", ""),
-                        "user": peer.login_user,
-                    }
-                target = (
-                    q["redirect_uri"] + "?" + urlencode({"code": code, "state": q.get("state", "")})
-                )
+                if not peer.consent_page:
+                    return self._back(peer._grant(q))
+                ticket = secrets.token_urlsafe(12)
+                peer.consents[ticket] = q
+                user = html.escape(q.get("login_hint") or peer.login_user)
+                page = CONSENT_PAGE.format(ticket=ticket, user=user, scope=html.escape(q["scope"]))
+                data = page.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _back(self, target: str) -> None:
                 self.send_response(302)
                 self.send_header("Location", target)
                 self.send_header("Content-Length", "0")
@@ -70,6 +89,15 @@ class OAuthServer:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 path = urlparse(self.path).path
+                if path == "/authorize/decide":
+                    q = peer.consents.pop(form.get("ticket", ""), None)
+                    if q is None:
+                        return self._json(400, {"error": "invalid_request"})
+                    if form.get("decision") != "allow":
+                        return self._back(peer._refusal(q, "access_denied", "The user cancelled"))
+                    if peer.fail_with:
+                        return self._back(peer._refusal(q, peer.fail_with, "Try again later"))
+                    return self._back(peer._grant(q))
                 if path == "/token":
                     peer.token_requests.append(form)
                     status, body = peer._token(form)
@@ -91,6 +119,21 @@ class OAuthServer:
     @property
     def url(self) -> str:
         return root_of(self.server)
+
+    def _grant(self, q: dict[str, str]) -> str:
+        """Where the browser goes once the user allowed: back with a new code."""
+        code = secrets.token_urlsafe(16)
+        with self._lock:
+            self.codes[code] = {
+                "challenge": q.get("code_challenge", ""),
+                "redirect_uri": q.get("redirect_uri", ""),
+                "user": (q.get("login_hint") if self.consent_page else "") or self.login_user,
+            }
+        return q["redirect_uri"] + "?" + urlencode({"code": code, "state": q.get("state", "")})
+
+    def _refusal(self, q: dict[str, str], error: str, description: str) -> str:
+        params = {"error": error, "error_description": description, "state": q.get("state", "")}
+        return q["redirect_uri"] + "?" + urlencode(params)
 
     def issue(self, user: str) -> str:
         """A refresh token for ``user``, as if they had consented earlier."""

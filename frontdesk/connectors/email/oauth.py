@@ -60,12 +60,12 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def authorization_request(
-    provider: str, redirect_uri: str, region: str = "", login_hint: str = ""
+    provider: str, redirect_uri: str, region: str = "", login_hint: str = "", state: str = ""
 ) -> AuthorizationRequest:
     p = preset(provider, region)
     client_id, _ = client_credentials(provider)
     verifier, challenge = pkce_pair()
-    state = secrets.token_urlsafe(32)
+    state = state or secrets.token_urlsafe(32)
     params = {
         "response_type": "code",
         "client_id": client_id,

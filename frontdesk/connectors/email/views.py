@@ -21,11 +21,17 @@ from django.urls import path, reverse
 from frontdesk.connectors.base import ConfigError
 from frontdesk.connectors.email import oauth
 from frontdesk.connectors.email.imap import MailboxError
-from frontdesk.connectors.email.providers import client_credentials, preset
+from frontdesk.connectors.email.providers import ZOHO_REGIONS, client_credentials, preset
+from frontdesk.core import csp
 from frontdesk.inbox.actions.channel import save_connection
+from frontdesk.inbox.actions.connections import (
+    claim_pending,
+    remember,
+    start_pending,
+)
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import ChannelAccount, Message
 
-SESSION_KEY = "frontdesk.email.oauth"
 FIELDS = (
     "name",
     "address",
@@ -99,6 +105,35 @@ def _save(member, connector, name: str, setup, existing: ChannelAccount | None) 
     )
 
 
+def _start_oauth(request: HttpRequest, member, connector, form: dict[str, Any], existing):
+    """Keep a pending connection (reused on a retry) and send the browser to consent."""
+    provider = connector.provider
+    if not (preset(provider).oauth and client_credentials(provider)[0]):
+        raise ConfigError(f"no OAuth client is configured for {connector.label}")
+    address = str(form.get("address") or "").strip()
+    if not address:
+        raise ConfigError("Give the mailbox's email address.")
+    region = str(form.get("region") or "") if _regions(connector) else ""
+    pending = start_pending(
+        workspace_id=member.workspace_id,
+        user_id=request.user.pk,
+        provider=provider,
+        kind=connector.kind,
+        channel=existing,
+        name=str(form.get("name") or ""),
+        config={
+            "address": address,
+            "region": region,
+            "backfill_days": form.get("backfill_days", 30),
+        },
+    )
+    auth = oauth.authorization_request(
+        provider, _redirect_uri(), region, login_hint=address, state=pending.state
+    )
+    remember(pending, verifier=auth.code_verifier)
+    return redirect(auth.url)
+
+
 def connect(request: HttpRequest, provider: str) -> HttpResponse:
     member = _admin(request)
     if member is None:
@@ -128,23 +163,7 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
         action = request.POST.get("action", "save")
         try:
             if action == "oauth":
-                if not oauth_ready:
-                    raise ConfigError(f"no OAuth client is configured for {connector.label}")
-                address = str(form.get("address") or "").strip()
-                auth = oauth.authorization_request(
-                    provider, _redirect_uri(), str(form.get("region") or ""), login_hint=address
-                )
-                request.session[SESSION_KEY] = {
-                    "state": auth.state,
-                    "verifier": auth.code_verifier,
-                    "provider": provider,
-                    "address": address,
-                    "name": form.get("name", ""),
-                    "region": form.get("region", "") if _regions(connector) else "",
-                    "backfill_days": form.get("backfill_days", 30),
-                    "channel": existing.pk if existing else None,
-                }
-                return redirect(auth.url)
+                return _start_oauth(request, member, connector, form, existing)
             config = {**form, "password": request.POST.get("password", "")}
             if not config["password"] and existing and existing.config.get("auth") == "password":
                 config["password"] = existing.credentials.get("password", "")
@@ -167,7 +186,7 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
             error, status = f"{exc} ({exc.stage})", 400
         except oauth.OAuthError as exc:
             error, status = str(exc), 400
-    return render(
+    response = render(
         request,
         "connectors/email/connect.html",
         {
@@ -184,50 +203,72 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
         },
         status=status,
     )
+    if oauth_ready:  # the form's POST is answered with a redirect to the consent page
+        csp.allow(response, form_action=_consent_origins(provider))
+    return response
+
+
+def _consent_origins(provider: str) -> list[str]:
+    """Where "Connect" may send the browser: the provider's consent page (each data
+    centre's, for Zoho), and nowhere else."""
+    regions = list(ZOHO_REGIONS) if provider == "zoho" else [""]
+    return sorted({csp.origin(preset(provider, r).authorize_url) for r in regions} - {""})
 
 
 def callback(request: HttpRequest) -> HttpResponse:
+    """The provider sends the browser back here: with a code (approved), or an error
+    (cancelled, refused). The state names the pending connection, usable once."""
     member = _admin(request)
     if member is None:
+        if not request.user.is_authenticated:
+            return redirect(f"{settings.LOGIN_URL}?next={request.get_full_path()}")
         return HttpResponse("Only owners and admins can connect mailboxes.", status=403)
-    pending = request.session.pop(SESSION_KEY, None)
     state = request.GET.get("state", "")
-    if not pending or not state or state != pending.get("state"):
-        return HttpResponse(
-            "This sign-in link is not valid (state mismatch): start again.", status=400
-        )
-    if request.GET.get("error"):
-        messages.error(request, f"The provider did not grant access: {request.GET['error']}")
+    error = str(request.GET.get("error", ""))[:100]
+    try:  # used once, whatever the answer: a cancelled attempt is forgotten too
+        pending = claim_pending(member.workspace_id, state)
+    except ActionRefused as exc:
+        if not error:
+            return _problem(request, str(exc))
+        pending = None
+    label = _connector(pending.provider).label if pending else "The provider"
+    if error:
+        if error == "access_denied":
+            messages.info(request, f"You cancelled at {label}: nothing was connected.")
+        else:
+            detail = str(request.GET.get("error_description", ""))[:300] or error.replace("_", " ")
+            messages.error(request, f"{label} did not connect the mailbox: {detail}.")
         return redirect("apps")
-    provider = pending["provider"]
+    assert pending is not None
+    provider = pending.provider
     connector = _connector(provider)
+    region = str(pending.config.get("region") or "")
     try:
         tokens = oauth.exchange_code(
             provider,
             request.GET.get("code", ""),
-            pending["verifier"],
+            pending.credentials.get("verifier", ""),
             _redirect_uri(),
-            pending.get("region", ""),
+            region,
         )
         setup = connector.setup(
             {
-                "address": pending["address"],
-                "region": pending.get("region", ""),
-                "backfill_days": pending.get("backfill_days", 30),
+                "address": pending.config.get("address", ""),
+                "region": region,
+                "backfill_days": pending.config.get("backfill_days", 30),
                 **tokens,
             }
         )
     except (oauth.OAuthError, ConfigError) as exc:
         messages.error(request, f"Could not connect {connector.label}: {exc}")
         return redirect("apps")
-    existing = None
-    if pending.get("channel"):
-        existing = ChannelAccount.objects.filter(
-            pk=pending["channel"], workspace_id=member.workspace_id, provider=provider
-        ).first()
-    channel = _save(member, connector, pending.get("name", ""), setup, existing)
+    channel = _save(member, connector, pending.name, setup, pending.channel)
     messages.success(request, f"{channel.name} is connected; its mail is being imported.")
     return redirect("apps")
+
+
+def _problem(request: HttpRequest, text: str) -> HttpResponse:
+    return render(request, "connectors/problem.html", {"problem": text}, status=400)
 
 
 def raw_message(request: HttpRequest, message_id: int) -> HttpResponseBase:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 
 from django.conf import settings
@@ -11,6 +12,21 @@ from frontdesk.workspaces.models import User
 from frontdesk.workspaces.services import create_workspace
 
 FIRST_EMAIL = "owner@example.com"
+
+
+def use_base_url(host: str, port: int) -> str:
+    """Unless ``FRONTDESK_BASE_URL`` is set, the address served on is the base URL of the
+    links handed to providers (webhook and return URLs): here and in the web processes."""
+    if os.environ.get("FRONTDESK_BASE_URL"):
+        return settings.BASE_URL
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    url = f"http://{shown}:{port}"
+    os.environ["FRONTDESK_BASE_URL"] = url  # the web processes read their settings anew
+    settings.BASE_URL = url
+    settings.CSRF_TRUSTED_ORIGINS = [url]
+    return url
 
 
 def migrate() -> None:

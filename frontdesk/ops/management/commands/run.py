@@ -6,6 +6,7 @@ from frontdesk.ops.management.commands._serve import (
     migrate,
     serve,
     start_consumer,
+    use_base_url,
 )
 
 
@@ -20,13 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, host, port, **options):
+        base_url = use_base_url(host, port)
         migrate()
         how = ensure_first_login()
         consumer = start_consumer()
-        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-        self.stdout.write(
-            f"Frontdesk is running at http://{shown_host}:{port}/  (data in {settings.DATA_DIR})"
-        )
+        self.stdout.write(f"Frontdesk is running at {base_url}/  (data in {settings.DATA_DIR})")
         self.stdout.write(how)
         self.stdout.flush()
         try:

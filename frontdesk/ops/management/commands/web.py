@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from frontdesk.ops.management.commands._serve import serve
+from frontdesk.ops.management.commands._serve import serve, use_base_url
 
 
 class Command(BaseCommand):
@@ -12,6 +12,8 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=1)
 
     def handle(self, *args, host, port, workers, **options):
-        self.stdout.write(f"Frontdesk web on http://{host}:{port}/")
+        self.stdout.write(
+            f"Frontdesk web on http://{host}:{port}/ (links: {use_base_url(host, port)}/)"
+        )
         self.stdout.flush()
         serve(host, port, workers=workers)

@@ -1,0 +1,95 @@
+"""Connect flows under way at a provider: started (or restarted) and finished, once.
+
+A flow that leaves the app (OAuth consent, Unipile's hosted auth) keeps a
+``PendingConnection`` instead of a channel: nothing shows in the sidebar until the provider
+sends the person back with a grant. Starting the same flow again reuses the pending row
+with a new state (the earlier link stops working); a row never finished expires after
+``FRONTDESK_CONNECT_PENDING_MINUTES``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from frontdesk.inbox.errors import ActionRefused
+from frontdesk.inbox.models import ChannelAccount, PendingConnection
+
+INVALID_STATE = (
+    "This sign-in link is not valid: it was already used, replaced by a newer attempt, or "
+    "changed on the way. Start again to connect the account."
+)
+EXPIRED = "This connection attempt took too long and expired. Start again to connect the account."
+
+
+def pending_ttl() -> timedelta:
+    return timedelta(minutes=settings.FRONTDESK_CONNECT_PENDING_MINUTES)
+
+
+def drop_expired() -> int:
+    """Forget flows never finished in time."""
+    deleted, _ = PendingConnection.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
+
+
+def start_pending(
+    *,
+    workspace_id: int,
+    user_id: int | None,
+    provider: str,
+    kind: str,
+    channel: ChannelAccount | None = None,
+    name: str = "",
+    config: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> PendingConnection:
+    """The pending connection for this flow, reused if one is under way, with a new state."""
+    drop_expired()
+    with transaction.atomic():
+        pending = (
+            PendingConnection.objects.select_for_update()
+            .filter(workspace_id=workspace_id, provider=provider, kind=kind, channel=channel)
+            .first()
+        ) or PendingConnection(
+            workspace_id=workspace_id, provider=provider, kind=kind, channel=channel
+        )
+        pending.started_by_id = user_id
+        pending.name = name.strip()[:200]
+        pending.config = config or {}
+        pending.credentials = credentials or {}
+        pending.state = secrets.token_urlsafe(32)
+        pending.created_at = timezone.now()
+        pending.expires_at = pending.created_at + pending_ttl()
+        pending.save()
+    return pending
+
+
+def remember(pending: PendingConnection, **credentials: Any) -> None:
+    """Keep more secrets for the finish (a PKCE verifier, a hosted-auth nonce)."""
+    pending.credentials = {**pending.credentials, **credentials}
+    pending.save(update_fields=["credentials_encrypted"])
+
+
+def claim_pending(workspace_id: int, state: str, provider: str | None = None) -> PendingConnection:
+    """Take the pending connection this state names, once: a second use, another
+    workspace's state or a changed one is refused in words a person can act on."""
+    if not state or len(state) > 100:
+        raise ActionRefused(INVALID_STATE)
+    with transaction.atomic():
+        rows = PendingConnection.objects.select_for_update().filter(
+            workspace_id=workspace_id, state=state
+        )
+        if provider is not None:
+            rows = rows.filter(provider=provider)
+        pending = rows.first()
+        if pending is None:
+            raise ActionRefused(INVALID_STATE)
+        pending.delete()
+    if pending.expired:
+        raise ActionRefused(EXPIRED)
+    return pending
