@@ -172,8 +172,8 @@ def _change(request: HttpRequest, member: Membership, action: str) -> HttpRespon
         )
     try:
         if action == "role":
-            change_member(target, by=member, role=request.POST.get("role", ""))
-            messages.success(request, f"{target.user.display_name} is now {target.role}.")
+            changed = change_member(target, by=member, role=request.POST.get("role", ""))
+            messages.success(request, f"{target.user.display_name} is now {changed.role}.")
         elif action == "deactivate":
             change_member(target, by=member, active=False)
             moved = _reassign_open(member, target, request.POST.get("reassign_to", ""))
