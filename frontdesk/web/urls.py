@@ -99,6 +99,11 @@ urlpatterns = [
         crm_contacts.contact_handle_remove,
         name="contact_handle_remove",
     ),
+    path(
+        "contacts/<int:contact_id>/merge",
+        crm_contacts.contact_merge_into,
+        name="contact_merge_into",
+    ),
     path("contacts/<int:contact_id>/restore", crm_contacts.contact_restore, name="contact_restore"),
     path("settings/contact-fields/", crm_contacts.contact_fields, name="contact_fields"),
     # CRM: deals and pipelines

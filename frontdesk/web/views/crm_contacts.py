@@ -11,7 +11,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,7 +28,10 @@ from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import FieldType
 from frontdesk.crm.queries import contacts as queries
 from frontdesk.crm.queries import deals as deal_queries
+from frontdesk.crm.queries.duplicates import duplicates_of
 from frontdesk.crm.queries.timeline import contact_scope
+from frontdesk.inbox.actions.contacts import merge_contacts
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import Contact, ContactHandle
 from frontdesk.inbox.queries import BadCursor
 from frontdesk.web.access import current_member, form_error, member_required, workspace_members
@@ -269,8 +278,29 @@ def contact_page(request: HttpRequest, contact_id: int) -> HttpResponse:
             "leads": queries.contact_leads(contact),
             "deals": deal_queries.contact_deals(contact.workspace_id, contact.pk),
             "conversations": queries.contact_conversations(contact),
+            "duplicates": duplicates_of(contact),
         },
     )
+
+
+@member_required
+@require_POST
+def contact_merge_into(request: HttpRequest, contact_id: int) -> HttpResponse:
+    """One click on a suggested duplicate: it is merged into this contact."""
+    member = current_member(request)
+    contact = _contact(request, contact_id)
+    other_id = request.POST.get("other_id", "")
+    if not other_id.isdigit():
+        return HttpResponseBadRequest("Pick the contact to merge.")
+    try:
+        merge_contacts(member.workspace_id, contact.pk, int(other_id), by_user=member.user)
+    except Contact.DoesNotExist:
+        messages.error(request, "That contact no longer exists.")
+    except ActionRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Merged into this contact.")
+    return redirect("contact", contact_id=contact.pk)
 
 
 @member_required
