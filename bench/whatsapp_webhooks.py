@@ -118,9 +118,11 @@ def in_process(n: int, contacts: int) -> None:
         from django.test import RequestFactory
 
         from frontdesk.connectors.registry import get_connector
-        from frontdesk.connectors.whatsapp_cloud.webhook import whatsapp_webhook
         from frontdesk.inbox.models import ChannelAccount
+        from frontdesk.inbox.webhooks import webhook_view
         from frontdesk.workspaces.services import create_workspace
+
+        whatsapp_webhook = webhook_view("whatsapp_cloud")
 
         workspace, _ = create_workspace("Bench", "bench@example.com", "bench-password-1")
         setup = get_connector("whatsapp_cloud").setup(

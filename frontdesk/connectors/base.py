@@ -51,6 +51,11 @@ class InboundMessage:
     outbound: bool = False  # sent from the connected account elsewhere (a phone, a mail client)
     attachments: list[InboundAttachment] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Facts the contact keeps when this message is new, the first value of each winning
+    # (e.g. the ad that brought the client in).
+    contact_facts: dict[str, Any] = field(default_factory=dict)
+    # Media to download after the message is stored (``Connector.fetch_later``).
+    fetch_later: bool = False
 
 
 @dataclass
@@ -58,6 +63,78 @@ class StatusUpdate:
     provider_id: str
     status: str  # sent | delivered | read | failed
     error: str = ""
+
+
+@dataclass
+class Reaction:
+    message_id: str  # the reacted-to message's provider id
+    by: str  # the reactor's handle
+    emoji: str  # "" removes the reaction
+    at: datetime | None
+    name: str = ""
+
+
+@dataclass
+class HandleChange:
+    """A client's address moved (a new phone number): their handle follows."""
+
+    kind: str
+    old: str
+    new: str
+
+
+@dataclass
+class InboundEvents:
+    """What one piece of provider traffic says, for the inbox to write."""
+
+    messages: list[InboundMessage] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    reactions: list[Reaction] = field(default_factory=list)
+    handle_changes: list[HandleChange] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # errors the provider reported: logged
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A webhook delivery as the door received it."""
+
+    method: str
+    headers: Mapping[str, str]  # case-insensitive
+    query: Mapping[str, str]
+    body: bytes
+    declared_length: int = 0  # Content-Length (0: not given)
+
+
+class WebhookAnswer(Exception):
+    """Stop handling a delivery and answer this. The door's policy: 401 bad or missing
+    signature, 400 unreadable body, 413 too large, 200 with ``ignored`` for traffic about
+    no channel here or of no interest."""
+
+    def __init__(self, status: int, body: Mapping[str, Any], text: bool = False):
+        super().__init__(f"{status} {body}")
+        self.status = status
+        self.body = dict(body)
+        self.text = text  # answer body["text"] as text/plain (handshakes)
+
+    @classmethod
+    def unsigned(cls, why: str) -> WebhookAnswer:
+        return cls(401, {"error": why})
+
+    @classmethod
+    def unreadable(cls, why: str) -> WebhookAnswer:
+        return cls(400, {"error": why})
+
+    @classmethod
+    def too_large(cls) -> WebhookAnswer:
+        return cls(413, {"error": "payload too large"})
+
+    @classmethod
+    def ignored(cls, why: str) -> WebhookAnswer:
+        return cls(200, {"ok": True, "ignored": why})
+
+    @classmethod
+    def plain(cls, status: int, text: str) -> WebhookAnswer:
+        return cls(status, {"text": text}, text=True)
 
 
 @dataclass
@@ -260,6 +337,37 @@ class Connector(ABC):
 
     def normalize_handle(self, value: str) -> str:
         return value.strip()
+
+    # --- the webhook door (``inbox/webhooks.py``) -----------------------------------------
+    # Served at ``webhook_path`` (name ``webhook_name``). A POST is split into parts, each
+    # naming its channel by ``config[webhook_route_field]``; the door loads those channels,
+    # keeps the ones ``webhook_signed_by`` accepts, and writes what ``webhook_events`` says.
+    webhook_path: ClassVar[str] = ""
+    webhook_name: ClassVar[str] = ""
+    webhook_route_field: ClassVar[str] = ""
+    webhook_route_label: ClassVar[str] = "channel"  # "unknown <label>" when none matches
+
+    def webhook_handshake(
+        self, request: WebhookRequest, channels: Sequence[ChannelAccount]
+    ) -> WebhookAnswer:
+        """Answer a GET (a subscription check) given the provider's live channels."""
+        return WebhookAnswer(405, {"error": "method not allowed"})
+
+    def webhook_split(self, request: WebhookRequest) -> list[tuple[str, Any]]:
+        """The delivery's parts as (route value, payload); raise ``WebhookAnswer`` to stop."""
+        raise WebhookAnswer.ignored("this provider takes no webhooks")
+
+    def webhook_signed_by(self, channel: ChannelAccount, request: WebhookRequest) -> bool:
+        """Whether this channel's secret signed the delivery."""
+        return False
+
+    def webhook_events(self, channel: ChannelAccount, part: Any) -> InboundEvents:
+        """What one part says (values only: the door writes them)."""
+        return InboundEvents()
+
+    def fetch_later(self, message_id: int) -> None:
+        """Queue the download of a stored message's media (``InboundMessage.fetch_later``)."""
+        return None
 
     def worker_service(self) -> Callable[[], Any] | None:
         """What runs beside the worker from its start to its stop (email's IDLE supervisor):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +28,7 @@ from frontdesk.connectors.base import (
     ChannelSetup,
     ConfigError,
     Connector,
+    InboundEvents,
     OutboundMessage,
     OutgoingAttachment,
     PartsSent,
@@ -35,17 +36,19 @@ from frontdesk.connectors.base import (
     ReconnectNeeded,
     SendResult,
     TransientSendError,
+    WebhookAnswer,
+    WebhookRequest,
     require,
     require_http_url,
 )
-from frontdesk.connectors.whatsapp_cloud import effects, tasks  # tasks: registers Huey tasks
+from frontdesk.connectors.whatsapp_cloud import effects, tasks, webhook
 from frontdesk.connectors.whatsapp_cloud.graph import (
     DEFAULT_GRAPH_URL,
     Graph,
     GraphError,
     GraphUnreachable,
 )
-from frontdesk.connectors.whatsapp_cloud.parse import e164
+from frontdesk.connectors.whatsapp_cloud.parse import e164, parse_value
 
 if TYPE_CHECKING:
     from django.urls import URLPattern, URLResolver
@@ -220,12 +223,33 @@ class WhatsAppCloudConnector(Connector):
     def normalize_handle(self, value: str) -> str:
         return e164(value)
 
+    # --- the webhook door: Meta's deliveries, read (``webhook.py``, ``parse.py``) -------
+    webhook_path = "webhooks/whatsapp/"
+    webhook_name = "whatsapp_webhook"
+    webhook_route_field = "phone_number_id"
+    webhook_route_label = "phone number id"
+
+    def webhook_handshake(
+        self, request: WebhookRequest, channels: Sequence[ChannelAccount]
+    ) -> WebhookAnswer:
+        return webhook.handshake(request, channels)
+
+    def webhook_split(self, request: WebhookRequest) -> list[tuple[str, Any]]:
+        return webhook.split(request)
+
+    def webhook_signed_by(self, channel: ChannelAccount, request: WebhookRequest) -> bool:
+        return webhook.signed_by(channel, request)
+
+    def webhook_events(self, channel: ChannelAccount, part: Any) -> InboundEvents:
+        return parse_value(part)
+
+    def fetch_later(self, message_id: int) -> None:
+        tasks.fetch_media(message_id)
+
     def urlpatterns(self) -> list[URLPattern | URLResolver]:
         from frontdesk.connectors.whatsapp_cloud import views
-        from frontdesk.connectors.whatsapp_cloud.webhook import whatsapp_webhook
 
         return [
-            path("webhooks/whatsapp/", whatsapp_webhook, name="whatsapp_webhook"),
             path(
                 "apps/whatsapp-cloud/connect/",
                 views.connect,

@@ -1,19 +1,19 @@
-"""Small writes a WhatsApp webhook needs beyond ``ingest``: media arriving later, a
-number change, an ad referral kept on the contact. Each publishes an event. (Reactions
-are the shared ``inbox.actions.reactions.set_reaction``.)"""
+"""Writes WhatsApp's worker tasks still make themselves (media arriving later, a read
+receipt noted): they move into inbox actions with the background pipeline (issue 11).
+What a webhook says is written by the inbox's webhook door."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from frontdesk.connectors.base import InboundAttachment
 from frontdesk.inbox import events
 from frontdesk.inbox.attachments import store_attachment
-from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation, Message
+from frontdesk.inbox.models import ChannelAccount, Message
 
 log = logging.getLogger("frontdesk.whatsapp")
 
@@ -49,46 +49,6 @@ def attach_media(message: Message, item: InboundAttachment) -> None:
         locked.save(update_fields=["extra"])
         message.extra = locked.extra
         events.message_updated(locked)
-
-
-def change_number(channel: ChannelAccount, old: str, new: str) -> None:
-    """The client moved to a new number: their phone handle follows (unless already known)."""
-    with transaction.atomic():
-        handle = ContactHandle.objects.filter(
-            workspace_id=channel.workspace_id, kind="phone", value=old
-        ).first()
-        if handle is None:
-            return
-        try:
-            with transaction.atomic():
-                ContactHandle.objects.filter(pk=handle.pk).update(value=new)
-        except IntegrityError:
-            log.info("number change %s -> %s: the new number is already a contact", old, new)
-            return
-        # Conversations keyed on the old number (ingest's default thread key) follow it.
-        for conversation in Conversation.objects.filter(
-            workspace_id=channel.workspace_id,
-            contact_id=handle.contact_id,
-            thread_key=f"phone:{old}",
-        ):
-            if not Conversation.objects.filter(
-                channel_id=conversation.channel_id, thread_key=f"phone:{new}"
-            ).exists():
-                Conversation.objects.filter(pk=conversation.pk).update(thread_key=f"phone:{new}")
-        events.contact_updated(channel.workspace_id, handle.contact_id)
-
-
-def keep_referral(contact: Contact, referral: dict[str, Any]) -> None:
-    """The ad that brought the client in, kept on the contact (the first one is kept)."""
-    if not referral or "whatsapp_referral" in (contact.custom_fields or {}):
-        return
-    with transaction.atomic():
-        locked = Contact.objects.select_for_update().get(pk=contact.pk)
-        if "whatsapp_referral" in (locked.custom_fields or {}):
-            return
-        locked.custom_fields = {**(locked.custom_fields or {}), "whatsapp_referral": referral}
-        locked.save(update_fields=["custom_fields", "updated_at"])
-        events.contact_updated(contact.workspace_id, contact.pk)
 
 
 def note_read_receipt(message: Message) -> None:

@@ -7,40 +7,21 @@ visible placeholder); reactions, statuses and number changes come out separately
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from frontdesk.connectors.base import InboundMessage, StatusUpdate
+from frontdesk.connectors.base import (
+    HandleChange,
+    InboundEvents,
+    InboundMessage,
+    Reaction,
+    StatusUpdate,
+)
 
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
 _STATUSES = {"sent", "delivered", "read", "failed"}
 # The callback data the connector puts on each part of a reply sent in several parts.
-
-
-@dataclass
-class Reaction:
-    message_id: str  # the reacted-to message
-    by: str  # E.164 of the reactor
-    emoji: str  # "" removes the reaction
-    at: datetime | None
-    name: str = ""
-
-
-@dataclass
-class NumberChange:
-    old: str
-    new: str
-
-
-@dataclass
-class Parsed:
-    messages: list[tuple[InboundMessage, dict[str, Any] | None]] = field(default_factory=list)
-    reactions: list[Reaction] = field(default_factory=list)
-    statuses: list[StatusUpdate] = field(default_factory=list)
-    number_changes: list[NumberChange] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
 
 
 def e164(wa_id: Any) -> str:
@@ -84,8 +65,8 @@ def _error_text(errors: Any) -> str:
     return "; ".join(parts)
 
 
-def parse_value(value: dict[str, Any]) -> Parsed:
-    out = Parsed()
+def parse_value(value: dict[str, Any]) -> InboundEvents:
+    out = InboundEvents()
     names = {}
     for c in _list(value.get("contacts")):
         c = _dict(c)
@@ -107,11 +88,11 @@ def parse_value(value: dict[str, Any]) -> Parsed:
                 )
             )
     if value.get("errors"):
-        out.errors.append(_error_text(value.get("errors")))
+        out.problems.append(_error_text(value.get("errors")))
     return out
 
 
-def _message(raw: dict[str, Any], names: dict[str, str], out: Parsed) -> None:
+def _message(raw: dict[str, Any], names: dict[str, str], out: InboundEvents) -> None:
     kind = _str(raw.get("type"), 40) or "unknown"
     sender = _str(raw.get("from"), 40)
     provider_id = _str(raw.get("id"), 500)
@@ -154,21 +135,20 @@ def _message(raw: dict[str, Any], names: dict[str, str], out: Parsed) -> None:
         system = _dict(raw.get("system"))
         new = e164(system.get("wa_id") or system.get("new_wa_id"))
         if new and sender and new != e164(sender):
-            out.number_changes.append(NumberChange(old=e164(sender), new=new))
+            out.handle_changes.append(HandleChange(kind="phone", old=e164(sender), new=new))
     if media is not None:
         extra["media"] = {**media, "state": "pending"}
     out.messages.append(
-        (
-            InboundMessage(
-                provider_id=provider_id,
-                handle=e164(sender),
-                text=text,
-                contact_name=name,
-                reply_to_provider_id=reply_to,
-                sent_at=at,
-                extra=extra,
-            ),
-            media,
+        InboundMessage(
+            provider_id=provider_id,
+            handle=e164(sender),
+            text=text,
+            contact_name=name,
+            reply_to_provider_id=reply_to,
+            sent_at=at,
+            extra=extra,
+            contact_facts={"whatsapp_referral": extra["referral"]} if extra.get("referral") else {},
+            fetch_later=media is not None,
         )
     )
 

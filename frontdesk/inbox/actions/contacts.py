@@ -1,16 +1,22 @@
-"""Merging two contacts that turned out to be the same person."""
+"""Contacts: merging two that turned out to be the same person, a handle that moved,
+facts a provider tells about them."""
 
 from __future__ import annotations
 
-from django.db import transaction
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
 from django.db.models import ForeignObjectRel, Q
 
 from frontdesk.inbox import events
 from frontdesk.inbox.actions.conversation import event_line
 from frontdesk.inbox.avatars import copy_later
 from frontdesk.inbox.errors import ActionRefused
-from frontdesk.inbox.models import Contact, Conversation, Message
+from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation, Message
 from frontdesk.workspaces.models import User
+
+log = logging.getLogger("frontdesk.inbox")
 
 # Fields of ``keep`` that ``other`` fills in when they are blank.
 _FILLED_FIELDS = ("name", "company", "avatar_url", "owner_id")
@@ -125,3 +131,47 @@ def _point_references_at(keep: Contact, other: Contact) -> None:
         model = relation.related_model
         assert model is not None
         model._base_manager.filter(**{field: other}).update(**{field: keep})
+
+
+def change_handle(channel: ChannelAccount, kind: str, old: str, new: str) -> None:
+    """The client moved to a new address (a new phone number): their handle follows, unless
+    the new one is already a contact's, and so do conversations keyed on the old one."""
+    with transaction.atomic():
+        handle = ContactHandle.objects.filter(
+            workspace_id=channel.workspace_id, kind=kind, value=old
+        ).first()
+        if handle is None:
+            return
+        try:
+            with transaction.atomic():
+                ContactHandle.objects.filter(pk=handle.pk).update(value=new)
+        except IntegrityError:
+            log.info("handle change %s -> %s: the new one is already a contact", old, new)
+            return
+        # Conversations keyed on the old handle (ingest's default thread key) follow it.
+        for conversation in Conversation.objects.filter(
+            workspace_id=channel.workspace_id,
+            contact_id=handle.contact_id,
+            thread_key=f"{kind}:{old}",
+        ):
+            if not Conversation.objects.filter(
+                channel_id=conversation.channel_id, thread_key=f"{kind}:{new}"
+            ).exists():
+                Conversation.objects.filter(pk=conversation.pk).update(thread_key=f"{kind}:{new}")
+        events.contact_updated(channel.workspace_id, handle.contact_id)
+
+
+def keep_contact_facts(contact: Contact, facts: dict[str, Any]) -> None:
+    """Facts a provider told about the contact, kept in its custom fields; the first value
+    of each is kept."""
+    new = {k: v for k, v in facts.items() if k not in (contact.custom_fields or {})}
+    if not new:
+        return
+    with transaction.atomic():
+        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        new = {k: v for k, v in new.items() if k not in (locked.custom_fields or {})}
+        if not new:
+            return
+        locked.custom_fields = {**(locked.custom_fields or {}), **new}
+        locked.save(update_fields=["custom_fields", "updated_at"])
+        events.contact_updated(contact.workspace_id, contact.pk)
