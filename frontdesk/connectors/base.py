@@ -34,6 +34,13 @@ class InboundAttachment:
     path: str = ""  # when set, the data is read from this file (large files stay on disk)
 
 
+# The handle of a message whose sender could not be read (an email with no usable From):
+# stored under one "Unknown sender" contact, readable, never replied to. ``.invalid`` is
+# reserved (RFC 2606): no mail can ever go there.
+UNKNOWN_SENDER = "unknown-sender@frontdesk.invalid"
+UNKNOWN_SENDER_NAME = "Unknown sender"
+
+
 @dataclass
 class InboundMessage:
     """One message as the provider told it, before it becomes rows."""

@@ -357,3 +357,66 @@ def test_an_unexpected_sync_failure_is_named_on_apps_and_integrations(
     assert email_channel.last_error.startswith(
         "sync failed: the mail server closed the connection (IMAP4.abort: socket error: EOF)"
     )
+
+
+def test_mail_without_a_usable_sender_is_kept_readable_and_cannot_be_replied_to(
+    email_channel, mailbox, mail, owner
+):
+    """No From, a From with no address, an unparsable one: each is stored under one
+    "Unknown sender" contact (not skipped), readable, with replying off and the reason shown."""
+    from django.test import Client
+
+    from frontdesk.inbox.actions.send import UNKNOWN_SENDER_REASON
+
+    date = "Date: Tue, 01 Dec 2026 10:00:00 +0000\r\nTo: support@example.test\r\n"
+    mailbox.deliver(
+        f"{date}Subject: No sender\r\nMessage-ID: <nofrom@x.test>\r\n\r\nWho am I?\r\n".encode()
+    )
+    mailbox.deliver(
+        f"{date}From: Bob Smith\r\nSubject: Name only\r\nMessage-ID: <name@x.test>\r\n\r\n"
+        "Just a name\r\n".encode()
+    )
+    mailbox.deliver(
+        f"{date}From: @@@ <>\r\nSubject: Garbage\r\nMessage-ID: <junk@x.test>\r\n\r\n"
+        "Garbled sender\r\n".encode()
+    )
+    mailbox.deliver(mail("A normal question"))
+    sync(email_channel)
+
+    assert email_channel.last_error == ""
+    unknown = Contact.objects.get(name="Unknown sender")
+    stored = Message.objects.filter(conversation__contact=unknown).order_by("subject")
+    assert [(m.subject, m.text, m.author_name) for m in stored] == [
+        ("Garbage", "Garbled sender", "Unknown sender"),
+        ("Name only", "Just a name", "Unknown sender"),
+        ("No sender", "Who am I?", "Unknown sender"),
+    ]
+    assert [m.extra["unknown_sender"] for m in stored] == [
+        "@@@ <>",
+        "Bob Smith",
+        "(no From header)",
+    ]
+    assert Conversation.objects.filter(contact=unknown).count() == 3  # one per mail thread
+    normal = Message.objects.get(text="A normal question").conversation
+
+    client = Client()
+    client.force_login(owner.user)
+    conversation = stored[2].conversation
+    page = client.get(f"/c/{conversation.pk}/").content.decode()
+    assert "Who am I?" in page
+    assert UNKNOWN_SENDER_REASON in page
+    assert 'name="mode" value="reply" disabled' in page
+    refused = client.post(
+        f"/c/{conversation.pk}/reply",
+        {"text": "Hello?", "mode": "reply", "subject": "Re: No sender"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert refused.status_code == 422 and "nobody to reply to" in refused.content.decode()
+    assert not Message.objects.filter(conversation=conversation, direction="outbound").exists()
+    noted = client.post(f"/c/{conversation.pk}/reply", {"text": "Spam, ignore", "mode": "note"})
+    assert noted.status_code == 302
+    assert conversation.messages.filter(kind="note", text="Spam, ignore").exists()
+    # a client with an address can still be answered
+    page = client.get(f"/c/{normal.pk}/").content.decode()
+    assert UNKNOWN_SENDER_REASON not in page
+    assert 'name="mode" value="reply" checked' in page

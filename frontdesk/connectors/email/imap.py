@@ -34,7 +34,13 @@ from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from frontdesk.connectors.base import InboundAttachment, InboundMessage, StatusUpdate
+from frontdesk.connectors.base import (
+    UNKNOWN_SENDER,
+    UNKNOWN_SENDER_NAME,
+    InboundAttachment,
+    InboundMessage,
+    StatusUpdate,
+)
 from frontdesk.connectors.email import oauth
 from frontdesk.connectors.email.parse import parse
 from frontdesk.connectors.email.providers import setting
@@ -514,7 +520,8 @@ def prepare_raw(
     spooled: dict[str, str] | None = None,
 ) -> InboundMessage | str:
     """Parse one raw message, store the raw copy, and say what to ingest: the message, or
-    why it is not one ("bounce" (applied here), "auto-reply", "ours", "own", "no-address")."""
+    why it is not one ("bounce" (applied here), "auto-reply", "ours", "own", "no-address").
+    Inbound mail with no usable sender is kept under ``UNKNOWN_SENDER``."""
     from django.conf import settings
 
     from frontdesk.inbox.actions.delivery import ingest_status
@@ -539,6 +546,8 @@ def prepare_raw(
         handle = parsed.from_address
         if handle == own:
             return "own"  # our own message delivered back to us: the Sent folder has it
+        if not handle:  # no From, or one without a usable address: kept, never replied to
+            handle = UNKNOWN_SENDER
     if not handle:
         return "no-address"
     limit = settings.FRONTDESK_MAX_TEXT_CHARS
@@ -580,6 +589,8 @@ def prepare_raw(
         extra["message_id_missing"] = True
     if parsed.defects:
         extra["defects"] = parsed.defects
+    if handle == UNKNOWN_SENDER:
+        extra["unknown_sender"] = parsed.from_header or "(no From header)"
     inline = {a.content_id: a.name for a in parsed.attachments if a.content_id}
     if inline:
         extra["inline_cids"] = inline
@@ -590,7 +601,9 @@ def prepare_raw(
         text=parsed.text[:limit],
         html=parsed.html,
         subject=parsed.subject,
-        contact_name="" if outbound else parsed.from_name,
+        contact_name=""
+        if outbound
+        else (UNKNOWN_SENDER_NAME if handle == UNKNOWN_SENDER else parsed.from_name),
         thread_key=f"email:{root}"[:500],
         references=parsed.references,
         reply_to_provider_id=parsed.in_reply_to,

@@ -102,6 +102,7 @@ class ParsedEmail:
     remote_images: int = 0
     defects: list[str] = field(default_factory=list)
     body_hash: str = ""
+    from_header: str = ""  # the From header as written (shown when it has no usable address)
 
 
 def _repair(value: str) -> str:
@@ -462,7 +463,9 @@ def parse(raw: bytes) -> ParsedEmail:
         from_name, from_address = senders[0]
     else:
         from_name, from_address = parseaddr(header(msg, "From"))
-        from_address = from_address.lower()
+        from_address = from_address.strip().lower()
+        if "@" not in from_address or any(c in from_address for c in " \r\n\x00<>"):
+            from_address = ""  # not an address ("Bob", "@@@"): the sender is unknown
     to = [a for _, a in _addresses(msg, "To")]
     cc = [a for _, a in _addresses(msg, "Cc")]
     try:
@@ -485,6 +488,7 @@ def parse(raw: bytes) -> ParsedEmail:
         subject=header(msg, "Subject")[:500],
         from_address=from_address,
         from_name=from_name[:300],
+        from_header=header(msg, "From")[:300],
         to=to[:MAX_RECIPIENTS_KEPT],
         cc=cc[:MAX_RECIPIENTS_KEPT],
         recipients_total=len(to) + len(cc),

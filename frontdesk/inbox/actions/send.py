@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from frontdesk.connectors.base import Connector, InboundAttachment
+from frontdesk.connectors.base import UNKNOWN_SENDER, Connector, InboundAttachment
 from frontdesk.inbox import events
 from frontdesk.inbox.actions.conversation import assign
 from frontdesk.inbox.actions.notifications import conversation_title, notify
@@ -22,6 +22,7 @@ from frontdesk.inbox.mentions import MENTIONS, UnknownMember, mentioned_members,
 from frontdesk.inbox.messages import check_text_length, preview_of
 from frontdesk.inbox.models import (
     ChannelAccount,
+    ContactHandle,
     Conversation,
     DeliveryStatus,
     Direction,
@@ -31,6 +32,29 @@ from frontdesk.inbox.models import (
 )
 from frontdesk.inbox.outbox import enqueue
 from frontdesk.workspaces.models import User
+
+UNKNOWN_SENDER_REASON = (
+    "Replying is off: this message came without a usable sender address (no From, or one"
+    " that cannot be read), so there is nobody to reply to. You can still read it and add"
+    " notes for the team."
+)
+
+
+def reply_closed(conversation: Conversation) -> str | None:
+    """Why no reply at all can be sent in this conversation (notes still can), or None."""
+    if ContactHandle.objects.filter(
+        contact_id=conversation.contact_id, value=UNKNOWN_SENDER
+    ).exists():
+        return UNKNOWN_SENDER_REASON
+    return None
+
+
+def reply_blocked(conversation: Conversation, extra: dict[str, Any] | None = None) -> str | None:
+    """Why this reply cannot be sent now, in words for the composer; None when it can: the
+    inbox's own reasons (``reply_closed``), then the channel's (a closed 24-hour window)."""
+    return reply_closed(conversation) or conversation.channel.connector.reply_blocked_reason(
+        conversation, extra or {}
+    )
 
 
 def queue_reply(
@@ -52,7 +76,7 @@ def queue_reply(
     the workspace says so (``Workspace.assign_on_reply``).
 
     Refused up front (``ReplyBlocked``) when the channel will not take this message now
-    (``Connector.reply_blocked_reason``), or with a text or files the channel cannot take.
+    (``reply_blocked``), or with a text or files the channel cannot take.
     ``html``: the same message as HTML, for a channel that takes it (``inbox.formatting``).
     """
     connector = conversation.channel.connector
@@ -61,7 +85,7 @@ def queue_reply(
         raise ActionRefused("a reply needs text or an attachment")
     check_text_length(text)
     check_channel_limits(connector, text, attachments or [])
-    if blocked := connector.reply_blocked_reason(conversation, extra or {}):
+    if blocked := reply_blocked(conversation, extra):
         raise ReplyBlocked(blocked)
     with transaction.atomic():
         locked = (

@@ -131,7 +131,7 @@
       if (draft) {
         area.value = draft.text;
         var mode = form.querySelector('input[name="mode"][value="' + (draft.note ? "note" : "reply") + '"]');
-        if (mode) mode.checked = true;
+        if (mode && !mode.disabled) mode.checked = true;
       }
     } else {
       saveDraft(form); // a refused reply came back in the box: keep it as the draft too
@@ -294,6 +294,7 @@
     }
     if (isNote(form)) {
       var reply = form.querySelector('input[name="mode"][value="reply"]');
+      if (reply.disabled) return;  // replying is off here (an unknown sender)
       reply.checked = true;
       applyMode(form);
     }
