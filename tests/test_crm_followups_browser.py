@@ -112,3 +112,35 @@ def test_schedule_see_it_due_be_reminded_and_finish_it(app, browser, shots):
     assert app.api.get("/followups?state=done").json()["items"][0]["note"] == (
         "Call Ana about the offer"
     )
+
+
+def test_duplicate_suggestion_merged_in_one_click(app, browser, shots):
+    from playwright.sync_api import expect
+
+    first = app.api.post("/contacts", json={"name": "Bea Sousa", "company": "Porto Cycles"})
+    second = app.api.post(
+        "/contacts",
+        json={
+            "name": "bea sousa",
+            "company": "PORTO CYCLES",
+            "handles": [{"kind": "email", "value": "bea@porto.pt"}],
+        },
+    )
+    keep, other = first.json()["id"], second.json()["id"]
+    page = login(browser, app, OWNER[0], app.owner_password)
+    page.goto(f"{app.base}/contacts/{keep}/")
+    card = page.locator(".crm-dup")
+    expect(card).to_contain_text("same name and company")
+    page.screenshot(path=str(shots / "crm-duplicates.png"), full_page=True)
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, storage_state=page.context.storage_state()
+    )
+    small = phone.new_page()
+    small.goto(f"{app.base}/contacts/{keep}/")
+    small.locator(".crm-dup").scroll_into_view_if_needed()
+    small.screenshot(path=str(shots / "crm-duplicates-phone.png"))
+    assert small.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    card.get_by_role("button", name="Merge bea sousa into this contact").click()
+    expect(page.locator(".crm-dup")).to_have_count(0)
+    expect(page.locator("main")).to_contain_text("bea@porto.pt")
+    assert app.api.get(f"/contacts/{other}").status_code == 404
