@@ -163,6 +163,12 @@ class Conversation(models.Model):
     last_message_at = models.DateTimeField(default=timezone.now)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     preview = models.CharField(max_length=200, blank=True, default="")
+    # Who wrote the previewed message when it is ours ("You:" / a teammate's name in the list);
+    # preview_outbound with no author: sent from elsewhere (the phone, the mail client).
+    preview_outbound = models.BooleanField(default=False)
+    preview_author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

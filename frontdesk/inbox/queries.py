@@ -110,7 +110,7 @@ def conversations(
             qs = qs.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, pk__lt=pk))
     order = ("last_message_at", "id") if flt.oldest_first else ("-last_message_at", "-id")
     rows = list(
-        qs.select_related("channel", "contact", "assignee")
+        qs.select_related("channel", "contact", "assignee", "preview_author")
         .prefetch_related(contact_handles_prefetch())
         .order_by(*order)[: limit + 1]
     )
@@ -124,7 +124,7 @@ def conversation_for(workspace_id: int, user_id: int, conversation_id: int) -> C
     return (
         Conversation.objects.filter(workspace_id=workspace_id, pk=conversation_id)
         .annotate(is_unread=unread_expression(user_id))
-        .select_related("channel", "contact", "assignee")
+        .select_related("channel", "contact", "assignee", "preview_author")
         .prefetch_related(contact_handles_prefetch())
         .first()
     )

@@ -131,6 +131,8 @@ def _write(
 _TOUCH = (
     "UPDATE inbox_conversation SET"
     " preview = CASE WHEN last_message_at <= %s THEN %s ELSE preview END,"
+    " preview_outbound = CASE WHEN last_message_at <= %s THEN %s ELSE preview_outbound END,"
+    " preview_author_id = CASE WHEN last_message_at <= %s THEN NULL ELSE preview_author_id END,"
     " last_message_at = CASE WHEN last_message_at <= %s THEN %s ELSE last_message_at END"
 )
 _TOUCH_INBOUND = (
@@ -150,12 +152,20 @@ def _touch_conversation(conversation: Conversation, item: InboundMessage, at: da
     preview = preview_of(item.text, item.subject or ("📎 attachment" if item.attachments else ""))
     when = connection.ops.adapt_datetimefield_value(at)
     if item.outbound:
-        sql, params = _TOUCH, [when, preview, when, when]
+        sql, params = _TOUCH, [when, preview, when, True, when, when, when]
     else:
-        sql, params = _TOUCH_INBOUND, [when, preview, when, when, when, when, *_REOPEN]
-    row = fetch_one(sql + " WHERE id = %s RETURNING status, preview", [*params, conversation.pk])
+        sql, params = _TOUCH_INBOUND, [when, preview, when, False, when, *[when] * 4, *_REOPEN]
+    row = fetch_one(
+        sql + " WHERE id = %s RETURNING status, preview, preview_outbound, preview_author_id",
+        [*params, conversation.pk],
+    )
     # The row now holds values this object did not load: read them again when asked.
     for name in ("last_message_at", "last_inbound_at", "snoozed_until"):
         conversation.__dict__.pop(name, None)
     if row:
-        conversation.status, conversation.preview = row
+        (
+            conversation.status,
+            conversation.preview,
+            conversation.preview_outbound,
+            conversation.preview_author_id,
+        ) = row

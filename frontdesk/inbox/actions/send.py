@@ -118,7 +118,10 @@ def queue_reply(
         for item in attachments or []:
             store_attachment(message, item)
         Conversation.objects.filter(pk=conversation.pk).update(
-            last_message_at=now, preview=preview_of(text, "📎 attachment")
+            last_message_at=now,
+            preview=preview_of(text, "📎 attachment"),
+            preview_outbound=True,
+            preview_author=user,
         )
         transaction.on_commit(lambda: enqueue(message.pk))
         events.message_created(message)

@@ -1,0 +1,56 @@
+"""The thread and the list in a real Chromium against `frontdesk run` (API channel): the list
+preview says who wrote last when it is us, live in a teammate's window."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import AGENT, OWNER, login, running_app
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("thread"), agent_name="Agnes Moreau") as running:
+        yield running
+
+
+def test_the_list_preview_says_who_wrote_last(app, browser, shots):
+    from playwright.sync_api import expect
+
+    ana = app.inbound("ana-t", "Ana Lima", "Hello Sofia, is my order shipped?")
+    owner = login(browser, app, OWNER[0], app.owner_password)
+    agnes = login(browser, app, *AGENT)
+    row = f"#conv-{ana['conversation_id']}"
+    expect(owner.locator(row)).to_contain_text("is my order shipped?")
+    expect(owner.locator(f"{row} .fd-preview-by")).to_have_count(0)  # the client wrote last
+
+    # Agnes answers: her window says "You:", the owner's (live) says her name.
+    agnes.click(f"{row} a")
+    agnes.fill("#reply-text", "Hello Ana, let me check")
+    agnes.press("#reply-text", "Enter")
+    expect(agnes.locator(f"{row} .fd-preview-by")).to_have_text("You:")
+    expect(owner.locator(f"{row} .fd-preview-by")).to_have_text("Agnes Moreau:")
+    expect(owner.locator(f"{row} .preview")).to_have_text("Hello Ana, let me check")
+    owner.screenshot(path=str(shots / "list-preview-teammate.png"))
+
+    # A draft's own tag takes the place of the author.
+    owner.click(f"{row} a")
+    owner.fill("#reply-text", "Shipped yesterday")
+    expect(owner.locator(f"{row} .draft-tag")).to_be_visible()
+    expect(owner.locator(f"{row} .fd-preview-by")).to_be_hidden()
+    owner.press("#reply-text", "Enter")
+    expect(owner.locator(f"{row} .fd-preview-by")).to_have_text("You:")
+    expect(agnes.locator(f"{row} .fd-preview-by")).to_have_text("owner:")
+
+    # The client answers: no prefix any more, in either window, and after a reload.
+    app.inbound("ana-t", "Ana Lima", "Great, thanks")
+    expect(agnes.locator(f"{row} .preview")).to_have_text("Great, thanks")
+    expect(agnes.locator(f"{row} .fd-preview-by")).to_have_count(0)
+    owner.reload()
+    expect(owner.locator(f"{row} .fd-preview-by")).to_have_count(0)
+
+    phone = login(browser, app, *AGENT, viewport={"width": 390, "height": 844})
+    expect(phone.locator(row)).to_contain_text("Great, thanks")
+    phone.screenshot(path=str(shots / "list-preview-phone.png"))
