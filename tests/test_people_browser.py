@@ -141,3 +141,26 @@ def test_people_pages_fit_a_phone(app, browser, shots, path):
     no_wider_than_the_screen(page)
     name = path.strip("/").replace("/", "-")
     page.screenshot(path=str(shots / f"{name}-phone.png"), full_page=True)
+
+
+def test_dark_mode_follows_the_system_and_the_profile_switch(app, browser, shots):
+    app.inbound("dark-1", "Dana Dark", "Is it night there?")
+    page = login(browser, app, AGENT[0], AGENT_PASSWORD[0], color_scheme="dark")
+
+    def background() -> str:
+        return page.evaluate("getComputedStyle(document.body).backgroundColor")
+
+    assert background() == "rgb(15, 17, 21)"  # the system asks for dark
+    page.click("#rows .row >> text=Dana Dark")
+    page.wait_for_selector(".msg >> text=Is it night there?")
+    page.screenshot(path=str(shots / "inbox-dark.png"))
+    page.goto(f"{app.base}/settings/profile/")
+    page.select_option("#people-theme", "light")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("text=Your profile is saved.")
+    assert background() == "rgb(246, 247, 249)"  # the switch wins over the system
+    page.select_option("#people-theme", "dark")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("text=Your profile is saved.")
+    page.emulate_media(color_scheme="light")
+    assert background() == "rgb(15, 17, 21)"
