@@ -9,6 +9,12 @@
   var $ = function (sel, root) { return (root || document).querySelector(sel); };
   var $$ = function (sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); };
 
+  // A plain form that undoes something (Disconnect): asks first; Cancel sends nothing.
+  document.addEventListener("submit", function (e) {
+    var form = e.target.closest && e.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) e.preventDefault();
+  }, true);
+
   function openId() {
     var t = $("#thread");
     return t ? t.dataset.conversation : null;
