@@ -58,3 +58,42 @@ def test_suggestions_and_one_click_merge(owner, rival):
     assert "no longer exists" in refused.content.decode()
     assert Contact.objects.filter(pk=rival_ana.pk).exists()
     assert client.post(f"/contacts/{ana.pk}/merge", {"other_id": "x"}).status_code == 400
+
+
+def test_export_csv_streams_the_workspaces_contacts_only(owner, rival):
+    import csv
+    import io
+
+    ws, me = owner.workspace_id, owner.user
+    create_contact(
+        ws,
+        me,
+        name="Ana Lima",
+        company="=HYPERLINK(1)",
+        handles=[
+            {"kind": "email", "value": "ana@bikes.pt"},
+            {"kind": "phone", "value": "+351912345678"},
+        ],
+        tags=["vip"],
+    )
+    create_contact(rival.workspace_id, rival.user, name="Secret Person")
+    client = Client()
+    assert client.login(username=me.email, password=PASSWORD)
+    answer = client.get("/contacts/export.csv")
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(answer.streaming_content).decode())))
+    assert rows[0][:9] == [
+        "id",
+        "name",
+        "company",
+        "job_title",
+        "email",
+        "phone",
+        "linkedin",
+        "owner",
+        "tags",
+    ]
+    assert [r[1] for r in rows[1:]] == ["Ana Lima"]
+    assert rows[1][2] == "'=HYPERLINK(1)"  # never run as a formula
+    assert rows[1][4:6] == ["ana@bikes.pt", "'+351912345678"]
+    assert Client().get("/contacts/export.csv").status_code == 302

@@ -86,6 +86,7 @@ urlpatterns = [
     # CRM: contacts
     path("contacts/", crm_contacts.contacts, name="contacts"),
     path("contacts/new", crm_contacts.contact_new, name="contact_new"),
+    path("contacts/export.csv", crm_contacts.contacts_export, name="contacts_export"),
     path("contacts/bulk", crm_contacts.contacts_bulk, name="contacts_bulk"),
     path("contacts/<int:contact_id>/", crm_contacts.contact_page, name="contact"),
     path("contacts/<int:contact_id>/edit", crm_contacts.contact_update, name="contact_update"),

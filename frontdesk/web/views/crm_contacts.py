@@ -7,6 +7,7 @@ Every change is a plain POST form; htmx only swaps the part that changed.
 
 from __future__ import annotations
 
+import csv
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +18,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseForbidden,
+    StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,6 +31,7 @@ from frontdesk.crm.models import FieldType
 from frontdesk.crm.queries import contacts as queries
 from frontdesk.crm.queries import deals as deal_queries
 from frontdesk.crm.queries.duplicates import duplicates_of
+from frontdesk.crm.queries.export import contact_rows
 from frontdesk.crm.queries.timeline import contact_scope
 from frontdesk.inbox.actions.contacts import merge_contacts
 from frontdesk.inbox.errors import ActionRefused
@@ -281,6 +284,25 @@ def contact_page(request: HttpRequest, contact_id: int) -> HttpResponse:
             "duplicates": duplicates_of(contact),
         },
     )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@member_required
+@require_GET
+def contacts_export(request: HttpRequest) -> StreamingHttpResponse:
+    """Every contact of the workspace (not the archived ones) as a CSV file."""
+    member = current_member(request)
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in contact_rows(member.workspace_id)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
+    return response
 
 
 @member_required
