@@ -348,3 +348,13 @@ def test_times_are_shown_in_the_members_zone_and_locale(owner, agent, inbound):
     assert "15. Jan. 2026, 13:00 CET" in berlin
     # the next request of another member is back in their own zone (nothing leaks)
     assert ">12:00\u202fPM</time>" in web(owner).get(page_of).content.decode()
+
+
+def test_the_empty_inbox_points_to_apps_and_integrations_until_a_channel_exists(owner):
+    client = web(owner)
+    page = client.get("/").content.decode()
+    assert "Next step: connect a channel" in page and 'href="/apps/"' in page
+
+
+def test_the_first_step_hint_goes_once_a_channel_is_connected(owner, channel):
+    assert "Next step: connect a channel" not in web(owner).get("/").content.decode()
