@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.urls import NoReverseMatch, reverse
+
 if TYPE_CHECKING:
     from django.urls import URLPattern, URLResolver
 
@@ -418,8 +420,6 @@ class Connector(ABC):
         """Where Apps & integrations sends an admin to reconnect this account (None: nowhere)."""
         if not self.connect_url_name:
             return None
-        from django.urls import NoReverseMatch, reverse
-
         try:
             return f"{reverse(self.connect_url_name)}?channel={channel.pk}"
         except NoReverseMatch:
