@@ -279,8 +279,16 @@ def _event_types_in(path: Path) -> set[str]:
     return found
 
 
+def test_member_availability(agent, emitted):
+    from frontdesk.inbox.actions.routing import set_available
+
+    assert emitted(set_available, agent, False) == [
+        {"type": "member.availability", "user_id": agent.user_id, "available": False}
+    ]
+
+
 def test_every_inbox_event_type_has_a_test_here():
     """An event type added to ``inbox/events.py`` without a test above fails this."""
     declared = _event_types_in(Path(frontdesk.__file__).parent / "inbox" / "events.py")
-    assert len(declared) == 11
+    assert len(declared) == 12
     assert declared <= _event_types_in(Path(__file__))

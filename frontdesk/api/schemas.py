@@ -96,6 +96,14 @@ class ChannelIn(Schema):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
+class AutoAssign(Schema):
+    mode: Literal["off", "round_robin", "least_open"] = "off"
+    cap: int | None = Field(default=None, ge=1, description="at most this many open per member")
+    member_ids: list[int] | None = Field(
+        default=None, description="who may get work (user ids); null: every member"
+    )
+
+
 class ChannelOut(Schema):
     id: int
     kind: str
@@ -104,7 +112,12 @@ class ChannelOut(Schema):
     status: str
     last_error: str
     config: dict[str, Any]
+    auto_assign: AutoAssign
     secret: str | None = None  # the API channel's signing secret, shown once at creation
+
+
+class ChannelPatch(Schema):
+    auto_assign: AutoAssign | None = None
 
 
 class ChannelList(Schema):
@@ -195,3 +208,8 @@ class MeOut(Schema):
     user: PersonOut
     workspace: dict[str, Any]
     role: str
+    available: bool
+
+
+class MePatch(Schema):
+    available: bool | None = None

@@ -24,6 +24,15 @@ def contact(row: Contact) -> dict[str, Any]:
     }
 
 
+def public_auto_assign(row: ChannelAccount) -> dict[str, Any]:
+    rule = row.auto_assign or {}
+    return {
+        "mode": rule.get("mode", "off"),
+        "cap": rule.get("cap"),
+        "member_ids": rule.get("member_ids"),
+    }
+
+
 def channel(row: ChannelAccount, secret: str | None = None) -> dict[str, Any]:
     return {
         "id": row.pk,
@@ -33,6 +42,7 @@ def channel(row: ChannelAccount, secret: str | None = None) -> dict[str, Any]:
         "status": row.status,
         "last_error": row.last_error,
         "config": row.config,
+        "auto_assign": public_auto_assign(row),
         "secret": secret,
     }
 

@@ -19,6 +19,7 @@ from frontdesk.connectors.base import ConfigError, InboundAttachment, InboundMes
 from frontdesk.connectors.registry import CONNECTORS
 from frontdesk.inbox import queries
 from frontdesk.inbox.actions import conversation as conversation_actions
+from frontdesk.inbox.actions import routing
 from frontdesk.inbox.actions import send as send_actions
 from frontdesk.inbox.actions.channel import save_connection
 from frontdesk.inbox.actions.delivery import ingest_status
@@ -63,7 +64,19 @@ def _conversation(member: Membership, conversation_id: int) -> Conversation:
 
 @api.get("/me", response=s.MeOut, tags=["people"])
 def me(request: HttpRequest):
+    return _me(_member(request))
+
+
+@api.patch("/me", response=s.MeOut, tags=["people"])
+def patch_me(request: HttpRequest, payload: s.MePatch):
+    """Set yourself available for new work (auto-assignment) or away."""
     member = _member(request)
+    if payload.available is not None:
+        routing.set_available(member, payload.available)
+    return _me(member)
+
+
+def _me(member: Membership) -> dict:
     return {
         "user": serialize.person(member.user),
         "workspace": {
@@ -72,6 +85,10 @@ def me(request: HttpRequest):
             "slug": member.workspace.slug,
         },
         "role": member.role,
+        # (the token's membership is built from one flat query, without this field)
+        "available": Membership.objects.filter(pk=member.pk)
+        .values_list("available", flat=True)
+        .first(),
     }
 
 
@@ -82,6 +99,24 @@ def list_channels(request: HttpRequest):
         "items": [serialize.channel(c) for c in queries.channels(member.workspace_id)],
         "next_cursor": None,
     }
+
+
+@api.patch(
+    "/channels/{channel_id}",
+    response={200: s.ChannelOut, 400: s.Error, 403: s.Error, 404: s.Error},
+    tags=["channels"],
+)
+def patch_channel(request: HttpRequest, channel_id: int, payload: s.ChannelPatch):
+    """Change a channel's auto-assignment (owners and admins)."""
+    member = _member(request)
+    channel = ChannelAccount.objects.filter(pk=channel_id, workspace_id=member.workspace_id).first()
+    if channel is None:
+        raise HttpError(404, "channel not found")
+    if not member.is_admin:
+        raise HttpError(403, "only owners and admins can change channels")
+    if payload.auto_assign is not None:
+        routing.set_auto_assign(channel, payload.auto_assign.model_dump())
+    return serialize.channel(channel)
 
 
 @api.post("/channels", response={201: s.ChannelOut, 400: s.Error, 403: s.Error}, tags=["channels"])

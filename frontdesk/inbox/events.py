@@ -50,6 +50,11 @@ def message_status(message: Message) -> None:
     )
 
 
+def member_availability(workspace_id: int, user_id: int, available: bool) -> None:
+    """A member set themselves available for new work, or away."""
+    realtime.publish(workspace_id, "member.availability", user_id=user_id, available=available)
+
+
 def conversation_assigned(
     conversation: Conversation, assignee_id: int | None, message_id: int
 ) -> None:

@@ -37,6 +37,10 @@ class ChannelAccount(models.Model):
     last_error = models.TextField(blank=True, default="")
     sync_state = models.JSONField(default=dict, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Auto-assignment of new work on this channel (inbox/actions/routing.py): {"mode":
+    # "off"|"round_robin"|"least_open", "cap": int|None, "member_ids": [user ids]|None,
+    # "last_user_id": the round robin's place}. Empty: off.
+    auto_assign = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -13,6 +13,7 @@ from frontdesk.web.views import (
     leads,
     notifications,
     people,
+    team,
     workspace,
 )
 
@@ -64,6 +65,7 @@ urlpatterns = [
     path("password/forgot/", people.password_forgot, name="password_forgot"),
     path("password/reset/<str:uidb64>/<str:token>/", people.password_reset, name="password_reset"),
     path("compose/", workspace.compose, name="compose"),
+    path("me/availability", team.availability, name="availability"),
     path("healthz", auth.healthz, name="healthz"),
     path("leads/", leads.leads, name="leads"),
     path("leads/new", leads.lead_new, name="lead_new"),

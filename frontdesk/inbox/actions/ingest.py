@@ -12,6 +12,7 @@ from frontdesk.connectors.base import InboundMessage
 from frontdesk.core.rows import fetch_one, insert_row
 from frontdesk.inbox import events
 from frontdesk.inbox.actions.delivery import apply_pending_statuses
+from frontdesk.inbox.actions.routing import route
 from frontdesk.inbox.actions.threads import conversation_of_inbound
 from frontdesk.inbox.attachments import AttachmentTooLarge, store_attachment
 from frontdesk.inbox.errors import ActionRefused
@@ -120,6 +121,8 @@ def _write(
     if item.outbound:
         apply_pending_statuses(message)
     events.message_created(message)
+    if not item.outbound:
+        route(channel, conversation)
     return IngestResult(message, conversation, created=True)
 
 
