@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inbox", "0006_contact_crm_fields"),
+        ("inbox", "0007_pending_connection"),
     ]
 
     operations = [
