@@ -5,6 +5,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
+        # Both 0007s landed at once; depending on both also merges them.
+        ("inbox", "0007_conversation_preview_author"),
         ("inbox", "0007_pending_connection"),
     ]
 
