@@ -5,9 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        # Both 0007s landed at once; depending on both also merges them.
-        ("inbox", "0007_conversation_preview_author"),
-        ("inbox", "0007_pending_connection"),
+        ("inbox", "0008_conversation_preview_author"),
     ]
 
     operations = [
