@@ -250,7 +250,9 @@ FRONTDESK_HTTP_THREADS = int(os.environ.get("FRONTDESK_HTTP_THREADS", "16"))
 FRONTDESK_WEB_PROCESSES = int(
     os.environ.get("FRONTDESK_WEB_PROCESSES", str(min(os.cpu_count() or 1, 4)))
 )
+# Seconds for a whole outbound call (connectors/http.py); a file sent or fetched gets longer.
 FRONTDESK_HTTP_TIMEOUT = float(os.environ.get("FRONTDESK_HTTP_TIMEOUT", "10"))
+FRONTDESK_HTTP_TRANSFER_TIMEOUT = float(os.environ.get("FRONTDESK_HTTP_TRANSFER_TIMEOUT", "120"))
 # A connect flow left at the provider (OAuth consent, hosted auth) is forgotten after this.
 FRONTDESK_CONNECT_PENDING_MINUTES = int(os.environ.get("FRONTDESK_CONNECT_PENDING_MINUTES", "30"))
 # Links from outside (contact pictures) may point at loopback or private addresses: only

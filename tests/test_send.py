@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -112,6 +113,21 @@ def test_a_hanging_callback_times_out_and_is_retried(owner, conversation, callba
     message.refresh_from_db()
     assert message.status == "queued"
     assert "did not answer in time" in message.error
+
+
+def test_a_callback_that_drips_its_answer_is_cut_off_at_the_whole_call_deadline(
+    owner, conversation, callback, settings
+):
+    """Headers at once, then one byte a second: every read is quick, the call is not."""
+    settings.FRONTDESK_HTTP_TIMEOUT = 1.5
+    callback.behaviours = ["drip"]
+    callback.drip_seconds, callback.drip_bytes = 0.5, 20  # 10 s if read to the end
+    message = _reply(owner, conversation)
+    started = time.monotonic()
+    assert deliver(message.pk) == "retry"
+    assert time.monotonic() - started < 3
+    message.refresh_from_db()
+    assert message.status == "queued" and "did not answer in time" in message.error
 
 
 def test_a_refusal_fails_the_message_with_the_reason(owner, conversation, callback):

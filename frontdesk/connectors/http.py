@@ -1,14 +1,159 @@
-"""Small HTTP helpers several connectors share (signatures, Retry-After, webhook bodies)."""
+"""Small HTTP helpers several connectors share: every outbound call (``request``,
+``stream``), signatures, Retry-After, webhook bodies.
+
+Every call to a provider, a callback URL or an OAuth server goes through ``request`` or
+``stream``, which hold the whole call (connect, TLS, sending, headers, body) to one
+deadline. httpx's own timeout applies to each read, so a peer that answers at once and
+then sends one byte every 2 s held a ``FRONTDESK_HTTP_TIMEOUT=3`` call for as long as it
+liked; here each socket operation waits at most what is left of the deadline, and none
+starts once it has passed (``httpx.TimeoutException``, as for any timeout).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpcore
+import httpx
+from django.conf import settings
 from django.utils import timezone
+
+_deadline: ContextVar[float | None] = ContextVar("frontdesk_http_deadline", default=None)
+
+
+def _left(timeout: float | None, error: type[Exception]) -> float | None:
+    """``timeout`` cut to what is left of the current call's deadline."""
+    end = _deadline.get()
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    if left <= 0:
+        raise error("the call took longer than its deadline")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        timeout = _left(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self) -> None:
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        timeout = _left(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def transport() -> httpx.HTTPTransport:
+    """An httpx transport whose sockets keep to the current call's deadline."""
+    made = httpx.HTTPTransport()
+    made._pool = httpcore.ConnectionPool(  # the same pool httpx makes, on our sockets
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=100,
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=_DeadlineBackend(),
+    )
+    return made
+
+
+_client: httpx.Client | None = None
+
+
+def client() -> httpx.Client:
+    """The process's client (connections reused; httpx clients are thread-safe)."""
+    global _client
+    if _client is None:
+        _client = httpx.Client(transport=transport(), follow_redirects=False)
+    return _client
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every socket operation inside ends by ``seconds`` from now (an outer deadline that
+    ends sooner still holds)."""
+    end = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(end if outer is None else min(outer, end))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _seconds(timeout: float | None, whole: float | None) -> tuple[float, float]:
+    """(per operation, whole call): ``FRONTDESK_HTTP_TIMEOUT`` unless given."""
+    each = timeout if timeout is not None else settings.FRONTDESK_HTTP_TIMEOUT
+    return each, whole if whole is not None else each
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    timeout: float | None = None,
+    whole: float | None = None,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One outbound call, all of it within ``whole`` seconds (``timeout`` unless given;
+    files to send or fetch: ``FRONTDESK_HTTP_TRANSFER_TIMEOUT``)."""
+    each, total = _seconds(timeout, whole)
+    with deadline(total):
+        return client().request(method, url, timeout=each, **kwargs)
+
+
+@contextmanager
+def stream(
+    method: str,
+    url: str,
+    *,
+    timeout: float | None = None,
+    whole: float | None = None,
+    **kwargs: Any,
+) -> Iterator[httpx.Response]:
+    """``request``, its body read inside the block, which the deadline covers too."""
+    each, total = _seconds(timeout, whole)
+    with deadline(total), client().stream(method, url, timeout=each, **kwargs) as response:
+        yield response
 
 
 def sha256_signature(secret: str, body: bytes) -> str:

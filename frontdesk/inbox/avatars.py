@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from frontdesk.connectors import http as outbound
+from frontdesk.connectors.http import transport
 from frontdesk.inbox import events
 from frontdesk.inbox.attachments import sniff_content_type
 from frontdesk.inbox.models import Contact
@@ -49,7 +51,8 @@ def fetch_image(url: str) -> tuple[bytes, str]:
     Raises ``AvatarUnavailable`` for answers that will not change, ``httpx.HTTPError`` for
     ones worth retrying (timeouts, 5xx, 429).
     """
-    with httpx.Client(timeout=settings.FRONTDESK_HTTP_TIMEOUT) as client:
+    seconds = settings.FRONTDESK_HTTP_TIMEOUT
+    with outbound.deadline(seconds), httpx.Client(transport=transport(), timeout=seconds) as client:
         for _ in range(_MAX_REDIRECTS + 1):
             if not url.startswith("https://"):
                 raise AvatarUnavailable(f"not an https link: {url[:200]}")

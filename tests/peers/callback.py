@@ -2,7 +2,8 @@
 
 It records every request (raw body and headers) and answers according to a script of
 behaviours: ``ok``, ``ok-with-id``, ``error500``, ``rate-limit`` (429 + Retry-After),
-``reject`` (400), ``hang`` (never answers within the client's timeout).
+``reject`` (400), ``hang`` (never answers within the client's timeout), ``drip`` (answers
+at once, then sends its body one byte every ``drip_seconds``: no single read waits long).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ class CallbackServer:
     behaviours: list[str] = field(default_factory=list)
     received: list[Recorded] = field(default_factory=list)
     hang_seconds: float = 3.0
+    drip_seconds: float = 1.0
+    drip_bytes: int = 30
     default: str = "ok"
 
     def __post_init__(self) -> None:
@@ -50,6 +53,8 @@ class CallbackServer:
                 if behaviour == "hang":
                     time.sleep(peer.hang_seconds)
                     return self._answer(200, b"{}")
+                if behaviour == "drip":
+                    return self._drip()
                 if behaviour == "error500":
                     return self._answer(500, b'{"error":"boom"}')
                 if behaviour == "rate-limit":
@@ -61,6 +66,20 @@ class CallbackServer:
                         200, json.dumps({"id": f"ext-{len(peer.received)}"}).encode()
                     )
                 return self._answer(200, b"{}")
+
+            def _drip(self) -> None:
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(peer.drip_bytes))
+                    self.end_headers()
+                    self.wfile.flush()
+                    for _ in range(peer.drip_bytes):
+                        time.sleep(peer.drip_seconds)
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
 
             def _answer(
                 self, code: int, body: bytes, headers: dict[str, str] | None = None

@@ -14,8 +14,8 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from django.conf import settings
 
+from frontdesk.connectors import http as outbound
 from frontdesk.connectors.base import (
     Capabilities,
     ChannelSetup,
@@ -83,11 +83,8 @@ class ApiConnector(Connector):
             "Idempotency-Key": message.idempotency_key,
         }
         try:
-            response = httpx.post(
-                channel.config["callback_url"],
-                content=body,
-                headers=headers,
-                timeout=settings.FRONTDESK_HTTP_TIMEOUT,
+            response = outbound.request(
+                "POST", channel.config["callback_url"], content=body, headers=headers
             )
         except httpx.TimeoutException:
             raise TransientSendError("the callback URL did not answer in time") from None

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import httpx
-from django.conf import settings
 from django.db import connection, transaction
 
+from frontdesk.connectors import http as outbound
 from frontdesk.connectors.email.providers import client_credentials, preset
 from frontdesk.core.crypto import encrypt_json
 
@@ -88,7 +88,7 @@ def _token_request(provider: str, region: str, data: dict[str, str]) -> dict[str
     if client_secret:
         form["client_secret"] = client_secret
     try:
-        response = httpx.post(p.token_url, data=form, timeout=settings.FRONTDESK_HTTP_TIMEOUT)
+        response = outbound.request("POST", p.token_url, data=form)
     except httpx.HTTPError as exc:
         raise OAuthError(f"could not reach the token endpoint: {exc}") from None
     try:

@@ -21,6 +21,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 from django.conf import settings
 
+from frontdesk.connectors import http as outbound
+
 
 def multipart(fields: dict[str, str], files: list[tuple[str, bytes, str]]) -> tuple[bytes, str]:
     """A multipart/form-data body (always multipart, even without files, as Unipile expects)."""
@@ -116,12 +118,12 @@ class UnipileClient:
         headers = {"X-API-KEY": self.api_key, "Accept": "application/json"}
         headers.update(kwargs.pop("headers", {}))
         try:
-            response = httpx.request(
+            response = outbound.request(
                 method,
                 self.root + path,
                 headers=headers,
                 timeout=self.timeout or settings.FRONTDESK_HTTP_TIMEOUT,
-                follow_redirects=False,
+                whole=settings.FRONTDESK_HTTP_TRANSFER_TIMEOUT if "files" in kwargs else None,
                 **kwargs,
             )
         except httpx.HTTPError as exc:
@@ -192,12 +194,12 @@ class UnipileClient:
         url = self.attachment_url(account_id, chat_id, message_id, attachment_id)
         headers = {"X-API-KEY": self.api_key}
         try:
-            with httpx.stream(
+            with outbound.stream(
                 "GET",
                 url,
                 headers=headers,
                 timeout=self.timeout or settings.FRONTDESK_HTTP_TIMEOUT,
-                follow_redirects=False,
+                whole=settings.FRONTDESK_HTTP_TRANSFER_TIMEOUT,
             ) as response:
                 if 300 <= response.status_code < 400:
                     raise UnipileError(response.status_code, "redirect refused (DSN host only)")

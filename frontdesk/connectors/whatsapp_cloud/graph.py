@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
+from frontdesk.connectors import http as outbound
+
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
 
 # Meta's documented codes worth retrying: throttling, temporary outages, "try again".
@@ -119,7 +121,10 @@ class Graph:
     def request(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         url = f"{self.root}/{path.lstrip('/')}"
         try:
-            response = httpx.request(method, url, headers=self.headers, timeout=self.timeout, **kw)
+            whole = settings.FRONTDESK_HTTP_TRANSFER_TIMEOUT if "files" in kw else None
+            response = outbound.request(
+                method, url, headers=self.headers, timeout=self.timeout, whole=whole, **kw
+            )
         except httpx.TimeoutException:
             raise GraphUnreachable("the Graph API did not answer in time") from None
         except httpx.HTTPError as exc:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
+from frontdesk.connectors import http as outbound
 from frontdesk.connectors.base import InboundAttachment
 from frontdesk.connectors.whatsapp_cloud import effects
 from frontdesk.connectors.whatsapp_cloud.graph import GraphError, GraphUnreachable
@@ -101,8 +102,12 @@ def fetch(message: Message) -> str:
     chunks: list[bytes] = []
     size = 0
     try:
-        with httpx.stream(
-            "GET", url, headers=graph.headers, timeout=graph.timeout, follow_redirects=False
+        with outbound.stream(
+            "GET",
+            url,
+            headers=graph.headers,
+            timeout=graph.timeout,
+            whole=settings.FRONTDESK_HTTP_TRANSFER_TIMEOUT,
         ) as response:
             if response.status_code >= 500 or response.status_code == 429:
                 raise MediaRetry(f"media download answered HTTP {response.status_code}")
