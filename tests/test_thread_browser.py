@@ -54,3 +54,22 @@ def test_the_list_preview_says_who_wrote_last(app, browser, shots):
     phone = login(browser, app, *AGENT, viewport={"width": 390, "height": 844})
     expect(phone.locator(row)).to_contain_text("Great, thanks")
     phone.screenshot(path=str(shots / "list-preview-phone.png"))
+
+
+def test_the_snooze_menu_fits_on_laptop_and_phone(app, browser, shots):
+    from playwright.sync_api import expect
+
+    bo = app.inbound("bo-t", "Bo Berg", "Call me next week")
+    for name, size in (("laptop", (1280, 800)), ("phone", (390, 844))):
+        page = login(browser, app, *AGENT, viewport={"width": size[0], "height": size[1]})
+        page.click(f"#conv-{bo['conversation_id']} a")
+        page.click("details.menu summary")
+        body = page.locator("details.menu .menu-body")
+        expect(body).to_be_visible()
+        box = body.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= size[0], (name, box)
+        for control in body.locator("button, input:not([type=hidden])").all():
+            inner = control.bounding_box()
+            assert inner["x"] >= box["x"] - 0.5, (name, inner, box)
+            assert inner["x"] + inner["width"] <= box["x"] + box["width"] + 0.5, (name, inner, box)
+        page.screenshot(path=str(shots / f"snooze-menu-{name}.png"))
