@@ -200,8 +200,8 @@ def test_reply_note_assign_status_read_through_the_api(api, channel, owner, agen
     assert api.post(f"{base}/read").status_code == 204
     assert api.get(base).json()["unread"] is False
     kinds = [m["kind"] for m in api.get(f"{base}/messages").json()["items"]]
-    # The reply made the unassigned conversation the replier's (assign on reply): one event.
-    assert kinds == ["message", "message", "event", "note", "event", "event"]
+    # Replying assigned the conversation to the replier: one event line, before the reply.
+    assert kinds == ["message", "event", "message", "note", "event", "event"]
 
 
 def test_snooze_needs_a_future_time(api, channel):

@@ -396,7 +396,7 @@ def test_a_reply_unipile_sends_as_two_messages_is_one_reply_and_its_echoes_land_
     for sent in (text_sent, files_sent):
         answer = post_v2(peer.v2_message_event(sent), linkedin)
         assert answer.status_code == 200 and answer.json()["duplicate"]
-    assert kim_conversation.messages.filter(direction="outbound").count() == 1
+    assert kim_conversation.messages.filter(direction="outbound", kind="message").count() == 1
 
 
 # --- backfill -------------------------------------------------------------------------------

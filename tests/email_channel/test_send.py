@@ -63,7 +63,7 @@ def test_a_reply_threads_in_the_clients_mail_program(
     [copy] = mailbox.folder("Sent")
     assert BytesParser(policy=policy.default).parsebytes(copy)["Message-ID"] == sent["Message-ID"]
     sync(email_channel)
-    assert Message.objects.filter(conversation=conversation).count() == 3
+    assert Message.objects.filter(conversation=conversation, kind="message").count() == 3
 
     # the client answers our reply: it joins the same conversation
     answer = new_id()
@@ -210,7 +210,7 @@ def test_the_web_reply_box_carries_subject_cc_bcc_and_quote(
             "x_quote": "1",
         },
     )
-    message = Message.objects.get(direction="outbound")
+    message = Message.objects.get(direction="outbound", kind="message")
     assert message.extra == {
         "cc": ["boss@client.test"],
         "bcc": ["archive@example.test"],
@@ -236,9 +236,9 @@ def test_a_sync_between_smtp_and_the_outbox_update_does_not_duplicate_the_reply(
     mime, _ = build(email_channel, _outbound_for(message))
     mailbox.deliver(mime, folder="Sent")  # as if the APPEND landed before the worker saved
     sync(email_channel)
-    assert list(Message.objects.filter(direction="outbound").values_list("pk", flat=True)) == [
-        message.pk
-    ]
+    assert list(
+        Message.objects.filter(direction="outbound", kind="message").values_list("pk", flat=True)
+    ) == [message.pk]
     assert deliver(message.pk) == "sent"
     message.refresh_from_db()
     assert message.provider_id == mime["Message-ID"].strip("<>")

@@ -98,6 +98,10 @@ def queue_reply(
             newer = newer_messages(conversation, user, after_message_id)
             if newer:
                 raise ReplyHeld(newer)
+        if locked.assignee_id is None and locked.workspace.assign_on_reply:
+            # Before the reply, so the thread reads "assigned to Dana", then Dana's reply.
+            conversation.assignee_id = None
+            assign(user, conversation, user)
         now = timezone.now()
         message = Message.objects.create(
             workspace_id=conversation.workspace_id,
@@ -125,9 +129,6 @@ def queue_reply(
         )
         transaction.on_commit(lambda: enqueue(message.pk))
         events.message_created(message)
-        if locked.assignee_id is None and locked.workspace.assign_on_reply:
-            conversation.assignee_id = None
-            assign(user, conversation, user)
     return message
 
 
