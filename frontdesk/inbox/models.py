@@ -14,6 +14,20 @@ from frontdesk.core.crypto import decrypt_json, encrypt_json
 from frontdesk.workspaces.models import Workspace
 
 
+class EncryptedCredentials:
+    """``credentials``: a dict kept encrypted in the model's ``credentials_encrypted``."""
+
+    credentials_encrypted: str
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return decrypt_json(self.credentials_encrypted)
+
+    @credentials.setter
+    def credentials(self, value: dict[str, Any]) -> None:
+        self.credentials_encrypted = encrypt_json(value)
+
+
 class ChannelStatus(models.TextChoices):
     CONNECTING = "connecting", "Connecting"
     CONNECTED = "connected", "Connected"
@@ -22,7 +36,7 @@ class ChannelStatus(models.TextChoices):
     DISCONNECTED = "disconnected", "Disconnected"
 
 
-class ChannelAccount(models.Model):
+class ChannelAccount(EncryptedCredentials, models.Model):
     """One connected account (a WhatsApp number, a mailbox, an API channel...)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="channels")
@@ -48,14 +62,6 @@ class ChannelAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.provider})"
-
-    @property
-    def credentials(self) -> dict[str, Any]:
-        return decrypt_json(self.credentials_encrypted)
-
-    @credentials.setter
-    def credentials(self, value: dict[str, Any]) -> None:
-        self.credentials_encrypted = encrypt_json(value)
 
     @property
     def connector(self):
@@ -408,7 +414,7 @@ class Notification(models.Model):
         return f"{self.kind} for {self.user_id}: {self.text}"
 
 
-class PendingConnection(models.Model):
+class PendingConnection(EncryptedCredentials, models.Model):
     """A connect flow under way at a provider (OAuth consent, Unipile's hosted auth): no
     channel exists until the provider sends the person back with a grant, so an abandoned
     flow leaves nothing in the sidebar. One per workspace, provider, kind and target
@@ -436,14 +442,6 @@ class PendingConnection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} connection pending since {self.created_at:%Y-%m-%d %H:%M}"
-
-    @property
-    def credentials(self) -> dict[str, Any]:
-        return decrypt_json(self.credentials_encrypted)
-
-    @credentials.setter
-    def credentials(self, value: dict[str, Any]) -> None:
-        self.credentials_encrypted = encrypt_json(value)
 
     @property
     def expired(self) -> bool:

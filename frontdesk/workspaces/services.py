@@ -36,6 +36,18 @@ class MemberChangeRefused(ValueError):
     """A role change or deactivation the workspace's rules do not allow."""
 
 
+def checked_email_and_role(email: str, role: str, error: type[ValueError]) -> str:
+    """The address, trimmed and lower-cased; ``error`` when it or the role is not valid."""
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise error(f"{email!r} is not a valid email address") from None
+    if role not in Role.values:
+        raise error(f"role must be one of {', '.join(Role.values)}")
+    return email
+
+
 def add_member(
     workspace: Workspace,
     email: str,
@@ -50,13 +62,7 @@ def add_member(
     already a member keeps their membership; a different ``role`` is a role change, and goes
     through ``change_member``'s rule.
     """
-    email = email.strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValueError(f"{email!r} is not a valid email address") from None
-    if role not in Role.values:
-        raise ValueError(f"role must be one of {', '.join(Role.values)}")
+    email = checked_email_and_role(email, role, ValueError)
     _check_member_change(by, workspace.pk, None, role)
     with transaction.atomic():
         user = User.objects.filter(email=email).first()
@@ -168,13 +174,7 @@ def invite(
     looked at here, so the answer cannot reveal it. An earlier open invitation for the same
     address is replaced (its link stops working).
     """
-    email = email.strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise InvitationRefused(f"{email!r} is not a valid email address") from None
-    if role not in Role.values:
-        raise InvitationRefused(f"role must be one of {', '.join(Role.values)}")
+    email = checked_email_and_role(email, role, InvitationRefused)
     _check_member_change(by, workspace.pk, None, role)
     if Membership.objects.filter(workspace=workspace, user__email=email).exists():
         raise InvitationRefused(f"{email} is already a member of this workspace.")
