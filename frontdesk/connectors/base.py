@@ -191,6 +191,9 @@ class OutboundMessage:
     # Provider ids of the parts of this reply already accepted on an earlier attempt, in
     # order: a retry skips them (see ``PartsSent``).
     sent_parts: tuple[str, ...] = ()
+    # The display name the reply goes out under where the channel shows one (email ``From``):
+    # the channel's own, or "<member> at <workspace>".
+    sender_name: str = ""
 
     @property
     def idempotency_key(self) -> str:

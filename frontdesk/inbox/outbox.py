@@ -34,6 +34,7 @@ from frontdesk.inbox.actions.delivery import (
     apply_pending_statuses,
     record_sent_parts,
 )
+from frontdesk.inbox.actions.signatures import sender_name
 from frontdesk.inbox.actions.threads import adopt_thread_key
 from frontdesk.inbox.messages import reply_parent, sent_parts
 from frontdesk.inbox.models import ChannelStatus, DeliveryStatus, Message
@@ -112,6 +113,7 @@ def _outbound_for(message: Message) -> OutboundMessage:
         last_inbound_at=conversation.last_inbound_at,
         parent=reply_parent(message) if connector.wants_reply_parent else None,
         sent_parts=sent_parts(message),
+        sender_name=sender_name(message),
     )
 
 
@@ -124,9 +126,9 @@ def deliver(message_id: int) -> str:
     """Send one queued message through its channel's connector. Returns the outcome."""
     if not _claim(message_id):
         return "skipped"
-    message = Message.objects.select_related("conversation__contact", "channel", "reply_to").get(
-        pk=message_id
-    )
+    message = Message.objects.select_related(
+        "conversation__contact", "channel__workspace", "reply_to", "author_user"
+    ).get(pk=message_id)
     channel = message.channel
     try:
         result = channel.connector.send(

@@ -13,6 +13,7 @@ from frontdesk.web.views import (
     leads,
     notifications,
     people,
+    signatures,
     team,
     workspace,
 )
@@ -60,6 +61,7 @@ urlpatterns = [
     # people: members, invitations, outgoing mail, passwords, profile
     path("settings/members/", people.members, name="members"),
     path("settings/mail/", people.mail_settings, name="mail_settings"),
+    path("settings/signatures/", signatures.signature_settings, name="signature_settings"),
     path("settings/profile/", people.profile, name="profile"),
     path("invite/<str:token>/", people.invitation, name="invitation"),
     path("password/forgot/", people.password_forgot, name="password_forgot"),

@@ -92,6 +92,9 @@ class Membership(models.Model):
     # (inbox.models.NotificationKind values) this member also wants by email.
     available = models.BooleanField(default=True)
     email_notifications = models.JSONField(default=default_email_notifications, blank=True)
+    # The member's own email signature (composer light markup); empty: the channel's team
+    # signature, if it has one.
+    signature = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email import policy
 from email.parser import BytesParser
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 
 import pytest
 from django.utils import timezone
@@ -46,7 +46,9 @@ def test_a_reply_threads_in_the_clients_mail_program(
     assert received.rcpt_tos == ["carla@client.test"]
     assert received.login == mailbox.address
     sent = received.message
-    assert sent["From"] == mailbox.address
+    # From shows a person and the company: "<member> at <workspace>" (no channel sender name set).
+    expected_name = f"{owner.user.display_name} at {owner.workspace.name}"
+    assert parseaddr(sent["From"]) == (expected_name, mailbox.address)
     assert sent["To"] == "carla@client.test"
     assert sent["Subject"] == "Re: Shipping"
     assert sent["In-Reply-To"] == f"<{second}>"
@@ -323,3 +325,41 @@ def test_a_new_email_to_an_address_starts_its_own_conversation(
     sync(email_channel)
     reply = Message.objects.get(provider_id=answer.strip("<>"))
     assert reply.conversation_id == first.conversation_id
+
+
+def test_only_this_workspaces_admins_set_a_channels_sender_name(owner, agent, rival, email_channel):
+    from django.test import Client
+
+    def post(membership, **data):
+        client = Client()
+        client.force_login(membership.user)
+        return client.post("/settings/signatures/", {"action": "channel", **data}, follow=True)
+
+    fields = {"channel": email_channel.pk, "from_name": "Acme\r\nBcc: x@y.z", "signature": "Acme"}
+    assert "Only admins" in post(agent, **fields).content.decode()
+    assert "not in this workspace" in post(rival, **fields).content.decode()
+    email_channel.refresh_from_db()
+    assert "from_name" not in email_channel.config and "signature" not in email_channel.config
+
+    post(owner, **fields)
+    email_channel.refresh_from_db()
+    # One line, whatever was pasted: a header can never be smuggled into From.
+    assert email_channel.config["from_name"] == "Acme Bcc: x@y.z"
+    assert email_channel.config["signature"] == "Acme"
+    post(owner, channel=email_channel.pk, from_name="", signature="")
+    email_channel.refresh_from_db()
+    assert "from_name" not in email_channel.config and "signature" not in email_channel.config
+
+
+def test_the_team_signature_serves_members_without_their_own(owner, agent, email_channel):
+    from frontdesk.inbox.actions.signatures import (
+        set_channel_identity,
+        set_own_signature,
+        signature_for,
+    )
+
+    set_channel_identity(email_channel, from_name="", signature="The Acme team")
+    email_channel.refresh_from_db()
+    set_own_signature(agent, "  Ana from Acme  ")
+    assert signature_for(agent, email_channel) == "Ana from Acme"
+    assert signature_for(owner, email_channel) == "The Acme team"

@@ -5,6 +5,8 @@ the reader clicks Show images."""
 from __future__ import annotations
 
 import base64
+import time
+from email.utils import parseaddr
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -130,3 +132,75 @@ def test_email_frame_fits_and_images_wait(
     inner_height = small.evaluate("f => f.contentDocument.documentElement.scrollHeight")
     assert abs(small.bounding_box()["height"] - inner_height) <= 4
     phone.screenshot(path=str(shots / "thread-email-phone.png"))
+
+
+def _received(smtp_server, address: str, count: int):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        mine = [r for r in smtp_server.received if r.mail_from == address]
+        if len(mine) >= count:
+            return mine
+        time.sleep(0.1)
+    raise AssertionError(f"the SMTP server got {len(mine)} of {count} replies")
+
+
+def test_signature_and_sender_name_reach_the_client(
+    app, browser, mailbox, smtp_server, mail, shots
+):
+    """A member saves a signature, changes it for one reply in the composer, and the client's
+    mail program shows it under the text (plain and HTML) with "<member> at <workspace>" in
+    From; an admin's sender name for the channel then replaces that name."""
+    from playwright.sync_api import expect
+
+    mailbox.deliver(mail("Can we meet on Friday?", sender="Sig Client <sig@client.test>"))
+    channel_id = _connect(app, mailbox, smtp_server)
+    page = login(
+        browser, app, OWNER[0], app.owner_password, viewport={"width": 1280, "height": 900}
+    )
+    page.context.set_default_timeout(15_000)
+    me = app.api.get("/me").json()
+    workspace = me["workspace"]["name"]
+    owner_name = me["user"]["name"]
+
+    page.goto(f"{app.base}/settings/signatures/")
+    page.fill("#sig-own", "Dana at the front desk\nNorthwind Studio")
+    page.click("text=Save my signature")
+    expect(page.locator(".flash, [role=status]").first).to_contain_text("Your signature is saved")
+    page.screenshot(path=str(shots / "signature-settings.png"))
+
+    page.goto(f"{app.base}/")
+    page.click("#rows >> text=Sig Client")
+    signature = page.locator("[data-composer-signature]")
+    expect(signature.locator("summary")).to_contain_text("Dana at the front desk")
+    signature.locator("summary").click()
+    box = page.locator("#reply-signature")
+    expect(box).to_have_value("Dana at the front desk\nNorthwind Studio")
+    box.fill("Dana at the front desk\nNorthwind Studio\nMobile +1 555 0100")
+    page.fill("#reply-text", "Friday at 10 works.")
+    page.screenshot(path=str(shots / "signature-composer.png"))
+    page.click("#send-btn")
+
+    [first] = _received(smtp_server, mailbox.address, 1)
+    sent = first.message
+    assert parseaddr(sent["From"]) == (f"{owner_name} at {workspace}", mailbox.address)
+    plain = sent.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain.rstrip().endswith(
+        "Friday at 10 works.\n\n-- \nDana at the front desk\nNorthwind Studio\nMobile +1 555 0100"
+    ), plain
+    html = sent.get_body(("html",)).get_content()
+    assert 'class="signature"' in html and "Mobile +1 555 0100" in html
+
+    # The admin names the channel: the next reply goes out under that name.
+    page.goto(f"{app.base}/settings/signatures/")
+    page.fill(f"#sig-from-{channel_id}", "Northwind Support")
+    page.click("text=Save Support")
+    expect(page.locator(f"#sig-from-{channel_id}")).to_have_value("Northwind Support")
+    page.goto(f"{app.base}/")
+    page.click("#rows >> text=Sig Client")
+    page.fill("#reply-text", "See you then.")
+    page.click("#send-btn")
+    second = _received(smtp_server, mailbox.address, 2)[1].message
+    assert parseaddr(second["From"]) == ("Northwind Support", mailbox.address)
+    second_plain = second.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "Mobile +1 555 0100" not in second_plain
+    assert second_plain.rstrip().endswith("-- \nDana at the front desk\nNorthwind Studio")

@@ -112,7 +112,9 @@ def build(channel: ChannelAccount, message: OutboundMessage) -> tuple[EmailMessa
         raise PermanentSendError(f"more than {MAX_RECIPIENTS} recipients")
     parent = message.parent
     subject = _subject(message, parent)
-    from_name = no_newlines("name", str(channel.config.get("from_name") or ""))
+    from_name = no_newlines(
+        "name", message.sender_name or str(channel.config.get("from_name") or "")
+    )
 
     msg = EmailMessage()
     msg["From"] = formataddr((from_name, address)) if from_name else address

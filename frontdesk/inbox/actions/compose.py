@@ -8,10 +8,9 @@ from typing import Any
 from frontdesk.connectors.base import Connector, InboundAttachment
 from frontdesk.inbox import formatting
 from frontdesk.inbox.actions.send import queue_reply, start_conversation
+from frontdesk.inbox.actions.signatures import SIGNATURE_LIMIT
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.workspaces.models import User
-
-SIGNATURE_LIMIT = 2000
 
 
 def render_body(connector: Connector, source: str, signature: str = "") -> formatting.Rendered:

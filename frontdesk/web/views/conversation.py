@@ -29,6 +29,7 @@ from frontdesk.inbox import queries
 from frontdesk.inbox.actions import compose
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import send as send_actions
+from frontdesk.inbox.actions.signatures import signature_for
 from frontdesk.inbox.errors import ActionRefused, ReplyHeld
 from frontdesk.inbox.models import (
     Conversation,
@@ -56,6 +57,7 @@ def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str
     member = current_member(request)
     page = queries.thread(conversation, limit=THREAD_PAGE)
     connector = conversation.channel.connector
+    refused = request.session.pop(_refused_key(conversation), None)
     return {
         "conversation": conversation,
         "messages": page.items,
@@ -68,7 +70,11 @@ def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str
         "reply_closed": (closed := send_actions.reply_closed(conversation)),
         "reply_blocked": closed or connector.reply_blocked_reason(conversation),
         "composer": composer_settings(connector),
-        "refused_reply": request.session.pop(_refused_key(conversation), None),
+        # A refused reply comes back with the signature the member had typed.
+        "signature": refused.get("signature", "")
+        if refused
+        else signature_for(member, conversation.channel),
+        "refused_reply": refused,
         "others": other_conversations(conversation),
         "statuses": STATUSES,
         "snooze_choices": _snooze_choices(),
@@ -234,6 +240,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
             "error": str(exc),
             "text": text[:50_000],
             "note": note,
+            "signature": request.POST.get("signature", "")[:2000],
         }
         return back_to_thread(request, conversation)
     if request.headers.get("HX-Request"):
