@@ -554,3 +554,46 @@ def test_the_sidebar_marks_all_conversations_current_only_in_the_inbox(owner):
     # The counts refresh (from any page) keeps the page it was rendered for.
     assert current_all not in web.get("/inbox/nav?here=leads", headers=HX).content.decode()
     assert current_all in web.get("/inbox/nav?here=inbox", headers=HX).content.decode()
+
+
+def test_compose_refuses_a_recipient_the_channel_cannot_take_in_words():
+    from frontdesk.connectors.registry import get_connector
+    from frontdesk.inbox.actions.send import recipient
+    from frontdesk.inbox.errors import ActionRefused
+
+    email = get_connector("imap")
+    whatsapp = get_connector("whatsapp_cloud")
+    assert recipient(email, " Ana@Client.TEST ") == "ana@client.test"
+    assert recipient(whatsapp, "+44 20 7946 0958") == "+442079460958"
+    for connector, typed, words in [
+        (email, "ana at client", "is not an email address"),
+        (whatsapp, "call me", "is not a phone number with its country code"),
+        (email, "  ", "a recipient is required"),
+    ]:
+        with pytest.raises(ActionRefused, match=words):
+            recipient(connector, typed)
+
+
+def test_the_contact_picker_offers_this_workspaces_contacts_the_channel_can_reach(
+    owner, rival, channel, callback
+):
+    from frontdesk.inbox.models import Contact, ContactHandle
+    from tests.conftest import make_api_channel
+
+    def contact(workspace_id, name, company="", **handles):
+        person = Contact.objects.create(workspace_id=workspace_id, name=name, company=company)
+        for kind, value in handles.items():
+            ContactHandle.objects.create(
+                workspace_id=workspace_id, contact=person, kind=kind, value=value
+            )
+
+    make_api_channel(rival, callback.url, name="Theirs")
+    contact(owner.workspace_id, "Paula Picker", "Acme", external="paula-1", email="p@acme.test")
+    contact(rival.workspace_id, "Paula Rival", external="paula-2")
+    client = Client()
+    client.force_login(owner.user)
+    found = client.get("/compose/contacts", {"channel": channel.pk, "q": "paula"}).json()
+    # The API channel writes to external ids: Paula's email address is not offered.
+    assert found == {"contacts": [{"handle": "paula-1", "name": "Paula Picker", "company": "Acme"}]}
+    by_company = client.get("/compose/contacts", {"channel": channel.pk, "q": "acm"}).json()
+    assert [c["handle"] for c in by_company["contacts"]] == ["paula-1"]

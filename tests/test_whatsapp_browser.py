@@ -35,15 +35,13 @@ def peer() -> Iterator[GraphPeer]:
     graph.close()
 
 
-def test_connect_reply_and_send_a_template_outside_the_window(app, browser, peer):
+def _connect(page, base: str, peer: GraphPeer, name: str = "Shop WhatsApp") -> None:
+    """Connect through the page: it shows the webhook URL; Test connection shows the number."""
     from playwright.sync_api import expect
 
-    base = app.base
-    page = login(browser, app, OWNER[0], app.owner_password)
-    # Connect: the page shows the webhook URL; Test connection shows the number.
     page.goto(f"{base}/apps/whatsapp-cloud/connect/")
     expect(page.locator("#webhook-url")).to_contain_text("/webhooks/whatsapp/")
-    page.fill("input[name=name]", "Shop WhatsApp")
+    page.fill("input[name=name]", name)
     page.fill("input[name=phone_number_id]", peer.phone_number_id)
     page.fill("input[name=waba_id]", peer.waba_id)
     page.fill("input[name=access_token]", peer.token)
@@ -56,7 +54,15 @@ def test_connect_reply_and_send_a_template_outside_the_window(app, browser, peer
     expect(page.locator("#connect-ok")).to_contain_text("GREEN")
     page.click("button[value=save]")
     page.wait_for_url(f"{base}/apps/")
-    expect(page.locator("body")).to_contain_text("Shop WhatsApp")
+    expect(page.locator("body")).to_contain_text(name)
+
+
+def test_connect_reply_and_send_a_template_outside_the_window(app, browser, peer):
+    from playwright.sync_api import expect
+
+    base = app.base
+    page = login(browser, app, OWNER[0], app.owner_password)
+    _connect(page, base, peer)
 
     # A client writes (two days ago, then the window closes): signed, over real HTTP.
     old = int(time.time()) - 2 * 86400
@@ -104,3 +110,71 @@ def test_connect_reply_and_send_a_template_outside_the_window(app, browser, peer
     expect(page.locator("#messages .msg.outbound").last.locator(".delivery")).to_contain_text(
         "Sent"
     )
+
+
+@pytest.mark.browser_allows(r"status of 400 \(Bad Request\) \(http://[^)]*/compose/\)")
+def test_new_conversation_picks_a_contact_and_a_template(app, browser, peer, shots):
+    """New conversation on WhatsApp: the picker finds the client by name, a first message
+    without a template is refused in words with the text kept, and the approved template goes
+    out with its variables; the new conversation is the sender's."""
+    from playwright.sync_api import expect
+
+    base = app.base
+    page = login(browser, app, OWNER[0], app.owner_password)
+    _connect(page, base, peer, "Sales WhatsApp")
+    payload = peer.webhook(
+        messages=[msg("text", {"body": "Hello"}, timestamp=int(time.time()) - 3 * 86400)],
+        contacts=contacts("Yara Known"),
+    )
+    assert (
+        peer.deliver(f"{base}/webhooks/whatsapp/", payload, "browser-app-secret").status_code == 200
+    )
+
+    page.goto(f"{base}/compose/")
+    page.fill("#c-text", "Hi Nia, about your order")
+    # Choosing the channel re-renders its fields and keeps what was typed.
+    page.select_option("#c-channel", label="Sales WhatsApp · WhatsApp")
+    expect(page.locator("select[name=x_template]")).to_have_count(1)
+    expect(page.locator("#c-text")).to_have_value("Hi Nia, about your order")
+    expect(page.locator("input[name=x_subject]")).to_have_count(0)  # no email fields here
+    page.fill("#c-to", "Yara")
+    options = page.locator("#c-contacts option")
+    expect(options).to_have_count(1)
+    number = options.first.get_attribute("value")
+    assert options.first.get_attribute("label") == "Yara Known"
+
+    page.fill("#c-to", "+44 7700 900456")
+    page.fill("#c-name", "Nia New")
+    page.click("button[value=send]")
+    expect(page.locator("[role=alert]")).to_contain_text("template")
+    expect(page.locator("#c-text")).to_have_value("Hi Nia, about your order")
+    expect(page.locator("#c-to")).to_have_value("+44 7700 900456")
+
+    picker = page.locator("select[name=x_template]")
+    picker.select_option(picker.locator("option", has_text="order_update").get_attribute("value"))
+    page.fill("input[name=x_var_1]", "Nia")
+    page.fill("input[name=x_var_2]", "#2077")
+    expect(page.locator("[data-template-preview]")).to_have_text(
+        "Hi Nia, your order #2077 has shipped."
+    )
+    page.fill("#c-text", "")
+    page.screenshot(path=str(shots / "compose-whatsapp.png"))
+    page.click("button[value=send]")
+    page.wait_for_url(f"{base}/c/**")
+    expect(page.locator("#thread")).to_contain_text("Hi Nia, your order #2077 has shipped.")
+    sent = wait_for(lambda: peer.sent, timeout=20)
+    assert sent[-1]["to"] == "447700900456" and sent[-1]["type"] == "template"
+    assert sent[-1]["template"]["components"][0]["parameters"] == [
+        {"type": "text", "text": "Nia"},
+        {"type": "text", "text": "#2077"},
+    ]
+    conversation_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    assert app.conversation(conversation_id)["assignee"]["email"] == OWNER[0]
+    assert number and number.startswith("+")
+    # On a phone the page fits the screen.
+    phone = login(
+        browser, app, OWNER[0], app.owner_password, viewport={"width": 390, "height": 844}
+    )
+    phone.goto(f"{base}/compose/")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path=str(shots / "compose-phone.png"), full_page=True)

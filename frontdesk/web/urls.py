@@ -2,6 +2,7 @@ from django.urls import path, re_path
 
 from frontdesk.web.views import (
     auth,
+    compose,
     contacts,
     conversation,
     crm_contacts,
@@ -66,7 +67,8 @@ urlpatterns = [
     path("invite/<str:token>/", people.invitation, name="invitation"),
     path("password/forgot/", people.password_forgot, name="password_forgot"),
     path("password/reset/<str:uidb64>/<str:token>/", people.password_reset, name="password_reset"),
-    path("compose/", workspace.compose, name="compose"),
+    path("compose/", compose.compose, name="compose"),
+    path("compose/contacts", compose.contact_picker, name="compose_contacts"),
     path("me/availability", team.availability, name="availability"),
     path("healthz", auth.healthz, name="healthz"),
     path("leads/", leads.leads, name="leads"),

@@ -8,6 +8,8 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,6 +28,7 @@ from frontdesk.inbox.models import (
     Conversation,
     DeliveryStatus,
     Direction,
+    HandleKind,
     Message,
     MessageKind,
     NotificationKind,
@@ -173,6 +176,32 @@ def check_channel_limits(
             raise ActionRefused(refused)
 
 
+# What a recipient is on each kind of channel, for the words of a refusal.
+_HANDLE_WORDS: dict[str, str] = {
+    HandleKind.EMAIL: "an email address",
+    HandleKind.PHONE: "a phone number with its country code (+44 20 7946 0958)",
+    HandleKind.LINKEDIN: "a LinkedIn member id",
+}
+
+
+def recipient(connector: Connector, handle: str) -> str:
+    """The channel's form of a typed recipient, or a refusal saying what it takes."""
+    typed = (handle or "").strip()
+    if not typed:
+        raise ActionRefused("Write who it goes to: a recipient is required.")
+    value = connector.normalize_handle(typed)
+    valid = bool(value) and len(value) <= 320
+    if valid and connector.handle_kind == HandleKind.EMAIL:
+        try:
+            validate_email(value)
+        except ValidationError:
+            valid = False
+    if not valid:
+        what = _HANDLE_WORDS.get(connector.handle_kind, "an id of at most 320 characters")
+        raise ActionRefused(f"“{typed[:80]}” is not {what}.")
+    return value
+
+
 def start_conversation(
     user: User,
     channel: ChannelAccount,
@@ -186,9 +215,7 @@ def start_conversation(
     its own conversation; on a chat channel it continues the one conversation with them.
     A conversation nobody has yet is the sender's."""
     connector = channel.connector
-    value = connector.normalize_handle(handle or "")
-    if not value or len(value) > 320:
-        raise ActionRefused("a recipient handle of at most 320 characters is required")
+    value = recipient(connector, handle)
     thread_key = default_thread_key(connector.handle_kind, value)
     if connector.capabilities.subject:
         thread_key = f"{thread_key}:{uuid.uuid4().hex}"

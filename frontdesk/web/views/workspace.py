@@ -1,4 +1,4 @@
-"""Apps & integrations (connected accounts), the Settings hub and a new conversation."""
+"""Apps & integrations (connected accounts) and the Settings hub."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.connectors.registry import CONNECTORS
 from frontdesk.inbox.actions.channel import set_connected
-from frontdesk.inbox.actions.send import start_conversation
-from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import ChannelAccount
 from frontdesk.web.access import current_member, member_required
 from frontdesk.web.views.shell import shell_context
@@ -72,35 +70,3 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
         workspace_id=member.workspace_id, user__is_active=True
     ).count()
     return render(request, "web/settings.html", {**shell_context(request), "member_count": count})
-
-
-@member_required
-def compose(request: HttpRequest) -> HttpResponse:
-    """New conversation: write first to someone through one of the connected channels."""
-    member = current_member(request)
-    shell = shell_context(request)
-    channels = [c for c in shell["channels"] if c.status == "connected"]
-    form = {
-        k: request.POST.get(k, "").strip() for k in ("channel", "to", "name", "subject", "text")
-    }
-    error = ""
-    if request.method == "POST":
-        channel = next((c for c in channels if str(c.pk) == form["channel"]), None)
-        if channel is None:
-            error = "Pick a connected channel to write from."
-        else:
-            extra = {"subject": form["subject"]} if form["subject"] else {}
-            try:
-                message = start_conversation(
-                    member.user, channel, form["to"], form["text"], form["name"], extra=extra
-                )
-            except ActionRefused as exc:
-                error = str(exc)
-            else:
-                return redirect("conversation", conversation_id=message.conversation_id)
-    return render(
-        request,
-        "web/compose.html",
-        {**shell, "compose_channels": channels, "form": form, "error": error},
-        status=400 if error else 200,
-    )

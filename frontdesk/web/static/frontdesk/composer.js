@@ -580,10 +580,16 @@
 
   /* --- events -------------------------------------------------------------------------------- */
 
+  /* A template box outside a composer (New conversation) still shows its variables. */
+  function templateOutside(e) {
+    var box = e.target.closest && e.target.closest("[data-template-box]");
+    if (box) showTemplate(box.querySelector("select[data-template-picker]"));
+  }
+
   var saveTimer = null;
   document.addEventListener("input", function (e) {
     var form = composerOf(e.target);
-    if (!form) return;
+    if (!form) { templateOutside(e); return; }
     if (e.target.matches("[data-composer-input]")) {
       updateCount(form);
       if (form.querySelector("#reply-error").textContent && !problem(form)) setError(form, "");
@@ -598,7 +604,7 @@
 
   document.addEventListener("change", function (e) {
     var form = composerOf(e.target);
-    if (!form) return;
+    if (!form) { templateOutside(e); return; }
     if (e.target.name === "mode") { applyMode(form); saveDraft(form); areaOf(form).focus(); }
     else if (e.target.matches("[data-composer-file-input]")) {
       // The picker replaced the input's files with its choice: add them to the chips.
@@ -710,4 +716,52 @@
   };
 
   initAll(document);
+  /* --- New conversation (web/compose.html): the channel comes first, then the contact ------- */
+
+  function setUpCompose(form) {
+    if (form._compose) return;
+    form._compose = true;
+    // Enter in a field must send, not switch channels: the switch button is for no-JS only.
+    $$("select[data-template-picker]", form).forEach(showTemplate);
+    var switcher = form.querySelector("[data-compose-switch]");
+    if (switcher) switcher.remove();
+    var channel = form.querySelector("[data-compose-channel]");
+    var to = form.querySelector("[data-compose-to]");
+    var name = form.querySelector("[data-compose-name]");
+    var list = form.querySelector("[data-compose-contacts]");
+    var names = {};
+    var timer = null;
+    var asked = "";
+    channel.addEventListener("change", function () {
+      // Re-render with this channel's fields; everything typed travels in the POST.
+      var action = document.createElement("input");
+      action.type = "hidden"; action.name = "action"; action.value = "switch";
+      form.appendChild(action);
+      form.submit();
+    });
+    to.addEventListener("input", function () {
+      var handle = to.value.trim();
+      if (names[handle] && name && !name.value.trim()) name.value = names[handle];
+      clearTimeout(timer);
+      if (handle.length < 2 || handle === asked) return;
+      timer = setTimeout(function () {
+        asked = handle;
+        var url = form.dataset.pickerUrl + "?channel=" + encodeURIComponent(channel.value) + "&q=" + encodeURIComponent(handle);
+        fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : { contacts: [] }; })
+          .then(function (data) {
+            list.textContent = "";
+            data.contacts.forEach(function (c) {
+              var option = document.createElement("option");
+              option.value = c.handle;
+              option.label = c.name + (c.company ? " · " + c.company : "");
+              names[c.handle] = c.name;
+              list.appendChild(option);
+            });
+          })
+          .catch(function () { /* the picker only helps: typing an address still works */ });
+      }, 150);
+    });
+  }
+  $$("[data-compose-form]").forEach(setUpCompose);
 })();
