@@ -101,7 +101,13 @@ def test_two_members_work_the_inbox_live(app, browser):
     assert len(app.callback.received) == 1
 
     # Assign to the agent from the header; the event line shows up for both.
-    owner.select_option("#assignee", label="agnes")
+    # The picker: a menu of teammates with avatars and a search box; typing filters it and
+    # Enter picks the first match.
+    owner.click("[data-assign-menu] summary")
+    owner.fill("[data-assign-filter]", "agn")
+    expect(owner.locator("[data-assign-option]:visible")).to_have_count(1)
+    owner.press("[data-assign-filter]", "Enter")
+    expect(owner.locator("[data-assign-menu] summary")).to_contain_text("agnes")
     expect(owner.locator("#messages .event").last).to_contain_text("assigned this to agnes")
     expect(agent.locator("#messages .event").last).to_contain_text("assigned this to agnes")
     assert app.conversation(ana["conversation_id"])["assignee"]["email"] == AGENT[0]

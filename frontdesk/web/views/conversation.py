@@ -63,7 +63,7 @@ def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str
         "messages": page.items,
         "newest_message_id": max((m.pk for m in page.items), default=0),
         "older_url": _older_url(conversation, page.next_cursor),
-        "members": workspace_members(member),
+        **header_context(member),
         "channel": conversation.channel,
         "connector": connector,
         "capabilities": connector.capabilities,
@@ -76,6 +76,15 @@ def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str
         else signature_for(member, conversation.channel),
         "refused_reply": refused,
         "others": other_conversations(conversation),
+    }
+
+
+def header_context(member: Membership) -> dict[str, Any]:
+    """The thread header's menus: teammates to assign (the away ones marked), snoozes."""
+    away = Membership.objects.filter(workspace_id=member.workspace_id, available=False)
+    return {
+        "members": workspace_members(member),
+        "away_ids": set(away.values_list("user_id", flat=True)),
         "statuses": STATUSES,
         "snooze_choices": _snooze_choices(),
     }
@@ -141,12 +150,7 @@ def thread_header(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return render(
         request,
         "web/inbox/_thread_header.html",
-        {
-            "conversation": conversation,
-            "members": workspace_members(member),
-            "statuses": STATUSES,
-            "snooze_choices": _snooze_choices(),
-        },
+        {"conversation": conversation, **header_context(member)},
     )
 
 
@@ -295,13 +299,7 @@ def _after_change(
     return render(
         request,
         "web/inbox/_thread_header.html",
-        {
-            "conversation": conversation,
-            "members": workspace_members(member),
-            "statuses": STATUSES,
-            "snooze_choices": _snooze_choices(),
-            "event": event,
-        },
+        {"conversation": conversation, **header_context(member), "event": event},
     )
 
 

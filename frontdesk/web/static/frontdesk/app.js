@@ -534,11 +534,10 @@
       case "r": var area = $("#reply-text"); if (area) { e.preventDefault(); area.focus(); } break;
       case "e": e.preventDefault(); submitHeader('[data-action="resolve"]'); break;
       case "a":
-        var sel = $("#assignee");
-        if (sel && sel.value !== me) {
+        var mine = $("[data-assign-me]");
+        if (mine && !mine.classList.contains("current")) {
           e.preventDefault();
-          sel.value = me;
-          sel.dispatchEvent(new Event("change", { bubbles: true }));
+          mine.click();
         }
         break;
       case "/": var q = $("#q"); if (q) { e.preventDefault(); q.focus(); q.select(); } break;
