@@ -204,3 +204,41 @@ def test_signature_and_sender_name_reach_the_client(
     second_plain = second.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert "Mobile +1 555 0100" not in second_plain
     assert second_plain.rstrip().endswith("-- \nDana at the front desk\nNorthwind Studio")
+
+
+def test_quoted_history_is_folded_behind_dots(app, browser, mailbox, smtp_server, mail, shots):
+    from playwright.sync_api import expect
+
+    html = (
+        '<div dir="ltr"><p>Sounds good, Friday works.</p></div><div class="gmail_quote">'
+        '<div class="gmail_attr">On Mon, Support wrote:</div><blockquote class="gmail_quote">'
+        + "".join(f"<p>Earlier line {i} of the thread.</p>" for i in range(12))
+        + "</blockquote></div>"
+    )
+    mailbox.deliver(
+        mail("Sounds good, Friday works.", sender="Quinn Quote <q@client.test>", html=html)
+    )
+    _connect(app, mailbox, smtp_server)
+    page = login(
+        browser, app, OWNER[0], app.owner_password, viewport={"width": 1280, "height": 900}
+    )
+    page.context.set_default_timeout(15_000)
+    page.wait_for_selector("#rows >> text=Quinn Quote", timeout=30_000)
+    page.click("#rows >> text=Quinn Quote")
+    frame = page.locator("iframe.email-frame.fd-sized")
+    expect(frame).to_have_count(1)
+    inner = page.frame_locator("iframe.email-frame")
+    expect(inner.locator("body")).to_contain_text("Friday works")
+    expect(inner.get_by_text("Earlier line 3 of the thread.")).to_be_hidden()
+    folded = frame.bounding_box()["height"]
+    page.screenshot(path=str(shots / "email-quote-folded.png"))
+
+    inner.get_by_label("Show the quoted history").click()
+    expect(inner.get_by_text("Earlier line 3 of the thread.")).to_be_visible()
+    # The frame grows to the opened quote (the thread sizes it again on the toggle).
+    expect(page.locator("iframe.email-frame")).not_to_have_css("height", f"{folded}px")
+    opened = page.locator("iframe.email-frame").bounding_box()["height"]
+    inside = page.locator("iframe.email-frame").evaluate(
+        "f => f.contentDocument.documentElement.scrollHeight"
+    )
+    assert opened > folded + 150 and abs(opened - inside) <= 4, (folded, opened, inside)

@@ -577,6 +577,8 @@ def prepare_raw(
         extra["recipients_total"] = parsed.recipients_total
     if parsed.full_text.strip() != parsed.text.strip():
         extra["full_text"] = parsed.full_text[:limit]
+    if parsed.html_quoted_at:
+        extra["html_quoted_at"] = parsed.html_quoted_at
     if parsed.list_id:
         extra["list_id"] = parsed.list_id
     if parsed.auto_reply:

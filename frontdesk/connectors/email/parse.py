@@ -95,6 +95,8 @@ class ParsedEmail:
     text: str  # the new part (quoted history and signature removed)
     full_text: str
     html: str  # sanitized
+    # Where the quoted history starts in ``html`` (0: none found): the thread folds it.
+    html_quoted_at: int = 0
     attachments: list[ParsedAttachment] = field(default_factory=list)
     auto_reply: str = ""  # why this is an automatic message ("" when written by a person)
     list_id: str = ""
@@ -231,6 +233,36 @@ def sanitize_html(raw: str) -> tuple[str, int]:
     )
     # nh3 serializes attributes with double quotes, so this count is exact on its output.
     return clean, len(_REMOTE_IMG.findall(clean))
+
+
+# Where mail programs start the quoted history of a reply: Gmail, Thunderbird, Apple Mail
+# (``type=cite``), Outlook (web and desktop), Yahoo and Zoho Mail. Markup is matched before
+# sanitizing (which drops these classes and ids).
+_QUOTE_START = re.compile(
+    r"""<(?:div|blockquote)\b[^>]*?\bclass=["']?[^"'>]*\b"""
+    r"""(?:gmail_quote|moz-cite-prefix|yahoo_quoted|zmail_extra)\b"""
+    r"""|<(?:div|blockquote)\b[^>]*?\bid=["']?(?:divRplyFwdMsg|appendonsend)\b"""
+    r"""|<blockquote\b[^>]*?\btype=["']?cite\b"""
+    r"""|<hr\b[^>]*?\bid=["']?stopSpelling\b""",
+    re.IGNORECASE,
+)
+# Joins the two sanitized parts until cid images are inlined; then its offset is the fold.
+_QUOTE_MARK = "\x00fd-quoted\x00"
+
+
+def sanitize_with_quote(raw: str) -> tuple[str, int, int]:
+    """Safe HTML split where its quoted history starts: (html with ``_QUOTE_MARK`` at the
+    fold, 1 if folded else 0, remote images). Each part is sanitized on its own, so each is
+    well-formed; a message that is only quote (nothing new above it) is not folded."""
+    found = _QUOTE_START.search(raw)
+    if found is None or not html_to_text(raw[: found.start()]).strip():
+        html, remote = sanitize_html(raw)
+        return html, 0, remote
+    new, new_remote = sanitize_html(raw[: found.start()])
+    quoted, quoted_remote = sanitize_html(raw[found.start() :])
+    if not quoted.strip():
+        return new, 0, new_remote
+    return new + _QUOTE_MARK + quoted, 1, new_remote + quoted_remote
 
 
 _INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -451,9 +483,13 @@ def parse(raw: bytes) -> ParsedEmail:
             text = payload
     html = ""
     remote = 0
+    quoted_at = 0
     if html_raw.strip():
-        html, remote = sanitize_html(html_raw)
+        html, quoted_at, remote = sanitize_with_quote(html_raw)
         html = inline_cid_images(html, attachments)
+        if quoted_at:
+            quoted_at = html.index(_QUOTE_MARK)
+            html = html.replace(_QUOTE_MARK, "", 1)
     full_text = text.strip() or (html_to_text(html_raw) if html_raw else "")
     new_text = split_quoted(full_text) if full_text else ""
 
@@ -498,6 +534,7 @@ def parse(raw: bytes) -> ParsedEmail:
         text=new_text,
         full_text=full_text,
         html=html,
+        html_quoted_at=quoted_at,
         attachments=attachments,
         auto_reply=_auto_reply(msg),
         list_id=header(msg, "List-Id")[:300],

@@ -65,8 +65,23 @@ def _placeholder(match: re.Match[str]) -> str:
     return f'<span class="fd-blocked-img" title="Remote image blocked">{label}</span>'
 
 
+def _folded_body(message: Message) -> str:
+    """The email, its quoted history (where the mail program started it, found at import)
+    folded behind "…": a ``<details>`` opens without any script in the frame."""
+    html = message.html
+    at = message.extra.get("html_quoted_at") if isinstance(message.extra, dict) else None
+    if not isinstance(at, int) or not 0 < at < len(html):
+        return sanitize_email_html(html)
+    return (
+        f"{sanitize_email_html(html[:at])}"
+        '<details class="fd-quoted"><summary title="Show the quoted history"'
+        ' aria-label="Show the quoted history">…</summary>'
+        f"{sanitize_email_html(html[at:])}</details>"
+    )
+
+
 def _email_document(message: Message, images: bool) -> str:
-    body = sanitize_email_html(message.html)
+    body = _folded_body(message)
     if not images:
         body = _REMOTE_IMG.sub(_placeholder, body)
     return (
@@ -76,6 +91,10 @@ def _email_document(message: Message, images: bool) -> str:
         "padding-left:8px;border-left:3px solid #d1d5db;color:#4b5563}"
         ".fd-blocked-img{display:inline-block;padding:6px 10px;border:1px dashed #d1d5db;"
         "border-radius:4px;background:#f9fafb;color:#6b7280;font-size:12px}"
+        ".fd-quoted{margin-top:8px}.fd-quoted>summary{display:inline-block;list-style:none;"
+        "cursor:pointer;padding:0 8px;border-radius:8px;background:#e5e7eb;color:#374151;"
+        "font-weight:700;line-height:16px}.fd-quoted>summary::-webkit-details-marker{display:none}"
+        ".fd-quoted[open]>summary{margin-bottom:6px}"
         "</style></head><body>"
         f"{body}</body></html>"
     )

@@ -15,6 +15,11 @@
     var h = Math.max(doc.documentElement.scrollHeight, doc.body.scrollHeight);
     frame.style.height = Math.max(MIN, h + 2) + "px";
     frame.classList.add("fd-sized");
+    if (!doc.fdToggleWatched) {
+      // Opening the folded quote ("…", a <details>) changes the email's height.
+      doc.fdToggleWatched = true;
+      doc.addEventListener("toggle", function () { sizeFrame(frame); }, true);
+    }
   }
 
   document.addEventListener("load", function (e) {
