@@ -193,7 +193,8 @@ def test_signature_and_sender_name_reach_the_client(
     # The admin names the channel: the next reply goes out under that name.
     page.goto(f"{app.base}/settings/signatures/")
     page.fill(f"#sig-from-{channel_id}", "Northwind Support")
-    page.click("text=Save Support")
+    # (other tests' mailboxes are named Support too: save this channel's own form)
+    page.locator("form", has=page.locator(f"#sig-from-{channel_id}")).locator("button").click()
     expect(page.locator(f"#sig-from-{channel_id}")).to_have_value("Northwind Support")
     page.goto(f"{app.base}/")
     page.click("#rows >> text=Sig Client")
