@@ -57,7 +57,7 @@ def _connect(page, base: str, peer: GraphPeer, name: str = "Shop WhatsApp") -> N
     expect(page.locator("body")).to_contain_text(name)
 
 
-def test_connect_reply_and_send_a_template_outside_the_window(app, browser, peer):
+def test_connect_reply_and_send_a_template_outside_the_window(app, browser, peer, shots):
     from playwright.sync_api import expect
 
     base = app.base
@@ -84,6 +84,7 @@ def test_connect_reply_and_send_a_template_outside_the_window(app, browser, peer
     picker.select_option(token)
     page.fill("input[name=x_var_1]", "Zoe")
     page.fill("input[name=x_var_2]", "#1042")
+    page.screenshot(path=str(shots / "composer-whatsapp-template.png"))
     page.click("#send-btn")
     expect(page.locator("#messages .msg.outbound").last).to_contain_text(
         "Hi Zoe, your order #1042 has shipped."

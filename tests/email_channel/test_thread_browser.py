@@ -176,7 +176,7 @@ def test_signature_and_sender_name_reach_the_client(
     box = page.locator("#reply-signature")
     expect(box).to_have_value("Dana at the front desk\nNorthwind Studio")
     box.fill("Dana at the front desk\nNorthwind Studio\nMobile +1 555 0100")
-    page.fill("#reply-text", "Friday at 10 works.")
+    page.fill("#reply-text", "**Friday at 10** works.")
     page.screenshot(path=str(shots / "signature-composer.png"))
     page.click("#send-btn")
 
@@ -188,6 +188,8 @@ def test_signature_and_sender_name_reach_the_client(
         "Friday at 10 works.\n\n-- \nDana at the front desk\nNorthwind Studio\nMobile +1 555 0100"
     ), plain
     html = sent.get_body(("html",)).get_content()
+    # The composer's markup goes out as HTML, and as its plain twin in the text part.
+    assert "<strong>Friday at 10</strong> works." in html
     assert 'class="signature"' in html and "Mobile +1 555 0100" in html
 
     # The admin names the channel: the next reply goes out under that name.
