@@ -363,3 +363,45 @@ def test_the_team_signature_serves_members_without_their_own(owner, agent, email
     set_own_signature(agent, "  Ana from Acme  ")
     assert signature_for(agent, email_channel) == "Ana from Acme"
     assert signature_for(owner, email_channel) == "The Acme team"
+
+
+def test_new_conversation_by_email_carries_subject_copies_and_signature(
+    owner, email_channel, smtp_server
+):
+    from django.test import Client
+
+    from frontdesk.inbox.actions.signatures import set_own_signature
+
+    set_own_signature(owner, "Olga Owner")
+    client = Client()
+    client.force_login(owner.user)
+    page = client.get("/compose/").content.decode()
+    assert 'name="x_subject"' in page and "Olga Owner</textarea>" in page
+    refused = client.post(
+        "/compose/",
+        {"channel": email_channel.pk, "to": "not an address", "text": "hi", "x_subject": "Hi"},
+    )
+    assert refused.status_code == 400 and "is not an email address" in refused.content.decode()
+    assert 'value="Hi"' in refused.content.decode()  # what was typed stays
+    done = client.post(
+        "/compose/",
+        {
+            "channel": email_channel.pk,
+            "to": "Nora@Client.test",
+            "name": "Nora",
+            "x_subject": "Your quote",
+            "x_cc": "boss@client.test",
+            "text": "Here is **the quote**.",
+            "signature": "Olga Owner",
+        },
+    )
+    assert done.status_code == 302
+    message = Message.objects.get(direction="outbound", kind="message")
+    assert deliver(message.pk) == "sent"
+    [received] = mine(smtp_server, email_channel)
+    sent = received.message
+    assert received.rcpt_tos == ["nora@client.test", "boss@client.test"]
+    assert sent["Subject"] == "Your quote" and sent["Cc"] == "boss@client.test"
+    assert "<strong>the quote</strong>" in sent.get_body(("html",)).get_content()
+    plain = sent.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain.rstrip().endswith("Here is the quote.\n\n-- \nOlga Owner")
