@@ -66,6 +66,22 @@ def _connect(app, mailbox, smtp_server) -> int:
     return created.json()["id"]
 
 
+def _open_email(app, browser, mailbox, smtp_server, sender: str):
+    """Connect the mailbox, log in on a laptop, open the sender's email: its sized frame."""
+    from playwright.sync_api import expect
+
+    _connect(app, mailbox, smtp_server)
+    page = login(
+        browser, app, OWNER[0], app.owner_password, viewport={"width": 1280, "height": 900}
+    )
+    page.context.set_default_timeout(15_000)
+    page.wait_for_selector(f"#rows >> text={sender}", timeout=30_000)
+    page.click(f"#rows >> text={sender}")
+    frame = page.locator("iframe.email-frame.fd-sized")
+    expect(frame).to_have_count(1)
+    return page, frame, page.frame_locator("iframe.email-frame")
+
+
 def test_email_frame_fits_and_images_wait(
     app, browser, mailbox, smtp_server, mail, image_host, shots
 ):
@@ -83,17 +99,7 @@ def test_email_frame_fits_and_images_wait(
     mailbox.deliver(
         mail("A long one", sender="Lee Long <lee@client.test>", subject="Long", html=long_html)
     )
-    _connect(app, mailbox, smtp_server)
-
-    page = login(
-        browser, app, OWNER[0], app.owner_password, viewport={"width": 1280, "height": 900}
-    )
-    page.context.set_default_timeout(15_000)
-    page.wait_for_selector("#rows >> text=Carla Client", timeout=30_000)
-    page.click("#rows >> text=Carla Client")
-    frame = page.locator("iframe.email-frame.fd-sized")
-    expect(frame).to_have_count(1)
-    inner = page.frame_locator("iframe.email-frame")
+    page, frame, inner = _open_email(app, browser, mailbox, smtp_server, "Carla Client")
     expect(inner.locator("body")).to_contain_text("delivery date")
 
     # Sized to the email: a short one is short, not the old fixed 340 px.
@@ -221,16 +227,7 @@ def test_quoted_history_is_folded_behind_dots(app, browser, mailbox, smtp_server
     mailbox.deliver(
         mail("Sounds good, Friday works.", sender="Quinn Quote <q@client.test>", html=html)
     )
-    _connect(app, mailbox, smtp_server)
-    page = login(
-        browser, app, OWNER[0], app.owner_password, viewport={"width": 1280, "height": 900}
-    )
-    page.context.set_default_timeout(15_000)
-    page.wait_for_selector("#rows >> text=Quinn Quote", timeout=30_000)
-    page.click("#rows >> text=Quinn Quote")
-    frame = page.locator("iframe.email-frame.fd-sized")
-    expect(frame).to_have_count(1)
-    inner = page.frame_locator("iframe.email-frame")
+    page, frame, inner = _open_email(app, browser, mailbox, smtp_server, "Quinn Quote")
     expect(inner.locator("body")).to_contain_text("Friday works")
     expect(inner.get_by_text("Earlier line 3 of the thread.")).to_be_hidden()
     folded = frame.bounding_box()["height"]
