@@ -41,6 +41,12 @@ class PersonOut(Schema):
     email: str
 
 
+class LabelOut(Schema):
+    id: int
+    name: str
+    color: str = Field(description="one of the palette's hex colours, e.g. #0090ff")
+
+
 class ConversationOut(Schema):
     id: int
     channel: ChannelRef
@@ -52,6 +58,7 @@ class ConversationOut(Schema):
     snoozed_until: datetime | None
     preview: str
     unread: bool
+    labels: list[LabelOut]
 
 
 class AttachmentOut(Schema):

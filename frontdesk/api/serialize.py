@@ -6,7 +6,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from frontdesk.inbox.models import ChannelAccount, Contact, Conversation, Message
+from frontdesk.inbox.models import ChannelAccount, Contact, Conversation, Label, Message
 
 
 def person(user) -> dict[str, Any] | None:
@@ -63,7 +63,12 @@ def conversation(row: Conversation) -> dict[str, Any]:
         "snoozed_until": row.snoozed_until,
         "preview": row.preview,
         "unread": bool(getattr(row, "is_unread", False)),
+        "labels": [label(x) for x in row.labels.all()],
     }
+
+
+def label(row: Label) -> dict[str, Any]:
+    return {"id": row.pk, "name": row.name, "color": row.color}
 
 
 def message(row: Message) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""REST API for teamwork: notifications (labels, canned replies and search join them).
+"""REST API for teamwork: notifications, labels (canned replies and search join them).
 
 Mounted on the v1 API (frontdesk/api/views.py). Another workspace's rows are 404.
 """
@@ -11,11 +11,14 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
+from ninja.responses import Status
 from pydantic import Field
 
+from frontdesk.api import serialize
 from frontdesk.api.auth import request_member
-from frontdesk.api.schemas import Error
+from frontdesk.api.schemas import ConversationOut, Error, LabelOut
 from frontdesk.inbox import queries
+from frontdesk.inbox.actions import labels as label_actions
 from frontdesk.inbox.actions import notifications as notification_actions
 from frontdesk.inbox.models import Notification
 
@@ -111,3 +114,56 @@ def read_notifications(request: HttpRequest, payload: NotificationsReadIn):
             member.workspace_id, member.user_id, cap=UNREAD_COUNT_CAP
         ),
     }
+
+
+# --- labels ------------------------------------------------------------------------------
+
+
+class LabelIn(Schema):
+    name: str
+    color: str = Field("#8b8d98", description="one of the palette's hex colours")
+
+
+class LabelPage(Schema):
+    items: list[LabelOut]
+    next_cursor: str | None
+
+
+class LabelsIn(Schema):
+    label_ids: list[int]
+
+
+@router.get("/labels", response=LabelPage)
+def list_labels(request: HttpRequest):
+    """The workspace's labels, by name."""
+    member = request_member(request)
+    rows = queries.labels(member.workspace_id)
+    return {"items": [serialize.label(x) for x in rows], "next_cursor": None}
+
+
+@router.post("/labels", response={201: LabelOut, 400: Error, 403: Error})
+def create_label(request: HttpRequest, payload: LabelIn):
+    """A new label (owners and admins). ``color`` is one of the palette's colours."""
+    member = request_member(request)
+    if not member.is_admin:
+        raise HttpError(403, "only owners and admins can add labels")
+    label = label_actions.create_label(member.workspace_id, payload.name, payload.color)
+    return Status(201, serialize.label(label))
+
+
+@router.put(
+    "/conversations/{conversation_id}/labels",
+    response={200: ConversationOut, 400: Error, 404: Error},
+)
+def put_labels(request: HttpRequest, conversation_id: int, payload: LabelsIn):
+    """Exactly these labels on the conversation (an empty list takes them all off)."""
+    member = request_member(request)
+    conversation = queries.conversation_for(member.workspace_id, member.user_id, conversation_id)
+    if conversation is None:
+        raise HttpError(404, "conversation not found")
+    label_actions.set_labels(member.user, conversation, payload.label_ids)
+    # read again: the labels were prefetched before the change
+    return serialize.conversation(
+        queries.conversation_for(member.workspace_id, member.user_id, conversation_id)
+        or conversation
+    )

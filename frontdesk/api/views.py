@@ -209,12 +209,17 @@ def post_status(request: HttpRequest, channel_id: int, payload: s.StatusIn):
     return Status(202, None)
 
 
-@api.get("/conversations", response={200: s.ConversationPage, 400: s.Error}, tags=["conversations"])
+@api.get(
+    "/conversations",
+    response={200: s.ConversationPage, 400: s.Error, 404: s.Error},
+    tags=["conversations"],
+)
 def list_conversations(
     request: HttpRequest,
     status: str | None = None,
     assignee: str | None = Query(None, description='"me", "none" or a user id'),
     channel: int | None = None,
+    label: int | None = Query(None, description="only conversations with this label"),
     unread: bool = False,
     cursor: str | None = None,
     limit: int = 50,
@@ -222,11 +227,17 @@ def list_conversations(
     member = _member(request)
     if assignee not in (None, "me", "none") and not str(assignee).isdigit():
         raise HttpError(400, 'assignee must be "me", "none" or a user id')
+    if label is not None and not queries.labels(member.workspace_id).filter(pk=label).exists():
+        raise HttpError(404, "label not found")
     page = queries.conversations(
         member.workspace_id,
         member.user_id,
         queries.ConversationFilter(
-            status=status, assignee=assignee, channel_id=channel, unread_only=unread
+            status=status,
+            assignee=assignee,
+            channel_id=channel,
+            label_id=label,
+            unread_only=unread,
         ),
         cursor=cursor,
         limit=max(1, min(limit, 200)),

@@ -79,6 +79,21 @@ def conversation_status(
     realtime.publish(conversation.workspace_id, "conversation.status", **data)
 
 
+def conversation_labels(conversation: Conversation, message_id: int) -> None:
+    """Labels were added to or removed from the conversation (``message_id``: the line)."""
+    realtime.publish(
+        conversation.workspace_id,
+        "conversation.labels",
+        conversation_id=conversation.pk,
+        message_id=message_id,
+    )
+
+
+def labels_changed(workspace_id: int) -> None:
+    """A label was renamed, recoloured or deleted: the sidebar and rows show it again."""
+    realtime.publish(workspace_id, "labels.changed")
+
+
 def conversation_read(conversation: Conversation, user_id: int) -> None:
     """One member read the conversation (their unread counts change, nobody else's)."""
     realtime.publish(

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from frontdesk.core.crypto import decrypt_json, encrypt_json
@@ -178,6 +179,9 @@ class Conversation(models.Model):
     preview_outbound = models.BooleanField(default=False)
     preview_author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    labels: "models.ManyToManyField[Label, ConversationLabel]" = models.ManyToManyField(
+        "Label", through="ConversationLabel", related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -412,6 +416,60 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.user_id}: {self.text}"
+
+
+# Label colours: a fixed palette (the page's style sheet has a class for each, and the CSP
+# allows no inline style). The API takes and returns these hex values.
+LABEL_COLORS = {
+    "#e5484d": "Red",
+    "#f76b15": "Orange",
+    "#ffb224": "Yellow",
+    "#30a46c": "Green",
+    "#12a594": "Teal",
+    "#0090ff": "Blue",
+    "#6e56cf": "Purple",
+    "#e93d82": "Pink",
+    "#8b8d98": "Grey",
+}
+
+
+class Label(models.Model):
+    """A name and a colour a team puts on conversations ("Billing", "VIP")."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=50)
+    color = models.CharField(max_length=7, default="#8b8d98")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "workspace", name="label_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def color_class(self) -> str:
+        """The style sheet's class for the colour (``lc-0`` .. ``lc-8``)."""
+        colors = list(LABEL_COLORS)
+        return f"lc-{colors.index(self.color) if self.color in colors else len(colors) - 1}"
+
+
+class ConversationLabel(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "label"], name="one_label_each")
+        ]
+        # The list filtered by a label starts from the label's rows.
+        indexes = [models.Index(fields=["label", "conversation"], name="convlabel_label")]
+
+    def __str__(self) -> str:
+        return f"{self.label_id} on {self.conversation_id}"
 
 
 class PendingConnection(EncryptedCredentials, models.Model):

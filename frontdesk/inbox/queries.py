@@ -14,7 +14,9 @@ from frontdesk.inbox.models import (
     Contact,
     ContactHandle,
     Conversation,
+    ConversationLabel,
     ConversationRead,
+    Label,
     Message,
     Notification,
 )
@@ -42,6 +44,7 @@ class ConversationFilter:
     status: str | None = None  # None: any status
     assignee: str | None = None  # "me", "none", or a user id
     channel_id: int | None = None
+    label_id: int | None = None
     unread_only: bool = False
     oldest_first: bool = False
     q: str = ""  # words in the contact's name, a handle, the subject or the last message
@@ -68,6 +71,15 @@ def contact_handles_prefetch() -> Prefetch:
     return Prefetch("contact__handles", queryset=ContactHandle.objects.order_by("id"))
 
 
+def labels_prefetch() -> Prefetch:
+    """A conversation's labels by name."""
+    return Prefetch("labels", queryset=Label.objects.order_by("name", "id"))
+
+
+def labels(workspace_id: int) -> QuerySet[Label]:
+    return Label.objects.filter(workspace_id=workspace_id).order_by("name", "id")
+
+
 def conversations(
     workspace_id: int,
     user_id: int,
@@ -86,6 +98,12 @@ def conversations(
         qs = qs.filter(assignee_id=int(flt.assignee))
     if flt.channel_id:
         qs = qs.filter(channel_id=flt.channel_id)
+    if flt.label_id:
+        qs = qs.filter(
+            Exists(
+                ConversationLabel.objects.filter(label_id=flt.label_id, conversation=OuterRef("pk"))
+            )
+        )
     if flt.only_id is not None:
         qs = qs.filter(pk=flt.only_id)
     if flt.q.strip():
@@ -111,7 +129,7 @@ def conversations(
     order = ("last_message_at", "id") if flt.oldest_first else ("-last_message_at", "-id")
     rows = list(
         qs.select_related("channel", "contact", "assignee", "preview_author")
-        .prefetch_related(contact_handles_prefetch())
+        .prefetch_related(contact_handles_prefetch(), labels_prefetch())
         .order_by(*order)[: limit + 1]
     )
     more = len(rows) > limit
@@ -125,7 +143,7 @@ def conversation_for(workspace_id: int, user_id: int, conversation_id: int) -> C
         Conversation.objects.filter(workspace_id=workspace_id, pk=conversation_id)
         .annotate(is_unread=unread_expression(user_id))
         .select_related("channel", "contact", "assignee", "preview_author")
-        .prefetch_related(contact_handles_prefetch())
+        .prefetch_related(contact_handles_prefetch(), labels_prefetch())
         .first()
     )
 

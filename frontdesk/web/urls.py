@@ -31,6 +31,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/older", conversation.thread_older, name="thread_older"),
     path("c/<int:conversation_id>/reply", conversation.reply, name="reply"),
     path("c/<int:conversation_id>/assign", conversation.assign, name="assign"),
+    path("c/<int:conversation_id>/labels", conversation.change_label, name="change_label"),
     path("c/<int:conversation_id>/status", conversation.change_status, name="change_status"),
     path("c/<int:conversation_id>/read", conversation.mark_read, name="mark_read"),
     path(
@@ -70,6 +71,7 @@ urlpatterns = [
     path("compose/", compose.compose, name="compose"),
     path("compose/contacts", compose.contact_picker, name="compose_contacts"),
     path("me/availability", team.availability, name="availability"),
+    path("settings/labels/", team.label_settings, name="label_settings"),
     path("healthz", auth.healthz, name="healthz"),
     path("leads/", leads.leads, name="leads"),
     path("leads/new", leads.lead_new, name="lead_new"),

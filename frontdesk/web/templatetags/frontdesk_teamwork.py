@@ -26,3 +26,9 @@ def note_text(message, user_id: int | None = None) -> SafeString:
         )
     html = "".join(pieces).replace("\r\n", "\n").replace("\n", "<br>")
     return mark_safe(html)  # noqa: S308 (every piece escaped)
+
+
+@register.filter
+def pks(rows) -> set[int]:
+    """The ids of these rows (``l.pk in conversation.labels.all|pks``)."""
+    return {row.pk for row in rows}

@@ -28,6 +28,7 @@ from frontdesk.connectors.base import InboundAttachment
 from frontdesk.inbox import queries
 from frontdesk.inbox.actions import compose
 from frontdesk.inbox.actions import conversation as conversation_actions
+from frontdesk.inbox.actions import labels as label_actions
 from frontdesk.inbox.actions import send as send_actions
 from frontdesk.inbox.actions.signatures import signature_for
 from frontdesk.inbox.errors import ActionRefused, ReplyHeld
@@ -87,6 +88,7 @@ def header_context(member: Membership) -> dict[str, Any]:
         "away_ids": set(away.values_list("user_id", flat=True)),
         "statuses": STATUSES,
         "snooze_choices": _snooze_choices(),
+        "all_labels": list(queries.labels(member.workspace_id)),
     }
 
 
@@ -324,6 +326,26 @@ def assign(request: HttpRequest, conversation_id: int) -> HttpResponse:
         conversation_actions.assign(member.user, conversation, assignee)
     except ActionRefused as exc:
         return form_error(request, str(exc), "#reply-error")
+    return _after_change(request, conversation, member)
+
+
+@member_required
+@require_POST
+def change_label(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    """The header's label menu: ``label`` on (``on=1``) or off the conversation."""
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
+    raw = request.POST.get("label", "")
+    try:
+        found = label_actions.workspace_labels(
+            member.workspace_id, [int(raw)] if raw.isdigit() else [0]
+        )
+    except ActionRefused:
+        return form_error(request, "That label no longer exists.", "#reply-error")
+    on = request.POST.get("on") == "1"
+    label_actions.change_labels(
+        member.user, conversation, add=found if on else [], remove=[] if on else found
+    )
     return _after_change(request, conversation, member)
 
 

@@ -37,6 +37,8 @@ class ListState:
         self.assignee = assignee if assignee in ("me", "none") or assignee.isdigit() else ""
         channel = params.get("channel", "")
         self.channel = int(channel) if channel.isdigit() else None
+        label = params.get("label", "")
+        self.label = int(label) if label.isdigit() else None
         self.unread = params.get("unread") in ("1", "on", "true")
         self.sort = "oldest" if params.get("sort") == "oldest" else "newest"
         self.q = str(params.get("q", "")).strip()[:200]
@@ -48,6 +50,7 @@ class ListState:
             status=None if self.status == "all" else self.status,
             assignee=assignee,
             channel_id=self.channel,
+            label_id=self.label,
             unread_only=self.unread,
             oldest_first=self.sort == "oldest",
             q=self.q,
@@ -59,6 +62,7 @@ class ListState:
             "status": self.status,
             "assignee": self.assignee,
             "channel": self.channel or "",
+            "label": self.label or "",
             "unread": "1" if self.unread else "",
             "sort": self.sort,
             "q": self.q,
@@ -86,6 +90,7 @@ def sidebar_context(member: Membership) -> dict[str, Any]:
     )
     return {
         "channels": channels,
+        "all_labels": list(queries.labels(member.workspace_id)),
         "counts": {k: (f"{UNREAD_CAP}+" if v > UNREAD_CAP else v) for k, v in counts.items()},
     }
 

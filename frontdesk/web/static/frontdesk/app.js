@@ -309,6 +309,7 @@
         break;
       case "conversation.assigned":
       case "conversation.status":
+      case "conversation.labels":
         if (isOpen) {
           refreshHeader(cid);
           if (ev.message_id) fetchMessage(cid, ev.message_id);
@@ -342,6 +343,10 @@
         break;
       case "channel.status":
         refreshCounts();
+        break;
+      case "labels.changed":  // a label renamed, recoloured or deleted: the sidebar and rows
+        refreshCounts();
+        catchUp();
         break;
       case "lead.created":
       case "lead.updated":
