@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from frontdesk.inbox.actions.send import add_note, queue_reply, retry
 from frontdesk.inbox.models import Message
 from frontdesk.inbox.outbox import deliver, due_for_delivery
+from tests.conftest import wait_for
 
 
 @pytest.fixture
@@ -180,6 +183,37 @@ def test_a_worker_that_died_mid_send_is_recovered_after_its_lease(
     assert deliver(message.pk) == "sent"
     assert len(callback.received) == 1
     assert deliver(message.pk) == "skipped"  # already sent: never again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_that_outlasts_its_lease_keeps_it_and_is_sent_once(
+    owner, conversation, callback, settings
+):
+    """A callback slower than the lease (a file's deadline can be as long as the lease):
+    the running send renews its lease, so the sweeper and a second worker leave it alone."""
+    settings.FRONTDESK_SEND_LEASE_SECONDS = 1
+    callback.behaviours = ["hang"]
+    callback.hang_seconds = 3  # three leases
+    message = _reply(owner, conversation)
+    outcome: list[str] = []
+
+    def worker() -> None:
+        try:
+            outcome.append(deliver(message.pk))
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=worker)
+    first.start()
+    wait_for(lambda: callback.received)
+    time.sleep(1.8)  # the first lease ran out long ago; the call is still open
+    assert message.pk not in due_for_delivery()
+    assert deliver(message.pk) == "skipped"
+    first.join()
+    assert outcome == ["sent"]
+    assert len(callback.received) == 1
+    message.refresh_from_db()
+    assert (message.status, message.attempts, message.claimed_until) == ("sent", 1, None)
 
 
 def test_the_sweeper_task_enqueues_due_messages(owner, conversation, callback, drain_queue):

@@ -2,7 +2,9 @@
 
 A reply is written as a ``queued`` message in the same transaction as the user's action
 (``actions/send.py``). ``deliver`` claims it with a lease, calls the connector outside any
-transaction, then records the outcome. A crash mid-send leaves the lease to expire and the
+transaction, then records the outcome. While the send runs the lease is renewed
+(``_keeping_lease``), so a slow call (a file's deadline is as long as the lease) is never
+taken by a second worker. A crash mid-send stops the renewals, the lease expires and the
 sweeper retries with the same idempotency key, so nothing is lost and a provider that
 honours the key never sends twice.
 """
@@ -10,10 +12,13 @@ honours the key never sends twice.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from huey import crontab
@@ -64,10 +69,15 @@ def enqueue(message_id: int, delay: float | None = None) -> None:
         deliver_message(message_id)
 
 
-def _claim(message_id: int) -> bool:
-    """Take the lease on a due, queued message; False if another worker has it or it is done."""
+def _lease_end() -> datetime:
+    return timezone.now() + timedelta(seconds=settings.FRONTDESK_SEND_LEASE_SECONDS)
+
+
+def _claim(message_id: int) -> datetime | None:
+    """Take the lease on a due, queued message and return its end; None if another worker
+    has it or it is done."""
     now = timezone.now()
-    lease = now + timedelta(seconds=settings.FRONTDESK_SEND_LEASE_SECONDS)
+    lease = _lease_end()
     with transaction.atomic():
         message = (
             Message.objects.select_for_update()
@@ -77,11 +87,43 @@ def _claim(message_id: int) -> bool:
             .first()
         )
         if message is None:
-            return False
+            return None
         message.claimed_until = lease
         message.attempts += 1
         message.save(update_fields=["claimed_until", "attempts"])
-    return True
+    return lease
+
+
+@contextmanager
+def _keeping_lease(message_id: int, lease: datetime) -> Iterator[None]:
+    """Renew the lease every third of its length while the block (the connector's send)
+    runs. Each renewal moves the lease only if it is still the one this worker holds."""
+
+    def renew() -> None:
+        held = lease
+        try:
+            while not stopped.wait(settings.FRONTDESK_SEND_LEASE_SECONDS / 3):
+                try:
+                    longer = _lease_end()
+                    if not Message.objects.filter(
+                        pk=message_id, status=DeliveryStatus.QUEUED, claimed_until=held
+                    ).update(claimed_until=longer):
+                        return
+                    held = longer
+                except Exception:  # a dropped connection: try again at the next beat
+                    log.warning("could not renew the send lease of message %s", message_id)
+                    connection.close()
+        finally:
+            connection.close()
+
+    stopped = threading.Event()
+    beat = threading.Thread(target=renew, name=f"send-lease-{message_id}", daemon=True)
+    beat.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        beat.join()
 
 
 def _outbound_for(message: Message) -> OutboundMessage:
@@ -124,18 +166,20 @@ def backoff_seconds(attempt: int, retry_after: float | None) -> float:
 
 def deliver(message_id: int) -> str:
     """Send one queued message through its channel's connector. Returns the outcome."""
-    if not _claim(message_id):
+    lease = _claim(message_id)
+    if lease is None:
         return "skipped"
     message = Message.objects.select_related(
         "conversation__contact", "channel__workspace", "reply_to", "author_user"
     ).get(pk=message_id)
     channel = message.channel
     try:
-        result = channel.connector.send(
-            channel,
-            _outbound_for(message),
-            lambda ids: record_sent_parts(message_id, list(ids)),
-        )
+        with _keeping_lease(message_id, lease):
+            result = channel.connector.send(
+                channel,
+                _outbound_for(message),
+                lambda ids: record_sent_parts(message_id, list(ids)),
+            )
     except TransientSendError as exc:
         return _after_transient(message, exc.reason, exc.retry_after)
     except PermanentSendError as exc:
