@@ -102,18 +102,23 @@ def test_reconnect_replaces_the_token_and_keeps_the_blank_secret(owner, graph):
     channel.status = "needs_reconnect"
     channel.credentials = {**channel.credentials, "access_token": "old"}
     channel.save()
+    stored_verify_token = channel.credentials["verify_token"]
     client = _login(owner)
     page = client.get(f"{URL}?channel={channel.pk}").content.decode()
     assert "Reconnect WhatsApp" in page
     assert graph.token not in page
+    assert channel.credentials["verify_token"] not in page  # stored encrypted, never shown
+    assert "leave blank to keep the stored verify token" in page
     response = client.post(
-        f"{URL}?channel={channel.pk}", _form(graph, app_secret="", action="save")
+        f"{URL}?channel={channel.pk}",
+        _form(graph, app_secret="", verify_token="", action="save"),
     )
     assert response.status_code == 302
     channel.refresh_from_db()
     assert channel.status == "connected"
     assert channel.credentials["access_token"] == graph.token
     assert channel.credentials["app_secret"] == "app-secret-0123456789"
+    assert channel.credentials["verify_token"] == stored_verify_token
     assert ChannelAccount.objects.count() == 1
 
 

@@ -68,7 +68,6 @@ def connect(request: HttpRequest) -> HttpResponse:
             name=channel.name,
             phone_number_id=channel.config.get("phone_number_id", ""),
             waba_id=channel.config.get("waba_id", ""),
-            verify_token=channel.credentials.get("verify_token", ""),
             graph_url=channel.config.get("graph_url", ""),
         )
     else:
@@ -85,9 +84,9 @@ def connect(request: HttpRequest) -> HttpResponse:
         config["mark_read"] = form["mark_read"]
         if form["graph_url"] and form["graph_url"].rstrip("/") != DEFAULT_GRAPH_URL:
             config["graph_url"] = form["graph_url"]
-        if channel is not None:  # a blank secret keeps the stored one
+        if channel is not None:  # a blank secret keeps the stored one, never shown again
             stored = channel.credentials
-            for name in ("access_token", "app_secret"):
+            for name in ("access_token", "app_secret", "verify_token"):
                 config[name] = config[name] or stored.get(name, "")
         try:
             setup = connector.setup(config)
