@@ -184,3 +184,22 @@ class Invitation(models.Model):
             and self.revoked_at is None
             and self.expires_at > timezone.now()
         )
+
+
+class LoginFailure(models.Model):
+    """A failed sign-in, counted per account (the email typed, whether or not it has an
+    account) and per address, to throttle password guessing (``throttle.py``)."""
+
+    email = models.CharField(max_length=254)
+    address = models.CharField(max_length=45)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "at"], name="login_failure_email"),
+            models.Index(fields=["address", "at"], name="login_failure_address"),
+            models.Index(fields=["at"], name="login_failure_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} from {self.address} at {self.at}"

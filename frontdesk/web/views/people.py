@@ -25,6 +25,7 @@ from frontdesk.inbox.actions.conversation import assign
 from frontdesk.inbox.models import Conversation, ConversationStatus
 from frontdesk.web.access import current_member, member_required
 from frontdesk.web.views.shell import shell_context
+from frontdesk.workspaces import throttle
 from frontdesk.workspaces.mail import MailNotSent, mail_configured, send_app_mail
 from frontdesk.workspaces.models import (
     Invitation,
@@ -384,6 +385,7 @@ def password_reset(request: HttpRequest, uidb64: str, token: str) -> HttpRespons
     if error:
         return render(request, "web/people/password_reset.html", {"error": error}, status=400)
     user.save()
+    throttle.cleared(user.email)  # a reset by email ends a lock of the login throttle
     login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
     messages.success(request, "Your new password is set.")
     return redirect("inbox")
