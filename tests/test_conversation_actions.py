@@ -119,3 +119,27 @@ def test_list_queries_do_not_grow_with_rows(owner, inbound, django_assert_max_nu
         [c.contact.display_name for c in page.items]
         [c.channel.name for c in page.items]
     assert len(page.items) == 25 and page.next_cursor
+
+
+def test_a_snooze_line_reads_in_each_members_own_zone(owner, agent, conversation):
+    from datetime import UTC, datetime
+
+    from django.test import Client
+
+    owner.user.time_zone = "Asia/Tokyo"
+    owner.user.save(update_fields=["time_zone"])
+    agent.user.time_zone = "America/New_York"
+    agent.user.save(update_fields=["time_zone"])
+    until = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)
+    set_status(owner.user, conversation, "snoozed", until)
+
+    def line(member) -> str:
+        client = Client()
+        client.force_login(member.user)
+        html = client.get(f"/c/{conversation.pk}/").content.decode()
+        return next(part for part in html.split('class="event"')[1:] if "snoozed" in part)
+
+    # 09:00 UTC is 18:00 in Tokyo and 04:00 in New York; the API keeps the UTC text.
+    assert "snoozed this conversation until Jan 15, 2030, 6:00\u202fPM JST<" in line(owner)
+    assert "snoozed this conversation until Jan 15, 2030, 4:00\u202fAM EST<" in line(agent)
+    assert events(conversation)[-1].endswith("until 2030-01-15 09:00 UTC")

@@ -109,9 +109,12 @@ def set_status(
         conversation.snoozed_until = snoozed_until
         conversation.save(update_fields=["status", "snoozed_until"])
         text = f"{actor.display_name} {_STATUS_WORDS[ConversationStatus(status)]} this conversation"
+        extra: dict[str, Any] = {"action": "status", "status": status}
         if snoozed_until:
+            # The text keeps UTC for the API; the thread shows ``until`` in each reader's zone.
             text += f" until {snoozed_until:%Y-%m-%d %H:%M} UTC"
-        event = _event_line(conversation, actor, text, action="status", status=status)
+            extra["until"] = snoozed_until.isoformat()
+        event = _event_line(conversation, actor, text, **extra)
         events.conversation_status(conversation, status, event.pk)
     return conversation
 

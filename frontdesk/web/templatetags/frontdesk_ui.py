@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import zlib
 from datetime import datetime, timedelta
+from typing import Any
 
 import nh3
 from django import template
@@ -75,6 +76,20 @@ def dayname(value: datetime) -> str:
 def clock(value: datetime | None) -> str:
     """The time of day in the member's zone and locale: 14:05, 2:05 PM."""
     return l10n.clock(value) if value else ""
+
+
+@register.filter
+def event_text(message: Any) -> str:
+    """An event line in the reader's zone: "snoozed this conversation until" a time stored
+    in ``extra.until`` (the stored text says it in UTC, for the API)."""
+    until = message.extra.get("until") if isinstance(message.extra, dict) else None
+    head, found, _ = message.text.rpartition(" until ")
+    if not until or not found:
+        return str(message.text)
+    try:
+        return f"{head} until {l10n.moment(datetime.fromisoformat(until))}"
+    except ValueError:
+        return str(message.text)
 
 
 @register.filter
