@@ -43,6 +43,7 @@ api.add_router("", "frontdesk.api.teamwork.router")
 api.add_router("", "frontdesk.api.contacts.router")
 api.add_router("", "frontdesk.api.deals.router")
 api.add_router("", "frontdesk.api.followups.router")
+api.add_router("", "frontdesk.api.search.router")
 
 
 @api.exception_handler(ActionRefused)

@@ -287,6 +287,8 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["conversation", "created_at", "id"], name="msg_thread"),
+            # Search walks a workspace's newest messages first (inbox/search.py).
+            models.Index(fields=["workspace", "-created_at", "-id"], name="msg_ws_recent"),
             models.Index(
                 fields=["status", "next_attempt_at"],
                 condition=Q(status="queued"),
