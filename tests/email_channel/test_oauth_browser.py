@@ -56,6 +56,10 @@ def start(page, app: App, provider: str, address: str, name: str) -> None:
     page.wait_for_selector("#consent-user")  # the provider's own page, another origin
 
 
+def background(locator) -> str:
+    return locator.evaluate("e => getComputedStyle(e).backgroundColor")
+
+
 def channel_names(app: App) -> list[str]:
     return [c["name"] for c in app.api.get("/channels").json()["items"]]
 
@@ -73,7 +77,7 @@ def test_connect_with_oauth_approve_and_first_mail_imported(
     assert page.inner_text("#consent-user") == mailbox.address  # login_hint carried over
     page.click("#consent-allow")
     page.wait_for_url(f"{oauth_app.base}/apps/")
-    assert "is connected; its mail is being imported" in page.inner_text(".flash")
+    assert "is connected; its mail is being imported" in page.inner_text(".flash-success")
     row = page.locator("tr", has_text=f"{provider} support")
     assert "Connected" in row.inner_text()
     page.screenshot(path=shots / f"oauth-{provider}-connected.png")
@@ -97,6 +101,7 @@ def test_state_replayed_or_tampered_is_refused_in_words(
 
     page.goto(used)  # the same code and state again (back button, a shared link)
     assert INVALID in page.inner_text("#connect-problem")
+    assert page.locator("nav.sidebar").is_visible()  # inside the app, not a bare page
     page.screenshot(path=shots / "oauth-replayed.png")
 
     start(page, oauth_app, "gmail", mailbox.address, "Tampered")
@@ -116,9 +121,10 @@ def test_cancel_at_the_provider_leaves_nothing_behind(oauth_app, browser, consen
     start(page, oauth_app, "outlook", mailbox.address, "Cancelled box")
     page.click("#consent-cancel")
     page.wait_for_url(f"{oauth_app.base}/apps/")
-    assert "You cancelled at Outlook / Microsoft 365: nothing was connected." in page.inner_text(
-        ".flash"
-    )
+    said = page.locator(".flash li")
+    assert said.inner_text() == "You cancelled at Outlook / Microsoft 365: nothing was connected."
+    assert said.get_attribute("class") == "flash-info"  # said as it is: not a green success
+    assert background(said) == background(page.locator(".card").first)  # neutral, like a card
     assert channel_names(oauth_app) == before
     assert page.locator("#sidebar, nav").filter(has_text="Cancelled box").count() == 0
     # a retry works: the same pending connection is reused, with a new state
@@ -135,5 +141,7 @@ def test_an_error_from_the_provider_is_said_plainly(oauth_app, browser, consent,
     start(page, oauth_app, "zoho", mailbox.address, "Failing box")
     page.click("#consent-allow")
     page.wait_for_url(f"{oauth_app.base}/apps/")
-    assert page.inner_text(".flash") == "Zoho Mail did not connect the mailbox: Try again later."
+    assert (
+        page.inner_text(".flash-error") == "Zoho Mail did not connect the mailbox: Try again later."
+    )
     assert channel_names(oauth_app) == before

@@ -9,6 +9,7 @@ what failed. ``?channel=<id>`` reconnects an existing mailbox and keeps its sync
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -183,7 +184,7 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
         except ConfigError as exc:
             error, status = str(exc), 400
         except MailboxError as exc:
-            error, status = f"{exc} ({exc.stage})", 400
+            error, status = in_words(exc), 400
         except oauth.OAuthError as exc:
             error, status = str(exc), 400
     response = render(
@@ -206,6 +207,27 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
     if oauth_ready:  # the form's POST is answered with a redirect to the consent page
         csp.allow(response, form_action=_consent_origins(provider))
     return response
+
+
+# What to check next, by the step that failed (MailboxError.stage).
+HINTS = {
+    "dns": "Check the server's host name.",
+    "tls": "Check the security setting and the port (TLS: usually 993 for IMAP and 465 for "
+    "SMTP; STARTTLS: 143 and 587).",
+    "connect": "Check the host and the port, and that the mail server accepts connections "
+    "from this server.",
+    "auth": "Check the user name and the password (an app password for Gmail, Outlook and "
+    "Zoho when signing in with them is not set up).",
+    "folder": "The mailbox has no inbox Frontdesk can open.",
+}
+
+
+def in_words(exc: MailboxError) -> str:
+    """The failure as a person reads it: no Python byte strings or errno codes, and what to
+    check next."""
+    text = re.sub(r"\[Errno -?\d+\]\s*", "", str(exc))
+    text = re.sub(r"\bb'([^']*)'", r"\1", text).strip().rstrip(".")
+    return f"{text}. {HINTS.get(exc.stage, '')}".strip()
 
 
 def _consent_origins(provider: str) -> list[str]:

@@ -1,0 +1,27 @@
+"""The sidebar for the pages connectors' views render (connect pages): they extend
+``web/connect_page.html`` (the app's layout) but cannot import web. Computed only when a
+template reads it; other views pass their own context."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from frontdesk.web.views.shell import shell_context
+
+CONNECTORS = "frontdesk.connectors."
+KEYS = ("state", "channels", "counts", "notification_count", "followups_due")
+
+
+def shell(request: HttpRequest) -> dict[str, Any]:
+    member = getattr(request, "membership", None)
+    match = request.resolver_match
+    if member is None or match is None or not match.func.__module__.startswith(CONNECTORS):
+        return {}
+    data = SimpleLazyObject(partial(shell_context, request))
+    return {"membership": member} | {
+        key: SimpleLazyObject(partial(data.__getitem__, key)) for key in KEYS
+    }
