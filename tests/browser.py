@@ -50,7 +50,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live import base_env, cli, create_token, embedded
+from tests.live import OWNER_PASSWORD, base_env, cli, create_token, embedded
 from tests.peers.callback import CallbackServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -247,8 +247,7 @@ class App:
     def __init__(self, base: str, env: dict[str, str]):
         self.base = base
         self.env = env
-        login = (Path(env["FRONTDESK_DATA_DIR"]) / "first-login.txt").read_text()
-        self.owner_password = login.split("password:")[1].split()[0]
+        self.owner_password = OWNER_PASSWORD
         self._n = 0
 
     @cached_property

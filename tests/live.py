@@ -6,6 +6,7 @@ No Django import here: benchmarks and scripts use it from outside a configured p
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,6 +19,9 @@ from pathlib import Path
 import httpx
 
 FRONTDESK = [sys.executable, "-m", "frontdesk"]
+# The owner every live test's server is set up with (through the printed setup link).
+OWNER_EMAIL, OWNER_PASSWORD = "owner@example.com", "owner-password-1"
+SETUP_LINK = re.compile(r"(http://\S+/setup/[\w-]+/)")
 
 
 def free_port() -> int:
@@ -69,13 +73,52 @@ def running(env: dict[str, str], *commands: list[str]) -> Iterator[list[subproce
 
 
 @contextmanager
-def embedded(env: dict[str, str]) -> Iterator[tuple[str, list[subprocess.Popen]]]:
-    """``frontdesk run`` on a free port, answering: yields its base URL and processes."""
+def embedded(
+    env: dict[str, str], set_up: bool = True
+) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """``frontdesk run`` on a free port, answering: yields its base URL and processes.
+
+    On a fresh data dir it is first set up through the link it prints: workspace "My team"
+    (slug ``my-team``) owned by ``OWNER_EMAIL`` (unless ``set_up`` is False)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with running(env, ["run", "--port", str(port)]) as procs:
         wait_until_up(base, procs)
+        if set_up:
+            set_up_owner(env)
         yield base, procs
+
+
+def set_up_owner(env: dict[str, str]) -> None:
+    """A fresh server's setup link used: "My team" owned by OWNER_EMAIL (once set up: nothing)."""
+    if link := printed_setup_link(env):
+        finish_setup(link, "My team", "owner", OWNER_EMAIL, OWNER_PASSWORD)
+
+
+def printed_setup_link(env: dict[str, str]) -> str | None:
+    """The setup link ``frontdesk run`` printed last (None: it printed none)."""
+    log = Path(env["FRONTDESK_DATA_DIR"], "process-0.log").read_text()
+    links = SETUP_LINK.findall(log.rsplit("Frontdesk is running at", 1)[-1])
+    return links[-1] if links else None
+
+
+def finish_setup(link: str, workspace: str, name: str, email: str, password: str) -> None:
+    with httpx.Client(timeout=10) as client:
+        page = client.get(link)
+        assert page.status_code == 200, page.text
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert csrf, page.text
+        done = client.post(
+            link,
+            data={
+                "csrfmiddlewaretoken": csrf.group(1),
+                "workspace": workspace,
+                "name": name,
+                "email": email,
+                "password": password,
+            },
+        )
+        assert done.status_code == 302, done.text
 
 
 def wait_until_up(base: str, procs: list[subprocess.Popen], timeout: float = 60) -> None:

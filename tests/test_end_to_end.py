@@ -17,7 +17,16 @@ import httpx
 import pytest
 
 from tests.conftest import wait_for
-from tests.live import base_env, cli, embedded, free_port, running, wait_until_up
+from tests.live import (
+    OWNER_PASSWORD,
+    base_env,
+    cli,
+    embedded,
+    free_port,
+    running,
+    set_up_owner,
+    wait_until_up,
+)
 
 
 def round_trip(base: str, env: dict[str, str], callback, email: str) -> None:
@@ -87,9 +96,7 @@ def api_channel(base: str, env: dict[str, str], callback_url: str):
 def test_embedded_run_serves_web_and_worker_in_one_command(tmp_path, callback):
     env = base_env(tmp_path / "data")
     with embedded(env) as (base, _):
-        login = (tmp_path / "data" / "first-login.txt").read_text()
-        assert "owner@example.com" in login
-        assert httpx.get(f"{base}/login/").status_code == 200
+        assert httpx.get(f"{base}/login/").status_code == 200  # set up: no longer redirected
         round_trip(base, env, callback, "owner@example.com")
     assert (tmp_path / "data" / "frontdesk.sqlite3").exists()
     assert (tmp_path / "data" / "encryption.key").exists()
@@ -146,6 +153,7 @@ def test_a_reply_survives_the_worker_being_killed_mid_send(tmp_path, callback):
     base = f"http://127.0.0.1:{port}"
     with running(env, ["run", "--port", str(port)]) as procs:
         wait_until_up(base, procs)
+        set_up_owner(env)
         _, api, channel = api_channel(base, env, callback.url)
         ids = api.post(
             f"/channels/{channel['id']}/messages",
@@ -186,9 +194,6 @@ def test_embedded_run_with_two_web_processes_keeps_every_socket_live(tmp_path, c
     env = base_env(tmp_path / "data")
     env["FRONTDESK_WEB_PROCESSES"] = "2"
     with embedded(env) as (base, _):
-        password = re.search(
-            r"password: (\S+)", (tmp_path / "data" / "first-login.txt").read_text()
-        )
         browser = httpx.Client(base_url=base, follow_redirects=True, timeout=10)
         page = browser.get("/login/").text
         csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
@@ -197,7 +202,7 @@ def test_embedded_run_with_two_web_processes_keeps_every_socket_live(tmp_path, c
             data={
                 "csrfmiddlewaretoken": csrf,
                 "username": "owner@example.com",
-                "password": password.group(1),
+                "password": OWNER_PASSWORD,
             },
         )
         cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())

@@ -10,22 +10,18 @@ import json
 import re
 import socket
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.live import base_env, create_token, embedded
+from tests.live import OWNER_PASSWORD, base_env, create_token, embedded
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     env = base_env(tmp_path_factory.mktemp("limits"))
     with embedded(env) as (base, _):
-        note = Path(env["FRONTDESK_DATA_DIR"], "first-login.txt").read_text()
-        password = re.search(r"password: (\S+)", note)
-        assert password
-        yield base, env, password.group(1)
+        yield base, env, OWNER_PASSWORD
 
 
 def raw_request(base: str, head: str) -> socket.socket:

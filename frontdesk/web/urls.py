@@ -22,6 +22,8 @@ from frontdesk.web.views import (
 urlpatterns = [
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.logout_view, name="logout"),
+    path("setup/", auth.setup, name="setup"),
+    path("setup/<str:token>/", auth.setup, name="setup_link"),
     path("", inbox.inbox, name="inbox"),
     path("inbox/list", inbox.list_more, name="inbox_list"),
     path("inbox/nav", inbox.sidebar_counts, name="inbox_nav"),

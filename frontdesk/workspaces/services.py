@@ -136,7 +136,7 @@ def _check_member_change(
 
 
 def create_workspace(
-    name: str, owner_email: str, owner_password: str, slug: str = ""
+    name: str, owner_email: str, owner_password: str, slug: str = "", owner_name: str = ""
 ) -> tuple[Workspace, Membership]:
     name = name.strip()
     if not name:
@@ -145,7 +145,9 @@ def create_workspace(
         if slug and Workspace.objects.filter(slug=slug).exists():
             raise ValueError(f"the slug {slug!r} is taken")
         workspace = Workspace.objects.create(name=name, slug=slug or _unique_slug(name))
-        membership = add_member(workspace, owner_email, owner_password, role=Role.OWNER)
+        membership = add_member(
+            workspace, owner_email, owner_password, role=Role.OWNER, name=owner_name
+        )
     return workspace, membership
 
 

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import os
-import secrets
 
 from django.conf import settings
 from django.core.management import call_command
 
-from frontdesk.workspaces.models import User
-from frontdesk.workspaces.services import create_workspace
-
-FIRST_EMAIL = "owner@example.com"
+from frontdesk.workspaces.setup import new_setup_token
 
 
 def use_base_url(host: str, port: int) -> str:
@@ -33,17 +29,15 @@ def migrate() -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def ensure_first_login() -> str:
-    """On an empty install, create a workspace and owner; say how to log in."""
-    note = settings.DATA_DIR / "first-login.txt"
-    if not User.objects.exists():
-        password = secrets.token_urlsafe(12)
-        create_workspace("My team", FIRST_EMAIL, password)
-        note.write_text(f"email: {FIRST_EMAIL}\npassword: {password}\n")
-        note.chmod(0o600)
-    if note.exists():
-        return "Log in with " + note.read_text().strip().replace("\n", "  ") + f"  (kept in {note})"
-    return "Log in with your account (create one: frontdesk createuser --help)."
+def how_to_start(base_url: str) -> str:
+    """On an empty install, a new one-time setup link; else where to log in."""
+    token = new_setup_token()
+    if token is None:
+        return f"Log in at {base_url}/"
+    return (
+        f"Set up your workspace and account at {base_url}/setup/{token}/"
+        "  (this link works once; restart for a new one)"
+    )
 
 
 def make_consumer(workers: int):

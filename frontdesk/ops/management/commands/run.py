@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from frontdesk.ops.management.commands._serve import (
-    ensure_first_login,
+    how_to_start,
     migrate,
     serve,
     start_consumer,
@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, **options):
         base_url = use_base_url(host, port)
         migrate()
-        how = ensure_first_login()
+        how = how_to_start(base_url)
         consumer = start_consumer()
         self.stdout.write(f"Frontdesk is running at {base_url}/  (data in {settings.DATA_DIR})")
         self.stdout.write(how)
