@@ -21,7 +21,7 @@ from frontdesk.inbox import queries
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import routing
 from frontdesk.inbox.actions import send as send_actions
-from frontdesk.inbox.actions.channel import save_connection
+from frontdesk.inbox.actions.channel import remove_channel, save_connection
 from frontdesk.inbox.actions.delivery import ingest_status
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.actions.send import add_note, queue_reply
@@ -110,14 +110,33 @@ def list_channels(request: HttpRequest):
 def patch_channel(request: HttpRequest, channel_id: int, payload: s.ChannelPatch):
     """Change a channel's auto-assignment (owners and admins)."""
     member = _member(request)
-    channel = ChannelAccount.objects.filter(pk=channel_id, workspace_id=member.workspace_id).first()
+    channel = _admin_channel(member, channel_id)
+    if payload.auto_assign is not None:
+        routing.set_auto_assign(channel, payload.auto_assign.model_dump())
+    return serialize.channel(channel)
+
+
+@api.delete(
+    "/channels/{channel_id}", response={204: None, 403: s.Error, 404: s.Error}, tags=["channels"]
+)
+def delete_channel(request: HttpRequest, channel_id: int):
+    """Remove a channel (owners and admins): disconnected, its credentials erased, gone from
+    the list; its conversations and messages stay readable, marked as from a removed
+    channel, and cannot be replied to."""
+    remove_channel(_admin_channel(_member(request), channel_id))
+    return Status(204, None)
+
+
+def _admin_channel(member: Membership, channel_id: int) -> ChannelAccount:
+    """A channel of the member's workspace, not removed, that they may change."""
+    channel = ChannelAccount.objects.filter(
+        pk=channel_id, workspace_id=member.workspace_id, removed_at=None
+    ).first()
     if channel is None:
         raise HttpError(404, "channel not found")
     if not member.is_admin:
         raise HttpError(403, "only owners and admins can change channels")
-    if payload.auto_assign is not None:
-        routing.set_auto_assign(channel, payload.auto_assign.model_dump())
-    return serialize.channel(channel)
+    return channel
 
 
 @api.post("/channels", response={201: s.ChannelOut, 400: s.Error, 403: s.Error}, tags=["channels"])
@@ -149,7 +168,7 @@ def create_channel(request: HttpRequest, payload: s.ChannelIn):
 
 def _inbound_channel(request: HttpRequest, channel_id: int) -> ChannelAccount:
     auth = request.auth  # type: ignore[attr-defined]
-    found = list(ChannelAccount.objects.filter(pk=channel_id)[:1])
+    found = list(ChannelAccount.objects.filter(pk=channel_id, removed_at=None)[:1])
     channel = found[0] if found else None
     if isinstance(auth, Membership):
         if channel is None or channel.workspace_id != auth.workspace_id:

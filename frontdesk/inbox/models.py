@@ -57,6 +57,10 @@ class ChannelAccount(EncryptedCredentials, models.Model):
     # "last_user_id": the round robin's place}. Empty: off.
     auto_assign = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set by "Remove channel" (inbox/actions/channel.py): the row stays, disconnected and
+    # without credentials, so its conversations keep their history; it is gone from the
+    # sidebar, Apps & integrations and the API's list.
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "kind"])]

@@ -193,7 +193,10 @@ def unread_counts(
 
 
 def channels(workspace_id: int) -> QuerySet[ChannelAccount]:
-    return ChannelAccount.objects.filter(workspace_id=workspace_id).order_by("kind", "name", "id")
+    """The workspace's channels, removed ones left out."""
+    return ChannelAccount.objects.filter(workspace_id=workspace_id, removed_at=None).order_by(
+        "kind", "name", "id"
+    )
 
 
 def _contacts_with_handles() -> QuerySet[Contact]:

@@ -61,6 +61,11 @@ urlpatterns = [
         workspace.channel_connection,
         name="channel_connection",
     ),
+    path(
+        "apps/<int:channel_id>/remove",
+        workspace.remove_channel,
+        name="channel_remove",
+    ),
     path("settings/", workspace.workspace_settings, name="settings"),
     # people: members, invitations, outgoing mail, passwords, profile
     path("settings/members/", people.members, name="members"),

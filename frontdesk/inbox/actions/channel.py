@@ -6,9 +6,17 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from frontdesk.inbox import events
-from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+from frontdesk.inbox.errors import ActionRefused
+from frontdesk.inbox.models import (
+    ChannelAccount,
+    ChannelStatus,
+    DeliveryStatus,
+    Direction,
+    Message,
+)
 from frontdesk.inbox.tasks import sync_channel
 
 
@@ -25,8 +33,13 @@ def set_channel_status(
     return channel
 
 
+REMOVED_REASON = "not sent: the channel was removed"
+
+
 def set_connected(channel: ChannelAccount, connected: bool) -> ChannelAccount:
     """Disconnect (stop syncing and sending) or connect again; clears the last error."""
+    if channel.removed_at is not None:
+        raise ActionRefused(f"{channel.name} was removed; connect the account again instead.")
     if connected:
         return set_channel_status(channel, ChannelStatus.CONNECTED)
     return set_channel_status(channel, ChannelStatus.DISCONNECTED, channel.last_error)
@@ -49,9 +62,38 @@ def save_connection(
     channel.credentials = credentials
     channel.status = status
     channel.last_error = ""
+    channel.removed_at = None  # connecting a removed channel's account again brings it back
     with transaction.atomic():
         channel.save()
         events.channel_status(channel)
         if status == ChannelStatus.CONNECTED and channel.connector.capabilities.sync:
             transaction.on_commit(partial(sync_channel, channel.pk))
     return channel
+
+
+def remove_channel(channel: ChannelAccount) -> ChannelAccount:
+    """Remove a channel for good: disconnected, its credentials erased, gone from the
+    sidebar and Apps; replies still queued on it fail with the reason. Its conversations
+    and messages stay (the row is kept, so every foreign key and idempotency key holds on
+    both databases) and read as from a removed channel."""
+    with transaction.atomic():
+        locked = ChannelAccount.objects.select_for_update().get(pk=channel.pk)
+        if locked.removed_at is not None:
+            return locked
+        locked.removed_at = timezone.now()
+        locked.status = ChannelStatus.DISCONNECTED
+        locked.credentials = {}
+        locked.last_error = ""
+        locked.save(update_fields=["removed_at", "status", "credentials_encrypted", "last_error"])
+        for message in Message.objects.filter(
+            channel=locked, direction=Direction.OUTBOUND, status=DeliveryStatus.QUEUED
+        ):
+            message.status, message.error, message.claimed_until = (
+                DeliveryStatus.FAILED,
+                REMOVED_REASON,
+                None,
+            )
+            message.save(update_fields=["status", "error", "claimed_until"])
+            events.message_status(message)
+        events.channel_status(locked)
+    return locked

@@ -42,9 +42,17 @@ UNKNOWN_SENDER_REASON = (
     " notes for the team."
 )
 
+REMOVED_CHANNEL_REASON = (
+    "Replying is off: this conversation came through {name}, a channel that was removed."
+    " Its history stays readable and you can add notes for the team; to write to this client"
+    " again, start a new conversation on a connected channel."
+)
+
 
 def reply_closed(conversation: Conversation) -> str | None:
     """Why no reply at all can be sent in this conversation (notes still can), or None."""
+    if conversation.channel.removed_at is not None:
+        return REMOVED_CHANNEL_REASON.format(name=conversation.channel.name)
     if ContactHandle.objects.filter(
         contact_id=conversation.contact_id, value=UNKNOWN_SENDER
     ).exists():
@@ -279,6 +287,8 @@ def add_note(
 
 def retry(message: Message) -> None:
     """Put a failed reply back in the outbox (the user pressed Retry)."""
+    if closed := reply_closed(message.conversation):
+        raise ActionRefused(closed)
     with transaction.atomic():
         updated = Message.objects.filter(pk=message.pk, status=DeliveryStatus.FAILED).update(
             status=DeliveryStatus.QUEUED,

@@ -390,7 +390,10 @@ def retry(request: HttpRequest, conversation_id: int, message_id: int) -> HttpRe
     )
     if message.status != DeliveryStatus.FAILED:
         return HttpResponseBadRequest("Only a failed message can be retried.")
-    send_actions.retry(message)
+    try:
+        send_actions.retry(message)
+    except ActionRefused as exc:
+        return HttpResponseBadRequest(str(exc))
     if request.headers.get("HX-Request"):
         message = _rendered_messages().get(pk=message.pk)
         return render(request, "web/inbox/_message.html", {"m": message})

@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.connectors.registry import CONNECTORS
+from frontdesk.inbox.actions.channel import remove_channel as remove
 from frontdesk.inbox.actions.channel import set_connected
 from frontdesk.inbox.models import ChannelAccount
 from frontdesk.web.access import current_member, member_required
@@ -54,11 +55,34 @@ def channel_connection(request: HttpRequest, channel_id: int) -> HttpResponse:
     member = current_member(request)
     if not member.is_admin:
         return HttpResponseForbidden("Only owners and admins can change connected accounts.")
-    channel = get_object_or_404(ChannelAccount, pk=channel_id, workspace_id=member.workspace_id)
+    channel = _live_channel(member, channel_id)
     connect = request.POST.get("action") == "connect"
     set_connected(channel, connect)
     messages.success(request, f"{channel.name} {'connected' if connect else 'disconnected'}.")
     return redirect("apps")
+
+
+@member_required
+@require_POST
+def remove_channel(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """Remove a channel (owners and admins): its conversations stay readable."""
+    member = current_member(request)
+    if not member.is_admin:
+        return HttpResponseForbidden("Only owners and admins can remove connected accounts.")
+    channel = remove(_live_channel(member, channel_id))
+    messages.success(
+        request,
+        f"{channel.name} is removed. Its conversations stay in the inbox, marked as from a"
+        " removed channel.",
+    )
+    return redirect("apps")
+
+
+def _live_channel(member: Membership, channel_id: int) -> ChannelAccount:
+    """A channel of the member's workspace that was not removed (else 404)."""
+    return get_object_or_404(
+        ChannelAccount, pk=channel_id, workspace_id=member.workspace_id, removed_at=None
+    )
 
 
 @member_required
