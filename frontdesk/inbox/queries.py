@@ -148,9 +148,23 @@ def conversation_for(workspace_id: int, user_id: int, conversation_id: int) -> C
     )
 
 
-def thread(conversation: Conversation, before: str | None = None, limit: int = 100) -> Page:
-    """Messages oldest to newest; ``before`` pages back to older ones."""
+FOUND_REACH = 1000  # how far back a search result may open a thread at its message
+
+
+def thread(
+    conversation: Conversation,
+    before: str | None = None,
+    limit: int = 100,
+    reaching: int | None = None,
+) -> Page:
+    """Messages oldest to newest; ``before`` pages back to older ones. ``reaching``: a
+    message the page must hold (a search result opens the thread at it), if it is among
+    the newest ``FOUND_REACH``."""
     qs = Message.objects.filter(conversation=conversation, workspace_id=conversation.workspace_id)
+    found = qs.filter(pk=reaching).values_list("created_at", "pk").first() if reaching else None
+    if found and not before:
+        newer = qs.filter(Q(created_at__gt=found[0]) | Q(created_at=found[0], pk__gt=found[1]))
+        limit = max(limit, min(newer.count() + 10, FOUND_REACH))
     if before:
         at, pk = decode_cursor(before)
         qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))

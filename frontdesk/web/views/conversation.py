@@ -56,13 +56,16 @@ THREAD_PAGE = 50
 
 def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str, Any]:
     member = current_member(request)
-    page = queries.thread(conversation, limit=THREAD_PAGE)
+    wanted = request.GET.get("m", "")  # a search result: open the thread at this message
+    reaching = int(wanted) if wanted.isdigit() and len(wanted) < 19 else None
+    page = queries.thread(conversation, limit=THREAD_PAGE, reaching=reaching)
     connector = conversation.channel.connector
     refused = request.session.pop(_refused_key(conversation), None)
     return {
         "conversation": conversation,
         "messages": page.items,
         "newest_message_id": max((m.pk for m in page.items), default=0),
+        "found_id": reaching if any(m.pk == reaching for m in page.items) else None,
         "older_url": _older_url(conversation, page.next_cursor),
         **header_context(member),
         "channel": conversation.channel,

@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from frontdesk.inbox import queries
+from frontdesk.inbox import queries, search
 from frontdesk.inbox.models import (
     Conversation,
     ConversationStatus,
@@ -36,15 +36,18 @@ LIST_PAGE = 50
 
 
 def _list_context(request: HttpRequest, state: ListState) -> dict[str, Any]:
+    """The conversation list, or with words in the search box, what they find."""
     member = current_member(request)
+    cursor = request.GET.get("cursor") or None
     try:
-        page = queries.conversations(
-            member.workspace_id,
-            member.user_id,
-            state.filter,
-            cursor=request.GET.get("cursor") or None,
-            limit=LIST_PAGE,
-        )
+        if state.q:
+            page = search.search(
+                member.workspace_id, member.user_id, state.q, state.search_filter, cursor, LIST_PAGE
+            )
+        else:
+            page = queries.conversations(
+                member.workspace_id, member.user_id, state.filter, cursor=cursor, limit=LIST_PAGE
+            )
     except queries.BadCursor:
         raise Http404("bad cursor") from None
     more_url = more_page_url = None
@@ -53,7 +56,10 @@ def _list_context(request: HttpRequest, state: ListState) -> dict[str, Any]:
         more_url = reverse("inbox_list") + "?" + query
         more_page_url = reverse("inbox") + "?" + query
     return {
-        "conversations": page.items,
+        "searching": bool(state.q),
+        "hits": page.items if state.q else [],
+        "conversations": [] if state.q else page.items,
+        "search_everywhere_url": state.link(status="all"),
         "more_url": more_url,
         "more_page_url": more_page_url,
         "state": state,

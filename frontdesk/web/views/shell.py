@@ -12,7 +12,7 @@ from django.http import (
 from django.urls import reverse
 
 from frontdesk.crm.queries.followups import due_count
-from frontdesk.inbox import queries
+from frontdesk.inbox import queries, search
 from frontdesk.web.access import (
     current_member,
 )
@@ -54,6 +54,17 @@ class ListState:
             unread_only=self.unread,
             oldest_first=self.sort == "oldest",
             q=self.q,
+        )
+
+    @property
+    def search_filter(self) -> search.SearchFilter:
+        """The same filters for a search (which is always newest first)."""
+        flt = self.filter
+        return search.SearchFilter(
+            channel_id=flt.channel_id,
+            status=flt.status,
+            assignee=flt.assignee,
+            label_id=flt.label_id,
         )
 
     def params(self, **override: Any) -> dict[str, str]:

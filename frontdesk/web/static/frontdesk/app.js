@@ -57,6 +57,28 @@
     if (s) s.scrollTop = s.scrollHeight;
   }
 
+  /* A search result opened the thread (``data-found``): its message is scrolled into view
+     and marked instead of the newest. Emails above it grow as their frames load, so it is
+     kept in view for a moment, until the member scrolls. */
+  function toFound() {
+    var thread = $("#thread");
+    var el = thread && thread.dataset.found && document.getElementById("m-" + thread.dataset.found);
+    if (!el) return false;
+    el.classList.add("found");
+    el.setAttribute("tabindex", "-1");
+    var center = function () { el.scrollIntoView({ block: "center" }); };
+    center();
+    if (window.ResizeObserver) {
+      var box = $("#messages"), watch = new ResizeObserver(center);
+      var stop = function () { watch.disconnect(); };
+      watch.observe(box);
+      setTimeout(stop, 2500);
+      ["wheel", "touchstart", "keydown"].forEach(function (t) { scroller().addEventListener(t, stop, { once: true }); });
+    }
+    return true;
+  }
+  function toFoundOrBottom() { if (!toFound()) toBottom(); }
+
   /* Insert or replace one message (by id) so the same message never shows twice. */
   function upsertMessage(html) {
     var box = $("#messages");
@@ -423,7 +445,7 @@
     if (target && target.id === "thread-pane") {
       app.dataset.pane = "thread";
       setActiveRow(openId());
-      toBottom();
+      toFoundOrBottom();
       announce(false);
       renderPresence();
       refreshCounts();
@@ -454,6 +476,18 @@
       if (s) s.scrollTop = s.scrollHeight - before;
       before = null;
     }
+  });
+
+  /* The filters ask again on "change" when the search box loses focus, i.e. when a result
+     or row is clicked: the same question would replace the list under the link being
+     opened (and its answer would find no contact pane). Unchanged filters are not sent. */
+  var filters = $("#filters");
+  var asked = filters ? new URLSearchParams(new FormData(filters)).toString() : null;
+  document.body.addEventListener("htmx:configRequest", function (e) {
+    if (e.detail.elt !== filters || !e.detail.formData) return;
+    var key = new URLSearchParams(e.detail.formData).toString();
+    if (key === asked) e.preventDefault();
+    asked = key;
   });
 
   /* A 422 is a form's own message to show where the answer says (HX-Retarget), not a failure. */
@@ -550,8 +584,9 @@
     }
   });
 
-  /* On first load with a conversation open: start at the newest message, and read it. */
-  toBottom();
+  /* On first load with a conversation open: start at the newest message (or the one a
+     search result opened), and read it. */
+  toFoundOrBottom();
   markOpenRead();
   window.addEventListener("popstate", function () { setActiveRow(openId()); });
 })();
