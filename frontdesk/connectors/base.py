@@ -19,8 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from django.urls import NoReverseMatch, reverse
+
+from frontdesk.connectors import http as outbound
 
 if TYPE_CHECKING:
     from django.urls import URLPattern, URLResolver
@@ -442,4 +445,34 @@ def require_http_url(config: dict[str, Any], name: str) -> str:
     value = str(config.get(name) or "").strip()
     if not _HTTP_URL.match(value):
         raise ConfigError(f"{name} must be an http:// or https:// URL")
+    return value
+
+
+def require_public_host(name: str, host: str, port: int = 443) -> None:
+    """An admin-set host must be on the public internet: never loopback, a private network
+    or cloud metadata (``FRONTDESK_FETCH_PRIVATE_ADDRESSES`` allows them on a closed
+    network). Each call checks again the address it connects to (``connectors.http``)."""
+    if outbound.private_allowed():
+        return
+    try:
+        addresses = outbound.resolve(host, port)
+    except OSError:
+        raise ConfigError(f"{name}: the host {host} cannot be found") from None
+    for address in addresses:
+        if not outbound.is_public(address):
+            raise ConfigError(
+                f"{name} points at {address}, which is not a public address (loopback, a "
+                "private network or cloud metadata); Frontdesk only calls public addresses"
+            )
+
+
+def require_public_http_url(config: dict[str, Any], name: str) -> str:
+    """``require_http_url``, on a public host."""
+    value = require_http_url(config, name)
+    parts = urlsplit(value)
+    try:
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        raise ConfigError(f"{name} has an invalid port") from None
+    require_public_host(name, parts.hostname or "", port)
     return value

@@ -7,13 +7,21 @@ deadline. httpx's own timeout applies to each read, so a peer that answers at on
 then sends one byte every 2 s held a ``FRONTDESK_HTTP_TIMEOUT=3`` call for as long as it
 liked; here each socket operation waits at most what is left of the deadline, and none
 starts once it has passed (``httpx.TimeoutException``, as for any timeout).
+
+Every connection is also checked for the address it reached: loopback, private ranges and
+cloud metadata are refused (``httpx.ConnectError``) unless
+``FRONTDESK_FETCH_PRIVATE_ADDRESSES`` is set for a closed network. Checking the address
+connected to, not a lookup made earlier, holds against DNS rebinding. Admin-set URLs are
+checked when saved too (``connectors.base.require_public_http_url``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -38,6 +46,35 @@ def _left(timeout: float | None, error: type[Exception]) -> float | None:
     if left <= 0:
         raise error("the call took longer than its deadline")
     return left if timeout is None else min(timeout, left)
+
+
+def is_public(address: str) -> bool:
+    """A globally routable address (not loopback, private, link-local/metadata, reserved)."""
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_global
+    except ValueError:
+        return False
+
+
+def private_allowed() -> bool:
+    """Only on a closed network (and for the tests' local stand-ins)."""
+    return bool(settings.FRONTDESK_FETCH_PRIVATE_ADDRESSES)
+
+
+def not_public(address: str) -> str:
+    """Why an outbound call may not go to ``address``, in words ("" when it may)."""
+    if private_allowed() or (address and is_public(address)):
+        return ""
+    return f"refused: {address or 'an unknown address'} is not a public address"
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (``OSError`` when it does not)."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError as exc:
+        raise OSError(str(exc)) from exc
+    return [str(info[4][0]) for info in found]
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -77,6 +114,11 @@ class _DeadlineBackend(httpcore.NetworkBackend):
     ) -> httpcore.NetworkStream:
         timeout = _left(timeout, httpcore.ConnectTimeout)
         stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        peer = stream.get_extra_info("server_addr")
+        refused = not_public(str(peer[0]) if peer else "")
+        if refused:
+            stream.close()
+            raise httpcore.ConnectError(refused)
         return _DeadlineStream(stream)
 
     def sleep(self, seconds: float) -> None:

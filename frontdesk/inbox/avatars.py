@@ -9,9 +9,7 @@ sets ``Contact.avatar_url`` and calls :func:`copy_later`; the worker fetches it 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
-import socket
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -56,9 +54,8 @@ def fetch_image(url: str) -> tuple[bytes, str]:
         for _ in range(_MAX_REDIRECTS + 1):
             if not url.startswith("https://"):
                 raise AvatarUnavailable(f"not an https link: {url[:200]}")
-            _refuse_private(_resolved(url))
+            _refuse_private(url)  # and the transport checks what it connects to (DNS rebinding)
             with client.stream("GET", url, headers={"Accept": "image/*"}) as response:
-                _refuse_private([_peer(response)])  # what it connected to (DNS may change)
                 if response.is_redirect:
                     url = urljoin(url, response.headers.get("location", ""))
                     continue
@@ -78,29 +75,17 @@ def fetch_image(url: str) -> tuple[bytes, str]:
         raise AvatarUnavailable("too many redirects")
 
 
-def _resolved(url: str) -> list[str]:
-    parts = urlsplit(url)
-    try:
-        found = socket.getaddrinfo(parts.hostname or "", parts.port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise httpx.ConnectError(f"cannot resolve {parts.hostname}: {exc}") from exc
-    return [str(info[4][0]) for info in found]
-
-
-def _peer(response: httpx.Response) -> str:
-    stream = response.extensions.get("network_stream")
-    address = stream.get_extra_info("server_addr") if stream is not None else None
-    return str(address[0]) if address else ""
-
-
-def _refuse_private(addresses: list[str]) -> None:
+def _refuse_private(url: str) -> None:
     """A picture link is the provider's (or a sender's) word: it must not make the worker
     reach into the network it runs in (loopback, private ranges, cloud metadata)."""
-    if settings.FRONTDESK_FETCH_PRIVATE_ADDRESSES:
-        return
+    parts = urlsplit(url)
+    try:
+        addresses = outbound.resolve(parts.hostname or "", parts.port or 443)
+    except OSError as exc:
+        raise httpx.ConnectError(f"cannot resolve {parts.hostname}: {exc}") from exc
     for address in addresses:
-        if not address or not ipaddress.ip_address(address.split("%")[0]).is_global:
-            raise AvatarUnavailable(f"refused: {address or 'unknown address'} is not public")
+        if refused := outbound.not_public(address):
+            raise AvatarUnavailable(refused)
 
 
 def content_type(contact: Contact) -> str:

@@ -25,7 +25,7 @@ from frontdesk.connectors.base import (
     PermanentSendError,
     SendResult,
     TransientSendError,
-    require_http_url,
+    require_public_http_url,
 )
 from frontdesk.connectors.http import retry_after_seconds, sha256_signature
 
@@ -43,7 +43,7 @@ class ApiConnector(Connector):
     capabilities = Capabilities(attachments=True, html=True, api_inbound=True)
 
     def setup(self, config: dict[str, Any]) -> ChannelSetup:
-        callback_url = require_http_url(config, "callback_url")
+        callback_url = require_public_http_url(config, "callback_url")
         secret = secrets.token_urlsafe(32)
         return ChannelSetup(
             config={"callback_url": callback_url},

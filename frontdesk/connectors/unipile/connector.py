@@ -45,6 +45,7 @@ from frontdesk.connectors.base import (
     SendResult,
     TransientSendError,
     require,
+    require_public_host,
 )
 from frontdesk.connectors.http import retry_after_seconds
 from frontdesk.connectors.unipile.client import (
@@ -208,9 +209,10 @@ class UnipileConnector(Connector):
                 "dsn must be a host (and port) such as https://api1.unipile.com:13111"
             )
         try:
-            parts.port  # noqa: B018 - raises on a bad port
+            port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError:
             raise ConfigError("dsn has an invalid port") from None
+        require_public_host("dsn", parts.hostname, port)
         network = str(config.get("network") or self.kind).strip().lower()
         if network not in NETWORKS:
             raise ConfigError('network must be "linkedin" or "whatsapp"')

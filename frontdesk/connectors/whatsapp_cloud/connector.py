@@ -39,7 +39,8 @@ from frontdesk.connectors.base import (
     WebhookAnswer,
     WebhookRequest,
     require,
-    require_http_url,
+    require_public_host,
+    require_public_http_url,
 )
 from frontdesk.connectors.whatsapp_cloud import effects, tasks, webhook
 from frontdesk.connectors.whatsapp_cloud.graph import (
@@ -147,6 +148,9 @@ def _media_hosts(config: dict[str, Any]) -> dict[str, Any]:
     clean = [str(h).strip().lower() for h in hosts]
     if any(not re.fullmatch(r"[a-z0-9.-]+(:[0-9]{1,5})?", h) for h in clean):
         raise ConfigError("media_hosts must be plain host names (e.g. lookaside.fbsbx.com)")
+    for host in clean:
+        name, _, port = host.partition(":")
+        require_public_host("media_hosts", name, int(port or 443))
     return {"media_hosts": clean}
 
 
@@ -201,7 +205,7 @@ class WhatsAppCloudConnector(Connector):
                 raise ConfigError(f"{name} must be the numeric id shown in Meta's dashboard")
         graph_url = DEFAULT_GRAPH_URL
         if str(config.get("graph_url") or "").strip():
-            graph_url = require_http_url(config, "graph_url").rstrip("/")
+            graph_url = require_public_http_url(config, "graph_url").rstrip("/")
         for name in ("access_token", "app_secret", "verify_token"):
             if len(str(config[name]).strip()) > 2000:
                 raise ConfigError(f"{name} is too long")
