@@ -1,0 +1,124 @@
+"""Every main screen in Chromium, with data on it: none is wider than a 390 px phone.
+
+(The Apps & integrations and connect pages have their own test: test_connect_pages_browser.)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.browser import OWNER, login, running_app
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"viewport": {"width": 390, "height": 844}}
+
+# Controls and text that reach past the screen's right edge or spill out of their own box,
+# unless they sit in a box that scrolls sideways on purpose (the inbox's tab strip, the leads
+# board; the page's own main pane is not one): what a clipping box hides counts too, so a
+# page cannot pass by cutting text off.
+OFF_SCREEN = """() => {
+  const scrolls = (e) => {
+    for (let up = e.parentElement; up && !up.matches('main, .app'); up = up.parentElement) {
+      const x = getComputedStyle(up).overflowX;
+      if ((x === 'auto' || x === 'scroll') && up.scrollWidth > up.clientWidth) return true;
+    }
+    return false;
+  };
+  const name = (e) => `<${e.tagName.toLowerCase()} class="${e.className}"> `
+    + `${(e.textContent || e.value || '').trim().slice(0, 40)}`;
+  const shown = [...document.querySelectorAll('body *')].filter(
+    (e) => e.getBoundingClientRect().width > 2 && e.getBoundingClientRect().right > 0
+      && e.checkVisibility() && !e.closest('.sr'));
+  const past = shown.filter((e) => e.getBoundingClientRect().right > innerWidth + 1
+    && e.matches('a, button, input, select, textarea, label, h1, h2, h3, p, td, th, summary')
+    && !scrolls(e));
+  // text that runs out of its own box (cut off, or over what is beside it), unless it is
+  // shortened with an ellipsis on purpose or scrolls
+  const textRight = (e) => Math.max(0, ...[...e.childNodes].filter(
+    (n) => n.nodeType === 3 && n.textContent.trim()).map((n) => {
+      const range = document.createRange();
+      range.selectNodeContents(n);
+      return range.getBoundingClientRect().right;
+    }));
+  const spilling = shown.filter((e) => textRight(e) > e.getBoundingClientRect().right + 1
+    && getComputedStyle(e).textOverflow !== 'ellipsis' && !scrolls(e));
+  return [...past, ...spilling].slice(0, 6).map(
+    (e) => `${name(e)} right=${Math.round(e.getBoundingClientRect().right)}`);
+}"""
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("screens"), agent_name="Agnes Agent") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def screens(app) -> dict[str, str]:
+    """Name -> path of every main screen, with a conversation, a lead, a deal and a follow-up."""
+    ana = app.inbound("+5511999990001", "Ana Lima de Albuquerque Figueiredo", "Hi! " * 40)
+    contact_id = app.conversation(ana["conversation_id"])["contact"]["id"]
+    lead = app.api.post(f"/conversations/{ana['conversation_id']}/lead").json()
+    deal = app.api.post(
+        "/deals", json={"contact_id": contact_id, "title": "Forty cargo bikes", "value": "21600"}
+    ).json()
+    due = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    app.api.post("/followups", json={"due_at": due, "note": "Call back", "lead_id": lead["id"]})
+    return {
+        "inbox": "/",
+        "conversation": f"/c/{ana['conversation_id']}/",
+        "compose": "/compose/",
+        "leads": "/leads/",
+        "lead": f"/leads/{lead['id']}/",
+        "new lead": "/leads/new",
+        "contacts": "/contacts/",
+        "contact": f"/contacts/{contact_id}/",
+        "new contact": "/contacts/new",
+        "deals": "/deals/",
+        "deal": f"/deals/{deal['id']}/",
+        "new deal": "/deals/new",
+        "follow-ups": "/followups/",
+        "notifications": "/notifications/",
+        "settings": "/settings/",
+        "members": "/settings/members/",
+        "outgoing mail": "/settings/mail/",
+        "signatures": "/settings/signatures/",
+        "profile": "/settings/profile/",
+        "labels": "/settings/labels/",
+        "contact fields": "/settings/contact-fields/",
+        "pipelines": "/settings/pipelines/",
+    }
+
+
+SIGNED_OUT = {"login": "/login/", "forgot password": "/password/forgot/"}
+
+
+def test_no_screen_is_wider_than_a_phone(app, browser, screens, shots):
+    page = login(browser, app, OWNER[0], app.owner_password, **PHONE)
+    outside = browser.new_context(**PHONE).new_page()
+    too_wide: list[str] = []
+
+    def measure(who, name: str) -> None:
+        who.screenshot(path=str(shots / f"phone-{name.replace(' ', '-')}.png"), full_page=True)
+        width = who.evaluate("document.documentElement.scrollWidth")
+        if width > 390 or (off := who.evaluate(OFF_SCREEN)):
+            too_wide.append(f"{name} ({who.url}) is {width}px wide; off the screen: {off}")
+
+    for who, pages in ((page, screens), (outside, SIGNED_OUT)):
+        for name, path in pages.items():
+            who.goto(app.base + path)
+            who.wait_for_load_state("networkidle")
+            measure(who, name)
+
+    # The members page with an invitation link to copy (no mail server is set).
+    page.goto(f"{app.base}/settings/members/")
+    page.fill("#people-inv-email", "newt.scamander.from.the.ministry@example.com")
+    page.click("button:has-text('Invite')")
+    page.wait_for_selector("#people-link")
+    measure(page, "members with a link to copy")
+    # the table's columns stack on a phone: each number still says what it counts
+    assert "\nOpen conversations: 0\n" in page.locator("tr", has_text="Agnes Agent").inner_text()
+    assert not too_wide, "\n".join(too_wide)
