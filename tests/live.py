@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -134,3 +135,57 @@ def wait_until_up(base: str, procs: list[subprocess.Popen], timeout: float = 60)
             pass
         time.sleep(0.2)
     raise AssertionError(f"{base} did not answer within {timeout:.0f} s")
+
+
+def postgres_admin_url() -> str:
+    """The server of ``DATABASE_URL``, its maintenance database (psycopg's spelling)."""
+    url = os.environ["DATABASE_URL"].replace("postgres://", "postgresql://")
+    return url.rsplit("/", 1)[0] + "/postgres"
+
+
+@contextmanager
+def scale_mode(data_dir: Path) -> Iterator[tuple[str, dict[str, str], str]]:
+    """``frontdesk web`` and ``frontdesk worker --workers 2`` on PostgreSQL + Redis (from
+    ``DATABASE_URL`` and ``REDIS_URL``), on a database and queue of their own, with workspace
+    "Scale Co" owned by ops@scale.test: yields the base URL, the environment and the
+    database's name."""
+    import psycopg
+
+    name = f"frontdesk_e2e_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = base_env(data_dir)
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+        env["FRONTDESK_QUEUE_NAME"] = name
+        cli(env, "migrate", "--verbosity", "0")
+        owner = ["--owner-email", "ops@scale.test", "--owner-password", "long-password-1"]
+        cli(env, "createworkspace", "Scale Co", *owner)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with running(env, ["web", "--port", str(port)], ["worker", "--workers", "2"]) as procs:
+            wait_until_up(base, procs)
+            yield base, env, name
+    finally:
+        with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def api_channel(base: str, env: dict[str, str], callback_url: str, email: str = OWNER_EMAIL):
+    """``email``'s token, an API client with it, and a new API channel."""
+    token = cli(env, "token", "create", "--email", email).strip().splitlines()[-1]
+    api = httpx.Client(
+        base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    created = api.post(
+        "/channels",
+        json={
+            "kind": "api",
+            "provider": "api",
+            "name": "Bot",
+            "config": {"callback_url": callback_url},
+        },
+    )
+    assert created.status_code == 201, created.text
+    return token, api, created.json()

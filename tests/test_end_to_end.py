@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import os
 import time
-import uuid
 
 import httpx
 import pytest
@@ -19,11 +18,13 @@ import pytest
 from tests.conftest import wait_for
 from tests.live import (
     OWNER_PASSWORD,
+    api_channel,
     base_env,
     cli,
     embedded,
     free_port,
     running,
+    scale_mode,
     set_up_owner,
     wait_until_up,
 )
@@ -75,24 +76,6 @@ def round_trip(base: str, env: dict[str, str], callback, email: str) -> None:
     wait_for(sent, timeout=15)
 
 
-def api_channel(base: str, env: dict[str, str], callback_url: str):
-    """The owner's token, an API client with it, and a new API channel."""
-    token = cli(env, "token", "create", "--email", "owner@example.com").strip().splitlines()[-1]
-    api = httpx.Client(
-        base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
-    channel = api.post(
-        "/channels",
-        json={
-            "kind": "api",
-            "provider": "api",
-            "name": "Bot",
-            "config": {"callback_url": callback_url},
-        },
-    ).json()
-    return token, api, channel
-
-
 def test_embedded_run_serves_web_and_worker_in_one_command(tmp_path, callback):
     env = base_env(tmp_path / "data")
     with embedded(env) as (base, _):
@@ -107,38 +90,8 @@ def test_embedded_run_serves_web_and_worker_in_one_command(tmp_path, callback):
     reason="scale mode runs when DATABASE_URL and REDIS_URL are set (CI's second pass)",
 )
 def test_scale_mode_web_and_worker_processes_on_postgres_and_redis(tmp_path, callback):
-    import psycopg
-
-    admin_url = (
-        os.environ["DATABASE_URL"].replace("postgres://", "postgresql://").rsplit("/", 1)[0]
-        + "/postgres"
-    )
-    name = f"frontdesk_e2e_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        env = base_env(tmp_path / "data")
-        env["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
-        env["REDIS_URL"] = os.environ["REDIS_URL"]
-        env["FRONTDESK_QUEUE_NAME"] = name
-        cli(env, "migrate", "--verbosity", "0")
-        cli(
-            env,
-            "createworkspace",
-            "Scale Co",
-            "--owner-email",
-            "ops@scale.test",
-            "--owner-password",
-            "long-password-1",
-        )
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        with running(env, ["web", "--port", str(port)], ["worker", "--workers", "2"]) as procs:
-            wait_until_up(base, procs)
-            round_trip(base, env, callback, "ops@scale.test")
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scale_mode(tmp_path / "data") as (base, env, _):
+        round_trip(base, env, callback, "ops@scale.test")
 
 
 def test_a_reply_survives_the_worker_being_killed_mid_send(tmp_path, callback):
