@@ -208,6 +208,14 @@ class OutboundMessage:
 # commits them before the next part goes, so a retry never sends a part twice, and a status
 # or a quote of any part finds the reply.
 PartsSent = Callable[[Sequence[str]], None]
+# A history import's progress, reported by ``Connector.sync``: (done, total) messages; the
+# total may be an estimate. The inbox stores it and shows it live ("Importing: 1,240 of
+# ~3,000 messages"); done >= total ends it.
+ImportProgress = Callable[[int, int], None]
+
+
+def no_progress(done: int, total: int) -> None:
+    """The ``ImportProgress`` of a sync nobody watches."""
 
 
 @dataclass
@@ -394,8 +402,9 @@ class Connector(ABC):
         """Webhook and connect-flow routes this connector serves (mounted at the site root)."""
         return []
 
-    def sync(self, channel: ChannelAccount) -> None:
-        """Fetch what is new (called by the worker when ``capabilities.sync`` is set)."""
+    def sync(self, channel: ChannelAccount, progress: ImportProgress = no_progress) -> None:
+        """Fetch what is new (called by the worker when ``capabilities.sync`` is set); a
+        history import says how far it got through ``progress``."""
         return None
 
     def reply_blocked_reason(

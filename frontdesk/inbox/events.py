@@ -123,6 +123,18 @@ def contact_merged(
     )
 
 
+def channel_progress(channel: ChannelAccount) -> None:
+    """A channel's history import moved on, or finished (``text`` empty, ``synced_at``)."""
+    synced = channel.last_synced_at
+    realtime.publish(
+        channel.workspace_id,
+        "channel.progress",
+        channel_id=channel.pk,
+        text=channel.import_text,
+        synced_at=synced.isoformat() if synced else None,
+    )
+
+
 def channel_status(channel: ChannelAccount) -> None:
     """A channel was connected, reconnected, disconnected or failed (its last error)."""
     realtime.publish(

@@ -61,12 +61,23 @@ class ChannelAccount(EncryptedCredentials, models.Model):
     # without credentials, so its conversations keep their history; it is gone from the
     # sidebar, Apps & integrations and the API's list.
     removed_at = models.DateTimeField(null=True, blank=True)
+    # A history import under way: {"done": int, "total": int} messages (the total may be an
+    # estimate), reported by the connector's sync and stored by the inbox
+    # (actions/channel.record_import_progress); None when no import is running.
+    import_progress = models.JSONField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "kind"])]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.provider})"
+
+    @property
+    def import_text(self) -> str:
+        """ "Importing: 1,240 of ~3,000 messages" while a history import runs, else ""."""
+        progress = self.import_progress or {}
+        done, total = int(progress.get("done", 0)), int(progress.get("total", 0))
+        return f"Importing: {done:,} of ~{total:,} messages" if done < total else ""
 
     @property
     def connector(self):

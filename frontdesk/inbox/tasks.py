@@ -2,6 +2,7 @@
 own tasks (``deliver_message``, ``sweep_outbox``) live beside it in ``inbox/outbox.py``."""
 
 import os
+from functools import partial
 from datetime import timedelta
 
 from django.conf import settings
@@ -43,7 +44,9 @@ def forget_stale_pending_statuses() -> int:
 
 @db_task()
 def sync_channel(channel_id: int) -> None:
-    """One channel's sync; a lock keeps two workers from syncing the same account at once."""
+    """One channel's sync; a lock keeps two workers from syncing the same account at once.
+    A history import's progress is stored and shown live as the connector reports it."""
+    from frontdesk.inbox.actions.channel import record_import_progress
     from frontdesk.inbox.models import ChannelAccount, ChannelStatus
 
     with lock_task(f"sync-channel-{channel_id}"):
@@ -51,7 +54,7 @@ def sync_channel(channel_id: int) -> None:
             pk=channel_id, status=ChannelStatus.CONNECTED
         ).first()
         if channel is not None:
-            channel.connector.sync(channel)
+            channel.connector.sync(channel, partial(record_import_progress, channel.pk))
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -78,6 +78,7 @@ def test_connect_with_oauth_approve_and_first_mail_imported(
     page.click("#consent-allow")
     page.wait_for_url(f"{oauth_app.base}/apps/")
     assert "is connected; its mail is being imported" in page.inner_text(".flash-success")
+    assert background(page.locator(".flash-success")) != background(page.locator(".card").first)
     row = page.locator("tr", has_text=f"{provider} support")
     assert "Connected" in row.inner_text()
     page.screenshot(path=shots / f"oauth-{provider}-connected.png")

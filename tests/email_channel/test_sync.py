@@ -229,13 +229,23 @@ def test_a_dropped_connection_mid_fetch_resumes_without_loss_or_duplicates(
     assert texts == [f"message {n}" for n in range(7)]
 
 
-def test_backfill_progress_is_shown_on_apps_and_integrations(
+def test_backfill_progress_is_stored_by_the_inbox_and_shown_live(
     email_channel, mailbox, mail, settings, owner, monkeypatch
 ):
+    """The worker's sync (inbox.tasks.sync_channel) hands the connector a progress callback;
+    the inbox stores each report, shows it on Apps and in the sidebar, and publishes it."""
     from django.test import Client
 
     from frontdesk.connectors.email import imap
+    from frontdesk.inbox.tasks import sync_channel
 
+    told: list[dict] = []
+
+    def record(workspace_id: int, event: str, **data) -> None:
+        if event == "channel.progress":
+            told.append(data)
+
+    monkeypatch.setattr("frontdesk.realtime.publish.publish", record)
     settings.FRONTDESK_EMAIL_FETCH_BATCH = 2
     for n in range(5):
         mailbox.deliver(mail(f"old {n}"))
@@ -249,18 +259,33 @@ def test_backfill_progress_is_shown_on_apps_and_integrations(
         return real(client, *args)
 
     monkeypatch.setattr(imap, "_fetch_and_ingest", one_batch_only)
-    sync(email_channel)
-    assert email_channel.sync_state["progress"] == (
-        "Importing the last 30 days of mail: 2 of 5 messages"
-    )
+    sync_channel.call_local(email_channel.pk)
+    email_channel.refresh_from_db()
+    assert email_channel.import_progress == {"done": 2, "total": 5}
+    assert [t["text"] for t in told] == [
+        "Importing: 0 of ~5 messages",
+        "Importing: 2 of ~5 messages",
+    ]
     client = Client()
     client.force_login(owner.user)
-    assert "2 of 5 messages" in client.get("/apps/").content.decode()
+    apps = client.get("/apps/").content.decode()
+    assert apps.count("Importing: 2 of ~5 messages") == 2  # the account's row and the sidebar
 
     monkeypatch.setattr(imap, "_fetch_and_ingest", real)
-    sync(email_channel)
-    assert "progress" not in email_channel.sync_state
+    sync_channel.call_local(email_channel.pk)
+    email_channel.refresh_from_db()
+    assert email_channel.import_progress is None
+    assert told[-1]["text"] == "" and told[-1]["synced_at"]  # finished: the last sync's time
+    before = len(told)
+    sync_channel.call_local(email_channel.pk)
+    assert len(told) == before  # a later sync with nothing to import says nothing
+    assert "Importing" not in client.get("/apps/").content.decode()
     assert Message.objects.count() == 5
+
+
+def test_progress_counts_in_thousands(email_channel):
+    email_channel.import_progress = {"done": 1240, "total": 3000}
+    assert email_channel.import_text == "Importing: 1,240 of ~3,000 messages"
 
 
 def test_the_original_message_can_be_downloaded_by_members_only(

@@ -28,9 +28,11 @@ from frontdesk.connectors.base import (
     ChannelSetup,
     ConfigError,
     Connector,
+    ImportProgress,
     OutboundMessage,
     PartsSent,
     SendResult,
+    no_progress,
     require,
 )
 from frontdesk.connectors.email import imap, smtp
@@ -209,12 +211,12 @@ class EmailConnector(Connector):
     def saves_sent(self, channel: ChannelAccount) -> bool:
         return False
 
-    def sync(self, channel: ChannelAccount) -> None:
+    def sync(self, channel: ChannelAccount, progress: ImportProgress = no_progress) -> None:
         from frontdesk.inbox.actions.channel import set_channel_status
         from frontdesk.inbox.models import ChannelStatus
 
         try:
-            stats = imap.sync_mailbox(channel)
+            stats = imap.sync_mailbox(channel, progress=progress)
         except imap.LoginRefused as exc:
             # the sync position is kept: reconnecting resumes where it stopped
             set_channel_status(channel, ChannelStatus.NEEDS_RECONNECT, str(exc))

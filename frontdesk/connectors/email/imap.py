@@ -37,9 +37,11 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from frontdesk.connectors.base import (
     UNKNOWN_SENDER,
     UNKNOWN_SENDER_NAME,
+    ImportProgress,
     InboundAttachment,
     InboundMessage,
     StatusUpdate,
+    no_progress,
 )
 from frontdesk.connectors.email import oauth
 from frontdesk.connectors.email.parse import parse
@@ -202,8 +204,13 @@ class SyncStats:
         self.bounces = 0
 
 
-def sync_mailbox(channel: ChannelAccount, budget_seconds: float | None = None) -> SyncStats:
-    """Fetch what is new in INBOX and Sent, then continue the backfill (newest first)."""
+def sync_mailbox(
+    channel: ChannelAccount,
+    budget_seconds: float | None = None,
+    progress: ImportProgress = no_progress,
+) -> SyncStats:
+    """Fetch what is new in INBOX and Sent, then continue the backfill (newest first); the
+    backfill's count of messages goes to ``progress`` as it moves."""
     stats = SyncStats()
     budget = budget_seconds or float(setting("FRONTDESK_EMAIL_SYNC_SECONDS", "50"))
     deadline = time.monotonic() + budget
@@ -211,22 +218,18 @@ def sync_mailbox(channel: ChannelAccount, budget_seconds: float | None = None) -
         sent = find_sent(client)
         folders = [("inbox", "INBOX")] + ([("sent", sent)] if sent else [])
         for role, folder in folders:
-            _sync_folder(client, channel, role, folder, stats, deadline)
+            _sync_folder(client, channel, role, folder, stats, deadline, progress)
     return stats
 
 
-def _save_state(channel: ChannelAccount) -> None:
-    """Save the sync position; ``progress`` is the line Apps & integrations shows."""
+def _save_state(channel: ChannelAccount, progress: ImportProgress) -> None:
+    """Save the sync position and report the backfill's progress (both folders)."""
     state = channel.sync_state
+    state.pop("progress", None)  # the text earlier versions kept here
+    type(channel).objects.filter(pk=channel.pk).update(sync_state=state)
     folders = state.get("folders", {}).values()
     total = sum(int(f.get("backfill_total", 0)) for f in folders)
-    done = sum(int(f.get("backfill_done", 0)) for f in folders)
-    if done < total:
-        days = int(channel.config.get("backfill_days") or 30)
-        state["progress"] = f"Importing the last {days} days of mail: {done} of {total} messages"
-    else:
-        state.pop("progress", None)
-    type(channel).objects.filter(pk=channel.pk).update(sync_state=state)
+    progress(sum(int(f.get("backfill_done", 0)) for f in folders), total)
 
 
 def _sync_folder(
@@ -236,6 +239,7 @@ def _sync_folder(
     folder: str,
     stats: SyncStats,
     deadline: float,
+    progress: ImportProgress,
 ) -> None:
     try:
         info = client.select_folder(folder, readonly=True)
@@ -261,7 +265,7 @@ def _sync_folder(
             "resets": (state or {}).get("resets", 0) + (1 if state else 0),
         }
         folders[role] = state
-        _save_state(channel)
+        _save_state(channel, progress)
     outbound = role == "sent"
 
     # 1. new mail, oldest first
@@ -271,7 +275,7 @@ def _sync_folder(
             return
         _fetch_and_ingest(client, channel, batch, outbound, stats)
         state["high"] = max(state["high"], max(batch))
-        _save_state(channel)
+        _save_state(channel, progress)
 
     # 2. the backfill window, newest first
     if state["low_done"] > state["floor"]:
@@ -285,10 +289,10 @@ def _sync_folder(
             state["backfill_done"] = min(
                 state["backfill_total"], state.get("backfill_done", 0) + len(batch)
             )
-            _save_state(channel)
+            _save_state(channel, progress)
         state["low_done"] = state["floor"]
         state["backfill_done"] = state["backfill_total"]
-        _save_state(channel)
+        _save_state(channel, progress)
 
 
 def _window(client: IMAPClient, since: Any, uid_range: str = "") -> list[int]:

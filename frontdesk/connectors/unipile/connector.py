@@ -36,6 +36,7 @@ from frontdesk.connectors.base import (
     ChannelSetup,
     ConfigError,
     Connector,
+    ImportProgress,
     InboundAttachment,
     InboundMessage,
     OutboundMessage,
@@ -44,6 +45,7 @@ from frontdesk.connectors.base import (
     ReconnectNeeded,
     SendResult,
     TransientSendError,
+    no_progress,
     require,
     require_public_host,
 )
@@ -707,7 +709,7 @@ class UnipileConnector(Connector):
             )
         return ids
 
-    def sync(self, channel: ChannelAccount) -> None:
+    def sync(self, channel: ChannelAccount, progress: ImportProgress = no_progress) -> None:
         """Register the webhooks once, then backfill the window; progress in ``sync_state``."""
         if not channel.config.get("account_id"):
             return

@@ -28,6 +28,7 @@ from frontdesk.connectors.base import (
     ChannelSetup,
     ConfigError,
     Connector,
+    ImportProgress,
     InboundEvents,
     OutboundMessage,
     OutgoingAttachment,
@@ -38,6 +39,7 @@ from frontdesk.connectors.base import (
     TransientSendError,
     WebhookAnswer,
     WebhookRequest,
+    no_progress,
     require,
     require_public_host,
     require_public_http_url,
@@ -456,7 +458,7 @@ class WhatsAppCloudConnector(Connector):
         return body
 
     # --- templates and the connection check --------------------------------------------
-    def sync(self, channel: ChannelAccount) -> None:
+    def sync(self, channel: ChannelAccount, progress: ImportProgress = no_progress) -> None:
         state = channel.sync_state or {}
         now = timezone.now()
         last = state.get("templates_synced_at")

@@ -264,6 +264,20 @@
     }, 150);
   }
 
+  function showImport(ev) {
+    $$('[data-import-progress="' + Number(ev.channel_id) + '"]').forEach(function (el) {
+      el.textContent = ev.text || "";
+    });
+    if (!ev.text && ev.synced_at) {  // finished: the time of the last sync, now
+      $$('[data-last-sync="' + Number(ev.channel_id) + '"]').forEach(function (el) {
+        var time = document.createElement("time");
+        time.dateTime = ev.synced_at;
+        time.textContent = "just now";
+        el.replaceChildren(time);
+      });
+    }
+  }
+
   function setActiveRow(id) {
     $$("#rows .row.active").forEach(function (el) { el.classList.remove("active"); var a = el.querySelector("a"); if (a) a.removeAttribute("aria-current"); });
     var row = document.getElementById("conv-" + id);
@@ -365,6 +379,9 @@
         break;
       case "channel.status":
         refreshCounts();
+        break;
+      case "channel.progress":  // a history import moved on: Apps and the sidebar say how far
+        showImport(ev);
         break;
       case "labels.changed":  // a label renamed, recoloured or deleted: the sidebar and rows
         refreshCounts();
