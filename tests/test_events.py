@@ -15,7 +15,7 @@ from frontdesk.connectors.base import StatusUpdate
 from frontdesk.crm.actions import leads as crm_actions
 from frontdesk.inbox import avatars
 from frontdesk.inbox.actions import conversation as conversation_actions
-from frontdesk.inbox.actions.channel import set_channel_status
+from frontdesk.inbox.actions.channel import record_import_progress, set_channel_status
 from frontdesk.inbox.actions.contacts import merge_contacts
 from frontdesk.inbox.actions.delivery import ingest_status
 from frontdesk.inbox.actions.notifications import mark_read as mark_notifications_read
@@ -238,6 +238,22 @@ def test_channel_status(channel, emitted):
     ]
 
 
+def test_channel_progress(channel, emitted):
+    """A history import's progress, then its end (the time of the sync)."""
+    assert emitted(record_import_progress, channel.pk, 1240, 3000) == [
+        {
+            "type": "channel.progress",
+            "channel_id": channel.pk,
+            "text": "Importing: 1,240 of ~3,000 messages",
+            "synced_at": None,
+        }
+    ]
+    [finished] = emitted(record_import_progress, channel.pk, 3000, 3000)
+    channel.refresh_from_db()
+    assert finished["text"] == "" and finished["synced_at"] == channel.last_synced_at.isoformat()
+    assert emitted(record_import_progress, channel.pk, 5, 5) == []  # nothing was importing
+
+
 def test_lead_created_and_updated(owner, inbound, emitted):
     """The CRM's own events (``crm/events.py``; its timeline lines are the CRM's tests')."""
     conversation = inbound("Hello").conversation
@@ -290,5 +306,5 @@ def test_member_availability(agent, emitted):
 def test_every_inbox_event_type_has_a_test_here():
     """An event type added to ``inbox/events.py`` without a test above fails this."""
     declared = _event_types_in(Path(frontdesk.__file__).parent / "inbox" / "events.py")
-    assert len(declared) == 12
+    assert len(declared) == 15
     assert declared <= _event_types_in(Path(__file__))

@@ -2,8 +2,8 @@
 own tasks (``deliver_message``, ``sweep_outbox``) live beside it in ``inbox/outbox.py``."""
 
 import os
-from functools import partial
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from huey import crontab
