@@ -65,3 +65,66 @@ def test_a_label_put_on_in_the_header_shows_live_to_a_teammate_and_in_its_view(a
     owner.click("[data-label-menu] [data-label-option] >> text=Billing")
     expect(owner.locator("#thread-labels")).to_be_hidden()
     expect(agent.locator("#rows .row")).to_have_count(0)
+
+
+def test_bulk_actions_on_a_selection_reach_the_teammate_live(app, browser, shots):
+    from playwright.sync_api import expect
+
+    vip = app.api.post("/labels", json={"name": "VIP", "color": "#6e56cf"}).json()
+    assert "id" in vip
+    for handle, name in (
+        ("cara", "Cara Cole"),
+        ("dan", "Dan Dorn"),
+        ("eve", "Eve Ek"),
+        ("finn", "Finn Fox"),
+    ):
+        app.inbound(handle, name, f"Hi, {name} here")
+    owner = login(browser, app, OWNER[0], app.owner_password)
+    agent = login(browser, app, *AGENT)
+    bar = owner.locator("#bulk")
+    expect(bar).to_be_hidden()
+
+    def box(page, name):
+        return page.locator("#rows .row", has_text=name).locator("[data-pick]")
+
+    # A click, then Shift+click: the range between them (newest first: Finn, Eve, Dan).
+    box(owner, "Finn Fox").click()
+    box(owner, "Dan Dorn").click(modifiers=["Shift"])
+    expect(bar).to_be_visible()
+    expect(bar.locator("[data-bulk-count]")).to_have_text("3 selected")
+    for name in ("Finn Fox", "Eve Ek", "Dan Dorn"):
+        expect(box(owner, name)).to_be_checked()
+    # The keyboard: x ticks the focused row, x again unticks it.
+    owner.locator("#rows .row", has_text="Cara Cole").locator("a").focus()
+    owner.keyboard.press("x")
+    expect(bar.locator("[data-bulk-count]")).to_have_text("4 selected")
+    owner.keyboard.press("x")
+    expect(bar.locator("[data-bulk-count]")).to_have_text("3 selected")
+    for width, height in ((1280, 800), (390, 844)):
+        owner.set_viewport_size({"width": width, "height": height})
+        owner.screenshot(path=str(shots / f"bulk-selection-{width}.png"))
+    owner.set_viewport_size({"width": 1280, "height": 800})
+    # Label the three: Agnes's list shows it on exactly those rows, without reloading.
+    bar.locator("summary", has_text="Label").click()
+    bar.locator("button[value^='label:']", has_text="VIP").click()
+    expect(owner.locator("#toast")).to_have_text("3 conversations labelled.")
+    expect(bar).to_be_hidden()
+    for name in ("Finn Fox", "Eve Ek", "Dan Dorn"):
+        expect(agent.locator("#rows .row", has_text=name).locator(".tm-label")).to_have_text("VIP")
+    expect(agent.locator("#rows .row", has_text="Cara Cole").locator(".tm-label")).to_have_count(0)
+    # Assign them to Agnes, then resolve them: they leave her Open list live.
+    box(owner, "Finn Fox").click()
+    box(owner, "Dan Dorn").click(modifiers=["Shift"])
+    bar.locator("summary", has_text="Assign").click()
+    bar.locator("button", has_text="Agnes Agent").click()
+    expect(owner.locator("#toast")).to_have_text("3 conversations assigned.")
+    expect(agent.locator("#rows .row", has_text="Eve Ek").locator(".avatar.xs")).to_have_attribute(
+        "title", "Assigned to Agnes Agent"
+    )
+    box(owner, "Finn Fox").click()
+    box(owner, "Dan Dorn").click(modifiers=["Shift"])
+    bar.locator("button", has_text="Resolve").click()
+    expect(owner.locator("#toast")).to_have_text("3 conversations resolved.")
+    for name in ("Finn Fox", "Eve Ek", "Dan Dorn"):
+        expect(agent.locator("#rows .row", has_text=name)).to_have_count(0)
+    expect(agent.locator("#rows .row", has_text="Cara Cole")).to_have_count(1)

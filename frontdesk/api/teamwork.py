@@ -18,6 +18,7 @@ from frontdesk.api import serialize
 from frontdesk.api.auth import request_member
 from frontdesk.api.schemas import ConversationOut, Error, LabelOut
 from frontdesk.inbox import queries
+from frontdesk.inbox.actions import bulk
 from frontdesk.inbox.actions import labels as label_actions
 from frontdesk.inbox.actions import notifications as notification_actions
 from frontdesk.inbox.models import Notification
@@ -167,3 +168,47 @@ def put_labels(request: HttpRequest, conversation_id: int, payload: LabelsIn):
         queries.conversation_for(member.workspace_id, member.user_id, conversation_id)
         or conversation
     )
+
+
+# --- bulk actions ------------------------------------------------------------------------
+
+
+class BulkIn(Schema):
+    conversation_ids: list[int] = Field(description=f"at most {bulk.MAX_CONVERSATIONS}")
+    assignee_id: int | None = Field(
+        None, description="give them all to this member; null unassigns; leave out to keep"
+    )
+    add_label_ids: list[int] = []
+    remove_label_ids: list[int] = []
+    status: Literal["open", "pending", "resolved"] | None = None
+
+
+class BulkOut(Schema):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+@router.post("/conversations/bulk", response={200: BulkOut, 400: Error})
+def bulk_change(request: HttpRequest, payload: BulkIn):
+    """Assign, label and/or change the status of several conversations in one transaction:
+    all of them change, or none (an id of another workspace refuses the lot)."""
+    member = request_member(request)
+    rows = bulk.apply(
+        member.user,
+        member.workspace_id,
+        payload.conversation_ids,
+        bulk.BulkChange(
+            assign="assignee_id" in payload.model_fields_set,
+            assignee_id=payload.assignee_id,
+            add_label_ids=payload.add_label_ids,
+            remove_label_ids=payload.remove_label_ids,
+            status=payload.status,
+        ),
+    )
+    page = queries.conversations(
+        member.workspace_id,
+        member.user_id,
+        queries.ConversationFilter(only_ids=[row.pk for row in rows]),
+        limit=bulk.MAX_CONVERSATIONS,
+    )
+    return {"items": [serialize.conversation(c) for c in page.items], "next_cursor": None}

@@ -269,7 +269,8 @@ def list_conversations(
 
 
 @api.get(
-    "/conversations/{conversation_id}",
+    # an int, so that POST /conversations/bulk is not taken for a conversation's id
+    "/conversations/{int:conversation_id}",
     response={200: s.ConversationOut, 404: s.Error},
     tags=["conversations"],
 )

@@ -48,7 +48,9 @@ class ConversationFilter:
     unread_only: bool = False
     oldest_first: bool = False
     q: str = ""  # words in the contact's name, a handle, the subject or the last message
-    only_id: int | None = None  # does this one conversation match the filter?
+    # Only these conversations: does this one still match the list's filter (a live row),
+    # the conversations a bulk change touched.
+    only_ids: list[int] | None = None
 
 
 @dataclass
@@ -104,8 +106,8 @@ def conversations(
                 ConversationLabel.objects.filter(label_id=flt.label_id, conversation=OuterRef("pk"))
             )
         )
-    if flt.only_id is not None:
-        qs = qs.filter(pk=flt.only_id)
+    if flt.only_ids is not None:
+        qs = qs.filter(pk__in=flt.only_ids)
     if flt.q.strip():
         q = flt.q.strip()[:200]
         handle_match = ContactHandle.objects.filter(

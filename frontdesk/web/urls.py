@@ -27,6 +27,7 @@ urlpatterns = [
     path("", inbox.inbox, name="inbox"),
     path("inbox/list", inbox.list_more, name="inbox_list"),
     path("inbox/nav", inbox.sidebar_counts, name="inbox_nav"),
+    path("inbox/bulk", team.bulk_change, name="bulk_change"),
     path("c/<int:conversation_id>/", inbox.inbox, name="conversation"),
     path("c/<int:conversation_id>/row", inbox.conversation_row, name="conversation_row"),
     path("c/<int:conversation_id>/header", conversation.thread_header, name="thread_header"),

@@ -110,7 +110,7 @@ def conversation_row(request: HttpRequest, conversation_id: int) -> HttpResponse
     member = current_member(request)
     state = ListState(request.GET)
     flt = state.filter
-    flt.only_id = conversation_id
+    flt.only_ids = [conversation_id]
     page = queries.conversations(member.workspace_id, member.user_id, flt, limit=1)
     if not page.items:
         if not Conversation.objects.filter(

@@ -1,14 +1,15 @@
-"""Teamwork pages and actions of the inbox: availability for auto-assignment, labels."""
+"""Teamwork pages and actions of the inbox: availability for auto-assignment, labels, the
+list's bulk actions."""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from frontdesk.inbox.actions import labels, routing
+from frontdesk.inbox.actions import bulk, labels, routing
 from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import LABEL_COLORS, Label
 from frontdesk.web.access import current_member, member_required
@@ -59,3 +60,49 @@ def label_settings(request: HttpRequest) -> HttpResponse:
         "web/team/labels.html",
         {**shell_context(request), "colors": LABEL_COLORS.items(), "limit": labels.NAME_LIMIT},
     )
+
+
+_BULK_DONE = {
+    "assign": "assigned",
+    "label": "labelled",
+    "unlabel": "unlabelled",
+    "resolved": "resolved",
+    "open": "reopened",
+    "pending": "marked as pending",
+}
+
+
+@member_required
+@require_POST
+def bulk_change(request: HttpRequest) -> HttpResponse:
+    """The list's selection: ``ids`` and ``do`` as ``assign:<user id>|me|none``,
+    ``label:<id>``, ``unlabel:<id>`` or ``status:resolved|open|pending``."""
+    member = current_member(request)
+    ids = [int(x) for x in request.POST.getlist("ids") if x.isdigit()]
+    what, _, value = request.POST.get("do", "").partition(":")
+    change = bulk.BulkChange()
+    if what == "assign":
+        change.assign = True
+        change.assignee_id = member.user_id if value == "me" else _number(value)
+    elif what in ("label", "unlabel") and value.isdigit():
+        setattr(change, "add_label_ids" if what == "label" else "remove_label_ids", [int(value)])
+    elif what == "status":
+        change.status = value
+    try:
+        rows = bulk.apply(member.user, member.workspace_id, ids, change)
+    except ActionRefused as exc:
+        text, status = str(exc)[:1].upper() + str(exc)[1:] + ".", 400
+    else:
+        count = len(rows)
+        done = _BULK_DONE.get(value if what == "status" else what, "changed")
+        text, status = f"{count} conversation{'s' if count != 1 else ''} {done}.", 200
+    if request.headers.get("HX-Request"):
+        return JsonResponse({"text": text}, status=status)
+    (messages.success if status == 200 else messages.error)(request, text)
+    back = request.headers.get("Referer", "")
+    safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()})
+    return redirect(back if safe else "inbox")
+
+
+def _number(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
