@@ -26,12 +26,14 @@ SMALL = {
     "unipile.py": ["-n", "50", "--chats", "2", "--per-chat", "5"],
     "email_sync.py": ["-n", "50"],
     "api_ingest.py": ["-n", "100", "--concurrency", "4", "--contacts", "20"],
+    "search.py": ["--messages", "3000", "--conversations", "300", "-r", "3"],
+    "fanout.py": ["--members", "20", "-r", "3"],
     "whatsapp_webhooks.py": [
         *("-n", "100", "--concurrency", "4", "--contacts", "20"),
         *("--rate", "20", "--seconds", "1"),
     ],
 }
-TAKES_DATABASE = {"ingest.py", "ui.py", "unipile.py", "email_sync.py"}
+TAKES_DATABASE = {"ingest.py", "ui.py", "unipile.py", "email_sync.py", "search.py"}
 
 
 def main() -> int:

@@ -175,9 +175,12 @@ def test_one_workspace_never_finds_another_workspaces_messages_or_contacts(
 
 @pytest.mark.parametrize("window", [3, 2000])
 def test_newest_first_across_pages_whatever_the_window(owner, inbound, monkeypatch, window):
-    """A small window forces the second step (the index's full match set, sorted): the
-    order and the pages must be the same as with the window."""
+    """A small window (batch on SQLite) forces the later steps (PostgreSQL: the index's
+    full match set, sorted; SQLite: more batches): the order and the pages must be the
+    same as with a large one."""
     monkeypatch.setattr(inbox_search, "WINDOW", window)
+    monkeypatch.setattr(inbox_search, "FIRST_BATCH", window)
+    monkeypatch.setattr(inbox_search, "CONTACT_WINDOW", window)
     expected = []
     for i in range(23):
         # History arrives out of order: ids do not follow time.

@@ -5,18 +5,25 @@ column, migration inbox 0010): no code path that writes a message or a contact c
 it.
 
 "Newest 50 matches" is the known trap of a full-text index: it finds every match, then
-sorts them all by time (a common word: hundreds of thousands of rows). So each search
-first walks the workspace's newest rows through the time index and tests only those
-(``WINDOW`` at most: cheap, and enough whenever the words are common); only when that
-window holds too few matches, the words are rare enough that the index's full match set
-is small, and it is sorted. bench/search.py measures both cases.
+sorts them all by time (a common word: hundreds of thousands of rows). Here neither
+database sorts more than a bounded number of rows:
+
+- SQLite: the FTS5 rowid of a message sorts by time (``(unix seconds << 31) + id``), so
+  matches are read newest first straight from the index, in batches, until enough pass
+  the filters.
+- PostgreSQL: one statement walks the workspace's newest ``WINDOW`` messages through the
+  time index, tests each row's ``search_vector`` and stops at the 50th match (a common
+  word reads a few hundred rows). Fewer than 50 in the window means the words are rare,
+  and only then does the GIN index's full match set get sorted (a few thousand at most).
+
+Contacts (a workspace has far fewer) match through the newest ``CONTACT_WINDOW`` conversations the
+same way. bench/search.py measures each case on a million messages.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,12 +45,17 @@ from frontdesk.inbox.models import (
 from frontdesk.inbox.queries import Page, contact_handles_prefetch
 
 WINDOW = 2000  # newest rows tested one by one before the index's full match set is sorted
+FIRST_BATCH = 250  # SQLite: matches read at first, then four times more each time
+CONTACT_WINDOW = 500  # newest conversations whose contacts are tested one by one
+FALLBACK_CAP = 20_000  # matching contacts whose conversations are sorted in Python
 MAX_GROUPS = 8  # words or quoted phrases in one query
 _WORD = re.compile(r"[^\W_]+")
 _PHRASE_OR_WORD = re.compile(r'"([^"]*)"?|(\S+)')
 # Where a stream's rows sit when two share a timestamp (the cursor's middle part).
 _MESSAGE, _CONVERSATION = 1, 0
 _RANK = 10**15  # the cursor packs (rank, id) into one number
+_ID_BITS = 31  # SQLite's message index: rowid = (unix seconds << 31) + message id
+_ID_MASK = (1 << _ID_BITS) - 1
 
 
 @dataclass
@@ -112,13 +124,18 @@ class _Index:
                 " AND search_vector @@ to_tsquery('simple', %s)",
                 [ids, self.expr],
             )
-        # FTS5 walks a rowid range cheaply; the window's ids are mostly one range.
+        # FTS5 walks a rowid range cheaply (contacts: rowid = id).
         found = self._ids(
             f"SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s"  # noqa: S608
             " AND rowid BETWEEN %s AND %s",
             [self.expr, ids[0], ids[-1]],
         )
         return found.intersection(ids)
+
+    def matching_ids(self, table: str, limit: int) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(self.matching(table).sql + " LIMIT %s", [self.expr, limit])
+            return [row[0] for row in cursor.fetchall()]
 
     def matching(self, table: str) -> RawSQL:
         if self.postgres:
@@ -127,30 +144,88 @@ class _Index:
             sql = f"SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH %s"  # noqa: S608
         return RawSQL(sql, [self.expr])  # noqa: S611 (constant SQL, the query a parameter)
 
-    def message_matches(self) -> Q | RawSQL:
-        if self.postgres:  # the row's own column, so the planner may use either index
-            return RawSQL(
-                '"inbox_message"."search_vector" @@ to_tsquery(\'simple\', %s)',
-                [self.expr],
-                output_field=BooleanField(),
+    def newest_messages(
+        self, ordered: QuerySet, flt: SearchFilter, position: tuple | None, n: int
+    ) -> list[tuple[datetime, int]]:
+        """(created_at, id) of the ``n`` newest messages of ``ordered`` that match."""
+        if self.postgres:
+            return self._postgres_messages(ordered, n)
+        return self._sqlite_messages(ordered, flt, position, n)
+
+    def _postgres_messages(self, ordered: QuerySet, n: int) -> list[tuple[datetime, int]]:
+        # One statement: the newest WINDOW rows through the time index, each tested on its
+        # own column; it stops at the n-th match, so a common word reads ~n/frequency rows.
+        match = RawSQL(
+            '"inbox_message"."search_vector" @@ to_tsquery(\'simple\', %s)',
+            [self.expr],
+            output_field=BooleanField(),
+        )
+        window = ordered.annotate(fd_hit=match).values_list("created_at", "id", "fd_hit")
+        sql, params = window[:WINDOW].query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT created_at, id FROM ({sql}) w WHERE fd_hit"  # noqa: S608 (the ORM's)
+                " ORDER BY created_at DESC, id DESC LIMIT %s",
+                [*params, n],
             )
-        return Q(pk__in=self.matching("inbox_message"))
+            hits = [(row[0], row[1]) for row in cursor.fetchall()]
+        edge = list(ordered.values_list("created_at", "id")[WINDOW - 1 : WINDOW])
+        if len(hits) >= n or not edge:
+            return hits
+        # Fewer than n among the newest WINDOW: the words are rare, so all their matches
+        # (GIN) sorted by time are few. Only those older than the window are left.
+        at, pk = edge[0]
+        older = ordered.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=pk)).filter(match)
+        return hits + list(older.values_list("created_at", "id")[: n - len(hits)])
+
+    def _sqlite_messages(
+        self, ordered: QuerySet, flt: SearchFilter, position: tuple | None, n: int
+    ) -> list[tuple[datetime, int]]:
+        # The index's rowid sorts by time (migration inbox 0014): matches come newest
+        # first, in growing batches, until n pass the filters.
+        bounds = [at for at in (position[0] if position else None, flt.before) if at]
+        high = (int(min(bounds).timestamp()) + 1) << _ID_BITS if bounds else None
+        low = int(flt.after.timestamp()) << _ID_BITS if flt.after else None
+        hits: list[tuple[datetime, int]] = []
+        size = FIRST_BATCH
+        while True:
+            sql = "SELECT rowid FROM inbox_message_fts WHERE inbox_message_fts MATCH %s"
+            params: list[Any] = [self.expr]
+            if high is not None:
+                sql, params = sql + " AND rowid < %s", [*params, high]
+            if low is not None:
+                sql, params = sql + " AND rowid >= %s", [*params, low]
+            with connection.cursor() as cursor:
+                cursor.execute(sql + " ORDER BY rowid DESC LIMIT %s", [*params, size])
+                keys = [row[0] for row in cursor.fetchall()]
+            ids = [key & _ID_MASK for key in keys]
+            # No ORDER BY here: SQLite would walk the time index instead of fetching the ids.
+            found = ordered.filter(pk__in=ids).order_by().values_list("created_at", "id")
+            hits += found if ids else []
+            if len(hits) >= n or len(keys) < size:
+                return sorted(hits, reverse=True)[:n]
+            high, size = keys[-1], min(size * 4, 8000)
 
 
-def _newest(
-    ordered: QuerySet, at: str, key: str, among: Callable[[list[int]], set[int]], matching, n: int
-) -> list[tuple[datetime, int]]:
-    """(time, id) of the ``n`` newest rows of ``ordered`` (sorted by ``at`` then id, newest
-    first) whose ``key`` matches: tested among the newest ``WINDOW`` first, else (few
-    matches: rare words) all matches from the index, sorted."""
-    window = list(ordered.values_list(at, "id", key)[:WINDOW])
-    found = among(sorted({row[2] for row in window}))
+def _newest_conversations(ordered: QuerySet, index: _Index, n: int) -> list[tuple[datetime, int]]:
+    """(last_message_at, id) of the ``n`` newest conversations of ``ordered`` whose contact
+    matches: tested among the newest ``CONTACT_WINDOW`` first, else (few matches: rare
+    words) all matching contacts' conversations, sorted."""
+    window = list(ordered.values_list("last_message_at", "id", "contact_id")[:CONTACT_WINDOW])
+    found = index.among("inbox_contact", sorted({row[2] for row in window}))
     hits = [(row[0], row[1]) for row in window if row[2] in found][:n]
-    if len(hits) >= n or len(window) < WINDOW:
+    if len(hits) >= n or len(window) < CONTACT_WINDOW:
         return hits
-    last_at, last_id = window[-1][0], window[-1][1]
-    older = ordered.filter(Q(**{f"{at}__lt": last_at}) | Q(**{at: last_at, "id__lt": last_id}))
-    return hits + list(older.filter(matching).values_list(at, "id")[: n - len(hits)])
+    at, pk = window[-1][0], window[-1][1]
+    older = ordered.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk))
+    contact_ids = index.matching_ids("inbox_contact", FALLBACK_CAP)
+    if len(contact_ids) < FALLBACK_CAP:  # all of them: their conversations, sorted here
+        rows = older.filter(contact_id__in=contact_ids).order_by()
+        return (
+            hits + sorted(rows.values_list("last_message_at", "id"), reverse=True)[: n - len(hits)]
+        )
+    rows = older.filter(contact_id__in=index.matching("inbox_contact"))
+    return hits + list(rows.values_list("last_message_at", "id")[: n - len(hits)])
 
 
 def _conversation_filter(flt: SearchFilter, user_id: int, prefix: str = "") -> Q:
@@ -232,21 +307,11 @@ def search(
         messages = messages.filter(created_at__lt=flt.before)
         conversations = conversations.filter(last_message_at__lt=flt.before)
 
-    message_rows = _newest(
-        messages.order_by("-created_at", "-id"),
-        "created_at",
-        "id",
-        lambda ids: index.among("inbox_message", ids),
-        index.message_matches(),
-        limit + 1,
+    message_rows = index.newest_messages(
+        messages.order_by("-created_at", "-id"), flt, position, limit + 1
     )
-    conversation_rows = _newest(
-        conversations.order_by("-last_message_at", "-id"),
-        "last_message_at",
-        "contact_id",
-        lambda ids: index.among("inbox_contact", ids),
-        Q(contact_id__in=index.matching("inbox_contact")),
-        limit + 1,
+    conversation_rows = _newest_conversations(
+        conversations.order_by("-last_message_at", "-id"), index, limit + 1
     )
     merged = sorted(
         [(at, _MESSAGE, pk) for at, pk in message_rows]
