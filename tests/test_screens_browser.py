@@ -1,4 +1,5 @@
-"""Every main screen in Chromium, with data on it: none is wider than a 390 px phone.
+"""Every main screen in Chromium, with data on it: none is wider than a 390 px phone, and an
+axe audit (axe-core) finds no serious or critical accessibility problem on any of them.
 
 (The Apps & integrations and connect pages have their own test: test_connect_pages_browser.)
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 from tests.browser import OWNER, login, running_app
 
@@ -122,3 +124,37 @@ def test_no_screen_is_wider_than_a_phone(app, browser, screens, shots):
     # the table's columns stack on a phone: each number still says what it counts
     assert "\nOpen conversations: 0\n" in page.locator("tr", has_text="Agnes Agent").inner_text()
     assert not too_wide, "\n".join(too_wide)
+
+
+def serious_problems(page) -> list[str]:
+    """axe-core's serious and critical violations on the page, with where they are."""
+    found = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}: "
+        + "; ".join(
+            f"{' '.join(map(str, node['target']))} ({node['failureSummary'].splitlines()[-1].strip()})"
+            for node in v["nodes"][:3]
+        )
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize(
+    "look",
+    [
+        {"viewport": {"width": 1280, "height": 800}},
+        PHONE,
+    ],
+    ids=["laptop", "phone"],
+)
+def test_axe_finds_no_serious_problem_on_any_screen(app, browser, screens, look):
+    page = login(browser, app, OWNER[0], app.owner_password, **look)
+    outside = browser.new_context(**look).new_page()
+    problems = []
+    for who, pages in ((page, screens), (outside, SIGNED_OUT)):
+        for name, path in pages.items():
+            who.goto(app.base + path)
+            who.wait_for_load_state("networkidle")
+            problems += [f"{name}: {problem}" for problem in serious_problems(who)]
+    assert not problems, "\n".join(problems)
