@@ -1,4 +1,4 @@
-"""REST API for teamwork: notifications, labels (canned replies and search join them).
+"""REST API for teamwork: notifications, labels, bulk changes, canned replies.
 
 Mounted on the v1 API (frontdesk/api/views.py). Another workspace's rows are 404.
 """
@@ -18,10 +18,10 @@ from frontdesk.api import serialize
 from frontdesk.api.auth import request_member
 from frontdesk.api.schemas import ConversationOut, Error, LabelOut
 from frontdesk.inbox import queries
-from frontdesk.inbox.actions import bulk
+from frontdesk.inbox.actions import bulk, canned
 from frontdesk.inbox.actions import labels as label_actions
 from frontdesk.inbox.actions import notifications as notification_actions
-from frontdesk.inbox.models import Notification
+from frontdesk.inbox.models import CannedReply, Notification
 
 router = Router(tags=["teamwork"])
 
@@ -212,3 +212,51 @@ def bulk_change(request: HttpRequest, payload: BulkIn):
         limit=bulk.MAX_CONVERSATIONS,
     )
     return {"items": [serialize.conversation(c) for c in page.items], "next_cursor": None}
+
+
+# --- canned replies ----------------------------------------------------------------------
+
+
+class CannedIn(Schema):
+    shortcut: str = Field(description="typed after / in the reply box: letters, digits, - and _")
+    title: str = ""
+    text: str = Field(
+        description="may use {{contact.name}}, {{contact.first_name}}, {{contact.company}}, "
+        "{{agent.name}}, {{agent.first_name}}, {{workspace.name}}"
+    )
+
+
+class CannedOut(Schema):
+    id: int
+    shortcut: str
+    title: str
+    text: str
+
+
+class CannedPage(Schema):
+    items: list[CannedOut]
+    next_cursor: str | None
+
+
+def canned_reply(row: CannedReply) -> dict:
+    return {"id": row.pk, "shortcut": row.shortcut, "title": row.title, "text": row.text}
+
+
+@router.get("/canned-replies", response=CannedPage)
+def list_canned(request: HttpRequest):
+    """The workspace's canned replies by shortcut (variables as written)."""
+    member = request_member(request)
+    return {
+        "items": [canned_reply(x) for x in queries.canned_replies(member.workspace_id)],
+        "next_cursor": None,
+    }
+
+
+@router.post("/canned-replies", response={201: CannedOut, 400: Error})
+def create_canned(request: HttpRequest, payload: CannedIn):
+    """A new canned reply for the whole team."""
+    member = request_member(request)
+    row = canned.save_canned(
+        member.workspace_id, payload.shortcut, payload.title, payload.text, author=member.user
+    )
+    return Status(201, canned_reply(row))

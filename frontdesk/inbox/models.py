@@ -489,6 +489,28 @@ class ConversationLabel(models.Model):
         return f"{self.label_id} on {self.conversation_id}"
 
 
+class CannedReply(models.Model):
+    """A saved answer the team types with ``/shortcut`` in the reply box; ``{{contact.name}}``,
+    ``{{contact.first_name}}``, ``{{agent.name}}`` ... are filled in (inbox/actions/canned.py)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    shortcut = models.CharField(max_length=40)
+    title = models.CharField(max_length=120)
+    text = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "shortcut"], name="canned_shortcut_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"
+
+
 class PendingConnection(EncryptedCredentials, models.Model):
     """A connect flow under way at a provider (OAuth consent, Unipile's hosted auth): no
     channel exists until the provider sends the person back with a grant, so an abandoned

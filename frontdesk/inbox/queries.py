@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from frontdesk.inbox.models import (
+    CannedReply,
     ChannelAccount,
     Contact,
     ContactHandle,
@@ -80,6 +81,10 @@ def labels_prefetch() -> Prefetch:
 
 def labels(workspace_id: int) -> QuerySet[Label]:
     return Label.objects.filter(workspace_id=workspace_id).order_by("name", "id")
+
+
+def canned_replies(workspace_id: int) -> QuerySet[CannedReply]:
+    return CannedReply.objects.filter(workspace_id=workspace_id).order_by("shortcut")
 
 
 def conversations(

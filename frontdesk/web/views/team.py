@@ -1,5 +1,5 @@
 """Teamwork pages and actions of the inbox: availability for auto-assignment, labels, the
-list's bulk actions."""
+list's bulk actions, canned replies."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from frontdesk.inbox.actions import bulk, labels, routing
+from frontdesk.inbox import queries
+from frontdesk.inbox.actions import bulk, canned, labels, routing
 from frontdesk.inbox.errors import ActionRefused
-from frontdesk.inbox.models import LABEL_COLORS, Label
-from frontdesk.web.access import current_member, member_required
+from frontdesk.inbox.models import LABEL_COLORS, CannedReply, Label
+from frontdesk.web.access import conversation_or_404, current_member, member_required
 from frontdesk.web.views.shell import shell_context
 
 
@@ -106,3 +107,57 @@ def bulk_change(request: HttpRequest) -> HttpResponse:
 
 def _number(value: str) -> int | None:
     return int(value) if value.isdigit() else None
+
+
+@member_required
+def canned_settings(request: HttpRequest) -> HttpResponse:
+    """Settings > Canned replies: the team's saved answers (every member keeps them)."""
+    member = current_member(request)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        shortcut, title, text = (request.POST.get(k, "") for k in ("shortcut", "title", "text"))
+        row = None
+        if action != "create":
+            row = get_object_or_404(
+                CannedReply, pk=request.POST.get("canned") or 0, workspace_id=member.workspace_id
+            )
+        try:
+            if row is not None and action == "delete":
+                canned.delete_canned(row)
+                messages.success(request, f"/{row.shortcut} deleted.")
+            else:
+                row = canned.save_canned(
+                    member.workspace_id, shortcut, title, text, author=member.user, row=row
+                )
+                messages.success(request, f"/{row.shortcut} saved.")
+        except ActionRefused as exc:
+            messages.error(request, str(exc)[:1].upper() + str(exc)[1:] + ".")
+            typed = {"shortcut": shortcut, "title": title, "text": text, "canned": row and row.pk}
+            request.session["canned-typed"] = typed
+        return redirect("canned_settings")
+    return render(
+        request,
+        "web/team/canned.html",
+        {
+            **shell_context(request),
+            "canned_replies": queries.canned_replies(member.workspace_id),
+            "variables": canned.VARIABLES,
+            "typed": request.session.pop("canned-typed", {}),
+            "text_limit": canned.TEXT_LIMIT,
+        },
+    )
+
+
+@member_required
+@require_GET
+def canned_for_conversation(request: HttpRequest, conversation_id: int) -> JsonResponse:
+    """The reply box's picker: every canned reply with its variables filled for this
+    conversation's contact and the member writing."""
+    member = current_member(request)
+    conversation = conversation_or_404(member, conversation_id)
+    values = canned.values_for(conversation, member.user)
+    items = [
+        {"shortcut": row.shortcut, "title": row.title, "text": canned.fill(row.text, values)}
+        for row in queries.canned_replies(member.workspace_id)[:500]
+    ]
+    return JsonResponse({"items": items})
