@@ -154,7 +154,8 @@ class _Index:
 
     def _postgres_messages(self, ordered: QuerySet, n: int) -> list[tuple[datetime, int]]:
         # One statement: the newest WINDOW rows through the time index, each tested on its
-        # own column; it stops at the n-th match, so a common word reads ~n/frequency rows.
+        # own column. No ORDER BY outside: the executor pulls rows one by one and stops at
+        # the n-th match, so a common word reads ~n/frequency rows (sorted here).
         match = RawSQL(
             '"inbox_message"."search_vector" @@ to_tsquery(\'simple\', %s)',
             [self.expr],
@@ -164,11 +165,10 @@ class _Index:
         sql, params = window[:WINDOW].query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT created_at, id FROM ({sql}) w WHERE fd_hit"  # noqa: S608 (the ORM's)
-                " ORDER BY created_at DESC, id DESC LIMIT %s",
+                f"SELECT created_at, id FROM ({sql}) w WHERE fd_hit LIMIT %s",  # noqa: S608
                 [*params, n],
             )
-            hits = [(row[0], row[1]) for row in cursor.fetchall()]
+            hits = sorted(((row[0], row[1]) for row in cursor.fetchall()), reverse=True)
         edge = list(ordered.values_list("created_at", "id")[WINDOW - 1 : WINDOW])
         if len(hits) >= n or not edge:
             return hits
