@@ -155,9 +155,15 @@ def test_embedded_signup_button_and_its_csp(owner, meta_app):
     assert 'id="wa-embedded-signup"' in html
     assert 'data-config-id="998877"' in html
     assert "whatsapp-embedded-signup.js" in html
-    assert "https://connect.facebook.net" in page["Content-Security-Policy"]
+    policy = page["Content-Security-Policy"]
+    assert "script-src 'self' https://connect.facebook.net;" in policy
+    assert "frame-src 'self' https://www.facebook.com https://web.facebook.com;" in policy
+    assert "*" not in policy.split("connect-src")[1].split(";")[0]  # exact origins only
+    assert page["Cross-Origin-Opener-Policy"] == "same-origin-allow-popups"  # the popup answers
     # Only that page: the inbox keeps the strict policy.
-    assert "connect.facebook.net" not in _login(owner).get("/apps/")["Content-Security-Policy"]
+    apps = _login(owner).get("/apps/")
+    assert "facebook" not in apps["Content-Security-Policy"]
+    assert apps["Cross-Origin-Opener-Policy"] == "same-origin"
 
 
 def test_embedded_signup_exchanges_the_code_subscribes_and_registers(owner, graph, meta_app):

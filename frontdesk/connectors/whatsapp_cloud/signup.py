@@ -6,6 +6,10 @@ Offered when ``FRONTDESK_META_APP_ID``, ``FRONTDESK_META_APP_SECRET`` and
 ``FRONTDESK_META_CONFIG_ID`` are set (settings or environment). The app's webhook is set
 once in Meta's dashboard to ``/webhooks/whatsapp/`` with ``FRONTDESK_META_VERIFY_TOKEN``.
 ``FRONTDESK_WHATSAPP_GRAPH_URL`` (default Meta's v21.0 root) is where the exchange happens.
+``FRONTDESK_META_SDK_URL`` (default Facebook's ``sdk.js``) and ``FRONTDESK_META_ORIGINS``
+(comma-separated; default www.facebook.com and web.facebook.com, where the popup runs and
+posts its messages from) are what the connect page's Content-Security-Policy allows, on that
+page only, and the only origins whose messages it reads (tests point them at a stand-in).
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from django.conf import settings
 
 from frontdesk.connectors.whatsapp_cloud.graph import DEFAULT_GRAPH_URL, Graph, GraphError
 
+DEFAULT_SDK_URL = "https://connect.facebook.net/en_US/sdk.js"
+DEFAULT_ORIGINS = ("https://www.facebook.com", "https://web.facebook.com")
+
 
 def _setting(name: str) -> str:
     return str(getattr(settings, name, "") or os.environ.get(name, "")).strip()
@@ -32,6 +39,8 @@ class MetaApp:
     config_id: str
     verify_token: str
     graph_url: str
+    sdk_url: str = DEFAULT_SDK_URL
+    origins: tuple[str, ...] = DEFAULT_ORIGINS
 
     @property
     def graph_version(self) -> str:
@@ -52,6 +61,12 @@ def meta_app() -> MetaApp | None:
         config_id=config_id,
         verify_token=_setting("FRONTDESK_META_VERIFY_TOKEN"),
         graph_url=(_setting("FRONTDESK_WHATSAPP_GRAPH_URL") or DEFAULT_GRAPH_URL).rstrip("/"),
+        sdk_url=_setting("FRONTDESK_META_SDK_URL") or DEFAULT_SDK_URL,
+        origins=tuple(
+            o.strip().rstrip("/")
+            for o in (_setting("FRONTDESK_META_ORIGINS") or ",".join(DEFAULT_ORIGINS)).split(",")
+            if o.strip()
+        ),
     )
 
 

@@ -27,6 +27,7 @@ from frontdesk.connectors.whatsapp_cloud.graph import (
     GraphUnreachable,
 )
 from frontdesk.connectors.whatsapp_cloud.signup import meta_app
+from frontdesk.core import csp
 from frontdesk.inbox.actions.channel import save_connection
 from frontdesk.inbox.models import ChannelAccount
 
@@ -148,13 +149,17 @@ def _page(
         status=status,
     )
     if app is not None and channel is None:
-        # Facebook's JavaScript SDK runs the Embedded Signup popup: allowed on this page only.
-        base: dict[str, Any] = settings.SECURE_CSP
-        csp = {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in base.items()}
-        csp["script-src"] = [*csp.get("script-src", []), "https://connect.facebook.net"]
-        csp["frame-src"] = [*csp.get("frame-src", []), "https://*.facebook.com"]
-        csp["connect-src"] = [*csp.get("connect-src", []), "https://*.facebook.com"]
-        response._csp_config = csp  # type: ignore[attr-defined]
+        # Facebook's JavaScript SDK (its script) runs the Embedded Signup popup and talks
+        # to Facebook (frames, calls): exactly those origins, on this page only.
+        csp.allow(
+            response,
+            script_src=[csp.origin(app.sdk_url)],
+            frame_src=list(app.origins),
+            connect_src=list(app.origins),
+        )
+        # The popup posts its result to the page that opened it: keep that link (the app's
+        # "same-origin" would cut it), for the popups this page opens only.
+        response["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
     return response
 
 

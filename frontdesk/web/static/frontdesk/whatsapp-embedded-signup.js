@@ -11,14 +11,21 @@
 
   function say(text) { status.textContent = text; }
 
+  const origins = (root.dataset.origins || "").split(" ").filter(Boolean);
+
+  // Session logging (sessionInfoVersion 3): Facebook's window posts a JSON string
+  // {type: "WA_EMBEDDED_SIGNUP", event: "FINISH" | "CANCEL", data: {...}}.
   window.addEventListener("message", function (event) {
-    let host;
-    try { host = new URL(event.origin).hostname; } catch (e) { return; }
-    if (host !== "facebook.com" && !host.endsWith(".facebook.com")) return;
-    let data = event.data;
-    if (typeof data === "string") { try { data = JSON.parse(data); } catch (e) { return; } }
+    if (origins.indexOf(event.origin) < 0) return;
+    if (typeof event.data !== "string") return;  // the SDK's own messages
+    let data;
+    try { data = JSON.parse(event.data); } catch (e) { return; }
     if (!data || data.type !== "WA_EMBEDDED_SIGNUP") return;
-    if (data.event === "CANCEL") { say("Signup was cancelled in Meta's window."); return; }
+    if (data.event === "CANCEL") {
+      const error = data.data && data.data.error_message;
+      say(error ? "Meta could not finish the signup: " + error : "Signup was cancelled in Meta's window: nothing was connected.");
+      return;
+    }
     if (data.data && data.data.waba_id) session = data.data;
   });
 
@@ -38,7 +45,7 @@
     window.FB.init({ appId: root.dataset.appId, autoLogAppEvents: true, xfbml: false, version: root.dataset.graphVersion });
   };
   const sdk = document.createElement("script");
-  sdk.src = "https://connect.facebook.net/en_US/sdk.js";
+  sdk.src = root.dataset.sdkUrl;
   sdk.async = true;
   sdk.crossOrigin = "anonymous";
   document.head.appendChild(sdk);
@@ -47,13 +54,13 @@
     if (!window.FB) { say("Facebook's login could not be loaded (blocked by the browser?)."); return; }
     window.FB.login(function (response) {
       const code = response && response.authResponse && response.authResponse.code;
-      if (!code) { say("Signup was not completed."); return; }
+      if (!code) { if (!status.textContent) say("Signup was not completed: nothing was connected."); return; }
       submit(code, 0);
     }, {
       config_id: root.dataset.configId,
       response_type: "code",
       override_default_response_type: true,
-      extras: { setup: {}, sessionInfoVersion: "3" },
+      extras: { setup: {}, featureType: "", sessionInfoVersion: "3" },
     });
   });
 })();
