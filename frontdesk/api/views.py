@@ -7,7 +7,7 @@ import binascii
 
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Query, Swagger
+from ninja import Query, Swagger
 from ninja.errors import HttpError
 from ninja.responses import Status
 
@@ -15,6 +15,7 @@ from frontdesk.api import schemas as s
 from frontdesk.api import serialize
 from frontdesk.api.auth import ChannelSecretAuth, TokenAuth, secret_matches
 from frontdesk.api.auth import request_member as _member
+from frontdesk.api.openapi import DocumentedAPI
 from frontdesk.connectors.base import ConfigError, InboundAttachment, InboundMessage, StatusUpdate
 from frontdesk.connectors.registry import CONNECTORS
 from frontdesk.inbox import queries
@@ -29,7 +30,7 @@ from frontdesk.inbox.errors import ActionRefused, ReplyBlocked, ReplyHeld
 from frontdesk.inbox.models import Attachment, ChannelAccount, Conversation
 from frontdesk.workspaces.models import Membership, User
 
-api = NinjaAPI(
+api = DocumentedAPI(
     title="Frontdesk API",
     version="1",
     urls_namespace="api-1",
