@@ -277,6 +277,24 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link_once(owner, mail,
     assert Client().get(path).status_code == 404  # used
 
 
+@pytest.mark.parametrize(
+    ("password", "said"),
+    [
+        ("password123", "too common"),
+        ("81726354091", "entirely numeric"),
+        ("owner.acme.test", "too similar to the email"),
+        ("a-1", "too short"),
+    ],
+)
+def test_a_weak_new_password_is_refused_in_words(owner, mail, smtp, password, said):
+    anon = Client()
+    anon.post("/password/forgot/", {"email": "owner@acme.test"})
+    path = RESET.search(smtp.received[-1].message.get_content()).group(1)
+    refused = anon.post(path, {"new_password": password, "new_password2": password})
+    assert refused.status_code == 400 and said in refused.content.decode()
+    assert Client().login(username="owner@acme.test", password=PASSWORD)  # unchanged
+
+
 def test_forgot_password_reveals_no_account(owner, mail, smtp):
     answer = Client().post("/password/forgot/", {"email": "nobody@acme.test"})
     assert answer.status_code == 200
