@@ -32,6 +32,7 @@ def django_on(database_url: str | None):
     data_dir = tempfile.mkdtemp(prefix="frontdesk-bench-")
     os.environ["FRONTDESK_DATA_DIR"] = data_dir
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontdesk.settings")
+    os.environ["FRONTDESK_FETCH_PRIVATE_ADDRESSES"] = "1"  # the stand-ins are on loopback
     created_db = None
     if database_url:
         import psycopg

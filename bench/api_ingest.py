@@ -59,7 +59,6 @@ def main() -> None:
     args = parser.parse_args()
     env = base_env()
     env["FRONTDESK_LOG_LEVEL"] = "WARNING"
-    env["FRONTDESK_FETCH_PRIVATE_ADDRESSES"] = "1"  # the callback below is on loopback
     with embedded(env) as (base, _):
         token = create_token(env, "owner@example.com")
         channel = httpx.post(
