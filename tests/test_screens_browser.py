@@ -1,5 +1,6 @@
-"""Every main screen in Chromium, with data on it: none is wider than a 390 px phone, and an
-axe audit (axe-core) finds no serious or critical accessibility problem on any of them.
+"""Every main screen in Chromium, with data on it: none is wider than a 390 px phone, an axe
+audit (axe-core) finds no serious or critical accessibility problem on any of them, and the
+inbox works with the keyboard alone (Tab to a conversation, open it, reply).
 
 (The Apps & integrations and connect pages have their own test: test_connect_pages_browser.)
 """
@@ -158,3 +159,33 @@ def test_axe_finds_no_serious_problem_on_any_screen(app, browser, screens, look)
             who.wait_for_load_state("networkidle")
             problems += [f"{name}: {problem}" for problem in serious_problems(who)]
     assert not problems, "\n".join(problems)
+
+
+def tab_to(page, describe: str, is_it: str, limit: int = 80) -> None:
+    """Press Tab until the focused element passes the JS test ``is_it`` (given ``el``)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(el => !!el && ({is_it}))(document.activeElement)"):
+            return
+    raise AssertionError(f"Tab never reached {describe}")
+
+
+def test_the_inbox_by_keyboard_alone_open_a_conversation_and_reply(app, browser, shots):
+    bea = app.inbound("+5511999990002", "Bea Keys", "Can I pay by bank transfer?")
+    page = login(
+        browser, app, OWNER[0], app.owner_password, viewport={"width": 1280, "height": 800}
+    )
+    tab_to(page, "Bea's conversation", "el.closest('.row') && el.textContent.includes('Bea Keys')")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{app.base}/c/{bea['conversation_id']}/")
+    tab_to(page, "the reply box", "el.matches('textarea') && !!el.closest('#reply-form')")
+    page.keyboard.type("Yes, bank transfer works.")
+    page.screenshot(path=str(shots / "keyboard-reply.png"))
+    page.keyboard.press("Enter")  # Enter sends
+    page.locator("#messages").get_by_text("Yes, bank transfer works.").wait_for()
+
+    def replied() -> bool:
+        items = app.api.get(f"/conversations/{bea['conversation_id']}/messages").json()["items"]
+        return any(m["text"] == "Yes, bank transfer works." for m in items)
+
+    assert replied()
