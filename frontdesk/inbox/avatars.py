@@ -90,19 +90,35 @@ def _refuse_private(url: str) -> None:
 
 def content_type(contact: Contact) -> str:
     """The stored picture's type, known from the extension it was saved with."""
-    ext = (contact.avatar.name or "").rsplit(".", 1)[-1].lower()
+    return stored_type(contact.avatar.name)
+
+
+def stored_type(name: str | None) -> str:
+    """A stored picture's type, from the extension ``picture_name`` gave it."""
+    ext = (name or "").rsplit(".", 1)[-1].lower()
     return next((t for t, e in _IMAGE_TYPES.items() if e == ext), "application/octet-stream")
+
+
+def picture_name(prefix: object, data: bytes) -> str:
+    """A file name for a picture: a new picture is a new name (and URL); ValueError, in words,
+    unless the bytes are a JPEG, PNG, GIF or WebP image of at most ``MAX_AVATAR_BYTES``."""
+    if len(data) > MAX_AVATAR_BYTES:
+        raise ValueError(f"A picture is at most {MAX_AVATAR_BYTES // (1024 * 1024)} MB.")
+    found = sniff_content_type(data[:64], "", "")
+    if found not in _IMAGE_TYPES:
+        raise ValueError("That file is not a picture: choose a JPEG, PNG, GIF or WebP image.")
+    return f"{prefix}-{hashlib.sha256(data).hexdigest()[:16]}.{_IMAGE_TYPES[found]}"
 
 
 def copy_avatar(contact_id: int, url: str) -> str:
     """Store the picture at ``url`` as the contact's avatar, unless the contact has moved on
     to another picture (or is gone) meanwhile."""
     try:
-        data, content_type = fetch_image(url)
+        data, _ = fetch_image(url)
     except AvatarUnavailable as exc:
         log.info("no picture for contact %s: %s", contact_id, exc)
         return "unavailable"
-    name = f"{contact_id}-{hashlib.sha256(data).hexdigest()[:16]}.{_IMAGE_TYPES[content_type]}"
+    name = picture_name(contact_id, data)
     with transaction.atomic():
         contact = Contact.objects.select_for_update().filter(pk=contact_id).first()
         if contact is None or contact.avatar_url != url:

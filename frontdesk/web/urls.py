@@ -73,6 +73,7 @@ urlpatterns = [
     path("settings/mail/", people.mail_settings, name="mail_settings"),
     path("settings/signatures/", signatures.signature_settings, name="signature_settings"),
     path("settings/profile/", people.profile, name="profile"),
+    path("members/<int:user_id>/picture", people.member_picture, name="member_picture"),
     path("invite/<str:token>/", people.invitation, name="invitation"),
     path("password/forgot/", people.password_forgot, name="password_forgot"),
     path("password/reset/<str:uidb64>/<str:token>/", people.password_reset, name="password_reset"),

@@ -39,6 +39,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # light or dark setting.
     locale = models.CharField(max_length=20, default="en")
     theme = models.CharField(max_length=5, blank=True, default="")
+    # The member's picture (a JPEG, PNG, GIF or WebP checked by its bytes), shown to the
+    # members of their workspaces only (web/views/people.py).
+    avatar = models.FileField(upload_to="members/", max_length=500, blank=True, default="")
 
     objects = UserManager()
     USERNAME_FIELD = "email"

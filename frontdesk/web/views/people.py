@@ -13,7 +13,9 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.files.base import ContentFile
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +23,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from frontdesk.core.crypto import decrypt_json, encrypt_json
+from frontdesk.inbox import avatars
 from frontdesk.inbox.actions.conversation import assign
 from frontdesk.inbox.models import Conversation, ConversationStatus
 from frontdesk.web.access import current_member, member_required
@@ -423,12 +426,56 @@ def _save_profile(request: HttpRequest, user: User) -> str:
     return ""
 
 
+def _save_picture(request: HttpRequest, user: User) -> str:
+    """Set or remove the member's picture; an error message, or "" when done."""
+    old = user.avatar.name
+    if request.POST.get("action") == "remove_picture":
+        user.avatar = ""
+        done = "Your picture is removed."
+    else:
+        upload = request.FILES.get("picture")
+        if upload is None:
+            return "Choose a picture first."
+        data = upload.read(avatars.MAX_AVATAR_BYTES + 1)
+        try:
+            name = avatars.picture_name(user.pk, data)
+        except ValueError as exc:
+            return str(exc)
+        user.avatar.save(name, ContentFile(data), save=False)
+        done = "Your picture is saved."
+    user.save(update_fields=["avatar"])
+    if old and old != user.avatar.name:
+        user.avatar.storage.delete(old)
+    messages.success(request, done)
+    return ""
+
+
+@member_required
+def member_picture(request: HttpRequest, user_id: int) -> HttpResponseBase:
+    """A member's picture, for the members of a workspace they belong to (anyone else: 404).
+    The page links it with the file's name, so a new picture is a new URL."""
+    member = current_member(request)
+    person = User.objects.filter(pk=user_id, memberships__workspace_id=member.workspace_id).first()
+    if person is None or not person.avatar:
+        raise Http404("no picture")
+    response = FileResponse(
+        person.avatar.open("rb"), content_type=avatars.stored_type(person.avatar.name)
+    )
+    response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 @member_required
 def profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     error, status = "", 200
     if request.method == "POST":
-        if request.POST.get("action") == "password":
+        if request.POST.get("action") in ("picture", "remove_picture"):
+            error = _save_picture(request, user)
+            if not error:
+                return redirect("profile")
+        elif request.POST.get("action") == "password":
             if not user.check_password(request.POST.get("old_password", "")):
                 error = "Your current password is not right."
             else:
