@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser import OWNER, login, running_app
+from tests.browser import AGENT, OWNER, login, running_app
+from tests.test_member_picture import PNG
 
 pytestmark = pytest.mark.browser
 
@@ -189,3 +190,19 @@ def test_the_inbox_by_keyboard_alone_open_a_conversation_and_reply(app, browser,
         return any(m["text"] == "Yes, bank transfer works." for m in items)
 
     assert replied()
+
+
+def test_a_profile_picture_shows_beside_the_members_name(app, browser, tmp_path, shots):
+    picture = tmp_path / "me.png"
+    picture.write_bytes(PNG)
+    page = login(browser, app, AGENT[0], AGENT[1], viewport={"width": 1280, "height": 800})
+    page.goto(f"{app.base}/settings/profile/")
+    page.set_input_files("#people-picture", str(picture))
+    page.click("button:has-text('Upload')")
+    page.wait_for_selector("text=Your picture is saved.")
+    sidebar = page.locator(".me .avatar img")
+    assert sidebar.evaluate("img => img.complete && img.naturalWidth") == 1  # it loaded
+    page.goto(f"{app.base}/settings/members/")
+    row = page.locator("tr", has_text=AGENT[0])
+    assert row.locator(".avatar img").evaluate("img => img.complete && img.naturalWidth") == 1
+    page.screenshot(path=str(shots / "member-picture.png"))
