@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 
 from django.conf import settings
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from frontdesk.workspaces.setup import new_setup_token
 
@@ -23,6 +25,26 @@ def use_base_url(host: str, port: int) -> str:
     settings.BASE_URL = url
     settings.CSRF_TRUSTED_ORIGINS = [url]
     return url
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse at once, before anything is printed or changed, when the address is taken."""
+    try:
+        infos = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as exc:
+        raise CommandError(f"Cannot listen on {host}: {exc.strerror}.") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CommandError(
+                f"Port {port} on {host} is in use ({exc.strerror}): stop what runs there, or"
+                f" pass --port with another number."
+            ) from None
 
 
 def migrate() -> None:

@@ -4,7 +4,12 @@ from django.core.management.base import BaseCommand
 from frontdesk.inbox.models import ChannelAccount
 from frontdesk.ops.demo.receiver import start_receiver
 from frontdesk.ops.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, point_demo_channels, seed_demo
-from frontdesk.ops.management.commands._serve import migrate, serve, start_consumer
+from frontdesk.ops.management.commands._serve import (
+    check_port_free,
+    migrate,
+    serve,
+    start_consumer,
+)
 
 
 class Command(BaseCommand):
@@ -16,6 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed-only", action="store_true", help="seed the data and exit")
 
     def handle(self, *args, host, port, seed_only, **options):
+        if not seed_only:
+            check_port_free(host, port)
         migrate()
         workspace = seed_demo()
         self.stdout.write(

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from frontdesk.ops.management.commands._serve import (
+    check_port_free,
     how_to_start,
     migrate,
     serve,
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
 
     def handle(self, *args, host, port, **options):
+        check_port_free(host, port)
         base_url = use_base_url(host, port)
         migrate()
         how = how_to_start(base_url)
