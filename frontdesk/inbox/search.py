@@ -228,21 +228,21 @@ def _newest_conversations(ordered: QuerySet, index: _Index, n: int) -> list[tupl
     return hits + list(rows.values_list("last_message_at", "id")[: n - len(hits)])
 
 
-def _conversation_filter(flt: SearchFilter, user_id: int, prefix: str = "") -> Q:
+def _conversation_filter(flt: SearchFilter, user_id: int) -> Q:
     q = Q()
     if flt.channel_id:
-        q &= Q(**{f"{prefix}channel_id": flt.channel_id})
+        q &= Q(channel_id=flt.channel_id)
     if flt.status:
-        q &= Q(**{f"{prefix}status": flt.status})
+        q &= Q(status=flt.status)
     if flt.assignee == "me":
-        q &= Q(**{f"{prefix}assignee_id": user_id})
+        q &= Q(assignee_id=user_id)
     elif flt.assignee == "none":
-        q &= Q(**{f"{prefix}assignee__isnull": True})
+        q &= Q(assignee__isnull=True)
     elif flt.assignee:
-        q &= Q(**{f"{prefix}assignee_id": int(flt.assignee)})
+        q &= Q(assignee_id=int(flt.assignee))
     if flt.label_id:
         labelled = ConversationLabel.objects.filter(
-            label_id=flt.label_id, conversation=OuterRef(f"{prefix}pk" if prefix else "pk")
+            label_id=flt.label_id, conversation=OuterRef("pk")
         )
         q &= Q(Exists(labelled))
     return q
@@ -292,9 +292,13 @@ def search(
 
     messages = Message.objects.filter(
         Q(workspace_id=workspace_id, kind__in=(MessageKind.MESSAGE, MessageKind.NOTE)),
-        _conversation_filter(flt, user_id, "conversation__"),
         _before_cursor("created_at", _MESSAGE, position),
     )
+    if by_conversation := _conversation_filter(flt, user_id):
+        # The conversations that pass, found once (a hash the walk probes), rather than
+        # each message's conversation looked up in turn.
+        chosen = Conversation.objects.filter(by_conversation, workspace_id=workspace_id)
+        messages = messages.filter(conversation_id__in=chosen.values("id"))
     conversations = Conversation.objects.filter(
         Q(workspace_id=workspace_id),
         _conversation_filter(flt, user_id),
