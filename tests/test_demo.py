@@ -6,7 +6,13 @@ from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver
 from frontdesk.ops.demo.receiver import start_receiver
-from frontdesk.ops.demo.seed import CLIENTS, DEMO_EMAIL, point_demo_channels, seed_demo
+from frontdesk.ops.demo.seed import (
+    CLIENTS,
+    DEMO_EMAIL,
+    point_demo_channels,
+    reset_demo,
+    seed_demo,
+)
 from frontdesk.workspaces.models import Membership
 
 
@@ -36,3 +42,16 @@ def test_a_demo_reply_is_received_and_marked_sent(db):
         assert (message.status, message.provider_id) == ("sent", f"demo-out-{message.pk}")
     finally:
         server.shutdown()
+
+
+def test_reset_starts_the_demo_over(db):
+    workspace = seed_demo()
+    conversation = Conversation.objects.filter(workspace=workspace, status="open").first()
+    conversation.status = "resolved"
+    conversation.save()
+    reset_demo()
+    assert not Conversation.objects.filter(workspace=workspace).exists()
+    fresh = seed_demo()
+    assert fresh.pk != workspace.pk
+    assert Conversation.objects.filter(workspace=fresh).count() == len(CLIENTS)
+    assert Membership.objects.filter(workspace=fresh).count() == 3

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from frontdesk.connectors.base import InboundMessage
 from frontdesk.crm.actions.leads import change_stage, convert_to_lead, update_lead
+from frontdesk.crm.models import Deal, Lead
 from frontdesk.inbox.actions.conversation import assign, set_status
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.actions.send import add_note
@@ -82,6 +83,18 @@ REPLIES = [
     "Good catch, fixed it. Thanks!",
     "Yes, we can do that. Does next week work for you?",
 ]
+
+
+@transaction.atomic
+def reset_demo() -> None:
+    """Delete the demo workspace and everything in it (``seed_demo`` then starts over)."""
+    workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
+    if workspace is None:
+        return
+    # deals hold on to their stages and contacts, leads to their contacts: those go first
+    Deal.objects.filter(workspace=workspace).delete()
+    Lead.objects.filter(workspace=workspace).delete()
+    workspace.delete()
 
 
 @transaction.atomic

@@ -3,7 +3,13 @@ from django.core.management.base import BaseCommand
 
 from frontdesk.inbox.models import ChannelAccount
 from frontdesk.ops.demo.receiver import start_receiver
-from frontdesk.ops.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, point_demo_channels, seed_demo
+from frontdesk.ops.demo.seed import (
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    point_demo_channels,
+    reset_demo,
+    seed_demo,
+)
 from frontdesk.ops.management.commands._serve import (
     check_port_free,
     migrate,
@@ -19,11 +25,16 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--seed-only", action="store_true", help="seed the data and exit")
+        parser.add_argument(
+            "--reset", action="store_true", help="delete the demo workspace and seed it anew"
+        )
 
-    def handle(self, *args, host, port, seed_only, **options):
+    def handle(self, *args, host, port, seed_only, reset, **options):
         if not seed_only:
             check_port_free(host, port)
         migrate()
+        if reset:
+            reset_demo()
         workspace = seed_demo()
         self.stdout.write(
             f"Demo workspace {workspace.name!r}: log in as {DEMO_EMAIL} / {DEMO_PASSWORD}"
