@@ -274,6 +274,8 @@ FRONTDESK_CONNECT_PENDING_MINUTES = int(os.environ.get("FRONTDESK_CONNECT_PENDIN
 # Links from outside (contact pictures) may point at loopback or private addresses: only
 # for a closed network (or tests) where such a host is meant to be reached.
 FRONTDESK_FETCH_PRIVATE_ADDRESSES = _env_bool("FRONTDESK_FETCH_PRIVATE_ADDRESSES")
+# Set by `frontdesk demo`: the sidebar says the clients are simulated.
+FRONTDESK_DEMO = _env_bool("FRONTDESK_DEMO")
 FRONTDESK_SEND_MAX_ATTEMPTS = int(os.environ.get("FRONTDESK_SEND_MAX_ATTEMPTS", "8"))
 FRONTDESK_SEND_BACKOFF_BASE = float(os.environ.get("FRONTDESK_SEND_BACKOFF_BASE", "5"))
 FRONTDESK_SEND_LEASE_SECONDS = int(os.environ.get("FRONTDESK_SEND_LEASE_SECONDS", "120"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.test import Client
+
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver
@@ -55,3 +57,12 @@ def test_reset_starts_the_demo_over(db):
     assert fresh.pk != workspace.pk
     assert Conversation.objects.filter(workspace=fresh).count() == len(CLIENTS)
     assert Membership.objects.filter(workspace=fresh).count() == 3
+
+
+def test_the_demo_says_so_in_the_sidebar(db, settings):
+    seed_demo()
+    client = Client()
+    assert client.login(username=DEMO_EMAIL, password="frontdesk-demo")
+    assert "the clients are simulated" not in client.get("/").text
+    settings.FRONTDESK_DEMO = True
+    assert "Demo: the clients are simulated" in client.get("/").text

@@ -7,6 +7,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -17,11 +18,14 @@ KEYS = ("state", "channels", "counts", "notification_count", "followups_due")
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
+    demo = {"demo_mode": settings.FRONTDESK_DEMO}  # `frontdesk demo` (the sidebar says so)
     member = getattr(request, "membership", None)
     match = request.resolver_match
     if member is None or match is None or not match.func.__module__.startswith(CONNECTORS):
-        return {}
+        return demo
     data = SimpleLazyObject(partial(shell_context, request))
-    return {"membership": member} | {
-        key: SimpleLazyObject(partial(data.__getitem__, key)) for key in KEYS
-    }
+    return (
+        demo
+        | {"membership": member}
+        | {key: SimpleLazyObject(partial(data.__getitem__, key)) for key in KEYS}
+    )

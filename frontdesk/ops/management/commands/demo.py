@@ -1,3 +1,5 @@
+import os
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -48,6 +50,8 @@ class Command(BaseCommand):
             settings.FRONTDESK_FETCH_PRIVATE_ADDRESSES = True
             receiver, url = start_receiver(channel.credentials["secret"])
             point_demo_channels(workspace, url)
+        settings.FRONTDESK_DEMO = True  # the sidebar says the clients are simulated
+        os.environ["FRONTDESK_DEMO"] = "1"  # (and in any web process started from here)
         consumer = start_consumer()
         self.stdout.write(f"Frontdesk demo at http://{host}:{port}/  (data in {settings.DATA_DIR})")
         self.stdout.flush()
