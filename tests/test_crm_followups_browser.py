@@ -144,3 +144,58 @@ def test_duplicate_suggestion_merged_in_one_click(app, browser, shots):
     expect(page.locator(".crm-dup")).to_have_count(0)
     expect(page.locator("main")).to_contain_text("bea@porto.pt")
     assert app.api.get(f"/contacts/{other}").status_code == 404
+
+
+def test_schedule_from_the_conversations_contact_panel(app, browser, shots):
+    """From a conversation, the contact panel's small form schedules a follow-up in the
+    member's zone (New York here), tied to the conversation and listed with the contact."""
+    from playwright.sync_api import expect
+
+    new_york = ZoneInfo("America/New_York")
+    sent = app.inbound("+351911000111", "Rui Costa", "Can you send me the price list?")
+    conversation_id = sent["conversation_id"]
+    page = login(browser, app, OWNER[0], app.owner_password)
+    page.goto(f"{app.base}/settings/profile/")
+    page.select_option("#people-tz", "America/New_York")
+    page.locator("#people-tz").locator("xpath=ancestor::form").get_by_role("button").click()
+    expect(page.locator("#people-tz")).to_have_value("America/New_York")
+
+    page.goto(f"{app.base}/c/{conversation_id}/")
+    panel = page.locator("#contact-pane")
+    block = panel.locator("#crm-followups")
+    expect(block).to_contain_text("Times in America/New_York")
+    block.get_by_label("Next Monday 9:00").check()
+    block.locator("#crm-fu-note").fill("Send Rui the price list")
+    block.get_by_role("button", name="Schedule").click()
+    today = datetime.now(new_york).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    expect(block.locator(".crm-fu-item")).to_contain_text("Send Rui the price list")
+    expect(block.locator(".crm-fu-item .crm-fu-time")).to_have_text(
+        f"{monday:%a} {monday.day} {monday:%b}, 09:00"
+    )
+    page.screenshot(path=str(shots / "crm-followups-panel.png"), full_page=True)
+
+    (stored,) = [
+        f
+        for f in app.api.get("/followups?assignee=me").json()["items"]
+        if f["note"] == "Send Rui the price list"
+    ]
+    assert stored["conversation_id"] == conversation_id
+    assert stored["contact_id"] == app.conversation(conversation_id)["contact"]["id"]
+    due = datetime.fromisoformat(stored["due_at"]).astimezone(new_york)
+    assert (due.date(), due.hour, due.minute) == (monday, 9, 0)
+
+    # Done, straight away: the member stays on the conversation.
+    block.get_by_role("button", name="Mark “Send Rui the price list” done").click()
+    page.wait_for_url(f"{app.base}/c/{conversation_id}/")
+    expect(block.locator(".crm-fu-item")).to_have_count(0)
+
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, storage_state=page.context.storage_state()
+    )
+    small = phone.new_page()
+    small.goto(f"{app.base}/c/{conversation_id}/")
+    small.get_by_role("button", name="Contact details").click()
+    small.locator("#crm-followups").scroll_into_view_if_needed()
+    small.screenshot(path=str(shots / "crm-followups-panel-phone.png"))
+    assert small.evaluate("document.documentElement.scrollWidth <= innerWidth")

@@ -142,6 +142,12 @@ urlpatterns = [
         followups.followup_add,
         name="followup_add",
     ),
+    path(
+        "c/<int:record_id>/followups",
+        followups.followup_add,
+        {"kind": "conversations"},
+        name="conversation_followup_add",
+    ),
     # CRM: the timeline and notes of a contact, a lead or a deal
     re_path(
         r"^(?P<kind>contacts|leads|deals)/(?P<record_id>[0-9]+)/timeline$",

@@ -72,3 +72,12 @@ def followups_block(context: template.Context, record: Any) -> dict[str, Any]:
         "csrf_token": context.get("csrf_token"),
         **block_context(request, record),
     }
+
+
+@register.inclusion_tag("web/crm/_followups.html", takes_context=True)
+def conversation_followups(context: template.Context, conversation: Any) -> dict[str, Any]:
+    """The contact panel's follow-ups: the contact's open ones and the form (new ones are
+    tied to this conversation)."""
+    from frontdesk.web.views.crm_timeline import conversation_record  # noqa: PLC0415
+
+    return followups_block(context, conversation_record(conversation))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -20,27 +21,41 @@ from frontdesk.crm.queries import contacts as contact_queries
 from frontdesk.crm.queries import deals as deal_queries
 from frontdesk.crm.queries import leads as lead_queries
 from frontdesk.crm.queries import timeline as queries
+from frontdesk.inbox.models import Conversation
 from frontdesk.inbox.queries import BadCursor
-from frontdesk.web.access import current_member, form_error, member_required
+from frontdesk.web.access import (
+    conversation_or_404,
+    current_member,
+    form_error,
+    member_required,
+)
 
 TIMELINE_PAGE = 50
 
 
 @dataclass
 class Record:
-    """The page a timeline is on: ``kind`` is its URL prefix (contacts, leads, deals)."""
+    """The page a timeline is on: ``kind`` is its URL prefix (contacts, leads, deals), or
+    "conversations" for a conversation's contact panel (``contact_id`` is its contact)."""
 
     kind: str
     pk: int
     scope: queries.Scope
+    contact_id: int | None = None
 
     @property
     def base(self) -> str:
-        return f"/{self.kind}/{self.pk}"
+        return f"/c/{self.pk}" if self.kind == "conversations" else f"/{self.kind}/{self.pk}"
 
     @property
     def page_url(self) -> str:
         return f"{self.base}/"
+
+
+def conversation_record(conversation: Conversation) -> Record:
+    """A conversation's contact panel: its contact's follow-ups, new ones tied to it."""
+    scope = queries.Scope(Q(contact_id=conversation.contact_id), (conversation.pk,))
+    return Record("conversations", conversation.pk, scope, conversation.contact_id)
 
 
 def record_for(request: HttpRequest, kind: str, pk: int) -> Record:
@@ -62,6 +77,9 @@ def record_for(request: HttpRequest, kind: str, pk: int) -> Record:
         except deal_queries.DealNotFound:
             raise Http404("no such deal") from None
         return Record(kind, deal.pk, queries.deal_scope(deal))
+    if kind == "conversations":
+        conversation = conversation_or_404(current_member(request), pk)
+        return conversation_record(conversation)
     raise Http404("no such record")
 
 

@@ -64,13 +64,28 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
     return redirect(default)
 
 
+_KEYS = {
+    "contacts": "contact_id",
+    "leads": "lead_id",
+    "deals": "deal_id",
+    "conversations": "conversation_id",
+}
+
+
+def _listed(record: crm_timeline.Record) -> dict[str, int | None]:
+    """Which open follow-ups a block lists: a conversation's panel lists its contact's."""
+    if record.kind == "conversations":
+        return {"contact_id": record.contact_id}
+    return {_KEYS[record.kind]: record.pk}
+
+
 def block_context(request: HttpRequest, record: crm_timeline.Record) -> dict[str, Any]:
-    """What the follow-ups block of a record's page shows."""
+    """What the follow-ups block of a record's page (or a conversation's panel) shows."""
     member = current_member(request)
-    key = {"contacts": "contact_id", "leads": "lead_id", "deals": "deal_id"}[record.kind]
     return {
         "record": record,
-        "followups": queries.open_for(member.workspace_id, **{key: record.pk}),
+        "back": record.page_url,
+        "followups": queries.open_for(member.workspace_id, **_listed(record)),
         "members": workspace_members(member),
         "quick_choices": QUICK_CHOICES,
         "snoozes": SNOOZES,
@@ -84,7 +99,7 @@ def followup_add(request: HttpRequest, kind: str, record_id: int) -> HttpRespons
     """Schedule one from a record's page; answers the refreshed block (htmx) or the page."""
     member = current_member(request)
     record = crm_timeline.record_for(request, kind, record_id)
-    key = {"contacts": "contact_id", "leads": "lead_id", "deals": "deal_id"}[record.kind]
+    key = _KEYS[record.kind]
     post = request.POST
     try:
         due_at = due_from(
