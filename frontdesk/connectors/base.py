@@ -68,6 +68,14 @@ class InboundMessage:
     contact_facts: dict[str, Any] = field(default_factory=dict)
     # Media to download after the message is stored (``Connector.fetch_later``).
     fetch_later: bool = False
+    # Attachments to download *before* the message is stored (``Connector.fetch_attachments``,
+    # run by an inbox job; the webhook is answered 202): the message appears whole.
+    fetch_first: bool = False
+    # What the message says about its sender (a picture, a profile link): fills the
+    # contact's blanks when the message is new.
+    profile: ProfileUpdate | None = None
+    # Ask the provider for the sender's full profile once (``Connector.enrich``) when new.
+    enrich: bool = False
 
 
 @dataclass
@@ -95,6 +103,30 @@ class HandleChange:
     new: str
 
 
+@dataclass(frozen=True)
+class ProfileUpdate:
+    """What a provider says about a contact: it fills blanks, never overwrites. ``complete``:
+    a full profile was read, so the contact is not looked up again."""
+
+    name: str = ""
+    picture: str = ""  # an https:// URL, copied to our storage
+    company: str = ""
+    headline: str = ""
+    url: str = ""  # the profile's public page
+    location: str = ""
+    complete: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelStateChange:
+    """The provider says the connected account's state changed. ``status`` is one of
+    connected, connecting, error, needs_reconnect, disconnected; a disconnected channel
+    only ever takes "disconnected" (an admin's disconnect is not undone by the provider)."""
+
+    status: str
+    error: str = ""
+
+
 @dataclass
 class InboundEvents:
     """What one piece of provider traffic says, for the inbox to write."""
@@ -103,6 +135,7 @@ class InboundEvents:
     statuses: list[StatusUpdate] = field(default_factory=list)
     reactions: list[Reaction] = field(default_factory=list)
     handle_changes: list[HandleChange] = field(default_factory=list)
+    channel_states: list[ChannelStateChange] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # errors the provider reported: logged
 
 
@@ -370,6 +403,13 @@ class Connector(ABC):
     webhook_route_field: ClassVar[str] = ""
     webhook_route_label: ClassVar[str] = "channel"  # "unknown <label>" when none matches
 
+    def webhook_keys(self, request: WebhookRequest) -> dict[str, str] | None:
+        """For a provider whose secret travels outside the body (a header, a URL token):
+        the config values naming the candidate channels, read *before* the body, which the
+        door reads only once one of them ``webhook_signed_by`` accepts the delivery ({}: every
+        live channel of the provider). None (the default): the body names the channel."""
+        return None
+
     def webhook_handshake(
         self, request: WebhookRequest, channels: Sequence[ChannelAccount]
     ) -> WebhookAnswer:
@@ -380,6 +420,10 @@ class Connector(ABC):
         """The delivery's parts as (route value, payload); raise ``WebhookAnswer`` to stop."""
         raise WebhookAnswer.ignored("this provider takes no webhooks")
 
+    def webhook_unrouted(self, request: WebhookRequest) -> WebhookAnswer:
+        """The answer to a delivery about a channel none of those that signed it serves."""
+        return WebhookAnswer.ignored(f"{self.webhook_route_label} not connected here")
+
     def webhook_signed_by(self, channel: ChannelAccount, request: WebhookRequest) -> bool:
         """Whether this channel's secret signed the delivery."""
         return False
@@ -387,6 +431,17 @@ class Connector(ABC):
     def webhook_events(self, channel: ChannelAccount, part: Any) -> InboundEvents:
         """What one part says (values only: the door writes them)."""
         return InboundEvents()
+
+    def fetch_attachments(self, channel: ChannelAccount, item: InboundMessage) -> None:
+        """Download an ``InboundMessage.fetch_first`` item's attachments into
+        ``item.attachments`` (a file that cannot be had is noted in
+        ``item.extra["skipped_attachments"]``); raise to be tried again later."""
+        return None
+
+    def enrich(self, channel: ChannelAccount, handle: str) -> ProfileUpdate | None:
+        """The full profile of a contact (``InboundMessage.enrich``); None: none to be had.
+        Raise to be tried again later."""
+        return None
 
     def fetch_later(self, message_id: int) -> None:
         """Queue the download of a stored message's media (``InboundMessage.fetch_later``)."""

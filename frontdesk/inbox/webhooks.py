@@ -14,24 +14,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from frontdesk.connectors.base import Connector, InboundEvents, WebhookAnswer, WebhookRequest
+from frontdesk.connectors.base import Connector, WebhookAnswer, WebhookRequest
 from frontdesk.connectors.registry import CONNECTORS, get_connector
-from frontdesk.inbox.actions.contacts import change_handle, keep_contact_facts
-from frontdesk.inbox.actions.delivery import ingest_status
-from frontdesk.inbox.actions.ingest import ingest
-from frontdesk.inbox.actions.reactions import set_reaction
-from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+from frontdesk.inbox.pipeline import apply
 
 log = logging.getLogger("frontdesk.webhooks")
 
@@ -70,80 +64,65 @@ def receive(connector: Connector, request: HttpRequest) -> HttpResponse:
         live = list(_live(connector).only("pk", "credentials_encrypted"))
         return _response(connector, connector.webhook_handshake(given, live))
     try:
-        deliver(connector, given)
+        deferred = deliver(connector, given)
     except WebhookAnswer as answer:
         return _response(connector, answer)
+    if deferred:  # stored by a job once its attachments are downloaded
+        return JsonResponse({"ok": True, "queued": True}, status=202)
     return JsonResponse({"ok": True})
 
 
-def deliver(connector: Connector, request: WebhookRequest) -> None:
+def deliver(connector: Connector, request: WebhookRequest) -> bool:
     """Route each part to the channel it names, keep those the channel's secret signed, and
-    write what they say. Raises ``WebhookAnswer`` for anything but a plain 200."""
+    write what they say. Raises ``WebhookAnswer`` for anything but a plain 200; returns
+    whether a message was left to a job."""
+    keys = connector.webhook_keys(request)
+    signed: list[ChannelAccount] = []
+    if keys is not None:  # the secret is outside the body: checked before the body is read
+        config = {f"config__{k}": v for k, v in keys.items()}
+        signed = [
+            c for c in _live(connector).filter(**config) if connector.webhook_signed_by(c, request)
+        ]
+        if not signed:
+            raise WebhookAnswer.unsigned("unknown channel or wrong secret")
     parts = connector.webhook_split(request)
     routes = sorted({route for route, _ in parts})
     if not routes:
-        return
+        return False
     field = connector.webhook_route_field
-    candidates = list(_live(connector).filter(**{f"config__{field}__in": routes}))
-    if not candidates:
-        log.warning(
-            "%s webhook for unknown %s(s) %s ignored",
-            connector.provider,
-            connector.webhook_route_label,
-            ", ".join(routes),
-        )
-        raise WebhookAnswer.ignored(f"unknown {connector.webhook_route_label}")
-    signed = [c for c in candidates if connector.webhook_signed_by(c, request)]
-    if not signed:
-        raise WebhookAnswer.unsigned("signature mismatch")
+    if keys is None:
+        candidates = list(_live(connector).filter(**{f"config__{field}__in": routes}))
+        if not candidates:
+            log.warning(
+                "%s webhook for unknown %s(s) %s ignored",
+                connector.provider,
+                connector.webhook_route_label,
+                ", ".join(routes),
+            )
+            raise WebhookAnswer.ignored(f"unknown {connector.webhook_route_label}")
+        signed = [c for c in candidates if connector.webhook_signed_by(c, request)]
+        if not signed:
+            raise WebhookAnswer.unsigned("signature mismatch")
     by_route: dict[str, list[ChannelAccount]] = {}
     for channel in signed:
         by_route.setdefault(str(channel.config.get(field)), []).append(channel)
+    deferred = False
     for route, part in parts:
         targets = by_route.get(route)
         if not targets:
             log.warning(
                 "%s: part for %s not signed by that channel: ignored", connector.provider, route
             )
+            if len(parts) == 1:
+                raise connector.webhook_unrouted(request)
             continue
         if len(targets) > 1:
             # One address lives in one workspace: the connected, most recently connected
             # channel gets it; a stale copy elsewhere (in error, awaiting reconnection) never does.
             log.warning("%s %s is on %d channels: routed to one", field, route, len(targets))
         channel = max(targets, key=_routing_rank)
-        store(channel, connector.webhook_events(channel, part))
-
-
-def store(channel: ChannelAccount, said: InboundEvents) -> None:
-    """Write everything a piece of provider traffic says: messages, handle changes,
-    reactions, statuses; problems the provider reported are logged."""
-    connector = channel.connector
-    for item in said.messages:
-        try:
-            result = ingest(channel, item)
-        except ActionRefused as exc:
-            log.warning(
-                "%s message %s not stored: %s", channel.provider, item.provider_id[:80], exc
-            )
-            continue
-        if not result.created:
-            continue
-        if item.contact_facts:
-            keep_contact_facts(result.conversation.contact, item.contact_facts)
-        if item.fetch_later:
-            transaction.on_commit(partial(connector.fetch_later, result.message.pk))
-    for change in said.handle_changes:
-        change_handle(channel, change.kind, change.old, change.new)
-    for reaction in said.reactions:
-        if reaction.message_id and reaction.by:
-            set_reaction(channel, reaction.message_id, reaction.by, reaction.emoji, reaction.at)
-    for update in said.statuses:
-        try:
-            ingest_status(channel, update)
-        except ActionRefused as exc:
-            log.warning("%s status not applied: %s", channel.provider, exc)
-    for problem in said.problems:
-        log.warning("%s reported an error on channel %s: %s", channel.provider, channel.pk, problem)
+        deferred |= apply(channel, connector.webhook_events(channel, part))
+    return deferred
 
 
 def _live(connector: Connector) -> QuerySet[ChannelAccount]:

@@ -19,6 +19,7 @@ chat or starts a new chat.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -34,22 +35,29 @@ from frontdesk.connectors.base import (
     AttachmentRule,
     Capabilities,
     ChannelSetup,
+    ChannelStateChange,
     ConfigError,
     Connector,
     ImportProgress,
     InboundAttachment,
+    InboundEvents,
     InboundMessage,
     OutboundMessage,
     PartsSent,
     PermanentSendError,
+    ProfileUpdate,
+    Reaction,
     ReconnectNeeded,
     SendResult,
+    StatusUpdate,
     TransientSendError,
+    WebhookAnswer,
+    WebhookRequest,
     no_progress,
     require,
     require_public_host,
 )
-from frontdesk.connectors.http import retry_after_seconds
+from frontdesk.connectors.http import json_object, retry_after_seconds
 from frontdesk.connectors.unipile.client import (
     SECRET_HEADER as SECRET_HEADER,  # re-exported: views and tests read it here
 )
@@ -74,6 +82,7 @@ API_VERSIONS = ("v2", "v1")
 NETWORKS = {"linkedin": "LINKEDIN", "whatsapp": "WHATSAPP"}
 DEFAULT_BACKFILL_DAYS = 30
 TOKEN_PARAM = "token"  # v2: the secret token in the registered endpoint URL
+_DUMMY_SECRET = secrets.token_urlsafe(32)  # compared when a channel has none: same timing
 
 
 class MalformedEvent(ValueError):
@@ -104,6 +113,25 @@ V2_STATUS = {
     "account.status.errored": "ERROR",
     "account.status.paused": "PAUSED",
     "account.remove": "DELETED",
+}
+
+# Unipile's account statuses (v1 vocabulary) as the channel's state and the error shown.
+ACCOUNT_STATES = {
+    "OK": ("connected", ""),
+    "SYNC_SUCCESS": ("connected", ""),
+    "RECONNECTED": ("connected", ""),
+    "CREATION_SUCCESS": ("connected", ""),
+    "CREDENTIALS": ("needs_reconnect", "Unipile lost the account's session: reconnect it"),
+    "ERROR": ("error", "Unipile stopped syncing the account after an error"),
+    "STOPPED": ("error", "Unipile stopped syncing the account"),
+    "PAUSED": ("error", "Unipile paused the account: no active Unipile subscription"),
+    "PERMISSIONS": (
+        "needs_reconnect",
+        "Unipile lacks a permission it needs on the account: reconnect it",
+    ),
+    "CREATION_FAIL": ("error", "Unipile could not add the account"),
+    "CONNECTING": ("connecting", ""),
+    "DELETED": ("disconnected", "the account was deleted in Unipile"),
 }
 
 
@@ -183,6 +211,12 @@ def _v2_person(user: Any) -> tuple[str, str, dict[str, str]]:
         _str(user.get("display_name"), 300),
         {k: v for k, v in profile.items() if v},
     )
+
+
+def _profile_links(profile: dict[str, str]) -> ProfileUpdate | None:
+    """A sender's picture and profile link as a message shows them (blanks filled)."""
+    picture, url = profile.get("picture_url") or "", profile.get("profile_url") or ""
+    return ProfileUpdate(picture=picture, url=url) if picture or url else None
 
 
 class UnipileConnector(Connector):
@@ -379,6 +413,7 @@ class UnipileConnector(Connector):
             reply_to_provider_id=_str((quoted or {}).get("id")),
             sent_at=parse_time(event.get("timestamp")),
             outbound=outbound,
+            profile=_profile_links(profile),
             extra={
                 "unipile": {
                     "chat_id": chat_id,
@@ -444,6 +479,7 @@ class UnipileConnector(Connector):
             reply_to_provider_id=_str((quoted or {}).get("id")),
             sent_at=parse_time(message.get("timestamp")),
             outbound=outbound,
+            profile=_profile_links(profile),
             extra={
                 "unipile": {
                     "chat_id": chat_id,
@@ -457,6 +493,7 @@ class UnipileConnector(Connector):
         """Who a message sent from the account went to, when the event does not say: the
         chat's conversation, else (``text`` given) the conversation of a reply being sent
         right now with that text (our own new chat echoed before the send answered)."""
+        from frontdesk.inbox.actions.delivery import sending_match
         from frontdesk.inbox.models import Conversation
 
         conversation = (
@@ -465,7 +502,8 @@ class UnipileConnector(Connector):
             .first()
         )
         if conversation is None and text is not None:
-            sending = self.sending_match(channel, chat_id, text, handle="")
+            echo = InboundMessage(provider_id="", handle="", text=text, thread_key=chat_id)
+            sending = sending_match(channel, echo)
             conversation = sending.conversation if sending else None
         if conversation is not None:
             found = conversation.contact.handles.filter(kind=self.handle_kind).first()
@@ -481,69 +519,135 @@ class UnipileConnector(Connector):
             return self.parse_v2_event(channel, body)
         return self.parse_event(channel, body)
 
-    def sending_match(self, channel: ChannelAccount, chat_id: str, text: str, handle: str):
-        """The reply a worker is sending right now that a sent-message event echoes.
+    # --- the webhook door (``inbox/webhooks.py``) --------------------------------------
+    # v2: an Event ``{id, created_at, account_id, type, payload}`` posted to the endpoint URL
+    # Frontdesk registered, whose ``token`` names the endpoint's channels (Unipile signs v2
+    # deliveries but documents neither the header nor the scheme: the token is relied on).
+    # v1: ``message_received``/``message_read``/``message_reaction`` and ``AccountStatus``
+    # bodies carrying the secret header Frontdesk registered for the channel. Either way the
+    # body's ``account_id`` picks the channel among those the token or secret names.
+    webhook_path = "webhooks/unipile/"
+    webhook_name = "unipile_webhook"
+    webhook_route_field = "account_id"
+    webhook_route_label = "account"
 
-        Unipile reports our own sends as new messages, sometimes before the send call has
-        answered with the message id. The echo is that reply when it is an outbound message
-        of this channel still being sent (queued, claimed by a worker, no provider id yet)
-        with the same text, in this chat or, for a chat we are starting, in the contact's
-        conversation that has no chat yet.
-        """
-        from django.db.models import Q
-
-        from frontdesk.inbox.actions.threads import default_thread_key
-        from frontdesk.inbox.models import DeliveryStatus, Direction, Message
-
-        threads = Q(conversation__thread_key=chat_id)
-        if handle:
-            key = default_thread_key(self.handle_kind, self.handle_for_attendee(handle))
-            threads |= Q(conversation__thread_key=key)
-        else:  # no recipient named (v2): any conversation still waiting for its chat
-            threads |= Q(conversation__thread_key__contains=":")
-        return (
-            Message.objects.filter(
-                channel=channel,
-                direction=Direction.OUTBOUND,
-                status=DeliveryStatus.QUEUED,
-                claimed_until__isnull=False,
-                text=text,
+    def webhook_keys(self, request: WebhookRequest) -> dict[str, str] | None:
+        token = request.query.get(TOKEN_PARAM, "")
+        if token:
+            if len(token) > 200:
+                raise WebhookAnswer.unsigned("unknown webhook token")
+            return {"api_version": "v2", "webhook_key": token_key(token)}
+        if not request.headers.get(SECRET_HEADER, ""):
+            raise WebhookAnswer.unsigned(
+                f"missing {SECRET_HEADER} header (v1) or endpoint token (v2)"
             )
-            .filter(Q(provider_id__isnull=True) | Q(provider_id=""))
-            .filter(threads)
-            .select_related("conversation")
-            .order_by("created_at", "pk")
-            .first()
-        )
+        return {}  # v1: the secret is compared with every v1 channel's, in constant time
 
-    def claim_echo(self, channel: ChannelAccount, item: InboundMessage):
-        """Record an echoed provider id on the reply being sent; None when it is no echo."""
-        from django.db import transaction
-
-        from frontdesk.inbox.actions.ingest import IngestResult
-        from frontdesk.inbox.models import Message
-
-        with transaction.atomic():
-            candidate = self.sending_match(channel, item.thread_key, item.text, item.handle)
-            if candidate is None:
-                return None
-            locked = (
-                Message.objects.select_for_update()
-                .select_related("conversation")
-                .filter(pk=candidate.pk, status=candidate.status)
-                .first()
+    def webhook_signed_by(self, channel: ChannelAccount, request: WebhookRequest) -> bool:
+        token = request.query.get(TOKEN_PARAM, "")
+        if token:
+            expected = str(channel.config.get("webhook_key") or "")
+            return api_version(channel) == "v2" and hmac.compare_digest(
+                expected.encode(), token_key(token).encode()
             )
-            if locked is None or locked.provider_id:
-                return None  # the send finished meanwhile: ingest finds it by its id
-            if Message.objects.filter(channel=channel, provider_id=item.provider_id).exists():
-                return None
-            locked.provider_id = item.provider_id
-            locked.save(update_fields=["provider_id"])
-        if item.thread_key and ":" in locked.conversation.thread_key:
-            from frontdesk.inbox.actions.threads import adopt_thread_key
+        if api_version(channel) == "v2":
+            return False  # a v2 channel takes its endpoint's deliveries only
+        expected = str(channel.credentials.get("webhook_secret") or _DUMMY_SECRET)
+        given = request.headers.get(SECRET_HEADER, "")
+        return hmac.compare_digest(expected.encode(), given.encode())
 
-            adopt_thread_key(channel, locked.conversation_id, item.thread_key)
-        return IngestResult(locked, locked.conversation, created=False)
+    def webhook_unrouted(self, request: WebhookRequest) -> WebhookAnswer:
+        if request.query.get(TOKEN_PARAM):  # one v2 endpoint hears every account of the app
+            return super().webhook_unrouted(request)
+        return WebhookAnswer.unsigned("unknown account or wrong secret")  # v1: per account
+
+    def webhook_split(self, request: WebhookRequest) -> list[tuple[str, Any]]:
+        if request.method != "POST":
+            raise WebhookAnswer(405, {"error": "POST only"})
+        try:
+            body = json_object(request.body)
+        except ValueError as exc:
+            raise WebhookAnswer.unreadable(str(exc)) from None
+        status = body.get("AccountStatus")
+        account_id = (status if isinstance(status, dict) else body).get("account_id")
+        if not isinstance(account_id, str) or not account_id or len(account_id) > 200:
+            raise WebhookAnswer.unreadable("account_id is required")
+        return [(account_id, body)]
+
+    def webhook_events(self, channel: ChannelAccount, part: Any) -> InboundEvents:
+        connector = channel.connector  # the variant of the channel's network (its handles)
+        if connector is not self:
+            return connector.webhook_events(channel, part)
+        try:
+            if api_version(channel) == "v2":
+                return self._v2_events(channel, part)
+            return self._v1_events(channel, part)
+        except MalformedEvent as exc:
+            raise WebhookAnswer.unreadable(str(exc)) from None
+        except (UnipileError, UnipileUnreachable) as exc:  # looking up a sent message's chat
+            why = f"Unipile could not be asked about the chat: {exc}"
+            raise WebhookAnswer(503, {"error": why}) from None
+
+    def _v2_events(self, channel: ChannelAccount, body: dict[str, Any]) -> InboundEvents:
+        kind = body.get("type")
+        if not isinstance(kind, str):
+            raise MalformedEvent("type is required")
+        if kind in V2_STATUS:
+            return InboundEvents(channel_states=[self.account_state(kind)])
+        if kind == "message.new":
+            return InboundEvents(messages=[self._pushed(self.parse_v2_event(channel, body))])
+        if kind == "message.receipt.read":
+            # v2 read events carry ids only (migration-webhooks: "Reduced Event Payload");
+            # the key naming the message is not documented: ``message_id`` is read, and an
+            # event without it is refused loudly rather than guessed at.
+            payload = body.get("payload")
+            message_id = payload.get("message_id") if isinstance(payload, dict) else None
+            if not isinstance(message_id, str) or not message_id:
+                keys = (
+                    sorted(str(k)[:40] for k in payload)[:20] if isinstance(payload, dict) else []
+                )
+                log.error("unipile v2 read event without payload.message_id: keys %s", keys)
+                raise MalformedEvent("payload.message_id is required")
+            return InboundEvents(statuses=[StatusUpdate(message_id, "read")])
+        # "We may add more types at any time" (event-types-1): acknowledge and move on.
+        raise WebhookAnswer.ignored(kind[:50])
+
+    def _v1_events(self, channel: ChannelAccount, body: dict[str, Any]) -> InboundEvents:
+        status = body.get("AccountStatus")
+        if isinstance(status, dict):
+            message = status.get("message")
+            if not isinstance(message, str):
+                raise MalformedEvent("AccountStatus.message is required")
+            return InboundEvents(channel_states=[self.account_state(message)])
+        event = body.get("event")
+        if event == "message_received":
+            return InboundEvents(messages=[self._pushed(self.parse_event(channel, body))])
+        if event == "message_reaction":
+            message_id, who = _str(body.get("message_id")), body.get("reaction_sender")
+            if not message_id or not isinstance(who, dict):
+                raise MalformedEvent("message_id and reaction_sender are required")
+            reaction = Reaction(
+                message_id=message_id,
+                by=_str(who.get("attendee_provider_id"), 320),
+                emoji=_str(body.get("reaction"), 32),  # empty: the sender took it back
+                at=None,
+                name=_str(who.get("attendee_name"), 300),
+            )
+            return InboundEvents(reactions=[reaction])
+        if event == "message_read":
+            read = body.get("message_id")
+            if not isinstance(read, str) or not read:
+                raise MalformedEvent("message_id is required")
+            return InboundEvents(statuses=[StatusUpdate(read, "read")])
+        raise WebhookAnswer.ignored(str(event)[:50])
+
+    def _pushed(self, item: InboundMessage) -> InboundMessage:
+        """A pushed message: its attachments are downloaded before it is stored, and a new
+        LinkedIn sender's profile is read once (not during the backfill: LinkedIn limits
+        profile views)."""
+        item.fetch_first = bool(item.extra["unipile"]["attachments"])
+        item.enrich = self.handle_kind == "linkedin"
+        return item
 
     def fetch_attachments(self, channel: ChannelAccount, item: InboundMessage) -> None:
         """Download the attachments an item refers to, from the channel's DSN only."""
@@ -573,107 +677,25 @@ class UnipileConnector(Connector):
         if skipped:
             item.extra["skipped_attachments"] = skipped
 
-    def ingest_event(self, channel: ChannelAccount, item: InboundMessage, enrich: bool = False):
-        """Ingest one message; ``enrich`` also fetches a new sender's profile (webhooks only:
-        LinkedIn limits profile views, so the backfill does not)."""
-        from frontdesk.inbox.actions.ingest import ingest
+    def account_state(self, status: str) -> ChannelStateChange:
+        """An account status event (v1 ``AccountStatus.message``, v2 event type) as a value."""
+        status = V2_STATUS.get(status, status).upper()
+        if status not in ACCOUNT_STATES:
+            raise MalformedEvent(f"unknown account status {status!r}")
+        return ChannelStateChange(*ACCOUNT_STATES[status])
 
-        if item.outbound:
-            echoed = self.claim_echo(channel, item)
-            if echoed is not None:
-                return echoed
-        result = ingest(channel, item)
-        if result.created and not item.outbound:
-            contact = result.conversation.contact
-            _enrich_contact(contact, item.extra.get("unipile", {}))
-            marker = (contact.custom_fields or {}).get("linkedin_enriched_at")
-            if enrich and self.handle_kind == "linkedin" and not marker:
-                from frontdesk.connectors.unipile.tasks import enrich_contact
-
-                enrich_contact(channel.pk, contact.pk, item.handle)
-        return result
-
-    def enrich_contact(self, channel: ChannelAccount, contact, provider_id: str) -> str:
+    def enrich(self, channel: ChannelAccount, handle: str) -> ProfileUpdate | None:
+        """A LinkedIn contact's full profile (headline, company, picture, profile URL)."""
         try:
-            profile = self.client(channel).user_profile(provider_id, channel.config["account_id"])
+            profile = self.client(channel).user_profile(handle, channel.config["account_id"])
         except UnipileUnreachable:
             raise
         except UnipileError as exc:
             if exc.status == 429 or exc.status >= 500:
                 raise
-            log.info("no profile for %s: %s", provider_id, exc.message)
-            return "unavailable"
-        from django.db import transaction
-
-        from frontdesk.inbox import events
-        from frontdesk.inbox.models import Contact
-
-        # The profile call took a while: edit the contact as it is now, locked, so a change
-        # an agent made meanwhile is neither lost nor overwritten.
-        with transaction.atomic():
-            contact = Contact.objects.select_for_update().filter(pk=contact.pk).first()
-            if contact is None:
-                return "gone"
-            if (contact.custom_fields or {}).get("linkedin_enriched_at"):
-                return "skipped"
-            _apply_profile(contact, profile_facts(profile, api_version(channel) == "v2"))
-            events.contact_updated(contact.workspace_id, contact.pk)
-        return "enriched"
-
-    def apply_reaction(self, channel: ChannelAccount, event: dict[str, Any]) -> bool:
-        """A ``message_reaction`` event: the emoji is kept on the message (``extra["reactions"]``)."""
-        from frontdesk.inbox.actions.reactions import set_reaction
-
-        message_id = _str(event.get("message_id"))
-        who = event.get("reaction_sender")
-        if not message_id or not isinstance(who, dict):
-            raise MalformedEvent("message_id and reaction_sender are required")
-        message = set_reaction(
-            channel,
-            message_id,
-            by=_str(who.get("attendee_provider_id"), 320),
-            emoji=_str(event.get("reaction"), 32),  # empty: the sender took the reaction back
-            name=_str(who.get("attendee_name"), 300),
-        )
-        return message is not None
-
-    def apply_account_status(self, channel: ChannelAccount, status: str) -> None:
-        from frontdesk.inbox.actions.channel import set_channel_status
-        from frontdesk.inbox.models import ChannelStatus
-
-        status = V2_STATUS.get(status, status).upper()
-        mapping = {
-            "OK": (ChannelStatus.CONNECTED, ""),
-            "SYNC_SUCCESS": (ChannelStatus.CONNECTED, ""),
-            "RECONNECTED": (ChannelStatus.CONNECTED, ""),
-            "CREATION_SUCCESS": (ChannelStatus.CONNECTED, ""),
-            "CREDENTIALS": (
-                ChannelStatus.NEEDS_RECONNECT,
-                "Unipile lost the account's session: reconnect it",
-            ),
-            "ERROR": (ChannelStatus.ERROR, "Unipile stopped syncing the account after an error"),
-            "STOPPED": (ChannelStatus.ERROR, "Unipile stopped syncing the account"),
-            "PAUSED": (
-                ChannelStatus.ERROR,
-                "Unipile paused the account: no active Unipile subscription",
-            ),
-            "PERMISSIONS": (
-                ChannelStatus.NEEDS_RECONNECT,
-                "Unipile lacks a permission it needs on the account: reconnect it",
-            ),
-            "CREATION_FAIL": (ChannelStatus.ERROR, "Unipile could not add the account"),
-            "CONNECTING": (ChannelStatus.CONNECTING, ""),
-            "DELETED": (ChannelStatus.DISCONNECTED, "the account was deleted in Unipile"),
-        }
-        if status not in mapping:
-            raise MalformedEvent(f"unknown account status {status!r}")
-        new_status, error = mapping[status]
-        if (
-            channel.status == ChannelStatus.DISCONNECTED
-            and new_status != ChannelStatus.DISCONNECTED
-        ):
-            return  # an admin disconnected it here; Unipile's news does not reconnect it
-        set_channel_status(channel, new_status, error)
+            log.info("no profile for %s: %s", handle, exc.message)
+            return None
+        return profile_update(profile, api_version(channel) == "v2")
 
     # --- webhooks registration and backfill ----------------------------------------------
     def register_webhooks(self, channel: ChannelAccount, client: UnipileClient) -> list[str]:
@@ -795,6 +817,9 @@ class UnipileConnector(Connector):
             reply_to_provider_id=_str((quoted or {}).get("id")),
             sent_at=parse_time(message.get("timestamp")),
             outbound=outbound,
+            profile=_profile_links(
+                {k: _str(person.get(k), 1000) for k in ("profile_url", "picture_url")}
+            ),
             extra={
                 "unipile": {
                     "chat_id": _str(chat.get("id")),
@@ -962,6 +987,7 @@ class Backfill:
                 limit=self.MESSAGES_PER_PAGE,
             )
             from frontdesk.inbox.models import Message
+            from frontdesk.inbox.pipeline import store_message
 
             listed = [m for m in page.get("items") or [] if isinstance(m, dict)]
             known = set(  # one query per page for what webhooks already brought in
@@ -981,12 +1007,8 @@ class Backfill:
                 if item.provider_id in known:
                     continue  # a webhook got here first: nothing to download
                 self.connector.fetch_attachments(self.channel, item)
-                try:
-                    self.connector.ingest_event(self.channel, item)
-                except ValueError as exc:  # ActionRefused: skip one bad item, keep going
-                    log.warning("backfill skipped %s: %s", item.provider_id, exc)
-                    continue
-                self.bf["messages"] = self.bf.get("messages", 0) + 1
+                if store_message(self.channel, item):  # a refused item is logged and skipped
+                    self.bf["messages"] = self.bf.get("messages", 0) + 1
             cursor = page.get("cursor")
             if not cursor or (listed and older == len(listed)):
                 return
@@ -1039,7 +1061,7 @@ def _message_ids(answer: dict[str, Any]) -> list[str]:
     return [str(v)[:500] for v in values if isinstance(v, str | int) and str(v)]
 
 
-def profile_facts(profile: dict[str, Any], v2: bool) -> dict[str, str]:
+def profile_update(profile: dict[str, Any], v2: bool) -> ProfileUpdate:
     """What a profile says, whichever version answered. v1 (OAS1 ``GET /users/{id}``):
     ``profile_picture_url``, ``headline``, ``work_experience``; v2
     (``GetUserProfile200Response``): ``public_picture_url``, ``description`` (the headline
@@ -1047,86 +1069,16 @@ def profile_facts(profile: dict[str, Any], v2: bool) -> dict[str, str]:
     jobs = [j for j in profile.get("work_experience") or [] if isinstance(j, dict)]
     current = next((j for j in jobs if j.get("current")), jobs[0] if jobs else None)
     public = _str(profile.get("public_identifier"), 200)
-    return {
-        "name": " ".join(
-            p
-            for p in (_str(profile.get("first_name"), 150), _str(profile.get("last_name"), 150))
-            if p
-        ),
-        "picture": _str(profile.get("public_picture_url" if v2 else "profile_picture_url"), 1000),
-        "company": _str((current or {}).get("company"), 300),
-        "headline": _str(profile.get("description" if v2 else "headline"), 500),
-        "url": f"https://www.linkedin.com/in/{public}/" if public else "",
-        "location": _str(profile.get("location"), 200),
-    }
-
-
-def _apply_profile(contact, facts: dict[str, str]) -> None:
-    """A LinkedIn profile fills the contact's blanks (never overwrites) and marks it done."""
-    fields: list[str] = []
-    if facts["name"] and not contact.name:
-        contact.name = facts["name"][:300]
-        fields.append("name")
-    if facts["picture"].startswith("https://") and not contact.avatar_url:
-        contact.avatar_url = facts["picture"]
-        fields.append("avatar_url")
-    if facts["company"] and not contact.company:
-        contact.company = facts["company"]
-        fields.append("company")
-    custom = dict(contact.custom_fields or {})
-    found = {
-        "linkedin_headline": facts["headline"],
-        "linkedin_url": facts["url"],
-        "linkedin_location": facts["location"],
-    }
-    for key, value in found.items():
-        if value and not custom.get(key):
-            custom[key] = value
-    custom["linkedin_enriched_at"] = timezone.now().isoformat()
-    contact.custom_fields = custom
-    contact.save(update_fields=[*fields, "custom_fields", "updated_at"])
-    if "avatar_url" in fields:
-        from frontdesk.inbox.avatars import copy_later
-
-        copy_later(contact)
-
-
-def _enrich_contact(contact, profile: dict[str, Any]) -> None:
-    """A sender's LinkedIn profile URL and picture fill blanks on the contact, never overwrite
-    (read again under a lock, so an edit made since the message was stored is kept)."""
-    from django.db import transaction
-
-    from frontdesk.inbox import events
-    from frontdesk.inbox.models import Contact
-
-    if not (profile.get("picture_url") or profile.get("profile_url")):
-        return
-    with transaction.atomic():
-        locked = Contact.objects.select_for_update().filter(pk=contact.pk).first()
-        if locked is None:
-            return
-        if _fill_profile_links(locked, profile):
-            events.contact_updated(locked.workspace_id, locked.pk)
-        contact.avatar_url, contact.custom_fields = locked.avatar_url, locked.custom_fields
-
-
-def _fill_profile_links(contact, profile: dict[str, Any]) -> bool:
-    fields = []
-    picture = profile.get("picture_url") or ""
-    if picture.startswith("https://") and not contact.avatar_url:
-        contact.avatar_url = picture[:1000]
-        fields.append("avatar_url")
-    url = profile.get("profile_url") or ""
-    if url.startswith("https://") and not (contact.custom_fields or {}).get("linkedin_url"):
-        contact.custom_fields = {**(contact.custom_fields or {}), "linkedin_url": url[:1000]}
-        fields.append("custom_fields")
-    if fields:
-        contact.save(update_fields=[*fields, "updated_at"])
-    if "avatar_url" in fields:
-        from frontdesk.inbox.avatars import copy_later
-
-        copy_later(contact)
-    return bool(fields)
+    names = (_str(profile.get("first_name"), 150), _str(profile.get("last_name"), 150))
+    return ProfileUpdate(
+        name=" ".join(p for p in names if p),
+        picture=_str(profile.get("public_picture_url" if v2 else "profile_picture_url"), 1000),
+        company=_str((current or {}).get("company"), 300),
+        headline=_str(profile.get("description" if v2 else "headline"), 500),
+        url=f"https://www.linkedin.com/in/{public}/" if public else "",
+        location=_str(profile.get("location"), 200),
+        complete=True,
+    )
 
 
 # Huey registers tasks on import; the worker loads connectors through the registry.

@@ -1,17 +1,5 @@
-"""Unipile's routes: the webhook, and the hosted-auth connect / reconnect flow.
-
-``POST /webhooks/unipile/`` takes both API versions:
-
-- v2: an Event ``{id, created_at, account_id, type, payload}`` (``message.new``,
-  ``message.receipt.read``, ``account.status.*``, ``account.remove``) posted to the
-  endpoint URL Frontdesk registered, whose ``token`` names the endpoint's channels; the
-  body's ``account_id`` picks one of them. (Unipile signs v2 deliveries, but documents
-  neither the header nor the scheme: the signature is not relied on.)
-- v1: ``message_received``/``message_read``/``message_reaction`` and ``AccountStatus``
-  bodies carrying the secret header Frontdesk registered for the channel.
-
-Either way a wrong or missing token/secret answers 401 and stores nothing, and an
-account is never matched to another workspace's channel.
+"""Unipile's hosted-auth connect / reconnect flow (its webhook is served by the inbox's
+webhook door, ``inbox/webhooks.py``, from what ``UnipileConnector`` reads).
 
 ``/connectors/unipile/connect/``: an admin picks the API version (v2 preselected) and
 gives the API key (and, for v1, the DSN); Frontdesk keeps a ``connecting`` channel, asks
@@ -46,26 +34,19 @@ from frontdesk.connectors.unipile.connector import (
     API_VERSIONS,
     LINKEDIN,
     NETWORKS,
-    SECRET_HEADER,
-    TOKEN_PARAM,
-    V2_STATUS,
-    MalformedEvent,
     api_version,
     iso_ms,
-    token_key,
 )
 from frontdesk.inbox.actions.channel import save_connection
-from frontdesk.inbox.models import ChannelAccount, ChannelStatus, DeliveryStatus, Direction, Message
+from frontdesk.inbox.models import ChannelAccount, ChannelStatus
 
 log = logging.getLogger("frontdesk.unipile")
 STATE_SALT = "frontdesk.unipile.hosted-auth"
 STATE_MAX_AGE = 3600  # seconds a hosted-auth link (and its state) stays valid
-_DUMMY_SECRET = secrets.token_urlsafe(32)
 
 
 def urlpatterns():
     return [
-        path("webhooks/unipile/", webhook, name="unipile_webhook"),
         path("connectors/unipile/connect/", connect, name="unipile_connect"),
         path("connectors/unipile/notify/", notify, name="unipile_notify"),
         path("connectors/unipile/<int:channel_id>/", status_page, name="unipile_status"),
@@ -75,175 +56,6 @@ def urlpatterns():
 
 def _error(status: int, detail: str) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status)
-
-
-# --- webhook ---------------------------------------------------------------------------
-def channels_of_token(token: str) -> list[ChannelAccount]:
-    """The v2 channels whose webhook endpoint URL carries this token."""
-    if not token or len(token) > 200:
-        return []
-    return list(
-        ChannelAccount.objects.filter(
-            provider="unipile", config__api_version="v2", config__webhook_key=token_key(token)
-        )
-    )
-
-
-def _json_object(request: HttpRequest) -> dict[str, Any] | HttpResponse:
-    """The webhook's body as a JSON object, or the 400 answer saying why it is not one."""
-    try:
-        return json_object(request.body)
-    except ValueError as exc:
-        return _error(400, str(exc))
-
-
-def v1_channels_with_secret(secret: str) -> list[ChannelAccount]:
-    """The v1 channels whose webhook secret this is (constant-time compare): checked before
-    the body is read, so an unauthenticated body is never parsed."""
-    found = []
-    for channel in ChannelAccount.objects.filter(provider="unipile").exclude(
-        config__api_version="v2"
-    ):
-        expected = str(channel.credentials.get("webhook_secret") or _DUMMY_SECRET)
-        if hmac.compare_digest(expected.encode(), secret.encode()):
-            found.append(channel)
-    return found
-
-
-def _webhook_v2(request: HttpRequest, token: str) -> HttpResponse:
-    channels = channels_of_token(token)
-    if not channels:
-        return _error(401, "unknown webhook token")
-    body = _json_object(request)
-    if isinstance(body, HttpResponse):
-        return body
-    account_id = body.get("account_id")
-    if not isinstance(account_id, str) or not account_id or len(account_id) > 200:
-        return _error(400, "account_id is required")
-    channel = next((c for c in channels if c.config.get("account_id") == account_id), None)
-    if channel is None:
-        # Authentic, but for an account not connected here (one endpoint receives every
-        # account of the Unipile application): acknowledge, store nothing.
-        return JsonResponse({"ok": True, "ignored": "account not connected here"})
-    kind = body.get("type")
-    if not isinstance(kind, str):
-        return _error(400, "type is required")
-    connector = channel.connector
-    if kind in V2_STATUS:
-        connector.apply_account_status(channel, kind)
-        return JsonResponse({"ok": True})
-    if channel.status == ChannelStatus.DISCONNECTED:
-        return JsonResponse({"ok": True, "ignored": "channel disconnected"})
-    if kind == "message.new":
-        return _message_received(channel, body)
-    if kind == "message.receipt.read":
-        # v2 read events carry ids only (migration-webhooks: "Reduced Event Payload"); the
-        # key naming the message is not documented: ``message_id`` is read, and an event
-        # without it is refused loudly rather than guessed at.
-        payload = body.get("payload")
-        message_id = payload.get("message_id") if isinstance(payload, dict) else None
-        if not isinstance(message_id, str) or not message_id:
-            log.error("unipile v2 read event without payload.message_id: keys %s", _keys(payload))
-            return _error(400, "payload.message_id is required")
-        return _message_read(channel, message_id)
-    # "We may add more types at any time" (event-types-1): acknowledge and move on.
-    return JsonResponse({"ok": True, "ignored": kind[:50]})
-
-
-def _keys(value: Any) -> list[str]:
-    return sorted(str(k)[:40] for k in value)[:20] if isinstance(value, dict) else []
-
-
-def _message_received(channel: ChannelAccount, body: dict[str, Any]) -> HttpResponse:
-    """One new message (v1 body, or a v2 event normalised to it): ingest it, or queue it
-    when its attachments must be downloaded first."""
-    connector = channel.connector
-    try:
-        item = connector.parse_webhook_message(channel, body)
-    except MalformedEvent as exc:
-        return _error(400, str(exc))
-    except (UnipileError, UnipileUnreachable) as exc:  # looking up a sent message's chat
-        return _error(503, f"Unipile could not be asked about the chat: {exc}")
-    from frontdesk.inbox.messages import find_message
-
-    if find_message(channel, item.provider_id) is not None:
-        return JsonResponse({"ok": True, "duplicate": True})  # a retry, or our own reply echoed
-    if item.extra["unipile"]["attachments"]:
-        from frontdesk.connectors.unipile.tasks import ingest_with_attachments
-
-        ingest_with_attachments(channel.pk, body)  # nothing written yet: no commit to wait for
-        return JsonResponse({"ok": True, "queued": True}, status=202)
-    from frontdesk.inbox.errors import ActionRefused
-
-    try:
-        result = connector.ingest_event(channel, item, enrich=True)
-    except ActionRefused as exc:
-        return _error(400, str(exc))
-    return JsonResponse({"ok": True, "message_id": result.message.pk})
-
-
-def _message_read(channel: ChannelAccount, message_id: str) -> HttpResponse:
-    if Message.objects.filter(
-        channel=channel, provider_id=message_id, direction=Direction.OUTBOUND
-    ).exists():
-        from frontdesk.connectors.base import StatusUpdate
-        from frontdesk.inbox.actions.delivery import ingest_status
-
-        ingest_status(channel, StatusUpdate(message_id, DeliveryStatus.READ))
-    return JsonResponse({"ok": True})
-
-
-@csrf_exempt
-def webhook(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return _error(405, "POST only")
-    token = request.GET.get(TOKEN_PARAM, "")
-    if token:
-        return _webhook_v2(request, token)
-    secret = request.headers.get(SECRET_HEADER, "")
-    if not secret:
-        return _error(401, f"missing {SECRET_HEADER} header (v1) or endpoint token (v2)")
-    channels = v1_channels_with_secret(secret)  # a v2 channel takes signed webhooks only
-    if not channels:
-        return _error(401, "unknown account or wrong secret")
-    body = _json_object(request)
-    if isinstance(body, HttpResponse):
-        return body
-    status_event = body.get("AccountStatus")
-    source = status_event if isinstance(status_event, dict) else body
-    account_id = source.get("account_id")
-    if not isinstance(account_id, str) or not account_id or len(account_id) > 200:
-        return _error(400, "account_id is required")
-    channel = next((c for c in channels if c.config.get("account_id") == account_id), None)
-    if channel is None:
-        return _error(401, "unknown account or wrong secret")
-    connector = channel.connector
-    if isinstance(status_event, dict):
-        message = status_event.get("message")
-        if not isinstance(message, str):
-            return _error(400, "AccountStatus.message is required")
-        try:
-            connector.apply_account_status(channel, message)
-        except MalformedEvent as exc:
-            return _error(400, str(exc))
-        return JsonResponse({"ok": True})
-    if channel.status == ChannelStatus.DISCONNECTED:
-        return JsonResponse({"ok": True, "ignored": "channel disconnected"})
-    event = body.get("event")
-    if event == "message_received":
-        return _message_received(channel, body)
-    if event == "message_reaction":
-        try:
-            connector.apply_reaction(channel, body)
-        except MalformedEvent as exc:
-            return _error(400, str(exc))
-        return JsonResponse({"ok": True})
-    if event == "message_read":
-        message_id = body.get("message_id")
-        if not isinstance(message_id, str) or not message_id:
-            return _error(400, "message_id is required")
-        return _message_read(channel, message_id)
-    return JsonResponse({"ok": True, "ignored": str(event)[:50]})
 
 
 # --- hosted auth -------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Contacts: merging two that turned out to be the same person, a handle that moved,
-facts a provider tells about them."""
+facts and profiles a provider tells about them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import ForeignObjectRel, Q
+from django.utils import timezone
 
+from frontdesk.connectors.base import ProfileUpdate
 from frontdesk.inbox import events
 from frontdesk.inbox.actions.conversation import event_line
 from frontdesk.inbox.avatars import copy_later
@@ -175,3 +177,60 @@ def keep_contact_facts(contact: Contact, facts: dict[str, Any]) -> None:
         locked.custom_fields = {**(locked.custom_fields or {}), **new}
         locked.save(update_fields=["custom_fields", "updated_at"])
         events.contact_updated(contact.workspace_id, contact.pk)
+
+
+# Where a contact's profile is kept in its custom fields (the keys the CRM reads), and the
+# mark of a complete profile having been read (a contact is looked up once).
+PROFILE_KEYS = {
+    "headline": "linkedin_headline",
+    "url": "linkedin_url",
+    "location": "linkedin_location",
+}
+PROFILE_DONE = "linkedin_enriched_at"
+
+
+def profile_complete(contact: Contact) -> bool:
+    return bool((contact.custom_fields or {}).get(PROFILE_DONE))
+
+
+def update_profile(contact: Contact, update: ProfileUpdate) -> bool:
+    """Fill the contact's blanks from what a provider says (never overwrite), read again under
+    a lock so an edit made meanwhile is kept; a new picture is copied by the worker. Returns
+    whether anything changed."""
+    with transaction.atomic():
+        locked = Contact.objects.select_for_update().filter(pk=contact.pk).first()
+        if locked is None or (update.complete and profile_complete(locked)):
+            return False
+        blanks = {
+            "name": update.name[:300],
+            "avatar_url": update.picture[:1000] if update.picture.startswith("https://") else "",
+            "company": update.company[:300],
+        }
+        fields = [f for f, value in blanks.items() if value and not getattr(locked, f)]
+        for f in fields:
+            setattr(locked, f, blanks[f])
+        custom = dict(locked.custom_fields or {})
+        for attr, key in PROFILE_KEYS.items():
+            value = str(getattr(update, attr))
+            if attr == "url" and not value.startswith("https://"):
+                continue
+            if value and not custom.get(key):
+                custom[key] = value[:1000]
+        if update.complete:
+            custom[PROFILE_DONE] = timezone.now().isoformat()
+        if custom != (locked.custom_fields or {}):
+            locked.custom_fields = custom
+            fields.append("custom_fields")
+        if not fields:
+            return False
+        locked.save(update_fields=[*fields, "updated_at"])
+        if "avatar_url" in fields:
+            copy_later(locked)
+        events.contact_updated(locked.workspace_id, locked.pk)
+    contact.name, contact.avatar_url, contact.company = (
+        locked.name,
+        locked.avatar_url,
+        locked.company,
+    )
+    contact.custom_fields = locked.custom_fields
+    return True

@@ -1,5 +1,6 @@
 """A reply's delivery state: provider statuses (which only move forward), statuses that
-arrive before their message, and the parts of a reply the provider took as several."""
+arrive before their message, the parts of a reply the provider took as several, and a
+provider echoing our own send back as a new message."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from frontdesk.connectors.base import StatusUpdate
+from frontdesk.connectors.base import InboundMessage, StatusUpdate
 from frontdesk.inbox import events
+from frontdesk.inbox.actions.threads import adopt_thread_key, default_thread_key
 from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.messages import PART_IDS, find_message, provider_ids
 from frontdesk.inbox.models import (
     ChannelAccount,
     DeliveryStatus,
+    Direction,
     Message,
     MessagePart,
     PendingStatus,
@@ -61,6 +65,8 @@ def ingest_status(channel: ChannelAccount, update: StatusUpdate) -> Message | No
         raise ActionRefused(f"unknown delivery status {update.status!r}")
     with transaction.atomic():
         message = find_message(channel, update.provider_id, for_update=True)
+        if message is not None and message.direction == Direction.INBOUND:
+            return None  # a delivery status only ever concerns what we sent
         if message is not None and message.status == DeliveryStatus.QUEUED:
             message = None  # a part of a reply still being sent
         if message is None:
@@ -149,3 +155,58 @@ def record_sent_parts(message_id: int, ids: list[str]) -> None:
             ],
             ignore_conflicts=True,
         )
+
+
+def sending_match(channel: ChannelAccount, item: InboundMessage) -> Message | None:
+    """The reply a worker is sending right now that a message sent from the account echoes.
+
+    Some providers report our own sends as new messages, sometimes before the send call has
+    answered with the message id. The echo is that reply when it is an outbound message of
+    this channel still being sent (queued, claimed by a worker, no provider id yet) with the
+    same text, in this thread or, for a thread we are starting, in the contact's
+    conversation that has no provider thread yet.
+    """
+    threads = Q(conversation__thread_key=item.thread_key)
+    if item.handle:
+        key = default_thread_key(channel.connector.handle_kind, item.handle)
+        threads |= Q(conversation__thread_key=key)
+    else:  # no recipient named: any conversation still waiting for its thread
+        threads |= Q(conversation__thread_key__contains=":")
+    return (
+        Message.objects.filter(
+            channel=channel,
+            direction=Direction.OUTBOUND,
+            status=DeliveryStatus.QUEUED,
+            claimed_until__isnull=False,
+            text=item.text,
+        )
+        .filter(Q(provider_id__isnull=True) | Q(provider_id=""))
+        .filter(threads)
+        .select_related("conversation")
+        .order_by("created_at", "pk")
+        .first()
+    )
+
+
+def claim_echo(channel: ChannelAccount, item: InboundMessage) -> Message | None:
+    """Record an echoed provider id on the reply being sent (and the thread it started on its
+    conversation); None when the item echoes no reply in flight."""
+    with transaction.atomic():
+        candidate = sending_match(channel, item)
+        if candidate is None:
+            return None
+        locked = (
+            Message.objects.select_for_update()
+            .select_related("conversation")
+            .filter(pk=candidate.pk, status=candidate.status)
+            .first()
+        )
+        if locked is None or locked.provider_id:
+            return None  # the send finished meanwhile: ingest finds it by its id
+        if find_message(channel, item.provider_id) is not None:
+            return None
+        locked.provider_id = item.provider_id
+        locked.save(update_fields=["provider_id"])
+    if item.thread_key and ":" in locked.conversation.thread_key:
+        adopt_thread_key(channel, locked.conversation_id, item.thread_key)
+    return locked

@@ -1,0 +1,127 @@
+"""What provider traffic says, written by the inbox: ``apply`` takes the values a connector
+read (from a webhook or a sync) and calls the action for each; the jobs here finish what
+cannot be done while the provider waits for its answer (attachments to download before a
+message is stored, a sender's full profile). Connectors only read and fetch."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from huey.contrib.djhuey import db_task
+
+from frontdesk.connectors.base import InboundEvents, InboundMessage
+from frontdesk.inbox.actions.channel import set_channel_status
+from frontdesk.inbox.actions.contacts import (
+    change_handle,
+    keep_contact_facts,
+    profile_complete,
+    update_profile,
+)
+from frontdesk.inbox.actions.delivery import claim_echo, ingest_status
+from frontdesk.inbox.actions.ingest import ingest
+from frontdesk.inbox.actions.reactions import set_reaction
+from frontdesk.inbox.errors import ActionRefused
+from frontdesk.inbox.messages import find_message
+from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Contact
+
+log = logging.getLogger("frontdesk.webhooks")
+
+
+def apply(channel: ChannelAccount, said: InboundEvents) -> bool:
+    """Write everything a piece of provider traffic says: messages, handle changes,
+    reactions, statuses, the account's state; problems the provider reported are logged.
+    Returns whether a message was left to a job (its attachments are downloaded first)."""
+    deferred = False
+    for item in said.messages:
+        if item.fetch_first and find_message(channel, item.provider_id) is None:
+            ingest_with_attachments(channel.pk, item)
+            deferred = True
+            continue
+        store_message(channel, item)
+    for change in said.handle_changes:
+        change_handle(channel, change.kind, change.old, change.new)
+    for reaction in said.reactions:
+        if reaction.message_id and reaction.by:
+            set_reaction(
+                channel,
+                reaction.message_id,
+                reaction.by,
+                reaction.emoji,
+                reaction.at,
+                reaction.name,
+            )
+    for update in said.statuses:
+        try:
+            ingest_status(channel, update)
+        except ActionRefused as exc:
+            log.warning("%s status not applied: %s", channel.provider, exc)
+    for state in said.channel_states:
+        if channel.status == ChannelStatus.DISCONNECTED and state.status != channel.status:
+            continue  # an admin disconnected it here; the provider's news does not reconnect it
+        set_channel_status(channel, state.status, state.error)
+    for problem in said.problems:
+        log.warning("%s reported an error on channel %s: %s", channel.provider, channel.pk, problem)
+    return deferred
+
+
+def store_message(channel: ChannelAccount, item: InboundMessage) -> bool:
+    """Ingest one message (an echo of a reply being sent completes that reply instead), and
+    what it says about its sender. Returns whether a message was created."""
+    if item.outbound and claim_echo(channel, item) is not None:
+        return False
+    try:
+        result = ingest(channel, item)
+    except ActionRefused as exc:
+        log.warning("%s message %s not stored: %s", channel.provider, item.provider_id[:80], exc)
+        return False
+    if not result.created:
+        return False
+    contact = result.conversation.contact
+    if item.contact_facts:
+        keep_contact_facts(contact, item.contact_facts)
+    if item.profile is not None and not item.outbound:
+        update_profile(contact, item.profile)
+    if item.enrich and not item.outbound and not profile_complete(contact):
+        enrich_contact(channel.pk, contact.pk, item.handle)  # ingest has committed the contact
+    if item.fetch_later:
+        transaction.on_commit(partial(channel.connector.fetch_later, result.message.pk))
+    return True
+
+
+@db_task(retries=5, retry_delay=30, context=True)
+def ingest_with_attachments(channel_id: int, item: InboundMessage, task: Any = None) -> str:
+    """Download a message's attachments (``Connector.fetch_attachments``), then store it whole.
+    Downloads are retried; when the last attempt still fails the message is stored without
+    them (noted on it), never dropped."""
+    channel = ChannelAccount.objects.filter(pk=channel_id).first()
+    if channel is None or channel.status == ChannelStatus.DISCONNECTED:
+        return "gone"
+    if find_message(channel, item.provider_id) is not None:
+        return "duplicate"
+    try:
+        channel.connector.fetch_attachments(channel, item)
+    except Exception as exc:
+        if task is None or task.retries:
+            raise  # Huey tries again later
+        item.attachments = []
+        item.extra["skipped_attachments"] = [f"attachments could not be downloaded: {exc}"[:500]]
+    return "created" if store_message(channel, item) else "duplicate"
+
+
+@db_task(retries=2, retry_delay=60)
+def enrich_contact(channel_id: int, contact_id: int, handle: str) -> str:
+    """Fill a contact's blanks from the provider's full profile of them, once."""
+    channel = ChannelAccount.objects.filter(pk=channel_id).first()
+    if channel is None:
+        return "gone"
+    contact = Contact.objects.filter(pk=contact_id, workspace_id=channel.workspace_id).first()
+    if contact is None or profile_complete(contact):
+        return "skipped"
+    update = channel.connector.enrich(channel, handle)
+    if update is None:
+        return "unavailable"
+    update_profile(contact, update)
+    return "enriched"
