@@ -106,7 +106,7 @@ def api_version(channel: ChannelAccount) -> str:
 
 
 # v2 account events (https://developer.unipile.com/v2.0/reference/event-types-1 and
-# /v2.0/docs/migration-webhooks) in the v1 vocabulary apply_account_status maps.
+# /v2.0/docs/migration-webhooks) in the v1 vocabulary of ACCOUNT_STATES.
 V2_STATUS = {
     "account.status.running": "OK",
     "account.status.disconnected": "CREDENTIALS",
