@@ -11,6 +11,10 @@ a fresh data dir, connects a WhatsApp Cloud API channel through the REST API, th
 2. paced: ``--rate`` webhooks per second for ``--seconds`` (open loop: each is sent on
    schedule, whether or not earlier ones were answered): p50/p99 latency at that rate.
 
+Then the bare floor (``bench/_floor.py``: the same HMAC check, JSON parse and one SQLite
+insert, nothing else, as many processes) takes the same saturation run, and the ratio of
+the app's figure to the floor's is printed (issue 11: at least 0.4).
+
 Target (issue 5): at least 400 webhooks/s on 2 cores, p99 under 100 ms at 200/s.
 ``--in-process`` times the webhook view alone (no HTTP server) on a fresh SQLite database.
 """
@@ -23,7 +27,9 @@ import hashlib
 import hmac
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 import httpx
@@ -31,7 +37,7 @@ import httpx
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench._load import closed_loop, encode, open_loop
 from bench._setup import percentile
-from tests.live import base_env, create_token, embedded
+from tests.live import base_env, create_token, embedded, free_port
 
 APP_SECRET = "bench-app-secret"
 PHONE_NUMBER_ID = "106540352242922"
@@ -212,8 +218,42 @@ def main() -> None:
         )
         timings, total = saturate(url, args.n, args.concurrency, args.contacts)
         print(line("saturation (as fast as possible)", timings, total))
+        app_rate = len(timings) / total if timings else 0.0
         timings, total = paced(url, args.rate, args.seconds, args.contacts)
         print(line(f"paced at {args.rate:.0f}/s for {args.seconds:.0f} s", timings, total))
+    timings, total = floor(args.n, args.concurrency, args.contacts)
+    print(line("bare floor (saturation)", timings, total))
+    if timings:
+        print(f"app / floor: {app_rate / (len(timings) / total):.2f}")
+
+
+def floor(n: int, concurrency: int, contacts: int) -> tuple[list[float], float]:
+    """The same saturation run against ``bench/_floor.py`` under uvicorn."""
+    # as many processes as ``frontdesk run`` starts (settings.FRONTDESK_WEB_PROCESSES)
+    workers = int(os.environ.get("FRONTDESK_WEB_PROCESSES") or min(os.cpu_count() or 1, 4))
+    port = free_port()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "FLOOR_DB": os.path.join(tmp, "floor.sqlite3"),
+            "FLOOR_APP_SECRET": APP_SECRET,
+        }
+        command = [sys.executable, "-m", "uvicorn", "bench._floor:app", "--port", str(port)]
+        command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+        server = subprocess.Popen(command, cwd=root, env=env)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            for _ in range(200):
+                try:
+                    httpx.post(url, content=b"{}", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+            return saturate(url, n, concurrency, contacts)
+        finally:
+            server.terminate()
+            server.wait(10)
 
 
 if __name__ == "__main__":
