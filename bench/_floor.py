@@ -20,16 +20,23 @@ DB_PATH = os.environ.get("FLOOR_DB", "floor.sqlite3")
 _db: sqlite3.Connection | None = None
 
 
+def create(path: str) -> None:
+    """The table, in WAL mode: made once, before the workers start (they would race)."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS message (id INTEGER PRIMARY KEY, provider_id TEXT UNIQUE,"
+        " sender TEXT, text TEXT)"
+    )
+    conn.commit()
+    conn.close()
+
+
 def db() -> sqlite3.Connection:
     global _db
     if _db is None:
         _db = sqlite3.connect(DB_PATH, isolation_level=None, timeout=30)
-        _db.execute("PRAGMA journal_mode=WAL")
         _db.execute("PRAGMA synchronous=NORMAL")
-        _db.execute(
-            "CREATE TABLE IF NOT EXISTS message (id INTEGER PRIMARY KEY, provider_id TEXT UNIQUE,"
-            " sender TEXT, text TEXT)"
-        )
     return _db
 
 

@@ -35,6 +35,7 @@ import time
 import httpx
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench._floor import create
 from bench._load import closed_loop, encode, open_loop
 from bench._setup import percentile
 from tests.live import base_env, create_token, embedded, free_port
@@ -239,6 +240,7 @@ def floor(n: int, concurrency: int, contacts: int) -> tuple[list[float], float]:
             "FLOOR_DB": os.path.join(tmp, "floor.sqlite3"),
             "FLOOR_APP_SECRET": APP_SECRET,
         }
+        create(env["FLOOR_DB"])
         command = [sys.executable, "-m", "uvicorn", "bench._floor:app", "--port", str(port)]
         command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
         server = subprocess.Popen(command, cwd=root, env=env)
