@@ -66,3 +66,28 @@ def test_the_demo_says_so_in_the_sidebar(db, settings):
     assert "the clients are simulated" not in client.get("/").text
     settings.FRONTDESK_DEMO = True
     assert "Demo: the clients are simulated" in client.get("/").text
+
+
+def test_the_stand_ins_never_load_in_a_normal_run():
+    """``frontdesk run``'s imports (settings, URLs, the ASGI app, the worker and its tasks)
+    load no stand-in, no demo code and nothing from tests/."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, django, os;"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'frontdesk.settings');"
+        "django.setup();"
+        "import frontdesk.urls, frontdesk.asgi;"
+        "from frontdesk.ops.management.commands import run, _serve;"
+        "from django.utils.module_loading import autodiscover_modules;"
+        "autodiscover_modules('tasks');"
+        "from frontdesk.connectors.registry import CONNECTORS;"
+        "from django.urls import resolve; resolve('/');"
+        "bad = sorted(m for m in sys.modules if m.startswith(('frontdesk.ops.demo', 'tests')));"
+        "print(bad)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split("\n")
+    assert out[0] == "[]"
