@@ -66,7 +66,8 @@ class InboundMessage:
     # Facts the contact keeps when this message is new, the first value of each winning
     # (e.g. the ad that brought the client in).
     contact_facts: dict[str, Any] = field(default_factory=dict)
-    # Media to download after the message is stored (``Connector.fetch_later``).
+    # Media to download after the message is stored: ``extra["media"]`` says what, the inbox's
+    # ``fetch_media`` job hands it to ``Connector.download`` (the message shows it pending).
     fetch_later: bool = False
     # Attachments to download *before* the message is stored (``Connector.fetch_attachments``,
     # run by an inbox job; the webhook is answered 202): the message appears whole.
@@ -282,6 +283,30 @@ class ReconnectNeeded(PermanentSendError):
     """The credentials were refused: the channel needs an admin to reconnect it."""
 
 
+class ProviderCallError(Exception):
+    """A background call to the provider (a download, a read receipt) that failed;
+    ``reason`` is shown or logged. ``retry``: worth another try later; ``reconnect``: the
+    credentials were refused (the inbox flags the channel "needs reconnection")."""
+
+    def __init__(self, reason: str, *, retry: bool = False, reconnect: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+        self.reconnect = reconnect
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a background call is tried, and the first wait (doubled each time, at
+    most an hour)."""
+
+    attempts: int = 5
+    first_delay_s: float = 15.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.first_delay_s * 2.0 ** max(attempt - 1, 0), 3600.0)
+
+
 class ConfigError(ValueError):
     """A channel configuration that cannot work; the message says which field and why."""
 
@@ -443,9 +468,15 @@ class Connector(ABC):
         Raise to be tried again later."""
         return None
 
-    def fetch_later(self, message_id: int) -> None:
-        """Queue the download of a stored message's media (``InboundMessage.fetch_later``)."""
-        return None
+    def download(self, channel: ChannelAccount, media: Mapping[str, Any]) -> InboundAttachment:
+        """Fetch the media a stored message announced (``InboundMessage.fetch_later``; ``media``
+        is its ``extra["media"]``). Raise ``ProviderCallError`` when it cannot be had now
+        (``retry``) or ever. Run by the inbox's ``fetch_media`` job, which stores the file."""
+        raise ProviderCallError("this channel has no media to download")
+
+    def download_policy(self) -> RetryPolicy:
+        """How often ``download`` is tried before the message shows the file as failed."""
+        return RetryPolicy()
 
     def worker_service(self) -> Callable[[], Any] | None:
         """What runs beside the worker from its start to its stop (email's IDLE supervisor):
@@ -473,8 +504,14 @@ class Connector(ABC):
         """The text a reply shows in the thread (e.g. a WhatsApp template's filled-in text)."""
         return text
 
-    def conversation_read(self, conversation: Conversation) -> None:
-        """A member read the conversation (after commit): e.g. queue read receipts. Keep it cheap."""
+    def read_receipts_on(self, channel: ChannelAccount) -> bool:
+        """Whether the client is told when a member reads their messages on this channel."""
+        return self.capabilities.read_receipts
+
+    def mark_read(self, channel: ChannelAccount, provider_id: str) -> None:
+        """Tell the provider the client's message ``provider_id`` (and those before it) was
+        read; best effort, run by the inbox's ``send_read_receipt`` job once per message.
+        Raise ``ProviderCallError`` when it did not go."""
         return None
 
     # A template the web reply box includes for channel-specific fields (subject/cc/bcc, a

@@ -26,6 +26,7 @@ from frontdesk.inbox.actions.reactions import set_reaction
 from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.messages import find_message
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Contact
+from frontdesk.inbox.tasks import fetch_media
 
 log = logging.getLogger("frontdesk.webhooks")
 
@@ -87,7 +88,7 @@ def store_message(channel: ChannelAccount, item: InboundMessage) -> bool:
     if item.enrich and not item.outbound and not profile_complete(contact):
         enrich_contact(channel.pk, contact.pk, item.handle)  # ingest has committed the contact
     if item.fetch_later:
-        transaction.on_commit(partial(channel.connector.fetch_later, result.message.pk))
+        transaction.on_commit(partial(fetch_media, result.message.pk))
     return True
 
 

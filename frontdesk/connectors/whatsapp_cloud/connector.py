@@ -4,7 +4,7 @@ Config (``POST /api/v1/channels``): ``{"phone_number_id", "waba_id", "access_tok
 "app_secret", "verify_token", "graph_url"?}``. The phone number id, WABA id and Graph API
 root are public config; the token, app secret and verify token are encrypted credentials.
 Inbound traffic arrives at ``/webhooks/whatsapp/`` (see ``webhook.py``); media is fetched by
-the worker (``tasks.fetch_media``); approved templates are synced from
+the inbox's ``fetch_media`` job through ``download`` (``media.py``); approved templates are synced from
 ``/{waba-id}/message_templates`` by ``sync`` (hourly).
 """
 
@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core import signing
 from django.urls import path
 from django.utils import timezone
@@ -29,12 +30,15 @@ from frontdesk.connectors.base import (
     ConfigError,
     Connector,
     ImportProgress,
+    InboundAttachment,
     InboundEvents,
     OutboundMessage,
     OutgoingAttachment,
     PartsSent,
     PermanentSendError,
+    ProviderCallError,
     ReconnectNeeded,
+    RetryPolicy,
     SendResult,
     TransientSendError,
     WebhookAnswer,
@@ -44,13 +48,14 @@ from frontdesk.connectors.base import (
     require_public_host,
     require_public_http_url,
 )
-from frontdesk.connectors.whatsapp_cloud import effects, tasks, webhook
+from frontdesk.connectors.whatsapp_cloud import effects, webhook
 from frontdesk.connectors.whatsapp_cloud.graph import (
     DEFAULT_GRAPH_URL,
     Graph,
     GraphError,
     GraphUnreachable,
 )
+from frontdesk.connectors.whatsapp_cloud.media import fetch as media_fetch
 from frontdesk.connectors.whatsapp_cloud.parse import e164, parse_value
 
 if TYPE_CHECKING:
@@ -249,8 +254,14 @@ class WhatsAppCloudConnector(Connector):
     def webhook_events(self, channel: ChannelAccount, part: Any) -> InboundEvents:
         return parse_value(part)
 
-    def fetch_later(self, message_id: int) -> None:
-        tasks.fetch_media(message_id)
+    def download(self, channel: ChannelAccount, media: Mapping[str, Any]) -> InboundAttachment:
+        return media_fetch(channel, graph_for(channel), media)
+
+    def download_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            attempts=int(getattr(settings, "FRONTDESK_WHATSAPP_MEDIA_ATTEMPTS", 5)),
+            first_delay_s=float(getattr(settings, "FRONTDESK_WHATSAPP_MEDIA_RETRY_SECONDS", 15)),
+        )
 
     def urlpatterns(self) -> list[URLPattern | URLResolver]:
         from frontdesk.connectors.whatsapp_cloud import views
@@ -309,23 +320,22 @@ class WhatsAppCloudConnector(Connector):
         return text
 
     # --- read receipts -----------------------------------------------------------------
-    def conversation_read(self, conversation: Conversation) -> None:
-        """Queue a read receipt for the client's latest message (marks all earlier ones too)."""
-        from frontdesk.inbox.models import Message
+    def read_receipts_on(self, channel: ChannelAccount) -> bool:
+        return bool(channel.config.get("mark_read", True))
 
-        if not conversation.channel.config.get("mark_read", True):
-            return None
-        latest = (
-            Message.objects.filter(
-                conversation_id=conversation.pk, direction="inbound", provider_id__isnull=False
+    def mark_read(self, channel: ChannelAccount, provider_id: str) -> None:
+        """Blue ticks: marks this message and every earlier one read."""
+        try:
+            graph_for(channel).post(
+                f"{channel.config['phone_number_id']}/messages",
+                json={"messaging_product": "whatsapp", "status": "read", "message_id": provider_id},
             )
-            .order_by("-created_at", "-id")
-            .only("pk", "extra")
-            .first()
-        )
-        if latest is not None and not latest.extra.get("read_receipt"):
-            tasks.send_read_receipt(latest.pk)
-        return None
+        except GraphError as exc:
+            raise ProviderCallError(
+                exc.reason, retry=exc.transient, reconnect=exc.needs_reconnect
+            ) from None
+        except GraphUnreachable as exc:
+            raise ProviderCallError(str(exc), retry=True) from None
 
     # --- sending -----------------------------------------------------------------------
     def send(

@@ -1,6 +1,6 @@
-"""Fetching inbound media: id -> URL (Graph API) -> bytes (bearer token), checked and stored.
+"""Fetching inbound media: id -> URL (Graph API) -> bytes (bearer token), checked.
 
-Runs in the worker. The URL must be on the configured Graph host or one of Meta's media
+Called by the inbox's ``fetch_media`` job through ``Connector.download``, which stores it. The URL must be on the configured Graph host or one of Meta's media
 hosts (``media_hosts`` in the channel config); anything else is never fetched. The size is
 checked before and while downloading, and the sha256 Meta announced must match.
 """
@@ -10,16 +10,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
 
 from frontdesk.connectors import http as outbound
-from frontdesk.connectors.base import InboundAttachment
-from frontdesk.connectors.whatsapp_cloud import effects
-from frontdesk.connectors.whatsapp_cloud.graph import GraphError, GraphUnreachable
-from frontdesk.inbox.models import Message
+from frontdesk.connectors.base import InboundAttachment, ProviderCallError
+from frontdesk.connectors.whatsapp_cloud.graph import Graph, GraphError, GraphUnreachable
+
+if TYPE_CHECKING:
+    from frontdesk.inbox.models import ChannelAccount
 
 log = logging.getLogger("frontdesk.whatsapp")
 
@@ -39,12 +42,14 @@ _EXTENSIONS = {
 }
 
 
-class MediaRefused(Exception):
-    """Fetching this media can never work (off-host URL, too big, checksum mismatch)."""
+def _refused(reason: str, reconnect: bool = False) -> ProviderCallError:
+    """Fetching this media can never work (off-host URL, too big, a refused token)."""
+    return ProviderCallError(reason, reconnect=reconnect)
 
 
-class MediaRetry(Exception):
-    """Worth another try later."""
+def _retry(reason: str) -> ProviderCallError:
+    """Worth another try later (Meta unreachable, a 5xx, a checksum that did not match)."""
+    return ProviderCallError(reason, retry=True)
 
 
 def _sha_matches(expected: str, digest: bytes) -> bool:
@@ -69,35 +74,26 @@ def allowed_host(channel, url: str) -> bool:
     return parts.scheme == "https" or parts.netloc.lower() == graph_host
 
 
-def fetch(message: Message) -> str:
-    """Fetch and store one message's media. Returns the new media state."""
-    from frontdesk.connectors.whatsapp_cloud.connector import graph_for
-
-    channel = message.channel
-    media = message.extra.get("media") or {}
-    if media.get("state") == "stored":
-        return "stored"
+def fetch(channel: ChannelAccount, graph: Graph, media: Mapping[str, Any]) -> InboundAttachment:
+    """Fetch one message's media (its ``extra["media"]``: id, sha256, mime_type, filename)."""
     limit = settings.FRONTDESK_MAX_ATTACHMENT_BYTES
-    graph = graph_for(channel)
     try:
         info = graph.get(str(media.get("id", "")))
     except GraphUnreachable as exc:
-        raise MediaRetry(str(exc)) from None
+        raise _retry(str(exc)) from None
     except GraphError as exc:
         if exc.transient:
-            raise MediaRetry(exc.reason) from None
-        if exc.needs_reconnect:
-            effects.needs_reconnect(channel, exc.reason)
-        raise MediaRefused(exc.reason) from None
+            raise _retry(exc.reason) from None
+        raise _refused(exc.reason, reconnect=exc.needs_reconnect) from None
     url = str(info.get("url") or "")
     if not allowed_host(channel, url):
-        raise MediaRefused(f"media URL is not on an allowed Meta host: {urlsplit(url).netloc!r}")
+        raise _refused(f"media URL is not on an allowed Meta host: {urlsplit(url).netloc!r}")
     try:
         announced = int(info.get("file_size") or 0)
     except (TypeError, ValueError):
         announced = 0
     if announced > limit:
-        raise MediaRefused(f"media is {announced} bytes, over the {limit}-byte limit")
+        raise _refused(f"media is {announced} bytes, over the {limit}-byte limit")
     digest = hashlib.sha256()
     chunks: list[bytes] = []
     size = 0
@@ -110,30 +106,27 @@ def fetch(message: Message) -> str:
             whole=settings.FRONTDESK_HTTP_TRANSFER_TIMEOUT,
         ) as response:
             if response.status_code >= 500 or response.status_code == 429:
-                raise MediaRetry(f"media download answered HTTP {response.status_code}")
+                raise _retry(f"media download answered HTTP {response.status_code}")
             if response.status_code >= 400:
-                raise MediaRefused(f"media download answered HTTP {response.status_code}")
+                raise _refused(f"media download answered HTTP {response.status_code}")
             declared = int(response.headers.get("Content-Length") or 0)
             if declared > limit:
-                raise MediaRefused(f"media is {declared} bytes, over the {limit}-byte limit")
+                raise _refused(f"media is {declared} bytes, over the {limit}-byte limit")
             for chunk in response.iter_bytes(65536):
                 size += len(chunk)
                 if size > limit:
-                    raise MediaRefused(f"media is over the {limit}-byte limit")
+                    raise _refused(f"media is over the {limit}-byte limit")
                 digest.update(chunk)
                 chunks.append(chunk)
             content_type = response.headers.get("Content-Type", "")
     except httpx.HTTPError as exc:
-        raise MediaRetry(f"media download failed: {exc.__class__.__name__}") from None
+        raise _retry(f"media download failed: {exc.__class__.__name__}") from None
     expected = str(media.get("sha256") or info.get("sha256") or "")
     if not _sha_matches(expected, digest.digest()):
-        raise MediaRetry("media checksum does not match what WhatsApp announced")
+        raise _retry("media checksum does not match what WhatsApp announced")
     mime = str(media.get("mime_type") or info.get("mime_type") or content_type)
     name = str(media.get("filename") or "") or (
         f"{media.get('kind', 'media')}-{media.get('id', '')}"
         + _EXTENSIONS.get(mime.split(";")[0].strip(), "")
     )
-    effects.attach_media(
-        message, InboundAttachment(name=name, content_type=mime, data=b"".join(chunks))
-    )
-    return "stored"
+    return InboundAttachment(name=name, content_type=mime, data=b"".join(chunks))

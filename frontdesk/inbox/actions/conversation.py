@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -24,6 +25,7 @@ from frontdesk.inbox.models import (
     MessageKind,
     NotificationKind,
 )
+from frontdesk.inbox.tasks import queue_read_receipt
 from frontdesk.workspaces.models import User
 from frontdesk.workspaces.services import active_member
 
@@ -170,5 +172,5 @@ def mark_read(user: User, conversation: Conversation) -> None:
         mark_conversation_read(conversation.workspace_id, user.pk, conversation.pk)
         events.conversation_read(conversation, user.pk)
         transaction.on_commit(
-            lambda: conversation.channel.connector.conversation_read(conversation), robust=True
+            partial(queue_read_receipt, conversation.pk, conversation.channel), robust=True
         )
