@@ -56,6 +56,9 @@ class ConversationOut(Schema):
     assignee: PersonOut | None
     last_message_at: datetime
     snoozed_until: datetime | None
+    waiting_since: datetime | None = Field(
+        None, description="since when the client waits for an answer (their message is newest)"
+    )
     preview: str
     unread: bool
     labels: list[LabelOut]

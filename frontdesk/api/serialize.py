@@ -61,6 +61,7 @@ def conversation(row: Conversation) -> dict[str, Any]:
         "assignee": person(row.assignee),
         "last_message_at": row.last_message_at,
         "snoozed_until": row.snoozed_until,
+        "waiting_since": row.waiting_since,
         "preview": row.preview,
         "unread": bool(getattr(row, "is_unread", False)),
         "labels": [label(x) for x in row.labels.all()],

@@ -242,6 +242,11 @@ def list_conversations(
     channel: int | None = None,
     label: int | None = Query(None, description="only conversations with this label"),
     unread: bool = False,
+    waiting: bool = Query(
+        False,
+        description="only conversations whose newest message is the client's, the longest"
+        " waiting first (waiting_since)",
+    ),
     cursor: str | None = None,
     limit: int = 50,
 ):
@@ -259,6 +264,7 @@ def list_conversations(
             channel_id=channel,
             label_id=label,
             unread_only=unread,
+            waiting=waiting,
         ),
         cursor=cursor,
         limit=max(1, min(limit, 200)),

@@ -188,6 +188,10 @@ class Conversation(models.Model):
     # Kept on the row so the list renders from one table with no per-row queries.
     last_message_at = models.DateTimeField(default=timezone.now)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # Since when the client waits for an answer: set by the first client message after our
+    # last reply (ingest), cleared by a reply (send, or one sent from elsewhere); notes and
+    # event lines leave it. The "Waiting longest" view lists these, oldest first.
+    waiting_since = models.DateTimeField(null=True, blank=True)
     preview = models.CharField(max_length=200, blank=True, default="")
     # Who wrote the previewed message when it is ours ("You:" / a teammate's name in the list);
     # preview_outbound with no author: sent from elsewhere (the phone, the mail client).
@@ -221,6 +225,11 @@ class Conversation(models.Model):
                 name="conv_ws_channel",
             ),
             models.Index(fields=["contact"], name="conv_contact"),
+            models.Index(
+                fields=["workspace", "status", "waiting_since", "id"],
+                condition=Q(waiting_since__isnull=False),
+                name="conv_ws_waiting",
+            ),
         ]
 
     def __str__(self) -> str:

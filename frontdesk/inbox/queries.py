@@ -48,6 +48,9 @@ class ConversationFilter:
     label_id: int | None = None
     unread_only: bool = False
     oldest_first: bool = False
+    # Only conversations whose newest message is the client's, the longest waiting first
+    # (the "Waiting longest" view); the order ignores ``oldest_first``.
+    waiting: bool = False
     q: str = ""  # words in the contact's name, a handle, the subject or the last message
     # Only these conversations: does this one still match the list's filter (a live row),
     # the conversations a bulk change touched.
@@ -87,13 +90,8 @@ def canned_replies(workspace_id: int) -> QuerySet[CannedReply]:
     return CannedReply.objects.filter(workspace_id=workspace_id).order_by("shortcut")
 
 
-def conversations(
-    workspace_id: int,
-    user_id: int,
-    flt: ConversationFilter,
-    cursor: str | None = None,
-    limit: int = 50,
-) -> Page:
+def _filtered(workspace_id: int, user_id: int, flt: ConversationFilter) -> QuerySet[Conversation]:
+    """The workspace's conversations that pass ``flt`` (in no order)."""
     qs: QuerySet[Conversation] = Conversation.objects.filter(workspace_id=workspace_id)
     if flt.status:
         qs = qs.filter(status=flt.status)
@@ -127,13 +125,28 @@ def conversations(
     qs = qs.annotate(is_unread=unread_expression(user_id))
     if flt.unread_only:
         qs = qs.filter(is_unread=True)
+    if flt.waiting:
+        qs = qs.filter(waiting_since__isnull=False)
+    return qs
+
+
+def conversations(
+    workspace_id: int,
+    user_id: int,
+    flt: ConversationFilter,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    qs = _filtered(workspace_id, user_id, flt)
+    key = "waiting_since" if flt.waiting else "last_message_at"
+    ascending = flt.waiting or flt.oldest_first
     if cursor:
         at, pk = decode_cursor(cursor)
-        if flt.oldest_first:
-            qs = qs.filter(Q(last_message_at__gt=at) | Q(last_message_at=at, pk__gt=pk))
+        if ascending:
+            qs = qs.filter(Q(**{f"{key}__gt": at}) | Q(**{key: at}, pk__gt=pk))
         else:
-            qs = qs.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, pk__lt=pk))
-    order = ("last_message_at", "id") if flt.oldest_first else ("-last_message_at", "-id")
+            qs = qs.filter(Q(**{f"{key}__lt": at}) | Q(**{key: at}, pk__lt=pk))
+    order = (key, "id") if ascending else (f"-{key}", "-id")
     rows = list(
         qs.select_related("channel", "contact", "assignee", "preview_author")
         .prefetch_related(contact_handles_prefetch(), labels_prefetch())
@@ -141,7 +154,7 @@ def conversations(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].last_message_at, rows[-1].pk) if more and rows else None
+    next_cursor = encode_cursor(getattr(rows[-1], key), rows[-1].pk) if more and rows else None
     return Page(rows, next_cursor)
 
 

@@ -136,10 +136,18 @@ _TOUCH = (
     " preview = CASE WHEN last_message_at <= %s THEN %s ELSE preview END,"
     " preview_outbound = CASE WHEN last_message_at <= %s THEN %s ELSE preview_outbound END,"
     " preview_author_id = CASE WHEN last_message_at <= %s THEN NULL ELSE preview_author_id END,"
-    " last_message_at = CASE WHEN last_message_at <= %s THEN %s ELSE last_message_at END"
+    " last_message_at = CASE WHEN last_message_at <= %s THEN %s ELSE last_message_at END,"
+)
+# The newest message decides whether the client waits for us: ours (sent from the phone or
+# the mail client) ends the wait, theirs starts it unless it runs already (a resolved
+# conversation's old wait is over: it starts anew).
+_TOUCH_OUTBOUND = _TOUCH + (
+    " waiting_since = CASE WHEN last_message_at <= %s THEN NULL ELSE waiting_since END"
 )
 _TOUCH_INBOUND = (
-    _TOUCH + ","
+    _TOUCH + " waiting_since = CASE WHEN last_message_at <= %s THEN"
+    " COALESCE(CASE WHEN status = %s THEN NULL ELSE waiting_since END, %s)"
+    " ELSE waiting_since END,"
     " last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < %s"
     " THEN %s ELSE last_inbound_at END,"
     " snoozed_until = CASE WHEN status IN (%s, %s) THEN NULL ELSE snoozed_until END,"
@@ -155,15 +163,17 @@ def _touch_conversation(conversation: Conversation, item: InboundMessage, at: da
     preview = preview_of(item.text, item.subject or ("📎 attachment" if item.attachments else ""))
     when = connection.ops.adapt_datetimefield_value(at)
     if item.outbound:
-        sql, params = _TOUCH, [when, preview, when, True, when, when, when]
+        sql, params = _TOUCH_OUTBOUND, [when, preview, when, True, when, when, when, when]
     else:
-        sql, params = _TOUCH_INBOUND, [when, preview, when, False, when, *[when] * 4, *_REOPEN]
+        sql = _TOUCH_INBOUND
+        waiting = [when, ConversationStatus.RESOLVED, when]
+        params = [when, preview, when, False, when, when, when, *waiting, when, when, *_REOPEN]
     row = fetch_one(
         sql + " WHERE id = %s RETURNING status, preview, preview_outbound, preview_author_id",
         [*params, conversation.pk],
     )
     # The row now holds values this object did not load: read them again when asked.
-    for name in ("last_message_at", "last_inbound_at", "snoozed_until"):
+    for name in ("last_message_at", "last_inbound_at", "snoozed_until", "waiting_since"):
         conversation.__dict__.pop(name, None)
     if row:
         (

@@ -134,6 +134,7 @@ def queue_reply(
             store_attachment(message, item)
         Conversation.objects.filter(pk=conversation.pk).update(
             last_message_at=now,
+            waiting_since=None,
             preview=preview_of(text, "📎 attachment"),
             preview_outbound=True,
             preview_author=user,

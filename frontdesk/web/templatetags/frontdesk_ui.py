@@ -62,6 +62,19 @@ def reltime(value: datetime | None) -> str:
 
 
 @register.filter
+def waited(value: datetime | None) -> str:
+    """How long since ``value``, for "waiting 3 h": minutes, then hours, then days."""
+    if not value:
+        return ""
+    minutes = max(0, int((timezone.now() - value).total_seconds() // 60))
+    if minutes < 60:
+        return f"{max(minutes, 1)} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} d"
+
+
+@register.filter
 def dayname(value: datetime) -> str:
     local = timezone.localtime(value).date()
     today = timezone.localtime(timezone.now()).date()

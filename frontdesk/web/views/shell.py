@@ -29,7 +29,7 @@ class ListState:
 
     def __init__(self, params: Any):
         self.view = params.get("view", "all")
-        if self.view not in ("all", "mine", "unassigned"):
+        if self.view not in ("all", "mine", "unassigned", "waiting"):
             self.view = "all"
         status = params.get("status", "open")
         self.status = status if status in [*STATUSES, "all"] else "open"
@@ -41,6 +41,8 @@ class ListState:
         self.label = int(label) if label.isdigit() else None
         self.unread = params.get("unread") in ("1", "on", "true")
         self.sort = "oldest" if params.get("sort") == "oldest" else "newest"
+        # The client wrote last and waits for us: the "Waiting longest" view, or a filter.
+        self.waiting = self.view == "waiting" or params.get("waiting") in ("1", "on", "true")
         self.q = str(params.get("q", "")).strip()[:200]
 
     @property
@@ -53,6 +55,7 @@ class ListState:
             label_id=self.label,
             unread_only=self.unread,
             oldest_first=self.sort == "oldest",
+            waiting=self.waiting,
             q=self.q,
         )
 
@@ -76,6 +79,7 @@ class ListState:
             "label": self.label or "",
             "unread": "1" if self.unread else "",
             "sort": self.sort,
+            "waiting": "1" if self.waiting and self.view != "waiting" else "",
             "q": self.q,
         }
         values.update(override)

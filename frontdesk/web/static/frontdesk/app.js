@@ -239,13 +239,16 @@
       // The open thread is being read (markOpenRead): a row rendered before that landed
       // must not bring the unread mark back.
       if (openId() === String(conversationId) && shown()) showRead(node);
-      var oldest = /(^|&)sort=oldest/.test(listQuery());
+      // Oldest first (also the "Waiting longest" list): a row that is new to the list
+      // belongs at its end, shown now if the list is all here, else when the user scrolls.
+      var oldest = /(^|&)(sort=oldest|view=waiting|waiting=1)(&|$)/.test(listQuery());
       if (existing && !(moveToTop && !oldest)) {
         existing.replaceWith(node);
       } else {
         if (existing) existing.remove();
         if (oldest) {
-          if (!existing) return; // it belongs further down; it will show when the user scrolls
+          if (rows.querySelector(".more")) return;
+          rows.appendChild(node);
         } else {
           rows.insertBefore(node, rows.firstChild);
         }
