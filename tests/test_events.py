@@ -15,6 +15,7 @@ from frontdesk.connectors.base import StatusUpdate
 from frontdesk.crm.actions import leads as crm_actions
 from frontdesk.inbox import avatars
 from frontdesk.inbox.actions import conversation as conversation_actions
+from frontdesk.inbox.actions import labels
 from frontdesk.inbox.actions.channel import record_import_progress, set_channel_status
 from frontdesk.inbox.actions.contacts import merge_contacts
 from frontdesk.inbox.actions.delivery import ingest_status
@@ -279,6 +280,26 @@ def test_lead_created_and_updated(owner, inbound, emitted):
         "stage": "working",
         "user_id": owner.user.pk,
     } in events
+
+
+def test_labels_on_a_conversation_and_the_workspace_list(owner, inbound, emitted):
+    """Adding or removing labels tells every page which line says so; renaming or deleting
+    a label tells every page to draw its labels again."""
+    conversation = inbound("Hello").conversation
+    urgent = labels.create_label(owner.workspace_id, "Urgent", next(iter(labels.LABEL_COLORS)))
+    [event] = emitted(labels.change_labels, owner.user, conversation, add=[urgent])
+    line = Message.objects.filter(conversation=conversation, kind=MessageKind.EVENT).latest("pk")
+    assert "added Urgent" in line.text
+    assert event == {
+        "type": "conversation.labels",
+        "conversation_id": conversation.pk,
+        "message_id": line.pk,
+    }
+    assert emitted(labels.change_labels, owner.user, conversation, add=[urgent]) == []
+    assert emitted(labels.update_label, urgent, "Very urgent", urgent.color) == [
+        {"type": "labels.changed"}
+    ]
+    assert emitted(labels.delete_label, urgent) == [{"type": "labels.changed"}]
 
 
 def _event_types_in(path: Path) -> set[str]:
