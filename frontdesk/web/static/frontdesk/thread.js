@@ -75,10 +75,14 @@
     menu.querySelector("[data-assign-empty]").hidden = shown > 0;
   }
 
+  // Every header menu (assign, snooze, labels) opens where it fits: a button near the
+  // screen's left edge on a phone would otherwise open its right-aligned panel off screen.
   document.addEventListener("toggle", function (e) {
     var menu = e.target;
-    if (!menu.matches || !menu.matches("[data-assign-menu]") || !menu.open) return;
-    keepOnScreen(menu.querySelector(".menu-body"));
+    if (!menu.matches || !menu.matches("details") || !menu.open) return;
+    var body = menu.querySelector(":scope > .menu-body");
+    if (body) keepOnScreen(body);
+    if (!menu.matches("[data-assign-menu]")) return;
     var filter = menu.querySelector("[data-assign-filter]");
     filter.hidden = false;
     filter.value = "";
