@@ -105,6 +105,7 @@ def test_the_assignee_picker_shows_teammates_and_works_by_keyboard(app, browser,
     expect(menu).not_to_have_attribute("open", "")
     expect(menu.locator("summary")).to_be_focused()
     owner.keyboard.press("Enter")
+    expect(owner.locator("[data-assign-filter]")).to_be_focused()
     owner.keyboard.type("moreau")
     expect(owner.locator("[data-assign-option]:visible")).to_have_count(1)
     owner.keyboard.press("ArrowDown")

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from tests.browser import OWNER, App, login, running_app
 
@@ -38,9 +40,11 @@ def test_import_progress_counts_up_live_then_shows_the_last_sync(
 ):
     app = slow_import_app
     client = mailbox.imap()
+    start = timezone.now() - timedelta(hours=2)
     try:
-        for n in range(HISTORY):
-            client.append("INBOX", mail(f"History {n}").as_bytes())
+        for n in range(HISTORY):  # a minute apart: "History 79" is the newest
+            sent = start + timedelta(minutes=n)
+            client.append("INBOX", mail(f"History {n}", date=sent).as_bytes())
     finally:
         client.logout()
     page = login(

@@ -85,9 +85,17 @@
     if (!menu.matches("[data-assign-menu]")) return;
     var filter = menu.querySelector("[data-assign-filter]");
     filter.hidden = false;
-    filter.value = "";
     filterAssign(menu);
     filter.focus();
+  }, true);
+
+  // The search starts empty each time: cleared as the menu closes, not as it opens, so
+  // nothing typed right after opening it is wiped by the (asynchronous) toggle event.
+  document.addEventListener("toggle", function (e) {
+    var menu = e.target;
+    if (!menu.matches || !menu.matches("[data-assign-menu]") || menu.open) return;
+    menu.querySelector("[data-assign-filter]").value = "";
+    filterAssign(menu);
   }, true);
 
   document.addEventListener("input", function (e) {
