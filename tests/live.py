@@ -33,7 +33,8 @@ def free_port() -> int:
 
 def base_env(data_dir: Path | str | None = None) -> dict[str, str]:
     """Embedded mode (no DATABASE_URL/REDIS_URL) on a data dir of its own."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    dropped = ("DATABASE_URL", "REDIS_URL", "FRONTDESK_BASE_URL")  # links: its own port
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["FRONTDESK_DATA_DIR"] = str(data_dir or tempfile.mkdtemp(prefix="frontdesk-live-"))
     # The providers' stand-ins listen on loopback: a closed network's setting.
     env["FRONTDESK_FETCH_PRIVATE_ADDRESSES"] = "1"

@@ -91,7 +91,10 @@ def test_run_port_and_host_set_the_base_url_unless_it_is_given(settings, monkeyp
 
     settings.BASE_URL = settings.BASE_URL  # changed below on an override the test undoes
     settings.CSRF_TRUSTED_ORIGINS = settings.CSRF_TRUSTED_ORIGINS
-    monkeypatch.delenv("FRONTDESK_BASE_URL", raising=False)
+    # Recorded first, so the test leaves the variable as it found it (use_base_url sets it
+    # in os.environ itself; left behind, it sent later servers' links to port 8123).
+    monkeypatch.setenv("FRONTDESK_BASE_URL", "")
+    monkeypatch.delenv("FRONTDESK_BASE_URL")
     assert use_base_url("0.0.0.0", 8123) == "http://127.0.0.1:8123"
     assert settings.BASE_URL == "http://127.0.0.1:8123"
     assert settings.CSRF_TRUSTED_ORIGINS == ["http://127.0.0.1:8123"]
