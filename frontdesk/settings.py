@@ -51,6 +51,15 @@ ALLOWED_HOSTS = [
 ]
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 
+# The channels this install offers: one dotted path per provider package, each exposing
+# ``CONNECTORS`` (connectors/registry.py). A new channel is one folder plus one line here.
+FRONTDESK_CONNECTORS = [
+    "frontdesk.connectors.api",
+    "frontdesk.connectors.whatsapp_cloud",
+    "frontdesk.connectors.unipile",
+    "frontdesk.connectors.email",
+]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -1,37 +1,65 @@
-"""Every connector, by provider name. A new channel is one folder plus one line here."""
+"""Every connector, by provider name, loaded from ``settings.FRONTDESK_CONNECTORS``: one
+dotted path per channel package (or module). The module named, or else its ``connector``
+submodule, exposes ``CONNECTORS``: the ``Connector`` instances it serves. A new channel is
+one folder plus one line in that setting (``docs/adding-a-channel.md``)."""
 
-from collections.abc import Callable
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from django.urls import URLPattern, URLResolver
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.urls import URLPattern, URLResolver, clear_url_caches
 
-from frontdesk.connectors.api.connector import ApiConnector
 from frontdesk.connectors.base import Connector
-from frontdesk.connectors.email.connector import (
-    EmailConnector,
-    GmailConnector,
-    OutlookConnector,
-    ZohoConnector,
-)
-from frontdesk.connectors.unipile.connector import UnipileConnector
-from frontdesk.connectors.whatsapp_cloud.connector import WhatsAppCloudConnector
 
-CONNECTORS: dict[str, Connector] = {
-    c.provider: c
-    for c in (
-        ApiConnector(),
-        WhatsAppCloudConnector(),
-        UnipileConnector(),
-        EmailConnector(),
-        GmailConnector(),
-        OutlookConnector(),
-        ZohoConnector(),
-    )
-}
+DEFAULT_CONNECTORS = (
+    "frontdesk.connectors.api",
+    "frontdesk.connectors.whatsapp_cloud",
+    "frontdesk.connectors.unipile",
+    "frontdesk.connectors.email",
+)
 
 
 class UnknownProvider(LookupError):
     pass
+
+
+class ConnectorPathError(ImportError):
+    """A ``FRONTDESK_CONNECTORS`` line that names no connectors."""
+
+
+def connector_paths() -> tuple[str, ...]:
+    return tuple(getattr(settings, "FRONTDESK_CONNECTORS", DEFAULT_CONNECTORS))
+
+
+def _declared(path: str) -> Iterable[Connector]:
+    module = importlib.import_module(path)
+    found = getattr(module, "CONNECTORS", None)
+    if found is None and hasattr(module, "__path__"):
+        found = getattr(importlib.import_module(f"{path}.connector"), "CONNECTORS", None)
+    if not found or not all(isinstance(c, Connector) for c in found):
+        raise ConnectorPathError(
+            f"FRONTDESK_CONNECTORS: {path} (or {path}.connector) has no CONNECTORS list of "
+            "Connector instances"
+        )
+    return tuple(found)
+
+
+def load(paths: Sequence[str]) -> dict[str, Connector]:
+    connectors: dict[str, Connector] = {}
+    for path in paths:
+        for connector in _declared(path):
+            if connector.provider in connectors:
+                raise ConnectorPathError(f"provider {connector.provider!r} declared twice ({path})")
+            connectors[connector.provider] = connector
+    return connectors
+
+
+# Filled in place, so that a module holding ``CONNECTORS`` sees a change of the setting.
+CONNECTORS: dict[str, Connector] = load(connector_paths())
 
 
 def get_connector(provider: str) -> Connector:
@@ -39,6 +67,18 @@ def get_connector(provider: str) -> Connector:
         return CONNECTORS[provider]
     except KeyError:
         raise UnknownProvider(f"unknown provider {provider!r}") from None
+
+
+def serves_view(module: str) -> bool:
+    """Whether a view of this module belongs to a registered connector (its connect pages
+    get the app's sidebar)."""
+    return any(module == p or module.startswith(f"{p}.") for p in _packages())
+
+
+def _packages() -> set[str]:
+    return {
+        type(c).__module__.rpartition(".")[0] or type(c).__module__ for c in CONNECTORS.values()
+    }
 
 
 def connector_urlpatterns() -> list[URLPattern | URLResolver]:
@@ -49,3 +89,19 @@ def worker_services() -> list[Callable[[], Any]]:
     """What the worker starts beside itself: each connector's ``worker_service``, once."""
     starts = (c.worker_service() for c in CONNECTORS.values())
     return list(dict.fromkeys(s for s in starts if s is not None))
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    """Tests change ``FRONTDESK_CONNECTORS`` (a test-only channel): load the connectors again
+    and rebuild the URLs they serve (never happens in a running server)."""
+    if setting != "FRONTDESK_CONNECTORS":
+        return
+    fresh = load(connector_paths())
+    CONNECTORS.clear()
+    CONNECTORS.update(fresh)
+    clear_url_caches()
+    urlconf = importlib.import_module(settings.ROOT_URLCONF)
+    importlib.reload(urlconf)
+
+
+setting_changed.connect(_reload)

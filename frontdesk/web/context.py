@@ -11,9 +11,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from frontdesk.connectors.registry import serves_view
 from frontdesk.web.views.shell import shell_context
 
-CONNECTORS = "frontdesk.connectors."
 KEYS = ("state", "channels", "counts", "notification_count", "followups_due")
 
 
@@ -21,7 +21,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     demo = {"demo_mode": settings.FRONTDESK_DEMO}  # `frontdesk demo` (the sidebar says so)
     member = getattr(request, "membership", None)
     match = request.resolver_match
-    if member is None or match is None or not match.func.__module__.startswith(CONNECTORS):
+    if member is None or match is None or not serves_view(match.func.__module__):
         return demo
     data = SimpleLazyObject(partial(shell_context, request))
     return (

@@ -110,3 +110,7 @@ def _provider_id(response: httpx.Response) -> str | None:
         return None
     value = data.get("id") if isinstance(data, dict) else None
     return str(value)[:500] if value not in (None, "") else None
+
+
+# What FRONTDESK_CONNECTORS loads from this package (connectors/registry.py).
+CONNECTORS = [ApiConnector()]

@@ -304,3 +304,7 @@ class ZohoConnector(OAuthEmailConnector):
     provider = "zoho"
     label = "Zoho Mail"
     regions = tuple(ZOHO_REGIONS)
+
+
+# What FRONTDESK_CONNECTORS loads from this package (connectors/registry.py).
+CONNECTORS = [EmailConnector(), GmailConnector(), OutlookConnector(), ZohoConnector()]

@@ -561,3 +561,7 @@ def check_connection(graph_url: str, token: str, phone_number_id: str) -> dict[s
     return Graph(graph_url or DEFAULT_GRAPH_URL, token).get(
         phone_number_id, fields="display_phone_number,verified_name,quality_rating"
     )
+
+
+# What FRONTDESK_CONNECTORS loads from this package (connectors/registry.py).
+CONNECTORS = [WhatsAppCloudConnector()]
