@@ -1,17 +1,22 @@
-"""Connecting (and reconnecting) a Unipile v1 account through the hosted-auth wizard (v2's
-flow is in test_unipile_v2.py)."""
+"""Connecting (and reconnecting) a Unipile v1 account through the hosted-auth wizard, with
+a pending connection: no channel exists until Unipile confirms the account (v2's flow is
+in test_unipile_v2.py; both in Chromium in test_unipile_connect_browser.py)."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.core import signing
 from django.test import Client
+from django.utils import timezone
 
-from frontdesk.inbox.models import ChannelAccount, ChannelStatus
+from frontdesk.inbox.actions.connections import INVALID_STATE
+from frontdesk.inbox.models import ChannelAccount, ChannelStatus, PendingConnection
 from tests.peers.unipile import API_KEY, UnipilePeer
 from tests.test_unipile import make_channel
 
@@ -29,29 +34,53 @@ def logged_in(membership) -> Client:
     return client
 
 
-def start(client, peer, network="linkedin", api_key=API_KEY):
+def start(client, peer, network="linkedin", api_key=API_KEY, version="v1", name=None):
     return client.post(
         "/connectors/unipile/connect/",
         {
             "network": network,
             "dsn": peer.dsn,
             "api_key": api_key,
-            "name": f"Sales {network}",
-            "api_version": "v1",
+            "name": name or f"Sales {network}",
+            "api_version": version,
         },
     )
 
 
+def hosted_url(client, answer) -> str:
+    """Where our hand-over page sends the browser (answering the form with a same-origin
+    redirect, never with Unipile's URL: the form's CSP is form-action 'self')."""
+    assert answer.status_code == 302, answer.content
+    assert answer["Location"].startswith("/connectors/unipile/continue/")
+    page = client.get(answer["Location"])
+    assert page.status_code == 200
+    assert "form-action 'self';" in page["Content-Security-Policy"] + ";"
+    assert b"frontdesk/continue.js" in page.content
+    found = re.search(r'id="unipile-continue" href="([^"]+)"', page.content.decode())
+    assert found, page.content
+    return html.unescape(found.group(1))
+
+
+def local(url: str) -> str:
+    assert url.startswith(settings.BASE_URL + "/connectors/unipile/"), url
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
 def notify(link: dict, body: dict, capture=None):
-    url = urlsplit(link["notify_url"])
-    assert link["notify_url"].startswith(settings.BASE_URL + "/connectors/unipile/notify/?state=")
     post = lambda: Client().post(  # noqa: E731
-        f"{url.path}?{url.query}", json.dumps(body), content_type="application/json"
+        local(link["notify_url"]), json.dumps(body), content_type="application/json"
     )
     if capture is None:
         return post()
     with capture(execute=True):
         return post()
+
+
+def flash(client, answer) -> str:
+    assert answer.status_code == 302 and answer["Location"] == "/apps/", answer.content
+    page = client.get("/apps/").content.decode()
+    return html.unescape(re.search(r'<ul class="flash"><li[^>]*>(.*?)</li>', page).group(1))
 
 
 def test_connect_linkedin_through_hosted_auth(
@@ -62,76 +91,104 @@ def test_connect_linkedin_through_hosted_auth(
     assert page.status_code == 200 and b"Unipile API key" in page.content
     assert b'name="api_version" value="v2" checked' in page.content  # v2 preselected
 
-    response = start(client, peer)
-    assert response.status_code == 302
-    link = peer.hosted_links[0]
-    assert response["Location"] == f"{peer.dsn}/hosted/{link['token']}"
+    url = hosted_url(client, start(client, peer))
+    [link] = peer.hosted_links
+    assert url == f"{peer.dsn}/hosted/{link['token']}"
     assert link["type"] == "create" and link["providers"] == ["LINKEDIN"]
     assert link["api_url"] == peer.dsn and link["expiresOn"].endswith("Z")
     assert peer.requests_to("POST", "/api/v1/hosted")[0].headers["x-api-key"] == API_KEY
-    channel = ChannelAccount.objects.get(provider="unipile")
-    assert channel.status == ChannelStatus.CONNECTING and channel.kind == "linkedin"
-    assert channel.workspace_id == owner.workspace_id
-    assert API_KEY not in json.dumps(channel.config)
+    # Nothing in the sidebar until Unipile confirms: a pending connection only.
+    assert not ChannelAccount.objects.exists()
+    pending = PendingConnection.objects.get()
+    assert link["success_redirect_url"] == (
+        f"{settings.BASE_URL}/connectors/unipile/return/?state={pending.state}"
+    )
+    assert link["failure_redirect_url"] == link["success_redirect_url"] + "&failed=1"
+    assert API_KEY not in json.dumps(pending.config)
 
-    status = client.get(f"/connectors/unipile/{channel.pk}/")
-    assert b"Connecting" in status.content
+    # The browser may come back before Unipile's notify call: it waits, and nothing is made.
+    back = local(link["success_redirect_url"])
+    waiting = client.get(back)
+    assert waiting.status_code == 200 and b"Unipile has not confirmed" in waiting.content
 
     done = notify(
         link,
         {"status": "CREATION_SUCCESS", "account_id": "acc-new", "name": link["name"]},
         django_capture_on_commit_callbacks,
     )
-    assert done.status_code == 200
-    channel.refresh_from_db()
-    assert channel.status == ChannelStatus.CONNECTED
-    assert channel.config["account_id"] == "acc-new"
-    drain_queue()  # the backfill task: registers webhooks, imports history
+    assert done.status_code == 200, done.content
+    channel = ChannelAccount.objects.get(provider="unipile")
+    assert channel.status == ChannelStatus.CONNECTED and channel.kind == "linkedin"
+    assert channel.name == "Sales linkedin" and channel.workspace_id == owner.workspace_id
+    assert channel.config["account_id"] == "acc-new" and "confirmed" not in channel.config
+    assert set(channel.credentials) == {"api_key", "webhook_secret"}
+    drain_queue()  # the first sync: registers webhooks, imports history
     assert sorted(h["source"] for h in peer.webhooks) == ["account_status", "messaging"]
     channel.refresh_from_db()
     assert channel.sync_state["backfill"]["status"] == "done"
 
-    # The same callback again (a replay) is refused and changes nothing.
+    assert flash(client, client.get(back)) == (
+        "Sales linkedin is connected; its messages are being imported."
+    )
+    assert not PendingConnection.objects.exists()
+
+    # The same callbacks again (a replay) are refused and change nothing.
     replay = notify(link, {"status": "CREATION_SUCCESS", "account_id": "acc-other"})
     assert replay.status_code == 400
+    again = client.get(back)
+    assert again.status_code == 400 and INVALID_STATE.encode() in again.content
     channel.refresh_from_db()
     assert channel.config["account_id"] == "acc-new"
+    assert ChannelAccount.objects.count() == 1
 
 
-def test_forged_or_tampered_states_are_refused(owner, peer):
+def test_a_retry_reuses_the_pending_connection_and_the_older_link_stops_working(owner, peer):
     client = logged_in(owner)
-    start(client, peer)
-    link = peer.hosted_links[0]
-    channel = ChannelAccount.objects.get(provider="unipile")
+    hosted_url(client, start(client, peer))
+    hosted_url(client, start(client, peer, name="Sales, again"))
+    first, second = peer.hosted_links
+    assert PendingConnection.objects.count() == 1
+    assert PendingConnection.objects.get().name == "Sales, again"
+    body = {"status": "CREATION_SUCCESS", "account_id": "acc-1"}
+    assert notify(first, body).status_code == 400
+    assert not ChannelAccount.objects.exists()
+    assert notify(second, body).status_code == 200
+    assert ChannelAccount.objects.get().name == "Sales, again"
+
+
+def test_forged_or_tampered_notify_calls_are_refused(owner, peer):
+    client = logged_in(owner)
+    hosted_url(client, start(client, peer))
+    [link] = peer.hosted_links
     body = {"status": "CREATION_SUCCESS", "account_id": "acc-x"}
-    forged = signing.dumps(
-        {"c": channel.pk, "n": "guess", "t": "create"}, salt="frontdesk.unipile.hosted-auth"
-    )
-    other_salt = signing.dumps({"c": channel.pk, "n": "guess", "t": "create"})
-    for state in (forged, other_salt, "garbage", link["notify_url"].split("state=")[1] + "x"):
-        response = Client().post(
-            f"/connectors/unipile/notify/?state={state}",
-            json.dumps(body),
-            content_type="application/json",
-        )
-        assert response.status_code == 400
-    assert (
-        Client()
-        .post("/connectors/unipile/notify/", json.dumps(body), content_type="application/json")
-        .status_code
-        == 400
-    )
+    state = PendingConnection.objects.get().state
+    url = local(link["notify_url"])
+    for forged in (
+        f"/connectors/unipile/notify/?state={state}",  # the state alone (the browser sees it)
+        f"/connectors/unipile/notify/?state={state}&key=guess",
+        url.replace(state, state[:-2] + "xx"),
+        url + "x",
+        "/connectors/unipile/notify/",
+    ):
+        response = Client().post(forged, json.dumps(body), content_type="application/json")
+        assert response.status_code == 400, forged
     assert notify(link, {"status": "CREATION_SUCCESS"}).status_code == 400  # no account id
     assert notify(link, {"status": "ERROR", "account_id": "acc-x"}).status_code == 400
-    channel.refresh_from_db()
-    assert channel.status == ChannelStatus.CONNECTING and channel.config["account_id"] == ""
+    assert notify(link, {"status": "RECONNECTED", "account_id": "acc-x"}).status_code == 400
+    assert Client().get(url).status_code == 405
+    assert not ChannelAccount.objects.exists()
+    assert PendingConnection.objects.count() == 1  # still usable by the real callback
 
 
 def test_connect_whatsapp_by_qr_code(owner, peer, django_capture_on_commit_callbacks):
     client = logged_in(owner)
-    assert start(client, peer, network="whatsapp").status_code == 302
-    link = peer.hosted_links[0]
+    hosted_url(client, start(client, peer, network="whatsapp"))
+    [link] = peer.hosted_links
     assert link["providers"] == ["WHATSAPP"]
+    assert (
+        b"scan it with WhatsApp"
+        in client.get(f"/connectors/unipile/continue/{PendingConnection.objects.get().pk}/").content
+    )
     notify(
         link,
         {"status": "CREATION_SUCCESS", "account_id": "acc-wa"},
@@ -142,20 +199,45 @@ def test_connect_whatsapp_by_qr_code(owner, peer, django_capture_on_commit_callb
     assert channel.connector.handle_kind == "phone"
 
 
-def test_an_abandoned_wizard_is_cleaned_up_by_the_next_connect(owner, peer):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
+def test_a_failure_at_unipile_connects_nothing_and_says_so(owner, peer):
     client = logged_in(owner)
-    start(client, peer)
-    ChannelAccount.objects.update(created_at=timezone.now() - timedelta(hours=2))
-    start(client, peer)
-    assert ChannelAccount.objects.count() == 1
-    assert ChannelAccount.objects.get().created_at > timezone.now() - timedelta(minutes=5)
+    hosted_url(client, start(client, peer))
+    [link] = peer.hosted_links
+    said = flash(client, client.get(local(link["failure_redirect_url"])))
+    assert said.startswith("Unipile did not connect the LinkedIn account")
+    assert "nothing was connected" in said
+    assert not ChannelAccount.objects.exists() and not PendingConnection.objects.exists()
+    # A notify after that finds nothing to confirm.
+    assert notify(link, {"status": "CREATION_SUCCESS", "account_id": "a"}).status_code == 400
 
 
-def test_connect_errors_and_permissions(owner, agent, peer):
+def test_an_abandoned_attempt_expires_and_old_stuck_channels_leave_the_sidebar(
+    owner, peer, settings
+):
+    # A channel left "Connecting" by the flow before pending connections.
+    stuck = ChannelAccount.objects.create(
+        workspace=owner.workspace,
+        kind="linkedin",
+        provider="unipile",
+        name="Stuck",
+        status=ChannelStatus.CONNECTING,
+        config={"account_id": ""},
+    )
+    client = logged_in(owner)
+    hosted_url(client, start(client, peer))
+    stuck.refresh_from_db()
+    assert stuck.removed_at is not None
+    [link] = peer.hosted_links
+    pending = PendingConnection.objects.get()
+    assert timedelta(minutes=29) < pending.expires_at - timezone.now() <= timedelta(minutes=30)
+    PendingConnection.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    late = notify(link, {"status": "CREATION_SUCCESS", "account_id": "acc-late"})
+    assert late.status_code == 400 and "expired" in late.json()["detail"]
+    assert client.get(f"/connectors/unipile/continue/{pending.pk}/").status_code == 400
+    assert not ChannelAccount.objects.filter(removed_at__isnull=True).exists()
+
+
+def test_connect_errors_and_permissions(owner, agent, rival, peer):
     client = logged_in(owner)
     refused = start(client, peer, api_key="wrong-key")
     assert refused.status_code == 400 and b"Invalid API key" in refused.content
@@ -168,23 +250,30 @@ def test_connect_errors_and_permissions(owner, agent, peer):
     assert logged_in(agent).post("/connectors/unipile/connect/", {}).status_code == 403
     anonymous = Client().get("/connectors/unipile/connect/")
     assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+    # The hand-over page and the way back are the workspace's own.
+    hosted_url(client, start(client, peer))
+    pending = PendingConnection.objects.get()
+    assert logged_in(rival).get(f"/connectors/unipile/continue/{pending.pk}/").status_code == 400
+    back = local(peer.hosted_links[-1]["success_redirect_url"])
+    assert logged_in(rival).get(back).status_code == 400
+    assert logged_in(agent).get(back).status_code == 403
 
 
 def test_reconnect_keeps_the_same_account(owner, rival, peer, django_capture_on_commit_callbacks):
     channel = make_channel(owner, peer, account_id="acc-li-1")
-    channel.status = ChannelStatus.NEEDS_RECONNECT
+    channel.status, channel.last_error = ChannelStatus.NEEDS_RECONNECT, "Log in again"
     channel.save()
     # Apps & integrations links to the channel's page, which offers Reconnect.
     apps = logged_in(owner).get("/apps/")
     assert f'href="/connectors/unipile/{channel.pk}/"'.encode() in apps.content
-    page = logged_in(owner).get(f"/connectors/unipile/{channel.pk}/")
+    client = logged_in(owner)
+    page = client.get(f"/connectors/unipile/{channel.pk}/")
     assert f'action="/connectors/unipile/{channel.pk}/reconnect/"'.encode() in page.content
     assert logged_in(rival).get(f"/connectors/unipile/{channel.pk}/").status_code == 404
     # Another workspace cannot reconnect (or even see) it.
     assert logged_in(rival).post(f"/connectors/unipile/{channel.pk}/reconnect/").status_code == 404
 
-    response = logged_in(owner).post(f"/connectors/unipile/{channel.pk}/reconnect/")
-    assert response.status_code == 302
+    hosted_url(client, client.post(f"/connectors/unipile/{channel.pk}/reconnect/"))
     link = peer.hosted_links[-1]
     assert link["type"] == "reconnect" and link["reconnect_account"] == "acc-li-1"
     assert notify(link, {"status": "RECONNECTED", "account_id": "acc-other"}).status_code == 400
@@ -196,3 +285,6 @@ def test_reconnect_keeps_the_same_account(owner, rival, peer, django_capture_on_
     assert ok.status_code == 200
     channel.refresh_from_db()
     assert channel.status == ChannelStatus.CONNECTED and channel.last_error == ""
+    said = flash(client, client.get(local(link["success_redirect_url"])))
+    assert said == f"{channel.name} is connected again."
+    assert ChannelAccount.objects.count() == 1

@@ -455,62 +455,119 @@ def test_whatsapp_account_over_v2(owner, peer, drain_queue, django_capture_on_co
 
 # --- connecting through v2 hosted auth -----------------------------------------------------------
 def test_connect_and_reconnect_through_v2_hosted_auth(
-    owner, rival, peer, settings, drain_queue, django_capture_on_commit_callbacks
+    owner, rival, agent, peer, settings, drain_queue, django_capture_on_commit_callbacks
 ):
-    from tests.test_unipile_connect import logged_in
+    from frontdesk.inbox.models import PendingConnection
+    from tests.test_unipile_connect import flash, hosted_url, local, logged_in
 
-    client = Client()
-    client.force_login(owner.user)
+    client = logged_in(owner)
     answer = client.post(
         "/connectors/unipile/connect/",
         {"network": "linkedin", "dsn": peer.dsn, "api_key": API_KEY, "api_version": "v2"},
     )
-    assert answer.status_code == 302
+    url = hosted_url(client, answer)
     [link] = peer.hosted_links
-    assert answer["Location"] == f"{peer.dsn}/hosted/{link['token']}"
+    assert url == f"{peer.dsn}/hosted/{link['token']}"
     assert link["providers"] == ["LINKEDIN"] and link["expires_on"].endswith("Z")
-    assert link["redirect_uri"] == f"{settings.BASE_URL}/connectors/unipile/notify/"
-    assert "name" not in link and link["state"]  # v2's documented fields only
-    channel = ChannelAccount.objects.get(provider="unipile")
-    assert channel.status == ChannelStatus.CONNECTING and channel.config["api_version"] == "v2"
+    assert link["redirect_uri"] == f"{settings.BASE_URL}/connectors/unipile/return/"
+    assert "name" not in link and "notify_url" not in link  # v2's documented fields only
+    pending = PendingConnection.objects.get()
+    assert link["state"] == pending.state and pending.config["api_version"] == "v2"
+    assert not ChannelAccount.objects.exists()
 
-    # The way back is for the admin who started it: not anonymous, not another workspace.
-    assert Client().get(peer.redirect_back(link, "acc-v2")).status_code == 403
-    assert logged_in(rival).get(peer.redirect_back(link, "acc-v2")).status_code == 403
-    # An account id Unipile does not know (typed into the address bar) is refused.
-    forged = client.get(with_query(link["redirect_uri"], state=link["state"], account_id="x"))
-    assert forged.status_code == 400
-    channel.refresh_from_db()
-    assert channel.status == ChannelStatus.CONNECTING
+    # The way back is for an admin of the workspace that started it.
+    back = local(peer.redirect_back(link, "acc-v2"))
+    assert Client().get(back).status_code == 302  # to the login page, then back here
+    assert logged_in(rival).get(back).status_code == 400
+    assert logged_in(agent).get(back).status_code == 403
+    # An account id Unipile does not know (typed into the address bar) is refused, in words.
+    forged = client.get(
+        local(with_query(link["redirect_uri"], state=link["state"], account_id="x"))
+    )
+    assert forged.status_code == 400 and b"Unipile does not confirm" in forged.content
+    assert not ChannelAccount.objects.exists()
 
+    # Start again, approve: the channel is made once Unipile confirms the account.
+    hosted_url(
+        client,
+        client.post(
+            "/connectors/unipile/connect/",
+            {
+                "network": "linkedin",
+                "dsn": peer.dsn,
+                "api_key": API_KEY,
+                "api_version": "v2",
+                "name": "Sales LinkedIn",
+            },
+        ),
+    )
+    link = peer.hosted_links[-1]
+    back = local(peer.redirect_back(link, "acc-v2"))
     with django_capture_on_commit_callbacks(execute=True):
-        back = client.get(peer.redirect_back(link, "acc-v2"))
-    assert back.status_code == 302 and back["Location"] == f"/connectors/unipile/{channel.pk}/"
-    channel.refresh_from_db()
+        said = flash(client, client.get(back))
+    assert said == "Sales LinkedIn is connected; its messages are being imported."
+    channel = ChannelAccount.objects.get(provider="unipile")
     assert channel.status == ChannelStatus.CONNECTED and channel.config["account_id"] == "acc-v2"
-    drain_queue()  # the backfill task registers the webhook endpoint
+    assert peer.requests_to("GET", "/v2/accounts/acc-v2")
+    drain_queue()  # the first sync registers the webhook endpoint
     channel.refresh_from_db()
     assert [e["url"] for e in peer.endpoints] == [webhook_url(token(channel))]
     assert channel.credentials["webhook_signing_secret"]
 
-    replay = client.get(peer.redirect_back(link, "acc-v2"))  # single-use state
-    assert replay.status_code == 400
+    replay = client.get(back)  # single-use state
+    assert replay.status_code == 400 and b"not valid" in replay.content
+
+    # Connecting the same account again is refused in words; nothing changes.
+    hosted_url(
+        client,
+        client.post(
+            "/connectors/unipile/connect/",
+            {"network": "linkedin", "dsn": peer.dsn, "api_key": API_KEY, "api_version": "v2"},
+        ),
+    )
+    twice = client.get(local(peer.redirect_back(peer.hosted_links[-1], "acc-v2")))
+    assert (
+        twice.status_code == 400 and b"already connected here, as Sales LinkedIn" in twice.content
+    )
+    assert ChannelAccount.objects.count() == 1
 
     channel.status = ChannelStatus.NEEDS_RECONNECT
     channel.save()
-    assert client.post(f"/connectors/unipile/{channel.pk}/reconnect/").status_code == 302
+    hosted_url(client, client.post(f"/connectors/unipile/{channel.pk}/reconnect/"))
     again = peer.hosted_links[-1]
     assert again["account_id"] == "acc-v2"
     peer.add_account("acc-someone-else")
     other = client.get(
-        with_query(again["redirect_uri"], state=again["state"], account_id="acc-someone-else")
+        local(
+            with_query(again["redirect_uri"], state=again["state"], account_id="acc-someone-else")
+        )
     )
-    assert other.status_code == 400
+    assert other.status_code == 400 and b"another account" in other.content
+    hosted_url(client, client.post(f"/connectors/unipile/{channel.pk}/reconnect/"))
+    again = peer.hosted_links[-1]
     with django_capture_on_commit_callbacks(execute=True):
-        ok = client.get(peer.redirect_back(again, "acc-v2"))
-    assert ok.status_code == 302
+        said = flash(client, client.get(local(peer.redirect_back(again, "acc-v2"))))
+    assert said == "Sales LinkedIn is connected again."
     channel.refresh_from_db()
     assert channel.status == ChannelStatus.CONNECTED
+
+
+def test_cancelled_or_refused_at_unipile_v2_connects_nothing(owner, peer):
+    from frontdesk.inbox.models import PendingConnection
+    from tests.test_unipile_connect import flash, hosted_url, local, logged_in
+
+    client = logged_in(owner)
+    form = {"network": "whatsapp", "dsn": peer.dsn, "api_key": API_KEY, "api_version": "v2"}
+    hosted_url(client, client.post("/connectors/unipile/connect/", form))
+    cancelled = peer.refuse(peer.hosted_links[-1], "The authentication was cancelled")
+    said = flash(client, client.get(local(cancelled)))
+    assert said == "Unipile did not connect the WhatsApp account: The authentication was cancelled."
+    # Without any reason given (v2 documents only the success redirect): said plainly too.
+    hosted_url(client, client.post("/connectors/unipile/connect/", form))
+    bare = with_query(peer.hosted_links[-1]["redirect_uri"], state=peer.hosted_links[-1]["state"])
+    said = flash(client, client.get(local(bare)))
+    assert said.startswith("Unipile did not connect the WhatsApp account (cancelled, or")
+    assert not ChannelAccount.objects.exists() and not PendingConnection.objects.exists()
 
 
 # --- both versions --------------------------------------------------------------------------

@@ -1083,6 +1083,3 @@ def profile_update(profile: dict[str, Any], v2: bool) -> ProfileUpdate:
 
 # What FRONTDESK_CONNECTORS loads from this package (connectors/registry.py).
 CONNECTORS = [UnipileConnector()]
-
-# Huey registers tasks on import; the worker loads connectors through the registry.
-from frontdesk.connectors.unipile import tasks as _tasks  # noqa: E402,F401

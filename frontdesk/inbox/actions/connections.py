@@ -10,6 +10,7 @@ with a new state (the earlier link stops working); a row never finished expires 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -73,6 +74,33 @@ def remember(pending: PendingConnection, **credentials: Any) -> None:
     """Keep more secrets for the finish (a PKCE verifier, a hosted-auth nonce)."""
     pending.credentials = {**pending.credentials, **credentials}
     pending.save(update_fields=["credentials_encrypted"])
+
+
+def confirm_pending(
+    state: str, provider: str, connect: Callable[[PendingConnection], ChannelAccount]
+) -> ChannelAccount:
+    """A provider confirms a flow server to server before the person's browser is back
+    (Unipile v1 POSTs the new account to ``notify_url``): ``connect`` stores the channel now,
+    under the pending row's lock. The row stays, marked confirmed and naming the channel,
+    until the browser comes back and claims it (so the page can say what happened); a
+    second confirmation is refused."""
+    if not state or len(state) > 100:
+        raise ActionRefused(INVALID_STATE)
+    with transaction.atomic():
+        pending = (
+            PendingConnection.objects.select_for_update()
+            .filter(state=state, provider=provider)
+            .first()
+        )
+        if pending is None or pending.config.get("confirmed"):
+            raise ActionRefused(INVALID_STATE)
+        if pending.expired:
+            raise ActionRefused(EXPIRED)
+        channel = connect(pending)
+        pending.channel = channel
+        pending.config = {**pending.config, "confirmed": True}
+        pending.save(update_fields=["channel", "config"])
+    return channel
 
 
 def claim_pending(workspace_id: int, state: str, provider: str | None = None) -> PendingConnection:
