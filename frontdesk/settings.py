@@ -269,6 +269,9 @@ FRONTDESK_MAX_UPLOAD_BYTES = int(
 FRONTDESK_MAX_WEBHOOK_BYTES = int(
     os.environ.get("FRONTDESK_MAX_WEBHOOK_BYTES", str(5 * 1024 * 1024))
 )
+# A CSV file of contacts (crm/actions/contact_import.py): its size and rows.
+FRONTDESK_MAX_IMPORT_BYTES = int(os.environ.get("FRONTDESK_MAX_IMPORT_BYTES", str(5 * 1024 * 1024)))
+FRONTDESK_MAX_IMPORT_ROWS = int(os.environ.get("FRONTDESK_MAX_IMPORT_ROWS", "20000"))
 FRONTDESK_MAX_FORM_BYTES = int(os.environ.get("FRONTDESK_MAX_FORM_BYTES", str(4 * 1024 * 1024)))
 FRONTDESK_MAX_TEXT_CHARS = int(os.environ.get("FRONTDESK_MAX_TEXT_CHARS", "200000"))
 FRONTDESK_HTTP_THREADS = int(os.environ.get("FRONTDESK_HTTP_THREADS", "16"))

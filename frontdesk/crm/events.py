@@ -61,3 +61,10 @@ def timeline_changed(
 def deal_changed(workspace_id: int, deal_id: int, pipeline_id: int, user_id: int | None) -> None:
     """A deal was made, moved or edited: open boards and its page fetch it again."""
     publish(workspace_id, "deal.changed", deal_id=deal_id, pipeline_id=pipeline_id, user_id=user_id)
+
+
+def contacts_imported(
+    workspace_id: int, import_id: int, result: dict[str, int], user_id: int | None
+) -> None:
+    """A CSV file's contacts came in at once (one event, not one per contact)."""
+    publish(workspace_id, "contacts.imported", import_id=import_id, user_id=user_id, **result)

@@ -337,3 +337,33 @@ class FollowUp(models.Model):
     @property
     def done(self) -> bool:
         return self.done_at is not None
+
+
+class ContactImport(models.Model):
+    """A CSV file of contacts on its way in: uploaded, its columns mapped, previewed, then
+    imported all at once (``crm.actions.contact_import``). The file's text is kept only
+    until it is imported; a draft left behind is dropped after a day."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        DONE = "done", "Imported"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    text = models.TextField(blank=True, default="")  # the file, decoded
+    # One target per column of the file ("" = not imported), in the file's order.
+    mapping = models.JSONField(default=list, blank=True)
+    on_duplicate = models.CharField(max_length=6, default="update")  # "update" or "skip"
+    status = models.CharField(max_length=5, choices=Status.choices, default=Status.DRAFT)
+    result = models.JSONField(default=dict, blank=True)  # {"created", "updated", "skipped"}
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "created_at"], name="contact_import_ws")]
+
+    def __str__(self) -> str:
+        return self.file_name or f"Import {self.pk}"

@@ -6,6 +6,7 @@ from frontdesk.web.views import (
     contacts,
     conversation,
     crm_contacts,
+    crm_import,
     crm_timeline,
     deals,
     files,
@@ -107,6 +108,17 @@ urlpatterns = [
     path("contacts/new", crm_contacts.contact_new, name="contact_new"),
     path("contacts/export.csv", crm_contacts.contacts_export, name="contacts_export"),
     path("contacts/bulk", crm_contacts.contacts_bulk, name="contacts_bulk"),
+    path("contacts/import", crm_import.import_upload, name="contacts_import"),
+    path("contacts/import/<int:import_id>/", crm_import.import_map, name="contacts_import_map"),
+    path(
+        "contacts/import/<int:import_id>/preview",
+        crm_import.import_preview,
+        name="contacts_import_preview",
+    ),
+    path("contacts/import/<int:import_id>/run", crm_import.import_run, name="contacts_import_run"),
+    path(
+        "contacts/import/<int:import_id>/done", crm_import.import_done, name="contacts_import_done"
+    ),
     path("contacts/<int:contact_id>/", crm_contacts.contact_page, name="contact"),
     path("contacts/<int:contact_id>/edit", crm_contacts.contact_update, name="contact_update"),
     path(

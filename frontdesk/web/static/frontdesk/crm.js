@@ -185,3 +185,20 @@
     if (pick) pick.checked = true;
   });
 })();
+
+/* A CSV file over the import's size limit is refused before it is sent, in words. */
+(function () {
+  "use strict";
+  document.addEventListener("change", function (ev) {
+    var input = ev.target;
+    if (!(input instanceof HTMLInputElement) || !input.dataset.maxBytes || !input.files) return;
+    var file = input.files[0];
+    var tooLarge = !!file && file.size > Number(input.dataset.maxBytes);
+    input.setCustomValidity(tooLarge ? input.dataset.tooLarge || "This file is too large." : "");
+    var error = document.getElementById("import-error");
+    if (error) {
+      error.textContent = tooLarge ? input.dataset.tooLarge || "" : "";
+      error.hidden = !tooLarge;
+    }
+  });
+})();

@@ -1,0 +1,119 @@
+"""Importing contacts in a real Chromium against a real embedded server (`frontdesk run`):
+upload a CSV file, check the guessed columns, see the bad row named, upload the fixed file,
+preview, import, and find the people in the Contacts list; a file over the limit is refused
+before it is sent. On a laptop and on a phone.
+
+Screenshots go to $FRONTDESK_SCREENSHOTS (or the test's temporary folder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.browser import OWNER, App, login, running_app
+
+pytestmark = pytest.mark.browser
+
+GOOD = (
+    "First Name,Last Name,E-mail,Mobile,Organisation,Tags,Remarks\n"
+    "Ana,Lima,ana@lisbon-bikes.pt,+351 912 345 678,Lisbon Bikes,vip,met at the fair\n"
+    'Bruno,Costa,bruno@porto.pt,,"=HYPERLINK(""http://evil.test"",""x"")",,\n'
+    "Chen,Wei,CHEN@shop.cn,+86 138 0013 8000,Wei Shop,,\n"
+)
+BAD = GOOD + "Dora,Nagy,dora(at)example.hu,,,,\n"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Iterator[App]:
+    with running_app(tmp_path_factory.mktemp("crm-import-ui"), App, "Agnes Meyer") as running:
+        yield running
+
+
+def file(name: str, text: str) -> dict:
+    return {"name": name, "mimeType": "text/csv", "buffer": text.encode()}
+
+
+def test_upload_map_preview_import(app, browser, shots):
+    from playwright.sync_api import expect
+
+    # Chen is already a contact (by email): the import updates him.
+    chen = app.api.post(
+        "/contacts",
+        json={"name": "Chen", "handles": [{"kind": "email", "value": "chen@shop.cn"}]},
+    ).json()
+
+    page = login(browser, app, OWNER[0], app.owner_password)
+    page.goto(f"{app.base}/contacts/")
+    page.get_by_role("link", name="Import CSV").click()
+    page.wait_for_url(f"{app.base}/contacts/import")
+    page.screenshot(path=str(shots / "crm-import-upload.png"), full_page=True)
+
+    # A file over the limit is refused before it is sent.
+    page.set_input_files("#import-file", file("huge.csv", "Name\n" + "x" * 6 * 1024 * 1024))
+    expect(page.locator("#import-error")).to_contain_text("This file is too large")
+    assert page.evaluate("document.querySelector('#import-file').validity.valid") is False
+
+    # The file with a bad row: the columns are guessed, Remarks left out.
+    page.set_input_files("#import-file", file("people.csv", BAD))
+    expect(page.locator("#import-error")).to_be_hidden()
+    page.get_by_role("button", name="Upload and map columns").click()
+    expect(page.get_by_role("heading", name="What does each column hold?")).to_be_visible()
+    form = page.locator("#import-map")
+    expect(form.get_by_label("First Name", exact=True)).to_have_value("first_name")
+    expect(form.get_by_label("Last Name", exact=True)).to_have_value("last_name")
+    expect(form.get_by_label("E-mail", exact=True)).to_have_value("email")
+    expect(form.get_by_label("Mobile", exact=True)).to_have_value("phone")
+    expect(form.get_by_label("Organisation", exact=True)).to_have_value("company")
+    expect(form.get_by_label("Tags", exact=True)).to_have_value("tags")
+    expect(form.get_by_label("Remarks", exact=True)).to_have_value("")
+    page.screenshot(path=str(shots / "crm-import-map.png"), full_page=True)
+    page.get_by_role("button", name="Preview").click()
+    errors = page.locator("#import-errors")
+    expect(errors).to_contain_text("1 row cannot be imported")
+    expect(errors).to_contain_text("Row 5: 'dora(at)example.hu' is not an email address")
+    expect(page.get_by_role("button", name="Import")).to_have_count(0)
+    page.screenshot(path=str(shots / "crm-import-errors.png"), full_page=True)
+
+    # The fixed file: a mapping changed by hand (Remarks goes nowhere, still), then preview.
+    page.get_by_role("link", name="Upload the fixed file").click()
+    page.set_input_files("#import-file", file("people-fixed.csv", GOOD))
+    page.get_by_role("button", name="Upload and map columns").click()
+    form.get_by_label("Tags", exact=True).select_option("")
+    page.get_by_label("Skip the row").check()
+    page.get_by_label("Update that contact").check()
+    page.get_by_role("button", name="Preview").click()
+    summary = page.locator("#import-summary")
+    expect(summary).to_contain_text("2 new contacts")
+    expect(summary).to_contain_text("1 updated")
+    table = page.locator("#import-preview")
+    expect(table).to_contain_text('=HYPERLINK("http://evil.test","x")')  # text, as typed
+    expect(table.locator("tr", has_text="chen@shop.cn")).to_contain_text("Update")
+    page.screenshot(path=str(shots / "crm-import-preview.png"), full_page=True)
+
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, storage_state=page.context.storage_state()
+    )
+    small = phone.new_page()
+    small.goto(page.url)
+    small.screenshot(path=str(shots / "crm-import-preview-phone.png"), full_page=True)
+    assert small.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    small.goto(f"{app.base}/contacts/import")
+    small.screenshot(path=str(shots / "crm-import-upload-phone.png"), full_page=True)
+    assert small.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+    page.get_by_role("button", name="Import 3 rows").click()
+    expect(page.locator("#import-done")).to_contain_text("2 new contacts, 1 updated, 0 skipped")
+    page.get_by_role("link", name="See the contacts").click()
+    rows = page.locator("#contact-rows")
+    expect(rows).to_contain_text("Ana Lima")
+    expect(rows).to_contain_text("Bruno Costa")
+    expect(rows).to_contain_text("Chen Wei")
+    page.screenshot(path=str(shots / "crm-import-contacts.png"), full_page=True)
+    updated = app.api.get(f"/contacts/{chen['id']}").json()
+    assert (updated["name"], updated["company"]) == ("Chen Wei", "Wei Shop")
+    assert sorted((h["kind"], h["value"]) for h in updated["handles"]) == [
+        ("email", "chen@shop.cn"),
+        ("phone", "+8613800138000"),
+    ]
