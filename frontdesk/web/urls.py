@@ -83,6 +83,7 @@ urlpatterns = [
     path("me/availability", team.availability, name="availability"),
     path("settings/labels/", team.label_settings, name="label_settings"),
     path("settings/canned/", team.canned_settings, name="canned_settings"),
+    path("settings/assignment/", team.assignment_settings, name="assignment_settings"),
     path("c/<int:conversation_id>/canned", team.canned_for_conversation, name="canned_picker"),
     path("healthz", auth.healthz, name="healthz"),
     path("leads/", leads.leads, name="leads"),

@@ -151,6 +151,11 @@ def create_workspace(
     return workspace, membership
 
 
+def set_assign_on_reply(workspace_id: int, on: bool) -> None:
+    """Whether replying to a conversation nobody owns makes the replier its assignee."""
+    Workspace.objects.filter(pk=workspace_id).update(assign_on_reply=on)
+
+
 def active_member(workspace_id: int, user_id: int | None) -> User | None:
     """The user, if they may be given work in this workspace (a member, not deactivated)."""
     if user_id is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -13,8 +14,15 @@ from frontdesk.inbox import queries
 from frontdesk.inbox.actions import bulk, canned, labels, routing
 from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import LABEL_COLORS, CannedReply, Label
-from frontdesk.web.access import conversation_or_404, current_member, member_required
+from frontdesk.web.access import (
+    conversation_or_404,
+    current_member,
+    member_required,
+    workspace_members,
+)
 from frontdesk.web.views.shell import shell_context
+from frontdesk.workspaces.models import Membership
+from frontdesk.workspaces.services import set_assign_on_reply
 
 
 @member_required
@@ -60,6 +68,71 @@ def label_settings(request: HttpRequest) -> HttpResponse:
         request,
         "web/team/labels.html",
         {**shell_context(request), "colors": LABEL_COLORS.items(), "limit": labels.NAME_LIMIT},
+    )
+
+
+@member_required
+def assignment_settings(request: HttpRequest) -> HttpResponse:
+    """Settings > Assignment (owners and admins): each channel's auto-assignment (off, round
+    robin or fewest open; which members; a cap per member) and whether a reply to an
+    unassigned conversation assigns it to the replier."""
+    member = current_member(request)
+    if not member.is_admin:
+        return HttpResponseForbidden("Only owners and admins change assignment.")
+    if request.method == "POST":
+        if request.POST.get("action") == "reply":
+            on = request.POST.get("assign_on_reply") == "1"
+            set_assign_on_reply(member.workspace_id, on)
+            messages.success(
+                request,
+                "A reply to an unassigned conversation now assigns it to the replier."
+                if on
+                else "A reply no longer assigns the conversation.",
+            )
+            return redirect("assignment_settings")
+        channel = get_object_or_404(
+            queries.channels(member.workspace_id), pk=request.POST.get("channel") or 0
+        )
+        cap = request.POST.get("cap", "").strip()
+        rule = {
+            "mode": request.POST.get("mode", "off"),
+            "cap": int(cap) if cap.isdigit() else (cap or None),
+            "member_ids": (
+                [int(x) for x in request.POST.getlist("members") if x.isdigit()]
+                if request.POST.get("who") == "chosen"
+                else None
+            ),
+        }
+        try:
+            if rule["member_ids"] == [] and rule["mode"] != "off":
+                raise ActionRefused("tick at least one member, or choose every member")
+            routing.set_auto_assign(channel, rule)
+        except ActionRefused as exc:
+            text = str(exc).replace("auto_assign cap", "the cap")
+            messages.error(request, f"{channel.name}: {text[:1].upper() + text[1:]}.")
+        else:
+            messages.success(request, f"{channel.name}: auto-assignment saved.")
+        return redirect(f"{reverse('assignment_settings')}#channel-{channel.pk}")
+    members = workspace_members(member)
+    away = set(
+        Membership.objects.filter(workspace_id=member.workspace_id, available=False).values_list(
+            "user_id", flat=True
+        )
+    )
+    channels = [
+        {"channel": c, "rule": {"mode": "off", "cap": None, "member_ids": None, **c.auto_assign}}
+        for c in queries.channels(member.workspace_id)
+    ]
+    return render(
+        request,
+        "web/team/assignment.html",
+        {
+            **shell_context(request),
+            "assign_channels": channels,
+            "members": members,
+            "away": away,
+            "assign_on_reply": member.workspace.assign_on_reply,
+        },
     )
 
 
