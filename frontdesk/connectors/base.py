@@ -379,6 +379,20 @@ class ChannelSetup:
     reveal_once: dict[str, Any] = field(default_factory=dict)  # shown to the creator, once
 
 
+@dataclass(frozen=True)
+class ConnectField:
+    """One field of the app's own connect form (``Connector.connect_fields``); its value goes
+    to ``setup`` under ``name``. ``secret``: typed into a password box, never shown again."""
+
+    name: str
+    label: str
+    help: str = ""
+    input_type: str = "text"  # text | url | number | email
+    secret: bool = False
+    required: bool = True
+    placeholder: str = ""
+
+
 class Connector(ABC):
     provider: ClassVar[str]
     kind: ClassVar[str]
@@ -389,6 +403,9 @@ class Connector(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     # URL name of the connector's own connect page (Apps & integrations links to it).
     connect_url_name: ClassVar[str | None] = None
+    # Or none of its own: the app's connect form (``web/views/channels.py``, at
+    # ``/apps/<provider>/connect/``) asks for these fields and hands them to ``setup``.
+    connect_fields: ClassVar[tuple[ConnectField, ...]] = ()
     # Every channel kind this connector serves (default: just ``kind``). A connector that
     # serves several (Unipile: linkedin and whatsapp) returns a per-kind variant from
     # ``for_kind``; ``ChannelAccount.connector`` and channel creation use that variant.
@@ -531,6 +548,18 @@ class Connector(ABC):
             return f"{reverse(self.connect_url_name)}?channel={channel.pk}"
         except NoReverseMatch:
             return None
+
+    def connect_url(self) -> str:
+        """Where Apps & integrations sends an admin to connect an account ("": the REST API
+        only): the connector's own page, else the app's form when it declares fields."""
+        try:
+            if self.connect_url_name:
+                return reverse(self.connect_url_name)
+            if self.connect_fields:
+                return reverse("channel_connect", args=[self.provider])
+        except NoReverseMatch:
+            pass
+        return ""
 
 
 def require(config: dict[str, Any], *names: str) -> None:

@@ -2,6 +2,7 @@ from django.urls import path, re_path
 
 from frontdesk.web.views import (
     auth,
+    channels,
     compose,
     contacts,
     conversation,
@@ -58,6 +59,7 @@ urlpatterns = [
     path("files/<int:attachment_id>", files.attachment_file, name="attachment_file"),
     path("contacts/<int:contact_id>/avatar", contacts.contact_avatar, name="contact_avatar"),
     path("apps/", workspace.apps, name="apps"),
+    path("apps/<str:provider>/connect/", channels.connect, name="channel_connect"),
     path(
         "apps/<int:channel_id>/connection",
         workspace.channel_connection,

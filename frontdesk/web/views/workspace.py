@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.connectors.registry import CONNECTORS
@@ -18,16 +17,7 @@ from frontdesk.workspaces.models import Membership
 
 
 def _connect_options() -> list[dict[str, str]]:
-    options = []
-    for connector in CONNECTORS.values():
-        url = ""
-        if connector.connect_url_name:
-            try:
-                url = reverse(connector.connect_url_name)
-            except NoReverseMatch:
-                url = ""
-        options.append({"label": connector.label, "kind": connector.kind, "url": url})
-    return options
+    return [{"label": c.label, "kind": c.kind, "url": c.connect_url()} for c in CONNECTORS.values()]
 
 
 @member_required

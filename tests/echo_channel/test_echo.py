@@ -1,0 +1,170 @@
+"""The echo channel, end to end through the real parts: the app's connect form, the one
+webhook door, the outbox and its worker task, statuses and idempotency."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.test import Client
+from django.utils import timezone
+
+from frontdesk.connectors.registry import CONNECTORS
+from frontdesk.inbox.actions.send import queue_reply
+from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from frontdesk.inbox.outbox import deliver
+from tests.conftest import PASSWORD
+from tests.echo_channel.peer import EchoServer
+
+
+def _signed_in(membership) -> Client:
+    client = Client()
+    assert client.login(username=membership.user.email, password=PASSWORD)
+    return client
+
+
+def _connect(owner, echo_server: EchoServer) -> tuple[ChannelAccount, str]:
+    """Connect through the app's form as an admin would; returns the channel and the
+    webhook secret the page showed once."""
+    client = _signed_in(owner)
+    apps = client.get("/apps/")
+    assert b'href="/apps/echo/connect/"' in apps.content  # the tile links to the form
+    form = client.get("/apps/echo/connect/")
+    assert form.status_code == 200
+    assert b'name="room"' in form.content and b'type="password"' in form.content
+    page = client.post(
+        "/apps/echo/connect/",
+        {
+            "name": "Echo lobby",
+            "server_url": echo_server.url,
+            "room": echo_server.room,
+            "token": echo_server.token,
+        },
+    )
+    assert page.status_code == 200
+    channel = ChannelAccount.objects.get(provider="echo")
+    secret = channel.credentials["webhook_secret"]
+    assert secret.encode() in page.content  # shown once, to be pasted into the room settings
+    assert channel.status == "connected" and channel.name == "Echo lobby"
+    assert channel.config == {"server_url": echo_server.url, "room": echo_server.room}
+    return channel, secret
+
+
+def _post(body: bytes, headers: dict[str, str]):
+    return Client().post(
+        "/webhooks/echo/", data=body, content_type="application/json", headers=headers
+    )
+
+
+def test_the_echo_channel_is_registered_by_the_setting_alone(settings):
+    assert "echo" in CONNECTORS
+    settings.FRONTDESK_CONNECTORS = [p for p in settings.FRONTDESK_CONNECTORS if "echo" not in p]
+    assert "echo" not in CONNECTORS
+    assert (
+        Client().post("/webhooks/echo/", data=b"{}", content_type="application/json").status_code
+        == 404
+    )
+
+
+def test_the_connect_form_refuses_what_setup_refuses_and_keeps_what_was_typed(owner, echo_server):
+    client = _signed_in(owner)
+    page = client.post(
+        "/apps/echo/connect/",
+        {"name": "Lobby", "server_url": echo_server.url, "room": "no spaces!", "token": "t"},
+    )
+    assert page.status_code == 400
+    assert b"room must be letters, digits and dashes" in page.content
+    assert b'value="Lobby"' in page.content  # what was typed stays (the secret does not)
+    assert not ChannelAccount.objects.filter(provider="echo").exists()
+
+
+def test_only_admins_connect(agent, echo_server):
+    page = _signed_in(agent).post(
+        "/apps/echo/connect/",
+        {"server_url": echo_server.url, "room": "lobby", "token": "t"},
+    )
+    assert page.status_code == 403
+    assert not ChannelAccount.objects.filter(provider="echo").exists()
+
+
+def test_a_message_in_a_reply_out_and_the_echo_back(
+    owner, echo_server, drain_queue, django_capture_on_commit_callbacks
+):
+    channel, secret = _connect(owner, echo_server)
+
+    # In, through the webhook door.
+    hello = EchoServer.delivery(
+        echo_server.room,
+        {"type": "message", "id": "m-1", "from": "ada", "name": "Ada", "text": "Hello?"},
+    )
+    answer = _post(hello, EchoServer.signed(secret, hello))
+    assert answer.status_code == 200 and answer.json() == {"ok": True}
+    again = _post(hello, EchoServer.signed(secret, hello))  # the service retries: stored once
+    assert again.status_code == 200
+    inbound = Message.objects.get(channel=channel)
+    assert inbound.text == "Hello?" and inbound.direction == "inbound"
+    conversation = Conversation.objects.get(pk=inbound.conversation_id)
+    assert conversation.contact.name == "Ada"
+
+    # Out, through the outbox and its worker task.
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = queue_reply(owner.user, conversation, "Hi Ada")
+    assert echo_server.received == []  # nothing leaves in the request itself
+    assert drain_queue() == ["sent"]
+    [sent] = echo_server.received
+    assert sent["to"] == "ada" and sent["text"] == "Hi Ada"
+    assert sent["idempotency_key"] == f"frontdesk-message-{reply.pk}"
+    reply.refresh_from_db()
+    assert reply.status == "sent" and reply.provider_id == sent["id"]
+
+    # The service says it was delivered, and the echo bot answers in the same conversation.
+    for body in echo_server.deliveries():
+        assert _post(body, EchoServer.signed(secret, body)).status_code == 200
+    reply.refresh_from_db()
+    assert reply.status == "delivered"
+    echo = Message.objects.get(provider_id=f"{sent['id']}-echo")
+    assert echo.conversation_id == conversation.pk and echo.text == "echo: Hi Ada"
+
+
+def test_the_door_answers_echo_traffic_by_its_policy(owner, echo_server):
+    channel, secret = _connect(owner, echo_server)
+    body = EchoServer.delivery(
+        echo_server.room, {"type": "message", "id": "m-9", "from": "bob", "text": "hi"}
+    )
+    assert _post(body, {"X-Echo-Signature": "sha256=" + "0" * 64}).status_code == 401
+    assert _post(body, {}).status_code == 401
+    assert _post(b"not json", EchoServer.signed(secret, b"not json")).status_code == 400
+    elsewhere = EchoServer.delivery("other-room", {"type": "message", "id": "x", "from": "y"})
+    ignored = _post(elsewhere, EchoServer.signed(secret, elsewhere))
+    assert ignored.status_code == 200 and ignored.json()["ignored"] == "unknown room"
+    assert not Message.objects.filter(channel=channel).exists()
+
+
+def test_a_busy_server_is_retried_by_the_outbox_and_a_refused_token_asks_to_reconnect(
+    owner, echo_server, drain_queue, django_capture_on_commit_callbacks
+):
+    channel, secret = _connect(owner, echo_server)
+    body = EchoServer.delivery(echo_server.room, {"type": "message", "id": "m-1", "from": "ada"})
+    _post(body, EchoServer.signed(secret, body))
+    conversation = Conversation.objects.get(channel=channel)
+
+    echo_server.behaviours = ["error503"]
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = queue_reply(owner.user, conversation, "first try fails")
+    drain_queue()
+    reply.refresh_from_db()
+    assert reply.status == "queued" and "HTTP 503" in reply.error
+    Message.objects.filter(pk=reply.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    deliver(reply.pk)
+    reply.refresh_from_db()
+    assert reply.status == "sent"
+
+    echo_server.token = "rotated"
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = queue_reply(owner.user, conversation, "token refused")
+    drain_queue()
+    refused.refresh_from_db()
+    channel.refresh_from_db()
+    assert refused.status == "failed"
+    assert channel.status == "needs_reconnect"
