@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.test import Client
+from django.utils import timezone
 
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
@@ -91,3 +92,58 @@ def test_the_stand_ins_never_load_in_a_normal_run():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     ).stdout.split("\n")
     assert out[0] == "[]"
+
+
+def test_the_demo_connects_each_channel_through_its_connect_page_and_fills_it(
+    db, settings, drain_queue, django_capture_on_commit_callbacks
+):
+    """WhatsApp (Cloud API), LinkedIn and WhatsApp by QR code (Unipile) and a mailbox
+    (Dovecot + SMTP) are connected through their connect pages against the stand-ins; their
+    clients come in through the webhook door, the backfill and the mailbox sync."""
+    from frontdesk.crm.models import Deal, FollowUp, Lead
+    from frontdesk.inbox.models import Attachment
+    from frontdesk.ops.demo.seed import seed_channels, seed_crm_extras
+    from frontdesk.ops.demo.world import World
+
+    settings.FRONTDESK_FETCH_PRIVATE_ADDRESSES = True
+    world = World.start()
+    try:
+        workspace = seed_demo()
+        with django_capture_on_commit_callbacks(execute=True):
+            channels = seed_channels(workspace, world)
+        for _ in range(3):  # media fetches, the backfills, the mailbox's first sync
+            drain_queue()
+        seed_crm_extras(workspace)
+    finally:
+        world.close()
+    assert set(channels) == {"whatsapp", "linkedin", "whatsapp_qr", "email"}
+    listed = ChannelAccount.objects.filter(workspace=workspace)
+    assert {(c.provider, c.kind, c.status) for c in listed} == {
+        ("api", "api", "connected"),
+        ("whatsapp_cloud", "whatsapp", "connected"),
+        ("unipile", "linkedin", "connected"),
+        ("unipile", "whatsapp", "connected"),
+        ("imap", "email", "connected"),
+    }
+    per_channel = {c.name: c.conversations.count() for c in listed}
+    assert sum(per_channel.values()) >= 30 and min(per_channel.values()) >= 3, per_channel
+    kinds = set(
+        Attachment.objects.filter(message__conversation__workspace=workspace).values_list(
+            "content_type", flat=True
+        )
+    )
+    assert {"image/png", "application/pdf", "audio/ogg"} <= kinds
+    thread = Conversation.objects.get(workspace=workspace, subject__contains="Fox & Co")
+    mails = list(thread.messages.filter(kind="message").order_by("created_at"))
+    assert len(mails) == 3
+    assert "French would be great" in mails[-1].text and "> " not in mails[-1].text
+    assert "<blockquote" in mails[-1].html  # the thread folds it
+    assert "1. How many projects" in mails[-1].html
+    statuses = set(
+        Conversation.objects.filter(workspace=workspace).values_list("status", flat=True)
+    )
+    assert statuses == {"open", "resolved", "snoozed"}
+    assert Lead.objects.filter(workspace=workspace).count() >= 5
+    assert Deal.objects.filter(workspace=workspace).exists()
+    today = timezone.localdate()
+    assert FollowUp.objects.filter(workspace=workspace, due_at__date__gte=today).count() == 2

@@ -138,6 +138,8 @@ class GraphPeer:
     uploads: dict[str, tuple[str, str, bytes]] = field(
         default_factory=dict
     )  # id -> (name, type, data)
+    # called with (message body, wamid) for each message accepted (the demo's clients)
+    on_sent: Any = None
 
     def __post_init__(self) -> None:
         peer = self
@@ -328,6 +330,8 @@ class GraphPeer:
             self.callback_data[wamid] = str(body["biz_opaque_callback_data"])
         if kind == "template":
             message["message_status"] = "accepted"
+        if self.on_sent is not None:
+            self.on_sent(body, wamid)
         return self._json(
             h,
             200,

@@ -226,7 +226,9 @@ def with_query(url: str, **params: str) -> str:
 
 
 class UnipilePeer:
-    def __init__(self, api_key: str = API_KEY, port: int = 0) -> None:
+    def __init__(self, api_key: str = API_KEY, port: int = 0, first_id: int = 1) -> None:
+        """``first_id``: where its ids start (a stand-in started again must not hand out
+        the ids of messages the app already holds)."""
         self.api_key = api_key
         self.requests: list[Request] = []
         self.chats: dict[str, dict[str, Any]] = {}  # stored in v1's shape, served in both
@@ -244,10 +246,10 @@ class UnipilePeer:
         # multiple sent message IDs" (SendMessage200ResponseMessageId): do so when set.
         self.split_attachments = False
         self.failures: list[tuple[str, int, dict[str, Any], dict[str, str]]] = []
-        self.on_request = None  # a hook run before answering (used to race webhooks)
-        self.before_answer = None  # a hook run with (request, status, payload) once routed
+        self.on_request: Any = None  # a hook run before answering (used to race webhooks)
+        self.before_answer: Any = None  # a hook run with (request, status, payload) once routed
         self.redirect_attachments_to: str | None = None
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)
         self._lock = threading.Lock()
         peer = self
 
