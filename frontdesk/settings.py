@@ -230,15 +230,19 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_HSTS_SECONDS = int(os.environ.get("FRONTDESK_HSTS_SECONDS", "0"))
 FRONTDESK_BEHIND_PROXY = _env_bool("FRONTDESK_BEHIND_PROXY")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if FRONTDESK_BEHIND_PROXY else None
-# Login throttle (workspaces/throttle.py): this many failed sign-ins for one account, or
-# from one address (an office behind one address gets more), within the window, and
-# sign-in is refused until the oldest of them leaves the window.
+# Login throttle (workspaces/throttle.py): this many failed sign-ins within the window for
+# one account from one address, from one address (an office behind one address gets more),
+# or for one account from all addresses together, and sign-in is refused there until the
+# oldest of them leaves the window.
 FRONTDESK_LOGIN_WINDOW_MINUTES = int(os.environ.get("FRONTDESK_LOGIN_WINDOW_MINUTES", "15"))
 FRONTDESK_LOGIN_MAX_FAILURES_ACCOUNT = int(
     os.environ.get("FRONTDESK_LOGIN_MAX_FAILURES_ACCOUNT", "10")
 )
 FRONTDESK_LOGIN_MAX_FAILURES_ADDRESS = int(
     os.environ.get("FRONTDESK_LOGIN_MAX_FAILURES_ADDRESS", "50")
+)
+FRONTDESK_LOGIN_MAX_FAILURES_ACCOUNT_TOTAL = int(
+    os.environ.get("FRONTDESK_LOGIN_MAX_FAILURES_ACCOUNT_TOTAL", "100")
 )
 X_FRAME_OPTIONS = "SAMEORIGIN"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 30 * 1024 * 1024

@@ -1,6 +1,7 @@
-"""The login throttle: too many failed sign-ins for an account or from an address, and even
-the right password is refused for a while; the answer never tells whether an account exists;
-API tokens are not affected."""
+"""The login throttle: too many failed sign-ins for an account from an address, from an
+address, or for an account from many addresses, and even the right password is refused
+there for a while; one address can never lock the real user out; the answer never tells
+whether an account exists; API tokens are not affected."""
 
 from __future__ import annotations
 
@@ -50,13 +51,41 @@ def test_twenty_wrong_passwords_then_the_right_one_is_refused_for_a_while(owner)
         "or reset your password with “Forgot your password?”."
     )
     assert not _signed_in(client)
-    # From another address too: the account itself is locked (a spread-out guesser).
-    elsewhere = _client("198.51.100.7")
-    assert _login(elsewhere, OWNER, PASSWORD).status_code == 429
     # Once the failures leave the 15-minute window, the right password works again.
     LoginFailure.objects.update(at=LoginFailure.objects.first().at - timedelta(minutes=16))
     assert _login(client, OWNER, PASSWORD).status_code == 302
     assert _signed_in(client)
+
+
+def test_one_address_can_never_lock_the_real_user_out(owner):
+    guesser, real = _client("203.0.113.5"), _client("198.51.100.7")
+    for _ in range(3):  # three windows of a guesser who never stops
+        _guess(guesser, OWNER, times=60)
+        assert _login(guesser, OWNER, PASSWORD).status_code == 429
+        # the real user, signing in from their own address, is not affected
+        assert _login(real, OWNER, PASSWORD).status_code == 302
+        assert _signed_in(real)
+        real.logout()
+        # refused tries are not counted: the guesser's failures stay at the limit
+        assert LoginFailure.objects.filter(email=OWNER).count() == 10
+        LoginFailure.objects.update(at=LoginFailure.objects.first().at - timedelta(minutes=16))
+
+
+def test_guessing_spread_over_many_addresses_locks_the_account_for_a_while(owner):
+    for n in range(10):  # ten addresses, ten guesses each: the account-wide limit (100)
+        _guess(_client(f"203.0.113.{n + 1}"), OWNER, times=10)
+    fresh = _client("198.51.100.7")
+    refused = _login(fresh, OWNER, PASSWORD)
+    assert refused.status_code == 429 and "Too many failed sign-ins" in _error(refused)
+    LoginFailure.objects.update(at=LoginFailure.objects.first().at - timedelta(minutes=16))
+    assert _login(fresh, OWNER, PASSWORD).status_code == 302
+
+
+def test_hopping_addresses_inside_one_ipv6_network_gives_no_fresh_tries(owner):
+    for n in range(10):
+        _login(_client(f"2001:db8:1:2::{n + 1:x}"), OWNER, "guess")
+    assert _login(_client("2001:db8:1:2::ff"), OWNER, PASSWORD).status_code == 429
+    assert _login(_client("2001:db8:1:3::1"), OWNER, PASSWORD).status_code == 302
 
 
 def test_an_unknown_account_gets_the_same_answers(owner):

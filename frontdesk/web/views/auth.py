@@ -33,7 +33,7 @@ class ThrottledLogin(AuthenticationForm):
         except ValidationError:
             throttle.failed(email, address)
             raise
-        throttle.cleared(email)
+        throttle.cleared(email, address)
         return cleaned
 
 
