@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -222,10 +223,13 @@ class World:
             },
         )
         _expect_redirect(answer, f"Unipile {network}")
-        token = answer["Location"].rstrip("/").rsplit("/", 1)[-1]
-        link = self.unipile.link(token)
+        where = answer["Location"]
+        if not where.startswith(self.unipile.dsn):  # a hand-over page of the app's own first
+            where = client.get(where).content.decode()
+        found = re.search(re.escape(self.unipile.dsn) + r"/hosted/([\w-]+)", where)
+        link = self.unipile.link(found.group(1)) if found else None
         if link is None:
-            raise DemoError(f"Unipile {network}: the connect page sent the admin elsewhere")
+            raise DemoError(f"Unipile {network}: no way to Unipile's page in {where[:300]!r}")
         self.unipile.next_account_id = ACCOUNTS[network]
         back = self.unipile.approve(link)  # the admin signed in (or scanned the QR code)
         for chat in chats:
