@@ -1,0 +1,107 @@
+"""`frontdesk demo` served on a free port, in a real Chromium: log in with the credentials it
+prints, see every channel Connected, reply to a WhatsApp client, watch the ticks go sent ->
+delivered -> read and the simulated client's answer arrive, then convert to a lead. Any
+console error or CSP violation fails the test (the ``browser`` fixture)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live import base_env, free_port, running, wait_until_up
+
+pytestmark = pytest.mark.browser
+
+PRINTED = re.compile(r"log in as (\S+) / (\S+)")
+# Every status an outbound message of the open thread shows, in order, as the page updates.
+WATCH_TICKS = """
+window.__ticks = [];
+const seen = () => {
+  const last = [...document.querySelectorAll('#messages .msg.outbound[data-status]')]
+    .filter((m) => !m.classList.contains('note')).pop();
+  const status = last && last.dataset.status;
+  if (status && window.__ticks[window.__ticks.length - 1] !== status) window.__ticks.push(status);
+};
+new MutationObserver(seen).observe(document.body, {subtree: true, childList: true,
+  attributes: true, attributeFilter: ['data-status']});
+"""
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Iterator[tuple[str, str, str, Path]]:
+    """The demo's base URL, the printed login and its data dir."""
+    data = tmp_path_factory.mktemp("demo")
+    env = base_env(data)
+    env.pop("FRONTDESK_FETCH_PRIVATE_ADDRESSES")  # the demo sets it for itself
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running(env, ["demo", "--port", str(port), "--new-client-every", "20"]) as procs:
+        wait_until_up(base, procs, timeout=120)
+        printed = PRINTED.search(Path(data, "process-0.log").read_text())
+        assert printed, Path(data, "process-0.log").read_text()
+        yield base, printed.group(1), printed.group(2), data
+
+
+def test_reply_on_whatsapp_see_the_ticks_and_the_answer_then_convert(demo, browser, shots):
+    from playwright.sync_api import expect
+
+    base, email, password, _ = demo
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    expect(page.locator("body")).to_contain_text("Demo: the clients are simulated")
+
+    page.goto(f"{base}/apps/")
+    for name in ("WhatsApp Business", "LinkedIn", "WhatsApp (phone)", "hello@northwind.example"):
+        row = page.locator("tr", has_text=name)
+        expect(row).to_contain_text("Connected")
+    page.goto(f"{base}/")
+    assert page.locator("#rows .row").count() >= 20
+
+    page.click("#rows .row >> text=Kwame Mensah")
+    expect(page.locator("#thread")).to_contain_text("a website for my restaurant")
+    page.evaluate(WATCH_TICKS)
+    inbound_before = page.locator("#messages .msg.inbound").count()
+    page.fill("#reply-text", "Happy to help! What budget do you have in mind?")
+    page.keyboard.press("Enter")
+    mine = page.locator("#messages .msg.outbound", has_text="What budget do you have in mind")
+    expect(mine).to_have_count(1)
+    expect(mine).to_have_attribute("data-status", "read", timeout=20_000)
+    expect(mine.locator(".ticks")).to_have_text("✓✓")
+    ticks = page.evaluate("window.__ticks")
+    assert ticks[-1] == "read" and "delivered" in ticks, ticks
+    assert ticks.index("delivered") < ticks.index("read"), ticks
+    # The simulated client answers a few seconds later, live (no reload).
+    answer = page.locator("#messages .msg.inbound").nth(inbound_before)
+    expect(answer).to_contain_text("formal quote", timeout=20_000)
+    page.screenshot(path=str(shots / "demo-whatsapp-answered.png"))
+
+    panel = page.locator("#lead-actions")
+    panel.get_by_role("button", name="Convert to lead").click()
+    expect(panel).to_contain_text("Lead:")
+    expect(page.locator("#messages")).to_contain_text("converted this conversation to a lead")
+    page.goto(f"{base}/leads/")
+    expect(page.locator("body")).to_contain_text("Kwame Mensah")
+
+
+def test_a_new_client_writes_in_by_itself(demo, browser):
+    from playwright.sync_api import expect
+
+    base, email, password, _ = demo
+    page = browser.new_context().new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", email)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    started = time.monotonic()
+    newcomers = "Zoe Martins|Omar Haddad|Lena Fischer|Carlos Ruiz"
+    expect(page.locator("#rows")).to_contain_text(re.compile(newcomers), timeout=60_000)
+    assert time.monotonic() - started < 60
