@@ -278,3 +278,92 @@ def test_schedule_from_a_lead_page_then_finish_it_on_my_follow_ups(owner, agent,
     )
     assert snoozed["Location"] == "/followups/"
     assert not FollowUp.objects.get(pk=followup.pk).done  # a new time reopens it
+
+
+# --- the sidebar's count, live -----------------------------------------------------------------
+
+
+@pytest.fixture
+def changes(monkeypatch, django_capture_on_commit_callbacks):
+    """``changes(action, ...)`` runs the action and returns the ``followups.changed`` events
+    it sent after its transaction committed (what open sidebars react to)."""
+    from frontdesk import realtime
+    from tests.test_events import Recorder
+
+    recorder = Recorder()
+    monkeypatch.setattr(realtime.publish, "get_channel_layer", lambda: recorder)
+    monkeypatch.setattr(realtime.publish, "ProcessGroupLayer", Recorder)
+
+    def run(action, *args, **kwargs) -> list[dict]:
+        recorder.sent.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            action(*args, **kwargs)
+            assert recorder.sent == []  # nothing before the commit
+        return [e for _, e in recorder.sent if e["type"] == "followups.changed"]
+
+    return run
+
+
+def test_sidebar_count_events_when_one_is_made_falls_due_is_done_moved_or_given(
+    owner, agent, lead, changes
+):
+    ws, me, agnes = owner.workspace_id, owner.user_id, agent.user_id
+    made: list[FollowUp] = []
+
+    def make():
+        made.append(
+            actions.create_followup(
+                ws, owner.user, NOW + timedelta(hours=1), "Call", lead_id=lead.pk
+            )
+        )
+
+    assert changes(make) == [{"type": "followups.changed", "user_ids": [me]}]
+    followup = made[0]
+    # It falls due: the reminder round tells the assignee's sidebar too.
+    assert changes(actions.remind_due, NOW + timedelta(hours=2)) == [
+        {"type": "followups.changed", "user_ids": [me]}
+    ]
+    assert changes(actions.remind_due, NOW + timedelta(hours=3)) == []  # once
+    # Given to Agnes: both sidebars count again.
+    assert changes(actions.update_followup, ws, followup.pk, owner.user, assignee_id=agnes) == [
+        {"type": "followups.changed", "user_ids": sorted([me, agnes])}
+    ]
+    assert changes(
+        actions.update_followup, ws, followup.pk, owner.user, due_at=NOW + timedelta(days=1)
+    ) == [{"type": "followups.changed", "user_ids": [agnes]}]
+    assert changes(actions.update_followup, ws, followup.pk, owner.user, done=True) == [
+        {"type": "followups.changed", "user_ids": [agnes]}
+    ]
+    # Nothing changed, nothing sent; nobody's follow-up, nobody's sidebar.
+    assert changes(actions.update_followup, ws, followup.pk, owner.user, done=True) == []
+    assert (
+        changes(
+            actions.create_followup,
+            ws,
+            owner.user,
+            NOW,
+            "Nobody's",
+            contact_id=lead.contact_id,
+            assignee_id=None,
+        )
+        == []
+    )
+
+
+def test_sidebar_count_fragment_counts_the_members_due_ones_only(owner, agent, rival, lead):
+    ws = owner.workspace_id
+    past = timezone.now() - timedelta(minutes=5)
+    actions.create_followup(ws, owner.user, past, "Due", lead_id=lead.pk)
+    actions.create_followup(ws, owner.user, past, "Also due", lead_id=lead.pk)
+    later = timezone.now() + timedelta(days=1)
+    actions.create_followup(ws, owner.user, later, "Later", lead_id=lead.pk)
+    actions.create_followup(
+        ws, owner.user, past, "Agnes's", lead_id=lead.pk, assignee_id=agent.user_id
+    )
+    mine = login(owner).get("/followups/count")
+    assert mine.status_code == 200
+    assert 'data-count="followups" title="due now">2</span>' in mine.content.decode()
+    assert 'hx-trigger="fd:followups from:body"' in mine.content.decode()
+    assert 'title="due now">1</span>' in login(agent).get("/followups/count").content.decode()
+    assert 'title="due now"></span>' in login(rival).get("/followups/count").content.decode()
+    assert Client().get("/followups/count").status_code == 302

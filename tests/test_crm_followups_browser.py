@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
-from tests.browser import OWNER, App, login, running_app
+from tests.browser import AGENT, OWNER, App, login, running_app
+from tests.live import create_token
 
 pytestmark = pytest.mark.browser
 
@@ -199,3 +201,52 @@ def test_schedule_from_the_conversations_contact_panel(app, browser, shots):
     small.locator("#crm-followups").scroll_into_view_if_needed()
     small.screenshot(path=str(shots / "crm-followups-panel-phone.png"))
     assert small.evaluate("document.documentElement.scrollWidth <= innerWidth")
+
+
+def test_the_sidebar_counts_due_follow_ups_live(app, browser, shots):
+    """The Follow-ups count in the sidebar follows without a reload: one scheduled already
+    due, one that falls due while the page is open (the worker's round), done, moved."""
+    from playwright.sync_api import expect
+
+    contact = app.api.post("/contacts", json={"name": "Lia Ramos"}).json()
+    overdue = app.api.get("/followups?assignee=me&state=overdue").json()["items"]
+    for item in overdue:  # earlier tests' leftovers: start from nothing due
+        app.api.patch(f"/followups/{item['id']}", json={"done": True})
+
+    page = login(browser, app, OWNER[0], app.owner_password)
+    page.goto(f"{app.base}/contacts/")
+    count = page.locator('[data-count="followups"]')
+    expect(count).to_have_text("")
+
+    def schedule(due: datetime, note: str) -> int:
+        made = app.api.post(
+            "/followups",
+            json={"due_at": due.isoformat(), "note": note, "contact_id": contact["id"]},
+        )
+        assert made.status_code == 201, made.text
+        return made.json()["id"]
+
+    now = datetime.now(TOKYO)
+    first = schedule(now - timedelta(minutes=1), "Call Lia")
+    expect(count).to_have_text("1")
+    second = schedule(now + timedelta(seconds=3), "Email Lia the offer")
+    expect(count).to_have_text("1")
+    # The worker's round (each minute) finds the second one due: the count follows.
+    expect(count).to_have_text("2", timeout=80_000)
+    page.screenshot(path=str(shots / "crm-followups-sidebar-live.png"))
+
+    assert app.api.patch(f"/followups/{first}", json={"done": True}).status_code == 200
+    expect(count).to_have_text("1")
+    later = (datetime.now(TOKYO) + timedelta(days=1)).isoformat()
+    assert app.api.patch(f"/followups/{second}", json={"due_at": later}).status_code == 200
+    expect(count).to_have_text("")
+    # Overdue again, then given to a teammate: it leaves this member's count.
+    past = (datetime.now(TOKYO) - timedelta(hours=1)).isoformat()
+    assert app.api.patch(f"/followups/{second}", json={"due_at": past}).status_code == 200
+    expect(count).to_have_text("1")
+    agent_token = create_token(app.env, AGENT[0])
+    agent_id = httpx.get(
+        f"{app.base}/api/v1/me", headers={"Authorization": f"Bearer {agent_token}"}, timeout=10
+    ).json()["user"]["id"]
+    assert app.api.patch(f"/followups/{second}", json={"assignee_id": agent_id}).status_code == 200
+    expect(count).to_have_text("")

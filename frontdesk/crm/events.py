@@ -68,3 +68,11 @@ def contacts_imported(
 ) -> None:
     """A CSV file's contacts came in at once (one event, not one per contact)."""
     publish(workspace_id, "contacts.imported", import_id=import_id, user_id=user_id, **result)
+
+
+def followups_changed(workspace_id: int, user_ids: list[int | None]) -> None:
+    """Follow-ups of these members were scheduled, fell due, were done, moved or given to
+    someone else: their sidebars count the due ones again."""
+    users = sorted({u for u in user_ids if u is not None})
+    if users:
+        publish(workspace_id, "followups.changed", user_ids=users)

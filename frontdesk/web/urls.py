@@ -151,6 +151,7 @@ urlpatterns = [
     path("settings/pipelines/", deals.pipelines_settings, name="pipelines_settings"),
     # CRM: follow-ups
     path("followups/", followups.my_followups, name="followups"),
+    path("followups/count", followups.followups_count, name="followups_count"),
     path("followups/<int:followup_id>", followups.followup_change, name="followup_change"),
     re_path(
         r"^(?P<kind>contacts|leads|deals)/(?P<record_id>[0-9]+)/followups$",

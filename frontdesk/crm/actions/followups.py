@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from frontdesk.crm import events
 from frontdesk.crm.actions import activity
 from frontdesk.crm.actions.values import UNSET, CrmError, clean_text, member
 from frontdesk.crm.models import ActivityKind, Deal, FollowUp, Lead
@@ -124,6 +125,7 @@ def create_followup(
             **subject,
         )
         _record(followup, f"Follow-up scheduled{_about(note)}", by_user)
+        events.followups_changed(workspace_id, [followup.assignee_id])
     return followup_for(workspace_id, followup.pk)  # as stored: its time in UTC
 
 
@@ -159,6 +161,7 @@ def update_followup(
         if followup is None:
             raise FollowUpNotFound("follow-up not found")
         changed: list[str] = []
+        was_assignee = followup.assignee_id
         if note is not UNSET:
             followup.note = clean_text(note, MAX_NOTE)
             changed.append("note")
@@ -194,6 +197,7 @@ def update_followup(
             _record(followup, f"Follow-up rescheduled{_about(followup.note)}", by_user)
         if changed:
             followup.save(update_fields=changed)
+            events.followups_changed(workspace_id, [was_assignee, followup.assignee_id])
     return followup_for(workspace_id, followup.pk)
 
 
@@ -226,4 +230,5 @@ def remind_due(now: datetime | None = None) -> int:
                 deal_id=followup.deal_id,
                 followup_id=followup.pk,
             )
+            events.followups_changed(followup.workspace_id, [followup.assignee_id])
     return told

@@ -22,7 +22,7 @@ from frontdesk.crm.actions.values import UNSET, CrmError
 from frontdesk.crm.queries import followups as queries
 from frontdesk.web.access import current_member, form_error, member_required, workspace_members
 from frontdesk.web.views import crm_timeline
-from frontdesk.web.views.shell import shell_context
+from frontdesk.web.views.shell import followups_context, shell_context
 
 MORNING = time(9, 0)
 QUICK_CHOICES = [("tomorrow", "Tomorrow 9:00"), ("monday", "Next Monday 9:00"), ("custom", "Pick")]
@@ -157,6 +157,16 @@ def followup_change(request: HttpRequest, followup_id: int) -> HttpResponse:
     except CrmError as exc:
         return form_error(request, str(exc), f"#crm-fu-{followup_id}-error")
     return _back(request, "/followups/")
+
+
+@member_required
+@require_GET
+def followups_count(request: HttpRequest) -> HttpResponse:
+    """The sidebar's count of due follow-ups, fetched again when one of the member's
+    follow-ups changes (the ``followups.changed`` event) or the socket reconnects."""
+    return render(
+        request, "web/crm/_followups_count.html", followups_context(current_member(request))
+    )
 
 
 @member_required

@@ -124,5 +124,11 @@ def shell_context(request: HttpRequest) -> dict:
         "state": ListState({}),
         **sidebar_context(member),
         **bell_context(member),
-        "followups_due": due_count(member.workspace_id, member.user_id, cap=UNREAD_CAP),
+        **followups_context(member),
     }
+
+
+def followups_context(member: Membership) -> dict[str, Any]:
+    """The sidebar's count of the member's follow-ups that are due now."""
+    count = due_count(member.workspace_id, member.user_id, cap=UNREAD_CAP)
+    return {"followups_due": f"{UNREAD_CAP}+" if count > UNREAD_CAP else count}

@@ -78,8 +78,23 @@
     var ev = e.detail || {};
     if (concerns(ev)) refreshTimeline();
     if (ev.type === "deal.changed" && window.htmx) htmx.trigger(document.body, "fd:deals");
+    if (ev.type === "followups.changed" && mine(ev.user_ids)) refreshFollowupCount();
   });
   document.addEventListener("fd:reconnect", refreshTimeline);
+  document.addEventListener("fd:reconnect", refreshFollowupCount);
+
+  /* The sidebar's count of due follow-ups: fetched again when one of mine fell due, was
+     done, moved or given to someone else. */
+  function mine(userIds) {
+    var app = document.getElementById("app");
+    var me = app ? app.dataset.me : "";
+    return (userIds || []).some(function (id) { return String(id) === me; });
+  }
+  function refreshFollowupCount() {
+    if (window.htmx && document.querySelector('[data-count="followups"]')) {
+      htmx.trigger(document.body, "fd:followups");
+    }
+  }
 
   /* --- boards: drag a card to another column (its "Move to" menu does the same by keyboard) */
 
