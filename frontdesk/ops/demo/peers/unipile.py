@@ -614,7 +614,9 @@ class UnipilePeer:
             self.requests.append(request)
         if self.on_request:
             self.on_request(request)
-        if parts.path.startswith("/hosted/"):
+        if parts.path == "/favicon.ico":  # the wizard's browser asks; no API key for it
+            status, payload, headers = 200, b"", {"Content-Type": "image/x-icon"}
+        elif parts.path.startswith("/hosted/"):
             status, payload, headers = self._hosted(request)
         else:
             status, payload, headers = self._route(request)
@@ -1181,7 +1183,9 @@ input{font:inherit;padding:.4rem;border:1px solid #ccd;border-radius:6px}
 
 def _page_html(title: str, body: str) -> str:
     return (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}"
+        "<!doctype html><html lang=en><head><meta charset=utf-8><link rel=icon href=data:,>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}"
         f"</title><style>{WIZARD_STYLE}</style></head><body><main><p class=muted>Unipile "
         f"(local stand-in)</p><h1>{html.escape(title)}</h1>{body}</main></body></html>"
     )
