@@ -108,6 +108,39 @@ def test_a_callback_host_rebound_to_loopback_after_saving_is_never_called(
     assert Message.objects.get(pk=message.pk).status == "queued"
 
 
+def test_a_reply_refused_at_connect_time_is_kept_shown_and_failed_in_words(
+    api, owner, inbound, callback, guarded, monkeypatch, settings
+):
+    """The rebound host stays rebound: the reply is tried again with its backoff (DNS may
+    come back), the member sees why it waits, then it fails with the reason and a Retry
+    button; its text is never lost and the internal service is never called."""
+    settings.FRONTDESK_SEND_MAX_ATTEMPTS = 2
+    _rebinding(monkeypatch, "hooks.rebind.test")
+    port = callback.url.rsplit(":", 1)[1].split("/")[0]
+    created = _create_api_channel(api, f"http://hooks.rebind.test:{port}/hook")
+    channel = ChannelAccount.objects.get(pk=created.json()["id"])
+    conversation = inbound("Hi", via=channel).conversation
+    message = queue_reply(owner.user, conversation, "Hello from the team")
+    web = Client()
+    web.force_login(owner.user)
+
+    assert deliver(message.pk) == "retry"
+    page = web.get(f"/c/{conversation.pk}/").content.decode()
+    assert "Trying again: " in page and "refused: 127.0.0.1 is not a public address" in page
+
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=None)
+    assert deliver(message.pk) == "failed"
+    message.refresh_from_db()
+    assert (message.status, message.text) == ("failed", "Hello from the team")
+    assert message.error == (
+        "could not reach the callback URL: refused: 127.0.0.1 is not a public address "
+        "(gave up after 2 attempts)"
+    )
+    page = web.get(f"/c/{conversation.pk}/").content.decode()
+    assert "gave up after 2 attempts" in page and ">Retry</button>" in page
+    assert callback.received == []
+
+
 def test_whatsapp_graph_root_and_media_hosts_are_guarded(owner, graph, guarded):
     client = Client()
     client.force_login(owner.user)
