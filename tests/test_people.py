@@ -121,6 +121,41 @@ def test_someone_with_an_account_elsewhere_joins_only_by_accepting(owner, rival)
     assert rival.user.check_password(PASSWORD)  # nothing about the account changed
 
 
+def _neutral(page: str, email: str) -> str:
+    """The page without what differs by design: the address typed, the link's token, the
+    form's CSRF token."""
+    page = page.replace(email, "EMAIL")
+    page = re.sub(r"/invite/[^/\s]+/", "/invite/TOKEN/", page)
+    page = re.sub(r'name="invitation" value="\d+"', "INVITATION", page)
+    return re.sub(r"\b[A-Za-z0-9]{64}\b", "CSRF", page)
+
+
+def test_the_invite_answer_is_the_same_whether_or_not_the_address_has_an_account(
+    owner, rival, mail, smtp
+):
+    """With a mail server (the link goes to the invitee only) and without one (the link is
+    shown to copy), inviting an address with an account elsewhere answers exactly like
+    inviting one that has none; neither joins before accepting."""
+    client = web(owner)
+    mailed = []
+    for email in ("boss@rival.test", "nobody@else.test"):
+        answer = invite(client, email)
+        assert answer.status_code == 302
+        mailed.append(_neutral(client.get(answer["Location"]).content.decode(), email))
+        Invitation.objects.all().delete()  # each page lists only its own invitation
+    assert mailed[0] == mailed[1] and "Invitation sent to EMAIL" in mailed[0]
+    assert [m.rcpt_tos for m in smtp.received] == [["boss@rival.test"], ["nobody@else.test"]]
+    MailServer.objects.all().delete()
+    shown = []
+    for email in ("boss@rival.test", "nobody2@else.test"):
+        answer = invite(client, email)
+        assert answer.status_code == 200
+        shown.append(_neutral(answer.content.decode(), email))
+        Invitation.objects.all().delete()
+    assert shown[0] == shown[1] and "Invitation for EMAIL" in shown[0]
+    assert not Membership.objects.filter(workspace=owner.workspace, user=rival.user).exists()
+
+
 def test_an_invitation_for_someone_else_is_refused_to_the_signed_in_member(owner, agent):
     path = LINK.search(invite(web(owner), "newt@acme.test").content.decode()).group(1)
     answer = web(agent).post(path)
