@@ -288,3 +288,43 @@ def test_reconnect_keeps_the_same_account(owner, rival, peer, django_capture_on_
     said = flash(client, client.get(local(link["success_redirect_url"])))
     assert said == f"{channel.name} is connected again."
     assert ChannelAccount.objects.count() == 1
+
+
+def test_the_stand_in_holds_hosted_auth_requests_to_the_documented_bodies(peer):
+    """v1 ``POST /api/v1/hosted/accounts/link`` and v2 ``POST /v2/auth/link``: an
+    undocumented or missing field gets the documented 400 (so Frontdesk's bodies are
+    checked against the documentation, not against the stand-in's leniency)."""
+    import httpx
+
+    key = {"X-API-KEY": API_KEY}
+    v1 = {
+        "type": "create",
+        "providers": ["LINKEDIN"],
+        "api_url": peer.dsn,
+        "expiresOn": "2030-01-01T00:00:00.000Z",
+    }
+    url1 = f"{peer.dsn}/api/v1/hosted/accounts/link"
+    assert httpx.post(url1, json=v1, headers=key).status_code == 200
+    for body, kind in (
+        ({**v1, "redirect_uri": "https://x.test/"}, "errors/invalid_parameters"),  # v2's name
+        ({k: v for k, v in v1.items() if k != "expiresOn"}, "errors/missing_parameters"),
+        ({**v1, "expiresOn": "2030-01-01T00:00:00Z"}, "errors/invalid_parameters"),  # no ms
+        ({**v1, "type": "reconnect"}, "errors/missing_parameters"),  # no reconnect_account
+    ):
+        answer = httpx.post(url1, json=body, headers=key)
+        assert answer.status_code == 400 and answer.json()["type"] == kind, body
+    v2 = {
+        "providers": ["LINKEDIN"],
+        "expires_on": "2030-01-01T00:00:00.000Z",
+        "redirect_uri": "https://x.test/back",
+        "state": "s",
+    }
+    url2 = f"{peer.dsn}/v2/auth/link"
+    assert httpx.post(url2, json=v2, headers=key).json()["object"] == "AuthLink"
+    for body in (
+        {**v2, "success_redirect_url": "https://x.test/"},  # v1's name
+        {k: v for k, v in v2.items() if k != "redirect_uri"},
+        {**v2, "expires_on": "tomorrow"},
+    ):
+        answer = httpx.post(url2, json=body, headers=key)
+        assert answer.status_code == 400 and answer.json()["type"] == "api/invalid_parameters"

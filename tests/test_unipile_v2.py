@@ -239,6 +239,28 @@ def test_attachments_download_from_the_account_scoped_path(linkedin, peer, drain
     assert download.headers["x-api-key"] == API_KEY
 
 
+def test_an_attachment_v2_marks_is_unavailable_is_not_fetched_but_the_message_kept(
+    linkedin, peer, drain_queue
+):
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    message = peer.add_message(
+        chat,
+        KIM["provider_id"],
+        "Two files",
+        attachments=[("gone.pdf", "application/pdf", b"x"), ("here.pdf", "application/pdf", b"y")],
+    )
+    message["attachments"][0]["unavailable"] = True  # served as v2 ``is_unavailable: true``
+    event = peer.v2_message_event(message)
+    assert [a["is_unavailable"] for a in event["payload"]["attachments"]] == [True, False]
+    assert post_v2(event, linkedin).status_code == 202
+    drain_queue()
+    stored = Message.objects.get()
+    assert stored.text == "Two files"
+    assert [a.name for a in stored.attachments.all()] == ["here.pdf"]  # v2 ``filename``
+    gone = message["attachments"][0]["id"]
+    assert not [r for r in peer.requests_to("GET", "/v2/acc-li-1/") if r.path.endswith(gone)]
+
+
 def test_an_attachment_redirect_off_the_unipile_host_is_not_followed(linkedin, peer, drain_queue):
     peer.redirect_attachments_to = "http://169.254.169.254/latest/meta-data/"
     chat = peer.add_chat("acc-li-1", OWNER, KIM)
@@ -436,6 +458,27 @@ def test_backfill_pages_with_next_cursor_and_stops_at_the_window(owner, peer, mo
     before = len(peer.endpoints)
     channel.connector.sync(channel)
     assert len(peer.endpoints) == before  # registered once
+
+
+def test_v2_backfill_reads_a_chats_last_message_timestamp_to_stop_at_the_window(
+    owner, peer, monkeypatch
+):
+    """v2 chats have no ``timestamp`` (GetChatsList200Response): their activity is
+    ``last_message_timestamp``, so the chats older than the window are not even opened."""
+    monkeypatch.setattr(Backfill, "CHATS_PER_PAGE", 1)
+    old = 40 * 24 * 60
+    recent = peer.add_chat("acc-li-1", OWNER, KIM, minutes_ago=60)
+    peer.add_message(recent, KIM["provider_id"], "Recent", minutes_ago=30)
+    stale = peer.add_chat(
+        "acc-li-1", OWNER, {"provider_id": "ACoAAOld", "name": "Old Lead"}, minutes_ago=old
+    )
+    peer.add_message(stale, "ACoAAOld", "Long ago", minutes_ago=old)
+    assert "timestamp" not in peer.v2_chat(peer.chats[stale])
+    channel = make_channel(owner, peer, api_version="v2")
+    channel.connector.sync(channel)
+    assert list(Message.objects.values_list("text", flat=True)) == ["Recent"]
+    assert peer.requests_to("GET", f"/v2/acc-li-1/chats/{recent}/messages")
+    assert not peer.requests_to("GET", f"/v2/acc-li-1/chats/{stale}/messages")
 
 
 # --- WhatsApp by QR code over v2 -------------------------------------------------------------
