@@ -28,12 +28,16 @@ SMALL = {
     "api_ingest.py": ["-n", "100", "--concurrency", "4", "--contacts", "20"],
     "search.py": ["--messages", "3000", "--conversations", "300", "-r", "3"],
     "fanout.py": ["--members", "20", "-r", "3"],
+    "crm.py": [
+        *("--contacts", "500", "--leads", "300", "--deals", "200", "--timeline", "120"),
+        *("-r", "3"),
+    ],
     "whatsapp_webhooks.py": [
         *("-n", "100", "--concurrency", "4", "--contacts", "20"),
         *("--rate", "20", "--seconds", "1"),
     ],
 }
-TAKES_DATABASE = {"ingest.py", "ui.py", "unipile.py", "email_sync.py", "search.py"}
+TAKES_DATABASE = {"ingest.py", "ui.py", "unipile.py", "email_sync.py", "search.py", "crm.py"}
 
 
 def main() -> int:
