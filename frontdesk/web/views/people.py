@@ -234,7 +234,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     ctx: dict[str, object] = {"invitation": found, "name": "", "error": ""}
     if found is None:
         return render(request, "web/people/invitation.html", ctx, status=404)
-    ctx["has_account"] = user is None and User.objects.filter(email=found.email).exists()
+    # The page is the same whether or not the address has an account (the one who holds
+    # the link may be the inviter, when no mail server is set).
     if request.method != "POST":
         return render(request, "web/people/invitation.html", ctx)
     name = request.POST.get("name", "")
