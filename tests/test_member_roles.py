@@ -5,6 +5,7 @@ be demoted or deactivated; the members page, ``add_member`` and the CLI all go t
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -119,11 +120,20 @@ def test_the_command_line_cannot_demote_the_last_owner(owner):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_owners_demoting_each_other_at_once_leave_one_owner(owner, agent):
-    """The workspace row is locked for the change: the second demotion sees the first."""
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(owner, agent, monkeypatch):
+    """The workspace row is locked for the change: the second demotion sees the first. Each
+    change is held a moment between its last-owner check and its write, so that without the
+    lock both would pass that check before either writes (the race, made certain)."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite runs one writer at a time (every transaction begins IMMEDIATE)")
     second = change_member(agent, by=owner, role=Role.OWNER)
+    save = Membership.save
+
+    def slow_save(self, *args, **kwargs):
+        time.sleep(0.5)
+        save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Membership, "save", slow_save)
     barrier = threading.Barrier(2)
     refused: list[Exception] = []
 
