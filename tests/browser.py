@@ -50,7 +50,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live import OWNER_PASSWORD, base_env, cli, create_token, embedded
+from tests.live import OWNER_PASSWORD, base_env, cli, create_token, embedded, scale_mode
 from tests.peers.callback import CallbackServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -304,21 +304,39 @@ class App:
 
 @contextlib.contextmanager
 def running_app(
-    tmp: Path, app_class: type[App] = App, agent_name: str | None = None, **env: str
+    tmp: Path,
+    app_class: type[App] = App,
+    agent_name: str | None = None,
+    on_postgres: bool = False,
+    **env: str,
 ) -> Iterator[App]:
     """``frontdesk run`` on a fresh data dir (``env`` added to its environment), with the
-    owner and an agent (``AGENT``)."""
+    owner and an agent (``AGENT``). ``on_postgres``: ``frontdesk web`` and ``frontdesk
+    worker`` on PostgreSQL + Redis instead (``DATABASE_URL``, ``REDIS_URL``), the same
+    workspace ("My team") and people."""
+    if on_postgres:
+        extra = {"FRONTDESK_LOG_LEVEL": "WARNING"} | env
+        owner = (OWNER[0], OWNER_PASSWORD)
+        with scale_mode(tmp / "data", "My team", owner, extra) as (base, process_env, _):
+            yield from _with_agent(base, process_env, app_class, agent_name)
+        return
     process_env = base_env(tmp / "data") | {"FRONTDESK_LOG_LEVEL": "WARNING"} | env
     with embedded(process_env) as (base, _):
-        add_agent = ["--email", AGENT[0], "--password", AGENT[1], "--role", "agent"]
-        if agent_name:
-            add_agent += ["--name", agent_name]
-        cli(process_env, "createuser", "--workspace", "my-team", *add_agent)
-        app = app_class(base, process_env)
-        try:
-            yield app
-        finally:
-            app.close()
+        yield from _with_agent(base, process_env, app_class, agent_name)
+
+
+def _with_agent(
+    base: str, process_env: dict[str, str], app_class: type[App], agent_name: str | None
+) -> Iterator[App]:
+    add_agent = ["--email", AGENT[0], "--password", AGENT[1], "--role", "agent"]
+    if agent_name:
+        add_agent += ["--name", agent_name]
+    cli(process_env, "createuser", "--workspace", "my-team", *add_agent)
+    app = app_class(base, process_env)
+    try:
+        yield app
+    finally:
+        app.close()
 
 
 @pytest.fixture(scope="module")

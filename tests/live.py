@@ -147,26 +147,41 @@ def postgres_admin_url() -> str:
 
 
 @contextmanager
-def scale_mode(data_dir: Path) -> Iterator[tuple[str, dict[str, str], str]]:
+def scale_mode(
+    data_dir: Path,
+    workspace: str = "Scale Co",
+    owner: tuple[str, str] = ("ops@scale.test", "long-password-1"),
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[tuple[str, dict[str, str], str]]:
     """``frontdesk web`` and ``frontdesk worker --workers 2`` on PostgreSQL + Redis (from
     ``DATABASE_URL`` and ``REDIS_URL``), on a database and queue of their own, with workspace
-    "Scale Co" owned by ops@scale.test: yields the base URL, the environment and the
-    database's name."""
+    "Scale Co" owned by ops@scale.test (or ``workspace`` owned by ``owner``, email and
+    password), ``extra_env`` added: yields the base URL, the environment and the database's
+    name. Both processes know the base URL (``FRONTDESK_BASE_URL``): the worker makes links
+    and webhook URLs too."""
     import psycopg
 
     name = f"frontdesk_e2e_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        env = base_env(data_dir)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = base_env(data_dir) | (extra_env or {})
         env["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
         env["REDIS_URL"] = os.environ["REDIS_URL"]
         env["FRONTDESK_QUEUE_NAME"] = name
+        env["FRONTDESK_BASE_URL"] = base
         cli(env, "migrate", "--verbosity", "0")
-        owner = ["--owner-email", "ops@scale.test", "--owner-password", "long-password-1"]
-        cli(env, "createworkspace", "Scale Co", *owner)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        cli(
+            env,
+            "createworkspace",
+            workspace,
+            "--owner-email",
+            owner[0],
+            "--owner-password",
+            owner[1],
+        )
         with running(env, ["web", "--port", str(port)], ["worker", "--workers", "2"]) as procs:
             wait_until_up(base, procs)
             yield base, env, name

@@ -1,10 +1,12 @@
 """Connecting LinkedIn and WhatsApp (by QR code) through Unipile's hosted auth in a real
 Chromium, under the app's CSP: Apps & integrations → Connect → the form → Unipile's page
 (the stand-in, tests/peers/unipile.py, on its own origin) → approve, cancel or fail there →
-back in the app. v1 (notify_url + success URL) and v2 (redirect with account_id)."""
+back in the app. v1 (notify_url + success URL) and v2 (redirect with account_id). With
+DATABASE_URL and REDIS_URL set, the app runs as web + worker on PostgreSQL and Redis."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -36,7 +38,11 @@ class UnipileApp(App):
 def unipile_app(tmp_path_factory) -> Iterator[UnipileApp]:
     peer = UnipilePeer()
     try:
-        with running_app(tmp_path_factory.mktemp("unipile"), UnipileApp) as running:
+        with running_app(
+            tmp_path_factory.mktemp("unipile"),
+            UnipileApp,
+            on_postgres=bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+        ) as running:
             running.peer = peer
             yield running
     finally:
