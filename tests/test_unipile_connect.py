@@ -328,3 +328,17 @@ def test_the_stand_in_holds_hosted_auth_requests_to_the_documented_bodies(peer):
     ):
         answer = httpx.post(url2, json=body, headers=key)
         assert answer.status_code == 400 and answer.json()["type"] == "api/invalid_parameters"
+
+
+def test_a_reconnect_unipile_refuses_says_why_on_the_accounts_page(owner, peer):
+    channel = make_channel(owner, peer, account_id="acc-li-1")
+    channel.status = ChannelStatus.NEEDS_RECONNECT
+    channel.save()
+    peer.fail_next("/api/v1/hosted", 401, "Invalid API key", kind="errors/invalid_credentials")
+    client = logged_in(owner)
+    answer = client.post(f"/connectors/unipile/{channel.pk}/reconnect/")
+    assert answer.status_code == 302 and answer["Location"] == f"/connectors/unipile/{channel.pk}/"
+    page = client.get(answer["Location"]).content.decode()
+    assert "Unipile refused: Invalid API key" in page
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.NEEDS_RECONNECT

@@ -72,7 +72,7 @@ def start(page, app: UnipileApp, network: str, version: str, name: str) -> None:
     page.fill("input[name=name]", name)
     page.fill("input[name=dsn]", app.peer.dsn)
     page.fill("input[name=api_key]", API_KEY)
-    page.click("form.connect-form button[type=submit]")
+    page.click("#unipile-start")
     page.wait_for_selector("#approve")  # Unipile's own page, on another origin
     assert page.url.startswith(f"{app.peer.dsn}/hosted/")
 
@@ -130,6 +130,25 @@ def test_the_connect_page_and_unipiles_page_at_1280_and_390(unipile_app, browser
         page.screenshot(path=shots / f"unipile-standin-page-{width}.png", full_page=True)
         page.click("#cancel")
         page.wait_for_url(f"{app.base}/apps/")
+
+
+def test_without_javascript_the_hand_over_page_links_to_unipile(unipile_app, browser, shots):
+    app, peer = unipile_app, unipile_app.peer
+    page = login(browser, app, OWNER[0], app.owner_password, java_script_enabled=False)
+    page.goto(f"{app.base}/connectors/unipile/connect/")
+    page.check("input[name=network][value=whatsapp]")
+    page.fill("input[name=dsn]", peer.dsn)
+    page.fill("input[name=api_key]", API_KEY)
+    page.click("#unipile-start")
+    page.wait_for_url(f"{app.base}/connectors/unipile/continue/*/")
+    assert page.locator("nav.sidebar").is_visible()
+    assert "scan it with WhatsApp" in page.inner_text("main")
+    page.screenshot(path=shots / "unipile-hand-over-no-js-1280.png")
+    page.click("#unipile-continue")
+    page.wait_for_selector("#cancel")
+    assert page.url == f"{peer.dsn}/hosted/{peer.hosted_links[-1]['token']}"
+    page.click("#cancel")
+    page.wait_for_url(f"{app.base}/apps/")
 
 
 def test_cancel_at_unipile_leaves_nothing_behind_and_a_retry_works(unipile_app, browser):
