@@ -40,6 +40,15 @@ def wake_snoozed_conversations() -> int:
     return wake_snoozed()
 
 
+@db_periodic_task(crontab(minute="*"))
+def mail_notification_digests() -> int:
+    """Each member with a notification due by email gets one digest of what waits for them."""
+    from frontdesk.inbox.actions.notification_mail import mail_digests
+
+    with lock_task("notification-digests"):
+        return mail_digests()
+
+
 def pending_status_retention() -> timedelta:
     """How long a status for a message we do not know is kept (``FRONTDESK_PENDING_STATUS_DAYS``,
     default 7, at least 1: a reply may wait hours in the outbox before its id is known)."""

@@ -151,6 +151,12 @@ def create_workspace(
     return workspace, membership
 
 
+def set_email_notifications(member: Membership, kinds: list[str]) -> None:
+    """The notification kinds the member also wants by email (checked by the caller)."""
+    member.email_notifications = sorted(set(kinds))
+    member.save(update_fields=["email_notifications"])
+
+
 def set_assign_on_reply(workspace_id: int, on: bool) -> None:
     """Whether replying to a conversation nobody owns makes the replier its assignee."""
     Workspace.objects.filter(pk=workspace_id).update(assign_on_reply=on)

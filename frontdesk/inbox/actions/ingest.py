@@ -12,6 +12,7 @@ from frontdesk.connectors.base import InboundMessage
 from frontdesk.core.rows import fetch_one, insert_row
 from frontdesk.inbox import events
 from frontdesk.inbox.actions.delivery import apply_pending_statuses
+from frontdesk.inbox.actions.notifications import conversation_title, notify
 from frontdesk.inbox.actions.routing import route
 from frontdesk.inbox.actions.threads import conversation_of_inbound
 from frontdesk.inbox.attachments import AttachmentTooLarge, store_attachment
@@ -24,6 +25,7 @@ from frontdesk.inbox.models import (
     DeliveryStatus,
     Direction,
     Message,
+    NotificationKind,
 )
 
 
@@ -122,8 +124,25 @@ def _write(
         apply_pending_statuses(message)
     events.message_created(message)
     if not item.outbound:
+        _tell_the_assignee(conversation, message)
         route(channel, conversation)
     return IngestResult(message, conversation, created=True)
+
+
+def _tell_the_assignee(conversation: Conversation, message: Message) -> None:
+    """A client's message in a conversation someone owns notifies them (folded into one
+    unread notification per conversation, so a busy client is one line and one mail)."""
+    if conversation.assignee_id is None:
+        return
+    shown = Conversation.objects.select_related("contact").get(pk=conversation.pk)
+    notify(
+        conversation.workspace_id,
+        conversation.assignee_id,
+        NotificationKind.NEW_MESSAGE,
+        f"{conversation_title(shown)}: {shown.preview}",
+        conversation_id=conversation.pk,
+        message_id=message.pk,
+    )
 
 
 # What a new message changes on its conversation's list row, decided in the statement
@@ -169,7 +188,9 @@ def _touch_conversation(conversation: Conversation, item: InboundMessage, at: da
         waiting = [when, ConversationStatus.RESOLVED, when]
         params = [when, preview, when, False, when, when, when, *waiting, when, when, *_REOPEN]
     row = fetch_one(
-        sql + " WHERE id = %s RETURNING status, preview, preview_outbound, preview_author_id",
+        sql
+        + " WHERE id = %s"
+        + " RETURNING status, preview, preview_outbound, preview_author_id, assignee_id",
         [*params, conversation.pk],
     )
     # The row now holds values this object did not load: read them again when asked.
@@ -181,4 +202,5 @@ def _touch_conversation(conversation: Conversation, item: InboundMessage, at: da
             conversation.preview,
             conversation.preview_outbound,
             conversation.preview_author_id,
+            conversation.assignee_id,
         ) = row

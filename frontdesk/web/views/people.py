@@ -25,7 +25,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from frontdesk.core.crypto import decrypt_json, encrypt_json
 from frontdesk.inbox import avatars
 from frontdesk.inbox.actions.conversation import assign
-from frontdesk.inbox.models import Conversation, ConversationStatus
+from frontdesk.inbox.models import Conversation, ConversationStatus, NotificationKind
 from frontdesk.web.access import current_member, member_required
 from frontdesk.web.views.shell import shell_context
 from frontdesk.workspaces import throttle
@@ -47,6 +47,7 @@ from frontdesk.workspaces.services import (
     invite,
     open_invitation,
     revoke_invitation,
+    set_email_notifications,
 )
 
 log = logging.getLogger(__name__)
@@ -476,6 +477,17 @@ def profile(request: HttpRequest) -> HttpResponse:
             error = _save_picture(request, user)
             if not error:
                 return redirect("profile")
+        elif request.POST.get("action") == "notifications":
+            member = current_member(request)
+            kinds = [k for k in request.POST.getlist("email_kinds") if k in NotificationKind.values]
+            set_email_notifications(member, kinds)
+            messages.success(
+                request,
+                "You get these notifications by email too."
+                if kinds
+                else "You get no notifications by email.",
+            )
+            return redirect("profile")
         elif request.POST.get("action") == "password":
             if not user.check_password(request.POST.get("old_password", "")):
                 error = "Your current password is not right."
@@ -500,5 +512,8 @@ def profile(request: HttpRequest) -> HttpResponse:
         "locales": LOCALES,
         "themes": THEMES,
         "posted": request.POST if request.method == "POST" else {},
+        "email_kinds": NotificationKind.choices,
+        "email_chosen": set(current_member(request).email_notifications or []),
+        "mail_ready": mail_configured(current_member(request).workspace_id),
     }
     return render(request, "web/people/profile.html", ctx, status=status)
