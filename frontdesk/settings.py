@@ -52,13 +52,18 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
 
 # The channels this install offers: one dotted path per provider package, each exposing
-# ``CONNECTORS`` (connectors/registry.py). A new channel is one folder plus one line here.
+# ``CONNECTORS`` (connectors/registry.py). A new channel is one folder plus one line here;
+# ``FRONTDESK_CONNECTORS`` (comma-separated paths) replaces the list for one run.
 FRONTDESK_CONNECTORS = [
     "frontdesk.connectors.api",
     "frontdesk.connectors.whatsapp_cloud",
     "frontdesk.connectors.unipile",
     "frontdesk.connectors.email",
 ]
+if os.environ.get("FRONTDESK_CONNECTORS", "").strip():
+    FRONTDESK_CONNECTORS = [
+        p.strip() for p in os.environ["FRONTDESK_CONNECTORS"].split(",") if p.strip()
+    ]
 
 INSTALLED_APPS = [
     "django.contrib.admin",

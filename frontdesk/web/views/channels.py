@@ -54,7 +54,11 @@ def connect(request: HttpRequest, provider: str) -> HttpResponse:
             credentials=setup.credentials,
         )
         if setup.reveal_once:
-            return _page(request, page | {"channel": channel, "reveal": setup.reveal_once})
+            reveal = [
+                (key.replace("_", " ").capitalize(), key, value)
+                for key, value in setup.reveal_once.items()
+            ]
+            return _page(request, page | {"channel": channel, "reveal": reveal})
         messages.success(request, f"{channel.name} is connected.")
         return redirect("apps")
     return _page(request, page | {"form": values})
