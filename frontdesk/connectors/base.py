@@ -507,7 +507,8 @@ class Connector(ABC):
 
     def sync(self, channel: ChannelAccount, progress: ImportProgress = no_progress) -> None:
         """Fetch what is new (called by the worker when ``capabilities.sync`` is set); a
-        history import says how far it got through ``progress``."""
+        history import says how far it got through ``progress``. Raise
+        ``ProviderCallError`` to record an error (``reconnect``: flag the channel)."""
         return None
 
     def reply_blocked_reason(

@@ -67,14 +67,27 @@ def forget_stale_pending_statuses() -> int:
 def sync_channel(channel_id: int) -> None:
     """One channel's sync; a lock keeps two workers from syncing the same account at once.
     A history import's progress is stored and shown live as the connector reports it."""
-    from frontdesk.inbox.actions.channel import record_import_progress  # imports this module
-
     with lock_task(f"sync-channel-{channel_id}"):
         channel = ChannelAccount.objects.filter(
             pk=channel_id, status=ChannelStatus.CONNECTED
         ).first()
         if channel is not None:
-            channel.connector.sync(channel, partial(record_import_progress, channel.pk))
+            run_sync(channel)
+
+
+def run_sync(channel: ChannelAccount) -> None:
+    """``Connector.sync``, its progress stored; a ``ProviderCallError`` it raises is the
+    channel's last error, and a refused credential flags it "needs reconnection"."""
+    from frontdesk.inbox.actions.channel import (  # imports this module
+        record_import_progress,
+        set_channel_status,
+    )
+
+    try:
+        channel.connector.sync(channel, partial(record_import_progress, channel.pk))
+    except ProviderCallError as exc:
+        status = ChannelStatus.NEEDS_RECONNECT if exc.reconnect else None
+        set_channel_status(channel, status, exc.reason)
 
 
 @db_periodic_task(crontab(minute="*"))

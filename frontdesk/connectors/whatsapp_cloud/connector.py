@@ -48,7 +48,7 @@ from frontdesk.connectors.base import (
     require_public_host,
     require_public_http_url,
 )
-from frontdesk.connectors.whatsapp_cloud import effects, webhook
+from frontdesk.connectors.whatsapp_cloud import webhook
 from frontdesk.connectors.whatsapp_cloud.graph import (
     DEFAULT_GRAPH_URL,
     Graph,
@@ -477,13 +477,13 @@ class WhatsAppCloudConnector(Connector):
         failed = state.get("templates_failed_at")
         if failed and now - datetime.fromisoformat(failed) < TEMPLATE_RETRY_AFTER:
             return None
+        refused: GraphError | None = None
         try:
             sync_templates(channel)
             return None
         except GraphError as exc:
             log.warning("template sync of channel %s failed: %s", channel.pk, exc)
-            if exc.needs_reconnect:
-                effects.needs_reconnect(channel, exc.reason)
+            refused = exc if exc.needs_reconnect else None
         except GraphUnreachable as exc:
             log.warning("template sync of channel %s failed: %s", channel.pk, exc)
         # Not every minute while Meta is unreachable or refuses: try again in a while.
@@ -492,6 +492,8 @@ class WhatsAppCloudConnector(Connector):
         state = {**state, "templates_failed_at": now.isoformat()}
         Channel.objects.filter(pk=channel.pk).update(sync_state=state)
         channel.sync_state = state
+        if refused is not None:  # the inbox's sync job flags the channel
+            raise ProviderCallError(refused.reason, reconnect=True)
         return None
 
 
