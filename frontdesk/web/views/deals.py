@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -167,10 +168,21 @@ def deals(request: HttpRequest) -> HttpResponse:
             return render(request, "web/crm/_deal_rows.html", context)
         partial = "web/crm/_deal_list.html"
     else:
+        stages = list(state.pipeline.stages.all())
         context.update(
             board=queries.board(state.pipeline, state.owner_id),
             now=timezone.now(),
-            stages=list(state.pipeline.stages.all()),
+            stages=stages,
+            card_form_head=render_to_string(
+                "web/crm/_card_form_head.html", {"next": state.link()}, request
+            ),
+            # Each card's Move menu by its stage, rendered once per board, not per card.
+            move_buttons={
+                stage.pk: render_to_string(
+                    "web/crm/_deal_move_buttons.html", {"stages": stages, "current": stage.pk}
+                )
+                for stage in stages
+            },
         )
         partial = "web/crm/_deal_board.html"
     if _hx(request) and request.headers.get("HX-Target") in ("deal-board", "deal-list"):

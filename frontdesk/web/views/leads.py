@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -150,6 +151,23 @@ class LeadsState:
         return any((self.owner, self.stage, self.source, self.tag, self.after, self.before, self.q))
 
 
+def _card_menus(request: HttpRequest, state: LeadsState) -> dict[str, Any]:
+    """The parts of every card's Move menu that are the same on each card (its stage's
+    buttons), rendered once per board rather than once per card."""
+    return {
+        "card_form_head": render_to_string(
+            "web/crm/_card_form_head.html", {"next": state.link()}, request
+        ),
+        "move_buttons": {
+            stage.value: render_to_string(
+                "web/crm/_lead_move_buttons.html",
+                {"all_stages": list(LeadStage), "current": stage.value},
+            )
+            for stage in LeadStage
+        },
+    }
+
+
 @member_required
 @require_GET
 def leads(request: HttpRequest) -> HttpResponse:
@@ -179,6 +197,7 @@ def leads(request: HttpRequest) -> HttpResponse:
         partial = "web/crm/_lead_list.html"
     else:
         context["board"] = queries.board(member.workspace_id, state.stages, state.owner_id)
+        context.update(_card_menus(request, state))
         partial = "web/crm/_board.html"
     if _hx(request) and request.headers.get("HX-Target") in ("board", "lead-list"):
         return render(request, partial, context)
