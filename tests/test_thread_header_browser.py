@@ -1,0 +1,55 @@
+"""The thread header in a real Chromium: status, assignee, Labels, Resolve, Snooze and the
+contact button sit on one line on a laptop (1280 px), and nothing leaves the screen on a
+phone (390 px)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.browser import OWNER, App, login, running_app
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Iterator[App]:
+    with running_app(
+        tmp_path_factory.mktemp("head"), agent_name="Agnes Moreau-Lindqvist"
+    ) as running:
+        yield running
+
+
+def test_the_header_actions_fit_on_one_line_on_a_laptop(app, browser, shots):
+    from playwright.sync_api import expect
+
+    ana = app.inbound("ana-h", "Anastasia Wolkenstein-Berger", "About my invoice for October")
+    cid = ana["conversation_id"]
+    labels = [
+        app.api.post("/labels", json={"name": name, "color": "#0090ff"}).json()["id"]
+        for name in ("Billing", "Urgent")
+    ]
+    app.api.put(f"/conversations/{cid}/labels", json={"label_ids": labels}).raise_for_status()
+    owner = login(
+        browser, app, OWNER[0], app.owner_password, viewport={"width": 1280, "height": 800}
+    )
+    owner.click(f"#conv-{cid} a")
+    owner.click("[data-assign-menu] summary")
+    owner.click("[data-assign-option] button >> text=Agnes Moreau-Lindqvist")
+    expect(owner.locator("[data-assign-menu] summary")).to_contain_text("Agnes")
+    for width, height in ((1280, 800), (390, 844)):
+        owner.set_viewport_size({"width": width, "height": height})
+        header = owner.locator("#thread-header")
+        expect(header).to_be_visible()
+        owner.screenshot(path=str(shots / f"thread-header-{width}.png"))
+        controls = owner.locator(
+            "#thread-header .thread-actions > *:not([hidden]):not(.back)"
+        ).all()
+        boxes = [c.bounding_box() for c in controls]
+        boxes = [b for b in boxes if b and b["width"] > 0]
+        for box in boxes:
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (width, box)
+        if width == 1280:
+            tops = {round(b["y"] + b["height"] / 2) for b in boxes}
+            assert max(tops) - min(tops) <= 4, ("not one line", boxes)
