@@ -169,3 +169,58 @@ def test_convert_from_the_inbox_then_work_the_lead(app, browser, shots):
         small.goto(app.base + path)
         small.screenshot(path=str(shots / f"crm-phone-{name}.png"), full_page=True)
         assert small.evaluate("document.documentElement.scrollWidth <= innerWidth"), name
+
+
+def test_drag_a_lead_across_the_board_convert_it_then_drag_the_deal_to_won(app, browser, shots):
+    """The loop the CRM sells, by mouse: a lead dragged from New to Contacted (and on by its
+    keyboard menu), converted to a deal in one click, the deal dragged to Won."""
+    from playwright.sync_api import expect
+
+    contact = app.api.post("/contacts", json={"name": "Ines Rocha", "company": "Faro Rides"})
+    made = app.api.post(
+        "/leads",
+        json={"contact_id": contact.json()["id"], "title": "12 e-bikes for Faro", "value": "7200"},
+    )
+    assert made.status_code == 201, made.text
+    lead_id = made.json()["id"]
+
+    page = login(browser, app, OWNER[0], app.owner_password)
+    page.goto(f"{app.base}/leads/")
+    card = page.locator(f"#lead-{lead_id}")
+    expect(page.locator("#col-new")).to_contain_text("12 e-bikes for Faro")
+    card.drag_to(page.locator("#col-contacted"))
+    expect(page.locator("#col-contacted")).to_contain_text("12 e-bikes for Faro")
+    expect(page.locator("#col-new")).not_to_contain_text("12 e-bikes for Faro")
+    for _ in range(50):
+        if app.api.get(f"/leads/{lead_id}").json()["stage"] == "contacted":
+            break
+        page.wait_for_timeout(100)
+    assert app.api.get(f"/leads/{lead_id}").json()["stage"] == "contacted"
+    # The keyboard alternative: the card's Move menu.
+    page.locator(f"#lead-{lead_id} summary").click()
+    page.locator(f"#lead-{lead_id} .card-move").get_by_role("button", name="Working").click()
+    expect(page.locator("#col-working")).to_contain_text("12 e-bikes for Faro")
+    page.screenshot(path=str(shots / "crm-board-dragged.png"), full_page=True)
+
+    # The lead's page tells each move with who made it; then one click makes the deal.
+    page.goto(f"{app.base}/leads/{lead_id}/")
+    expect(page.locator("main")).to_contain_text("Contacted")
+    page.get_by_role("button", name="Convert to deal").click()
+    page.wait_for_url(f"{app.base}/deals/*/")
+    deal_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    assert app.api.get(f"/leads/{lead_id}").json()["stage"] == "converted"
+
+    page.goto(f"{app.base}/deals/")
+    deal = app.api.get(f"/deals/{deal_id}").json()
+    stages = app.api.get("/pipelines").json()["items"][0]["stages"]
+    won = next(s["id"] for s in stages if s["type"] == "won")
+    page.locator(f"#deal-{deal_id}").drag_to(page.locator(f"#stage-{won}"))
+    expect(page.locator(f"#stage-{won}")).to_contain_text("12 e-bikes for Faro")
+    for _ in range(50):
+        deal = app.api.get(f"/deals/{deal_id}").json()
+        if deal["status"] == "won":
+            break
+        page.wait_for_timeout(100)
+    assert (deal["status"], deal["stage_id"]) == ("won", won)
+    assert deal["closed_at"]
+    page.screenshot(path=str(shots / "crm-deal-won.png"), full_page=True)
