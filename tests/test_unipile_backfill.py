@@ -6,6 +6,7 @@ import pytest
 
 from frontdesk.connectors.unipile.connector import SECRET_HEADER, Backfill, parse_time, webhook_url
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from frontdesk.inbox.tasks import run_sync
 from tests.peers.unipile import UnipilePeer
 from tests.test_unipile import KIM, OWNER, Side, make_channel, post_hook, secret_of
 
@@ -149,7 +150,7 @@ def test_backfill_resumes_after_a_failure_without_refetching_or_duplicating(
     channel = make_channel(owner, peer, api_version=version)
     root = "/api/v1" if version == "v1" else "/v2/acc-li-1"
     peer.fail_next(f"{root}/chats/chat-lee/messages", 503, detail="provider busy")
-    channel.connector.sync(channel)
+    run_sync(channel)  # what the worker's sync_channel job runs
     channel.refresh_from_db()
     assert "503" in channel.last_error
     assert channel.sync_state["backfill"]["status"] == "running"

@@ -46,6 +46,7 @@ from frontdesk.connectors.base import (
     PartsSent,
     PermanentSendError,
     ProfileUpdate,
+    ProviderCallError,
     Reaction,
     ReconnectNeeded,
     SendResult,
@@ -751,18 +752,14 @@ class UnipileConnector(Connector):
                 if channel.last_error and channel.status == ChannelStatus.CONNECTED:
                     set_channel_status(channel, None, "")  # the failed attempt is behind us
         except UnipileUnreachable as exc:
-            _set_error(channel, str(exc))
+            raise _sync_error(channel, str(exc)) from None
         except UnipileError as exc:
-            from frontdesk.inbox.models import ChannelStatus
-
             if exc.status in (401, 403):
-                _set_error(
-                    channel,
-                    f"Unipile refused the account: {exc.message}",
-                    ChannelStatus.NEEDS_RECONNECT,
-                )
-            else:
-                _set_error(channel, f"Unipile answered HTTP {exc.status}: {exc.message}")
+                error = f"Unipile refused the account: {exc.message}"
+                raise _sync_error(channel, error, reconnect=True) from None
+            raise _sync_error(
+                channel, f"Unipile answered HTTP {exc.status}: {exc.message}"
+            ) from None
 
     # --- the backfill's view of one listed message ------------------------------------------
     def listed_item(
@@ -1047,11 +1044,10 @@ def _save_state(channel: ChannelAccount, state: dict[str, Any]) -> None:
     )
 
 
-def _set_error(channel: ChannelAccount, error: str, status: str | None = None) -> None:
-    from frontdesk.inbox.actions.channel import set_channel_status
-
+def _sync_error(channel: ChannelAccount, error: str, reconnect: bool = False) -> ProviderCallError:
+    """What a failed sync raises: the inbox's sync job records it on the channel."""
     log.warning("unipile channel %s: %s", channel.pk, error)
-    set_channel_status(channel, status, error)
+    return ProviderCallError(error, reconnect=reconnect)
 
 
 def _message_ids(answer: dict[str, Any]) -> list[str]:
