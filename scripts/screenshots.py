@@ -93,7 +93,9 @@ def shoot(base: str, out: Path, email: str, password: str) -> list[str]:
             page.screenshot(path=str(out / "linkedin-thread.png"))
             open_row(page, "Kwame Mensah", "my restaurant")
             page.check("input[name=mode][value=note]")
-            page.fill("#reply-text", "Restaurant sites are Priya's favourite: @Priya can you take it?")
+            page.fill(
+                "#reply-text", "Restaurant sites are Priya's favourite: @Priya can you take it?"
+            )
             page.screenshot(path=str(out / "note.png"))
             page.click("summary:has-text('Snooze')")
             page.screenshot(path=str(out / "snooze-menu.png"))
