@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 
 from frontdesk.crm.models import Activity, Deal, Lead
 from frontdesk.inbox.models import Contact, Conversation, Message
@@ -126,6 +126,41 @@ def _activity_entry(a: Activity) -> Entry:
     )
 
 
+# Up to this many conversations, each is read as its own index range (newest first, at most
+# a page) and the pages merged here: one query over all of them sorted every message of
+# the person first (5,000 lines: 80 ms). Beyond it, one query.
+PER_CONVERSATION = 20
+
+
+def _messages(
+    workspace_id: int,
+    conversation_ids: tuple[int, ...],
+    after: tuple[datetime, int, int] | None,
+    limit: int,
+) -> list[Message]:
+    if not conversation_ids:
+        return []
+    rows = (
+        Message.objects.filter(workspace_id=workspace_id)
+        .filter(_before("created_at", _MESSAGE, after))
+        # "converted to a lead": the CRM's own line tells it (a key absent is kept).
+        .filter(Q(extra__action__isnull=True) | ~Q(extra__action="lead"))
+        .order_by("-created_at", "-id")
+    )
+    if len(conversation_ids) > PER_CONVERSATION:
+        found = list(rows.filter(conversation_id__in=conversation_ids)[: limit + 1])
+    else:
+        found = []
+        for conversation_id in conversation_ids:
+            found += rows.filter(conversation_id=conversation_id)[: limit + 1]
+        found.sort(key=lambda m: (m.created_at, m.pk), reverse=True)
+        found = found[: limit + 1]
+    # Not joined in the queries above: SQLite's planner then starts from the channels and
+    # sorts every message of the conversation; loaded after, each page is one index range.
+    prefetch_related_objects(found, "author_user", "conversation__channel")
+    return found
+
+
 def timeline(workspace_id: int, scope: Scope, cursor: str | None = None, limit: int = 50) -> Page:
     after = _decode(cursor) if cursor else None
     activities = list(
@@ -134,18 +169,7 @@ def timeline(workspace_id: int, scope: Scope, cursor: str | None = None, limit: 
         .select_related("actor")
         .order_by("-at", "-id")[: limit + 1]
     )
-    messages: list[Message] = []
-    if scope.conversation_ids:
-        messages = list(
-            Message.objects.filter(
-                workspace_id=workspace_id, conversation_id__in=scope.conversation_ids
-            )
-            .filter(_before("created_at", _MESSAGE, after))
-            # "converted to a lead": the CRM's own line tells it (a key absent is kept).
-            .filter(Q(extra__action__isnull=True) | ~Q(extra__action="lead"))
-            .select_related("author_user", "conversation__channel")
-            .order_by("-created_at", "-id")[: limit + 1]
-        )
+    messages = _messages(workspace_id, scope.conversation_ids, after, limit)
     entries = [_activity_entry(a) for a in activities] + [_message_entry(m) for m in messages]
     entries.sort(key=lambda e: (e.at, e.key), reverse=True)
     more = len(entries) > limit
