@@ -436,3 +436,49 @@ def test_a_full_column_counts_and_totals_every_lead_it_holds(owner, inbound, mon
     assert "€600" in new_col  # all three, not only the cards shown
     assert new_col.count('class="lead-card"') == 2 and "and 1 more" in new_col
     assert "Person 2" in new_col and "Person 0" not in new_col  # the latest updated shown
+
+
+@pytest.mark.parametrize(
+    ("kind", "provider", "handle", "handle_kind", "subject", "title"),
+    [
+        ("whatsapp", "whatsapp_cloud", "+351912345678", "phone", "", "Need 40 cargo bikes"),
+        ("email", "imap", "ana@lisbon-bikes.pt", "email", "Quote: 40 bikes", "Quote: 40 bikes"),
+        ("linkedin", "unipile", "li-member-ana", "linkedin", "", "Need 40 cargo bikes"),
+        ("api", "api", "web-ana", "external", "", "Need 40 cargo bikes"),
+    ],
+)
+def test_conversion_carries_every_field_from_each_channel_kind(
+    owner, agent, inbound, kind, provider, handle, handle_kind, subject, title
+):
+    """From a conversation of each kind of channel: the title (the email subject, else the
+    first line), the source, the channel, the contact's address and fields, the owner (the
+    assignee), the tags; and the lead's page and the API tell the same."""
+    from frontdesk.inbox.models import ChannelAccount
+
+    via = ChannelAccount.objects.create(
+        workspace_id=owner.workspace_id, kind=kind, provider=provider, name=f"Our {kind}"
+    )
+    sent = inbound(
+        "Need 40 cargo bikes\nfor our three shops",
+        handle=handle,
+        via=via,
+        contact_name="Ana Lima",
+        **({"subject": subject} if subject else {}),
+    )
+    conversation = sent.conversation
+    contact = conversation.contact
+    contact.company, contact.tags = "Lisbon Bikes", ["vip"]
+    contact.save()
+    Conversation.objects.filter(pk=conversation.pk).update(assignee=agent.user)
+    lead = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user).lead
+    lead.refresh_from_db()
+    assert lead.title == title
+    assert (lead.source, lead.source_channel_id) == (kind, via.pk)
+    assert (lead.source_conversation_id, lead.contact_id) == (conversation.pk, contact.pk)
+    assert (lead.owner_id, lead.stage, lead.tags) == (agent.user_id, "new", ["vip"])
+    assert lead.details["name"] == "Ana Lima"
+    assert lead.details["company"] == "Lisbon Bikes"
+    assert lead.details["channel"] == {"kind": kind, "name": f"Our {kind}"}
+    assert {"kind": handle_kind, "value": handle} in lead.details["handles"]
+    page = login(owner).get(f"/leads/{lead.pk}/").content.decode()
+    assert title in page and "Lisbon Bikes" in page
