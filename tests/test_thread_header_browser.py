@@ -38,6 +38,9 @@ def test_the_header_actions_fit_on_one_line_on_a_laptop(app, browser, shots):
     owner.click("[data-assign-menu] summary")
     owner.click("[data-assign-option] button >> text=Agnes Moreau-Lindqvist")
     expect(owner.locator("[data-assign-menu] summary")).to_contain_text("Agnes")
+    # The event line once, though both the answer and the live event bring it.
+    line = owner.locator("#messages .event", has_text="assigned this to Agnes")
+    expect(line).to_have_count(1)
     for width, height in ((1280, 800), (390, 844)):
         owner.set_viewport_size({"width": width, "height": height})
         header = owner.locator("#thread-header")
@@ -53,3 +56,4 @@ def test_the_header_actions_fit_on_one_line_on_a_laptop(app, browser, shots):
         if width == 1280:
             tops = {round(b["y"] + b["height"] / 2) for b in boxes}
             assert max(tops) - min(tops) <= 4, ("not one line", boxes)
+    expect(line).to_have_count(1)

@@ -460,6 +460,18 @@
 
   /* --- htmx glue ------------------------------------------------------------------------ */
 
+  /* An action's answer appends its event line out of band ("assigned this to Dana"); the
+     live event may have brought the same line a moment earlier: keep one. */
+  document.body.addEventListener("htmx:oobAfterSwap", function (e) {
+    var box = $("#messages");
+    if (!box || e.detail.target !== box) return;
+    var seen = {};
+    Array.prototype.slice.call(box.children).forEach(function (el) {
+      if (!el.id) return;
+      if (seen[el.id]) el.remove(); else seen[el.id] = true;
+    });
+  });
+
   document.body.addEventListener("htmx:afterSwap", function (e) {
     var target = e.detail.target;
     if (target && target.id === "thread-pane") {
