@@ -28,9 +28,16 @@ class Sort:
     descending: bool = False
     label: str = ""
 
-    def ordering(self) -> tuple[OrderBy, OrderBy]:
+    def ordering(self, model: type[Model] | None = None) -> tuple[OrderBy, OrderBy]:
         column = F(self.field)
-        by = column.desc(nulls_last=True) if self.descending else column.asc(nulls_last=True)
+        # NULLS LAST only where a column can hold NULL: on PostgreSQL "DESC NULLS LAST" is
+        # not the order of a plain index read backwards, so a newest-first list of 100,000
+        # contacts was sorted whole on every page (100+ ms) instead of read from its index.
+        nulls = None if model is None or model._meta.get_field(self.field).null else False
+        if nulls is None:
+            by = column.desc(nulls_last=True) if self.descending else column.asc(nulls_last=True)
+        else:
+            by = column.desc() if self.descending else column.asc()
         return by, (F("id").desc() if self.descending else F("id").asc())
 
     def after(self, value: Any, pk: int) -> Q:
@@ -67,7 +74,7 @@ def keyset_page(qs: QuerySet, sort: Sort, cursor: str | None, limit: int) -> Pag
     """One page of ``qs`` in ``sort`` order, from just after ``cursor``."""
     if cursor:
         qs = qs.filter(sort.after(*_decode(qs.model, sort, cursor)))
-    rows = list(qs.order_by(*sort.ordering())[: limit + 1])
+    rows = list(qs.order_by(*sort.ordering(qs.model))[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
