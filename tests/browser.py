@@ -302,6 +302,12 @@ class App:
             self.callback.close()
 
 
+def on_postgres_when_configured() -> bool:
+    """True when the suite runs on PostgreSQL + Redis (its second pass): a module that passes
+    it to ``running_app`` runs its browser tests against scale mode there."""
+    return bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+
+
 @contextlib.contextmanager
 def running_app(
     tmp: Path,

@@ -6,12 +6,11 @@ DATABASE_URL and REDIS_URL set, the app runs as web + worker on PostgreSQL and R
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
-from tests.browser import OWNER, App, login, running_app
+from tests.browser import OWNER, App, login, on_postgres_when_configured, running_app
 from tests.peers.unipile import API_KEY, UnipilePeer
 
 pytestmark = pytest.mark.browser
@@ -41,7 +40,7 @@ def unipile_app(tmp_path_factory) -> Iterator[UnipileApp]:
         with running_app(
             tmp_path_factory.mktemp("unipile"),
             UnipileApp,
-            on_postgres=bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+            on_postgres=on_postgres_when_configured(),
         ) as running:
             running.peer = peer
             yield running

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser import OWNER, App, login, running_app
+from tests.browser import OWNER, App, login, on_postgres_when_configured, running_app
 from tests.peers.facebook import FacebookPeer
 from tests.peers.graph import GraphPeer
 
@@ -37,7 +37,12 @@ def signup_app(tmp_path_factory) -> Iterator[SignupApp]:
         "FRONTDESK_FETCH_PRIVATE_ADDRESSES": "1",
     }
     try:
-        with running_app(tmp_path_factory.mktemp("signup"), SignupApp, **env) as running:
+        with running_app(
+            tmp_path_factory.mktemp("signup"),
+            SignupApp,
+            on_postgres=on_postgres_when_configured(),
+            **env,
+        ) as running:
             running.graph, running.facebook = graph, facebook
             yield running
     finally:

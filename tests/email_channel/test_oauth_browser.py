@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser import OWNER, App, login, running_app
+from tests.browser import OWNER, App, login, on_postgres_when_configured, running_app
 
 pytestmark = pytest.mark.browser
 PROVIDERS = {"gmail": "Gmail", "outlook": "Outlook / Microsoft 365", "zoho": "Zoho Mail"}
@@ -35,7 +35,9 @@ def oauth_app(tmp_path_factory, oauth_server, dovecot, smtp_server) -> Iterator[
             f"{key}_SMTP_PORT": str(smtp_server.port),
             f"{key}_SMTP_SECURITY": "none",
         }
-    with running_app(tmp_path_factory.mktemp("oauth"), **env) as running:
+    with running_app(
+        tmp_path_factory.mktemp("oauth"), on_postgres=on_postgres_when_configured(), **env
+    ) as running:
         yield running
 
 
