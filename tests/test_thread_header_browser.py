@@ -57,3 +57,31 @@ def test_the_header_actions_fit_on_one_line_on_a_laptop(app, browser, shots):
             tops = {round(b["y"] + b["height"] / 2) for b in boxes}
             assert max(tops) - min(tops) <= 4, ("not one line", boxes)
     expect(line).to_have_count(1)
+
+
+def test_a_shortcut_pressed_while_the_last_one_is_landing_waits_for_it(app, browser):
+    """`a` then `e` at once: the take's answer replaces the header; the resolve goes out after
+    it, from the new header, and its event line still reaches the thread (sent from the old
+    header, htmx found no #messages for it and logged an error)."""
+    from playwright.sync_api import expect
+
+    bea = app.inbound("bea-h", "Bea Quick", "Two keys in a row")
+    cid = bea["conversation_id"]
+    owner = login(browser, app, OWNER[0], app.owner_password)
+    owner.click(f"#conv-{cid} a")
+    expect(owner.locator("#thread")).to_have_attribute("data-conversation", str(cid))
+    held: list = []
+    owner.route(f"**/c/{cid}/assign*", lambda route: held.append(route))
+    owner.locator("#reply-text").blur()
+    owner.keyboard.press("a")
+    owner.wait_for_function("() => document.querySelector('#thread-header .htmx-request')")
+    owner.keyboard.press("e")
+    owner.wait_for_timeout(300)
+    assert app.conversation(cid)["status"] == "open"  # the resolve waits for the take
+    held[0].continue_()
+    owner.unroute(f"**/c/{cid}/assign*")
+    expect(owner.locator("#thread-status")).to_have_text("Resolved")
+    assert app.conversation(cid)["status"] == "resolved"
+    assert app.conversation(cid)["assignee"]["email"] == OWNER[0]
+    expect(owner.locator("#messages .event", has_text="took this conversation")).to_have_count(1)
+    expect(owner.locator("#messages .event", has_text="resolved")).to_have_count(1)

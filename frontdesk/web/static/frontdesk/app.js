@@ -587,9 +587,23 @@
     }
   }
 
+  /* A header shortcut pressed while the previous one's answer is on its way waits for it:
+     that answer replaces the header, and a request sent from the old header would lose its
+     out-of-band parts (htmx looks for #messages under the detached element). */
+  function whenHeaderIdle(action, tries) {
+    var head = $("#thread-header");
+    var busy = head && (head.classList.contains("htmx-request") || head.querySelector(".htmx-request"));
+    if (busy && (tries || 0) < 150) {
+      setTimeout(function () { whenHeaderIdle(action, (tries || 0) + 1); }, 100);
+      return;
+    }
+    action();
+  }
   function submitHeader(selector) {
-    var btn = $(selector);
-    if (btn) btn.closest("form").requestSubmit(btn);
+    whenHeaderIdle(function () {
+      var btn = $(selector);
+      if (btn) btn.closest("form").requestSubmit(btn);
+    });
   }
 
   document.addEventListener("keydown", function (e) {
@@ -605,10 +619,12 @@
       case "r": var area = $("#reply-text"); if (area) { e.preventDefault(); area.focus(); } break;
       case "e": e.preventDefault(); submitHeader('[data-action="resolve"]'); break;
       case "a":
-        var mine = $("[data-assign-me]");
-        if (mine && !mine.classList.contains("current")) {
+        if ($("[data-assign-me]")) {
           e.preventDefault();
-          mine.click();
+          whenHeaderIdle(function () {
+            var mine = $("[data-assign-me]");
+            if (mine && !mine.classList.contains("current")) mine.click();
+          });
         }
         break;
       case "/": var q = $("#q"); if (q) { e.preventDefault(); q.focus(); q.select(); } break;
