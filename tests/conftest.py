@@ -9,9 +9,10 @@ from django.test import Client
 from frontdesk.connectors.base import InboundMessage
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.models import ChannelAccount
-from frontdesk.workspaces.models import ApiToken, Membership, Role
+from frontdesk.workspaces.models import ApiToken, MailServer, Membership, Role
 from frontdesk.workspaces.services import add_member, create_workspace
 from tests.peers.callback import CallbackServer
+from tests.peers.smtp import SmtpServer
 
 # Fixtures shared by test modules: one channel's helpers, and the browser tests' harness.
 pytest_plugins = ["tests.whatsapp_support", "tests.browser", "pytester"]
@@ -44,9 +45,43 @@ def token_client(membership: Membership) -> Client:
     return Client(headers={"Authorization": f"Bearer {token}"})
 
 
+def session_client(membership: Membership) -> Client:
+    """A browser-like client logged in as the member (session cookie)."""
+    client = Client()
+    assert client.login(username=membership.user.email, password=PASSWORD)
+    return client
+
+
 @pytest.fixture
 def api(owner) -> Client:
     return token_client(owner)
+
+
+@pytest.fixture
+def smtp():
+    """A real local SMTP server that accepts app@acme.test / smtp-secret."""
+    server = SmtpServer()
+    server.add_user("app@acme.test", "smtp-secret")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mail(owner, smtp) -> MailServer:
+    """The workspace's outgoing mail server (the smtp fixture), set through its settings page."""
+    answer = session_client(owner).post(
+        "/settings/mail/",
+        {
+            "host": smtp.host,
+            "port": str(smtp.port),
+            "security": "none",
+            "username": "app@acme.test",
+            "password": "smtp-secret",
+            "from_address": "team@acme.test",
+        },
+    )
+    assert answer.status_code == 302
+    return MailServer.objects.get(workspace=owner.workspace)
 
 
 @pytest.fixture

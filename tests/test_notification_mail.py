@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from frontdesk.inbox.actions.conversation import assign
@@ -16,41 +15,12 @@ from frontdesk.inbox.actions.notifications import mark_read
 from frontdesk.inbox.actions.send import add_note
 from frontdesk.inbox.models import Notification
 from frontdesk.workspaces.models import Membership
-from tests.conftest import PASSWORD
-from tests.peers.smtp import SmtpServer
+from tests.conftest import session_client
 
 DELAY = timedelta(seconds=300)
 
 
-def web(membership) -> Client:
-    client = Client()
-    assert client.login(username=membership.user.email, password=PASSWORD)
-    return client
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.add_user("app@acme.test", "smtp-secret")
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def mail(owner, smtp):
-    """The workspace's outgoing mail server, set through its settings page."""
-    answer = web(owner).post(
-        "/settings/mail/",
-        {
-            "host": smtp.host,
-            "port": str(smtp.port),
-            "security": "none",
-            "username": "app@acme.test",
-            "password": "smtp-secret",
-            "from_address": "team@acme.test",
-        },
-    )
-    assert answer.status_code == 302
+web = session_client
 
 
 @pytest.fixture

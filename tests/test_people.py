@@ -15,43 +15,13 @@ from frontdesk.inbox.actions.conversation import assign
 from frontdesk.workspaces.mail import MailNotSent, send_app_mail
 from frontdesk.workspaces.models import Invitation, MailServer, Membership, Role, User
 from frontdesk.workspaces.services import add_member
-from tests.conftest import PASSWORD
-from tests.peers.smtp import SmtpServer
+from tests.conftest import PASSWORD, session_client
 
 LINK = re.compile(r"http://testserver(/invite/[^/\s]+/)")
 RESET = re.compile(r"http://testserver(/password/reset/[^/\s]+/[^/\s]+/)")
 
 
-def web(membership: Membership) -> Client:
-    client = Client()
-    assert client.login(username=membership.user.email, password=PASSWORD)
-    return client
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.add_user("app@acme.test", "smtp-secret")
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def mail(owner, smtp) -> MailServer:
-    """The workspace's outgoing mail server, set through the settings page."""
-    answer = web(owner).post(
-        "/settings/mail/",
-        {
-            "host": smtp.host,
-            "port": str(smtp.port),
-            "security": "none",
-            "username": "app@acme.test",
-            "password": "smtp-secret",
-            "from_address": "team@acme.test",
-        },
-    )
-    assert answer.status_code == 302
-    return MailServer.objects.get(workspace=owner.workspace)
+web = session_client
 
 
 def invite(client: Client, email: str, role: str = "agent"):
