@@ -38,9 +38,11 @@ def start(owner, rows, **kw) -> ContactImport:
     return imports.start_import(owner.workspace_id, owner.user, "people.csv", csv_bytes(rows, **kw))
 
 
-def run(owner, job: ContactImport, mapping=None, on_duplicate="update") -> ContactImport:
+def run(
+    owner, job: ContactImport, mapping=None, on_duplicate="update", country=""
+) -> ContactImport:
     imports.set_mapping(
-        owner.workspace_id, owner.user, job.pk, mapping or job.mapping, on_duplicate
+        owner.workspace_id, owner.user, job.pk, mapping or job.mapping, on_duplicate, country
     )
     return imports.run_import(owner.workspace_id, owner.user, job.pk)
 
@@ -208,7 +210,7 @@ def test_bad_rows_are_named_and_nothing_is_imported(owner):
     assert [str(e) for e in plan.errors] == [
         "Row 3: 'not-an-address' is not an email address",
         "Row 4: '912 345 678' is not a phone number with its country code, such as "
-        "+351 912 345 678",
+        "+351 912 345 678, or pick the file's default country",
         "Row 5: Employees ('forty') must be a number",
         "Row 6: the name is empty (a new contact needs one)",
         "Row 7: good@x.pt is also on row 2",
@@ -264,6 +266,86 @@ def test_duplicates_are_updated_or_skipped(owner, agent):
     assert (rui.name, rui.company) == ("Rui Costa", "Porto")
     assert handles(rui) == [("email", "rui@porto.pt"), ("phone", "+351911000222")]
     assert Contact.objects.count() == 3
+
+
+@pytest.mark.parametrize(
+    ("country", "written", "e164"),
+    [
+        ("PT", "912 345 678", "+351912345678"),
+        ("GB", "07700 900123", "+447700900123"),  # the trunk 0 goes
+        ("DE", "(030) 1234-567", "+49301234567"),
+        ("US", "(415) 555-0134", "+14155550134"),
+        ("US", "1 415 555 0134", "+14155550134"),  # the NANP's trunk 1
+        ("IT", "06 6988 1234", "+390669881234"),  # Italy keeps its 0
+        ("RU", "8 912 345-67-89", "+79123456789"),
+        ("RU", "800 555 35 35", "+78005553535"),  # ten digits: no trunk 8 to take off
+        ("HU", "06 30 123 4567", "+36301234567"),
+        ("BR", "(11) 98765-4321", "+5511987654321"),
+        ("PT", "12", ""),  # too short
+        ("PT", "call me", ""),
+        ("GB", "0" + "7" * 20, ""),  # too long
+        ("ZZ", "912 345 678", ""),  # no such country
+    ],
+)
+def test_a_phone_without_its_country_code_gets_the_countrys(country, written, e164):
+    from frontdesk.crm.actions.phones import with_country
+
+    assert with_country(written, country) == e164
+
+
+def test_the_default_country_normalises_phones_and_bad_ones_are_named(owner):
+    """Phones without a "+" are the picked country's, in E.164 (matched against the
+    contacts' numbers as such); one that still is no number is a bad row, and nothing is
+    imported; a number with its own country code keeps it."""
+    rui = create_contact(
+        owner.workspace_id, owner.user, name="Rui", handles=[("phone", "+351911000222")]
+    )
+    rows = [
+        ["Name", "Phone", "Mobile"],
+        ["Ana Lima", "912 345 678", ""],
+        ["Rui Costa", "0911 000 222", ""],  # Rui's number, written the national way (trunk 0)
+        ["Tom Hill", "+44 20 7946 0958", "00351 913 000 111"],
+        ["Bad Short", "12", ""],
+        ["Bad Words", "ring the shop", ""],
+    ]
+    job = start(owner, rows)
+    assert job.mapping == ["name", "phone", "phone"]
+    _, plan = imports.preview(job)  # no default country: every number needs its code
+    assert [str(e) for e in plan.errors][:2] == [
+        "Row 2: '912 345 678' is not a phone number with its country code, such as "
+        "+351 912 345 678, or pick the file's default country",
+        "Row 3: '0911 000 222' is not a phone number with its country code, such as "
+        "+351 912 345 678, or pick the file's default country",
+    ]
+    assert len(plan.errors) == 4
+
+    imports.set_mapping(owner.workspace_id, owner.user, job.pk, job.mapping, "update", "pt")
+    job.refresh_from_db()
+    assert job.default_country == "PT"
+    _, plan = imports.preview(job)
+    assert [str(e) for e in plan.errors] == [
+        "Row 5: '12' is not a phone number of Portugal (+351) (nor one with its country code, "
+        "such as +351 912 345 678)",
+        "Row 6: 'ring the shop' is not a phone number of Portugal (+351) (nor one with its "
+        "country code, such as +351 912 345 678)",
+    ]
+    with pytest.raises(imports.ImportRefused):
+        imports.run_import(owner.workspace_id, owner.user, job.pk)
+    assert list(Contact.objects.values_list("name", flat=True)) == ["Rui"]
+
+    fixed = start(owner, rows[:4])
+    done = run(owner, fixed, mapping=fixed.mapping, country="PT")
+    assert done.result == {"created": 2, "updated": 1, "skipped": 0}
+    assert handles(Contact.objects.get(name="Ana Lima")) == [("phone", "+351912345678")]
+    assert handles(Contact.objects.get(name="Tom Hill")) == [
+        ("phone", "+351913000111"),
+        ("phone", "+442079460958"),
+    ]
+    rui.refresh_from_db()
+    assert (rui.name, handles(rui)) == ("Rui Costa", [("phone", "+351911000222")])
+
+    with pytest.raises(CrmError, match="'ZZ' is not a country this import knows"):
+        imports.set_mapping(owner.workspace_id, owner.user, job.pk, job.mapping, "update", "ZZ")
 
 
 def test_an_export_imports_back_unchanged_formulas_stay_text(owner):
@@ -424,6 +506,28 @@ def test_bad_rows_page_and_refused_import(owner):
     assert answer.status_code == 400
     assert "Nothing was imported" in answer.content.decode()
     assert not Contact.objects.exists()
+
+
+def test_the_mapping_page_asks_for_the_default_country(owner):
+    client = login(owner)
+    upload(client, csv_bytes([["Name", "Phone"], ["Ana", "912 345 678"]]))
+    job = ContactImport.objects.get()
+    page = client.get(f"/contacts/import/{job.pk}/").content.decode()
+    assert '<label for="import-country">Default country</label>' in page
+    assert '<option value="" selected>' not in page  # none picked: the first option
+    assert '<option value="PT">Portugal (+351)</option>' in page
+    form = {"col_0": "name", "col_1": "phone", "on_duplicate": "update"}
+    answer = client.post(f"/contacts/import/{job.pk}/", {**form, "default_country": "XX"})
+    assert answer.status_code == 400
+    assert "&#x27;XX&#x27; is not a country this import knows" in answer.content.decode()
+    answer = client.post(f"/contacts/import/{job.pk}/", {**form, "default_country": "PT"})
+    assert answer["Location"] == f"/contacts/import/{job.pk}/preview"
+    preview = client.get(answer["Location"]).content.decode()
+    assert "+351912345678" in preview and "cannot be imported" not in preview
+    page = client.get(f"/contacts/import/{job.pk}/").content.decode()
+    assert '<option value="PT" selected>Portugal (+351)</option>' in page  # kept
+    client.post(f"/contacts/import/{job.pk}/run")
+    assert handles(Contact.objects.get()) == [("phone", "+351912345678")]
 
 
 @override_settings(FRONTDESK_MAX_IMPORT_BYTES=2048)

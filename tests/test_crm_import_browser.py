@@ -1,6 +1,6 @@
 """Importing contacts in a real Chromium against a real embedded server (`frontdesk run`):
-upload a CSV file, check the guessed columns, see the bad row named, upload the fixed file,
-preview, import, and find the people in the Contacts list; a file over the limit is refused
+upload a CSV file, check the guessed columns, see the bad rows named, upload the fixed file,
+pick the default country of its phones, preview, import, and find the people in the Contacts list; a file over the limit is refused
 before it is sent. On a laptop and on a phone.
 
 Screenshots go to $FRONTDESK_SCREENSHOTS (or the test's temporary folder).
@@ -21,6 +21,7 @@ GOOD = (
     "Ana,Lima,ana@lisbon-bikes.pt,+351 912 345 678,Lisbon Bikes,vip,met at the fair\n"
     'Bruno,Costa,bruno@porto.pt,,"=HYPERLINK(""http://evil.test"",""x"")",,\n'
     "Chen,Wei,CHEN@shop.cn,+86 138 0013 8000,Wei Shop,,\n"
+    "Eva,Horvat,eva@zagreb.hr,091 234 5678,Zagreb Bikes,,\n"  # a phone without its country code
 )
 BAD = GOOD + "Dora,Nagy,dora(at)example.hu,,,,\n"
 
@@ -71,8 +72,12 @@ def test_upload_map_preview_import(app, browser, shots):
     page.screenshot(path=str(shots / "crm-import-map.png"), full_page=True)
     page.get_by_role("button", name="Preview").click()
     errors = page.locator("#import-errors")
-    expect(errors).to_contain_text("1 row cannot be imported")
-    expect(errors).to_contain_text("Row 5: 'dora(at)example.hu' is not an email address")
+    expect(errors).to_contain_text("2 rows cannot be imported")
+    expect(errors).to_contain_text(
+        "Row 5: '091 234 5678' is not a phone number with its country code, such as "
+        "+351 912 345 678, or pick the file's default country"
+    )
+    expect(errors).to_contain_text("Row 6: 'dora(at)example.hu' is not an email address")
     expect(page.get_by_role("button", name="Import")).to_have_count(0)
     page.screenshot(path=str(shots / "crm-import-errors.png"), full_page=True)
 
@@ -83,13 +88,16 @@ def test_upload_map_preview_import(app, browser, shots):
     form.get_by_label("Tags", exact=True).select_option("")
     page.get_by_label("Skip the row").check()
     page.get_by_label("Update that contact").check()
+    expect(page.get_by_label("Default country")).to_have_value("")
+    page.get_by_label("Default country").select_option(label="Croatia (+385)")
     page.get_by_role("button", name="Preview").click()
     summary = page.locator("#import-summary")
-    expect(summary).to_contain_text("2 new contacts")
+    expect(summary).to_contain_text("3 new contacts")
     expect(summary).to_contain_text("1 updated")
     table = page.locator("#import-preview")
     expect(table).to_contain_text('=HYPERLINK("http://evil.test","x")')  # text, as typed
     expect(table.locator("tr", has_text="chen@shop.cn")).to_contain_text("Update")
+    expect(table.locator("tr", has_text="eva@zagreb.hr")).to_contain_text("+385912345678")
     page.screenshot(path=str(shots / "crm-import-preview.png"), full_page=True)
 
     phone = browser.new_context(
@@ -103,17 +111,24 @@ def test_upload_map_preview_import(app, browser, shots):
     small.screenshot(path=str(shots / "crm-import-upload-phone.png"), full_page=True)
     assert small.evaluate("document.documentElement.scrollWidth <= innerWidth")
 
-    page.get_by_role("button", name="Import 3 rows").click()
-    expect(page.locator("#import-done")).to_contain_text("2 new contacts, 1 updated, 0 skipped")
+    page.get_by_role("button", name="Import 4 rows").click()
+    expect(page.locator("#import-done")).to_contain_text("3 new contacts, 1 updated, 0 skipped")
     page.get_by_role("link", name="See the contacts").click()
     rows = page.locator("#contact-rows")
     expect(rows).to_contain_text("Ana Lima")
     expect(rows).to_contain_text("Bruno Costa")
     expect(rows).to_contain_text("Chen Wei")
+    expect(rows).to_contain_text("Eva Horvat")
     page.screenshot(path=str(shots / "crm-import-contacts.png"), full_page=True)
     updated = app.api.get(f"/contacts/{chen['id']}").json()
     assert (updated["name"], updated["company"]) == ("Chen Wei", "Wei Shop")
     assert sorted((h["kind"], h["value"]) for h in updated["handles"]) == [
         ("email", "chen@shop.cn"),
         ("phone", "+8613800138000"),
+    ]
+    eva = app.api.get("/contacts", params={"q": "Eva Horvat"}).json()["items"]
+    eva = app.api.get(f"/contacts/{eva[0]['id']}").json()
+    assert sorted((h["kind"], h["value"]) for h in eva["handles"]) == [
+        ("email", "eva@zagreb.hr"),
+        ("phone", "+385912345678"),
     ]

@@ -357,6 +357,8 @@ class ContactImport(models.Model):
     # One target per column of the file ("" = not imported), in the file's order.
     mapping = models.JSONField(default=list, blank=True)
     on_duplicate = models.CharField(max_length=6, default="update")  # "update" or "skip"
+    # Phones of the file without a "+" are this country's (ISO 3166 code; "": none may lack it).
+    default_country = models.CharField(max_length=2, blank=True, default="")
     status = models.CharField(max_length=5, choices=Status.choices, default=Status.DRAFT)
     result = models.JSONField(default=dict, blank=True)  # {"created", "updated", "skipped"}
     created_at = models.DateTimeField(default=timezone.now)

@@ -37,6 +37,7 @@ from django.utils import timezone
 from frontdesk.crm import events
 from frontdesk.crm.actions.contact_fields import _field_value, contact_fields
 from frontdesk.crm.actions.contacts import Handle, clean_handle
+from frontdesk.crm.actions.phones import CALLING_CODES
 from frontdesk.crm.actions.values import CrmError, clean_tags, clean_text
 from frontdesk.crm.models import ContactImport, CustomField
 from frontdesk.inbox.models import Contact, ContactHandle, HandleKind
@@ -318,6 +319,7 @@ def _read_row(
     mapping: list[str],
     defined: dict[str, CustomField],
     members: dict[str, User],
+    country: str = "",
 ) -> tuple[RowPlan | None, list[str]]:
     """One row's values, checked on their own (matching comes later): the plan and what is
     wrong with it; no plan for a row without anything this import reads."""
@@ -350,7 +352,7 @@ def _read_row(
             problems.append(f"the owner {one('owner')!r} is not a member of this workspace")
     plan.tags = clean_tags([t for cell in values.get("tags", []) for t in cell.split(",")])
     problems += _read_custom(plan, values, defined)
-    problems += _read_handles(plan, values)
+    problems += _read_handles(plan, values, country)
     return plan, problems
 
 
@@ -370,14 +372,16 @@ def _read_custom(plan: RowPlan, values: dict[str, list[str]], defined: dict) -> 
     return problems
 
 
-def _read_handles(plan: RowPlan, values: dict[str, list[str]]) -> list[str]:
+def _read_handles(plan: RowPlan, values: dict[str, list[str]], country: str) -> list[str]:
     problems = []
     for key, kind in HANDLE_TARGETS.items():
         for part in (p for cell in values.get(key, []) for p in _split(cell, key)):
             try:
-                handle = clean_handle(kind, part)
+                handle = clean_handle(kind, part, country)
             except CrmError as exc:
-                problems.append(str(exc))
+                hint = kind == HandleKind.PHONE and not country and part[:1] != "+"
+                hint = hint and not part.startswith("00")
+                problems.append(f"{exc}, or pick the file's default country" if hint else str(exc))
                 continue
             if handle not in plan.handles:
                 plan.handles.append(handle)
@@ -440,12 +444,15 @@ def plan_import(
     on_duplicate: str = UPDATE,
     fields: list[CustomField] | None = None,
     lock: bool = False,
+    country: str = "",
 ) -> Plan:
-    """What importing ``table`` with ``mapping`` would do, row by row, and every bad row."""
+    """What importing ``table`` with ``mapping`` would do, row by row, and every bad row;
+    phones without a country code are read as ``country``'s (none: they are bad rows)."""
     fields = contact_fields(workspace_id) if fields is None else fields
     mapping = check_mapping(mapping, table.header, fields)
     if on_duplicate not in (UPDATE, SKIP):
         raise CrmError("Pick what to do with contacts that already exist.")
+    country = check_country(country)
     defined = {f"cf:{f.key}": f for f in fields}
     members = _members(workspace_id) if "owner" in mapping else {}
     rows: list[RowPlan] = []
@@ -453,7 +460,7 @@ def plan_import(
     for number, cells in enumerate(table.rows, start=2):
         if not cells:
             continue
-        plan, problems = _read_row(number, cells, mapping, defined, members)
+        plan, problems = _read_row(number, cells, mapping, defined, members, country)
         if plan is None:
             continue
         if problems:
@@ -517,9 +524,23 @@ def draft(workspace_id: int, by_user: User, import_id: int) -> ContactImport:
     return found
 
 
+def check_country(country: str) -> str:
+    country = (country or "").strip().upper()
+    if country and country not in CALLING_CODES:
+        raise CrmError(f"{country!r} is not a country this import knows; pick one from the list.")
+    return country
+
+
 def set_mapping(
-    workspace_id: int, by_user: User, import_id: int, mapping: list[str], on_duplicate: str
+    workspace_id: int,
+    by_user: User,
+    import_id: int,
+    mapping: list[str],
+    on_duplicate: str,
+    default_country: str = "",
 ) -> ContactImport:
+    """The member's choices for a draft: what each column holds, what to do with a row of
+    a contact that exists, and the country of phone numbers written without a "+"."""
     job = draft(workspace_id, by_user, import_id)
     if job.status != ContactImport.Status.DRAFT:
         raise CrmError("This file was imported already.")
@@ -528,13 +549,16 @@ def set_mapping(
     if on_duplicate not in (UPDATE, SKIP):
         raise CrmError("Pick what to do with contacts that already exist.")
     job.on_duplicate = on_duplicate
-    job.save(update_fields=["mapping", "on_duplicate"])
+    job.default_country = check_country(default_country)
+    job.save(update_fields=["mapping", "on_duplicate", "default_country"])
     return job
 
 
 def preview(job: ContactImport) -> tuple[Table, Plan]:
     table = read_table(job.text)
-    return table, plan_import(job.workspace_id, table, job.mapping, job.on_duplicate)
+    return table, plan_import(
+        job.workspace_id, table, job.mapping, job.on_duplicate, country=job.default_country
+    )
 
 
 def run_import(workspace_id: int, by_user: User, import_id: int) -> ContactImport:
@@ -552,7 +576,14 @@ def run_import(workspace_id: int, by_user: User, import_id: int) -> ContactImpor
             if job.status != ContactImport.Status.DRAFT:
                 raise CrmError("This file was imported already.")
             table = read_table(job.text)
-            plan = plan_import(workspace_id, table, job.mapping, job.on_duplicate, lock=True)
+            plan = plan_import(
+                workspace_id,
+                table,
+                job.mapping,
+                job.on_duplicate,
+                lock=True,
+                country=job.default_country,
+            )
             if plan.errors:
                 raise ImportRefused(plan)
             _apply(workspace_id, plan, now)

@@ -19,8 +19,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from frontdesk.core import l10n
 from frontdesk.crm import events
 from frontdesk.crm.actions.contact_fields import clean_field_values
+from frontdesk.crm.actions.phones import country_name, with_country
 from frontdesk.crm.actions.values import UNSET, CrmError, clean_tags, clean_text, member
 from frontdesk.crm.models import Deal, Lead
 from frontdesk.inbox.models import Contact, ContactHandle, Conversation, HandleKind
@@ -56,8 +58,9 @@ def e164(raw: str) -> str:
     return f"+{digits}"
 
 
-def clean_handle(kind: str, value: str) -> Handle:
-    """An address as the channels store it: emails lower-case, phones in E.164."""
+def clean_handle(kind: str, value: str, country: str = "") -> Handle:
+    """An address as the channels store it: emails lower-case, phones in E.164 (a phone
+    without its country code is read as one of ``country``, when given)."""
     value = str(value or "").strip()
     if kind not in TYPED_KINDS:
         raise CrmError(f"an address kind must be one of {', '.join(TYPED_KINDS)}")
@@ -70,7 +73,13 @@ def clean_handle(kind: str, value: str) -> Handle:
         except ValidationError:
             raise CrmError(f"{value!r} is not an email address") from None
     elif kind == HandleKind.PHONE:
-        phone = e164(value)
+        international = value.startswith(("+", "00"))
+        phone = e164(value) if international or not country else with_country(value, country)
+        if not phone and country and not international:
+            raise CrmError(
+                f"{value!r} is not a phone number of {country_name(country, l10n.current())} "
+                "(nor one with its country code, such as +351 912 345 678)"
+            )
         if not phone:
             raise CrmError(
                 f"{value!r} is not a phone number with its country code, such as +351 912 345 678"

@@ -12,7 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from frontdesk.core import l10n
 from frontdesk.crm.actions import contact_import as imports
+from frontdesk.crm.actions import phones
 from frontdesk.crm.actions.contact_fields import contact_fields
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import ContactImport
@@ -98,12 +100,16 @@ def import_map(request: HttpRequest, import_id: int) -> HttpResponse:
     table = imports.read_table(job.text)
     mapping = list(job.mapping)
     on_duplicate = job.on_duplicate
+    country = job.default_country
     error = ""
     if request.method == "POST":
         mapping = [request.POST.get(f"col_{i}", "") for i in range(len(table.header))]
         on_duplicate = request.POST.get("on_duplicate", "")
+        country = request.POST.get("default_country", "")
         try:
-            imports.set_mapping(member.workspace_id, member.user, job.pk, mapping, on_duplicate)
+            imports.set_mapping(
+                member.workspace_id, member.user, job.pk, mapping, on_duplicate, country
+            )
         except CrmError as exc:
             error = str(exc)
         else:
@@ -118,6 +124,8 @@ def import_map(request: HttpRequest, import_id: int) -> HttpResponse:
             "columns": _columns(table, mapping),
             "targets": imports.targets(fields),
             "on_duplicate": on_duplicate,
+            "countries": phones.country_choices(l10n.current()),
+            "default_country": country,
             "rows": sum(1 for r in table.rows if r),
             "error": error,
         },
