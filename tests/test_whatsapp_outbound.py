@@ -9,11 +9,12 @@ import pytest
 from django.utils import timezone
 
 from frontdesk.connectors.registry import get_connector
-from frontdesk.connectors.whatsapp_cloud.connector import check_connection, sync_templates
+from frontdesk.connectors.whatsapp_cloud.connector import check_connection
 from frontdesk.connectors.whatsapp_cloud.graph import GraphError
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver
+from frontdesk.inbox.sync import run_sync
 from tests.conftest import token_client
 from tests.whatsapp_support import CLIENT_WA, VERIFY_TOKEN, contacts, msg, post_webhook
 
@@ -23,6 +24,13 @@ def conversation(wa, graph) -> Conversation:
     first = msg("text", {"body": "Can I change my booking?"})
     assert post_webhook(graph.webhook(messages=[first], contacts=contacts())).status_code == 200
     return Conversation.objects.get()
+
+
+def sync_templates(wa: ChannelAccount) -> list[dict]:
+    """What the worker's sync job runs; the templates it stored on the channel."""
+    run_sync(wa)
+    wa.refresh_from_db()
+    return wa.sync_state["templates"]
 
 
 def _reply(owner, conversation, text="Sure, which day?", **kw) -> Message:
@@ -214,7 +222,7 @@ def test_approved_templates_are_synced_across_pages(wa, graph):
     wa.refresh_from_db()
     assert wa.sync_state["templates"][0]["body"] == "Hi {{1}}, your booking is on {{2}}."
     # The periodic sync does not hit the API again within the hour.
-    wa.connector.sync(wa)
+    run_sync(wa)
     assert len(graph.calls_to("/message_templates", method="GET")) == 2
 
 
@@ -439,8 +447,6 @@ def test_read_receipts_can_be_turned_off_per_channel(
 
 
 def test_the_periodic_template_sync_flags_an_expired_token(wa, graph):
-    from frontdesk.inbox.tasks import run_sync
-
     graph.token = "rotated"
     run_sync(wa)  # what the worker's sync_channel job runs
     wa.refresh_from_db()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -138,6 +138,43 @@ class InboundEvents:
     handle_changes: list[HandleChange] = field(default_factory=list)
     channel_states: list[ChannelStateChange] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # errors the provider reported: logged
+
+
+@dataclass
+class SyncPage:
+    """One step of a sync (``Connector.sync_pages``): what it read, and where the sync stands
+    once that is stored. The inbox writes the events, the cursor and the rest in ONE
+    transaction, then publishes; a page that fails is stored not at all, so the next run
+    starts again from the cursor before it and loses nothing (ingest is idempotent on the
+    provider id, so what a page had stored once is never stored twice)."""
+
+    events: InboundEvents = field(default_factory=InboundEvents)
+    # The channel's sync position after this page (opaque to the inbox, a JSON object that
+    # replaces the last one; ``SyncRun.cursor`` hands it back next time). None: unchanged.
+    cursor: dict[str, Any] | None = None
+    # What the provider changed about the connection itself (refreshed OAuth tokens, a
+    # registered webhook's secret): the whole new value, stored encrypted. None: unchanged.
+    credentials: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    # A history import's progress, (done, total) messages; shown live. done >= total ends it.
+    progress: tuple[int, int] | None = None
+    # The channel was synced now ("synced 2 minutes ago").
+    synced: bool = False
+    # The sync worked again: a channel still connected forgets the last sync error.
+    recovered: bool = False
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """What the inbox gives a sync: where the last stored page left it, and the questions a
+    sync may ask of the inbox (answered from its rows, read-only)."""
+
+    cursor: Mapping[str, Any]
+    # Which of these provider ids this channel has stored already (skip downloading them).
+    known: Callable[[Sequence[str]], set[str]] = lambda ids: set()
+    # The credentials of the workspace's other channels of this provider whose config holds
+    # these values (a webhook endpoint several accounts share).
+    siblings: Callable[[Mapping[str, Any]], list[dict[str, Any]]] = lambda config: []
 
 
 @dataclass(frozen=True)
@@ -505,11 +542,22 @@ class Connector(ABC):
         """Webhook and connect-flow routes this connector serves (mounted at the site root)."""
         return []
 
+    def sync_pages(self, channel: ChannelAccount, run: SyncRun) -> Iterator[SyncPage]:
+        """Fetch what is new (called by the worker when ``capabilities.sync`` is set), as a
+        generator of pages: each ``SyncPage`` is stored, with its cursor, in one transaction
+        before the next is asked for (so do the provider calls between yields, never hold
+        anything across them). Start from ``run.cursor``. Raise ``ProviderCallError`` to
+        record an error (``reconnect``: flag the channel); the pages yielded before stay."""
+        return iter(())
+
     def sync(self, channel: ChannelAccount, progress: ImportProgress = no_progress) -> None:
-        """Fetch what is new (called by the worker when ``capabilities.sync`` is set); a
-        history import says how far it got through ``progress``. Raise
-        ``ProviderCallError`` to record an error (``reconnect``: flag the channel)."""
+        """Legacy (email, until its step of issue 11): a sync that stores what it reads
+        itself. Used by the inbox only when ``sync_pages`` is not implemented."""
         return None
+
+    def syncs_in_pages(self) -> bool:
+        """Whether this connector implements the page contract (``sync_pages``)."""
+        return type(self).sync_pages is not Connector.sync_pages
 
     def reply_blocked_reason(
         self, conversation: Conversation, extra: Mapping[str, Any] | None = None

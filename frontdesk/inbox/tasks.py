@@ -4,7 +4,6 @@ own tasks (``deliver_message``, ``sweep_outbox``) live beside it in ``inbox/outb
 import logging
 import os
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from huey import crontab
@@ -76,18 +75,10 @@ def sync_channel(channel_id: int) -> None:
 
 
 def run_sync(channel: ChannelAccount) -> None:
-    """``Connector.sync``, its progress stored; a ``ProviderCallError`` it raises is the
-    channel's last error, and a refused credential flags it "needs reconnection"."""
-    from frontdesk.inbox.actions.channel import (  # imports this module
-        record_import_progress,
-        set_channel_status,
-    )
+    """The channel's sync, page by page (``inbox/sync.py``)."""
+    from frontdesk.inbox.sync import run_sync as run  # imports this module
 
-    try:
-        channel.connector.sync(channel, partial(record_import_progress, channel.pk))
-    except ProviderCallError as exc:
-        status = ChannelStatus.NEEDS_RECONNECT if exc.reconnect else None
-        set_channel_status(channel, status, exc.reason)
+    run(channel)
 
 
 @db_periodic_task(crontab(minute="*"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,7 +29,6 @@ from frontdesk.connectors.base import (
     ChannelSetup,
     ConfigError,
     Connector,
-    ImportProgress,
     InboundAttachment,
     InboundEvents,
     OutboundMessage,
@@ -40,10 +39,11 @@ from frontdesk.connectors.base import (
     ReconnectNeeded,
     RetryPolicy,
     SendResult,
+    SyncPage,
+    SyncRun,
     TransientSendError,
     WebhookAnswer,
     WebhookRequest,
-    no_progress,
     require,
     require_public_host,
     require_public_http_url,
@@ -468,39 +468,38 @@ class WhatsAppCloudConnector(Connector):
         return body
 
     # --- templates and the connection check --------------------------------------------
-    def sync(self, channel: ChannelAccount, progress: ImportProgress = no_progress) -> None:
-        state = channel.sync_state or {}
+    def sync_pages(self, channel: ChannelAccount, run: SyncRun) -> Iterator[SyncPage]:
+        """The approved templates, hourly, as one page (the inbox stores them in
+        ``sync_state``); after a failure, not again for a while."""
+        state = dict(run.cursor)
         now = timezone.now()
         last = state.get("templates_synced_at")
         if last and now - datetime.fromisoformat(last) < TEMPLATE_SYNC_EVERY:
-            return None
+            return
         failed = state.get("templates_failed_at")
         if failed and now - datetime.fromisoformat(failed) < TEMPLATE_RETRY_AFTER:
-            return None
+            return
         refused: GraphError | None = None
         try:
-            sync_templates(channel)
-            return None
+            templates = fetch_templates(channel)
         except GraphError as exc:
             log.warning("template sync of channel %s failed: %s", channel.pk, exc)
             refused = exc if exc.needs_reconnect else None
         except GraphUnreachable as exc:
             log.warning("template sync of channel %s failed: %s", channel.pk, exc)
+        else:
+            yield SyncPage(cursor={**state, **templates})
+            return
         # Not every minute while Meta is unreachable or refuses: try again in a while.
-        from frontdesk.inbox.models import ChannelAccount as Channel
-
-        state = {**state, "templates_failed_at": now.isoformat()}
-        Channel.objects.filter(pk=channel.pk).update(sync_state=state)
-        channel.sync_state = state
-        if refused is not None:  # the inbox's sync job flags the channel
+        yield SyncPage(cursor={**state, "templates_failed_at": now.isoformat()})
+        if refused is not None:  # the inbox's sync runner flags the channel
             raise ProviderCallError(refused.reason, reconnect=True)
-        return None
 
 
-def sync_templates(channel: ChannelAccount) -> list[dict[str, Any]]:
-    """Fetch the WABA's templates (every page) and keep the approved ones on the channel."""
-    from frontdesk.inbox.models import ChannelAccount as Channel
-
+def fetch_templates(channel: ChannelAccount) -> dict[str, Any]:
+    """The WABA's approved templates (every page), as the ``sync_state`` keys that hold them:
+    ``templates``, ``template_variables``, ``templates_synced_at``. Reads only; raises
+    ``GraphError`` / ``GraphUnreachable``."""
     graph = graph_for(channel)
     templates: list[dict[str, Any]] = []
     after = None
@@ -543,8 +542,7 @@ def sync_templates(channel: ChannelAccount) -> list[dict[str, Any]]:
         after = (paging.get("cursors") or {}).get("after")
         if not after or not paging.get("next"):
             break
-    state = {
-        **(channel.sync_state or {}),
+    return {
         "templates": templates,
         # One input per distinct variable in the reply form (shared by the templates).
         "template_variables": sorted(
@@ -553,9 +551,6 @@ def sync_templates(channel: ChannelAccount) -> list[dict[str, Any]]:
         ),
         "templates_synced_at": timezone.now().isoformat(),
     }
-    Channel.objects.filter(pk=channel.pk).update(sync_state=state)
-    channel.sync_state = state
-    return templates
 
 
 def check_connection(graph_url: str, token: str, phone_number_id: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from frontdesk.connectors.base import ConfigError
+from frontdesk.connectors.base import ConfigError, SyncPage
 from frontdesk.connectors.whatsapp_cloud import signup
 from frontdesk.connectors.whatsapp_cloud.graph import (
     DEFAULT_GRAPH_URL,
@@ -30,8 +30,18 @@ from frontdesk.connectors.whatsapp_cloud.signup import meta_app
 from frontdesk.core import csp
 from frontdesk.inbox.actions.channel import save_connection
 from frontdesk.inbox.models import ChannelAccount
+from frontdesk.inbox.sync import store_page
 
 FIELDS = ("name", "phone_number_id", "waba_id", "access_token", "app_secret", "verify_token")
+
+
+def _templates_now(channel: ChannelAccount) -> None:
+    """The approved templates at once, for the reply box (else the hourly sync tries again)."""
+    from frontdesk.connectors.whatsapp_cloud.connector import fetch_templates
+
+    with contextlib.suppress(GraphError, GraphUnreachable):
+        templates = fetch_templates(channel)
+        store_page(channel, SyncPage(cursor={**(channel.sync_state or {}), **templates}))
 
 
 def _admin(request: HttpRequest):
@@ -43,7 +53,6 @@ def connect(request: HttpRequest) -> HttpResponse:
     from frontdesk.connectors.whatsapp_cloud.connector import (
         WhatsAppCloudConnector,
         check_connection,
-        sync_templates,
     )
 
     if not request.user.is_authenticated:
@@ -118,8 +127,7 @@ def connect(request: HttpRequest) -> HttpResponse:
                 config={**(channel.config or {}), **setup.config},
                 credentials=setup.credentials,
             )
-            with contextlib.suppress(GraphError, GraphUnreachable):
-                sync_templates(channel)  # else the hourly sync tries again
+            _templates_now(channel)
             messages.success(request, f"{channel.name} is connected.")
             return redirect("apps")
     return _page(request, form, channel, error, number, status)
@@ -166,7 +174,7 @@ def _page(
 @require_POST
 def embedded_signup(request: HttpRequest) -> HttpResponse:
     """The Embedded Signup popup finished: exchange its code and store the channel."""
-    from frontdesk.connectors.whatsapp_cloud.connector import WhatsAppCloudConnector, sync_templates
+    from frontdesk.connectors.whatsapp_cloud.connector import WhatsAppCloudConnector
 
     if not request.user.is_authenticated:
         return redirect(f"{settings.LOGIN_URL}?next={reverse('whatsapp_cloud_connect')}")
@@ -209,8 +217,7 @@ def embedded_signup(request: HttpRequest) -> HttpResponse:
         config=result.config,
         credentials=result.credentials,
     )
-    with contextlib.suppress(GraphError, GraphUnreachable):
-        sync_templates(channel)
+    _templates_now(channel)
     for warning in result.warnings:
         messages.warning(request, warning)
     messages.success(request, f"{channel.name} is connected.")
