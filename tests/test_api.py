@@ -155,7 +155,7 @@ def test_inbound_with_thread_sent_at_and_attachment(api, channel):
 def test_the_conversation_and_message_shapes(api, channel, owner):
     ids = post_json(api, f"/api/v1/channels/{channel.pk}/messages", inbound_body()).json()
     conv = api.get(f"/api/v1/conversations/{ids['conversation_id']}").json()
-    assert conv["channel"] == {"id": channel.pk, "kind": "api", "provider": "api"}
+    assert conv["channel"] == {"id": channel.pk, "kind": "api", "provider": "api", "removed": False}
     assert conv["contact"]["name"] == "Pat Client"
     assert conv["contact"]["handles"] == [{"kind": "external", "value": "+15551230000"}]
     assert (conv["status"], conv["assignee"], conv["unread"]) == ("open", None, True)

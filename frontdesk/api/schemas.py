@@ -17,6 +17,9 @@ class ChannelRef(Schema):
     id: int
     kind: str
     provider: str
+    removed: bool = Field(
+        default=False, description="the channel was removed: readable, no more replies"
+    )
 
 
 class HandleOut(Schema):
@@ -124,6 +127,12 @@ class ChannelOut(Schema):
     config: dict[str, Any]
     auto_assign: AutoAssign
     secret: str | None = None  # the API channel's signing secret, shown once at creation
+    removed: bool = Field(
+        default=False,
+        description="removed (Remove channel / DELETE): listed only with ?removed=true; its "
+        "conversations stay readable and take no replies",
+    )
+    removed_at: datetime | None = None
 
 
 class ChannelPatch(Schema):

@@ -44,6 +44,8 @@ def channel(row: ChannelAccount, secret: str | None = None) -> dict[str, Any]:
         "config": row.config,
         "auto_assign": public_auto_assign(row),
         "secret": secret,
+        "removed": row.removed_at is not None,
+        "removed_at": row.removed_at,
     }
 
 
@@ -54,6 +56,7 @@ def conversation(row: Conversation) -> dict[str, Any]:
             "id": row.channel.pk,
             "kind": row.channel.kind,
             "provider": row.channel.provider,
+            "removed": row.channel.removed_at is not None,
         },
         "contact": contact(row.contact),
         "subject": row.subject,

@@ -95,12 +95,12 @@ def _me(member: Membership) -> dict:
 
 
 @api.get("/channels", response=s.ChannelList, tags=["channels"])
-def list_channels(request: HttpRequest):
+def list_channels(request: HttpRequest, removed: bool = False):
+    """The workspace's channels; ``removed=true``: the removed ones instead (``last_error``
+    says when the provider could not be told)."""
     member = _member(request)
-    return {
-        "items": [serialize.channel(c) for c in queries.channels(member.workspace_id)],
-        "next_cursor": None,
-    }
+    rows = queries.channels(member.workspace_id, removed=removed)
+    return {"items": [serialize.channel(c) for c in rows], "next_cursor": None}
 
 
 @api.patch(

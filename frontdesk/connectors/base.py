@@ -589,6 +589,16 @@ class Connector(ABC):
         """Channel-specific values from the web reply form, stored in ``Message.extra``."""
         return {}
 
+    def revoke(self, channel: ChannelAccount, others: Sequence[ChannelAccount] = ()) -> str:
+        """Undo at the provider what connecting this channel set up, now that it is removed
+        (revoke the OAuth grant, delete the account link, unsubscribe the app), wherever the
+        provider documents a way. The inbox calls it before it erases the credentials;
+        ``others`` are the provider's other live channels (whatever they share is kept).
+        Returns what was done, in words for the admin ("": nothing to undo); raises
+        ``ProviderCallError`` when the provider could not be reached or refused, and the
+        channel is removed here all the same."""
+        return ""
+
     def reconnect_url(self, channel: ChannelAccount) -> str | None:
         """Where Apps & integrations sends an admin to reconnect this account (None: nowhere)."""
         if not self.connect_url_name:

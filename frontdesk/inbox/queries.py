@@ -226,11 +226,11 @@ def unread_counts(
     return {key: qs.order_by().values("id")[: cap + 1].count() for key, qs in buckets.items()}
 
 
-def channels(workspace_id: int) -> QuerySet[ChannelAccount]:
-    """The workspace's channels, removed ones left out."""
-    return ChannelAccount.objects.filter(workspace_id=workspace_id, removed_at=None).order_by(
-        "kind", "name", "id"
-    )
+def channels(workspace_id: int, removed: bool = False) -> QuerySet[ChannelAccount]:
+    """The workspace's channels, removed ones left out (``removed``: only those)."""
+    return ChannelAccount.objects.filter(
+        workspace_id=workspace_id, removed_at__isnull=not removed
+    ).order_by("kind", "name", "id")
 
 
 def _contacts_with_handles() -> QuerySet[Contact]:

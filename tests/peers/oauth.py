@@ -7,7 +7,8 @@ with a code, "Cancel" with ``error=access_denied`` (RFC 6749 §4.1.2.1); ``fail_
 "Allow" come back with that error code instead (e.g. ``server_error``). The user who
 consents is the ``login_hint`` if one was given, else ``login_user``. ``/token`` follows RFC 6749 + PKCE
 (RFC 7636, S256): ``authorization_code`` (checks the verifier and the redirect URI) and
-``refresh_token``; a revoked refresh token gets ``400 invalid_grant``. ``/introspect``
+``refresh_token``; a revoked refresh token gets ``400 invalid_grant``. ``/revoke`` (Google's form) and
+``/oauth/v2/token/revoke?token=`` (Zoho's) revoke a token and record it. ``/introspect``
 (RFC 7662) lets Dovecot's oauth2 passdb check the bearer tokens IMAP clients present.
 With ``rotate`` set, a refresh also returns a new refresh token and the old one stops
 working at once (rotation with reuse refused, as OAuth 2.1 recommends).
@@ -50,6 +51,7 @@ class OAuthServer:
     consent_page: bool = False
     fail_with: str = ""
     consents: dict[str, dict] = field(default_factory=dict)  # open consent pages
+    revocations: list[tuple[str, str]] = field(default_factory=list)  # (path, token) asked
 
     def __post_init__(self) -> None:
         peer = self
@@ -102,6 +104,15 @@ class OAuthServer:
                     peer.token_requests.append(form)
                     status, body = peer._token(form)
                     return self._json(status, body)
+                if path in ("/revoke", "/oauth/v2/token/revoke"):
+                    # Google: POST /revoke with the token form-encoded; Zoho: POST
+                    # /oauth/v2/token/revoke?token=... Both: 200, or 400 for a token unknown.
+                    query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
+                    token = (query if path != "/revoke" else form).get("token", "")
+                    peer.revocations.append((path, token))
+                    if not peer.revoke_token(token):
+                        return self._json(400, {"error": "invalid_token"})
+                    return self._json(200, {"status": "success"} if path != "/revoke" else {})
                 if path == "/introspect":
                     return self._json(200, peer._introspect(form.get("token", "")))
                 return self._json(404, {"error": "not_found"})
@@ -144,6 +155,18 @@ class OAuthServer:
     def revoke(self, refresh_token: str) -> None:
         self.refresh_tokens.pop(refresh_token, None)
         self.access_tokens.clear()
+
+    def revoke_token(self, token: str) -> bool:
+        """Revoke a refresh token (and the access tokens of its user) or one access token;
+        False when the token is unknown."""
+        with self._lock:
+            user = self.refresh_tokens.pop(token, None)
+            if user is not None:
+                for access, (who, _) in list(self.access_tokens.items()):
+                    if who == user:
+                        del self.access_tokens[access]
+                return True
+            return self.access_tokens.pop(token, None) is not None
 
     def _access(self, user: str) -> dict:
         token = "at-" + secrets.token_urlsafe(16)

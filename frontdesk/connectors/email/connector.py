@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils import timezone
@@ -31,11 +31,12 @@ from frontdesk.connectors.base import (
     ImportProgress,
     OutboundMessage,
     PartsSent,
+    ProviderCallError,
     SendResult,
     no_progress,
     require,
 )
-from frontdesk.connectors.email import imap, smtp
+from frontdesk.connectors.email import imap, oauth, smtp
 from frontdesk.connectors.email.providers import ZOHO_REGIONS, preset
 
 if TYPE_CHECKING:
@@ -288,6 +289,21 @@ class OAuthEmailConnector(EmailConnector):
 
     def saves_sent(self, channel: ChannelAccount) -> bool:
         return preset(self.provider, channel.config.get("region", "")).smtp_saves_sent
+
+    def revoke(self, channel: ChannelAccount, others: Sequence[ChannelAccount] = ()) -> str:
+        """An OAuth grant is revoked where the provider documents how (Google, Zoho; see
+        ``providers.py``); an app password stays the mailbox owner's to delete."""
+        creds = channel.credentials
+        token = str(creds.get("refresh_token") or creds.get("access_token") or "")
+        if channel.config.get("auth") != "oauth" or not token:
+            return ""
+        if any(o.credentials.get("refresh_token") == token for o in others):
+            return ""  # the same grant still serves another channel
+        try:
+            revoked = oauth.revoke(self.provider, channel.config.get("region", ""), token)
+        except oauth.OAuthError as exc:
+            raise ProviderCallError(str(exc), retry=True) from None
+        return f"{self.label} revoked Frontdesk's access to the mailbox" if revoked else ""
 
 
 class GmailConnector(OAuthEmailConnector):

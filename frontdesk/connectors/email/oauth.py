@@ -193,5 +193,25 @@ def access_token(channel: ChannelAccount, force: bool = False) -> str:
     return current["access_token"]
 
 
+def revoke(provider: str, region: str, token: str) -> bool:
+    """Revoke a grant at the provider (its ``revoke_url``): True when it was revoked or was
+    already dead (the provider answers 400 to an unknown token), False when the provider
+    documents no way. Raises ``OAuthError`` when the provider could not be reached or
+    answered anything else."""
+    p = preset(provider, region)
+    if not p.revoke_url or not token:
+        return False
+    try:
+        if p.revoke_in_query:
+            response = outbound.request("POST", p.revoke_url, params={"token": token})
+        else:
+            response = outbound.request("POST", p.revoke_url, data={"token": token})
+    except httpx.HTTPError as exc:
+        raise OAuthError(f"could not reach {p.label}: {exc.__class__.__name__}") from None
+    if response.status_code < 300 or response.status_code == 400:
+        return True
+    raise OAuthError(f"{p.label} answered HTTP {response.status_code} to the revocation")
+
+
 def xoauth2_string(user: str, token: str) -> str:
     return f"user={user}\x01auth=Bearer {token}\x01\x01"

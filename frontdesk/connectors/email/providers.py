@@ -35,6 +35,10 @@ class Preset:
     smtp_security: str = "tls"
     authorize_url: str = ""
     token_url: str = ""
+    # Where a grant is revoked when its channel is removed ("": the provider documents none),
+    # and whether the token goes in the query string (Zoho) or the form body (Google).
+    revoke_url: str = ""
+    revoke_in_query: bool = False
     scopes: tuple[str, ...] = ()
     scope_separator: str = " "  # RFC 6749; Zoho wants commas
     extra_authorize_params: dict[str, str] = field(default_factory=dict)
@@ -65,6 +69,10 @@ def preset(provider: str, region: str = "") -> Preset:
             smtp_host="smtp.gmail.com",
             authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
             token_url="https://oauth2.googleapis.com/token",
+            # "Revoking a token": POST the token, form-encoded (access or refresh token;
+            # revoking a refresh token ends the whole grant):
+            # https://developers.google.com/identity/protocols/oauth2/web-server#tokenrevoke
+            revoke_url="https://oauth2.googleapis.com/revoke",
             scopes=("https://mail.google.com/",),
             extra_authorize_params={"access_type": "offline", "prompt": "consent"},
             smtp_saves_sent=True,
@@ -81,6 +89,9 @@ def preset(provider: str, region: str = "") -> Preset:
             smtp_security="starttls",
             authorize_url=f"{root}/authorize",
             token_url=f"{root}/token",
+            # No revoke_url: the Microsoft identity platform documents no endpoint that
+            # revokes one app's refresh token (Graph's revokeSignInSessions signs the user
+            # out of every app), so removing an Outlook channel only erases the token here.
             scopes=(
                 "https://outlook.office.com/IMAP.AccessAsUser.All",
                 "https://outlook.office.com/SMTP.Send",
@@ -101,6 +112,11 @@ def preset(provider: str, region: str = "") -> Preset:
             # https://www.zoho.com/accounts/protocol/oauth/web-apps/access-token.html
             authorize_url=f"https://accounts.{accounts}/oauth/v2/auth",
             token_url=f"https://accounts.{accounts}/oauth/v2/token",
+            # POST {accounts server}/oauth/v2/token/revoke?token=<refresh token>; every
+            # access token made from it goes too:
+            # https://www.zoho.com/accounts/protocol/oauth/revoke-refresh-token.html
+            revoke_url=f"https://accounts.{accounts}/oauth/v2/token/revoke",
+            revoke_in_query=True,
             # IMAP/SMTP with SASL XOAUTH2 take the protocol scopes ZOHOMAIL.PROTOCOL.<protocol>
             # (the REST API's ZohoMail.messages.* scopes do not open IMAP):
             # https://www.zoho.com/mail/help/sasl-xoauth2-smtp-imap-pop-protocol-exchange.html
@@ -125,6 +141,8 @@ def preset(provider: str, region: str = "") -> Preset:
         smtp_security=setting(f"FRONTDESK_{key}_SMTP_SECURITY", base.smtp_security),
         authorize_url=setting(f"FRONTDESK_{key}_AUTHORIZE_URL", base.authorize_url),
         token_url=setting(f"FRONTDESK_{key}_TOKEN_URL", base.token_url),
+        revoke_url=setting(f"FRONTDESK_{key}_REVOKE_URL", base.revoke_url),
+        revoke_in_query=base.revoke_in_query,
         scopes=tuple(s.strip() for s in setting(f"FRONTDESK_{key}_SCOPES").split(",") if s.strip())
         or base.scopes,
         scope_separator=base.scope_separator,

@@ -318,6 +318,16 @@ class UnipileClient:
     def get_account(self, account_id: str) -> dict[str, Any]:
         return self._json("GET", f"/accounts/{quote(account_id, safe='')}")
 
+    def delete_account(self, account_id: str) -> None:
+        """v1: ``DELETE /api/v1/accounts/{id}`` ("Delete an account": unlinks it from
+        Unipile; provider sessions are revoked where supported, by default).
+        https://developer.unipile.com/reference/accountscontroller_deleteaccount"""
+        self._request("DELETE", f"/accounts/{quote(account_id, safe='')}")
+
+    def delete_webhook_endpoint(self, endpoint_id: str) -> None:
+        """v2 only (``DELETE /v2/webhooks/endpoints/{id}``, unipile-python WebhooksApi)."""
+        raise UnipileError(400, "v1 has no webhook endpoints")
+
 
 SECRET_HEADER = "X-Frontdesk-Webhook-Secret"  # v1 only: v2 endpoints have no custom headers
 # v1: every event a channel reacts to, per source. The account-status default leaves out
@@ -489,6 +499,16 @@ class UnipileV2Client(UnipileClient):
         if isinstance(found.get("secret"), str):
             credentials["webhook_signing_secret"] = found["secret"]
         return [endpoint_id]
+
+    def delete_account(self, account_id: str) -> None:
+        """Not in the v2 contract Frontdesk follows (/work/shared/reference/unipile.md):
+        Unipile's v2 reference has a "Remove an Account" page, but its method and path are
+        not in any text checked, so Frontdesk does not guess them."""
+        raise UnipileError(400, "removing a v2 account is not documented")
+
+    def delete_webhook_endpoint(self, endpoint_id: str) -> None:
+        """``DELETE /v2/webhooks/endpoints/{id}`` (unipile-python ``docs/WebhooksApi.md``)."""
+        self._request("DELETE", f"/webhooks/endpoints/{quote(endpoint_id, safe='')}")
 
     def hosted_link(self, link: HostedLink) -> str:
         """v2: ``POST /v2/auth/link`` (CreateAuthLinkRequest: ``providers``, ``expires_on``,

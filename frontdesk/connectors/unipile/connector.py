@@ -73,6 +73,8 @@ from frontdesk.connectors.unipile.client import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from django.urls import URLPattern, URLResolver
 
     from frontdesk.inbox.models import ChannelAccount
@@ -287,6 +289,52 @@ class UnipileConnector(Connector):
             channel.config.get("dsn", ""),
             channel.credentials.get("api_key", ""),
         )
+
+    def revoke(self, channel: ChannelAccount, others: Sequence[ChannelAccount] = ()) -> str:
+        """v1: the account is deleted at Unipile (``DELETE /api/v1/accounts/{id}``), unless
+        another live channel holds the same account. v2: Frontdesk's contract documents no
+        account removal, so the account stays in Unipile's dashboard; the webhook endpoint
+        this channel registered is deleted when no other live channel on the same key uses
+        it."""
+        account_id = str(channel.config.get("account_id") or "")
+        if not account_id:
+            return ""  # never given an account: nothing at Unipile
+        client = self.client(channel)
+        same_key = [
+            o
+            for o in others
+            if o.config.get("dsn", "") == channel.config.get("dsn", "")
+            and api_version(o) == api_version(channel)
+            and o.credentials.get("api_key") == channel.credentials.get("api_key")
+        ]
+        try:
+            if api_version(channel) == "v1":
+                if any(o.config.get("account_id") == account_id for o in same_key):
+                    return ""
+                try:
+                    client.delete_account(account_id)
+                except UnipileError as exc:
+                    if exc.status != 404:  # already gone at Unipile: what removing wanted
+                        raise
+                return f"Unipile was asked to delete the {self.kind_label} account"
+            endpoint = str(channel.credentials.get("webhook_endpoint_id") or "")
+            if endpoint and not any(
+                o.credentials.get("webhook_endpoint_id") == endpoint for o in same_key
+            ):
+                try:
+                    client.delete_webhook_endpoint(endpoint)
+                except UnipileError as exc:
+                    if exc.status != 404:
+                        raise
+                return (
+                    "Unipile's webhook endpoint for it was deleted; the account itself stays "
+                    "in your Unipile dashboard (Unipile's v2 API documents no way to remove it)"
+                )
+            return ""
+        except UnipileUnreachable as exc:
+            raise ProviderCallError(str(exc), retry=True) from None
+        except UnipileError as exc:
+            raise ProviderCallError(f"Unipile answered HTTP {exc.status}: {exc.message}") from None
 
     def normalize_handle(self, value: str) -> str:
         return value.strip()

@@ -211,7 +211,7 @@ def _drop_stuck_channels(workspace_id: int) -> None:
         config__account_id="",
         removed_at__isnull=True,
     ):
-        remove_channel(stuck)
+        remove_channel(stuck, at_provider=False)  # never given an account: nothing there
 
 
 def continue_to_unipile(request: HttpRequest, pending_id: int) -> HttpResponse:

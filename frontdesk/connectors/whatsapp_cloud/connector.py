@@ -319,6 +319,30 @@ class WhatsAppCloudConnector(Connector):
             return str(template.get("text") or "").strip()  # shown as its filled-in text
         return text
 
+    # --- removal -----------------------------------------------------------------------
+    def revoke(self, channel: ChannelAccount, others: Sequence[ChannelAccount] = ()) -> str:
+        """The app stops taking the WhatsApp Business Account's webhooks (``DELETE
+        /{waba-id}/subscribed_apps``, Graph API "WhatsApp Business Account Subscribed
+        Apps"), unless another live channel is on the same account. The number, the
+        account and the access token stay the business's own, in Meta's Business Manager."""
+        waba_id = str(channel.config.get("waba_id") or "")
+        if not waba_id or not channel.credentials.get("access_token"):
+            return ""
+        root = channel.config.get("graph_url") or DEFAULT_GRAPH_URL
+        if any(
+            o.config.get("waba_id") == waba_id
+            and (o.config.get("graph_url") or DEFAULT_GRAPH_URL) == root
+            for o in others
+        ):
+            return ""
+        try:
+            graph_for(channel).request("DELETE", f"{waba_id}/subscribed_apps")
+        except GraphError as exc:
+            raise ProviderCallError(exc.reason, retry=exc.transient) from None
+        except GraphUnreachable as exc:
+            raise ProviderCallError(str(exc), retry=True) from None
+        return "Meta no longer sends this WhatsApp Business Account's messages to Frontdesk"
+
     # --- read receipts -----------------------------------------------------------------
     def read_receipts_on(self, channel: ChannelAccount) -> bool:
         return bool(channel.config.get("mark_read", True))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from frontdesk.connectors.base import ProviderCallError
 from frontdesk.inbox import events
 from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import (
@@ -18,6 +21,8 @@ from frontdesk.inbox.models import (
     Message,
 )
 from frontdesk.inbox.tasks import sync_channel
+
+log = logging.getLogger(__name__)
 
 
 def set_channel_status(
@@ -71,19 +76,52 @@ def save_connection(
     return channel
 
 
-def remove_channel(channel: ChannelAccount) -> ChannelAccount:
+@dataclass(frozen=True)
+class Removal:
+    """A removed channel, and what its provider was told: ``done`` what was undone there
+    ("" nothing to undo), ``problem`` why the provider could not be told ("" it was)."""
+
+    channel: ChannelAccount
+    done: str = ""
+    problem: str = ""
+
+
+def remove_channel(channel: ChannelAccount, *, at_provider: bool = True) -> Removal:
     """Remove a channel for good: disconnected, its credentials erased, gone from the
     sidebar and Apps; replies still queued on it fail with the reason. Its conversations
     and messages stay (the row is kept, so every foreign key and idempotency key holds on
-    both databases) and read as from a removed channel."""
+    both databases) and read as from a removed channel.
+
+    First the connector undoes at the provider what connecting set up
+    (``Connector.revoke``: a revoked grant, a deleted account link), while the credentials
+    are still there. A provider that cannot be reached or refuses never keeps the channel
+    here: the problem is logged, kept as the removed channel's last error, and returned."""
+    done, problem = "", ""
+    if at_provider and channel.removed_at is None:
+        others = list(
+            ChannelAccount.objects.filter(provider=channel.provider, removed_at=None).exclude(
+                pk=channel.pk
+            )
+        )
+        try:
+            done = channel.connector.revoke(channel, others)
+        except ProviderCallError as exc:
+            problem = exc.reason
+        except Exception as exc:  # a connector's bug must not keep a channel an admin removes
+            log.exception("channel %s: revoking at the provider failed", channel.pk)
+            problem = f"an unexpected error ({exc.__class__.__name__})"
+        if problem:
+            log.warning(
+                "channel %s removed, but its provider was not told: %s", channel.pk, problem
+            )
     with transaction.atomic():
         locked = ChannelAccount.objects.select_for_update().get(pk=channel.pk)
         if locked.removed_at is not None:
-            return locked
+            return Removal(locked)
         locked.removed_at = timezone.now()
         locked.status = ChannelStatus.DISCONNECTED
         locked.credentials = {}
-        locked.last_error = ""
+        locked.last_error = f"Not undone at the provider: {problem}"[:2000] if problem else ""
         locked.save(update_fields=["removed_at", "status", "credentials_encrypted", "last_error"])
         for message in Message.objects.filter(
             channel=locked, direction=Direction.OUTBOUND, status=DeliveryStatus.QUEUED
@@ -96,7 +134,7 @@ def remove_channel(channel: ChannelAccount) -> ChannelAccount:
             message.save(update_fields=["status", "error", "claimed_until"])
             events.message_status(message)
         events.channel_status(locked)
-    return locked
+    return Removal(locked, done, problem)
 
 
 def record_import_progress(channel_id: int, done: int, total: int) -> None:

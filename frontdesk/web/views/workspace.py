@@ -59,12 +59,20 @@ def remove_channel(request: HttpRequest, channel_id: int) -> HttpResponse:
     member = current_member(request)
     if not member.is_admin:
         return HttpResponseForbidden("Only owners and admins can remove connected accounts.")
-    channel = remove(_live_channel(member, channel_id))
+    removal = remove(_live_channel(member, channel_id))
+    name = removal.channel.name
     messages.success(
         request,
-        f"{channel.name} is removed. Its conversations stay in the inbox, marked as from a"
-        " removed channel.",
+        f"{name} is removed. Its conversations stay in the inbox, marked as from a removed"
+        " channel." + (f" {removal.done}." if removal.done else ""),
     )
+    if removal.problem:
+        messages.warning(
+            request,
+            f"{removal.channel.connector.label} was not told that {name} is gone"
+            f" ({removal.problem}). Remove the account, or Frontdesk's access to it, in"
+            " the provider's own settings.",
+        )
     return redirect("apps")
 
 

@@ -157,6 +157,9 @@ class GraphPeer:
             def do_POST(self) -> None:
                 peer._handle(self, "POST")
 
+            def do_DELETE(self) -> None:
+                peer._handle(self, "DELETE")
+
         self.server = start_server(Handler)
 
     # --- addresses -----------------------------------------------------------------------
@@ -238,6 +241,10 @@ class GraphPeer:
             return self._upload(h, call)
         if method == "POST" and segments == [self.waba_id, "subscribed_apps"]:
             self.subscribed.append(self.waba_id)
+            return self._json(h, 200, {"success": True})
+        if method == "DELETE" and segments == [self.waba_id, "subscribed_apps"]:
+            # "Unsubscribe your app from a WABA's webhooks": answers {"success": true}.
+            self.subscribed = [w for w in self.subscribed if w != self.waba_id]
             return self._json(h, 200, {"success": True})
         if method == "POST" and segments == [self.phone_number_id, "register"]:
             body = json.loads(call.body or b"{}")

@@ -13,7 +13,7 @@ v1: ``X-API-KEY``; ``GET /chats``, ``GET /chats/{id}/messages`` (newest first, `
 ``GET /messages/{id}/attachments/{id}``, ``POST /chats/{id}/messages`` and ``POST /chats``
 (multipart, 201 ``MessageSent`` / ``ChatStarted``), ``GET/POST /webhooks`` (a listed webhook
 has ``account_ids`` as ``{id, name, type}`` objects and no ``source``), ``GET
-/accounts/{id}``, ``POST /hosted/accounts/link`` (200 ``HostedAuthUrl``). Webhooks are
+/accounts/{id}`` and ``DELETE /accounts/{id}``, ``POST /hosted/accounts/link`` (200 ``HostedAuthUrl``). Webhooks are
 delivered only for the events they subscribed to, with the headers registered with them.
 
 v2: ``X-API-KEY``; RFC 7807 errors ``{object: "Error", type, status, title, detail,
@@ -22,7 +22,8 @@ req_id}``; lists ``{object, data, next_cursor}``; chats (``user_id``, ``user``,
 (``sender {id, display_name, profile_url, public_picture_url}``, attachments with
 ``filename``/``is_unavailable``) in v2 shape; ``POST /v2/{account}/chats/{chat}/messages/send``
 and ``POST /v2/{account}/chats/send`` as JSON (files as base64 ``{content, content_type,
-filename}``); ``GET/POST /v2/webhooks/endpoints/`` (``{url, trigger_events}``, the answer
+filename}``); ``GET/POST /v2/webhooks/endpoints/`` and ``DELETE
+/v2/webhooks/endpoints/{id}`` (``{url, trigger_events}``, the answer
 and the listing carry the endpoint's ``secret``); ``POST /v2/auth/link`` (``{expires_on,
 redirect_uri, providers, state?, account_id?}``) and ``GET /v2/accounts/{id}``. Events are
 ``{id, created_at, account_id, type, payload}``, posted to each endpoint subscribed to the
@@ -262,6 +263,9 @@ class UnipilePeer:
 
             def do_POST(self) -> None:
                 peer._handle(self, "POST")
+
+            def do_DELETE(self) -> None:
+                peer._handle(self, "DELETE")
 
         self.server = start_server(Handler, port=port)
 
@@ -708,6 +712,11 @@ class UnipilePeer:
             if account is None:
                 raise Refused(404, "resource_not_found", "Account not found")
             return 200, {"object": "Account", "id": segs[1], "type": account["provider"]}, {}
+        if r.method == "DELETE" and len(segs) == 2 and segs[0] == "accounts":
+            # "Delete an account" (AccountsController_deleteAccount): unlinks it from Unipile.
+            if self.accounts.pop(segs[1], None) is None:
+                raise Refused(404, "resource_not_found", "Account not found")
+            return 200, {"object": "AccountDeleted"}, {}
         if segs == ["webhooks"]:
             if r.method == "GET":
                 listed = [self._listed_webhook(w) for w in self.webhooks]
@@ -786,6 +795,13 @@ class UnipilePeer:
             self.endpoints.append(endpoint)
             return 200, endpoint, {}
         segs = [s for s in segs if s]
+        if r.method == "DELETE" and len(segs) == 3 and segs[:2] == ["webhooks", "endpoints"]:
+            # WebhooksApi ``DELETE /v2/webhooks/endpoints/{id}`` (Frontdesk reads the status).
+            found = [e for e in self.endpoints if e["id"] == segs[2]]
+            if not found:
+                raise Refused(404, "resource_not_found", "Webhook endpoint not found")
+            self.endpoints.remove(found[0])
+            return 200, {"object": "WebhookEndpointDeleted", "id": segs[2]}, {}
         if r.method == "POST" and segs == ["auth", "link"]:
             body = _v2_auth_link(_json_object(r, v2=True))
             token = self.new_id("hosted")
