@@ -75,6 +75,11 @@ class Lead(models.Model):
         ]
         indexes = [
             models.Index(fields=["workspace", "stage", "-updated_at"], name="lead_ws_stage_recent"),
+            # The board's count and value per stage and currency, read from the index alone
+            # (the table has every other field: summing from it read all 50,000 leads).
+            models.Index(
+                fields=["workspace", "stage", "currency", "value"], name="lead_ws_stage_sums"
+            ),
             models.Index(fields=["workspace", "owner", "stage"], name="lead_ws_owner_stage"),
             models.Index(fields=["contact"], name="lead_contact"),
             # The list view's sorts (keyset on the id) and its source filter.
@@ -226,6 +231,12 @@ class Deal(models.Model):
         indexes = [
             models.Index(fields=["stage", "-updated_at", "-id"], name="deal_stage_recent"),
             models.Index(fields=["workspace", "pipeline", "status"], name="deal_pipeline_status"),
+            # The board's count and value per stage and the forecast's open value per stage
+            # and currency, read from the index alone.
+            models.Index(
+                fields=["workspace", "pipeline", "stage", "status", "currency", "value"],
+                name="deal_board_sums",
+            ),
             models.Index(fields=["workspace", "-created_at", "-id"], name="deal_ws_created"),
             models.Index(fields=["workspace", "-updated_at", "-id"], name="deal_ws_updated"),
             models.Index(fields=["contact"], name="deal_contact"),

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -113,6 +113,10 @@ class Contact(models.Model):
             models.Index(fields=["workspace", "name", "id"], name="contact_ws_name"),
             models.Index(fields=["workspace", "company", "id"], name="contact_ws_company"),
             models.Index(fields=["workspace", "updated_at", "id"], name="contact_ws_updated"),
+            # Duplicate suggestions: the same name at the same company, in any case.
+            models.Index(
+                F("workspace"), Lower("name"), Lower("company"), name="contact_ws_name_company_ci"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -157,6 +161,10 @@ class ContactHandle(models.Model):
             models.UniqueConstraint(
                 fields=["workspace", "kind", "value"], name="handle_unique_in_workspace"
             )
+        ]
+        indexes = [
+            # Duplicate suggestions: the same email address in any case.
+            models.Index(F("workspace"), F("kind"), Lower("value"), name="handle_ws_kind_value_ci")
         ]
 
     def __str__(self) -> str:

@@ -77,12 +77,14 @@ def board(pipeline: Pipeline, owner_id: int | None = None) -> list[Column]:
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
     columns = {s.pk: Column(s) for s in stages}
+    # Grouped in the order of the ``deal_board_sums`` index (status too), so the database
+    # reads that index alone and needs no sort.
     per_currency = (
         rows.order_by()
-        .values_list("stage_id", "currency")
+        .values_list("stage_id", "status", "currency")
         .annotate(n=Count("id"), total=Sum("value"))
     )
-    for stage_id, currency, n, total in per_currency:
+    for stage_id, _status, currency, n, total in per_currency:
         column = columns.get(stage_id)
         if column is None:
             continue
@@ -120,16 +122,23 @@ def forecast(pipeline: Pipeline, now: datetime | None = None) -> list[Forecast]:
     def line(currency: str) -> Forecast:
         return totals.setdefault(currency, Forecast(currency))
 
-    open_rows = (
-        rows.filter(status=DealStatus.OPEN)
-        .values_list("currency", "stage__probability")
-        .annotate(total=Sum("value"))
+    # Per stage (read from the ``deal_board_sums`` index alone, in its order), weighted
+    # here by each stage's probability: joining the stages read every open deal's row.
+    open_rows = [
+        (stage_id, currency, total)
+        for stage_id, status, currency, total in rows.values_list(
+            "stage_id", "status", "currency"
+        ).annotate(total=Sum("value"))
+        if status == DealStatus.OPEN and total is not None
+    ]
+    probabilities = dict(
+        Stage.objects.filter(pk__in={stage_id for stage_id, _, _ in open_rows}).values_list(
+            "pk", "probability"
+        )
     )
-    for currency, probability, total in open_rows:
-        if total is None:
-            continue
+    for stage_id, currency, total in open_rows:
         line(currency).open_value += total
-        line(currency).weighted_value += total * probability / 100
+        line(currency).weighted_value += total * probabilities[stage_id] / 100
     won = (
         rows.filter(status=DealStatus.WON, closed_at__gte=month_start)
         .values_list("currency")

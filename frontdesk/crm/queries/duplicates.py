@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Lower
 
 from frontdesk.inbox.models import Contact, ContactHandle, HandleKind
 
@@ -37,25 +38,29 @@ def duplicates_of(contact: Contact) -> list[Suggestion]:
         if reason not in reasons:
             reasons.append(reason)
 
+    # Compared in lower case on both sides, as the ``*_ci`` indexes hold them (an iexact
+    # lookup read every address and every contact of the workspace).
     match = Q(pk__in=[])
     for h in handles:
         if h.kind == HandleKind.EMAIL:
-            match |= Q(kind=HandleKind.EMAIL, value__iexact=h.value)
+            match |= Q(kind=HandleKind.EMAIL, value_ci=Lower(Value(h.value)))
         else:
             match |= Q(kind=HandleKind.PHONE, value__in=_phone_forms(h.value))
     if handles:
         for contact_id, kind, value in (
-            ContactHandle.objects.filter(match, workspace_id=ws)
+            ContactHandle.objects.alias(value_ci=Lower("value"))
+            .filter(match, workspace_id=ws)
             .exclude(contact_id=contact.pk)
             .values_list("contact_id", "kind", "value")[: LIMIT * 4]
         ):
             add(contact_id, f"same {'email' if kind == HandleKind.EMAIL else 'phone'} {value}")
     if contact.name.strip() and contact.company.strip():
         for contact_id in (
-            Contact.objects.filter(
+            Contact.objects.alias(name_ci=Lower("name"), company_ci=Lower("company"))
+            .filter(
                 workspace_id=ws,
-                name__iexact=contact.name.strip(),
-                company__iexact=contact.company.strip(),
+                name_ci=Lower(Value(contact.name.strip())),
+                company_ci=Lower(Value(contact.company.strip())),
             )
             .exclude(pk=contact.pk)
             .values_list("pk", flat=True)[:LIMIT]
