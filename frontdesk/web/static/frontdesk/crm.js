@@ -171,6 +171,61 @@
     move(card, column);
   });
 
+  /* A board's redraw (fd:leads / fd:deals: a live event, or our own move) waits while one of
+     its cards' Move menus is open, its move is on its way, or a card is being dragged: the
+     swap would close the menu or drop the card from under the mouse. It happens once, when
+     the menu closes, the move's answer is in, or the drag ends. */
+  var waiting = {};  // board name -> a redraw was held back
+
+  function busy(board) {
+    return !!(dragged || board.querySelector("details.card-move[open], form.card-moving"));
+  }
+
+  function redrawWaiting() {
+    Object.keys(waiting).forEach(function (name) {
+      var board = document.querySelector('[data-board="' + name + '"]');
+      if (!waiting[name] || !board || busy(board)) return;
+      waiting[name] = false;
+      if (window.htmx) htmx.trigger(document.body, "fd:" + name);
+    });
+  }
+
+  function redraw(e) {  // the board's own GET, about to leave or to be swapped in
+    var board = e.target;
+    return board.matches && board.matches("[data-board]") && e.detail.elt === board ? board : null;
+  }
+  document.addEventListener("htmx:confirm", function (e) {
+    var board = redraw(e);
+    if (!board || e.detail.verb !== "get") return;
+    waiting[board.dataset.board] = busy(board);
+    if (waiting[board.dataset.board]) e.preventDefault();
+  });
+  // A menu opened while the redraw was on its way: this answer is dropped, the next one waits.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var board = redraw(e);
+    if (!board || !busy(board)) return;
+    e.detail.shouldSwap = false;
+    waiting[board.dataset.board] = true;
+  });
+
+  // A stage chosen in a card's menu: the menu closes, the board redraws on the move's answer.
+  document.addEventListener("submit", function (e) {
+    var menu = e.target.closest && e.target.closest("details.card-move");
+    if (!menu) return;
+    e.target.classList.add("card-moving");
+    menu.open = false;
+  }, true);
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (e.target.classList && e.target.classList.contains("card-moving")) {
+      e.target.classList.remove("card-moving");
+      redrawWaiting();
+    }
+  });
+  document.addEventListener("toggle", function (e) {
+    if (e.target.matches && e.target.matches("details.card-move") && !e.target.open) redrawWaiting();
+  }, true);
+  document.addEventListener("dragend", redrawWaiting);  // after the one above: dragged is null
+
   /* A deal dropped on a lost stage: the reason is asked in a small dialog. */
   function askReason(card, column) {
     var dialog = document.getElementById("lost-dialog");
