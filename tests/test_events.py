@@ -255,6 +255,21 @@ def test_channel_progress(channel, emitted):
     assert emitted(record_import_progress, channel.pk, 5, 5) == []  # nothing was importing
 
 
+def test_channel_progress_without_a_total(channel, emitted):
+    """A provider that gives no total (Unipile): the count alone, then (done, done) ends it."""
+    assert [e["text"] for e in emitted(record_import_progress, channel.pk, 0, -1)] == [
+        "Importing: 0 messages so far"
+    ]
+    [moved] = emitted(record_import_progress, channel.pk, 1240, -1)
+    assert moved["text"] == "Importing: 1,240 messages so far" and moved["synced_at"] is None
+    channel.refresh_from_db()
+    assert channel.import_progress == {"done": 1240, "total": None}
+    [finished] = emitted(record_import_progress, channel.pk, 1300, 1300)
+    channel.refresh_from_db()
+    assert finished["text"] == "" and channel.import_progress is None
+    assert finished["synced_at"] == channel.last_synced_at.isoformat()
+
+
 def test_lead_created_and_updated(owner, inbound, emitted):
     """The CRM's own events (``crm/events.py``; its timeline lines are the CRM's tests')."""
     conversation = inbound("Hello").conversation

@@ -156,7 +156,8 @@ class SyncPage:
     # registered webhook's secret): the whole new value, stored encrypted. None: unchanged.
     credentials: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
-    # A history import's progress, (done, total) messages; shown live. done >= total ends it.
+    # A history import's progress, (done, total) messages; shown live. done >= total ends it
+    # (total ``UNKNOWN_TOTAL``: the provider gives none; see ``ImportProgress``).
     progress: tuple[int, int] | None = None
     # The channel was synced now ("synced 2 minutes ago").
     synced: bool = False
@@ -280,9 +281,14 @@ class OutboundMessage:
 # or a quote of any part finds the reply.
 PartsSent = Callable[[Sequence[str]], None]
 # A history import's progress, reported by ``Connector.sync``: (done, total) messages; the
-# total may be an estimate. The inbox stores it and shows it live ("Importing: 1,240 of
-# ~3,000 messages"); done >= total ends it.
+# total may be an estimate, or ``UNKNOWN_TOTAL`` when the provider gives none (Unipile lists
+# chats and messages without an account-wide count). The inbox stores it and shows it live
+# ("Importing: 1,240 of ~3,000 messages", or "Importing: 1,240 messages so far"); a known
+# total with done >= total ends it (so an import without a total ends with (done, done)).
 ImportProgress = Callable[[int, int], None]
+
+
+UNKNOWN_TOTAL = -1
 
 
 def no_progress(done: int, total: int) -> None:

@@ -61,8 +61,8 @@ class ChannelAccount(EncryptedCredentials, models.Model):
     # without credentials, so its conversations keep their history; it is gone from the
     # sidebar, Apps & integrations and the API's list.
     removed_at = models.DateTimeField(null=True, blank=True)
-    # A history import under way: {"done": int, "total": int} messages (the total may be an
-    # estimate), reported by the connector's sync and stored by the inbox
+    # A history import under way: {"done": int, "total": int|None} messages (the total may be
+    # an estimate; None: the provider gives none), reported by the connector's sync and stored by the inbox
     # (actions/channel.record_import_progress); None when no import is running.
     import_progress = models.JSONField(null=True, blank=True)
 
@@ -74,10 +74,14 @@ class ChannelAccount(EncryptedCredentials, models.Model):
 
     @property
     def import_text(self) -> str:
-        """ "Importing: 1,240 of ~3,000 messages" while a history import runs, else ""."""
-        progress = self.import_progress or {}
-        done, total = int(progress.get("done", 0)), int(progress.get("total", 0))
-        return f"Importing: {done:,} of ~{total:,} messages" if done < total else ""
+        """ "Importing: 1,240 of ~3,000 messages" while a history import runs ("Importing:
+        1,240 messages so far" when the provider gives no total), else ""."""
+        if self.import_progress is None:
+            return ""
+        done, total = int(self.import_progress.get("done") or 0), self.import_progress.get("total")
+        if total is None:
+            return f"Importing: {done:,} messages so far"
+        return f"Importing: {done:,} of ~{int(total):,} messages" if done < int(total) else ""
 
     @property
     def connector(self):

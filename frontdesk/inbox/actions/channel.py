@@ -141,12 +141,13 @@ def record_import_progress(channel_id: int, done: int, total: int) -> None:
     """A connector's report on its history import (``ImportProgress``): stored for the Apps
     page and the sidebar and told to the workspace live. ``done >= total`` ends the import:
     the channel was synced now. A report with no import running and none starting is a
-    no-op (most syncs have nothing to import)."""
+    no-op (most syncs have nothing to import). A negative total (``UNKNOWN_TOTAL``): the
+    provider gives none, so the count is shown without one."""
     channel = ChannelAccount.objects.filter(pk=channel_id).first()
     if channel is None:
         return
-    if done < total:
-        channel.import_progress = {"done": max(done, 0), "total": total}
+    if total < 0 or done < total:
+        channel.import_progress = {"done": max(done, 0), "total": total if total >= 0 else None}
         channel.save(update_fields=["import_progress"])
     elif channel.import_progress is not None:
         channel.import_progress, channel.last_synced_at = None, timezone.now()
