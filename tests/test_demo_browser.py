@@ -46,16 +46,33 @@ def demo(tmp_path_factory) -> Iterator[tuple[str, str, str, Path]]:
         yield base, printed.group(1), printed.group(2), data
 
 
-def test_reply_on_whatsapp_see_the_ticks_and_the_answer_then_convert(demo, browser, shots):
-    from playwright.sync_api import expect
-
+def logged_in(browser, demo, width: int = 1280, height: int = 800):
     base, email, password, _ = demo
-    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
     page.goto(f"{base}/login/")
     page.fill("#id_username", email)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
+    return page
+
+
+def open_thread(page, name: str) -> None:
+    """Open ``name``'s conversation from the inbox (searching for it when the list is long)."""
+    row = page.locator("#rows .row", has_text=name)
+    if not row.count():
+        page.goto(page.url.split("?")[0] + "?q=" + name.replace(" ", "+"))
+    page.locator("#rows .row", has_text=name).first.click()
+    from playwright.sync_api import expect
+
+    expect(page.locator("#thread .thread-title")).to_have_text(name)
+
+
+def test_reply_on_whatsapp_see_the_ticks_and_the_answer_then_convert(demo, browser, shots):
+    from playwright.sync_api import expect
+
+    base = demo[0]
+    page = logged_in(browser, demo)
     expect(page.locator("body")).to_contain_text("Demo: the clients are simulated")
 
     page.goto(f"{base}/apps/")
@@ -105,3 +122,61 @@ def test_a_new_client_writes_in_by_itself(demo, browser):
     newcomers = "Zoe Martins|Omar Haddad|Lena Fischer|Carlos Ruiz"
     expect(page.locator("#rows")).to_contain_text(re.compile(newcomers), timeout=60_000)
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize(
+    ("client", "reply", "via"),
+    [
+        ("Laura Chen", "Thanks Laura! Happy to.", "sent from LinkedIn"),
+        ("Aisha Bello", "Received, thank you Aisha!", "sent from WhatsApp"),
+        ("Lucas Bernard", "Sure, sending it over in a minute.", "sent through the API"),
+    ],
+)
+def test_seeded_replies_read_as_the_teams_own_read_replies(
+    demo, browser, shots, client, reply, via
+):
+    """Replies imported with a channel's history (written in LinkedIn's or WhatsApp's own
+    app, or by the website's chat) are the team's: the workspace's name, a quiet note of
+    where they were sent from, and their real ticks (read), never "Sent elsewhere"."""
+    from playwright.sync_api import expect
+
+    for width, height in ((1280, 800), (390, 844)):
+        page = logged_in(browser, demo, width, height)
+        open_thread(page, client)
+        mine = page.locator("#messages .msg.outbound", has_text=reply)
+        expect(mine).to_have_count(1)
+        expect(mine).to_have_attribute("data-status", "read")
+        expect(mine.locator(".author")).to_have_text("Northwind Studio")
+        expect(mine.locator(".via")).to_have_text(via)
+        expect(mine.locator(".ticks")).to_have_text("✓✓")
+        expect(mine.locator(".delivery-label")).to_have_text("Read")
+        expect(page.locator("#thread")).not_to_contain_text("Sent elsewhere")
+        slug = client.split()[0].lower()
+        page.screenshot(path=str(shots / f"demo-imported-reply-{slug}-{width}.png"))
+        page.context.close()
+
+
+def test_reply_on_the_website_chat_see_the_ticks_and_the_answer(demo, browser, shots):
+    """The website chat (the API channel) has a simulated visitor too: a reply is
+    delivered, then read, then answered a few seconds later, live."""
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, demo)
+    open_thread(page, "Hiroshi Tanaka")
+    expect(page.locator("#thread")).to_contain_text("spring workshop")
+    page.evaluate(WATCH_TICKS)
+    inbound_before = page.locator("#messages .msg.inbound").count()
+    page.fill("#reply-text", "Yes, it is in English. Shall we meet on Friday to talk it through")
+    page.keyboard.press("Enter")
+    mine = page.locator("#messages .msg.outbound", has_text="meet on Friday")
+    expect(mine).to_have_count(1)
+    expect(mine).to_have_attribute("data-status", "read", timeout=20_000)
+    expect(mine.locator(".ticks")).to_have_text("✓✓")
+    expect(mine.locator(".via")).to_have_count(0)  # written here, by the member
+    ticks = page.evaluate("window.__ticks")
+    assert ticks[-1] == "read" and "delivered" in ticks, ticks
+    assert ticks.index("delivered") < ticks.index("read"), ticks
+    answer = page.locator("#messages .msg.inbound").nth(inbound_before)
+    expect(answer).to_contain_text("that time works for me", timeout=20_000)
+    expect(answer.locator(".author")).to_have_text("Hiroshi Tanaka")
+    page.screenshot(path=str(shots / "demo-website-chat-answered.png"))

@@ -211,8 +211,45 @@ def test_a_message_sent_elsewhere_is_outbound_in_the_chats_conversation(linkedin
     mine = peer.add_message(chat, OWNER["provider_id"], "Sent from my phone", is_sender=True)
     assert post_v2(peer.v2_message_event(mine), linkedin).status_code == 200
     sent = Message.objects.get(provider_id=mine["id"])
-    assert sent.direction == "outbound" and sent.status == "sent"
+    # Unipile says it reached the phone (is_delivered): not a problem, a delivered reply
+    assert sent.direction == "outbound" and sent.status == "delivered"
     assert sent.conversation == Message.objects.get(provider_id=hello["id"]).conversation
+
+
+def test_a_reply_sent_from_linkedin_itself_reads_as_a_read_reply_in_the_thread(owner, peer):
+    """History the member wrote in LinkedIn's own app comes in with the backfill: in the
+    thread it is the team's reply (the workspace's name), read when Unipile says the client
+    has seen it, with a quiet "sent from LinkedIn", never a status that looks like a fault."""
+    chat = peer.add_chat("acc-li-1", OWNER, KIM, chat_id="chat-kim", minutes_ago=300)
+    peer.add_message(chat, KIM["provider_id"], "Are you free next week?", minutes_ago=300)
+    peer.add_message(
+        chat,
+        OWNER["provider_id"],
+        "Yes, Tuesday works.",
+        minutes_ago=290,
+        is_sender=True,
+        seen=True,
+    )
+    peer.add_message(
+        chat, OWNER["provider_id"], "Here is the agenda.", minutes_ago=280, is_sender=True
+    )
+    channel = make_channel(owner, peer, api_version="v2")
+    channel.connector.sync(channel)
+    read = Message.objects.get(channel=channel, text="Yes, Tuesday works.")
+    unseen = Message.objects.get(channel=channel, text="Here is the agenda.")
+    assert (read.direction, read.status) == ("outbound", "read")
+    assert (unseen.direction, unseen.status) == ("outbound", "delivered")
+
+    browser = Client()
+    browser.force_login(owner.user)
+    page = browser.get(f"/c/{read.conversation_id}/").content.decode()
+    assert "Sent elsewhere" not in page
+    start = page.rindex("<article", 0, page.index(f'id="m-{read.pk}"'))
+    article = page[start : page.index("</article>", start)]
+    assert 'class="msg outbound"' in article and 'data-status="read"' in article
+    assert f'<span class="author">{owner.workspace.name}</span>' in article
+    assert '<span class="via">sent from LinkedIn</span>' in article
+    assert "✓✓" in article and ">Read<" in article and "Retry" not in article
 
 
 def test_a_sent_message_in_a_chat_never_seen_asks_unipile_for_the_chat(linkedin, peer):

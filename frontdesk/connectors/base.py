@@ -61,6 +61,9 @@ class InboundMessage:
     reply_to_provider_id: str = ""
     sent_at: datetime | None = None
     outbound: bool = False  # sent from the connected account elsewhere (a phone, a mail client)
+    # An outbound message's delivery state as the provider knows it when it is imported
+    # ("delivered", "read"); empty: "sent".
+    delivery: str = ""
     attachments: list[InboundAttachment] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     # Facts the contact keeps when this message is new, the first value of each winning

@@ -189,7 +189,7 @@ def thread(
         at, pk = decode_cursor(before)
         qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk))
     rows = list(
-        qs.select_related("author_user", "reply_to")
+        qs.select_related("author_user", "reply_to", "channel")
         .prefetch_related("attachments")
         .order_by("-created_at", "-id")[: limit + 1]
     )

@@ -528,6 +528,7 @@ class UnipileConnector(Connector):
             reply_to_provider_id=_str((quoted or {}).get("id")),
             sent_at=parse_time(message.get("timestamp")),
             outbound=outbound,
+            delivery=_seen(message) if outbound else "",
             profile=_profile_links(profile),
             extra={
                 "unipile": {
@@ -862,6 +863,7 @@ class UnipileConnector(Connector):
             reply_to_provider_id=_str((quoted or {}).get("id")),
             sent_at=parse_time(message.get("timestamp")),
             outbound=outbound,
+            delivery=_seen(message) if outbound else "",
             profile=_profile_links(
                 {k: _str(person.get(k), 1000) for k in ("profile_url", "picture_url")}
             ),
@@ -882,6 +884,15 @@ class UnipileConnector(Connector):
                 }
             },
         )
+
+
+def _seen(message: dict[str, Any]) -> str:
+    """A message the account sent, as Unipile lists it: "read" when the other side has seen
+    it (v2 ``is_seen``; v1 ``seen``, which for a sent message means read by the recipient,
+    where the network tells), "delivered" when v2 says ``is_delivered``, else "" (sent)."""
+    if message.get("is_seen") is True or message.get("seen") in (True, 1, "1", "true"):
+        return "read"
+    return "delivered" if message.get("is_delivered") is True else ""
 
 
 # Unipile's standard attachment limit, whatever the network.

@@ -103,7 +103,7 @@ def _write(
         subject=item.subject[:500],
         provider_id=item.provider_id,
         reply_to=reply_to,
-        status=DeliveryStatus.SENT if item.outbound else "",
+        status=_imported_status(item),
         extra=item.extra,
         sent_at=item.sent_at,
         created_at=at,
@@ -127,6 +127,16 @@ def _write(
         _tell_the_assignee(conversation, message)
         route(channel, conversation)
     return IngestResult(message, conversation, created=True)
+
+
+def _imported_status(item: InboundMessage) -> str:
+    """An outbound message's delivery state: what the provider says (read, delivered), else
+    sent; an inbound message has none."""
+    if not item.outbound:
+        return ""
+    if item.delivery in (DeliveryStatus.DELIVERED, DeliveryStatus.READ):
+        return item.delivery
+    return DeliveryStatus.SENT
 
 
 def _tell_the_assignee(conversation: Conversation, message: Message) -> None:

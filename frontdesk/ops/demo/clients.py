@@ -5,6 +5,8 @@
 - A LinkedIn or WhatsApp-by-QR reply is read (Unipile's ``message.receipt.read``), then
   answered (``message.new``).
 - A mail sent through the demo's SMTP server is answered by mail, quoting it.
+- A website chat reply (the API channel) is delivered, then read, then answered, through
+  the API channel's own door (``/api/v1/channels/{id}/statuses`` and ``/messages``).
 - Every ``every`` seconds a new client writes, on each channel in turn.
 """
 
@@ -63,8 +65,9 @@ class Clients:
         self.rng = random.Random()
         self.stopped = threading.Event()
         self.newcomers = itertools.cycle(NEWCOMERS)
-        self.turns = itertools.cycle(["whatsapp", "linkedin", "email", "whatsapp_qr"])
+        self.turns = itertools.cycle(["whatsapp", "linkedin", "email", "website", "whatsapp_qr"])
         self.count = itertools.count(1)
+        self.website: tuple[int, str] | None = None  # the API channel: its id and secret
 
     def start(self) -> None:
         self.world.graph.on_sent = self.on_whatsapp_sent
@@ -133,6 +136,27 @@ class Clients:
             7, lambda: self.world.unipile_in(account_id, handle, name, answer_to(text, self.rng))
         )
 
+    # --- the website chat (API channel) -----------------------------------------------
+    def on_website_reply(self, body: dict[str, Any], given_id: str) -> None:
+        """The receiver acknowledged a reply (``given_id``): the visitor's widget shows it
+        delivered, then read, and the visitor answers."""
+        channel = self.website
+        if channel is None:
+            return
+        handle = str((body.get("to") or {}).get("handle") or "")
+        text = str(body.get("text") or "")
+
+        def tick(status: str) -> Callable[[], Any]:
+            return lambda: self.world.website_post(
+                channel, "statuses", {"id": given_id, "status": status}
+            )
+
+        self.later(1.5, tick("delivered"))
+        self.later(3.5, tick("read"))
+        if handle:
+            answer = answer_to(text, self.rng)
+            self.later(7, lambda: self.world.website_in(channel, handle, "", answer))
+
     # --- the mailbox ---------------------------------------------------------------------
     def on_mail(self, sender: str, recipients: list[str], mail: EmailMessage) -> None:
         if not recipients:
@@ -166,9 +190,14 @@ class Clients:
         name, text = next(self.newcomers)
         n = next(self.count)
         channel = channel or next(self.turns)
-        if channel == "email" and self.world.dovecot is None:
+        if (channel == "email" and self.world.dovecot is None) or (
+            channel == "website" and self.website is None
+        ):
             channel = "whatsapp"
-        if channel == "whatsapp":
+        if channel == "website" and self.website is not None:
+            handle = f"visitor-{self.rng.randrange(10**5, 10**6)}"
+            self.world.website_in(self.website, handle, name, text)
+        elif channel == "whatsapp":
             self.world.whatsapp_in(f"4915{self.rng.randrange(10**8, 10**9)}", name, "text", text)
         elif channel == "email":
             user = name.lower().replace(" ", ".")

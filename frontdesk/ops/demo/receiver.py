@@ -1,5 +1,6 @@
-"""A loopback stand-in for the demo API channel's callback: it checks the signature and
-acknowledges every reply with an id, so replies written in the demo turn "sent"."""
+"""A loopback stand-in for the demo API channel's callback (the website's chat widget): it
+checks the signature and acknowledges every reply with an id, so replies written in the demo
+turn "sent"; ``on_reply`` (the simulated visitor) then hears of it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def start_receiver(secret: str) -> tuple[ThreadingHTTPServer, str]:
+def start_receiver(
+    secret: str, on_reply: Callable[[dict, str], None] | None = None
+) -> tuple[ThreadingHTTPServer, str]:
+    """``on_reply(body, id)``: called with each acknowledged reply and the id it was given."""
+
     class Handler(BaseHTTPRequestHandler):
         count = 0
 
@@ -25,12 +31,16 @@ def start_receiver(secret: str) -> tuple[ThreadingHTTPServer, str]:
                 self.end_headers()
                 return
             Handler.count += 1
-            answer = json.dumps({"id": f"demo-out-{json.loads(body)['message_id']}"}).encode()
+            reply = json.loads(body)
+            given = f"demo-out-{reply['message_id']}"
+            answer = json.dumps({"id": given}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)
+            if on_reply is not None:
+                on_reply(reply, given)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

@@ -150,6 +150,7 @@ def seed_demo() -> Workspace:
                     handle=handle,
                     text=REPLIES[index % len(REPLIES)],
                     outbound=True,
+                    delivery="read",
                     sent_at=start + timedelta(minutes=20),
                 ),
             )

@@ -42,6 +42,21 @@ def kind_glyph(kind: str) -> str:
     return _KIND_GLYPHS.get(kind, str(kind)[:3])
 
 
+# Where a message the team sent outside Frontdesk came from, per channel kind (it was
+# imported: a history sync, the provider's echo of the phone's or the mail program's send).
+_SENT_FROM = {
+    "whatsapp": "sent from WhatsApp",
+    "linkedin": "sent from LinkedIn",
+    "email": "sent from your mail program",
+    "api": "sent through the API",
+}
+
+
+@register.filter
+def sent_from(kind: str) -> str:
+    return _SENT_FROM.get(kind, "sent outside Frontdesk")
+
+
 @register.filter
 def reltime(value: datetime | None) -> str:
     """5m, 3h, Mon, Nov 3, 2024-11-03: short enough for a list row."""

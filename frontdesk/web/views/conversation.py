@@ -182,7 +182,7 @@ def thread_older(request: HttpRequest, conversation_id: int) -> HttpResponse:
 def _rendered_messages():
     """Messages with what ``_message.html`` shows of them, as ``queries.thread`` loads them."""
     return Message.objects.select_related(
-        "author_user", "reply_to", "conversation__contact"
+        "author_user", "reply_to", "conversation__contact", "channel"
     ).prefetch_related("attachments")
 
 

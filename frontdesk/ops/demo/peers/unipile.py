@@ -356,7 +356,9 @@ class UnipilePeer:
         is_sender: bool = False,
         attachments: list[tuple[str, str, bytes]] | None = None,
         message_id: str | None = None,
+        seen: bool = False,
     ) -> dict[str, Any]:
+        """``seen``: for a message the account sent, read by the other side."""
         message_id = message_id or self.new_id("msg")
         chat = self.chats[chat_id]
         atts = []
@@ -386,7 +388,7 @@ class UnipilePeer:
             "is_sender": 1 if is_sender else 0,
             "attachments": atts,
             "reactions": [],
-            "seen": 0,
+            "seen": 1 if seen else 0,
             "hidden": 0,
             "deleted": 0,
         }
@@ -574,7 +576,7 @@ class UnipilePeer:
             "timestamp": message["timestamp"],
             "is_sender": bool(message["is_sender"]),
             "is_hidden": False,
-            "is_seen": False,
+            "is_seen": bool(message["seen"]),
             "is_delivered": True,
             "is_deleted": False,
             "is_edited": False,

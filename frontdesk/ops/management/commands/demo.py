@@ -76,15 +76,17 @@ class Command(BaseCommand):
         if seed_only:
             world.close()
             return
+        clients = Clients(world, every=new_client_every)
         channel = ChannelAccount.objects.filter(workspace=workspace, provider="api").first()
         receiver = None
-        if channel is not None:
-            receiver, url = start_receiver(channel.credentials["secret"])
+        if channel is not None:  # the website chat: its widget's backend, and its visitors
+            secret = channel.credentials["secret"]
+            clients.website = (channel.pk, secret)
+            receiver, url = start_receiver(secret, on_reply=clients.on_website_reply)
             point_demo_channels(workspace, url)
         settings.FRONTDESK_DEMO = True  # the sidebar says the clients are simulated
         os.environ["FRONTDESK_DEMO"] = "1"  # (and in any web process started from here)
         consumer = start_consumer()
-        clients = Clients(world, every=new_client_every)
         clients.start()
         self.stdout.write(f"Frontdesk demo at {base_url}/  (data in {settings.DATA_DIR})")
         self.stdout.flush()
