@@ -20,6 +20,7 @@ from frontdesk.inbox.models import (
     Message,
     MessageKind,
 )
+from frontdesk.inbox.sync import store_page, sync_run
 from tests.peers.callback import CallbackServer
 from tests.peers.unipile import API_KEY, UnipilePeer
 
@@ -37,6 +38,17 @@ def peer():
     server = UnipilePeer()
     yield server
     server.close()
+
+
+def register_webhooks(channel: ChannelAccount) -> list[str]:
+    """What a sync does first: the webhooks registered at Unipile, what that changed about
+    the channel (a v2 endpoint's token and secret) stored by the inbox."""
+    connector = channel.connector
+    ids, page = connector.register_webhooks(
+        channel, connector.client(channel), sync_run(channel).siblings
+    )
+    store_page(channel, page)
+    return ids
 
 
 def make_channel(membership, peer, account_id="acc-li-1", kind="linkedin", **config):
@@ -126,7 +138,7 @@ class Side:
 def side(request, owner, peer) -> Side:
     channel = make_channel(owner, peer, api_version=request.param)
     if request.param == "v2":
-        channel.connector.register_webhooks(channel, channel.connector.client(channel))
+        register_webhooks(channel)
         channel.refresh_from_db()
     return Side(request.param, channel, peer)
 

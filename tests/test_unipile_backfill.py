@@ -6,9 +6,17 @@ import pytest
 
 from frontdesk.connectors.unipile.connector import SECRET_HEADER, Backfill, parse_time, webhook_url
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
-from frontdesk.inbox.tasks import run_sync
+from frontdesk.inbox.sync import run_sync
 from tests.peers.unipile import UnipilePeer
-from tests.test_unipile import KIM, OWNER, Side, make_channel, post_hook, secret_of
+from tests.test_unipile import (
+    KIM,
+    OWNER,
+    Side,
+    make_channel,
+    post_hook,
+    register_webhooks,
+    secret_of,
+)
 
 LEE = {
     "provider_id": "ACoAALee0002",
@@ -71,7 +79,7 @@ def test_backfill_imports_the_window_once_with_paging(owner, peer, history):
         == 200
     )
 
-    channel.connector.sync(channel)
+    run_sync(channel)
 
     stored = Message.objects.filter(channel=channel)
     assert sorted(stored.values_list("text", flat=True)) == sorted(
@@ -120,7 +128,7 @@ def test_backfill_imports_the_window_once_with_paging(owner, peer, history):
         == 200
     )
     before = len(peer.requests)
-    channel.connector.sync(channel)
+    run_sync(channel)
     assert len(peer.requests) == before
     assert Message.objects.filter(channel=channel).count() == 7
     assert len(peer.webhooks) == 2
@@ -133,7 +141,7 @@ def test_after_the_backfill_each_conversation_shows_its_newest_message(
     """Unipile lists a chat's messages newest first: the older ones ingested after must not
     take over the preview shown beside the newest time."""
     channel = make_channel(owner, peer, api_version=version)
-    channel.connector.sync(channel)
+    run_sync(channel)
     for chat, newest in (("chat-kim", history["kim"][-1]), ("chat-lee", history["lee"][-1])):
         conversation = Conversation.objects.get(channel=channel, thread_key=chat)
         assert conversation.preview == newest["text"]
@@ -164,7 +172,7 @@ def test_backfill_resumes_after_a_failure_without_refetching_or_duplicating(
     )
 
     kim_fetches = len(peer.requests_to("GET", f"{root}/chats/chat-kim/messages"))
-    channel.connector.sync(channel)
+    run_sync(channel)
     channel.refresh_from_db()
     assert channel.sync_state["backfill"]["status"] == "done"
     assert channel.last_error == ""
@@ -195,9 +203,9 @@ def test_an_existing_webhook_is_not_registered_twice(owner, peer):
     """A sync that registered the webhooks but died before saving it: the next one finds
     them in Unipile's listing (accounts as objects, no source) and registers nothing."""
     channel = make_channel(owner, peer, backfill_days=0)
-    first = channel.connector.register_webhooks(channel, channel.connector.client(channel))
+    first = register_webhooks(channel)
     listed = peer.requests_to("GET", "/api/v1/webhooks")
-    channel.connector.sync(channel)
+    run_sync(channel)
     assert len(peer.webhooks) == 2
     assert len(peer.requests_to("GET", "/api/v1/webhooks")) == len(listed) + 1
     channel.refresh_from_db()
@@ -205,7 +213,7 @@ def test_an_existing_webhook_is_not_registered_twice(owner, peer):
     assert ChannelAccount.objects.get(pk=channel.pk).sync_state["backfill"]["status"] == "done"
     # Another account on the same DSN gets webhooks of its own.
     other = make_channel(owner, peer, account_id="acc-li-2", backfill_days=0)
-    other.connector.sync(other)
+    run_sync(other)
     assert len(peer.webhooks) == 4
 
 
@@ -213,7 +221,7 @@ def test_v1_webhooks_subscribe_to_every_account_status_the_channel_reacts_to(own
     """Unipile's default leaves out OK, CONNECTING and STOPPED: a channel put in error
     would never hear it is back. Frontdesk names every status it handles."""
     channel = make_channel(owner, peer, backfill_days=0)
-    channel.connector.sync(channel)
+    run_sync(channel)
     [status_hook] = peer.deliveries("account_status")
     assert {"ok", "stopped", "deleted", "credentials", "permissions", "creation_fail"} <= set(
         status_hook["events"]
@@ -237,7 +245,7 @@ def test_a_chat_that_jumps_to_the_top_during_the_backfill_is_not_missed(owner, p
             bumped.append(peer.add_message(max_chat, "ACoAAMax", "Hello again", minutes_ago=0))
 
     peer.on_request = bump
-    channel.connector.sync(channel)
+    run_sync(channel)
     assert bumped
     texts = set(
         Message.objects.filter(channel=channel, conversation__thread_key=max_chat).values_list(

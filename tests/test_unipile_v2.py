@@ -11,8 +11,9 @@ from django.test import Client
 from frontdesk.connectors.unipile.connector import SECRET_HEADER, Backfill, webhook_url
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Contact, Conversation, Message
+from frontdesk.inbox.sync import run_sync
 from tests.peers.unipile import API_KEY, UnipilePeer, with_query
-from tests.test_unipile import KIM, OWNER, make_channel, post_v2
+from tests.test_unipile import KIM, OWNER, make_channel, post_v2, register_webhooks
 
 WA_CLIENT = {"provider_id": "33612345678@s.whatsapp.net", "name": "Camille"}
 WA_OWNER = {"provider_id": "33700000000@s.whatsapp.net", "name": "Our number"}
@@ -30,7 +31,7 @@ def v2_channel(membership, peer, account_id="acc-li-1", kind="linkedin", **confi
     channel = make_channel(
         membership, peer, account_id=account_id, kind=kind, api_version="v2", **config
     )
-    channel.connector.register_webhooks(channel, channel.connector.client(channel))
+    register_webhooks(channel)
     channel.refresh_from_db()
     return channel
 
@@ -474,7 +475,7 @@ def test_backfill_pages_with_next_cursor_and_stops_at_the_window(owner, peer, mo
     other = peer.add_chat("acc-li-1", OWNER, {"provider_id": "ACoAALee", "name": "Lee Lead"})
     peer.add_message(other, "ACoAALee", "Lee here", minutes_ago=100)
     channel = make_channel(owner, peer, api_version="v2")
-    channel.connector.sync(channel)
+    run_sync(channel)
     stored = Message.objects.filter(channel=channel)
     assert sorted(stored.values_list("text", flat=True)) == sorted(
         [m["text"] for m in recent] + ["Lee here"]
@@ -493,7 +494,7 @@ def test_backfill_pages_with_next_cursor_and_stops_at_the_window(owner, peer, mo
     assert channel.sync_state["backfill"]["status"] == "done"
     assert channel.credentials["webhook_signing_secret"].startswith("whsec_")
     before = len(peer.endpoints)
-    channel.connector.sync(channel)
+    run_sync(channel)
     assert len(peer.endpoints) == before  # registered once
 
 
@@ -512,7 +513,7 @@ def test_v2_backfill_reads_a_chats_last_message_timestamp_to_stop_at_the_window(
     peer.add_message(stale, "ACoAAOld", "Long ago", minutes_ago=old)
     assert "timestamp" not in peer.v2_chat(peer.chats[stale])
     channel = make_channel(owner, peer, api_version="v2")
-    channel.connector.sync(channel)
+    run_sync(channel)
     assert list(Message.objects.values_list("text", flat=True)) == ["Recent"]
     assert peer.requests_to("GET", f"/v2/acc-li-1/chats/{recent}/messages")
     assert not peer.requests_to("GET", f"/v2/acc-li-1/chats/{stale}/messages")
@@ -662,7 +663,7 @@ def test_our_send_echoed_before_unipile_answers_is_stored_once(
     peer = UnipilePeer()
     try:
         channel = make_channel(owner, peer, api_version=version)
-        channel.connector.register_webhooks(channel, channel.connector.client(channel))
+        register_webhooks(channel)
         channel.refresh_from_db()
         if new_chat:
             peer.add_chat("acc-li-1", OWNER, {"provider_id": "ACoAAOther", "name": "Other"})
@@ -732,7 +733,7 @@ def test_profile_enrichment_keeps_an_edit_made_meanwhile_and_tells_the_inbox(
     }
     channel = make_channel(owner, peer, api_version=version)
     if version == "v2":
-        channel.connector.register_webhooks(channel, channel.connector.client(channel))
+        register_webhooks(channel)
         channel.refresh_from_db()
     chat = peer.add_chat("acc-li-1", OWNER, {**KIM, "name": ""})
     message = peer.add_message(chat, KIM["provider_id"], "Hello")
@@ -778,7 +779,7 @@ def test_channels_on_one_api_key_share_one_endpoint_and_foreign_accounts_are_ack
     # A sync that lost its state finds the endpoint in Unipile's listing.
     ChannelAccount.objects.filter(pk=first.pk).update(sync_state={})
     first.refresh_from_db()
-    first.connector.register_webhooks(first, first.connector.client(first))
+    register_webhooks(first)
     assert len(peer.endpoints) == 1
     # An account of the same Unipile application that is not connected here: authentic,
     # so acknowledged (Unipile would otherwise retry it), and nothing is stored.

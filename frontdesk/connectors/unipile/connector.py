@@ -18,11 +18,13 @@ chat or starts a new chat.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import logging
 import re
 import secrets
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +40,6 @@ from frontdesk.connectors.base import (
     ChannelStateChange,
     ConfigError,
     Connector,
-    ImportProgress,
     InboundAttachment,
     InboundEvents,
     InboundMessage,
@@ -51,10 +52,11 @@ from frontdesk.connectors.base import (
     ReconnectNeeded,
     SendResult,
     StatusUpdate,
+    SyncPage,
+    SyncRun,
     TransientSendError,
     WebhookAnswer,
     WebhookRequest,
-    no_progress,
     require,
     require_public_host,
 )
@@ -748,58 +750,61 @@ class UnipileConnector(Connector):
         return profile_update(profile, api_version(channel) == "v2")
 
     # --- webhooks registration and backfill ----------------------------------------------
-    def register_webhooks(self, channel: ChannelAccount, client: UnipileClient) -> list[str]:
-        """Make sure Unipile posts this account's messages and status to Frontdesk.
+    def register_webhooks(
+        self,
+        channel: ChannelAccount,
+        client: UnipileClient,
+        siblings: Callable[[Mapping[str, Any]], list[dict[str, Any]]] = lambda config: [],
+    ) -> tuple[list[str], SyncPage]:
+        """Make sure Unipile posts this account's messages and status to Frontdesk: the
+        webhook ids, and a page with the channel's new credentials and config when they
+        changed (the inbox stores them).
 
         v1: two webhooks scoped to the account, carrying the channel's secret header. v2:
         one endpoint per workspace and API key (it receives every account of the Unipile
         application), registered with a secret token in its URL; the channels it serves
-        share the token, and the token's hash in their config finds them."""
-        credentials = channel.credentials
+        share the token (``siblings``: the other v2 channels' credentials), and the token's
+        hash in their config finds them."""
+        credentials = dict(channel.credentials)
         before = dict(credentials)
         url = webhook_url()
         if api_version(channel) == "v2":
             if not credentials.get("webhook_token"):
                 credentials.update(
-                    _v2_endpoint_of_key(channel) or {"webhook_token": secrets.token_urlsafe(32)}
+                    _v2_endpoint_of_key(channel, siblings)
+                    or {"webhook_token": secrets.token_urlsafe(32)}
                 )
             url = webhook_url(credentials["webhook_token"])
         ids = client.register_webhooks(
             url, f"Frontdesk {channel.pk}", channel.config["account_id"], credentials
         )
+        page = SyncPage()
         if credentials != before:
-            from frontdesk.inbox.models import ChannelAccount
-
-            channel.credentials = credentials
+            page.credentials = credentials
             if credentials.get("webhook_token"):
-                channel.config = {
+                page.config = {
                     **channel.config,
                     "webhook_key": token_key(credentials["webhook_token"]),
                 }
-            ChannelAccount.objects.filter(pk=channel.pk).update(
-                credentials_encrypted=channel.credentials_encrypted, config=channel.config
-            )
-        return ids
+        return ids, page
 
-    def sync(self, channel: ChannelAccount, progress: ImportProgress = no_progress) -> None:
-        """Register the webhooks once, then backfill the window; progress in ``sync_state``."""
+    def sync_pages(self, channel: ChannelAccount, run: SyncRun) -> Iterator[SyncPage]:
+        """Register the webhooks once, then backfill the window, page by page; the cursor
+        (``sync_state``) holds the webhook ids and the backfill's position."""
         if not channel.config.get("account_id"):
             return
-        state = dict(channel.sync_state or {})
+        state = copy.deepcopy(dict(run.cursor))
         client = self.client(channel)
         try:
             # v2 channels registered before the endpoint token existed register again.
             unregistered = api_version(channel) == "v2" and not channel.config.get("webhook_key")
             if not state.get("webhooks") or unregistered:
-                state["webhooks"] = self.register_webhooks(channel, client)
-                _save_state(channel, state)
+                state["webhooks"], page = self.register_webhooks(channel, client, run.siblings)
+                page.cursor, page.synced = copy.deepcopy(state), True
+                yield page
             if (state.get("backfill") or {}).get("status") != "done":
-                Backfill(self, channel, client, state).run()
-                from frontdesk.inbox.actions.channel import set_channel_status
-                from frontdesk.inbox.models import ChannelStatus
-
-                if channel.last_error and channel.status == ChannelStatus.CONNECTED:
-                    set_channel_status(channel, None, "")  # the failed attempt is behind us
+                yield from Backfill(self, channel, client, state, run.known).pages()
+                yield SyncPage(recovered=True)  # the failed attempt is behind us
         except UnipileUnreachable as exc:
             raise _sync_error(channel, str(exc)) from None
         except UnipileError as exc:
@@ -950,11 +955,13 @@ class Backfill:
     CHATS_PER_PAGE = 50
     MESSAGES_PER_PAGE = 100
 
-    def __init__(self, connector, channel, client, state):
+    def __init__(self, connector, channel, client, state, known=lambda ids: set()):
         self.connector = connector
         self.channel = channel
         self.client = client
         self.state = state
+        self.known: Callable[[Sequence[str]], set[str]] = known
+        self.pending: list[InboundMessage] = []  # read since the last page
         bf = dict(state.get("backfill") or {})
         if not bf.get("since"):
             days = channel.config.get("backfill_days", DEFAULT_BACKFILL_DAYS)
@@ -971,12 +978,16 @@ class Backfill:
         self.bf = bf
         self.since = parse_time(bf["since"]) or timezone.now()
 
-    def save(self) -> None:
+    def page(self) -> SyncPage:
+        """The messages read since the last page, and the position after them."""
         self.state["backfill"] = self.bf
-        _save_state(self.channel, self.state)
+        items, self.pending = self.pending, []
+        return SyncPage(
+            events=InboundEvents(messages=items), cursor=copy.deepcopy(self.state), synced=True
+        )
 
-    def run(self) -> None:
-        self.save()
+    def pages(self) -> Iterator[SyncPage]:
+        yield self.page()
         done = set(self.bf.get("done_chats") or [])
         for _ in range(self.MAX_CHAT_PAGES_PER_RUN):
             phase = self.bf.get("phase", "window")
@@ -999,30 +1010,30 @@ class Backfill:
                     break
                 if not chat_id or chat_id in done:
                     continue
-                self.backfill_chat(chat)
+                yield from self.backfill_chat(chat)
                 done.add(chat_id)
                 self.bf["fresh"] = self.bf.get("fresh", 0) + 1
                 self.bf["done_chats"] = list(done)
                 self.bf["chats"] = len(done)
                 self.bf.pop("current_chat", None)
                 self.bf.pop("messages_cursor", None)
-                self.save()
+                yield self.page()
             cursor = page.get("cursor")
             if cursor and chats and not reached_end:
                 self.bf["chats_cursor"] = cursor
-                self.save()
+                yield self.page()
                 continue
             self.bf.pop("chats_cursor", None)
             if phase == "window" or self.bf.get("fresh"):
                 self.bf.update(phase="catch-up", fresh=0)  # until a pass finds nothing new
-                self.save()
+                yield self.page()
                 continue
             self.bf.update(status="done", finished_at=timezone.now().isoformat())
             self.bf.pop("done_chats", None)
-            self.save()
+            yield self.page()
             return
 
-    def backfill_chat(self, chat: dict[str, Any]) -> None:
+    def backfill_chat(self, chat: dict[str, Any]) -> Iterator[SyncPage]:
         chat_id = _str(chat.get("id"))
         if not chat_id:
             return
@@ -1042,15 +1053,9 @@ class Backfill:
                 after=self.bf["since"],
                 limit=self.MESSAGES_PER_PAGE,
             )
-            from frontdesk.inbox.models import Message
-            from frontdesk.inbox.pipeline import store_message
-
             listed = [m for m in page.get("items") or [] if isinstance(m, dict)]
-            known = set(  # one query per page for what webhooks already brought in
-                Message.objects.filter(
-                    channel=self.channel, provider_id__in=[_str(m.get("id")) for m in listed]
-                ).values_list("provider_id", flat=True)
-            )
+            # One question per page: what webhooks already brought in.
+            known = self.known([_str(m.get("id")) for m in listed])
             older = 0  # newest first: a page all before the window ends the chat (v2 has no
             # ``after`` filter to do it for us)
             for message in listed:
@@ -1063,44 +1068,29 @@ class Backfill:
                 if item.provider_id in known:
                     continue  # a webhook got here first: nothing to download
                 self.connector.fetch_attachments(self.channel, item)
-                if store_message(self.channel, item):  # a refused item is logged and skipped
-                    self.bf["messages"] = self.bf.get("messages", 0) + 1
+                item.fetch_first = False  # its files are here: stored whole, with its page
+                self.pending.append(item)  # a refused item is logged and skipped by the inbox
+                self.bf["messages"] = self.bf.get("messages", 0) + 1
             cursor = page.get("cursor")
             if not cursor or (listed and older == len(listed)):
                 return
             self.bf["messages_cursor"] = cursor
-            self.save()
+            yield self.page()
 
 
-def _v2_endpoint_of_key(channel: ChannelAccount) -> dict[str, str]:
+def _v2_endpoint_of_key(
+    channel: ChannelAccount, siblings: Callable[[Mapping[str, Any]], list[dict[str, Any]]]
+) -> dict[str, str]:
     """The webhook endpoint (token, id and signing secret) another v2 channel of this
     workspace on the same base URL and API key already registered, so it is not registered
     twice. (Workspaces never share one: each gets its own deliveries, with its own token.)"""
-    from frontdesk.inbox.models import ChannelAccount
-
-    others = ChannelAccount.objects.filter(
-        workspace_id=channel.workspace_id,
-        provider="unipile",
-        config__api_version="v2",
-        config__dsn=channel.config.get("dsn", ""),
-    ).exclude(pk=channel.pk)
     keys = ("webhook_token", "webhook_endpoint_id", "webhook_signing_secret")
-    for other in others:
-        credentials = other.credentials
+    for credentials in siblings({"api_version": "v2", "dsn": channel.config.get("dsn", "")}):
         if credentials.get("api_key") == channel.credentials.get("api_key") and credentials.get(
             "webhook_token"
         ):
             return {k: credentials[k] for k in keys if credentials.get(k)}
     return {}
-
-
-def _save_state(channel: ChannelAccount, state: dict[str, Any]) -> None:
-    from frontdesk.inbox.models import ChannelAccount
-
-    channel.sync_state = state
-    ChannelAccount.objects.filter(pk=channel.pk).update(
-        sync_state=state, last_synced_at=timezone.now()
-    )
 
 
 def _sync_error(channel: ChannelAccount, error: str, reconnect: bool = False) -> ProviderCallError:
