@@ -159,6 +159,9 @@ def test_opening_a_conversation_shows_thread_and_marks_read_for_me_only(
     assert response.status_code == 200
     assert "Hello, I need help" in html and "Cara Diaz" in html
     assert 'id="reply-form"' in html and "Only your teammates see notes" in html
+    # The thread's messages are not taken for flash messages (a box "Message 1 (inbound)"
+    # over the list's filters): with nothing flashed, the page has no flash box.
+    assert 'class="flash"' not in html and "(inbound)" not in html
     # The GET changes nothing (a prefetch or prerender must not read it): the page marks it
     # read with a POST once shown (app.js), or offers a button without JavaScript.
     assert not ConversationRead.objects.exists()

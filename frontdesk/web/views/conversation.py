@@ -63,7 +63,7 @@ def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str
     refused = request.session.pop(_refused_key(conversation), None)
     return {
         "conversation": conversation,
-        "messages": page.items,
+        "thread_messages": page.items,
         "newest_message_id": max((m.pk for m in page.items), default=0),
         "found_id": reaching if any(m.pk == reaching for m in page.items) else None,
         "older_url": _older_url(conversation, page.next_cursor),
@@ -173,7 +173,7 @@ def thread_older(request: HttpRequest, conversation_id: int) -> HttpResponse:
         "web/inbox/_messages.html",
         {
             "conversation": conversation,
-            "messages": page.items,
+            "thread_messages": page.items,
             "older_url": _older_url(conversation, page.next_cursor),
         },
     )
