@@ -68,6 +68,27 @@ def open_thread(page, name: str) -> None:
     expect(page.locator("#thread .thread-title")).to_have_text(name)
 
 
+def reply_and_see_it_read(page, text: str):
+    """Send ``text`` in the open thread; its ticks go delivered, then read, live. Returns the
+    reply and where the client's next message will stand."""
+    from playwright.sync_api import expect
+
+    page.evaluate(WATCH_TICKS)
+    answer = page.locator("#messages .msg.inbound").nth(
+        page.locator("#messages .msg.inbound").count()
+    )
+    page.fill("#reply-text", text)
+    page.keyboard.press("Enter")
+    mine = page.locator("#messages .msg.outbound", has_text=text)
+    expect(mine).to_have_count(1)
+    expect(mine).to_have_attribute("data-status", "read", timeout=20_000)
+    expect(mine.locator(".ticks")).to_have_text("✓✓")
+    ticks = page.evaluate("window.__ticks")
+    assert ticks[-1] == "read" and "delivered" in ticks, ticks
+    assert ticks.index("delivered") < ticks.index("read"), ticks
+    return mine, answer
+
+
 def test_reply_on_whatsapp_see_the_ticks_and_the_answer_then_convert(demo, browser, shots):
     from playwright.sync_api import expect
 
@@ -84,19 +105,8 @@ def test_reply_on_whatsapp_see_the_ticks_and_the_answer_then_convert(demo, brows
 
     page.click("#rows .row >> text=Kwame Mensah")
     expect(page.locator("#thread")).to_contain_text("a website for my restaurant")
-    page.evaluate(WATCH_TICKS)
-    inbound_before = page.locator("#messages .msg.inbound").count()
-    page.fill("#reply-text", "Happy to help! What budget do you have in mind?")
-    page.keyboard.press("Enter")
-    mine = page.locator("#messages .msg.outbound", has_text="What budget do you have in mind")
-    expect(mine).to_have_count(1)
-    expect(mine).to_have_attribute("data-status", "read", timeout=20_000)
-    expect(mine.locator(".ticks")).to_have_text("✓✓")
-    ticks = page.evaluate("window.__ticks")
-    assert ticks[-1] == "read" and "delivered" in ticks, ticks
-    assert ticks.index("delivered") < ticks.index("read"), ticks
+    _, answer = reply_and_see_it_read(page, "Happy to help! What budget do you have in mind?")
     # The simulated client answers a few seconds later, live (no reload).
-    answer = page.locator("#messages .msg.inbound").nth(inbound_before)
     expect(answer).to_contain_text("formal quote", timeout=20_000)
     page.screenshot(path=str(shots / "demo-whatsapp-answered.png"))
 
@@ -164,19 +174,10 @@ def test_reply_on_the_website_chat_see_the_ticks_and_the_answer(demo, browser, s
     page = logged_in(browser, demo)
     open_thread(page, "Hiroshi Tanaka")
     expect(page.locator("#thread")).to_contain_text("spring workshop")
-    page.evaluate(WATCH_TICKS)
-    inbound_before = page.locator("#messages .msg.inbound").count()
-    page.fill("#reply-text", "Yes, it is in English. Shall we meet on Friday to talk it through")
-    page.keyboard.press("Enter")
-    mine = page.locator("#messages .msg.outbound", has_text="meet on Friday")
-    expect(mine).to_have_count(1)
-    expect(mine).to_have_attribute("data-status", "read", timeout=20_000)
-    expect(mine.locator(".ticks")).to_have_text("✓✓")
+    mine, answer = reply_and_see_it_read(
+        page, "Yes, it is in English. Shall we meet on Friday to talk it through"
+    )
     expect(mine.locator(".via")).to_have_count(0)  # written here, by the member
-    ticks = page.evaluate("window.__ticks")
-    assert ticks[-1] == "read" and "delivered" in ticks, ticks
-    assert ticks.index("delivered") < ticks.index("read"), ticks
-    answer = page.locator("#messages .msg.inbound").nth(inbound_before)
     expect(answer).to_contain_text("that time works for me", timeout=20_000)
     expect(answer.locator(".author")).to_have_text("Hiroshi Tanaka")
     page.screenshot(path=str(shots / "demo-website-chat-answered.png"))
