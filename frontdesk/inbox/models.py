@@ -89,6 +89,14 @@ class ChannelAccount(EncryptedCredentials, models.Model):
 
         return get_connector(self.provider).for_kind(self.kind)
 
+    def refresh_credentials(self, held, fresh, refresh) -> dict[str, Any]:
+        """Credentials the provider refreshes (OAuth): the connector gives the token it
+        holds, how to tell a fresh one, and the refresh call (values out); the inbox
+        (``inbox/credentials.py``) makes the refreshes take turns and stores the result."""
+        from frontdesk.inbox.credentials import refresh_credentials
+
+        return refresh_credentials(self, held, fresh, refresh)
+
 
 class Contact(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="contacts")

@@ -8,6 +8,7 @@ import pytest
 
 from frontdesk.connectors.email import oauth
 from frontdesk.connectors.registry import get_connector
+from frontdesk.inbox import credentials
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver
@@ -240,7 +241,7 @@ def test_between_processes_the_row_lock_makes_refreshes_take_turns(
 
     if not connection.features.has_select_for_update:
         pytest.skip("SQLite: no row locks (embedded mode refreshes in one worker process)")
-    monkeypatch.setattr(oauth, "_refresh_lock", lambda channel_id: nullcontext())
+    monkeypatch.setattr(credentials, "_refresh_lock", lambda channel_id: nullcontext())
     _expire(oauth_channel)
     oauth_server.rotate = True
     try:

@@ -4,13 +4,11 @@ The refresh token lives only in ``ChannelAccount.credentials`` (encrypted at res
 access token is refreshed when it has less than ``REFRESH_MARGIN`` seconds left; a
 refused refresh (``invalid_grant``: revoked, password changed) means reconnecting.
 
-One refresh at a time per mailbox: threads of a process (a sync, the IDLE watcher, a
-reply) queue on a lock, and on PostgreSQL the channel row stays locked
-(``select_for_update``) during the refresh, so other processes wait too; whoever comes
-next finds the fresh token and uses it. That matters where the provider rotates refresh
-tokens: a second refresh with the old one would be refused. Saving is a compare-and-set
-on the stored credentials in any case, so a refresh never overwrites a grant the connect
-page stored meanwhile, nor another refresh's tokens.
+This module calls the provider and returns values; the inbox stores refreshed tokens
+(``inbox/credentials.py``): one refresh at a time per mailbox (a sync, the IDLE watcher, a
+reply queue on a lock, and on PostgreSQL on the channel row), whoever comes next uses the
+fresh token, and saving is a compare-and-set, so a refresh never overwrites a grant the
+connect page stored meanwhile, nor another refresh's tokens.
 """
 
 from __future__ import annotations
@@ -18,19 +16,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import httpx
-from django.db import connection, transaction
 
 from frontdesk.connectors import http as outbound
 from frontdesk.connectors.email.providers import client_credentials, preset
-from frontdesk.core.crypto import encrypt_json
 
 if TYPE_CHECKING:
     from frontdesk.inbox.models import ChannelAccount
@@ -133,21 +127,6 @@ def _fresh(creds: dict[str, Any]) -> bool:
     )
 
 
-_locks: dict[int, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _refresh_lock(channel_id: int) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(channel_id, threading.Lock())
-
-
-def _stored(channel: ChannelAccount, for_update: bool = False) -> dict[str, Any]:
-    rows = type(channel).objects.filter(pk=channel.pk).only("id", "credentials_encrypted")
-    row = (rows.select_for_update() if for_update else rows).get()
-    return row.credentials
-
-
 def _refresh(channel: ChannelAccount, creds: dict[str, Any]) -> dict[str, Any]:
     if not creds.get("refresh_token"):
         raise OAuthError("no refresh token stored: connect the mailbox again", revoked=True)
@@ -160,36 +139,17 @@ def _refresh(channel: ChannelAccount, creds: dict[str, Any]) -> dict[str, Any]:
 
 
 def access_token(channel: ChannelAccount, force: bool = False) -> str:
-    """A valid access token, refreshed (and stored encrypted) when close to expiry.
+    """A valid access token, refreshed when close to expiry: the new tokens are values
+    handed to the inbox, which stores them (``ChannelAccount.refresh_credentials``: the
+    refreshes of one mailbox take turns, a grant stored meanwhile is kept).
 
     ``force``: the server refused the token we hold; get another (or a newer stored one)."""
     creds = channel.credentials
     if _fresh(creds) and not force:
         return creds["access_token"]
-    if not channel.pk:  # not saved yet (the connect page's test): nothing to share
-        creds.update(_refresh(channel, creds))
-        channel.credentials = creds
-        return creds["access_token"]
-    held = creds.get("access_token")
-    hold_row = connection.features.has_select_for_update  # PostgreSQL: other processes wait
-    with _refresh_lock(channel.pk), transaction.atomic() if hold_row else nullcontext():
-        stored = _stored(channel, for_update=hold_row)
-        if _fresh(stored) and stored["access_token"] != held:
-            channel.credentials = stored  # refreshed by someone else while we waited
-            return stored["access_token"]
-        tokens = _refresh(channel, stored)
-        with transaction.atomic():  # compare-and-set: keep what others stored meanwhile
-            current = _stored(channel, for_update=True)
-            if current.get("refresh_token") != stored.get("refresh_token"):
-                tokens.pop("refresh_token")  # reconnected meanwhile: the new grant stays
-                if _fresh(current):
-                    channel.credentials = current
-                    return current["access_token"]
-            current.update(tokens)
-            type(channel).objects.filter(pk=channel.pk).update(
-                credentials_encrypted=encrypt_json(current)
-            )
-    channel.credentials = current
+    current = channel.refresh_credentials(
+        creds.get("access_token"), _fresh, lambda stored: _refresh(channel, stored)
+    )
     return current["access_token"]
 
 
