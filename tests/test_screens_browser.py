@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
@@ -60,9 +61,52 @@ def app(tmp_path_factory):
         yield running
 
 
+# A contact list as people export it: long names and addresses, phones without their country
+# code; the bad copy has a row of each kind of mistake.
+PEOPLE = (
+    "First Name,Last Name,E-mail Address,Mobile Phone,Organisation,Job Title,Tags\n"
+    "Maria Fernanda,Albuquerque Figueiredo,maria.fernanda.albuquerque@lisbon-cargo-bikes.pt,"
+    "912 345 678,Lisbon Cargo Bikes and Wholesale Accessories,Head of Purchasing,vip\n"
+    "Bruno,Costa,bruno@porto.pt,+351 913 000 111,Porto Cycles,,\n"
+)
+BAD_PEOPLE = PEOPLE + (
+    "Dora,Nagy,dora(at)example.hu,,,,\n"
+    ",,,06 30 123 4567,,,\n"
+    "Eve,Long,eve@x.pt,not a phone number at all but a long sentence,,,\n"
+)
+
+
+def import_at(app, step: str, text: str, country: str = "PT") -> str:
+    """The path of an import of ``text`` by the owner at ``step`` (map, preview or done),
+    through the import's own forms."""
+    client = httpx.Client(base_url=app.base, timeout=30)
+
+    def post(path: str, **kw) -> httpx.Response:
+        data = {"csrfmiddlewaretoken": client.cookies["csrftoken"], **kw.pop("data", {})}
+        return client.post(path, data=data, **kw)
+
+    client.get("/login/")
+    assert post("/login/", data={"username": OWNER[0], "password": app.owner_password}).is_redirect
+    client.get("/contacts/import")
+    answer = post("/contacts/import", files={"file": ("people.csv", text.encode(), "text/csv")})
+    assert answer.is_redirect, answer.text
+    path = answer.headers["location"]
+    if step == "map":
+        return path
+    columns = ["first_name", "last_name", "email", "phone", "company", "job_title", "tags"]
+    mapping = {f"col_{i}": key for i, key in enumerate(columns)}
+    data = {**mapping, "on_duplicate": "update", "default_country": country}
+    assert post(path, data=data).headers["location"] == f"{path}preview"
+    if step == "preview":
+        return f"{path}preview"
+    assert post(f"{path}run").headers["location"] == f"{path}done"
+    return f"{path}done"
+
+
 @pytest.fixture(scope="module")
 def screens(app) -> dict[str, str]:
-    """Name -> path of every main screen, with a conversation, a lead, a deal and a follow-up."""
+    """Name -> path of every main screen, with a conversation, a lead, a deal and a follow-up;
+    each step of a contacts import."""
     ana = app.inbound("+5511999990001", "Ana Lima de Albuquerque Figueiredo", "Hi! " * 40)
     contact_id = app.conversation(ana["conversation_id"])["contact"]["id"]
     lead = app.api.post(f"/conversations/{ana['conversation_id']}/lead").json()
@@ -81,6 +125,11 @@ def screens(app) -> dict[str, str]:
         "contacts": "/contacts/",
         "contact": f"/contacts/{contact_id}/",
         "new contact": "/contacts/new",
+        "import": "/contacts/import",
+        "import map": import_at(app, "map", BAD_PEOPLE),
+        "import bad rows": import_at(app, "preview", BAD_PEOPLE),
+        "import preview": import_at(app, "preview", PEOPLE),
+        "import done": import_at(app, "done", PEOPLE),
         "deals": "/deals/",
         "deal": f"/deals/{deal['id']}/",
         "new deal": "/deals/new",
