@@ -99,3 +99,21 @@ def test_the_echo_channel_imports_only_the_contract():
     folder = Path(__file__).parent / "echo_channel"
     imports = _frontdesk_imports(folder)
     assert imports and all(m in ALLOWED for m in imports), imports
+
+
+# Connectors whose sync still stores what it reads itself (the legacy ``Connector.sync``),
+# waiting for their step of issue 11. Only ever shrinks: a new channel syncs in pages.
+LEGACY_SYNC = {"imap", "gmail", "outlook", "zoho"}
+
+
+@pytest.mark.parametrize(("path", "connector"), EVERY, ids=IDS)
+def test_a_sync_is_a_generator_of_pages(path, connector: Connector):
+    """A connector that syncs yields ``SyncPage``s for the inbox to store (``inbox/sync.py``,
+    docs/adding-a-channel.md section 6), for every kind it serves."""
+    for kind in connector.kinds:
+        variant = connector.for_kind(kind)
+        if not variant.capabilities.sync:
+            continue
+        assert variant.syncs_in_pages() == (connector.provider not in LEGACY_SYNC), (
+            f"{connector.provider}: implement sync_pages, or (once it does) take it off LEGACY_SYNC"
+        )
