@@ -19,15 +19,10 @@ from frontdesk.crm.queries.leads import LeadNotFound
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.models import Conversation, Message, MessageKind
 from frontdesk.ops.demo.seed import LEADS, seed_demo
-from tests.conftest import PASSWORD, make_api_channel, token_client
+from tests.conftest import make_api_channel, token_client
+from tests.conftest import session_client as login
 
 HX = {"HX-Request": "true"}
-
-
-def login(membership) -> Client:
-    client = Client()
-    assert client.login(username=membership.user.email, password=PASSWORD)
-    return client
 
 
 def linkedin_conversation(inbound) -> Conversation:

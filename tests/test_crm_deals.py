@@ -20,15 +20,10 @@ from frontdesk.crm.actions.leads import create_lead
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import Activity, Deal, Pipeline, Stage
 from frontdesk.crm.queries import deals as queries
-from tests.conftest import PASSWORD, token_client
+from tests.conftest import session_client as login
+from tests.conftest import token_client
 
 HX = {"HX-Request": "true"}
-
-
-def login(membership) -> Client:
-    client = Client()
-    assert client.login(username=membership.user.email, password=PASSWORD)
-    return client
 
 
 def send(client: Client, method: str, url: str, body: dict):

@@ -21,7 +21,8 @@ from frontdesk.crm.models import Activity, FollowUp
 from frontdesk.crm.queries import followups as queries
 from frontdesk.crm.tasks import remind_due_followups
 from frontdesk.inbox.models import Notification
-from tests.conftest import PASSWORD, token_client
+from tests.conftest import session_client as login
+from tests.conftest import token_client
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, noon UTC
 
@@ -207,12 +208,6 @@ def test_api_schedule_list_patch_and_tenancy(owner, agent, rival, lead):
 
 
 # --- pages ---------------------------------------------------------------------------------
-
-
-def login(membership) -> Client:
-    client = Client()
-    assert client.login(username=membership.user.email, password=PASSWORD)
-    return client
 
 
 def test_due_from_reads_the_form_in_the_members_zone():

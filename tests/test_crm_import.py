@@ -19,13 +19,7 @@ from frontdesk.crm.actions.contacts import create_contact
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import ContactImport
 from frontdesk.inbox.models import Contact, ContactHandle
-from tests.conftest import PASSWORD
-
-
-def login(membership) -> Client:
-    client = Client()
-    assert client.login(username=membership.user.email, password=PASSWORD)
-    return client
+from tests.conftest import session_client as login
 
 
 def csv_bytes(rows: list[list[str]], delimiter: str = ",") -> bytes:

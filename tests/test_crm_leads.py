@@ -22,15 +22,10 @@ from frontdesk.crm.queries.leads import LeadNotFound
 from frontdesk.inbox.actions.conversation import assign
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.models import ChannelAccount, Contact
-from tests.conftest import PASSWORD, token_client
+from tests.conftest import session_client as login
+from tests.conftest import token_client
 
 HX = {"HX-Request": "true"}
-
-
-def login(membership) -> Client:
-    client = Client()
-    assert client.login(username=membership.user.email, password=PASSWORD)
-    return client
 
 
 def post(client: Client, url: str, body: dict):

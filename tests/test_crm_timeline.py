@@ -7,7 +7,6 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from frontdesk.crm.actions import activity
@@ -18,15 +17,10 @@ from frontdesk.crm.queries import timeline as queries
 from frontdesk.inbox.actions.send import add_note as add_thread_note
 from frontdesk.inbox.models import Message
 from frontdesk.inbox.queries import BadCursor
-from tests.conftest import PASSWORD, make_api_channel, token_client
+from tests.conftest import make_api_channel, token_client
+from tests.conftest import session_client as login
 
 HX = {"HX-Request": "true"}
-
-
-def login(membership) -> Client:
-    client = Client()
-    assert client.login(username=membership.user.email, password=PASSWORD)
-    return client
 
 
 @pytest.fixture

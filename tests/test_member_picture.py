@@ -9,18 +9,12 @@ import base64
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tests.conftest import PASSWORD
+from tests.conftest import session_client as web
 
 # a 1x1 PNG
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
-
-
-def web(membership) -> Client:
-    client = Client()
-    assert client.login(username=membership.user.email, password=PASSWORD)
-    return client
 
 
 def upload(client: Client, name: str, data: bytes, content_type: str = "image/png"):

@@ -15,17 +15,12 @@ from django.test import Client
 from frontdesk.workspaces.models import Membership, Role
 from frontdesk.workspaces.services import MemberChangeRefused, add_member, change_member
 from tests.conftest import PASSWORD
+from tests.conftest import session_client as web
 
 
 @pytest.fixture
 def admin(owner) -> Membership:
     return add_member(owner.workspace, "admin@acme.test", PASSWORD, role=Role.ADMIN)
-
-
-def web(membership: Membership) -> Client:
-    client = Client()
-    assert client.login(username=membership.user.email, password=PASSWORD)
-    return client
 
 
 def set_role(client: Client, target: Membership, role: str):

@@ -15,13 +15,11 @@ from frontdesk.inbox.actions.conversation import assign
 from frontdesk.workspaces.mail import MailNotSent, send_app_mail
 from frontdesk.workspaces.models import Invitation, MailServer, Membership, Role, User
 from frontdesk.workspaces.services import add_member
-from tests.conftest import PASSWORD, session_client
+from tests.conftest import PASSWORD
+from tests.conftest import session_client as web
 
 LINK = re.compile(r"http://testserver(/invite/[^/\s]+/)")
 RESET = re.compile(r"http://testserver(/password/reset/[^/\s]+/[^/\s]+/)")
-
-
-web = session_client
 
 
 def invite(client: Client, email: str, role: str = "agent"):

@@ -22,14 +22,9 @@ from frontdesk.inbox.models import (
     MessageKind,
 )
 from tests.conftest import PASSWORD, make_api_channel
+from tests.conftest import session_client as login
 
 HX = {"HX-Request": "true"}
-
-
-def login(membership) -> Client:
-    client = Client()
-    assert client.login(username=membership.user.email, password=PASSWORD)
-    return client
 
 
 @pytest.fixture
