@@ -417,20 +417,56 @@ def test_a_workspace_with_leads_can_be_deleted_but_a_contact_alone_keeps_its_lea
     assert not Lead.objects.exists()
 
 
-def test_a_full_column_counts_and_totals_every_lead_it_holds(owner, inbound, monkeypatch):
+def test_a_full_column_counts_and_totals_every_lead_it_holds_and_shows_more(
+    owner, agent, rival, inbound, monkeypatch
+):
+    """A column shows its latest cards; its count and totals cover every lead in it, and
+    "Show N more" brings the next ones in place (the board's owner filter kept), up to the
+    last; without JavaScript the same link opens the stage in the list."""
+    import re
+
     from frontdesk.crm.queries import leads as queries
 
     monkeypatch.setattr(queries, "COLUMN_LIMIT", 2)
-    for n, value in enumerate(["100", "200", "300"]):
+    for n, value in enumerate(["100", "200", "300", "400", "500"]):
         conversation = inbound("hi", handle=f"h{n}", contact_name=f"Person {n}").conversation
         lead = actions.convert_to_lead(owner.workspace_id, conversation.pk, owner.user).lead
-        actions.update_lead(owner.workspace_id, lead.pk, owner.user, value=value)
-    html = login(owner).get("/leads/").content.decode()
+        actions.update_lead(
+            owner.workspace_id,
+            lead.pk,
+            owner.user,
+            value=value,
+            owner_id=agent.user_id if n == 3 else owner.user_id,
+        )
+    client = login(owner)
+    html = client.get("/leads/").content.decode()
     new_col = html[html.index('id="col-new"') : html.index('id="col-contacted"')]
-    assert 'aria-label="3 leads">3<' in new_col
-    assert "€600" in new_col  # all three, not only the cards shown
-    assert new_col.count('class="lead-card"') == 2 and "and 1 more" in new_col
-    assert "Person 2" in new_col and "Person 0" not in new_col  # the latest updated shown
+    assert 'aria-label="5 leads">5<' in new_col
+    assert "€1,500" in new_col  # all five, not only the cards shown
+    names = lambda page: re.findall(r'lead-card-name">(Person \d)', page)  # noqa: E731
+    assert names(new_col) == ["Person 4", "Person 3"]  # the latest updated first
+    assert "Show 2 more</a> of 3 updated earlier" in new_col
+    assert 'href="/leads/?view=list&amp;stage=new"' in new_col  # without JavaScript
+
+    more = re.search(r'hx-get="([^"]+)"[^>]*>Show 2 more', new_col).group(1).replace("&amp;", "&")
+    page = client.get(more, headers=HX).content.decode()
+    assert names(page) == ["Person 2", "Person 1"]
+    assert "Show 1 more</a> of 1 updated earlier" in page
+    last = re.search(r'hx-get="([^"]+)"', page.split("board-more")[-1]).group(1)
+    page = client.get(last.replace("&amp;", "&"), headers=HX).content.decode()
+    assert names(page) == ["Person 0"] and "Show" not in page
+
+    # Mine only: the agent's lead is neither on the board nor among the next cards.
+    html = client.get("/leads/?owner=me").content.decode()
+    assert 'aria-label="4 leads">4<' in html and names(html)[:2] == ["Person 4", "Person 2"]
+    more = re.search(r'hx-get="([^"]+column[^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "owner=me" in more
+    assert names(client.get(more, headers=HX).content.decode()) == ["Person 1", "Person 0"]
+
+    # Another workspace's member following the link sees none of these leads.
+    assert names(login(rival).get(more, headers=HX).content.decode()) == []
+    assert client.get("/leads/board/column?stage=new&cursor=x", headers=HX).status_code == 400
+    assert client.get("/leads/board/column?stage=nope&cursor=", headers=HX).status_code == 400
 
 
 @pytest.mark.parametrize(

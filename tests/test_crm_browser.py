@@ -236,3 +236,51 @@ def test_drag_a_lead_across_the_board_convert_it_then_drag_the_deal_to_won(app, 
     assert (deal["status"], deal["stage_id"]) == ("won", won)
     assert deal["closed_at"]
     page.screenshot(path=str(shots / "crm-deal-won.png"), full_page=True)
+
+
+def test_a_long_deal_column_shows_more_and_its_next_cards_move(app, browser, shots):
+    """A column shows its 10 latest deals; "Show 3 more" brings the rest in place, and a
+    card brought that way moves to another stage like the others."""
+    from playwright.sync_api import expect
+
+    stages = app.api.get("/pipelines").json()["items"][0]["stages"]
+    active = [s for s in stages if s["type"] == "active"]
+    column, other = active[2], active[1]
+    contact = app.api.post("/contacts", json={"name": "Rui Sousa", "company": "Braga Wheels"})
+    made = []
+    for n in range(13):
+        answer = app.api.post(
+            "/deals",
+            json={
+                "contact_id": contact.json()["id"],
+                "title": f"Braga order {n}",
+                "stage_id": column["id"],
+                "value": "100",
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        made.append(answer.json()["id"])
+
+    page = login(browser, app, OWNER[0], app.owner_password)
+    page.goto(f"{app.base}/deals/")
+    col = page.locator(f"#stage-{column['id']}")
+    expect(col.locator(".col-count")).to_have_text("13")
+    expect(col).to_contain_text("€1,300")  # every deal, not only the cards shown
+    expect(col.locator(".deal-card")).to_have_count(10)
+    expect(col).not_to_contain_text("Braga order 0")
+    col.get_by_role("link", name="Show 3 more").click()
+    expect(col.locator(".deal-card")).to_have_count(13)
+    expect(col.get_by_role("link", name="Show 3 more")).to_have_count(0)
+    expect(col).to_contain_text("Braga order 0")
+    page.screenshot(path=str(shots / "crm-deal-column-more.png"), full_page=True)
+
+    # A card brought by "Show more" moves by its Move menu like any other.
+    page.locator(f"#deal-{made[0]} summary").click()
+    page.locator(f"#deal-{made[0]} .card-move").get_by_role("button", name=other["name"]).click()
+    expect(page.locator(f"#stage-{other['id']}")).to_contain_text("Braga order 0")
+    for _ in range(50):
+        if app.api.get(f"/deals/{made[0]}").json()["stage_id"] == other["id"]:
+            break
+        page.wait_for_timeout(100)
+    assert app.api.get(f"/deals/{made[0]}").json()["stage_id"] == other["id"]
+    expect(col.locator(".col-count")).to_have_text("12")  # the board redrew its counts

@@ -391,6 +391,34 @@ def test_deals_board_list_and_moves(owner, sales, ana):
     assert "Fleet of 12" not in part and 'id="forecast"' in part
 
 
+def test_a_deal_column_counts_every_deal_and_shows_more(owner, rival, sales, ana, monkeypatch):
+    """A column shows its latest deals, counts and sums all of them, and "Show N more"
+    brings the next ones (each still marked stale when it is) up to the last."""
+    import re
+
+    monkeypatch.setattr(queries, "COLUMN_LIMIT", 2)
+    qualified = stages_of(sales)["Qualified"]
+    made = [deal_in(owner, ana, qualified, str(100 * (n + 1)), title=f"Deal {n}") for n in range(4)]
+    Deal.objects.filter(pk=made[0].pk).update(stage_entered_at=timezone.now() - timedelta(days=90))
+    client = login(owner)
+    html = client.get("/deals/").content.decode()
+    column = html[html.index(f'id="stage-{qualified.pk}"') :]
+    column = column[: column.index("</section>")]
+    titles = lambda page: re.findall(r'lead-card-title">(Deal \d)', page)  # noqa: E731
+    assert 'aria-label="4 deals">4<' in column and "€1,000" in column
+    assert titles(column) == ["Deal 3", "Deal 2"]
+    assert "Show 2 more</a> of 2 updated earlier" in column
+    more = re.search(r'hx-get="([^"]+)"[^>]*>Show 2 more', column).group(1).replace("&amp;", "&")
+    page = client.get(more, headers=HX).content.decode()
+    assert titles(page) == ["Deal 1", "Deal 0"] and "Show" not in page
+    assert page.count("Stale</span>") == 1  # Deal 0 sat in its stage for 90 days
+    assert f'action="/deals/{made[0].pk}/stage"' in page  # its Move menu is there too
+
+    # Another workspace cannot read this pipeline's column.
+    assert login(rival).get(more, headers=HX).status_code == 400
+    assert client.get(f"/deals/board/column?stage={qualified.pk}&cursor=x").status_code == 400
+
+
 def test_deal_page_and_lead_conversion(owner, agent, sales, ana):
     lead = create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title="40 bikes")
     client = login(owner)

@@ -90,6 +90,7 @@ urlpatterns = [
     path("healthz", auth.healthz, name="healthz"),
     path("leads/", leads.leads, name="leads"),
     path("leads/new", leads.lead_new, name="lead_new"),
+    path("leads/board/column", leads.board_column, name="lead_board_column"),
     path("leads/pick-contact", leads.contact_picker, name="lead_contact_picker"),
     path("leads/<int:lead_id>/", leads.lead_page, name="lead"),
     path("leads/<int:lead_id>/edit", leads.lead_update, name="lead_update"),
@@ -144,6 +145,7 @@ urlpatterns = [
     # CRM: deals and pipelines
     path("deals/", deals.deals, name="deals"),
     path("deals/new", deals.deal_new, name="deal_new"),
+    path("deals/board/column", deals.board_column, name="deal_board_column"),
     path("deals/<int:deal_id>/", deals.deal_page, name="deal"),
     path("deals/<int:deal_id>/edit", deals.deal_update, name="deal_update"),
     path("deals/<int:deal_id>/stage", deals.deal_stage, name="deal_stage"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum, prefetch_related_objects
 from django.utils import timezone
 
 from frontdesk.crm.models import Deal, DealStatus, Pipeline, Stage
@@ -15,10 +15,12 @@ from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__
 from frontdesk.crm.queries.paging import Sort, keyset_page
 from frontdesk.inbox.queries import Page, contact_handles_prefetch
 
-# Cards per column (the most recently updated; the rest are a link to the list, which
-# pages through any number); the counts and totals cover them all. A card costs about
-# 0.2 ms to render, so 100 a column made a board of 20,000 deals take 350 ms.
-COLUMN_LIMIT = 20
+# Cards per column at first (the most recently updated); "Show more" in a column pages on
+# through the rest (``column_page``), and the list holds them all; the counts and totals
+# cover them all. A card costs about 0.2 ms to render: 20 a column made a board of 20,000
+# deals take 100+ ms.
+COLUMN_LIMIT = 10
+CARD_ORDER = Sort("updated_at", descending=True)
 
 
 class DealNotFound(LookupError):
@@ -59,6 +61,9 @@ class Column:
     deals: list[Deal] = field(default_factory=list)  # the first COLUMN_LIMIT
     count: int = 0  # every deal in the stage
     sums: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    next_cursor: str | None = None  # where "Show more" goes on, when cards are left
+    more_link: str = ""  # the page's: "Show more" (from next_cursor) and the list of them all
+    list_link: str = ""
 
     @property
     def totals(self) -> list[tuple[str, Decimal]]:
@@ -67,6 +72,11 @@ class Column:
     @property
     def hidden(self) -> int:
         return self.count - len(self.deals)
+
+    @property
+    def next_n(self) -> int:
+        """How many cards "Show more" adds."""
+        return min(COLUMN_LIMIT, self.hidden)
 
 
 def board(pipeline: Pipeline, owner_id: int | None = None) -> list[Column]:
@@ -91,15 +101,47 @@ def board(pipeline: Pipeline, owner_id: int | None = None) -> list[Column]:
         column.count += n
         if total is not None:
             column.sums[currency] += total
-    cards = rows.select_related("contact", "owner", "stage").prefetch_related(
-        contact_handles_prefetch()
-    )
+    cards = rows.select_related("contact", "owner", "stage")
     for stage_id, column in columns.items():
         if column.count:
-            column.deals = list(
-                cards.filter(stage_id=stage_id).order_by("-updated_at", "-id")[:COLUMN_LIMIT]
-            )
+            page = keyset_page(cards.filter(stage_id=stage_id), CARD_ORDER, None, COLUMN_LIMIT)
+            column.deals, column.next_cursor = page.items, page.next_cursor
+    # The cards' addresses in one query, not one per column.
+    prefetch_related_objects(
+        [deal for column in columns.values() for deal in column.deals],
+        contact_handles_prefetch(),
+    )
     return list(columns.values())
+
+
+def stage_of(workspace_id: int, stage_id: int) -> Stage | None:
+    """One stage of the workspace, with its pipeline."""
+    return (
+        Stage.objects.filter(workspace_id=workspace_id, pk=stage_id)
+        .select_related("pipeline")
+        .first()
+    )
+
+
+def column_page(
+    stage: Stage, owner_id: int | None, cursor: str, limit: int | None = None
+) -> tuple[Page, int]:
+    """The next cards of one board column after ``cursor`` (its "Show more"), and how many
+    of the column's deals come after them. A bad cursor raises ``BadCursor``."""
+    rows = Deal.objects.filter(
+        workspace_id=stage.workspace_id, pipeline_id=stage.pipeline_id, stage=stage
+    )
+    if owner_id is not None:
+        rows = rows.filter(owner_id=owner_id)
+    page = keyset_page(
+        rows.select_related("contact", "owner", "stage"), CARD_ORDER, cursor, limit or COLUMN_LIMIT
+    )
+    prefetch_related_objects(page.items, contact_handles_prefetch())
+    left = 0
+    if page.next_cursor:
+        last = page.items[-1]
+        left = rows.filter(CARD_ORDER.after(last.updated_at, last.pk)).count()
+    return page, left
 
 
 @dataclass

@@ -7,17 +7,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    prefetch_related_objects,
+)
 
 from frontdesk.crm.models import OPEN_STAGES, Lead, LeadAssignee, LeadStage
 from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__has_tag)
 from frontdesk.crm.queries.paging import Sort, keyset_page
 from frontdesk.inbox.queries import Page, contact_handles_prefetch
 
-# Cards per column (the most recently updated; the rest are a link to the list, which
-# pages through any number); the counts and totals cover them all. A card costs about
-# 0.2 ms to render, so 100 a column made a board of 20,000 deals take 350 ms.
-COLUMN_LIMIT = 20
+# Cards per column at first (the most recently updated); "Show more" in a column pages on
+# through the rest (``column_page``), and the list holds them all; the counts and totals
+# cover them all. A card costs about 0.2 ms to render: 20 a column made the deals board of
+# a workspace with 20,000 deals take 100+ ms.
+COLUMN_LIMIT = 10
+CARD_ORDER = Sort("updated_at", descending=True)
 
 
 class LeadNotFound(LookupError):
@@ -61,6 +72,9 @@ class Column:
     leads: list[Lead] = field(default_factory=list)  # the first COLUMN_LIMIT
     count: int = 0  # every lead in the stage
     sums: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    next_cursor: str | None = None  # where "Show more" goes on, when cards are left
+    more_link: str = ""  # the page's: "Show more" (from next_cursor) and the list of them all
+    list_link: str = ""
 
     @property
     def totals(self) -> list[tuple[str, Decimal]]:
@@ -70,6 +84,11 @@ class Column:
     @property
     def hidden(self) -> int:
         return self.count - len(self.leads)
+
+    @property
+    def next_n(self) -> int:
+        """How many cards "Show more" adds."""
+        return min(COLUMN_LIMIT, self.hidden)
 
 
 def board(
@@ -89,15 +108,41 @@ def board(
         column.count += n
         if total is not None:
             column.sums[currency] += total
-    cards = rows.select_related("contact", "owner").prefetch_related(
-        contact_handles_prefetch(), assignees_prefetch()
-    )
+    cards = rows.select_related("contact", "owner")
     for stage, column in columns.items():
         if column.count:
-            column.leads = list(
-                cards.filter(stage=stage).order_by("-updated_at", "-id")[:COLUMN_LIMIT]
-            )
+            page = keyset_page(cards.filter(stage=stage), CARD_ORDER, None, COLUMN_LIMIT)
+            column.leads, column.next_cursor = page.items, page.next_cursor
+    # The cards' addresses and assignees in one query each, not one per column.
+    prefetch_related_objects(
+        [lead for column in columns.values() for lead in column.leads],
+        contact_handles_prefetch(),
+        assignees_prefetch(),
+    )
     return list(columns.values())
+
+
+def column_page(
+    workspace_id: int,
+    stage: LeadStage,
+    owner_id: int | None,
+    cursor: str,
+    limit: int | None = None,
+) -> tuple[Page, int]:
+    """The next cards of one board column after ``cursor`` (its "Show more"), and how many
+    of the column's leads come after them. A bad cursor raises ``BadCursor``."""
+    rows = Lead.objects.filter(workspace_id=workspace_id, stage=stage)
+    if owner_id is not None:
+        rows = rows.filter(owner_id=owner_id)
+    page = keyset_page(
+        rows.select_related("contact", "owner"), CARD_ORDER, cursor, limit or COLUMN_LIMIT
+    )
+    prefetch_related_objects(page.items, contact_handles_prefetch(), assignees_prefetch())
+    left = 0
+    if page.next_cursor:
+        last = page.items[-1]
+        left = rows.filter(CARD_ORDER.after(last.updated_at, last.pk)).count()
+    return page, left
 
 
 def assignees_prefetch() -> Prefetch:

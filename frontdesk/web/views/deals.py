@@ -134,9 +134,67 @@ class DealsState:
     def sorts(self) -> list[tuple[str, str]]:
         return [(key, sort.label) for key, sort in queries.DEAL_SORTS.items()]
 
+    def column_link(self, stage_id: int, cursor: str) -> str:
+        """A board column's next cards ("Show more"), with the board's owner filter."""
+        query = {"stage": stage_id, "cursor": cursor, "owner": self.owner}
+        return reverse("deal_board_column") + "?" + urlencode({k: v for k, v in query.items() if v})
+
+    def stage_list_link(self, stage_id: int) -> str:
+        """Every deal of one stage, in the list (where a column's "Show more" goes without
+        JavaScript)."""
+        return self.link(view="list", stage=stage_id)
+
     @property
     def filtered(self) -> bool:
         return any((self.owner, self.status, self.stage, self.stale, self.tag, self.q))
+
+
+def _card_menus(request: HttpRequest, state: DealsState) -> dict[str, Any]:
+    """The parts of every card's Move menu that are the same on each card (its stage's
+    buttons), rendered once per board rather than once per card."""
+    stages = list(state.pipeline.stages.all())
+    return {
+        "stages": stages,
+        "card_form_head": render_to_string(
+            "web/crm/_card_form_head.html", {"next": state.link()}, request
+        ),
+        "move_buttons": {
+            stage.pk: render_to_string(
+                "web/crm/_deal_move_buttons.html", {"stages": stages, "current": stage.pk}
+            )
+            for stage in stages
+        },
+    }
+
+
+@member_required
+@require_GET
+def board_column(request: HttpRequest) -> HttpResponse:
+    """A board column's next cards after ``cursor`` and its next "Show more" (htmx puts
+    them in place of the column's "Show more")."""
+    member = current_member(request)
+    raw = request.GET.get("stage", "")
+    stage = queries.stage_of(member.workspace_id, int(raw)) if raw.isdigit() else None
+    if stage is None:
+        return HttpResponse("no such stage", status=400)
+    state = DealsState(request.GET, member.user_id, [stage.pipeline])
+    try:
+        page, left = queries.column_page(stage, state.owner_id, request.GET.get("cursor", ""))
+    except BadCursor:
+        return HttpResponse("invalid cursor", status=400)
+    return render(
+        request,
+        "web/crm/_deal_cards.html",
+        {
+            "cards": page.items,
+            "now": timezone.now(),
+            "more_link": state.column_link(stage.pk, page.next_cursor) if page.next_cursor else "",
+            "left": left,
+            "next_n": min(queries.COLUMN_LIMIT, left),
+            "list_link": state.stage_list_link(stage.pk),
+            **_card_menus(request, state),
+        },
+    )
 
 
 @member_required
@@ -168,22 +226,12 @@ def deals(request: HttpRequest) -> HttpResponse:
             return render(request, "web/crm/_deal_rows.html", context)
         partial = "web/crm/_deal_list.html"
     else:
-        stages = list(state.pipeline.stages.all())
-        context.update(
-            board=queries.board(state.pipeline, state.owner_id),
-            now=timezone.now(),
-            stages=stages,
-            card_form_head=render_to_string(
-                "web/crm/_card_form_head.html", {"next": state.link()}, request
-            ),
-            # Each card's Move menu by its stage, rendered once per board, not per card.
-            move_buttons={
-                stage.pk: render_to_string(
-                    "web/crm/_deal_move_buttons.html", {"stages": stages, "current": stage.pk}
-                )
-                for stage in stages
-            },
-        )
+        board = queries.board(state.pipeline, state.owner_id)
+        for column in board:
+            column.list_link = state.stage_list_link(column.stage.pk)
+            if column.next_cursor:
+                column.more_link = state.column_link(column.stage.pk, column.next_cursor)
+        context.update(board=board, now=timezone.now(), **_card_menus(request, state))
         partial = "web/crm/_deal_board.html"
     if _hx(request) and request.headers.get("HX-Target") in ("deal-board", "deal-list"):
         return render(request, partial, {**context, "oob_forecast": True})

@@ -146,6 +146,16 @@ class LeadsState:
     def sorts(self) -> list[tuple[str, str]]:
         return [(key, sort.label) for key, sort in queries.LEAD_SORTS.items()]
 
+    def column_link(self, stage: str, cursor: str) -> str:
+        """A board column's next cards ("Show more"), with the board's owner filter."""
+        query = {"stage": stage, "cursor": cursor, "owner": self.owner, "show": self.show}
+        return reverse("lead_board_column") + "?" + urlencode({k: v for k, v in query.items() if v})
+
+    def stage_list_link(self, stage: str) -> str:
+        """Every lead of one stage, in the list (where a column's "Show more" goes without
+        JavaScript)."""
+        return self.link(view="list", stage=stage, show="")
+
     @property
     def filtered(self) -> bool:
         return any((self.owner, self.stage, self.source, self.tag, self.after, self.before, self.q))
@@ -197,6 +207,10 @@ def leads(request: HttpRequest) -> HttpResponse:
         partial = "web/crm/_lead_list.html"
     else:
         context["board"] = queries.board(member.workspace_id, state.stages, state.owner_id)
+        for column in context["board"]:
+            column.list_link = state.stage_list_link(column.stage.value)
+            if column.next_cursor:
+                column.more_link = state.column_link(column.stage.value, column.next_cursor)
         context.update(_card_menus(request, state))
         partial = "web/crm/_board.html"
     if _hx(request) and request.headers.get("HX-Target") in ("board", "lead-list"):
@@ -210,6 +224,36 @@ def leads(request: HttpRequest) -> HttpResponse:
             "partial": partial,
             "members": workspace_members(member),
             "sources": queries.lead_sources(member.workspace_id),
+        },
+    )
+
+
+@member_required
+@require_GET
+def board_column(request: HttpRequest) -> HttpResponse:
+    """A board column's next cards after ``cursor`` and its next "Show more" (htmx puts
+    them in place of the column's "Show more")."""
+    member = current_member(request)
+    state = LeadsState(request.GET, member.user_id)
+    stage = request.GET.get("stage", "")
+    if stage not in LeadStage.values:
+        return HttpResponse("no such stage", status=400)
+    try:
+        page, left = queries.column_page(
+            member.workspace_id, LeadStage(stage), state.owner_id, request.GET.get("cursor", "")
+        )
+    except BadCursor:
+        return HttpResponse("invalid cursor", status=400)
+    return render(
+        request,
+        "web/crm/_lead_cards.html",
+        {
+            "cards": page.items,
+            "more_link": state.column_link(stage, page.next_cursor) if page.next_cursor else "",
+            "left": left,
+            "next_n": min(queries.COLUMN_LIMIT, left),
+            "list_link": state.stage_list_link(stage),
+            **_card_menus(request, state),
         },
     )
 
