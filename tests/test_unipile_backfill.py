@@ -135,6 +135,35 @@ def test_backfill_imports_the_window_once_with_paging(owner, peer, history):
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
+def test_the_import_counts_up_live_without_a_total_then_shows_the_last_sync(
+    owner, peer, history, monkeypatch, version
+):
+    """Unipile gives no account-wide count of messages, so Apps & integrations and the
+    sidebar show the count alone while the backfill runs, then the time of the sync."""
+    from frontdesk.inbox import sync as inbox_sync
+
+    seen: list[str] = []
+    original = inbox_sync.record_import_progress
+
+    def watched(channel_id: int, done: int, total: int) -> None:
+        original(channel_id, done, total)
+        seen.append(ChannelAccount.objects.get(pk=channel_id).import_text)
+
+    monkeypatch.setattr(inbox_sync, "record_import_progress", watched)
+    channel = make_channel(owner, peer, api_version=version)
+    run_sync(channel)
+    shown = [text for text in seen if text]
+    assert shown[0] == "Importing: 0 messages so far"
+    assert shown[-1] == "Importing: 7 messages so far"  # the window's 7, all stored
+    assert Message.objects.filter(channel=channel).count() == 7
+    counts = [int(t.split()[1]) for t in shown]
+    assert counts == sorted(counts) and len(set(counts)) >= 3  # it moved, page by page
+    assert seen[-1] == ""  # done: the count gives way to the time of the sync
+    channel.refresh_from_db()
+    assert channel.import_progress is None and channel.last_synced_at is not None
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
 def test_after_the_backfill_each_conversation_shows_its_newest_message(
     owner, peer, history, version
 ):

@@ -235,7 +235,7 @@ def test_a_reply_sent_from_linkedin_itself_reads_as_a_read_reply_in_the_thread(o
         chat, OWNER["provider_id"], "Here is the agenda.", minutes_ago=280, is_sender=True
     )
     channel = make_channel(owner, peer, api_version="v2")
-    channel.connector.sync(channel)
+    run_sync(channel)
     read = Message.objects.get(channel=channel, text="Yes, Tuesday works.")
     unseen = Message.objects.get(channel=channel, text="Here is the agenda.")
     assert (read.direction, read.status) == ("outbound", "read")

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from frontdesk.connectors.base import (
+    UNKNOWN_TOTAL,
     AttachmentRule,
     Capabilities,
     ChannelSetup,
@@ -979,11 +980,19 @@ class Backfill:
         self.since = parse_time(bf["since"]) or timezone.now()
 
     def page(self) -> SyncPage:
-        """The messages read since the last page, and the position after them."""
+        """The messages read since the last page, the position after them and the import's
+        progress: Unipile's lists give no account-wide count of messages (v1 lists have
+        none; v2's ``total_count`` counts one list, not the import), so the count goes
+        without a total ("Importing: 1,240 messages so far") until the backfill is done."""
         self.state["backfill"] = self.bf
         items, self.pending = self.pending, []
+        count = int(self.bf.get("messages") or 0)
+        done = self.bf.get("status") == "done"
         return SyncPage(
-            events=InboundEvents(messages=items), cursor=copy.deepcopy(self.state), synced=True
+            events=InboundEvents(messages=items),
+            cursor=copy.deepcopy(self.state),
+            synced=True,
+            progress=(count, count if done else UNKNOWN_TOTAL),
         )
 
     def pages(self) -> Iterator[SyncPage]:
