@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from django.urls import NoReverseMatch, reverse
@@ -353,6 +353,32 @@ class RetryPolicy:
         return min(self.first_delay_s * 2.0 ** max(attempt - 1, 0), 3600.0)
 
 
+class SyncBusy(Exception):
+    """The channel's sync is running somewhere else right now (``ChannelDirectory.sync_now``)."""
+
+
+class ChannelDirectory(Protocol):
+    """The inbox's channels as a connector's worker service sees them (``worker_service``):
+    read them, ask for a sync; never write them."""
+
+    def connected(self, kind: str) -> list[ChannelAccount]:
+        """The connected channels of this kind (``id``, ``kind``, ``provider``, ``config``)."""
+        ...
+
+    def connected_one(self, channel_id: int) -> ChannelAccount | None:
+        """The channel, whole, if it is still connected."""
+        ...
+
+    def sync_now(self, channel_id: int) -> None:
+        """Run the channel's sync here and now, as the worker's job does (its pages stored by
+        the inbox); raises ``SyncBusy`` when the worker is syncing it already."""
+        ...
+
+    def let_go(self) -> None:
+        """This thread is about to wait (or stop): it holds no database connection after."""
+        ...
+
+
 class ConfigError(ValueError):
     """A channel configuration that cannot work; the message says which field and why."""
 
@@ -541,10 +567,10 @@ class Connector(ABC):
         """How often ``download`` is tried before the message shows the file as failed."""
         return RetryPolicy()
 
-    def worker_service(self) -> Callable[[], Any] | None:
+    def worker_service(self) -> Callable[[ChannelDirectory], Any] | None:
         """What runs beside the worker from its start to its stop (email's IDLE supervisor):
-        a function starting it and returning an object with ``stop()``, or None. Connectors
-        returning the same function share one."""
+        a function starting it (given the inbox's ``ChannelDirectory``) and returning an
+        object with ``stop()``, or None. Connectors returning the same function share one."""
         return None
 
     def urlpatterns(self) -> list[URLPattern | URLResolver]:

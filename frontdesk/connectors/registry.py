@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.urls import URLPattern, URLResolver, clear_url_caches
 
-from frontdesk.connectors.base import Connector
+from frontdesk.connectors.base import ChannelDirectory, Connector
 
 DEFAULT_CONNECTORS = (
     "frontdesk.connectors.api",
@@ -85,7 +85,7 @@ def connector_urlpatterns() -> list[URLPattern | URLResolver]:
     return [pattern for connector in CONNECTORS.values() for pattern in connector.urlpatterns()]
 
 
-def worker_services() -> list[Callable[[], Any]]:
+def worker_services() -> list[Callable[[ChannelDirectory], Any]]:
     """What the worker starts beside itself: each connector's ``worker_service``, once."""
     starts = (c.worker_service() for c in CONNECTORS.values())
     return list(dict.fromkeys(s for s in starts if s is not None))

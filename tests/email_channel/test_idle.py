@@ -7,6 +7,7 @@ import time
 import pytest
 
 from frontdesk.connectors.email.idle import IdleSupervisor, start_supervisor
+from frontdesk.inbox.directory import InboxDirectory
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from tests.conftest import wait_for
 from tests.email_channel.conftest import make_channel
@@ -33,7 +34,9 @@ def watcher_of(supervisor: IdleSupervisor, channel: ChannelAccount):
 def test_new_mail_arrives_through_idle_within_five_seconds_and_after_a_dropped_connection(
     email_channel, mailbox, mail
 ):
-    supervisor = start_supervisor()  # default settings, as `frontdesk worker` runs it
+    supervisor = start_supervisor(
+        InboxDirectory()
+    )  # default settings, as `frontdesk worker` runs it
     assert supervisor is not None
     try:
         watcher = watcher_of(supervisor, email_channel)
@@ -73,7 +76,7 @@ def test_the_supervisor_follows_connected_mailboxes_and_a_broken_one_only_backs_
     good_box = new_mailbox()
     good = make_channel(owner, good_box, smtp_server)
     broken = make_channel(owner, new_mailbox(), smtp_server, password="wrong-password")
-    supervisor = IdleSupervisor(rescan_seconds=0.3).start()
+    supervisor = IdleSupervisor(InboxDirectory(), rescan_seconds=0.3).start()
     try:
         ok = watcher_of(supervisor, good)
         assert ok.idling.wait(10), ok.last_error
@@ -106,7 +109,7 @@ def test_a_server_without_idle_is_left_to_polling(email_channel, monkeypatch):
     monkeypatch.setattr(
         IMAPClient, "capabilities", lambda self: tuple(c for c in real(self) if c != b"IDLE")
     )
-    supervisor = IdleSupervisor(rescan_seconds=0.2).start()
+    supervisor = IdleSupervisor(InboxDirectory(), rescan_seconds=0.2).start()
     try:
         watcher = watcher_of(supervisor, email_channel)
         wait_for(lambda: watcher.state == "no-idle", timeout=10)
@@ -136,12 +139,12 @@ def test_the_worker_runs_the_supervisor_from_start_to_stop(email_channel, settin
     assert not supervisor.running and not supervisor.watchers
 
     settings.FRONTDESK_EMAIL_IDLE = "0"  # polling only
-    assert start_supervisor() is None
+    assert start_supervisor(InboxDirectory()) is None
 
 
 def test_idle_is_renewed_on_the_same_connection(email_channel, mailbox, mail, settings):
     settings.FRONTDESK_EMAIL_IDLE_RENEW_SECONDS = 0.5  # production: 600 (RFC 2177: < 29 min)
-    supervisor = IdleSupervisor().start()
+    supervisor = IdleSupervisor(InboxDirectory()).start()
     try:
         watcher = watcher_of(supervisor, email_channel)
         assert watcher.idling.wait(10)
@@ -210,8 +213,8 @@ def test_two_workers_watch_a_mailbox_once_and_one_takes_over_from_the_other(
 ):
     """Scale mode: each mailbox has one IDLE connection however many workers run, and when
     its worker stops (or dies: the lease expires) another one watches it."""
-    first = IdleSupervisor(rescan_seconds=0.3).start()
-    second = IdleSupervisor(rescan_seconds=0.3).start()
+    first = IdleSupervisor(InboxDirectory(), rescan_seconds=0.3).start()
+    second = IdleSupervisor(InboxDirectory(), rescan_seconds=0.3).start()
     try:
         holder = wait_for(
             lambda: next((s for s in (first, second) if email_channel.pk in s.watchers), None),

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from frontdesk.connectors.base import (
     Capabilities,
+    ChannelDirectory,
     ChannelSetup,
     ConfigError,
     Connector,
@@ -123,11 +124,11 @@ def describe_failure(exc: BaseException) -> str:
     return f"{what} ({detail}); the next sync retries from the same point"
 
 
-def start_idle() -> Any:
+def start_idle(directory: ChannelDirectory) -> Any:
     """IMAP IDLE beside the worker: new mail within seconds (``idle.py``)."""
     from frontdesk.connectors.email.idle import start_supervisor
 
-    return start_supervisor()
+    return start_supervisor(directory)
 
 
 class EmailConnector(Connector):
@@ -145,7 +146,7 @@ class EmailConnector(Connector):
     def connect_url_name(self) -> str:  # type: ignore[override]
         return f"email_connect_{self.provider}"
 
-    def worker_service(self) -> Callable[[], Any]:
+    def worker_service(self) -> Callable[[ChannelDirectory], Any]:
         return start_idle
 
     def urlpatterns(self) -> list:

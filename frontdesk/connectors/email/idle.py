@@ -5,8 +5,9 @@ worker`` start it, see ``ops/management/commands/_serve.py``). Every
 ``FRONTDESK_EMAIL_IDLE_RESCAN_SECONDS`` (10) it reads the connected email channels and
 keeps one ``Watcher`` thread per mailbox: it logs in, selects INBOX read-only and sits in
 IDLE. When the server announces new mail (``EXISTS``/``RECENT``), the watcher runs the
-channel's normal sync (``inbox.tasks.sync_channel``, under the same lock as the worker's
-minute sync): this module never writes a message itself.
+channel's normal sync (``ChannelDirectory.sync_now``, under the same lock as the worker's
+minute sync): this module never writes a message itself, and reads the channels only
+through the inbox's ``ChannelDirectory``.
 
 - IDLE is ended and issued again every ``FRONTDESK_EMAIL_IDLE_RENEW_SECONDS`` (600, under
   the 29 minutes of RFC 2177 and under common NAT idle timeouts); that round trip also
@@ -44,8 +45,8 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import close_old_connections, connections
 
+from frontdesk.connectors.base import ChannelDirectory, SyncBusy
 from frontdesk.connectors.email import imap
 from frontdesk.connectors.email.providers import setting
 
@@ -132,7 +133,7 @@ class Watcher(threading.Thread):
             finally:
                 self.idling.clear()
                 self._sock = None
-                connections.close_all()  # this thread's database connection
+                self.supervisor.directory.let_go()  # this thread's database connection
             if outcome in ("no-idle", "gone") or self.stopped:
                 self.state = outcome if not self.stopped else "stopped"
                 return
@@ -146,18 +147,13 @@ class Watcher(threading.Thread):
     # -- one connection ------------------------------------------------------------------
 
     def _channel(self):
-        from frontdesk.inbox.models import ChannelAccount, ChannelStatus
-
-        close_old_connections()
-        return ChannelAccount.objects.filter(
-            pk=self.channel_id, status=ChannelStatus.CONNECTED
-        ).first()
+        return self.supervisor.directory.connected_one(self.channel_id)
 
     def _session(self) -> str:
         channel = self._channel()
         if channel is None:
             return "gone"
-        connections.close_all()  # hold no database connection while waiting in IDLE
+        self.supervisor.directory.let_go()  # hold no database connection while waiting in IDLE
         renew = max(_float_setting("FRONTDESK_EMAIL_IDLE_RENEW_SECONDS", 600), 1.0)
         with imap.connect(channel) as client:
             if b"IDLE" not in client.capabilities():
@@ -204,7 +200,7 @@ class Watcher(threading.Thread):
     def _behind(self, info: dict) -> bool:
         """Whether INBOX holds mail the stored sync position has not reached."""
         channel = self._channel()
-        connections.close_all()
+        self.supervisor.directory.let_go()
         if channel is None:
             return False
         state = channel.sync_state.get("folders", {}).get("inbox")
@@ -214,19 +210,15 @@ class Watcher(threading.Thread):
 
     def _sync(self) -> None:
         """The channel's normal sync, as the worker runs it (waits out a sync in progress)."""
-        from huey.exceptions import TaskLockedException
-
-        from frontdesk.inbox.tasks import sync_channel
-
+        directory = self.supervisor.directory
         give_up = time.monotonic() + LOCK_WAIT_SECONDS
         while not self.stopped:
             try:
                 with self.supervisor.sync_slots:
-                    close_old_connections()
-                    sync_channel.call_local(self.channel_id)
+                    directory.sync_now(self.channel_id)
                 self.syncs += 1
                 return
-            except TaskLockedException:  # the worker is syncing this mailbox right now
+            except SyncBusy:  # the worker is syncing this mailbox right now
                 if time.monotonic() > give_up:
                     return
                 self.stop_event.wait(0.5)
@@ -234,7 +226,7 @@ class Watcher(threading.Thread):
                 log.exception("channel %s: sync after IDLE failed", self.channel_id)
                 return
             finally:
-                connections.close_all()
+                directory.let_go()
 
 
 def _fingerprint(config: dict[str, Any]) -> str:
@@ -296,7 +288,8 @@ class Leases:
 class IdleSupervisor:
     """Keeps one ``Watcher`` per connected mailbox; ``start()``/``stop()`` with the worker."""
 
-    def __init__(self, rescan_seconds: float | None = None) -> None:
+    def __init__(self, directory: ChannelDirectory, rescan_seconds: float | None = None) -> None:
+        self.directory = directory
         self.rescan_seconds = (
             rescan_seconds
             if rescan_seconds is not None
@@ -326,18 +319,14 @@ class IdleSupervisor:
             except Exception:  # the database may be away for a moment: try again later
                 log.exception("IDLE: could not read the mailboxes")
             finally:
-                connections.close_all()
+                self.directory.let_go()
             self._stop.wait(self.rescan_seconds)
 
     def _wanted(self) -> dict[int, str]:
         from frontdesk.connectors.email.connector import EmailConnector
-        from frontdesk.inbox.models import ChannelAccount, ChannelStatus
 
-        close_old_connections()
         wanted = {}
-        for channel in ChannelAccount.objects.filter(
-            kind="email", status=ChannelStatus.CONNECTED
-        ).only("id", "kind", "provider", "config"):
+        for channel in self.directory.connected("email"):
             try:
                 ours = isinstance(channel.connector, EmailConnector)
             except Exception:  # an unknown provider: not ours
@@ -383,9 +372,9 @@ class IdleSupervisor:
             thread.join(max(deadline - time.monotonic(), 0.0))
 
 
-def start_supervisor() -> IdleSupervisor | None:
+def start_supervisor(directory: ChannelDirectory) -> IdleSupervisor | None:
     """The worker's IDLE supervisor, or None when ``FRONTDESK_EMAIL_IDLE=0``."""
     if not enabled():
         log.info("IMAP IDLE is off (FRONTDESK_EMAIL_IDLE=0): mailboxes are polled every minute")
         return None
-    return IdleSupervisor().start()
+    return IdleSupervisor(directory).start()

@@ -72,6 +72,7 @@ def make_consumer(workers: int):
     from huey.contrib.djhuey import HUEY
 
     from frontdesk.connectors.registry import worker_services
+    from frontdesk.inbox.directory import InboxDirectory
     from frontdesk.inbox.outbox import sweep_outbox
 
     class WorkerConsumer(Consumer):
@@ -79,7 +80,10 @@ def make_consumer(workers: int):
 
         def start(self):
             super().start()
-            self.services = [s for start in worker_services() if (s := start()) is not None]
+            directory = InboxDirectory()
+            self.services = [
+                s for start in worker_services() if (s := start(directory)) is not None
+            ]
 
         def stop(self, graceful=False):
             for service in self.services:
