@@ -20,8 +20,9 @@ lead changes). Then times, logged in as the owner:
                          and the timeline's next page (/contacts/ID/timeline?cursor=)
 
 Target: p95 under 50 ms for each (wall clock; the CPU time of this process is printed
-too, as on a shared machine it says more). Run it once per database: Django is configured
-once.
+too, as on a shared machine it says more, and two floors are timed first in the same run:
+a request that renders nothing and the page shell alone). Run it once per database:
+Django is configured once.
 """
 
 from __future__ import annotations
@@ -266,6 +267,11 @@ def main() -> None:
         timeline_next = cursor_after(client, f"/contacts/{person_id}/timeline", 1)
         print(f"pages (p95 target {TARGET_MS:.0f} ms), {rounds} rounds each:")
         cases = [
+            # Floors, from the same run: a request that renders nothing, and a page that is
+            # the shell alone (sidebar, counts, base template). On a busy machine they say how
+            # much of each figure is the machine and how much the page.
+            ("floor: /healthz (no page)", "/healthz", False),
+            ("floor: /settings/profile/ (the shell)", "/settings/profile/", False),
             ("contacts list, newest first", "/contacts/", True),
             ("contacts list, by name", "/contacts/?sort=name", True),
             ("contacts list, page 21 (cursor)", f"/contacts/?cursor={contacts_deep}", True),
