@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser import OWNER, login
+from tests.browser import OWNER, App, login, on_postgres_when_configured, running_app
 from tests.conftest import wait_for
 from tests.peers.graph import GraphPeer
 from tests.whatsapp_support import contacts, msg
@@ -26,6 +26,16 @@ TEMPLATES = [
         "components": [{"type": "BODY", "text": "Hi {{1}}, your order {{2}} has shipped."}],
     }
 ]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Iterator[App]:
+    """Embedded on SQLite, and on PostgreSQL + Redis (``frontdesk web`` + ``frontdesk
+    worker``) in the suite's second pass: the Cloud API connect page on both databases."""
+    with running_app(
+        tmp_path_factory.mktemp("whatsapp"), on_postgres=on_postgres_when_configured()
+    ) as running:
+        yield running
 
 
 @pytest.fixture

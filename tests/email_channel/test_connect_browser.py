@@ -1,13 +1,26 @@
-"""Connecting a mailbox in a real Chromium against `frontdesk run` (Dovecot + aiosmtpd peers)."""
+"""Connecting a mailbox in a real Chromium against `frontdesk run` (Dovecot + aiosmtpd peers),
+and against `frontdesk web` + `frontdesk worker` on PostgreSQL + Redis when configured."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from tests.browser import OWNER, login
+from tests.browser import OWNER, App, login, on_postgres_when_configured, running_app
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Iterator[App]:
+    """The app this module connects a mailbox in: embedded on SQLite, and on PostgreSQL +
+    Redis (``frontdesk web`` + ``frontdesk worker``) in the suite's second pass."""
+    with running_app(
+        tmp_path_factory.mktemp("imap-connect"), on_postgres=on_postgres_when_configured()
+    ) as running:
+        yield running
 
 
 @pytest.mark.browser_allows(r"status of 400 .*/connectors/email/imap/connect/")  # wrong password
