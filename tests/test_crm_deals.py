@@ -419,6 +419,16 @@ def test_a_deal_column_counts_every_deal_and_shows_more(owner, rival, sales, ana
     assert client.get(f"/deals/board/column?stage={qualified.pk}&cursor=x").status_code == 400
 
 
+def test_board_cards_escape_what_people_typed(owner, sales, ana):
+    ana.name, ana.company = "Ana <b>Lima</b>", 'Bikes "&" Co'
+    ana.save()
+    deal_in(owner, ana, stages_of(sales)["Qualified"], title="<img src=x onerror=alert(1)>")
+    board = login(owner).get("/deals/").content.decode()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in board and "<img src=x" not in board
+    assert "Ana &lt;b&gt;Lima&lt;/b&gt; · Bikes &quot;&amp;&quot; Co" in board
+    assert 'aria-label="Move &lt;img src=x onerror=alert(1)&gt; to another stage"' in board
+
+
 def test_deal_page_and_lead_conversion(owner, agent, sales, ana):
     lead = create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title="40 bikes")
     client = login(owner)

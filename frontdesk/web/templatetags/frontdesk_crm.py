@@ -6,12 +6,17 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 from django import template
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import conditional_escape, escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from frontdesk.crm.queries.leads import lead_of_conversation
 from frontdesk.inbox.models import HandleKind
+from frontdesk.web.templatetags.frontdesk_ui import initials, reltime, tint
 
 register = template.Library()
 
@@ -103,3 +108,128 @@ def conversation_followups(context: template.Context, conversation: Any) -> dict
     from frontdesk.web.views.crm_timeline import conversation_record  # noqa: PLC0415
 
     return followups_block(context, conversation_record(conversation))
+
+
+# --- board cards ---------------------------------------------------------------------------
+# A board renders a card per lead or deal shown; through the template language one cost
+# about 0.25 ms (some 40 variable lookups, an include for the avatar), most of a board's
+# time. These build the same markup in Python, every value escaped by format_html.
+
+
+def _avatar_xs(contact: Any) -> SafeString:
+    """``web/_avatar.html`` with size "xs" and no channel badge."""
+    if contact.avatar:
+        version = quote(contact.avatar.name, safe="")
+        inner = format_html(
+            '<img src="{}?v={}" alt="" loading="lazy">', path(contact.pk, "contact_avatar"), version
+        )
+    else:
+        inner = escape(initials(contact.display_name))
+    return format_html(
+        '<span class="avatar xs {}" aria-hidden="true">{}</span>', tint(contact.pk), inner
+    )
+
+
+def _card_body(record: Any, url: str, extra_foot: SafeString | str = "") -> SafeString:
+    """The link of a card: title, contact, value, flags, last update, owner."""
+    contact = record.contact
+    company = format_html(" · {}", contact.company) if contact.company else ""
+    if record.value is not None:
+        value = escape(money(record.value, record.currency))
+    else:
+        value = mark_safe('<span class="muted">No value</span>')
+    if record.owner_id and record.owner:
+        name = record.owner.display_name
+        owner = format_html(
+            '<span class="avatar xs {}" title="Owner: {}">{}</span>'
+            '<span class="sr">Owner: {}</span>',
+            tint(record.owner_id),
+            name,
+            initials(name),
+            name,
+        )
+    else:
+        owner = mark_safe('<span class="avatar xs none" title="No owner">\u2013</span>')
+    return format_html(
+        '<a href="{}" draggable="false">\n'
+        '<span class="lead-card-title">{}</span>\n'
+        '<span class="lead-card-contact">{}<span class="lead-card-name">{}{}</span></span>\n'
+        '<span class="lead-card-foot">\n<span class="lead-value">{}</span>\n{}'
+        '<time datetime="{}" title="Last update">{}</time>\n{}\n</span>\n</a>',
+        url,
+        record.title,
+        _avatar_xs(contact),
+        contact.display_name,
+        company,
+        value,
+        extra_foot,
+        timezone.localtime(record.updated_at).isoformat(),
+        reltime(record.updated_at),
+        owner,
+    )
+
+
+def _card_menu(title: str, move_url: str, form_head: Any, buttons: Any) -> SafeString:
+    """A card's Move menu (the form head and the stage's buttons are rendered once a board)."""
+    return format_html(
+        '<details class="card-move">\n'
+        '<summary aria-label="Move {} to another stage" title="Move to another stage">⋯</summary>\n'
+        '<form method="post" action="{}" hx-post="{}" hx-swap="none">{}\n{}\n</form>\n</details>',
+        title,
+        move_url,
+        move_url,
+        conditional_escape(form_head),
+        conditional_escape(buttons),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def lead_card(context: template.Context, lead: Any) -> SafeString:
+    """One card of the leads board (``card_form_head`` and ``move_buttons`` in the context)."""
+    move_url = path(lead.pk, "lead_stage")
+    return format_html(
+        '<li class="lead-card" id="lead-{}" data-id="{}" draggable="true" data-move-url="{}"'
+        ' aria-describedby="board-help">{}\n{}</li>\n',
+        lead.pk,
+        lead.pk,
+        move_url,
+        _card_body(lead, path(lead.pk, "lead")),
+        _card_menu(
+            lead.title,
+            move_url,
+            context.get("card_form_head", ""),
+            lookup(context.get("move_buttons") or {}, lead.stage),
+        ),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def deal_card(context: template.Context, deal: Any) -> SafeString:
+    """One card of the deals board: stale and high priority flagged (``now``,
+    ``card_form_head`` and ``move_buttons`` in the context)."""
+    stale = deal.is_stale(context.get("now"))
+    flags = SafeString("")
+    if stale:
+        flags += format_html(
+            '<span class="stale-tag" title="No move for longer than {} days in this stage">'
+            "Stale</span>\n",
+            deal.stage.rotting_days,
+        )
+    if deal.priority == "high":
+        flags += mark_safe('<span class="prio-high" title="High priority">High</span>\n')
+    move_url = path(deal.pk, "deal_stage")
+    return format_html(
+        '<li class="lead-card deal-card{}" id="deal-{}" data-id="{}" draggable="true"'
+        ' data-move-url="{}" aria-describedby="deal-board-help">{}\n{}</li>\n',
+        " stale" if stale else "",
+        deal.pk,
+        deal.pk,
+        move_url,
+        _card_body(deal, path(deal.pk, "deal"), flags),
+        _card_menu(
+            deal.title,
+            move_url,
+            context.get("card_form_head", ""),
+            lookup(context.get("move_buttons") or {}, deal.stage_id),
+        ),
+    )
