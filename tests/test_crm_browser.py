@@ -284,3 +284,69 @@ def test_a_long_deal_column_shows_more_and_its_next_cards_move(app, browser, sho
         page.wait_for_timeout(100)
     assert app.api.get(f"/deals/{made[0]}").json()["stage_id"] == other["id"]
     expect(col.locator(".col-count")).to_have_text("12")  # the board redrew its counts
+
+
+def test_a_deal_dropped_on_lost_asks_why_and_so_does_its_move_menu(app, browser, shots):
+    """Lost needs a reason: a deal dragged to Lost opens a dialog first (Cancel leaves the
+    deal where it was); the card's Move menu, the keyboard way, has the reason beside Lost;
+    the deal's page tells it."""
+    from playwright.sync_api import expect
+
+    contact = app.api.post("/contacts", json={"name": "Rui Vaz", "company": "Braga Wheels"})
+    made = app.api.post(
+        "/deals",
+        json={"contact_id": contact.json()["id"], "title": "Six tandems", "value": "4800"},
+    )
+    assert made.status_code == 201, made.text
+    deal_id = made.json()["id"]
+    stages = app.api.get("/pipelines").json()["items"][0]["stages"]
+    first = made.json()["stage_id"]
+    lost = next(s["id"] for s in stages if s["type"] == "lost")
+
+    def deal_now(status: str) -> dict:
+        for _ in range(50):
+            deal = app.api.get(f"/deals/{deal_id}").json()
+            if deal["status"] == status:
+                return deal
+            page.wait_for_timeout(100)
+        return deal
+
+    page = login(browser, app, OWNER[0], app.owner_password)
+    page.goto(f"{app.base}/deals/")
+    card, dialog = page.locator(f"#deal-{deal_id}"), page.locator("#lost-dialog")
+    card.drag_to(page.locator(f"#stage-{lost}"))
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading")).to_have_text("Why was this deal lost?")
+    page.screenshot(path=str(shots / "crm-deal-lost-dialog.png"))
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator(f"#stage-{first}")).to_contain_text("Six tandems")
+    expect(page.locator(f"#stage-{lost}")).not_to_contain_text("Six tandems")
+    page.wait_for_timeout(300)
+    assert app.api.get(f"/deals/{deal_id}").json()["status"] == "open"
+
+    card.drag_to(page.locator(f"#stage-{lost}"))
+    dialog.get_by_label("Reason").fill("Went with a competitor")
+    dialog.get_by_role("button", name="Mark as lost").click()
+    expect(page.locator(f"#stage-{lost}")).to_contain_text("Six tandems")
+    deal = deal_now("lost")
+    assert (deal["status"], deal["stage_id"], deal["lost_reason"]) == (
+        "lost",
+        lost,
+        "Went with a competitor",
+    )
+
+    # Back to the first stage and to Lost again by the card's Move menu, reason and all.
+    page.locator(f"#deal-{deal_id} summary").click()
+    menu = page.locator(f"#deal-{deal_id} .card-move")
+    first_name = next(s["name"] for s in stages if s["id"] == first)
+    menu.get_by_role("button", name=first_name).click()
+    expect(page.locator(f"#stage-{first}")).to_contain_text("Six tandems")
+    assert deal_now("open")["lost_reason"] == ""
+    page.locator(f"#deal-{deal_id} summary").click()
+    menu.get_by_label("Why was it lost?").fill("Timing: next season")
+    menu.get_by_role("button", name="Lost").click()
+    expect(page.locator(f"#stage-{lost}")).to_contain_text("Six tandems")
+    assert deal_now("lost")["lost_reason"] == "Timing: next season"
+    page.goto(f"{app.base}/deals/{deal_id}/")
+    expect(page.locator("main")).to_contain_text(": Timing: next season")
