@@ -304,7 +304,7 @@ def test_a_deal_dropped_on_lost_asks_why_and_so_does_its_move_menu(app, browser,
     lost = next(s["id"] for s in stages if s["type"] == "lost")
 
     def deal_now(status: str) -> dict:
-        for _ in range(50):
+        for _ in range(100):
             deal = app.api.get(f"/deals/{deal_id}").json()
             if deal["status"] == status:
                 return deal

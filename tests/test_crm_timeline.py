@@ -257,6 +257,33 @@ def test_notes_and_timeline_on_the_contact_and_lead_pages(owner, agent, ana):
     assert client.get(f"/contacts/{contact.pk}/timeline?cursor=x").status_code == 404
 
 
+def test_a_lead_pins_its_own_notes(owner, ana):
+    """Pinned notes of a lead stay on top of its page, and of the deal it becomes; another
+    lead of the same person does not show them; unpinned, it is a timeline line again."""
+    from frontdesk.crm.actions.deals import convert_lead
+    from frontdesk.crm.actions.leads import create_lead
+
+    contact, chat, _ = ana
+    lead = convert_to_lead(owner.workspace_id, chat.pk, owner.user).lead
+    other = create_lead(owner.workspace_id, owner.user, contact_id=contact.pk, title="Spare parts")
+    client = login(owner)
+    r = client.post(f"/leads/{lead.pk}/notes", {"text": "Decides by Friday", "pinned": "1"})
+    assert r.status_code == 302
+    note = Activity.objects.get(kind="note")
+    assert (note.lead_id, note.pinned) == (lead.pk, True)
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    pinned = page.split('aria-label="Pinned notes"', 1)[1].split("</ul>", 1)[0]
+    assert "Decides by Friday" in pinned
+    assert "Decides by Friday" not in client.get(f"/leads/{other.pk}/").content.decode()
+    deal = convert_lead(owner.workspace_id, lead.pk, owner.user).deal
+    page = client.get(f"/deals/{deal.pk}/").content.decode()
+    assert "Decides by Friday" in page.split('aria-label="Pinned notes"', 1)[1].split("</ul>")[0]
+    r = client.post(f"/leads/{lead.pk}/notes/{note.pk}", {"action": "unpin"}, headers=HX)
+    assert r.status_code == 200
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert 'aria-label="Pinned notes"' not in page and "Decides by Friday" in page
+
+
 def test_timeline_pages_of_another_workspace_are_not_found(owner, rival, ana):
     contact, chat, _ = ana
     lead = convert_to_lead(owner.workspace_id, chat.pk, owner.user).lead
