@@ -379,6 +379,12 @@ class ChannelDirectory(Protocol):
         ...
 
 
+class InputRefused(ValueError):
+    """Input that cannot be acted on, said in words a user can act on (a reply form's bad Cc
+    address). The inbox's ``ActionRefused`` is this class: the web and the API answer it with
+    its words (400 or 409), whoever raised it."""
+
+
 class ConfigError(ValueError):
     """A channel configuration that cannot work; the message says which field and why."""
 
@@ -585,9 +591,12 @@ class Connector(ABC):
         record an error (``reconnect``: flag the channel); the pages yielded before stay."""
         return iter(())
 
-    def sync(self, channel: ChannelAccount, progress: ImportProgress = no_progress) -> None:
-        """Legacy (email, until its step of issue 11): a sync that stores what it reads
-        itself. Used by the inbox only when ``sync_pages`` is not implemented."""
+    def sync(
+        self, channel: ChannelAccount, progress: ImportProgress = no_progress
+    ) -> SyncPage | None:
+        """Legacy (email's IMAP, until its step of issue 11): a sync that stores the messages
+        it reads itself; it may return a last page for the inbox to store (``synced``,
+        ``recovered``). Used only when ``sync_pages`` is not implemented."""
         return None
 
     def syncs_in_pages(self) -> bool:

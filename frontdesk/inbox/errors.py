@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from frontdesk.connectors.base import InputRefused
+
 if TYPE_CHECKING:
     from frontdesk.inbox.models import Message
 
 
-class ActionRefused(ValueError):
-    """The input cannot be acted on (a message without a sender, an unknown status, a note
-    without text ...). The message says why, in words a user can act on."""
+# The input cannot be acted on (a message without a sender, an unknown status, a note
+# without text, a reply form's bad address ...); the message says why, in words a user can
+# act on. Defined with the connector contract, so that a connector refuses input without
+# importing the inbox.
+ActionRefused = InputRefused
 
 
 class ReplyBlocked(ActionRefused):

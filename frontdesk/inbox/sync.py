@@ -37,7 +37,9 @@ def run_sync(channel: ChannelAccount) -> int:
     stored = 0
     try:
         if not connector.syncs_in_pages():
-            connector.sync(channel, partial(record_import_progress, channel.pk))
+            last = connector.sync(channel, partial(record_import_progress, channel.pk))
+            if last is not None:
+                store_page(channel, last)
             return 0
         for page in connector.sync_pages(channel, sync_run(channel)):
             store_page(channel, page)

@@ -8,6 +8,7 @@ import hashlib
 from frontdesk.connectors.email.imap import ingest_raw
 from frontdesk.connectors.email.parse import parse, sanitize_html, split_quoted
 from frontdesk.inbox.models import Attachment, Conversation, Message
+from frontdesk.inbox.sync import run_sync
 
 
 def raw(headers: str, body: str | bytes) -> bytes:
@@ -104,7 +105,7 @@ def test_a_25_mb_attachment_is_stored_without_holding_it_in_memory(email_channel
     mailbox.deliver(_with_attachment('filename="big.bin"', payload))
     tracemalloc.start()
     try:
-        email_channel.connector.sync(email_channel)
+        run_sync(email_channel)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -342,7 +343,7 @@ def test_a_message_that_cannot_be_stored_is_noted_and_the_rest_still_arrive(
     monkeypatch.setattr(imap, "parse", explode_on_one)
     for text in ("fine one", "poison", "fine two"):
         mailbox.deliver(mail(text))
-    email_channel.connector.sync(email_channel)
+    run_sync(email_channel)
     email_channel.refresh_from_db()
     assert sorted(Message.objects.values_list("text", flat=True)) == ["fine one", "fine two"]
     [failure] = email_channel.sync_state["failures"]
@@ -385,14 +386,14 @@ def test_a_database_outage_mid_sync_loses_no_mail(email_channel, mailbox, mail, 
         return real_insert(obj, *args, **kwargs)
 
     monkeypatch.setattr(ingest_module, "insert_row", outage)
-    email_channel.connector.sync(email_channel)
+    run_sync(email_channel)
     email_channel.refresh_from_db()
     assert "database is locked" in email_channel.last_error
     assert Message.objects.count() == 0  # the batch is undone, not half kept
     inbox = email_channel.sync_state["folders"]["inbox"]
     assert inbox["backfill_done"] == 0 and "failures" not in email_channel.sync_state
     monkeypatch.undo()
-    email_channel.connector.sync(email_channel)
+    run_sync(email_channel)
     assert sorted(Message.objects.values_list("text", flat=True)) == [
         f"Are you open on day {n}?" for n in range(3)
     ]
@@ -419,7 +420,7 @@ def test_a_message_failing_mid_batch_is_skipped_and_undone_alone(
         real(message)
 
     monkeypatch.setattr(events, "message_created", fail_for_broken)
-    email_channel.connector.sync(email_channel)
+    run_sync(email_channel)
     email_channel.refresh_from_db()
 
     assert email_channel.last_error == ""

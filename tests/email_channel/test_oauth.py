@@ -12,6 +12,7 @@ from frontdesk.inbox import credentials
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver
+from frontdesk.inbox.sync import run_sync
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_xoauth2_imap_sync_and_smtp_reply_with_refresh_before_expiry(
     refresh_token = oauth_channel.credentials["refresh_token"]
     mailbox.deliver(mail("Hello over OAuth"))
 
-    oauth_channel.connector.sync(oauth_channel)
+    run_sync(oauth_channel)
     oauth_channel.refresh_from_db()
 
     assert oauth_channel.status == "connected", oauth_channel.last_error
@@ -85,7 +86,7 @@ def test_xoauth2_imap_sync_and_smtp_reply_with_refresh_before_expiry(
     creds["expires_at"] = time.time() + 30
     oauth_channel.credentials = creds
     oauth_channel.save()
-    oauth_channel.connector.sync(oauth_channel)
+    run_sync(oauth_channel)
     oauth_channel.refresh_from_db()
     assert len(refreshes(oauth_server, refresh_token)) == 2
     assert oauth_channel.credentials["access_token"] != creds["access_token"]
@@ -94,7 +95,7 @@ def test_xoauth2_imap_sync_and_smtp_reply_with_refresh_before_expiry(
 
 def test_a_revoked_grant_needs_reconnection(oauth_channel, oauth_server):
     oauth_server.revoke(oauth_channel.credentials["refresh_token"])
-    oauth_channel.connector.sync(oauth_channel)
+    run_sync(oauth_channel)
     oauth_channel.refresh_from_db()
     assert oauth_channel.status == "needs_reconnect"
     assert "invalid_grant" in oauth_channel.last_error
@@ -110,7 +111,7 @@ def test_a_token_the_server_refuses_is_refreshed_once_and_retried(
     oauth_channel.credentials = creds
     oauth_channel.save()
     mailbox.deliver(mail("still arrives"))
-    oauth_channel.connector.sync(oauth_channel)
+    run_sync(oauth_channel)
     oauth_channel.refresh_from_db()
     assert oauth_channel.status == "connected", oauth_channel.last_error
     assert len(refreshes(oauth_server, refresh_token)) == 1
@@ -144,7 +145,7 @@ def test_smtp_refreshes_a_refused_token_once_then_sends(
 ):
     refresh_token = oauth_channel.credentials["refresh_token"]
     mailbox.deliver(mail("hello"))
-    oauth_channel.connector.sync(oauth_channel)
+    run_sync(oauth_channel)
     oauth_channel.refresh_from_db()
     creds = oauth_channel.credentials
     creds.update(access_token="at-made-up", expires_at=time.time() + 3600)

@@ -12,13 +12,14 @@ from django.utils import timezone
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver
+from frontdesk.inbox.sync import run_sync
 from tests.email_channel.conftest import make_channel, new_id
 from tests.peers.dovecot import free_port
 
 
 def sync(channel: ChannelAccount) -> None:
     channel.refresh_from_db()
-    channel.connector.sync(channel)
+    run_sync(channel)
 
 
 def mine(smtp_server, channel):

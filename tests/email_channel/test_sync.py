@@ -8,12 +8,13 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation, Message
+from frontdesk.inbox.sync import run_sync
 from tests.email_channel.conftest import new_id
 
 
 def sync(channel: ChannelAccount) -> None:
     channel.refresh_from_db()
-    channel.connector.sync(channel)
+    run_sync(channel)
     channel.refresh_from_db()
 
 

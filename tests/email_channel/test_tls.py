@@ -13,6 +13,7 @@ from frontdesk.connectors.email import imap
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import Conversation, Message
 from frontdesk.inbox.outbox import deliver
+from frontdesk.inbox.sync import run_sync
 from tests.email_channel.conftest import Mailbox, make_channel
 from tests.peers.dovecot import Dovecot
 from tests.peers.smtp import SmtpServer
@@ -66,7 +67,7 @@ def test_implicit_tls_imap_and_starttls_smtp_with_a_private_ca(
     )
     assert channel.connector.test_connection(channel) == ["INBOX", "Sent"]
     tls_mailbox.deliver(mail("over TLS"))
-    channel.connector.sync(channel)
+    run_sync(channel)
     assert Message.objects.get().text == "over TLS"
     reply = queue_reply(owner.user, Conversation.objects.get(), "answer over TLS")
     assert deliver(reply.pk) == "sent"

@@ -21,8 +21,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django.utils import timezone
-
 from frontdesk.connectors.base import (
     Capabilities,
     ChannelDirectory,
@@ -30,10 +28,12 @@ from frontdesk.connectors.base import (
     ConfigError,
     Connector,
     ImportProgress,
+    InputRefused,
     OutboundMessage,
     PartsSent,
     ProviderCallError,
     SendResult,
+    SyncPage,
     no_progress,
     require,
 )
@@ -159,7 +159,6 @@ class EmailConnector(Connector):
     def reply_extra(self, form: Mapping[str, str]) -> dict[str, Any]:
         """Subject, Cc, Bcc and "quote the history" from the reply box (checked here too)."""
         from frontdesk.connectors.base import PermanentSendError
-        from frontdesk.inbox.errors import ActionRefused
 
         extra: dict[str, Any] = {}
         subject = str(form.get("x_subject") or "").strip()
@@ -171,7 +170,7 @@ class EmailConnector(Connector):
                 if addresses:
                     extra[name] = addresses
         except PermanentSendError as exc:
-            raise ActionRefused(exc.reason) from None
+            raise InputRefused(exc.reason) from None
         if form.get("x_quote"):
             extra["quote"] = True
         return extra
@@ -213,28 +212,26 @@ class EmailConnector(Connector):
     def saves_sent(self, channel: ChannelAccount) -> bool:
         return False
 
-    def sync(self, channel: ChannelAccount, progress: ImportProgress = no_progress) -> None:
-        from frontdesk.inbox.actions.channel import set_channel_status
-        from frontdesk.inbox.models import ChannelStatus
-
+    def sync(
+        self, channel: ChannelAccount, progress: ImportProgress = no_progress
+    ) -> SyncPage | None:
+        """The mailbox's sync (``imap.py``, legacy: it still stores its batches itself); a
+        failure is a ``ProviderCallError`` the inbox records on the channel, a success a page
+        saying so (synced now, the last error cleared)."""
         try:
             stats = imap.sync_mailbox(channel, progress=progress)
         except imap.LoginRefused as exc:
             # the sync position is kept: reconnecting resumes where it stopped
-            set_channel_status(channel, ChannelStatus.NEEDS_RECONNECT, str(exc))
-            return
+            raise ProviderCallError(str(exc), reconnect=True) from None
         except Exception as exc:  # MailboxError, a dropped connection, a server's odd answer
             log.warning("channel %s: sync failed", channel.pk, exc_info=exc)
-            set_channel_status(channel, None, f"sync failed: {describe_failure(exc)}")
-            return
-        channel.last_synced_at = timezone.now()
-        channel.save(update_fields=["last_synced_at"])
-        if channel.last_error:  # the sync works again: say so to the Apps page at once
-            set_channel_status(channel, None, "")
+            raise ProviderCallError(f"sync failed: {describe_failure(exc)}") from None
         log.info(
             "channel %s: %s new, %s seen, %s skipped, %s bounces",
             channel.pk, stats.created, stats.seen, stats.skipped, stats.bounces,
         )  # fmt: skip
+        # the sync works again: the Apps page says so at once
+        return SyncPage(synced=True, recovered=True)
 
     def test_connection(self, channel: ChannelAccount) -> list[str]:
         """Log in to IMAP and SMTP; raises ``imap.MailboxError`` saying what failed."""
