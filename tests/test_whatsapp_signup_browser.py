@@ -111,3 +111,29 @@ def test_cancel_in_the_popup_connects_nothing(signup_app, browser):
     assert "cancelled" in status.inner_text() and "nothing was connected" in status.inner_text()
     assert page.url.endswith("/connect/")
     assert app.api.get("/channels").json()["items"] == before
+
+
+@pytest.mark.browser_allows(r"status of 400")  # the refused signup answers 400
+def test_an_error_from_meta_is_said_in_words_and_connects_nothing(signup_app, browser):
+    """Meta refuses the code exchange (here: the app secret no longer matches, Graph error
+    101): the connect page says so in Meta's words, and no channel is left behind."""
+    app = signup_app
+    before = app.api.get("/channels").json()["items"]
+    subscribed = list(app.graph.subscribed)
+    page = open_connect_page(app, browser)
+    page.wait_for_function("() => !!window.FB")
+    secret, app.graph.app_secret = app.graph.app_secret, "rotated-at-meta"
+    try:
+        with page.expect_popup() as opened:
+            page.click("#wa-es-start")
+        opened.value.click("#es-finish")
+        said = page.locator("#connect-error")
+        said.wait_for(timeout=20_000)
+    finally:
+        app.graph.app_secret = secret
+    assert said.inner_text() == (
+        "Meta refused: Error validating application. Invalid application ID. (error 101)"
+    )
+    assert "b'" not in page.content() and "Traceback" not in page.content()
+    assert app.api.get("/channels").json()["items"] == before
+    assert app.graph.subscribed == subscribed  # the app subscribed to nothing
