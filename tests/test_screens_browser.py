@@ -108,6 +108,9 @@ def screens(app) -> dict[str, str]:
     """Name -> path of every main screen, with a conversation, a lead, a deal and a follow-up;
     each step of a contacts import."""
     ana = app.inbound("+5511999990001", "Ana Lima de Albuquerque Figueiredo", "Hi! " * 40)
+    said = f"/conversations/{ana['conversation_id']}/messages"
+    for body in ({"text": "Hello Ana, happy to help."}, {"text": "Mornings.", "kind": "note"}):
+        assert app.api.post(said, json=body).status_code == 201  # our bubble, a note
     contact_id = app.conversation(ana["conversation_id"])["contact"]["id"]
     lead = app.api.post(f"/conversations/{ana['conversation_id']}/lead").json()
     deal = app.api.post(
@@ -143,6 +146,7 @@ def screens(app) -> dict[str, str]:
         "labels": "/settings/labels/",
         "contact fields": "/settings/contact-fields/",
         "pipelines": "/settings/pipelines/",
+        "apps": "/apps/",
     }
 
 
@@ -177,6 +181,12 @@ def test_no_screen_is_wider_than_a_phone(app, browser, screens, shots):
     assert not too_wide, "\n".join(too_wide)
 
 
+# The page's own background (the body's, else the root's) is the dark one.
+DARK_PAGE = """() => [document.body, document.documentElement].map(
+  (e) => getComputedStyle(e).backgroundColor).find((c) => c !== 'rgba(0, 0, 0, 0)')
+  === 'rgb(15, 17, 21)'"""
+
+
 def serious_problems(page) -> list[str]:
     """axe-core's serious and critical violations on the page, with where they are."""
     found = Axe().run(page).response["violations"]
@@ -196,17 +206,23 @@ def serious_problems(page) -> list[str]:
     [
         {"viewport": {"width": 1280, "height": 800}},
         PHONE,
+        # dark mode, as the system asks for it (the profile's switch sets the same colours)
+        {"viewport": {"width": 1280, "height": 800}, "color_scheme": "dark"},
+        PHONE | {"color_scheme": "dark"},
     ],
-    ids=["laptop", "phone"],
+    ids=["laptop", "phone", "laptop-dark", "phone-dark"],
 )
 def test_axe_finds_no_serious_problem_on_any_screen(app, browser, screens, look):
     page = login(browser, app, OWNER[0], app.owner_password, **look)
     outside = browser.new_context(**look).new_page()
+    dark = look.get("color_scheme") == "dark"
     problems = []
     for who, pages in ((page, screens), (outside, SIGNED_OUT)):
         for name, path in pages.items():
             who.goto(app.base + path)
             who.wait_for_load_state("networkidle")
+            if dark:  # the audit is of the dark colours, not of a light page
+                assert who.evaluate(DARK_PAGE), f"{name} is not dark"
             problems += [f"{name}: {problem}" for problem in serious_problems(who)]
     assert not problems, "\n".join(problems)
 
