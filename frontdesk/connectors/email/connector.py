@@ -100,7 +100,6 @@ def describe_failure(exc: BaseException) -> str:
     import imaplib
     import socket
 
-    from django.db import DatabaseError
     from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
     if isinstance(exc, imap.MailboxError):
@@ -113,7 +112,7 @@ def describe_failure(exc: BaseException) -> str:
         what = "the mail server did not answer in time"
     elif isinstance(exc, (IMAPClientError, imaplib.IMAP4.error)):
         what = "the mail server answered with an error"
-    elif isinstance(exc, DatabaseError):
+    elif isinstance(exc, imap.DATABASE_ERRORS):
         what = "the database failed"
     elif isinstance(exc, OSError):
         what = "the connection to the mail server failed"

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -70,6 +70,11 @@ class LoginRefused(MailboxError):
 
     def __init__(self, message: str):
         super().__init__(message, stage="auth")
+
+
+# The failures of the database this module still writes to (legacy: issue 11 moves its writes
+# to the inbox's sync runner), for ``connector.describe_failure`` to name.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (DatabaseError,)
 
 
 def _int_setting(name: str, default: int) -> int:
