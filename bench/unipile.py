@@ -5,7 +5,7 @@
 1. webhooks: N ``message_received`` webhooks (text, over 200 senders) through Django's
    request handling (secret check, routing by account, parse, ingest): messages/s, p50/p99;
 2. backfill: a fresh account whose history holds ``--chats`` chats of ``--per-chat``
-   messages, imported by ``sync()`` over real HTTP with cursor paging: messages/s.
+   messages, imported by the sync runner (``inbox/sync.py``) over real HTTP with cursor paging: messages/s.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def run(args) -> None:
 
     from frontdesk.connectors.unipile.connector import SECRET_HEADER, UnipileConnector
     from frontdesk.inbox.models import ChannelAccount, Message
+    from frontdesk.inbox.sync import run_sync
     from frontdesk.workspaces.services import create_workspace
     from tests.peers.unipile import API_KEY, UnipilePeer
 
@@ -105,7 +106,7 @@ def run(args) -> None:
                     is_sender=mine,
                 )
         started = time.perf_counter()
-        backfill.connector.sync(backfill)
+        run_sync(backfill)  # what the worker's sync job runs: pages stored by the inbox
         total = time.perf_counter() - started
         count = Message.objects.filter(channel=backfill).count()
         assert count == args.chats * args.per_chat, count
