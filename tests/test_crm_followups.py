@@ -76,6 +76,33 @@ def test_reminder_fires_once_at_the_due_time_and_again_after_a_reschedule(owner,
     assert len(due_notes(agent)) == 2
 
 
+def test_the_reminder_is_mailed_to_the_assignee_once(owner, agent, lead, mail, smtp):
+    """Besides the in-app notification, the assignee gets it by email (a follow-up falling
+    due is one of the kinds mailed unless the member unticks it), with a link to the lead."""
+    from frontdesk.inbox.actions.notification_mail import mail_digests
+
+    soon = timezone.now() + timedelta(hours=1)
+    actions.create_followup(
+        owner.workspace_id,
+        owner.user,
+        soon,
+        "Call about the offer",
+        assignee_id=agent.user_id,
+        lead_id=lead.pk,
+    )
+    assert "followup_due" in agent.email_notifications
+    assert mail_digests(soon + timedelta(minutes=10)) == 0  # not due yet: nothing to mail
+    assert actions.remind_due(soon) == 1
+    assert mail_digests(soon + timedelta(minutes=10)) == 1
+    [received] = smtp.received
+    assert received.rcpt_tos == ["agent@acme.test"]
+    assert received.message["Subject"] == "Follow-up due with Ana Lima: Call about the offer · Acme"
+    assert f"/leads/{lead.pk}/" in received.message.get_content()
+    assert actions.remind_due(soon + timedelta(hours=1)) == 0
+    assert mail_digests(soon + timedelta(hours=2)) == 0
+    assert len(smtp.received) == 1
+
+
 def test_rescheduled_before_it_fell_due_fires_only_at_the_new_time(owner, lead):
     followup = actions.create_followup(
         owner.workspace_id, owner.user, NOW + timedelta(hours=1), "", lead_id=lead.pk
@@ -273,6 +300,34 @@ def test_schedule_from_a_lead_page_then_finish_it_on_my_follow_ups(owner, agent,
     )
     assert snoozed["Location"] == "/followups/"
     assert not FollowUp.objects.get(pk=followup.pk).done  # a new time reopens it
+
+
+def test_schedule_from_a_deal_page_and_a_contact_page(owner, agent, rival, ana):
+    """The same small form on a deal's page and a contact's: the follow-up belongs to the
+    deal (and its person) or to the person, shows in that page's block, for whom it was meant."""
+    from frontdesk.crm.actions.deals import create_deal
+
+    deal = create_deal(owner.workspace_id, owner.user, contact_id=ana.pk, title="Forty bikes")
+    client = login(owner)
+    page = client.get(f"/deals/{deal.pk}/").content.decode()
+    assert "Schedule a follow-up" in page and 'id="crm-followups"' in page
+    block = client.post(
+        f"/deals/{deal.pk}/followups",
+        {"when": "tomorrow", "note": "Send the contract", "assignee": agent.user_id},
+        HTTP_HX_REQUEST="true",
+    )
+    assert block.status_code == 200 and "Send the contract" in block.content.decode()
+    made = FollowUp.objects.get()
+    assert (made.deal_id, made.contact_id, made.assignee_id) == (deal.pk, ana.pk, agent.user_id)
+    assert "Send the contract" in client.get(f"/deals/{deal.pk}/").content.decode()
+    answer = client.post(f"/contacts/{ana.pk}/followups", {"when": "monday", "note": "Say hi"})
+    assert answer.status_code == 302 and answer["Location"] == f"/contacts/{ana.pk}/"
+    said = FollowUp.objects.get(note="Say hi")
+    assert (said.contact_id, said.deal_id, said.lead_id) == (ana.pk, None, None)
+    assert "Say hi" in client.get(f"/contacts/{ana.pk}/").content.decode()
+    theirs = login(rival)
+    assert theirs.post(f"/deals/{deal.pk}/followups", {"when": "tomorrow"}).status_code == 404
+    assert FollowUp.objects.count() == 2
 
 
 # --- the sidebar's count, live -----------------------------------------------------------------
