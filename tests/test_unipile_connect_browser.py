@@ -266,3 +266,41 @@ def test_reconnect_a_channel_in_error_through_unipile(unipile_app, browser, shot
     assert "Connected" in page.locator("tr", has_text="Needs a login").inner_text()
     assert channels(app)["Needs a login"] == "connected"
     page.screenshot(path=shots / "unipile-reconnected.png")
+
+
+def test_remove_a_connected_account_deletes_it_at_unipile_or_says_why_not(unipile_app, browser):
+    """Remove channel on a v1 LinkedIn account: Unipile is asked to delete it and the page
+    says so; when Unipile is down, the channel goes all the same and a warning says what
+    to do at Unipile."""
+    app, peer = unipile_app, unipile_app.peer
+    page = login(browser, app, OWNER[0], app.owner_password)
+    for account_id, name in (("acc-remove-ok", "To remove"), ("acc-remove-down", "Unipile down")):
+        waiting_account(peer, "linkedin", account_id, f"Hello from {name}")
+        start(page, app, "linkedin", "v1", name)
+        page.click("#approve")
+        page.wait_for_url(f"{app.base}/apps/")
+        assert channels(app)[name] == "connected"
+        if account_id == "acc-remove-down":
+            peer.fail_next("/api/v1/accounts/", 503, "Service unavailable")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("tr", has_text=name).get_by_role("button", name="Remove channel").click()
+        page.wait_for_selector(f".flash-success >> text={name} is removed")
+        assert name not in channels(app)
+        assert page.locator("nav.sidebar", has_text=name).count() == 0
+        deletes = [r.path for r in peer.requests_to("DELETE", "/api/v1/accounts/")]
+        assert deletes[-1] == f"/api/v1/accounts/{account_id}"
+        said = page.locator(".flash li").all_inner_texts()
+        if account_id == "acc-remove-ok":
+            assert said == [
+                f"{name} is removed. Its conversations stay in the inbox, marked as from a"
+                " removed channel. Unipile was asked to delete the LinkedIn account."
+            ]
+            assert account_id not in peer.accounts
+        else:
+            assert said[1] == (
+                f"LinkedIn (Unipile) was not told that {name} is gone (Unipile answered HTTP"
+                " 503: Service unavailable). Remove the account, or Frontdesk's access to it,"
+                " in the provider's own settings."
+            )
+            assert page.locator(".flash li").nth(1).get_attribute("class") == "flash-warning"
+            assert account_id in peer.accounts
