@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from frontdesk.connectors.base import InboundEvents, ProviderCallError, SyncRun
 from frontdesk.connectors.registry import get_connector
 from frontdesk.connectors.whatsapp_cloud.connector import check_connection
 from frontdesk.connectors.whatsapp_cloud.graph import GraphError
@@ -224,6 +225,35 @@ def test_approved_templates_are_synced_across_pages(wa, graph):
     # The periodic sync does not hit the API again within the hour.
     run_sync(wa)
     assert len(graph.calls_to("/message_templates", method="GET")) == 2
+
+
+def test_the_template_sync_is_values_out_without_the_database(graph):
+    """No ``db`` here: the connector reads Meta and yields pages; only the inbox writes."""
+    setup = get_connector("whatsapp_cloud").setup(
+        {
+            "phone_number_id": graph.phone_number_id,
+            "waba_id": graph.waba_id,
+            "access_token": graph.token,
+            "app_secret": "s",
+            "verify_token": VERIFY_TOKEN,
+            "graph_url": graph.url,
+        }
+    )
+    channel = ChannelAccount(kind="whatsapp", provider="whatsapp_cloud", config=setup.config)
+    channel.credentials = setup.credentials
+    graph.templates = TEMPLATES
+    [page] = channel.connector.sync_pages(channel, SyncRun(cursor={"kept": 1}))
+    assert page.cursor["kept"] == 1  # the rest of the position is carried over
+    assert [t["name"] for t in page.cursor["templates"]] == ["booking_reminder", "hello_world"]
+    assert page.events == InboundEvents() and page.credentials is None
+    # A refused token: first a page remembering the failure (not again for a while), then
+    # the error for the inbox to record.
+    graph.token = "rotated"
+    pages = channel.connector.sync_pages(channel, SyncRun(cursor={}))
+    assert "templates_failed_at" in next(pages).cursor
+    with pytest.raises(ProviderCallError) as refused:
+        next(pages)
+    assert refused.value.reconnect and "190" in refused.value.reason
 
 
 def test_a_template_is_sent_outside_the_window_with_its_variables(owner, conversation, graph, wa):
