@@ -13,10 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
 
 from frontdesk.crm.queries.leads import lead_of_conversation
 from frontdesk.inbox.models import HandleKind
-from frontdesk.web.templatetags.frontdesk_ui import initials, reltime, tint
+from frontdesk.web.templatetags.frontdesk_ui import clock, day, initials, moment, reltime, tint
 
 register = template.Library()
 
@@ -232,4 +233,86 @@ def deal_card(context: template.Context, deal: Any) -> SafeString:
             context.get("card_form_head", ""),
             lookup(context.get("move_buttons") or {}, deal.stage_id),
         ),
+    )
+
+
+# --- timeline lines ------------------------------------------------------------------------
+# A record page shows 50 lines of its timeline; through the template language one cost
+# about 0.25 ms. Same markup as before, built here, every value escaped by format_html.
+
+_QUIET_KINDS = {"event", "lead", "deal", "followup"}
+
+
+def _line_meta(entry: Any) -> SafeString:
+    row = entry.row
+    if entry.is_message:
+        if entry.kind == "message":
+            if row.direction == "inbound":
+                return format_html("<strong>{}</strong> wrote", row.author_name or "Client")
+            by = row.author_user.display_name if row.author_user else ""
+            return format_html("<strong>{}</strong> replied", by or row.author_name or "Your team")
+        if entry.kind == "note":
+            by = row.author_user.display_name if row.author_user else ""
+            return format_html("<strong>{}</strong> · internal note", by or row.author_name)
+        return SafeString("")
+    if entry.kind == "note":
+        by = row.actor.display_name if row.actor else ""
+        pinned = mark_safe(' · <span class="pin-tag">pinned</span>') if row.pinned else ""
+        return format_html("<strong>{}</strong> · note{}", by or "Someone", pinned)
+    return format_html('<span class="tl-kind">{}</span>', row.get_kind_display())
+
+
+def _note_actions(context: template.Context, entry: Any) -> SafeString:
+    """Pin or unpin, and delete for its author or an admin, on a CRM note."""
+    row, request = entry.row, context["request"]
+    url = f"{context['record'].base}/notes/{row.pk}"
+    delete = ""
+    membership = getattr(request, "membership", None)
+    if row.actor_id == request.user.pk or (membership is not None and membership.is_admin):
+        delete = mark_safe(
+            '<button class="link small" name="action" value="delete"'
+            ' hx-confirm="Delete this note?">Delete</button>'
+        )
+    token = context.get("csrf_token")
+    csrf = (  # as {% csrf_token %} renders it
+        format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', token)
+        if token and token != "NOTPROVIDED"
+        else ""
+    )
+    return format_html(
+        '<form class="tl-actions" method="post" action="{}" hx-post="{}" hx-target="#notes"'
+        ' hx-swap="outerHTML">{}\n'
+        '<button class="link small" name="action" value="{}">{}</button>\n{}</form>',
+        url,
+        url,
+        csrf,
+        "unpin" if row.pinned else "pin",
+        "Unpin" if row.pinned else "Pin",
+        delete,
+    )
+
+
+@register.simple_tag(takes_context=True)
+def timeline_line(context: template.Context, entry: Any) -> SafeString:
+    """One line of a record's timeline (``record``, ``request`` and ``csrf_token`` in the
+    context)."""
+    direction = f" tl-{entry.row.direction}" if entry.is_message else ""
+    if entry.kind in _QUIET_KINDS:
+        text = format_html('<p class="tl-text tl-quiet">{}</p>', entry.text)
+    else:
+        text = format_html('<p class="tl-text">{}</p>', Truncator(entry.text).chars(600))
+    actions = _note_actions(context, entry) if entry.kind == "note" and not entry.is_message else ""
+    return format_html(
+        '<li class="tl-line tl-{}{}">\n<span class="tl-mark" aria-hidden="true"></span>\n'
+        '<div class="tl-body">\n<p class="tl-meta">{}\n'
+        '<time datetime="{}" title="{}">{}, {}</time></p>\n{}\n{}\n</div>\n</li>',
+        entry.kind,
+        direction,
+        _line_meta(entry),
+        timezone.localtime(entry.at).isoformat(),
+        moment(entry.at),
+        day(entry.at),
+        clock(entry.at),
+        text,
+        actions,
     )
