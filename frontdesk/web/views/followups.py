@@ -162,10 +162,14 @@ def followup_change(request: HttpRequest, followup_id: int) -> HttpResponse:
 @member_required
 @require_GET
 def followups_count(request: HttpRequest) -> HttpResponse:
-    """The sidebar's count of due follow-ups, fetched again when one of the member's
-    follow-ups changes (the ``followups.changed`` event) or the socket reconnects."""
+    """The sidebar's count of due follow-ups (the number only: it goes inside the count
+    that asked, which stays in place), fetched again when one of the member's follow-ups
+    changes (the ``followups.changed`` event) or the socket reconnects. The count staying
+    in place matters: a change that comes while an answer is on its way queues its own
+    request on it, and htmx drops the requests of an element that was swapped out, so the
+    count would stay on the earlier answer."""
     return render(
-        request, "web/crm/_followups_count.html", followups_context(current_member(request))
+        request, "web/crm/_followups_due.html", followups_context(current_member(request))
     )
 
 
