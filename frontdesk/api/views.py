@@ -123,7 +123,10 @@ def patch_channel(request: HttpRequest, channel_id: int, payload: s.ChannelPatch
 def delete_channel(request: HttpRequest, channel_id: int):
     """Remove a channel (owners and admins): disconnected, its credentials erased, gone from
     the list; its conversations and messages stay readable, marked as from a removed
-    channel, and cannot be replied to."""
+    channel, and cannot be replied to. What connecting set up at the provider is undone
+    where the provider documents how (README, *Remove channel*); when the provider could
+    not be told, the channel is removed all the same and ``GET /channels?removed=true``
+    shows why in its ``last_error``."""
     remove_channel(_admin_channel(_member(request), channel_id))
     return Status(204, None)
 
