@@ -1,18 +1,25 @@
 """`frontdesk demo` served on a free port, in a real Chromium: log in with the credentials it
 prints, see every channel Connected, reply to a WhatsApp client, watch the ticks go sent ->
 delivered -> read and the simulated client's answer arrive, then convert to a lead. Any
-console error or CSP violation fails the test (the ``browser`` fixture)."""
+console error or CSP violation fails the test (the ``browser`` fixture).
+
+In the suite's second pass (``DATABASE_URL`` and ``REDIS_URL`` set) the demo runs on
+PostgreSQL + Redis, on a database and queue of its own."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.live import base_env, free_port, running, wait_until_up
+from tests.browser import on_postgres_when_configured
+from tests.live import base_env, free_port, postgres_admin_url, running, wait_until_up
 
 pytestmark = pytest.mark.browser
 
@@ -31,19 +38,60 @@ new MutationObserver(seen).observe(document.body, {subtree: true, childList: tru
 """
 
 
+@contextlib.contextmanager
+def demo_env(data: Path) -> Iterator[dict[str, str]]:
+    """``frontdesk demo``'s environment: embedded (SQLite, in-process queue), or on
+    PostgreSQL + Redis in the suite's second pass, on a new database and queue."""
+    env = base_env(data)
+    env.pop("FRONTDESK_FETCH_PRIVATE_ADDRESSES")  # the demo sets it for itself
+    if not on_postgres_when_configured():
+        yield env
+        return
+    import psycopg
+
+    name = f"frontdesk_demo_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + name
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+        env["FRONTDESK_QUEUE_NAME"] = name
+        yield env
+    finally:
+        with psycopg.connect(postgres_admin_url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def demo_running(env: dict[str, str], every: str = "20") -> Iterator[tuple[str, str, str]]:
+    """``frontdesk demo`` on a free port: its base URL and the login it printed."""
+    data = Path(env["FRONTDESK_DATA_DIR"])
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = Path(data, "process-0.log")
+    before = log.stat().st_size if log.exists() else 0
+    with running(env, ["demo", "--port", str(port), "--new-client-every", every]) as procs:
+        wait_until_up(base, procs, timeout=120)
+        printed = PRINTED.search(log.read_text()[before:])
+        assert printed, log.read_text()
+        if "DATABASE_URL" in env:  # the demo's data is in its own PostgreSQL database
+            import psycopg
+
+            url = env["DATABASE_URL"].replace("postgres://", "postgresql://")
+            with psycopg.connect(url) as conn:
+                found = conn.execute(
+                    "SELECT count(*) FROM workspaces_workspace WHERE slug = 'demo'"
+                ).fetchone()
+            assert found == (1,), found
+        yield base, printed.group(1), printed.group(2)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Iterator[tuple[str, str, str, Path]]:
     """The demo's base URL, the printed login and its data dir."""
     data = tmp_path_factory.mktemp("demo")
-    env = base_env(data)
-    env.pop("FRONTDESK_FETCH_PRIVATE_ADDRESSES")  # the demo sets it for itself
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with running(env, ["demo", "--port", str(port), "--new-client-every", "20"]) as procs:
-        wait_until_up(base, procs, timeout=120)
-        printed = PRINTED.search(Path(data, "process-0.log").read_text())
-        assert printed, Path(data, "process-0.log").read_text()
-        yield base, printed.group(1), printed.group(2), data
+    with demo_env(data) as env, demo_running(env) as (base, email, password):
+        yield base, email, password, data
 
 
 def logged_in(browser, demo, width: int = 1280, height: int = 800):
@@ -181,3 +229,51 @@ def test_reply_on_the_website_chat_see_the_ticks_and_the_answer(demo, browser, s
     expect(answer).to_contain_text("that time works for me", timeout=20_000)
     expect(answer.locator(".author")).to_have_text("Hiroshi Tanaka")
     page.screenshot(path=str(shots / "demo-website-chat-answered.png"))
+
+
+def test_a_restart_without_reset_keeps_the_data_and_the_channels_work(
+    tmp_path_factory, browser, shots
+):
+    """``frontdesk demo`` stopped and started again (no ``--reset``) keeps its workspace:
+    the same conversations (no seed twice), every channel still Connected to this run's
+    stand-ins, and a WhatsApp reply still gets its ticks and an answer."""
+    from playwright.sync_api import expect
+
+    data = tmp_path_factory.mktemp("demo-again")
+
+    def look(base: str, email: str, password: str):
+        page = logged_in(browser, (base, email, password, data))
+        count = page.locator('.count[data-count="all"]')
+        expect(count).not_to_have_text("")
+        page.goto(f"{base}/apps/")
+        for name in (
+            "Website chat",
+            "WhatsApp Business",
+            "LinkedIn",
+            "WhatsApp (phone)",
+            "hello@northwind.example",
+        ):
+            expect(page.locator("tr", has_text=name)).to_contain_text("Connected")
+        page.goto(f"{base}/leads/")
+        leads = page.locator(".lead-card-title").count()
+        page.goto(f"{base}/")
+        return page, int(count.inner_text()), leads
+
+    with demo_env(data) as env:
+        with demo_running(env, every="0") as first:
+            page, conversations, leads = look(*first)
+            page.context.close()
+        with demo_running(env, every="0") as again:
+            page, conversations_again, leads_again = look(*again)
+            assert (conversations_again, leads_again) == (conversations, leads)
+            assert conversations >= 25 and leads >= 5
+            open_thread(page, "Kwame Mensah")
+            page.fill("#reply-text", "Welcome back! How about a call on Friday?")
+            page.keyboard.press("Enter")
+            mine = page.locator("#messages .msg.outbound", has_text="Welcome back")
+            expect(mine).to_have_attribute("data-status", "read", timeout=20_000)
+            answer = page.locator("#messages .msg.inbound", has_text="that time works for me")
+            expect(answer).to_have_count(1, timeout=20_000)
+            expect(answer.locator(".author")).to_have_text("Kwame Mensah")  # not "Client"
+            page.screenshot(path=str(shots / "demo-restarted.png"))
+            page.context.close()  # before the demo stops (its live connection would retry)
