@@ -89,9 +89,9 @@ class World:
             config, credentials = dict(channel.config), channel.credentials
             # the clients' names, so their answers are signed as before (not "Client")
             for conversation in channel.conversations.select_related("contact"):
-                for handle in conversation.contact.handles.values_list("value", flat=True):
+                for value in conversation.contact.handles.values_list("value", flat=True):
                     if conversation.contact.name:
-                        self.names.setdefault(handle.lstrip("+"), conversation.contact.name)
+                        self.names.setdefault(value.lstrip("+"), conversation.contact.name)
             if channel.provider == "whatsapp_cloud":
                 config["graph_url"] = self.graph.url
             elif channel.provider == "unipile":
