@@ -277,3 +277,21 @@ def test_a_restart_without_reset_keeps_the_data_and_the_channels_work(
             expect(answer.locator(".author")).to_have_text("Kwame Mensah")  # not "Client"
             page.screenshot(path=str(shots / "demo-restarted.png"))
             page.context.close()  # before the demo stops (its live connection would retry)
+
+
+@pytest.mark.browser_allows(r"status of 422")  # the refusal itself
+def test_a_refused_reply_keeps_the_draft_and_says_why(demo, browser, shots):
+    """A reply the server refuses (here: longer than any message may be) keeps what was
+    typed in the box, with the reason beside it; nothing is sent."""
+    from playwright.sync_api import expect
+
+    page = logged_in(browser, demo)
+    open_thread(page, "Yuki Sato")
+    typed = "Here is our full price list: " + "monthly and yearly plans. " * 8000
+    outbound_before = page.locator("#messages .msg.outbound").count()
+    page.fill("#reply-text", typed)
+    page.click("#send-btn")
+    expect(page.locator("#reply-error")).to_contain_text("longer than")
+    expect(page.locator("#reply-text")).to_have_value(typed)
+    expect(page.locator("#messages .msg.outbound")).to_have_count(outbound_before)
+    page.screenshot(path=str(shots / "demo-refused-reply.png"))
