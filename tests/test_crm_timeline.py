@@ -95,6 +95,27 @@ def test_a_lead_timeline_is_restricted_to_the_lead(owner, ana, inbound):
     }
 
 
+def test_a_deal_timeline_holds_the_deal_and_the_lead_it_came_from(owner, ana):
+    """A deal's page tells its own lines and its lead's history (the conversation it came
+    from), not the person's other deals nor notes about the person alone."""
+    from frontdesk.crm.actions.deals import convert_lead, create_deal
+
+    contact, chat, _ = ana
+    lead = convert_to_lead(owner.workspace_id, chat.pk, owner.user).lead
+    activity.add_note(owner.workspace_id, owner.user, "Wants ten", lead_id=lead.pk)
+    deal = convert_lead(owner.workspace_id, lead.pk, owner.user).deal
+    other = create_deal(owner.workspace_id, owner.user, contact_id=contact.pk, title="Spares")
+    activity.add_note(owner.workspace_id, owner.user, "Contract sent", deal_id=deal.pk)
+    activity.add_note(owner.workspace_id, owner.user, "Spares quote", deal_id=other.pk)
+    activity.add_note(owner.workspace_id, owner.user, "About Ana", contact_id=contact.pk)
+    texts = [e.text for e in queries.timeline(owner.workspace_id, queries.deal_scope(deal)).items]
+    assert "Contract sent" in texts and "Wants ten" in texts and "Hi from the chat" in texts
+    assert texts.index("Contract sent") < texts.index("Wants ten")  # newest first
+    assert not {"Spares quote", "About Ana", "Hi by mail"} & set(texts)
+    page = login(owner).get(f"/deals/{deal.pk}/").content.decode()
+    assert "Contract sent" in page and "Spares quote" not in page
+
+
 def test_pages_of_a_long_timeline_hold_every_line_once(owner, ana):
     contact, chat, _ = ana
     same_instant = timezone.now() - timedelta(days=1)
