@@ -1,6 +1,6 @@
 """The thread header in a real Chromium: status, assignee, Labels, Resolve, Snooze and the
-contact button sit on one line on a laptop (1280 px), and nothing leaves the screen on a
-phone (390 px)."""
+contact button sit on one line on a laptop (1280 px), "Unassigned" and a usual name shown
+whole there, and nothing leaves the screen on a phone (390 px)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser import OWNER, App, login, running_app
+from tests.live import cli
 
 pytestmark = pytest.mark.browser
 
@@ -18,6 +19,14 @@ def app(tmp_path_factory) -> Iterator[App]:
     with running_app(
         tmp_path_factory.mktemp("head"), agent_name="Agnes Moreau-Lindqvist"
     ) as running:
+        cli(
+            running.env,
+            "createuser",
+            "--workspace",
+            "my-team",
+            *("--email", "maria@example.com", "--password", "maria-santos-pw", "--role", "agent"),
+            *("--name", "Maria Santos"),
+        )
         yield running
 
 
@@ -35,6 +44,15 @@ def test_the_header_actions_fit_on_one_line_on_a_laptop(app, browser, shots):
         browser, app, OWNER[0], app.owner_password, viewport={"width": 1280, "height": 800}
     )
     owner.click(f"#conv-{cid} a")
+    # Beside the contact panel the pane is narrow, yet "Unassigned" and a usual name are whole.
+    name = owner.locator("#thread-header .assign-name")
+    whole = "el => el.scrollWidth <= el.clientWidth"
+    expect(name).to_have_text("Unassigned")
+    assert name.evaluate(whole), "Unassigned is cut"
+    owner.click("[data-assign-menu] summary")
+    owner.click("[data-assign-option] button >> text=Maria Santos")
+    expect(name).to_have_text("Maria Santos")
+    assert name.evaluate(whole), "Maria Santos is cut"
     owner.click("[data-assign-menu] summary")
     owner.click("[data-assign-option] button >> text=Agnes Moreau-Lindqvist")
     expect(owner.locator("[data-assign-menu] summary")).to_contain_text("Agnes")
