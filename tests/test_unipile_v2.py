@@ -249,7 +249,7 @@ def test_a_reply_sent_from_linkedin_itself_reads_as_a_read_reply_in_the_thread(o
     article = page[start : page.index("</article>", start)]
     assert 'class="msg outbound"' in article and 'data-status="read"' in article
     assert f'<span class="author">{owner.workspace.name}</span>' in article
-    assert '<span class="via">sent from LinkedIn</span>' in article
+    assert '<span class="via" title="Sent from LinkedIn">sent from LinkedIn</span>' in article
     assert "✓✓" in article and ">Read<" in article and "Retry" not in article
 
 
