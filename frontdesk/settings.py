@@ -317,5 +317,7 @@ LOGGING = {
             "level": os.environ.get("FRONTDESK_LOG_LEVEL", "INFO"),
         },
         "huey": {"handlers": ["console"], "level": "WARNING"},
+        # A 500's traceback: Django sends it only to the (absent) admins' mail when DEBUG is off.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }

@@ -595,3 +595,27 @@ def test_the_contact_picker_offers_this_workspaces_contacts_the_channel_can_reac
     assert found == {"contacts": [{"handle": "paula-1", "name": "Paula Picker", "company": "Acme"}]}
     by_company = client.get("/compose/contacts", {"channel": channel.pk, "q": "acm"}).json()
     assert [c["handle"] for c in by_company["contacts"]] == ["paula-1"]
+
+
+def test_a_server_error_is_logged_with_its_traceback(db, monkeypatch):
+    """With DEBUG off, Django sends a 500's traceback only to the admins' mail (none here):
+    it must reach the console, where the person running Frontdesk looks."""
+    import io
+    import logging
+
+    from frontdesk.web.views import auth
+
+    handler = next(h for h in logging.getLogger("django.request").handlers if h.name == "console")
+    stream = io.StringIO()
+    monkeypatch.setattr(handler, "stream", stream)
+
+    class Broken:
+        def cursor(self):
+            raise RuntimeError("the database went away mid-request")
+
+    monkeypatch.setattr(auth, "connection", Broken())
+    answer = Client(raise_request_exception=False).get("/healthz")
+    assert answer.status_code == 500
+    logged = stream.getvalue()
+    assert "Internal Server Error: /healthz" in logged
+    assert "RuntimeError: the database went away mid-request" in logged
