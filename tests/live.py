@@ -125,7 +125,9 @@ def finish_setup(link: str, workspace: str, name: str, email: str, password: str
         assert done.status_code == 302, done.text
 
 
-def wait_until_up(base: str, procs: list[subprocess.Popen], timeout: float = 60) -> None:
+def wait_until_up(base: str, procs: list[subprocess.Popen], timeout: float = 120) -> None:
+    """Wait for /healthz. Generous: on 2 cores, 4 test workers each starting a server and a
+    browser can keep a start waiting past a minute; a server that exits fails at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for p in procs:
