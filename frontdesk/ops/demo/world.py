@@ -301,15 +301,10 @@ class World:
     def website_post(self, channel: tuple[int, str], what: str, payload: dict[str, Any]) -> int:
         """The widget's backend calls the API channel's door, with the channel's secret:
         ``what`` is "messages" (a visitor writes) or "statuses" (a reply's ticks)."""
-        import httpx
+        from frontdesk.ops.demo.peers.website import post_to_api_channel
 
         channel_id, secret = channel
-        answer = httpx.post(
-            f"{settings.BASE_URL}/api/v1/channels/{channel_id}/{what}",
-            json=payload,
-            headers={"Authorization": f"Bearer {secret}"},
-            timeout=10,
-        )
+        answer = post_to_api_channel(settings.BASE_URL, channel_id, secret, what, payload)
         if answer.status_code >= 400:
             raise DemoError(f"the API channel refused {what}: {answer.status_code} {answer.text}")
         return answer.status_code
