@@ -477,8 +477,19 @@ class Connector(ABC):
     label: ClassVar[str]
     # What a person calls the channel's kind ("WhatsApp", "Email"), beside a channel's name.
     kind_label: ClassVar[str] = ""
+    # How the thread labels a message the team sent outside Frontdesk on this channel (a
+    # history import, the provider's echo of a send from its own app); "" = "sent from
+    # <kind_label>".
+    sent_outside_label: ClassVar[str] = ""
     handle_kind: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
+
+    @classmethod
+    def sent_outside(cls) -> str:
+        if cls.sent_outside_label:
+            return cls.sent_outside_label
+        return f"sent from {cls.kind_label}" if cls.kind_label else "sent outside Frontdesk"
+
     # URL name of the connector's own connect page (Apps & integrations links to it).
     connect_url_name: ClassVar[str | None] = None
     # Or none of its own: the app's connect form (``web/views/channels.py``, at

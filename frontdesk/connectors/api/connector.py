@@ -38,6 +38,7 @@ class ApiConnector(Connector):
     kind = "api"
     label = "API channel"
     kind_label = "API"
+    sent_outside_label = "sent through the API"
     handle_kind = "external"
     # The callback receives the composer's formatting as "html" beside the plain "text".
     capabilities = Capabilities(attachments=True, html=True, api_inbound=True)

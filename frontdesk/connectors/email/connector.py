@@ -135,6 +135,7 @@ class EmailConnector(Connector):
     kind = "email"
     label = "Email (IMAP/SMTP)"
     kind_label = "Email"
+    sent_outside_label = "sent from your mail program"
     handle_kind = "email"
     capabilities = Capabilities(
         attachments=True, html=True, subject=True, sync=True, signatures=True

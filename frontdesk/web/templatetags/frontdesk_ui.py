@@ -12,6 +12,7 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from frontdesk.connectors.registry import UnknownProvider
 from frontdesk.core import l10n
 from frontdesk.inbox import formatting
 
@@ -42,19 +43,14 @@ def kind_glyph(kind: str) -> str:
     return _KIND_GLYPHS.get(kind, str(kind)[:3])
 
 
-# Where a message the team sent outside Frontdesk came from, per channel kind (it was
-# imported: a history sync, the provider's echo of the phone's or the mail program's send).
-_SENT_FROM = {
-    "whatsapp": "sent from WhatsApp",
-    "linkedin": "sent from LinkedIn",
-    "email": "sent from your mail program",
-    "api": "sent through the API",
-}
-
-
 @register.filter
-def sent_from(kind: str) -> str:
-    return _SENT_FROM.get(kind, "sent outside Frontdesk")
+def sent_from(channel: Any) -> str:
+    """Where a message the team sent outside Frontdesk came from: the channel's connector
+    says ("sent from LinkedIn", "sent from your mail program")."""
+    try:
+        return channel.connector.sent_outside()
+    except UnknownProvider:  # a connector no longer configured
+        return "sent outside Frontdesk"
 
 
 @register.filter
