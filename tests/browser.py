@@ -368,3 +368,32 @@ def login(browser: RecordingBrowser, app: App, email: str, password: str, **opti
     page.click("button[type=submit]")
     page.wait_for_url(f"{app.base}/")
     return page
+
+
+def hold_htmx_gets(page, pattern: str):
+    """Hold the page's htmx GETs of ``pattern`` (not its navigations) until handed over:
+    returns ``next_request()`` and ``release()``, as a slow server answers them."""
+    asked: list = []
+    holding = [True]
+
+    def route(r) -> None:
+        if holding[0] and r.request.headers.get("hx-request") == "true":
+            asked.append(r)
+        else:
+            r.continue_()
+
+    page.route(pattern, route)
+
+    def next_request():
+        for _ in range(200):
+            if asked:
+                return asked.pop(0)
+            page.wait_for_timeout(50)  # Playwright hands the routes over while the page waits
+        raise AssertionError(f"the page did not fetch {pattern}")
+
+    def release() -> None:
+        holding[0] = False
+        for later in asked:
+            later.continue_()
+
+    return next_request, release

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from frontdesk.core.counts import Select, capped_counts
 from frontdesk.inbox.models import (
     CannedReply,
     ChannelAccount,
@@ -64,7 +65,8 @@ class Page:
 
 
 def unread_expression(user_id: int):
-    """True when the conversation has an inbound message newer than this member's read mark."""
+    """True when the conversation has an inbound message newer than this member's read mark
+    (the sidebar counts by the same rule: ``UNREAD_SELECT``)."""
     read_up_to = ConversationRead.objects.filter(
         conversation=OuterRef("pk"), user_id=user_id, last_read_at__gte=OuterRef("last_inbound_at")
     )
@@ -203,27 +205,39 @@ def thread(
 ACTIVE_STATUSES = ("open", "pending", "snoozed")
 
 
+# The rule of ``unread_expression`` as a plain statement, for the sidebar's counts (see
+# core.counts): not resolved, a client's message, and no read mark of this member at or after
+# it. Parameters: the workspace, the ACTIVE_STATUSES, the member.
+UNREAD_SELECT = (
+    "SELECT 1 FROM inbox_conversation c WHERE c.workspace_id = %s"
+    " AND c.status IN (%s, %s, %s) AND c.last_inbound_at IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM inbox_conversationread r WHERE r.conversation_id = c.id"
+    " AND r.user_id = %s AND r.last_read_at >= c.last_inbound_at)"
+)
+
+
+def unread_selects(workspace_id: int, user_id: int, channel_ids: list[int]) -> dict[str, Select]:
+    """The sidebar's unread conversations: ``all``, ``mine``, ``unassigned`` and per channel
+    id, to be counted with ``core.counts.capped_counts`` (with the bell's and others)."""
+    base = [workspace_id, *ACTIVE_STATUSES, user_id]
+    selects: dict[str, Select] = {
+        "all": (UNREAD_SELECT, base),
+        "mine": (f"{UNREAD_SELECT} AND c.assignee_id = %s", [*base, user_id]),
+        "unassigned": (f"{UNREAD_SELECT} AND c.assignee_id IS NULL", base),
+    }
+    for channel_id in channel_ids:
+        selects[str(channel_id)] = (f"{UNREAD_SELECT} AND c.channel_id = %s", [*base, channel_id])
+    return selects
+
+
 def unread_counts(
     workspace_id: int, user_id: int, channel_ids: list[int] | None = None, cap: int = 99
 ) -> dict[str, int]:
     """Unread, not resolved conversations: ``all``, ``mine``, ``unassigned`` and per channel
-    id (default: every channel of the workspace). Each count stops at ``cap + 1`` (shown as
-    "99+"): one bounded query per bucket, so the sidebar costs the same at 100 or 100,000
-    conversations instead of counting the whole workspace on every page.
-    """
+    id (default: every channel of the workspace), each counted up to ``cap + 1``."""
     if channel_ids is None:
         channel_ids = list(channels(workspace_id).values_list("pk", flat=True))
-    base = Conversation.objects.filter(
-        workspace_id=workspace_id, status__in=ACTIVE_STATUSES
-    ).filter(unread_expression(user_id))
-    buckets: dict[str, QuerySet[Conversation]] = {
-        "all": base,
-        "mine": base.filter(assignee_id=user_id),
-        "unassigned": base.filter(assignee__isnull=True),
-    }
-    for channel_id in channel_ids:
-        buckets[str(channel_id)] = base.filter(channel_id=channel_id)
-    return {key: qs.order_by().values("id")[: cap + 1].count() for key, qs in buckets.items()}
+    return capped_counts(unread_selects(workspace_id, user_id, channel_ids), cap)
 
 
 def channels(workspace_id: int, removed: bool = False) -> QuerySet[ChannelAccount]:
@@ -301,13 +315,15 @@ def notifications(
     return Page(rows, next_cursor)
 
 
+def unread_notifications_select(workspace_id: int, user_id: int) -> Select:
+    """The member's unread notifications (the bell), for ``core.counts.capped_counts``."""
+    return (
+        "SELECT 1 FROM inbox_notification WHERE user_id = %s AND workspace_id = %s"
+        " AND read_at IS NULL",
+        [user_id, workspace_id],
+    )
+
+
 def unread_notification_count(workspace_id: int, user_id: int, cap: int = 99) -> int:
     """Unread notifications, counted up to ``cap + 1`` (shown as "99+")."""
-    return (
-        Notification.objects.filter(
-            workspace_id=workspace_id, user_id=user_id, read_at__isnull=True
-        )
-        .order_by()
-        .values("id")[: cap + 1]
-        .count()
-    )
+    return capped_counts({"n": unread_notifications_select(workspace_id, user_id)}, cap)["n"]

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from frontdesk.core.counts import Select, capped_counts
 from frontdesk.crm.models import FollowUp
 from frontdesk.crm.queries.paging import Sort, keyset_page
 from frontdesk.inbox.queries import Page
@@ -82,18 +84,20 @@ def my_followups(
     return result
 
 
-def due_count(workspace_id: int, user_id: int, now: datetime | None = None, cap: int = 99) -> int:
-    """How many of the member's open follow-ups are due by now (the sidebar's badge)."""
+def due_select(workspace_id: int, user_id: int, now: datetime | None = None) -> Select:
+    """The member's open follow-ups due by now (the sidebar's badge), for
+    ``core.counts.capped_counts``."""
+    at = connection.ops.adapt_datetimefield_value(now or timezone.now())
     return (
-        FollowUp.objects.filter(
-            workspace_id=workspace_id,
-            assignee_id=user_id,
-            done_at__isnull=True,
-            due_at__lte=now or timezone.now(),
-        )[: cap + 1]
-        .values("pk")
-        .count()
+        "SELECT 1 FROM crm_followup WHERE workspace_id = %s AND assignee_id = %s"
+        " AND done_at IS NULL AND due_at <= %s",
+        [workspace_id, user_id, at],
     )
+
+
+def due_count(workspace_id: int, user_id: int, now: datetime | None = None, cap: int = 99) -> int:
+    """How many of the member's open follow-ups are due by now, up to ``cap + 1``."""
+    return capped_counts({"n": due_select(workspace_id, user_id, now)}, cap)["n"]
 
 
 def open_for(

@@ -30,7 +30,7 @@ from frontdesk.web.access import (
     workspace_members,
 )
 from frontdesk.web.views.conversation import thread_context
-from frontdesk.web.views.shell import ListState, bell_context, sidebar_context
+from frontdesk.web.views.shell import ListState, sidebar_context
 
 LIST_PAGE = 50
 
@@ -89,8 +89,7 @@ def inbox(request: HttpRequest, conversation_id: int | None = None) -> HttpRespo
         "state": state,
         "statuses_all": [*ConversationStatus.choices, ("all", "Any status")],
         "members": workspace_members(member),
-        **sidebar_context(member),
-        **bell_context(member),
+        **sidebar_context(member, bell=True, followups=True),
         **_list_context(request, state),
     }
     if conversation is not None:

@@ -11,7 +11,8 @@ from django.http import (
 )
 from django.urls import reverse
 
-from frontdesk.crm.queries.followups import due_count
+from frontdesk.core.counts import capped_counts
+from frontdesk.crm.queries.followups import due_count, due_select
 from frontdesk.inbox import queries, search
 from frontdesk.web.access import (
     current_member,
@@ -98,22 +99,43 @@ class ListState:
         return reverse("inbox") + (f"?{q}" if q else "")
 
 
-def sidebar_context(member: Membership) -> dict[str, Any]:
+def _shown(count: int) -> int | str:
+    return f"{UNREAD_CAP}+" if count > UNREAD_CAP else count
+
+
+def _counts(member: Membership, channel_ids: list[int], bell: bool, followups: bool) -> dict:
+    """The sidebar's unread counts, and the bell's and the due follow-ups' when asked, in
+    one statement (each a short capped read; see core.counts)."""
+    ws, me = member.workspace_id, member.user_id
+    selects = queries.unread_selects(ws, me, channel_ids)
+    if bell:
+        selects["bell"] = queries.unread_notifications_select(ws, me)
+    if followups:
+        selects["followups"] = due_select(ws, me)
+    return capped_counts(selects, UNREAD_CAP)
+
+
+def sidebar_context(member: Membership, bell: bool = False, followups: bool = False) -> dict:
+    """The sidebar's channels, labels and unread counts; with ``bell`` and ``followups``
+    also those counts (``notification_count``, ``followups_due``), from the same statement."""
     channels = list(queries.channels(member.workspace_id))
-    counts = queries.unread_counts(
-        member.workspace_id, member.user_id, [c.pk for c in channels], cap=UNREAD_CAP
-    )
-    return {
+    counts = _counts(member, [c.pk for c in channels], bell, followups)
+    context: dict[str, Any] = {
         "channels": channels,
         "all_labels": list(queries.labels(member.workspace_id)),
-        "counts": {k: (f"{UNREAD_CAP}+" if v > UNREAD_CAP else v) for k, v in counts.items()},
     }
+    if bell:
+        context["notification_count"] = _shown(counts.pop("bell"))
+    if followups:
+        context["followups_due"] = _shown(counts.pop("followups"))
+    context["counts"] = {key: _shown(n) for key, n in counts.items()}
+    return context
 
 
 def bell_context(member: Membership) -> dict[str, Any]:
     """The bell's count of unread notifications."""
     count = queries.unread_notification_count(member.workspace_id, member.user_id, cap=UNREAD_CAP)
-    return {"notification_count": f"{UNREAD_CAP}+" if count > UNREAD_CAP else count}
+    return {"notification_count": _shown(count)}
 
 
 def shell_context(request: HttpRequest) -> dict:
@@ -122,13 +144,10 @@ def shell_context(request: HttpRequest) -> dict:
     return {
         "membership": member,
         "state": ListState({}),
-        **sidebar_context(member),
-        **bell_context(member),
-        **followups_context(member),
+        **sidebar_context(member, bell=True, followups=True),
     }
 
 
 def followups_context(member: Membership) -> dict[str, Any]:
     """The sidebar's count of the member's follow-ups that are due now."""
-    count = due_count(member.workspace_id, member.user_id, cap=UNREAD_CAP)
-    return {"followups_due": f"{UNREAD_CAP}+" if count > UNREAD_CAP else count}
+    return {"followups_due": _shown(due_count(member.workspace_id, member.user_id, cap=UNREAD_CAP))}
