@@ -14,13 +14,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.browser import AGENT, OWNER, App, login, running_app
+from tests.browser import AGENT, OWNER, App, hold_htmx_gets, login, running_app
 from tests.live import cli, create_token
 
 pytestmark = pytest.mark.browser
 
 
-# What the LinkedIn connector stores on a contact (see connectors/unipile/connector.py).
+# A contact as the inbox stores what the LinkedIn connector read of a profile (its
+# ProfileUpdate: connectors/unipile/parse.py, profile_update; inbox/actions/contacts.py).
 ANA_PROFILE = {
     "company": "Lisbon Bikes",
     # Not copied by a worker here: the initials stand in.
@@ -367,3 +368,62 @@ def test_a_deal_dropped_on_lost_asks_why_and_so_does_its_move_menu(app, browser,
     assert deal_now("lost")["lost_reason"] == "Timing: next season"
     page.goto(f"{app.base}/deals/{deal_id}/")
     expect(page.locator("main")).to_contain_text(": Timing: next season")
+
+
+@pytest.mark.parametrize("screen", ["board", "timeline"])
+def test_a_change_while_the_board_or_timeline_redraws_is_not_lost(app, browser, screen):
+    """Under load the answer to one live change can still be on its way when the next
+    change's event comes (htmx queues the next request on the element that asked): the
+    board, or the record's timeline, ends on the latest state, not on the earlier answer.
+    Before the fix the element replaced itself with that answer and the queued request was
+    dropped with it."""
+    from playwright.sync_api import expect
+
+    contact = app.api.post("/contacts", json={"name": f"Queued {screen}"}).json()
+    first, second = (
+        app.api.post(
+            "/leads", json={"contact_id": contact["id"], "title": f"{screen} lead {n}"}
+        ).json()["id"]
+        for n in (1, 2)
+    )
+    page = login(browser, app, OWNER[0], app.owner_password)
+    page.goto(
+        f"{app.base}/leads/" if screen == "board" else f"{app.base}/contacts/{contact['id']}/"
+    )
+    expect(page.locator("#app")).to_have_attribute("data-live", "on")
+    page.evaluate(
+        """() => { window.changes = 0; document.addEventListener("fd:event", (e) => {
+             const t = e.detail.type;
+             if (t === "lead.updated" || t === "timeline.changed") window.changes += 1; }); }"""
+    )
+    if screen == "board":
+        next_request, release = hold_htmx_gets(page, "**/leads/")
+        done = page.locator("#col-contacted")
+    else:
+        next_request, release = hold_htmx_gets(page, f"**/contacts/{contact['id']}/timeline")
+        done = page.locator("#timeline")
+
+    def note_or_move(lead_id: int, n: int) -> None:
+        if screen == "board":
+            change = app.api.patch(f"/leads/{lead_id}", json={"stage": "contacted"})
+        else:
+            change = app.api.post(
+                f"/contacts/{contact['id']}/notes", json={"text": f"Called, take {n}"}
+            )
+        assert change.status_code in (200, 201), change.text
+
+    note_or_move(first, 1)
+    held = next_request()
+    earlier = held.fetch()  # the state after the first change, not given to the page yet
+    seen = page.evaluate("() => window.changes")
+    note_or_move(second, 2)
+    page.wait_for_function(f"() => window.changes > {seen}")
+    page.wait_for_timeout(300)  # the second change's request is queued behind the first
+    held.fulfill(response=earlier)
+    release()
+    if screen == "board":
+        expect(done).to_contain_text(f"{screen} lead 1")
+        expect(done).to_contain_text(f"{screen} lead 2")
+    else:
+        expect(done).to_contain_text("Called, take 1")
+        expect(done).to_contain_text("Called, take 2")

@@ -237,6 +237,21 @@ def test_the_list_filters(owner, agent, people):
     assert "Ana Lima" not in find(open_lead=False)
 
 
+def test_the_list_marks_who_has_an_open_lead(owner, people):
+    ws, me = owner.workspace_id, owner.user_id
+
+    def marked() -> list[str]:
+        page = queries.contact_list(ws, me, queries.ContactFilter(), "name")
+        return [c.name for c in page.items if c.has_open_lead]
+
+    assert marked() == ["Ana Lima"]
+    html = login(owner).get("/contacts/").content.decode()
+    assert html.count('title="Has an open lead"') == 1
+    lead = people["Ana Lima"].leads.get()
+    change_stage(ws, lead.pk, "unqualified", owner.user)
+    assert marked() == []
+
+
 @pytest.mark.parametrize("sort", list(queries.CONTACT_SORTS))
 def test_every_sort_pages_through_every_contact_once(owner, sort):
     for i in range(7):  # equal names and companies: the id breaks the ties

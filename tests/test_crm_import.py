@@ -266,6 +266,9 @@ def test_duplicates_are_updated_or_skipped(owner, agent):
     ("country", "written", "e164"),
     [
         ("PT", "912 345 678", "+351912345678"),
+        ("PT", "351912345678", "+351912345678"),  # written with its code: not doubled
+        ("PT", "351 912 345 678", "+351912345678"),
+        ("PT", "0911 000 222", "+351911000222"),  # a 0 typed out of habit goes
         ("GB", "07700 900123", "+447700900123"),  # the trunk 0 goes
         ("DE", "(030) 1234-567", "+49301234567"),
         ("US", "(415) 555-0134", "+14155550134"),

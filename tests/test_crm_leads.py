@@ -240,6 +240,34 @@ def test_the_list_filters(owner, agent, five_leads):
     assert queries.lead_sources(owner.workspace_id) == ["Referral", "Trade fair"]
 
 
+def test_the_source_filter_lists_each_source_once_in_order(owner, rival):
+    """The list's source filter: each source of the workspace's leads once, in order, none
+    empty, none of another workspace, the first ``limit`` (it skips through the index, one
+    lookup per source)."""
+    ana = create_contact(owner.workspace_id, owner.user, name="Ana Lima")
+    for source in ["Referral", "", "email", "Trade fair", "Referral", "email", "Zeta", ""]:
+        actions.create_lead(
+            owner.workspace_id, owner.user, contact_id=ana.pk, title="Order", source=source
+        )
+    bo = create_contact(rival.workspace_id, rival.user, name="Bo")
+    actions.create_lead(
+        rival.workspace_id, rival.user, contact_id=bo.pk, title="Theirs", source="Secret"
+    )
+    every = list(
+        Lead.objects.filter(workspace_id=owner.workspace_id)
+        .exclude(source="")
+        .order_by("source")
+        .values_list("source", flat=True)
+        .distinct()
+    )
+    assert len(every) == 4 and "Secret" not in every
+    assert queries.lead_sources(owner.workspace_id) == every
+    assert queries.lead_sources(owner.workspace_id, limit=2) == every[:2]
+    assert queries.lead_sources(rival.workspace_id) == ["Secret"]
+    Lead.objects.filter(workspace_id=rival.workspace_id).update(source="")
+    assert queries.lead_sources(rival.workspace_id) == []
+
+
 @pytest.mark.parametrize("sort", list(queries.LEAD_SORTS))
 def test_every_sort_pages_through_every_lead_once(owner, five_leads, sort):
     seen, cursor = [], None

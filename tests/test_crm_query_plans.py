@@ -12,11 +12,22 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from frontdesk.crm.actions.contacts import create_contact
+from frontdesk.crm.actions.deals import create_deal
+from frontdesk.crm.actions.leads import create_lead
 from frontdesk.crm.actions.pipelines import workspace_pipelines
 from frontdesk.crm.models import LeadStage
 from frontdesk.crm.queries import deals as deal_queries
 from frontdesk.crm.queries import leads as lead_queries
 from frontdesk.crm.queries.duplicates import duplicates_of
+from frontdesk.crm.queries.paging import keyset_page
+from tests.conftest import session_client
+
+
+def index_only(name: str) -> str:
+    """How the database says it reads ``name`` alone, without the table's rows."""
+    if connection.vendor == "postgresql":
+        return f"Index Only Scan using {name}"
+    return f"COVERING INDEX {name}"
 
 
 def plan(sql: str) -> str:
@@ -45,14 +56,53 @@ def the_one(sqls: list[str], *words: str) -> str:
 def test_the_boards_sum_from_an_index(owner):
     ws = owner.workspace_id
     sums = the_one(queries_of(lambda: lead_queries.board(ws, tuple(LeadStage))), "SUM(", "crm_lead")
-    assert "lead_ws_stage_sums" in plan(sums)
+    assert index_only("lead_ws_stage_sums") in plan(sums)
 
     pipeline = workspace_pipelines(ws)[0]
     sqls = queries_of(lambda: deal_queries.board(pipeline))
-    assert "deal_board_sums" in plan(the_one(sqls, "SUM(", "crm_deal"))
+    assert index_only("deal_board_sums") in plan(the_one(sqls, "SUM(", "crm_deal"))
     forecast = queries_of(lambda: deal_queries.forecast(pipeline))
     open_values = the_one(forecast, "SUM(", "crm_deal", "stage_id")
-    assert "deal_board_sums" in plan(open_values)
+    assert index_only("deal_board_sums") in plan(open_values)
+
+
+@pytest.mark.django_db
+def test_the_deals_page_counts_and_sums_its_stages_once(owner):
+    """The board's columns and the forecast above them share one count and sum per stage
+    (it was read twice), and that one read stays on the index alone."""
+    ws = owner.workspace_id
+    pipeline = workspace_pipelines(ws)[0]
+    ana = create_contact(ws, owner.user, name="Ana Lima")
+    for stage in list(pipeline.stages.all())[:2]:
+        create_deal(
+            ws, owner.user, contact_id=ana.pk, title="Fleet", stage_id=stage.pk, value="1200"
+        )
+    client = session_client(owner)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/deals/")
+    assert page.status_code == 200 and "Weighted" in page.content.decode()
+    sqls = [q["sql"] for q in captured.captured_queries]
+    per_stage = the_one(sqls, "SUM(", "crm_deal", "stage_id")
+    assert "COUNT(*)" in per_stage
+    assert index_only("deal_board_sums") in plan(per_stage)
+
+
+@pytest.mark.django_db
+def test_the_lead_board_counts_and_sums_its_stages_once(owner):
+    """The leads board's count and value per stage and currency is one read, from the
+    index alone (counting ids made PostgreSQL read every lead's row)."""
+    ws = owner.workspace_id
+    ana = create_contact(ws, owner.user, name="Ana Lima")
+    for stage in (LeadStage.NEW, LeadStage.WORKING):
+        create_lead(ws, owner.user, contact_id=ana.pk, title="Fleet", value="900", stage=stage)
+    client = session_client(owner)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get("/leads/")
+    assert page.status_code == 200 and "Fleet" in page.content.decode()
+    sqls = [q["sql"] for q in captured.captured_queries]
+    per_stage = the_one(sqls, "SUM(", "crm_lead")
+    assert "COUNT(*)" in per_stage and "GROUP BY" in per_stage
+    assert index_only("lead_ws_stage_sums") in plan(per_stage)
 
 
 @pytest.mark.django_db
@@ -69,3 +119,130 @@ def test_duplicate_suggestions_look_up_an_index(owner):
     sqls = queries_of(lambda: duplicates_of(ana))
     assert "handle_ws_kind_value_ci" in plan(the_one(sqls, "inbox_contacthandle", "LOWER("))
     assert "contact_ws_name_company_ci" in plan(the_one(sqls, "inbox_contact", "LOWER(", "name"))
+
+
+@pytest.mark.django_db
+def test_a_board_reads_every_columns_cards_in_one_query(owner, monkeypatch):
+    """The boards read their columns' cards in one query (it was one per column), and each
+    column gets the cards, and the "Show more" cursor, that reading it alone gives: the
+    latest updated first, ties by id, an empty column none."""
+    from django.utils import timezone
+
+    from frontdesk.crm.models import Deal, Lead
+
+    monkeypatch.setattr(lead_queries, "COLUMN_LIMIT", 2)
+    monkeypatch.setattr(deal_queries, "COLUMN_LIMIT", 2)
+    ws = owner.workspace_id
+    ana = create_contact(ws, owner.user, name="Ana Lima")
+    same_time = timezone.now()
+    for n, stage in enumerate([LeadStage.NEW] * 3 + [LeadStage.WORKING] * 2 + [LeadStage.NEW]):
+        lead = create_lead(ws, owner.user, contact_id=ana.pk, title=f"Lead {n}", stage=stage)
+        if n < 2:  # two with the same update time: the id orders them
+            Lead.objects.filter(pk=lead.pk).update(updated_at=same_time)
+    pipeline = workspace_pipelines(ws)[0]
+    first, second = list(pipeline.stages.all())[:2]
+    for n, stage in enumerate([first] * 3 + [second]):
+        create_deal(ws, owner.user, contact_id=ana.pk, title=f"Deal {n}", stage_id=stage.pk)
+
+    sqls = queries_of(lambda: lead_queries.board(ws, tuple(LeadStage)))
+    the_one(sqls, '"crm_lead"."title"')
+    leads = Lead.objects.filter(workspace_id=ws)
+    for column in lead_queries.board(ws, tuple(LeadStage)):
+        alone = keyset_page(leads.filter(stage=column.stage), lead_queries.CARD_ORDER, None, 2)
+        assert [lead.title for lead in column.leads] == [lead.title for lead in alone.items]
+        assert column.next_cursor == alone.next_cursor
+        assert len(column.leads) == min(2, column.count)
+    new = next(c for c in lead_queries.board(ws, tuple(LeadStage)) if c.stage == LeadStage.NEW)
+    assert new.next_cursor and new.hidden == 2
+    rest, left = lead_queries.column_page(ws, LeadStage.NEW, None, new.next_cursor)
+    assert [lead.title for lead in rest.items] == ["Lead 1", "Lead 0"] and left == 0
+
+    sqls = queries_of(lambda: deal_queries.board(pipeline))
+    the_one(sqls, '"crm_deal"."title"')
+    deals = Deal.objects.filter(workspace_id=ws)
+    for column in deal_queries.board(pipeline):
+        alone = keyset_page(deals.filter(stage=column.stage), deal_queries.CARD_ORDER, None, 2)
+        assert [deal.title for deal in column.deals] == [deal.title for deal in alone.items]
+        assert column.next_cursor == alone.next_cursor
+        assert len(column.deals) == min(2, column.count)
+    mine = deal_queries.board(pipeline, owner_id=owner.user_id)
+    assert [d.title for d in mine[0].deals] == ["Deal 2", "Deal 1"] and mine[0].next_cursor
+    assert [d.title for d in mine[1].deals] == ["Deal 3"] and not mine[1].next_cursor
+
+
+@pytest.mark.django_db
+def test_each_column_counts_and_sums_its_own_rows(owner, agent, rival):
+    """Read one column at a time, each column still counts every row of its stage and sums
+    them per currency (a row without a value counted, not summed), with the owner filter,
+    and nothing of another workspace."""
+    from decimal import Decimal
+
+    ws = owner.workspace_id
+    ana = create_contact(ws, owner.user, name="Ana Lima")
+    made = [
+        (LeadStage.NEW, "100", "EUR", owner),
+        (LeadStage.NEW, "250.50", "USD", agent),
+        (LeadStage.NEW, None, "EUR", owner),
+        (LeadStage.NEW, "50", "EUR", agent),
+        (LeadStage.WORKING, "10", "EUR", owner),
+        (LeadStage.CONVERTED, "7", "GBP", owner),
+    ]
+    for stage, value, currency, who in made:
+        create_lead(
+            ws,
+            owner.user,
+            contact_id=ana.pk,
+            title="Order",
+            stage=stage,
+            value=value,
+            currency=currency,
+            owner_id=who.user_id,
+        )
+    bo = create_contact(rival.workspace_id, rival.user, name="Bo")
+    create_lead(rival.workspace_id, rival.user, contact_id=bo.pk, title="Theirs", value="999")
+
+    def seen(owner_id=None):
+        board = lead_queries.board(ws, tuple(LeadStage), owner_id)
+        return {c.stage.value: (c.count, dict(c.totals)) for c in board if c.count}
+
+    assert seen() == {
+        "new": (4, {"EUR": Decimal("150"), "USD": Decimal("250.50")}),
+        "working": (1, {"EUR": Decimal("10")}),
+        "converted": (1, {"GBP": Decimal("7")}),
+    }
+    assert seen(agent.user_id) == {"new": (2, {"EUR": Decimal("50"), "USD": Decimal("250.50")})}
+
+    pipeline = workspace_pipelines(ws)[0]
+    first, second = list(pipeline.stages.all())[:2]
+    for stage, value, currency, who in [
+        (first, "1000", "EUR", owner),
+        (first, "500", "USD", agent),
+        (first, "200", "EUR", agent),
+        (second, "300", "EUR", owner),
+    ]:
+        create_deal(
+            ws,
+            owner.user,
+            contact_id=ana.pk,
+            title="Deal",
+            stage_id=stage.pk,
+            value=value,
+            currency_code=currency,
+            owner_id=who.user_id,
+        )
+    columns = {c.stage.pk: (c.count, dict(c.totals)) for c in deal_queries.board(pipeline)}
+    assert columns[first.pk] == (3, {"EUR": Decimal("1200"), "USD": Decimal("500")})
+    assert columns[second.pk] == (1, {"EUR": Decimal("300")})
+    assert sum(count for count, _ in columns.values()) == 4
+    theirs = deal_queries.board(pipeline, owner_id=agent.user_id)
+    assert {c.stage.pk: c.count for c in theirs if c.count} == {first.pk: 2}
+
+
+@pytest.mark.django_db
+def test_a_board_without_columns_reads_nothing(owner):
+    """A board with no stage to show (a pipeline left without stages) has no column and
+    runs neither the count nor the cards' query."""
+    ws = owner.workspace_id
+    sqls = queries_of(lambda: lead_queries.board(ws, ()))
+    assert lead_queries.board(ws, ()) == []
+    assert not [sql for sql in sqls if "crm_lead" in sql]

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from frontdesk.crm.models import Deal, DealStatus, Pipeline, Stage
 from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__has_tag)
-from frontdesk.crm.queries.paging import Sort, keyset_page
+from frontdesk.crm.queries.paging import Sort, first_pages, keyset_page, one_read_per_value
 from frontdesk.inbox.queries import Page, contact_handles_prefetch
 
 # Cards per column at first (the most recently updated); "Show more" in a column pages on
@@ -79,33 +79,58 @@ class Column:
         return min(COLUMN_LIMIT, self.hidden)
 
 
-def board(pipeline: Pipeline, owner_id: int | None = None) -> list[Column]:
+# One row of ``stage_totals``: stage id, status, currency, how many deals, their value.
+StageTotal = tuple[int, str, str, int, Decimal | None]
+
+
+def stage_totals(pipeline: Pipeline, owner_id: int | None = None) -> list[StageTotal]:
+    """How many deals and their summed value per stage, status and currency, in one query
+    the board's columns and the forecast share. Grouped in the order of the
+    ``deal_board_sums`` index and counted with COUNT(*), not COUNT(id): the id is not in
+    that index, so PostgreSQL can then answer from the index alone (an index-only scan),
+    without reading the deals' rows (with an owner filter it reads them: the owner is not
+    in the index). One stage apart from the next, so that the planner does
+    (``one_read_per_value``): a deal's stage is always one of its pipeline's."""
+    stage_ids = [stage.pk for stage in pipeline.stages.all()]
+    if not stage_ids:
+        return []
+    rows = Deal.objects.filter(workspace_id=pipeline.workspace_id, pipeline=pipeline)
+    if owner_id is not None:
+        rows = rows.filter(owner_id=owner_id)
+    grouped = (
+        rows.order_by()
+        .values_list("stage_id", "status", "currency")
+        .annotate(n=Count("*"), total=Sum("value"))
+    )
+    return list(one_read_per_value(grouped, "stage_id", stage_ids))
+
+
+def board(
+    pipeline: Pipeline, owner_id: int | None = None, totals: list[StageTotal] | None = None
+) -> list[Column]:
     """One column per stage of the pipeline, in order: its count and value per currency
-    over all its deals, and the most recently updated as cards (each knows if it is stale)."""
+    over all its deals, and the most recently updated as cards (each knows if it is stale).
+    ``totals``, the pipeline's ``stage_totals`` (all owners), saves reading them again when
+    the board is not filtered by owner (the page has them for the forecast)."""
     stages = list(pipeline.stages.all())
     rows = Deal.objects.filter(workspace_id=pipeline.workspace_id, pipeline=pipeline)
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
     columns = {s.pk: Column(s) for s in stages}
-    # Grouped in the order of the ``deal_board_sums`` index (status too), so the database
-    # reads that index alone and needs no sort.
-    per_currency = (
-        rows.order_by()
-        .values_list("stage_id", "status", "currency")
-        .annotate(n=Count("id"), total=Sum("value"))
-    )
-    for stage_id, _status, currency, n, total in per_currency:
+    if totals is None or owner_id is not None:
+        totals = stage_totals(pipeline, owner_id)
+    for stage_id, _status, currency, n, total in totals:
         column = columns.get(stage_id)
         if column is None:
             continue
         column.count += n
         if total is not None:
             column.sums[currency] += total
+    # Every column's cards in one query (the columns with deals).
     cards = rows.select_related("contact", "owner", "stage")
-    for stage_id, column in columns.items():
-        if column.count:
-            page = keyset_page(cards.filter(stage_id=stage_id), CARD_ORDER, None, COLUMN_LIMIT)
-            column.deals, column.next_cursor = page.items, page.next_cursor
+    filled = [stage_id for stage_id, column in columns.items() if column.count]
+    for stage_id, page in first_pages(cards, CARD_ORDER, "stage_id", filled, COLUMN_LIMIT).items():
+        columns[stage_id].deals, columns[stage_id].next_cursor = page.items, page.next_cursor
     # The cards' addresses in one query, not one per column.
     prefetch_related_objects(
         [deal for column in columns.values() for deal in column.deals],
@@ -152,32 +177,36 @@ class Forecast:
     won_this_month: Decimal = Decimal(0)
 
 
-def forecast(pipeline: Pipeline, now: datetime | None = None) -> list[Forecast]:
+def forecast(
+    pipeline: Pipeline, now: datetime | None = None, totals: list[StageTotal] | None = None
+) -> list[Forecast]:
     """Per currency: the value of the open deals, the same weighted by their stage's win
     probability, and what was won since the start of this month (in the current time
-    zone, the member's)."""
+    zone, the member's). ``totals``: the pipeline's ``stage_totals`` (all owners), when
+    the caller has them already (the deals page, for its board)."""
     now = timezone.localtime(now or timezone.now())
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     rows = Deal.objects.filter(workspace_id=pipeline.workspace_id, pipeline=pipeline).order_by()
-    totals: dict[str, Forecast] = {}
+    lines: dict[str, Forecast] = {}
 
     def line(currency: str) -> Forecast:
-        return totals.setdefault(currency, Forecast(currency))
+        return lines.setdefault(currency, Forecast(currency))
 
-    # Per stage (read from the ``deal_board_sums`` index alone, in its order), weighted
-    # here by each stage's probability: joining the stages read every open deal's row.
+    # Per stage (``stage_totals``, from the ``deal_board_sums`` index alone), weighted here
+    # by each stage's probability: joining the stages read every open deal's row.
+    if totals is None:
+        totals = stage_totals(pipeline)
     open_rows = [
         (stage_id, currency, total)
-        for stage_id, status, currency, total in rows.values_list(
-            "stage_id", "status", "currency"
-        ).annotate(total=Sum("value"))
+        for stage_id, status, currency, _n, total in totals
         if status == DealStatus.OPEN and total is not None
     ]
-    probabilities = dict(
-        Stage.objects.filter(pk__in={stage_id for stage_id, _, _ in open_rows}).values_list(
-            "pk", "probability"
-        )
-    )
+    # The pipeline's stages (workspace_pipelines prefetches them); a query only for a
+    # stage not among them.
+    probabilities = {s.pk: s.probability for s in pipeline.stages.all()}
+    missing = {stage_id for stage_id, _, _ in open_rows} - probabilities.keys()
+    if missing:
+        probabilities.update(Stage.objects.filter(pk__in=missing).values_list("pk", "probability"))
     for stage_id, currency, total in open_rows:
         line(currency).open_value += total
         line(currency).weighted_value += total * probabilities[stage_id] / 100
@@ -190,11 +219,11 @@ def forecast(pipeline: Pipeline, now: datetime | None = None) -> list[Forecast]:
         if total is not None:
             line(currency).won_this_month += total
     cents = Decimal("0.01")
-    for f in totals.values():
+    for f in lines.values():
         f.open_value = f.open_value.quantize(cents)
         f.weighted_value = f.weighted_value.quantize(cents)
         f.won_this_month = f.won_this_month.quantize(cents)
-    return sorted(totals.values(), key=lambda f: (-f.open_value, f.currency))
+    return sorted(lines.values(), key=lambda f: (-f.open_value, f.currency))
 
 
 DEAL_SORTS = {

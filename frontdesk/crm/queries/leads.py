@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -20,7 +21,7 @@ from django.db.models import (
 
 from frontdesk.crm.models import OPEN_STAGES, Lead, LeadAssignee, LeadStage
 from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__has_tag)
-from frontdesk.crm.queries.paging import Sort, keyset_page
+from frontdesk.crm.queries.paging import Sort, first_pages, keyset_page, one_read_per_value
 from frontdesk.inbox.queries import Page, contact_handles_prefetch
 
 # Cards per column at first (the most recently updated); "Show more" in a column pages on
@@ -96,23 +97,32 @@ def board(
 ) -> list[Column]:
     """One column per stage: its count and totals over all its leads, and the most recently
     updated ones as cards."""
-    rows = Lead.objects.filter(workspace_id=workspace_id, stage__in=stages)
+    mine = Lead.objects.filter(workspace_id=workspace_id)
     if owner_id is not None:
-        rows = rows.filter(owner_id=owner_id)
+        mine = mine.filter(owner_id=owner_id)
+    rows = mine.filter(stage__in=stages)
     columns = {stage: Column(stage) for stage in stages}
-    per_currency = (
-        rows.order_by().values_list("stage", "currency").annotate(n=Count("id"), total=Sum("value"))
+    # One query, grouped in the order of the ``lead_ws_stage_sums`` index and counted with
+    # COUNT(*), not COUNT(id): the id is not in that index, so PostgreSQL can answer from
+    # the index alone (an index-only scan) instead of reading every lead's row (with an
+    # owner filter it reads them: the owner is not in the index); one column apart from
+    # the next, so that the planner does (``one_read_per_value``).
+    per_currency = one_read_per_value(
+        mine.order_by().values_list("stage", "currency").annotate(n=Count("*"), total=Sum("value")),
+        "stage",
+        [stage.value for stage in stages],
     )
     for stage, currency, n, total in per_currency:
         column = columns[LeadStage(stage)]
         column.count += n
         if total is not None:
             column.sums[currency] += total
+    # Every column's cards in one query (the columns with leads).
     cards = rows.select_related("contact", "owner")
-    for stage, column in columns.items():
-        if column.count:
-            page = keyset_page(cards.filter(stage=stage), CARD_ORDER, None, COLUMN_LIMIT)
-            column.leads, column.next_cursor = page.items, page.next_cursor
+    filled = [stage.value for stage, column in columns.items() if column.count]
+    for stage, page in first_pages(cards, CARD_ORDER, "stage", filled, COLUMN_LIMIT).items():
+        column = columns[LeadStage(stage)]
+        column.leads, column.next_cursor = page.items, page.next_cursor
     # The cards' addresses and assignees in one query each, not one per column.
     prefetch_related_objects(
         [lead for column in columns.values() for lead in column.leads],
@@ -220,12 +230,23 @@ def lead_list(
     return keyset_page(rows, LEAD_SORTS.get(sort, LEAD_SORTS["updated"]), cursor, limit)
 
 
-def lead_sources(workspace_id: int) -> list[str]:
-    """The sources the workspace's leads came from, for the list's filter."""
-    return list(
-        Lead.objects.filter(workspace_id=workspace_id)
-        .exclude(source="")
-        .order_by("source")
-        .values_list("source", flat=True)
-        .distinct()[:100]
-    )
+def lead_sources(workspace_id: int, limit: int = 100) -> list[str]:
+    """The sources the workspace's leads came from, for the list's filter: the first
+    ``limit`` in order. Read as a skip through the ``lead_ws_source`` index, one lookup per
+    source (the next source after the last one found), rather than a DISTINCT over every
+    lead's entry (50,000 leads: 4-6 ms on PostgreSQL, on each leads page)."""
+    table = Lead._meta.db_table
+    sql = f"""
+        WITH RECURSIVE found(source, n) AS (
+            SELECT (SELECT source FROM {table} WHERE workspace_id = %s AND source > ''
+                    ORDER BY source LIMIT 1), 1
+            UNION ALL
+            SELECT (SELECT l.source FROM {table} l WHERE l.workspace_id = %s
+                    AND l.source > found.source ORDER BY l.source LIMIT 1), found.n + 1
+            FROM found WHERE found.source IS NOT NULL AND found.n < %s
+        )
+        SELECT source FROM found WHERE source IS NOT NULL ORDER BY source
+    """  # noqa: S608 (the table's name, a constant)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [workspace_id, workspace_id, limit])
+        return [source for (source,) in cursor.fetchall()]

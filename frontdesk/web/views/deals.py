@@ -203,9 +203,11 @@ def deals(request: HttpRequest) -> HttpResponse:
     member = current_member(request)
     pipelines = pipeline_actions.workspace_pipelines(member.workspace_id)
     state = DealsState(request.GET, member.user_id, pipelines)
+    # The pipeline's count and value per stage, read once for the forecast and the board.
+    totals = queries.stage_totals(state.pipeline)
     context: dict[str, Any] = {
         "deals_state": state,
-        "forecast": queries.forecast(state.pipeline),
+        "forecast": queries.forecast(state.pipeline, totals=totals),
         "statuses": DealStatus.choices,
     }
     if state.view == "list":
@@ -226,7 +228,7 @@ def deals(request: HttpRequest) -> HttpResponse:
             return render(request, "web/crm/_deal_rows.html", context)
         partial = "web/crm/_deal_list.html"
     else:
-        board = queries.board(state.pipeline, state.owner_id)
+        board = queries.board(state.pipeline, state.owner_id, totals)
         for column in board:
             column.list_link = state.stage_list_link(column.stage.pk)
             if column.next_cursor:
