@@ -114,4 +114,7 @@ def serve(host: str, port: int, workers: int = 1) -> None:
         log_level="warning",
         proxy_headers=True,
         lifespan="off",
+        # Longer than an HTTP client keeps an idle connection (httpx: 5 s, uvicorn's default
+        # too): else the server may close one just as the client reuses it (reset by peer).
+        timeout_keep_alive=75,
     )
