@@ -104,3 +104,40 @@ def test_search_finds_last_weeks_invoice_and_opens_the_thread_at_it(app, browser
     found = phone.locator(f"#m-{asked['message_id']}")
     expect(found).to_be_in_viewport()
     phone.screenshot(path=str(shots / "search-opened-390.png"))
+
+
+def test_a_search_typed_while_the_list_catches_up_is_not_undone(app, browser):
+    """On opening, the page asks for the list again (events missed before the socket was
+    open). A search typed before that answer comes back keeps its results."""
+    from playwright.sync_api import expect
+
+    said(app, "ana-3", "Ana Ruiz", "Where is my receipt for March?", datetime.now(UTC))
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    held: list = []
+
+    def hold_catch_up(route) -> None:
+        if route.request.headers.get("hx-request") == "true":
+            held.append(route)  # the catch-up's GET of the unfiltered list
+        else:
+            route.continue_()  # the page itself
+
+    page.route(f"{app.base}/", hold_catch_up)
+    page.goto(f"{app.base}/login/")
+    page.fill("#id_username", OWNER[0])
+    page.fill("#id_password", app.owner_password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{app.base}/")
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page did not catch up on its list"
+
+    page.fill("#q", "receipt")
+    hit = page.locator("#search-results .hit")
+    expect(hit).to_have_count(1)
+    with page.expect_response(lambda r: r.url == f"{app.base}/"):
+        held.pop().continue_()
+    page.wait_for_timeout(500)  # the stale answer's turn to (wrongly) replace the results
+    expect(hit).to_have_count(1)
+    expect(hit).to_contain_text("Ana Ruiz")

@@ -418,14 +418,24 @@
       return li.id + ":" + li.className.replace(/\b(active|htmx-\S+)\b/g, "") + ":" + li.textContent.replace(/\s+/g, " ");
     }).join("|");
   }
+  /* Every swap of the list (a search typed, a filter changed) counts: an answer asked for
+     before one is stale, even when it arrives after it. */
+  var listSwaps = 0;
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "conv-list") listSwaps++;
+  });
   function catchUp() {
     refreshCounts();
     var list = $("#conv-list");
     if (!list) return;
-    fetch(window.location.pathname + window.location.search, {
+    var asked = window.location.pathname + window.location.search;
+    var swapsBefore = listSwaps;
+    fetch(asked, {
       credentials: "same-origin", headers: { "HX-Request": "true", "HX-Target": "conv-list" }
     }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
       if (html === null || list.querySelector(".htmx-request")) return;
+      // The user searched or filtered meanwhile: this answer is of the list before that.
+      if (listSwaps !== swapsBefore || window.location.pathname + window.location.search !== asked) return;
       var fresh = document.createElement("div");
       fresh.innerHTML = html;
       if (rowsKey(fresh) === rowsKey(list)) return;
