@@ -71,6 +71,12 @@ class Connection:
 
 Check = Callable[[int, bytes], None]
 
+# uvicorn closes a keep-alive connection idle for 5 s (its ``timeout_keep_alive``). A
+# request written on one just as it closes never reaches the app and fails with
+# "the server closed the connection" (nothing was acknowledged: a real provider would send
+# it again). Like any HTTP client's pool, never reuse a connection idle for that long.
+MAX_IDLE_S = 4.0
+
 
 async def closed_loop(
     url: str, requests: list[bytes], concurrency: int, check: Check
@@ -103,27 +109,35 @@ async def open_loop(
     all are busy), so a slow server shows in the latencies instead of slowing the sender."""
     timings: list[float] = []
     failures: list[str] = []
-    idle: list[Connection] = []
+    idle: list[tuple[float, Connection]] = []  # (idle since, connection), the newest last
+
+    def take_connection() -> Connection:
+        while idle:
+            since, reused = idle.pop()
+            if time.perf_counter() - since < MAX_IDLE_S:
+                return reused
+            reused.close()
+        return Connection(url)
 
     async def one(raw: bytes, at: float) -> None:
         delay = at - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        connection = idle.pop() if idle else Connection(url)
+        conn = take_connection()
         start = time.perf_counter()
         try:
-            status, body = await asyncio.wait_for(connection.request(raw), timeout=30)
+            status, body = await asyncio.wait_for(conn.request(raw), timeout=30)
         except (OSError, TimeoutError) as exc:
-            connection.close()
-            failures.append(exc.__class__.__name__)
+            conn.close()
+            failures.append(f"{exc.__class__.__name__}: {exc}")
             return
         timings.append(time.perf_counter() - start)
-        idle.append(connection)
+        idle.append((time.perf_counter(), conn))
         check(status, body)
 
     begin = time.perf_counter() + 0.2
     await asyncio.gather(*(one(raw, begin + i / rate) for i, raw in enumerate(requests)))
     total = time.perf_counter() - begin
-    for connection in idle:
-        connection.close()
+    for _, left in idle:
+        left.close()
     return timings, total, failures

@@ -34,7 +34,8 @@ def main() -> None:
 def run(args) -> None:
     from django.test import Client
 
-    from frontdesk.connectors.unipile.connector import SECRET_HEADER, UnipileConnector
+    from frontdesk.connectors.unipile.client import SECRET_HEADER
+    from frontdesk.connectors.unipile.connector import UnipileConnector
     from frontdesk.inbox.models import ChannelAccount, Message
     from frontdesk.inbox.sync import run_sync
     from frontdesk.workspaces.services import create_workspace

@@ -101,11 +101,6 @@ def test_the_echo_channel_imports_only_the_contract():
     assert imports and all(m in ALLOWED for m in imports), imports
 
 
-# Connectors whose sync still stores what it reads itself (the legacy ``Connector.sync``),
-# waiting for their step of issue 11. Only ever shrinks: a new channel syncs in pages.
-LEGACY_SYNC = {"imap", "gmail", "outlook", "zoho"}
-
-
 @pytest.mark.parametrize(("path", "connector"), EVERY, ids=IDS)
 def test_a_sync_is_a_generator_of_pages(path, connector: Connector):
     """A connector that syncs yields ``SyncPage``s for the inbox to store (``inbox/sync.py``,
@@ -114,6 +109,6 @@ def test_a_sync_is_a_generator_of_pages(path, connector: Connector):
         variant = connector.for_kind(kind)
         if not variant.capabilities.sync:
             continue
-        assert variant.syncs_in_pages() == (connector.provider not in LEGACY_SYNC), (
-            f"{connector.provider}: implement sync_pages, or (once it does) take it off LEGACY_SYNC"
+        assert type(variant).sync_pages is not Connector.sync_pages, (
+            f"{connector.provider}: a connector that syncs implements sync_pages"
         )

@@ -14,8 +14,8 @@ import pytest
 from django.test import Client
 
 from frontdesk.connectors.base import ConfigError
-from frontdesk.connectors.whatsapp_cloud.connector import WhatsAppCloudConnector, check_connection
-from frontdesk.connectors.whatsapp_cloud.graph import GraphUnreachable
+from frontdesk.connectors.whatsapp_cloud.client import GraphUnreachable, check_connection
+from frontdesk.connectors.whatsapp_cloud.connector import WhatsAppCloudConnector
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Message
 from frontdesk.inbox.outbox import deliver

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from frontdesk.connectors.unipile.connector import SECRET_HEADER, UnipileConnector
+from frontdesk.connectors.unipile.client import SECRET_HEADER
+from frontdesk.connectors.unipile.connector import UnipileConnector
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import (
     ChannelAccount,
@@ -386,6 +387,30 @@ def test_message_sent_from_the_account_elsewhere_is_stored_as_outbound(side, pee
     assert stored.status == ("delivered" if side.version == "v2" else "sent")
     handle = stored.conversation.contact.handles.get()
     assert handle.value == KIM["provider_id"]  # the other side, not the owner
+
+
+def test_a_sent_message_naming_nobody_joins_the_conversation_of_its_chat(linkedin, peer):
+    """A v1 event about a message the account sent may list no other attendee: the inbox
+    knows who the chat is with from the chat's conversation; a chat it has never seen
+    leaves the message nowhere to go, and the event is refused, nothing stored."""
+    chat = peer.add_chat("acc-li-1", OWNER, KIM)
+    hello = peer.add_message(chat, KIM["provider_id"], "Hello")
+    hello_event = peer.webhook_event(hello, OWNER["provider_id"])
+    assert post_hook(hello_event, secret_of(linkedin)).status_code == 200
+    mine = peer.add_message(chat, OWNER["provider_id"], "Sent from my phone", is_sender=True)
+    event = {**peer.webhook_event(mine, OWNER["provider_id"]), "attendees": []}
+    assert post_hook(event, secret_of(linkedin)).status_code == 200
+    sent = Message.objects.get(provider_id=mine["id"])
+    assert sent.direction == "outbound"
+    assert sent.conversation == Message.objects.get(provider_id=hello["id"]).conversation
+
+    unseen = peer.add_chat("acc-li-1", OWNER, {"provider_id": "ACoAAOther", "name": "Other"})
+    lost = peer.add_message(unseen, OWNER["provider_id"], "Hi there", is_sender=True)
+    event = {**peer.webhook_event(lost, OWNER["provider_id"]), "attendees": []}
+    answer = post_hook(event, secret_of(linkedin))
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "no recipient known for a sent message"}
+    assert not Message.objects.filter(provider_id=lost["id"]).exists()
 
 
 def test_attachments_are_downloaded_by_the_worker_from_the_dsn_only(linkedin, peer, drain_queue):

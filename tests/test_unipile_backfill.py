@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from frontdesk.connectors.unipile.connector import SECRET_HEADER, Backfill, parse_time, webhook_url
+from frontdesk.connectors.unipile.client import SECRET_HEADER
+from frontdesk.connectors.unipile.parse import parse_time
+from frontdesk.connectors.unipile.sync import Backfill
+from frontdesk.connectors.unipile.webhook import webhook_url
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.sync import run_sync
 from tests.peers.unipile import UnipilePeer

@@ -342,3 +342,81 @@ def test_a_reconnect_unipile_refuses_says_why_on_the_accounts_page(owner, peer):
     assert "Unipile refused: Invalid API key" in page
     channel.refresh_from_db()
     assert channel.status == ChannelStatus.NEEDS_RECONNECT
+
+
+def test_a_replayed_notify_makes_no_second_channel(owner, peer, django_capture_on_commit_callbacks):
+    """Unipile (or someone who saw the call) sends the same notify again before the browser
+    is back: the first made the channel, the second is refused and the page still says it
+    is connected."""
+    client = logged_in(owner)
+    hosted_url(client, start(client, peer))
+    [link] = peer.hosted_links
+    body = {"status": "CREATION_SUCCESS", "account_id": "acc-once", "name": link["name"]}
+    assert notify(link, body, django_capture_on_commit_callbacks).status_code == 200
+    replay = notify(link, body, django_capture_on_commit_callbacks)
+    assert replay.status_code == 400 and replay.json()["detail"] == INVALID_STATE
+    assert ChannelAccount.objects.filter(provider="unipile").count() == 1
+    said = flash(client, client.get(local(link["success_redirect_url"])))
+    assert said == "Sales linkedin is connected; its messages are being imported."
+    assert ChannelAccount.objects.filter(provider="unipile").count() == 1
+
+
+def test_a_v1_notify_for_a_v2_attempt_is_refused(owner, peer):
+    """A v2 attempt is confirmed by the browser's return, checked with Unipile: a notify
+    call for it, even one carrying the right key, makes nothing, and the return still does."""
+    from frontdesk.connectors.unipile.connect import notify_key
+    from tests.test_unipile_v2 import with_query
+
+    client = logged_in(owner)
+    hosted_url(client, start(client, peer, version="v2"))
+    [link] = peer.hosted_links
+    state = PendingConnection.objects.get().state
+    forged = Client().post(
+        f"/connectors/unipile/notify/?state={state}&key={notify_key(state)}",
+        json.dumps({"status": "CREATION_SUCCESS", "account_id": "acc-v2"}),
+        content_type="application/json",
+    )
+    assert forged.status_code == 400
+    assert forged.json()["detail"] == "a v2 account is confirmed by its redirect, not by notify_url"
+    assert not ChannelAccount.objects.exists()
+    peer.add_account("acc-v2")
+    back = local(with_query(link["redirect_uri"], state=state, account_id="acc-v2"))
+    assert flash(client, client.get(back)).startswith("Sales linkedin is connected")
+    assert ChannelAccount.objects.get().config["account_id"] == "acc-v2"
+
+
+def test_an_account_the_workspace_already_has_is_refused(
+    owner, peer, django_capture_on_commit_callbacks
+):
+    """The same Unipile account connected a second time (v1 notify): refused in words, the
+    first channel unchanged; once that channel is removed, the account connects again on it."""
+    from frontdesk.inbox.actions.channel import remove_channel
+
+    client = logged_in(owner)
+    hosted_url(client, start(client, peer, name="First"))
+    body = {"status": "CREATION_SUCCESS", "account_id": "acc-dup"}
+    assert (
+        notify(peer.hosted_links[-1], body, django_capture_on_commit_callbacks).status_code == 200
+    )
+    first = ChannelAccount.objects.get()
+    said = flash(client, client.get(local(peer.hosted_links[-1]["success_redirect_url"])))
+    assert said == "First is connected; its messages are being imported."
+
+    hosted_url(client, start(client, peer, name="Second"))
+    twice = notify(peer.hosted_links[-1], body)
+    assert twice.status_code == 400
+    assert twice.json()["detail"] == "This account is already connected here, as First."
+    assert list(ChannelAccount.objects.values_list("name", flat=True)) == ["First"]
+    waiting = client.get(local(peer.hosted_links[-1]["success_redirect_url"]))
+    assert waiting.status_code == 200 and b"Unipile has not confirmed" in waiting.content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        remove_channel(first, at_provider=False)
+    hosted_url(client, start(client, peer, name="Back"))
+    link = peer.hosted_links[-1]
+    assert notify(link, body, django_capture_on_commit_callbacks).status_code == 200
+    back = ChannelAccount.objects.get()  # the removed channel comes back, not a second one
+    assert back.pk == first.pk and back.removed_at is None and back.name == "Back"
+    assert flash(client, client.get(local(link["success_redirect_url"]))) == (
+        "Back is connected; its messages are being imported."
+    )

@@ -8,7 +8,9 @@ import json
 import pytest
 from django.test import Client
 
-from frontdesk.connectors.unipile.connector import SECRET_HEADER, Backfill, webhook_url
+from frontdesk.connectors.unipile.client import SECRET_HEADER
+from frontdesk.connectors.unipile.sync import Backfill
+from frontdesk.connectors.unipile.webhook import webhook_url
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Contact, Conversation, Message
 from frontdesk.inbox.sync import run_sync
@@ -652,13 +654,24 @@ def test_cancelled_or_refused_at_unipile_v2_connects_nothing(owner, peer):
 
 
 # --- both versions --------------------------------------------------------------------------
-@pytest.mark.parametrize("new_chat", [False, True], ids=["reply", "new-chat"])
-@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize(
+    ("version", "new_chat", "names_recipient"),
+    [
+        ("v1", False, True),
+        ("v1", True, True),
+        ("v1", True, False),
+        ("v2", False, True),
+        ("v2", True, True),
+    ],
+    ids=["v1-reply", "v1-new-chat", "v1-new-chat-naming-nobody", "v2-reply", "v2-new-chat"],
+)
 def test_our_send_echoed_before_unipile_answers_is_stored_once(
-    live_server, owner, drain_queue, settings, version, new_chat
+    live_server, owner, drain_queue, settings, version, new_chat, names_recipient
 ):
     """Unipile posts our own message as a new-message webhook, here before it answers the
-    send call: the echo must become the reply being sent, not a second message."""
+    send call: the echo must become the reply being sent, not a second message. Also when
+    the echo names no attendee: a chat nobody here has seen, only the reply in flight
+    tells who it went to."""
     settings.BASE_URL = live_server.url
     peer = UnipilePeer()
     try:
@@ -696,7 +709,10 @@ def test_our_send_echoed_before_unipile_answers_is_stored_once(
             chat_id = payload.get("chat_id") or request.path.split("/chats/")[1].split("/")[0]
             sent = next(m for m in peer.messages[chat_id] if m["id"] == payload["message_id"])
             if version == "v1":
-                answers = peer.deliver("messaging", peer.webhook_event(sent, OWNER["provider_id"]))
+                event = peer.webhook_event(sent, OWNER["provider_id"])
+                if not names_recipient:
+                    event["attendees"] = []
+                answers = peer.deliver("messaging", event)
             else:
                 answers = peer.deliver_v2(peer.v2_message_event(sent))
             echoes.extend(a.status_code for a in answers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -154,7 +156,10 @@ def test_embedded_signup_button_and_its_csp(owner, meta_app):
     html = page.content.decode()
     assert 'id="wa-embedded-signup"' in html
     assert 'data-config-id="998877"' in html
-    assert "whatsapp-embedded-signup.js" in html
+    script = re.search(r'<script src="([^"]+/embedded-signup\.js)"', html)
+    assert (
+        script and "FB.login" in b"".join(_login(owner).get(script[1]).streaming_content).decode()
+    )
     policy = page["Content-Security-Policy"]
     assert "script-src 'self' https://connect.facebook.net;" in policy
     assert "frame-src 'self' https://www.facebook.com https://web.facebook.com;" in policy

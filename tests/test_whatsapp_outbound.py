@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from frontdesk.connectors.base import InboundEvents, ProviderCallError, SyncRun
 from frontdesk.connectors.registry import get_connector
-from frontdesk.connectors.whatsapp_cloud.connector import check_connection
-from frontdesk.connectors.whatsapp_cloud.graph import GraphError
+from frontdesk.connectors.whatsapp_cloud.client import GraphError, check_connection
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver

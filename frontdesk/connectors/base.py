@@ -26,9 +26,34 @@ from django.urls import NoReverseMatch, reverse
 from frontdesk.connectors import http as outbound
 
 if TYPE_CHECKING:
-    from django.urls import URLPattern, URLResolver
+    from frontdesk.inbox.models import Conversation
 
-    from frontdesk.inbox.models import ChannelAccount, Conversation
+
+class ChannelPort(Protocol):
+    """A channel as a connector sees it: read, never written (the inbox's ``ChannelPort``
+    row is one; a connector types against this, so it is checked without the inbox)."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def workspace_id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def config(self) -> Any: ...  # dict[str, Any], a JSON field
+    @property
+    def credentials(self) -> dict[str, Any]: ...
+    @property
+    def sync_state(self) -> Any: ...  # the last stored sync page's cursor
+    @property
+    def connector(self) -> Connector: ...  # the variant serving this channel's kind
+    def refresh_credentials(self, held: Any, fresh: Any, refresh: Any) -> dict[str, Any]:
+        """An OAuth access token refreshed once across workers (``inbox/credentials.py``)."""
+        ...
 
 
 @dataclass
@@ -51,7 +76,11 @@ class InboundMessage:
     """One message as the provider told it, before it becomes rows."""
 
     provider_id: str
-    handle: str  # the sender (inbound) or recipient (outbound) address
+    # The sender (inbound) or recipient (outbound) address. An outbound message may leave it
+    # empty when the provider did not say who it went to: the inbox finds out (the contact
+    # of the thread's conversation, else ``Connector.webhook_recipient``, else the reply
+    # being sent now that it echoes; ``inbox/pipeline.py``).
+    handle: str
     text: str = ""
     html: str = ""
     subject: str = ""
@@ -160,12 +189,16 @@ class SyncPage:
     credentials: dict[str, Any] | None = None
     config: dict[str, Any] | None = None
     # A history import's progress, (done, total) messages; shown live. done >= total ends it
-    # (total ``UNKNOWN_TOTAL``: the provider gives none; see ``ImportProgress``).
+    # (total ``UNKNOWN_TOTAL``: the provider gives none).
     progress: tuple[int, int] | None = None
     # The channel was synced now ("synced 2 minutes ago").
     synced: bool = False
     # The sync worked again: a channel still connected forgets the last sync error.
     recovered: bool = False
+    # A message of this page that cannot be stored (anything but the database failing) is
+    # logged and skipped alone, its writes undone, and the rest of the page is stored: one
+    # broken mail must not hold a mailbox back. False: it fails the page (retried next run).
+    skip_unstorable: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,6 +212,18 @@ class SyncRun:
     # The credentials of the workspace's other channels of this provider whose config holds
     # these values (a webhook endpoint several accounts share).
     siblings: Callable[[Mapping[str, Any]], list[dict[str, Any]]] = lambda config: []
+    # The stored messages among these provider ids, each with the value the connector put
+    # under this key of its ``InboundMessage.extra`` (None: none): tells the same message
+    # read again from another one under a reused id (e.g. by a fingerprint of its body).
+    held: Callable[[Sequence[str], str], dict[str, Any]] = lambda ids, key: {}
+    # Which of these provider ids are messages this channel sent (replies sent from here,
+    # or imported as sent from the account elsewhere): what a delivery report may concern.
+    sent: Callable[[Sequence[str]], set[str]] = lambda ids: set()
+    # Which of these Frontdesk message ids (``OutboundMessage.message_id``, read back from
+    # what the connector made of a send, e.g. an email's Message-ID) are this channel's
+    # messages: a copy of our own send found at the provider, even before the outbox has
+    # recorded its provider id.
+    ours: Callable[[Sequence[int]], set[int]] = lambda ids: set()
 
 
 @dataclass(frozen=True)
@@ -283,19 +328,12 @@ class OutboundMessage:
 # commits them before the next part goes, so a retry never sends a part twice, and a status
 # or a quote of any part finds the reply.
 PartsSent = Callable[[Sequence[str]], None]
-# A history import's progress, reported by ``Connector.sync``: (done, total) messages; the
-# total may be an estimate, or ``UNKNOWN_TOTAL`` when the provider gives none (Unipile lists
-# chats and messages without an account-wide count). The inbox stores it and shows it live
-# ("Importing: 1,240 of ~3,000 messages", or "Importing: 1,240 messages so far"); a known
-# total with done >= total ends it (so an import without a total ends with (done, done)).
-ImportProgress = Callable[[int, int], None]
-
-
+# A history import's progress (``SyncPage.progress``) may give ``UNKNOWN_TOTAL`` when the
+# provider gives no total (Unipile lists chats and messages without an account-wide count).
+# The inbox stores it and shows it live ("Importing: 1,240 of ~3,000 messages", or
+# "Importing: 1,240 messages so far"); a known total with done >= total ends it (so an
+# import without a total ends with (done, done)).
 UNKNOWN_TOTAL = -1
-
-
-def no_progress(done: int, total: int) -> None:
-    """The ``ImportProgress`` of a sync nobody watches."""
 
 
 @dataclass
@@ -361,11 +399,11 @@ class ChannelDirectory(Protocol):
     """The inbox's channels as a connector's worker service sees them (``worker_service``):
     read them, ask for a sync; never write them."""
 
-    def connected(self, kind: str) -> list[ChannelAccount]:
+    def connected(self, kind: str) -> Sequence[ChannelPort]:
         """The connected channels of this kind (``id``, ``kind``, ``provider``, ``config``)."""
         ...
 
-    def connected_one(self, channel_id: int) -> ChannelAccount | None:
+    def connected_one(self, channel_id: int) -> ChannelPort | None:
         """The channel, whole, if it is still connected."""
         ...
 
@@ -423,7 +461,7 @@ class Capabilities:
     templates: bool = False
     read_receipts: bool = False
     reply_window_hours: int | None = None
-    # The worker calls ``Connector.sync`` periodically (mailbox polling, backfill).
+    # The worker runs ``Connector.sync_pages`` periodically (mailbox polling, backfill).
     sync: bool = False
     api_inbound: bool = False  # external systems may post messages in through the REST API
 
@@ -458,6 +496,134 @@ class ChannelSetup:
 
 
 @dataclass(frozen=True)
+class OriginalMessage:
+    """A message as the provider delivered it, kept in the app's file storage under ``key``
+    (``Connector.original``): downloaded as ``message-<id><suffix>``."""
+
+    key: str
+    content_type: str
+    suffix: str
+
+
+@dataclass(frozen=True)
+class ConnectRoute:
+    """A URL of a connector's connect flow. The app's views serve it (``web/views/connect.py``
+    drives every flow); the connector only chooses the path (a provider has its callback URL
+    registered, so it never changes) and the URL name. ``step``, what the app serves there:
+
+    - "page": the connector's own connect page;
+    - "callback": where the provider sends the browser back (the pending row claimed at once);
+    - "popup": where the provider's popup posts its answer (``popup_complete``);
+    - "continue" (path with ``<int:pending_id>``): the app's own page that goes on to the
+      provider's link (``ConnectRedirect.via_continue``);
+    - "notify": the provider confirms a flow server to server (``notify_read``, then
+      ``notify_complete``; a POST, answered in JSON);
+    - "return": where the browser comes back when the provider may confirm by "notify"
+      (``notify_awaited``), or by the return itself (``redirect_complete``);
+    - "status" (path with ``<int:channel_id>``): a channel's own page (``status_template``);
+    - "reconnect" (path with ``<int:channel_id>``): a POST starting the flow again for the
+      channel (``reconnect_pending``)."""
+
+    step: str
+    path: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PendingValues:
+    """A connect flow under way at the provider (the inbox's pending connection), as values:
+    what ``connect_pending`` asked it to keep, the flow's single-use ``state``, and the
+    channel being reconnected (None: a new one)."""
+
+    id: int
+    state: str
+    kind: str
+    name: str
+    config: Mapping[str, Any]
+    credentials: Mapping[str, Any]
+    expires_at: datetime
+    channel: ChannelPort | None = None
+
+
+@dataclass
+class ConnectPending:
+    """What a redirect flow keeps while the person is at the provider (``connect_pending``):
+    the name the channel will get, shown config, and secrets (stored encrypted)."""
+
+    name: str
+    config: dict[str, Any]
+    credentials: dict[str, Any] = field(default_factory=dict)
+    # The channel kind the flow connects, when the form chose it ("": the connector's kind).
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectRedirect:
+    """Where a redirect flow sends the person (a consent page), and the secrets to keep for
+    its end (a PKCE verifier). ``via_continue``: the page's origin is only known now (the
+    provider made the link), so the CSP's ``form-action`` could not allow it: the app answers
+    with a redirect to its own "continue" page, which goes on to ``url`` (a GET navigation)."""
+
+    url: str
+    keep: dict[str, Any] = field(default_factory=dict)
+    via_continue: bool = False
+
+
+@dataclass(frozen=True)
+class ConnectNotice:
+    """What a provider confirmed server to server ("notify" route, ``notify_read``): the
+    flow's state ("": the call proves no attempt, answered as an unknown state), the
+    provider's account, and whether the provider says it reconnected an account (rather
+    than made a new one)."""
+
+    state: str
+    account: str
+    reconnected: bool = False
+
+
+@dataclass
+class ConnectionTried:
+    """What trying a configuration at the provider found: ``words`` for the page ("Connection
+    works." and these), more for its template (``details``), the name a channel connected so
+    gets when nobody gave one, and warnings for the person (it connected all the same)."""
+
+    words: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConnectPopup:
+    """A provider's popup the connect page opens (Meta's Embedded Signup): the script that
+    runs it, and the origins it frames, calls and posts its messages from. The page's CSP
+    allows exactly those, and keeps the link to the popups it opens."""
+
+    script: str
+    origins: tuple[str, ...]
+
+
+class ConnectRefused(Exception):
+    """A connect flow that ended without a channel, in words for the person. ``cancelled``:
+    they chose to (told as news, not as an error)."""
+
+    def __init__(self, words: str, cancelled: bool = False):
+        super().__init__(words)
+        self.words = words
+        self.cancelled = cancelled
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """How the app marks a channel kind (sidebar, lists, Apps & integrations): a short
+    ``text`` in ``colour`` on ``background`` (CSS hex colours)."""
+
+    text: str
+    background: str = "#e5e7eb"
+    colour: str = "#374151"
+
+
+@dataclass(frozen=True)
 class ConnectField:
     """One field of the app's own connect form (``Connector.connect_fields``); its value goes
     to ``setup`` under ``name``. ``secret``: typed into a password box, never shown again."""
@@ -483,6 +649,8 @@ class Connector(ABC):
     sent_outside_label: ClassVar[str] = ""
     handle_kind: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
+    # The mark of each kind it serves (a kind without one shows its first three letters).
+    glyphs: ClassVar[Mapping[str, Glyph]] = {}
 
     @classmethod
     def sent_outside(cls) -> str:
@@ -497,7 +665,7 @@ class Connector(ABC):
     connect_fields: ClassVar[tuple[ConnectField, ...]] = ()
     # Every channel kind this connector serves (default: just ``kind``). A connector that
     # serves several (Unipile: linkedin and whatsapp) returns a per-kind variant from
-    # ``for_kind``; ``ChannelAccount.connector`` and channel creation use that variant.
+    # ``for_kind``; ``ChannelPort.connector`` and channel creation use that variant.
     kinds: ClassVar[tuple[str, ...]] = ()
     # ``OutboundMessage.parent`` is filled in for this connector (email threads by it).
     wants_reply_parent: ClassVar[bool] = False
@@ -517,7 +685,7 @@ class Connector(ABC):
 
     @abstractmethod
     def send(
-        self, channel: ChannelAccount, message: OutboundMessage, parts_sent: PartsSent
+        self, channel: ChannelPort, message: OutboundMessage, parts_sent: PartsSent
     ) -> SendResult:
         """Send one message; raise a ``SendError`` subclass when it did not go. Reads only
         ``channel.config``/``credentials``/``pk`` and the message; writes nothing."""
@@ -542,7 +710,7 @@ class Connector(ABC):
         return None
 
     def webhook_handshake(
-        self, request: WebhookRequest, channels: Sequence[ChannelAccount]
+        self, request: WebhookRequest, channels: Sequence[ChannelPort]
     ) -> WebhookAnswer:
         """Answer a GET (a subscription check) given the provider's live channels."""
         return WebhookAnswer(405, {"error": "method not allowed"})
@@ -555,26 +723,35 @@ class Connector(ABC):
         """The answer to a delivery about a channel none of those that signed it serves."""
         return WebhookAnswer.ignored(f"{self.webhook_route_label} not connected here")
 
-    def webhook_signed_by(self, channel: ChannelAccount, request: WebhookRequest) -> bool:
+    def webhook_signed_by(self, channel: ChannelPort, request: WebhookRequest) -> bool:
         """Whether this channel's secret signed the delivery."""
         return False
 
-    def webhook_events(self, channel: ChannelAccount, part: Any) -> InboundEvents:
+    def webhook_events(self, channel: ChannelPort, part: Any) -> InboundEvents:
         """What one part says (values only: the door writes them)."""
         return InboundEvents()
 
-    def fetch_attachments(self, channel: ChannelAccount, item: InboundMessage) -> None:
+    def webhook_recipient(
+        self, channel: ChannelPort, item: InboundMessage
+    ) -> InboundMessage | None:
+        """An outbound message whose recipient the delivery did not name (``handle`` empty)
+        and no conversation here knows by its thread: the message with its recipient as the
+        provider says, asked now; None: the provider cannot say. Raise ``WebhookAnswer`` to
+        answer otherwise (a 503 when the provider cannot be asked)."""
+        return None
+
+    def fetch_attachments(self, channel: ChannelPort, item: InboundMessage) -> None:
         """Download an ``InboundMessage.fetch_first`` item's attachments into
         ``item.attachments`` (a file that cannot be had is noted in
         ``item.extra["skipped_attachments"]``); raise to be tried again later."""
         return None
 
-    def enrich(self, channel: ChannelAccount, handle: str) -> ProfileUpdate | None:
+    def enrich(self, channel: ChannelPort, handle: str) -> ProfileUpdate | None:
         """The full profile of a contact (``InboundMessage.enrich``); None: none to be had.
         Raise to be tried again later."""
         return None
 
-    def download(self, channel: ChannelAccount, media: Mapping[str, Any]) -> InboundAttachment:
+    def download(self, channel: ChannelPort, media: Mapping[str, Any]) -> InboundAttachment:
         """Fetch the media a stored message announced (``InboundMessage.fetch_later``; ``media``
         is its ``extra["media"]``). Raise ``ProviderCallError`` when it cannot be had now
         (``retry``) or ever. Run by the inbox's ``fetch_media`` job, which stores the file."""
@@ -590,29 +767,13 @@ class Connector(ABC):
         object with ``stop()``, or None. Connectors returning the same function share one."""
         return None
 
-    def urlpatterns(self) -> list[URLPattern | URLResolver]:
-        """Webhook and connect-flow routes this connector serves (mounted at the site root)."""
-        return []
-
-    def sync_pages(self, channel: ChannelAccount, run: SyncRun) -> Iterator[SyncPage]:
+    def sync_pages(self, channel: ChannelPort, run: SyncRun) -> Iterator[SyncPage]:
         """Fetch what is new (called by the worker when ``capabilities.sync`` is set), as a
         generator of pages: each ``SyncPage`` is stored, with its cursor, in one transaction
         before the next is asked for (so do the provider calls between yields, never hold
         anything across them). Start from ``run.cursor``. Raise ``ProviderCallError`` to
         record an error (``reconnect``: flag the channel); the pages yielded before stay."""
         return iter(())
-
-    def sync(
-        self, channel: ChannelAccount, progress: ImportProgress = no_progress
-    ) -> SyncPage | None:
-        """Legacy (email's IMAP, until its step of issue 11): a sync that stores the messages
-        it reads itself; it may return a last page for the inbox to store (``synced``,
-        ``recovered``). Used only when ``sync_pages`` is not implemented."""
-        return None
-
-    def syncs_in_pages(self) -> bool:
-        """Whether this connector implements the page contract (``sync_pages``)."""
-        return type(self).sync_pages is not Connector.sync_pages
 
     def reply_blocked_reason(
         self, conversation: Conversation, extra: Mapping[str, Any] | None = None
@@ -625,11 +786,11 @@ class Connector(ABC):
         """The text a reply shows in the thread (e.g. a WhatsApp template's filled-in text)."""
         return text
 
-    def read_receipts_on(self, channel: ChannelAccount) -> bool:
+    def read_receipts_on(self, channel: ChannelPort) -> bool:
         """Whether the client is told when a member reads their messages on this channel."""
         return self.capabilities.read_receipts
 
-    def mark_read(self, channel: ChannelAccount, provider_id: str) -> None:
+    def mark_read(self, channel: ChannelPort, provider_id: str) -> None:
         """Tell the provider the client's message ``provider_id`` (and those before it) was
         read; best effort, run by the inbox's ``send_read_receipt`` job once per message.
         Raise ``ProviderCallError`` when it did not go."""
@@ -644,7 +805,7 @@ class Connector(ABC):
         """Channel-specific values from the web reply form, stored in ``Message.extra``."""
         return {}
 
-    def revoke(self, channel: ChannelAccount, others: Sequence[ChannelAccount] = ()) -> str:
+    def revoke(self, channel: ChannelPort, others: Sequence[ChannelPort] = ()) -> str:
         """Undo at the provider what connecting this channel set up, now that it is removed
         (revoke the OAuth grant, delete the account link, unsubscribe the app), wherever the
         provider documents a way. The inbox calls it before it erases the credentials;
@@ -654,7 +815,7 @@ class Connector(ABC):
         channel is removed here all the same."""
         return ""
 
-    def reconnect_url(self, channel: ChannelAccount) -> str | None:
+    def reconnect_url(self, channel: ChannelPort) -> str | None:
         """Where Apps & integrations sends an admin to reconnect this account (None: nowhere)."""
         if not self.connect_url_name:
             return None
@@ -662,6 +823,155 @@ class Connector(ABC):
             return f"{reverse(self.connect_url_name)}?channel={channel.pk}"
         except NoReverseMatch:
             return None
+
+    # --- connecting an account (``web/views/connect.py`` drives every flow) -------------
+    # A connector with a page of its own (``connect_template``) is connected there: the
+    # app's view renders it with ``connect_form`` and ``connect_page_context``, checks and
+    # saves what ``page_setup`` makes of the form (its "Test connection" calls
+    # ``try_connection``), opens the provider's popup (``connect_popup``, whose answer
+    # ``popup_complete`` reads), or leaves for the provider: ``connect_pending`` says what the
+    # pending connection keeps, ``redirect_begin`` where to send the person, and when the
+    # provider sends them back to the "callback" route, ``redirect_refusal`` and
+    # ``redirect_complete`` read the answer. A hosted-auth flow (``connect_leaves``) may also
+    # go through the app's "continue" page, be confirmed server to server ("notify":
+    # ``notify_read``, ``notify_complete``) while the browser's "return" waits
+    # (``notify_awaited``), and offer a channel page ("status") with a "reconnect" button
+    # (``reconnect_pending``). The app keeps the pending rows, checks the state, sets the
+    # CSP, saves the channel through the inbox (refusing an account the workspace already
+    # has: ``connect_account_field``) and tells the person.
+    connect_template: ClassVar[str | None] = None
+    # What "Only owners and admins can connect ..." names.
+    connect_what: ClassVar[str] = "accounts"
+    # Said after "<name> is connected" once a channel is saved ("its mail is being imported").
+    connected_note: ClassVar[str] = ""
+    # Said "<name> is connected again." once a reconnection is saved (else as a new one).
+    says_connected_again: ClassVar[bool] = False
+    # The page's form always leaves for the provider (no test, no save on the page).
+    connect_leaves: ClassVar[bool] = False
+    # The config value naming the provider's account (""; none): a workspace has one channel
+    # per account; connecting one it already has is refused, a removed one comes back.
+    connect_account_field: ClassVar[str] = ""
+    # The templates of the "continue" page (given ``url`` and ``network``, the kind's label),
+    # of the "return" page while the provider's notify is awaited (``network``) and of the
+    # "status" page (``channel`` and ``status_context``).
+    continue_template: ClassVar[str | None] = None
+    waiting_template: ClassVar[str | None] = None
+    status_template: ClassVar[str | None] = None
+
+    def connect_routes(self) -> list[ConnectRoute]:
+        """The connect flow's URLs (empty: the app's form, or the REST API only)."""
+        return []
+
+    def default_name(self, setup: ChannelSetup) -> str:
+        """The channel's name when the person gave none."""
+        return self.label
+
+    def connect_form(
+        self, existing: ChannelPort | None, posted: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The connect page's form values: defaults (or the channel being reconnected's),
+        then what was posted (never a secret)."""
+        return {}
+
+    def connect_page_context(
+        self, form: Mapping[str, Any], existing: ChannelPort | None
+    ) -> dict[str, Any]:
+        """More for the connect page's template (presets, choices, the webhook URL)."""
+        return {}
+
+    def connect_popup(self, existing: ChannelPort | None) -> ConnectPopup | None:
+        """The provider's popup the connect page offers (None: none, or not set up here).
+        It ends by posting to the "popup" route, read by ``popup_complete``."""
+        return None
+
+    def popup_complete(self, posted: Mapping[str, str]) -> tuple[ChannelSetup, ConnectionTried]:
+        """The channel the popup's answer makes (the provider's code exchanged). Raises
+        ``ConfigError``, or ``ProviderCallError`` when the provider could not be reached."""
+        raise ConfigError("this channel has no popup")
+
+    def connected_page(self, channel: ChannelPort) -> SyncPage | None:
+        """What the inbox stores at once when a connect page has saved the channel (what the
+        reply box needs before the first sync comes round); None: nothing."""
+        return None
+
+    def connect_origins(self) -> list[str]:
+        """Where the connect page's form may send the browser beside the app itself (the
+        consent pages ``redirect_begin`` points at; URLs or origins): the origins its CSP
+        ``form-action`` allows."""
+        return []
+
+    def page_setup(
+        self, form: Mapping[str, Any], posted: Mapping[str, str], existing: ChannelPort | None
+    ) -> ChannelSetup:
+        """The configuration the connect page's form gives (secrets read from ``posted``; a
+        blank one keeps ``existing``'s). Raises ``ConfigError``."""
+        raise ConfigError("this channel has no connect page")
+
+    def try_connection(self, channel: ChannelPort) -> ConnectionTried:
+        """Try a configuration (an unsaved channel) at the provider. Raises ``ConfigError``
+        saying what failed and what to check, ``ProviderCallError`` when it cannot be
+        reached."""
+        return ConnectionTried()
+
+    def connect_pending(self, form: Mapping[str, Any], posted: Mapping[str, str]) -> ConnectPending:
+        """What a redirect flow keeps while the person is away (secrets read from
+        ``posted``). Raises ``ConfigError``."""
+        raise ConfigError("this channel connects without leaving Frontdesk")
+
+    def reconnect_pending(self, channel: ChannelPort) -> ConnectPending:
+        """What the flow keeps to reconnect this channel ("reconnect" route). Raises
+        ``ConfigError`` when it cannot be reconnected so."""
+        raise ConfigError("This account cannot be reconnected here.")
+
+    def left_connecting(self, channel: ChannelPort) -> bool:
+        """Whether this "Connecting" channel was left by an older flow, never given an
+        account: it leaves the sidebar when a flow starts (nothing to undo at the provider)."""
+        return False
+
+    def redirect_begin(self, pending: PendingValues, urls: Mapping[str, str]) -> ConnectRedirect:
+        """Where to send the person; ``urls``: the absolute URLs of ``connect_routes`` by
+        step. Raises ``ConfigError`` (or ``ConnectRefused``) when it cannot start."""
+        raise ConfigError("this channel connects without leaving Frontdesk")
+
+    def redirect_refusal(
+        self, params: Mapping[str, str], label: str, pending: PendingValues | None = None
+    ) -> ConnectRefused | None:
+        """The refusal (or cancellation) the provider sent back instead of a grant, in words
+        naming ``label`` (the connector's, or "The provider" when the attempt is unknown);
+        ``pending``: the attempt, when known (a refusal may depend on its settings). None: no
+        refusal."""
+        return None
+
+    def notify_awaited(self, pending: PendingValues) -> bool:
+        """Whether this attempt is confirmed by the provider's "notify" call (the browser's
+        "return" waits for it) rather than by the return itself (``redirect_complete``)."""
+        return False
+
+    def notify_read(self, params: Mapping[str, str], body: bytes) -> ConnectNotice:
+        """Read and verify a "notify" call (its query ``params`` and raw ``body``). Raises
+        ``ConnectRefused`` (answered 400 with its words) when it is not one to act on."""
+        raise ConnectRefused("this channel takes no notify calls")
+
+    def notify_complete(self, notice: ConnectNotice, pending: PendingValues) -> ChannelSetup:
+        """The channel's configuration the notice confirms for this attempt (the channel's
+        own, unchanged, when reconnecting it). Raises ``ConnectRefused``."""
+        raise ConnectRefused("this channel takes no notify calls")
+
+    def status_context(self, channel: ChannelPort) -> dict[str, Any]:
+        """More for the "status" page's template."""
+        return {}
+
+    def redirect_complete(
+        self, params: Mapping[str, str], pending: PendingValues, urls: Mapping[str, str]
+    ) -> ChannelSetup:
+        """The channel's configuration from the grant the provider sent back. Raises
+        ``ConnectRefused``."""
+        raise ConnectRefused("this channel connects without leaving Frontdesk")
+
+    def original(self, extra: Mapping[str, Any]) -> OriginalMessage | None:
+        """Where the original of a stored message (its ``extra``) is kept, to download as it
+        was received; None: none is kept."""
+        return None
 
     def connect_url(self) -> str:
         """Where Apps & integrations sends an admin to connect an account ("": the REST API

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.urls import URLPattern, URLResolver, clear_url_caches
+from django.urls import clear_url_caches
 
-from frontdesk.connectors.base import ChannelDirectory, Connector
+from frontdesk.connectors.base import ChannelDirectory, Connector, Glyph
 
 DEFAULT_CONNECTORS = (
     "frontdesk.connectors.api",
@@ -81,8 +82,25 @@ def _packages() -> set[str]:
     }
 
 
-def connector_urlpatterns() -> list[URLPattern | URLResolver]:
-    return [pattern for connector in CONNECTORS.values() for pattern in connector.urlpatterns()]
+def glyphs() -> dict[str, Glyph]:
+    """Each channel kind's mark, as the first connector serving it declares it."""
+    found: dict[str, Glyph] = {}
+    for connector in CONNECTORS.values():
+        for kind, glyph in connector.glyphs.items():
+            found.setdefault(kind, glyph)
+    return found
+
+
+def package_dirs(sub: str) -> list[Path]:
+    """The ``sub`` folder (templates, static) of each registered connector's package (of
+    the module's folder, for a connector registered as a module), where there is one."""
+    found = []
+    for path in connector_paths():
+        origin = importlib.import_module(path).__file__
+        folder = Path(origin).parent / sub if origin else None
+        if folder is not None and folder.is_dir() and folder not in found:
+            found.append(folder)
+    return found
 
 
 def worker_services() -> list[Callable[[ChannelDirectory], Any]]:

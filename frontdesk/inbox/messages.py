@@ -98,4 +98,4 @@ def preview_of(text: str, fallback: str = "") -> str:
 
 def check_text_length(text: str) -> None:
     if len(text) > settings.FRONTDESK_MAX_TEXT_CHARS:
-        raise ActionRefused(f"text is longer than {settings.FRONTDESK_MAX_TEXT_CHARS} characters")
+        raise ActionRefused(f"text is longer than {settings.FRONTDESK_MAX_TEXT_CHARS:,} characters")

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from frontdesk.connectors.base import ProviderCallError, SyncPage, SyncRun
 from frontdesk.inbox.actions.channel import record_import_progress, set_channel_status
-from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Message
+from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Direction, Message
 from frontdesk.inbox.pipeline import apply
 
 log = logging.getLogger("frontdesk.sync")
@@ -30,23 +31,36 @@ log = logging.getLogger("frontdesk.sync")
 
 def run_sync(channel: ChannelAccount) -> int:
     """Run the channel's sync to its end, page by page; a ``ProviderCallError`` it raises is
-    the channel's last error, and a refused credential flags it "needs reconnection". Any
-    other exception propagates (the job logs it) after the pages before it were stored.
-    Returns the number of pages stored."""
+    the channel's last error, and a refused credential flags it "needs reconnection". A page
+    the database or the disk fails to store is the last error too (the next run reads it
+    again from the cursor before it). Any other exception propagates (the job logs it) after
+    the pages before it were stored. Returns the number of pages stored."""
     connector = channel.connector
     stored = 0
+    pages = connector.sync_pages(channel, sync_run(channel))
     try:
-        if not connector.syncs_in_pages():
-            last = connector.sync(channel, partial(record_import_progress, channel.pk))
-            if last is not None:
-                store_page(channel, last)
-            return 0
-        for page in connector.sync_pages(channel, sync_run(channel)):
-            store_page(channel, page)
+        for page in pages:
+            try:
+                store_page(channel, page)
+            except (DatabaseError, OSError) as exc:
+                log.warning("channel %s: a sync page could not be stored", channel.pk, exc_info=exc)
+                kind = "the database" if isinstance(exc, DatabaseError) else "the disk"
+                detail = f"{type(exc).__qualname__}: {exc}" if str(exc) else type(exc).__qualname__
+                set_channel_status(
+                    channel,
+                    None,
+                    f"sync failed: {kind} failed ({detail}); the next sync retries from the "
+                    "same point",
+                )
+                break
             stored += 1
     except ProviderCallError as exc:
         status = ChannelStatus.NEEDS_RECONNECT if exc.reconnect else None
         set_channel_status(channel, status, exc.reason)
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()  # a generator left mid-sync lets go of its connection now
     return stored
 
 
@@ -57,13 +71,16 @@ def sync_run(channel: ChannelAccount) -> SyncRun:
         cursor=copy.deepcopy(channel.sync_state or {}),
         known=partial(_known, channel.pk),
         siblings=partial(_siblings, channel),
+        held=partial(_held, channel.pk),
+        sent=partial(_sent, channel.pk),
+        ours=partial(_ours, channel.pk),
     )
 
 
 def store_page(channel: ChannelAccount, page: SyncPage) -> None:
     """One page, its cursor and what else it changed, in one transaction."""
     with transaction.atomic():
-        apply(channel, page.events)
+        apply(channel, page.events, skip_unstorable=page.skip_unstorable)
         fields: list[str] = []
         if page.cursor is not None:
             channel.sync_state = page.cursor
@@ -85,9 +102,30 @@ def store_page(channel: ChannelAccount, page: SyncPage) -> None:
             set_channel_status(channel, None, "")  # the failed attempt is behind us
 
 
-def _known(channel_id: int, provider_ids: Sequence[str]) -> set[str]:
-    found = Message.objects.filter(channel_id=channel_id, provider_id__in=list(provider_ids))
+def _known(channel_id: int, provider_ids: Sequence[str], **only: Any) -> set[str]:
+    found = Message.objects.filter(
+        channel_id=channel_id, provider_id__in=list(provider_ids), **only
+    )
     return {pid for pid in found.values_list("provider_id", flat=True) if pid}
+
+
+_EXTRA_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+
+
+def _held(channel_id: int, provider_ids: Sequence[str], key: str) -> dict[str, Any]:
+    if not _EXTRA_KEY.match(key):
+        raise ValueError(f"not a key of extra: {key!r}")
+    found = Message.objects.filter(channel_id=channel_id, provider_id__in=list(provider_ids))
+    return {pid: value for pid, value in found.values_list("provider_id", f"extra__{key}") if pid}
+
+
+def _sent(channel_id: int, provider_ids: Sequence[str]) -> set[str]:
+    return _known(channel_id, provider_ids, direction=Direction.OUTBOUND)
+
+
+def _ours(channel_id: int, message_ids: Sequence[int]) -> set[int]:
+    found = Message.objects.filter(channel_id=channel_id, pk__in=list(message_ids))
+    return set(found.values_list("pk", flat=True))
 
 
 def _siblings(channel: ChannelAccount, config: Mapping[str, Any]) -> list[dict[str, Any]]:

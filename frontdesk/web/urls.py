@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from frontdesk.web import glyphs
 from frontdesk.web.views import (
     auth,
     channels,
@@ -27,6 +28,7 @@ urlpatterns = [
     path("setup/", auth.setup, name="setup"),
     path("setup/<str:token>/", auth.setup, name="setup_link"),
     path("", inbox.inbox, name="inbox"),
+    path("glyphs.css", glyphs.glyphs_css, name="glyphs_css"),
     path("inbox/list", inbox.list_more, name="inbox_list"),
     path("inbox/nav", inbox.sidebar_counts, name="inbox_nav"),
     path("inbox/bulk", team.bulk_change, name="bulk_change"),
@@ -57,6 +59,9 @@ urlpatterns = [
         name="merge_confirm",
     ),
     path("files/<int:attachment_id>", files.attachment_file, name="attachment_file"),
+    path("messages/<int:message_id>/original", files.original_message, name="message_original"),
+    # Where email's original (.eml) was downloaded before any channel could keep one.
+    path("connectors/email/raw/<int:message_id>/", files.original_message, name="email_raw"),
     path("contacts/<int:contact_id>/avatar", contacts.contact_avatar, name="contact_avatar"),
     path("apps/", workspace.apps, name="apps"),
     path("apps/<str:provider>/connect/", channels.connect, name="channel_connect"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ from frontdesk.connectors.base import (
     ConfigError,
     ConnectField,
     Connector,
+    Glyph,
     InboundEvents,
     InboundMessage,
     OutboundMessage,
@@ -57,6 +59,8 @@ class EchoConnector(Connector):
     kind_label = "Echo"
     handle_kind = "external"
     capabilities = Capabilities(text_limit=4000)
+    # Its mark in the sidebar, lists and Apps & integrations (pink "Ec").
+    glyphs = {"echo": Glyph("Ec", "#fce7f3", "#9d174d")}
 
     # The app's own connect form asks for these (web/views/channels.py).
     connect_fields = (
@@ -127,12 +131,20 @@ class EchoConnector(Connector):
         return said
 
     # --- outbound ----------------------------------------------------------------------
+    # The reply box's own field, from this folder's templates/ (and its icon from static/).
+    reply_form_template = "echo/reply_extra.html"
+
+    def reply_extra(self, form: Mapping[str, str]) -> dict[str, Any]:
+        return {"quiet": True} if form.get("x_quiet") == "1" else {}
+
     def send(self, channel: Any, message: OutboundMessage, parts_sent: PartsSent) -> SendResult:
         config, credentials = channel.config, channel.credentials
         url = f"{config['server_url']}/rooms/{config['room']}/messages"
-        body = {"to": message.to_handle, "text": message.text}
+        body: dict[str, Any] = {"to": message.to_handle, "text": message.text}
         if message.reply_to_provider_id:
             body["reply_to"] = message.reply_to_provider_id
+        if message.extra.get("quiet"):
+            body["quiet"] = True
         try:
             response = outbound.request(
                 "POST",

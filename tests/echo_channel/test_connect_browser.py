@@ -58,3 +58,9 @@ def test_connect_the_echo_channel_from_apps(echo_app, echo_server, browser, shot
     [channel] = [c for c in channels if c["name"] == f"Echo {width}"]
     assert channel["provider"] == "echo" and channel["status"] == "connected"
     assert page.locator(f"#channel-{channel['id']}").is_visible()
+    # Its mark, as the channel's folder declares it (text and colours; the page's CSP allows
+    # the <style> block that carries them: a violation fails the test).
+    mark = page.locator(f"#channel-{channel['id']} .glyph")
+    assert mark.inner_text() == "Ec"
+    assert mark.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(252, 231, 243)"
+    assert mark.evaluate("e => getComputedStyle(e).color") == "rgb(157, 23, 77)"

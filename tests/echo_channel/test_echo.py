@@ -3,6 +3,7 @@ webhook door, the outbox and its worker task, statuses and idempotency."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.test import Client
@@ -168,3 +169,36 @@ def test_a_busy_server_is_retried_by_the_outbox_and_a_refused_token_asks_to_reco
     channel.refresh_from_db()
     assert refused.status == "failed"
     assert channel.status == "needs_reconnect"
+
+
+def test_the_reply_box_has_the_channels_own_field_from_its_folder(
+    owner, echo_server, drain_queue, django_capture_on_commit_callbacks
+):
+    """The echo channel's reply-box template and its icon live in its folder
+    (templates/, static/), its mark's colours in its connector: all found with nothing
+    registered but the package."""
+    channel, secret = _connect(owner, echo_server)
+    hello = EchoServer.delivery(
+        echo_server.room, {"type": "message", "id": "m-1", "from": "ada", "text": "Hello?"}
+    )
+    assert _post(hello, EchoServer.signed(secret, hello)).status_code == 200
+    conversation = Message.objects.get(channel=channel).conversation
+    client = _signed_in(owner)
+
+    page = client.get(f"/c/{conversation.pk}/").content.decode()
+    assert 'name="x_quiet"' in page and "Quietly (the room is not notified)" in page
+    icon = re.search(r'<img src="([^"]+/echo/quiet\.svg)"', page)
+    assert icon, "the field's icon is linked"
+    assert ".glyph.k-echo { background: #fce7f3; color: #9d174d; }" in (
+        client.get("/glyphs.css").content.decode()
+    )
+    served = client.get(icon[1])
+    assert served.status_code == 200
+    assert b"<svg" in b"".join(served.streaming_content)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post(f"/c/{conversation.pk}/reply", {"text": "Shh", "x_quiet": "1"})
+    assert answer.status_code in (200, 302)
+    assert drain_queue() == ["sent"]
+    [sent] = echo_server.received
+    assert sent["text"] == "Shh" and sent["quiet"] is True

@@ -250,7 +250,7 @@ def test_backfill_progress_is_stored_by_the_inbox_and_shown_live(
     settings.FRONTDESK_EMAIL_FETCH_BATCH = 2
     for n in range(5):
         mailbox.deliver(mail(f"old {n}"))
-    real = imap._fetch_and_ingest
+    real = imap._read_batch
     calls = {"n": 0}
 
     def one_batch_only(client, *args):
@@ -259,7 +259,7 @@ def test_backfill_progress_is_stored_by_the_inbox_and_shown_live(
             raise imap.MailboxError("stopped for the test")
         return real(client, *args)
 
-    monkeypatch.setattr(imap, "_fetch_and_ingest", one_batch_only)
+    monkeypatch.setattr(imap, "_read_batch", one_batch_only)
     sync_channel.call_local(email_channel.pk)
     email_channel.refresh_from_db()
     assert email_channel.import_progress == {"done": 2, "total": 5}
@@ -272,7 +272,7 @@ def test_backfill_progress_is_stored_by_the_inbox_and_shown_live(
     apps = client.get("/apps/").content.decode()
     assert apps.count("Importing: 2 of ~5 messages") == 2  # the account's row and the sidebar
 
-    monkeypatch.setattr(imap, "_fetch_and_ingest", real)
+    monkeypatch.setattr(imap, "_read_batch", real)
     sync_channel.call_local(email_channel.pk)
     email_channel.refresh_from_db()
     assert email_channel.import_progress is None
@@ -359,9 +359,9 @@ def test_an_unexpected_sync_failure_is_named_on_apps_and_integrations(
     from frontdesk.connectors.email import imap
 
     def broken(channel, *args, **kwargs):
-        return channel.config["imap_hots"]  # a bug: a KeyError alone would read 'imap_hots'
+        yield channel.config["imap_hots"]  # a bug: a KeyError alone would read 'imap_hots'
 
-    monkeypatch.setattr(imap, "sync_mailbox", broken)
+    monkeypatch.setattr(imap, "sync_pages", broken)
     sync(email_channel)
     assert email_channel.last_error == (
         "sync failed: unexpected error, a setting of this mailbox is missing (reconnect it) "
@@ -377,8 +377,9 @@ def test_an_unexpected_sync_failure_is_named_on_apps_and_integrations(
         from imapclient.exceptions import IMAPClientAbortError
 
         raise IMAPClientAbortError("socket error: EOF")
+        yield  # a generator, as the sync is
 
-    monkeypatch.setattr(imap, "sync_mailbox", dropped)
+    monkeypatch.setattr(imap, "sync_pages", dropped)
     sync(email_channel)
     assert email_channel.last_error.startswith(
         "sync failed: the mail server closed the connection (IMAP4.abort: socket error: EOF)"
@@ -446,3 +447,22 @@ def test_mail_without_a_usable_sender_is_kept_readable_and_cannot_be_replied_to(
     page = client.get(f"/c/{normal.pk}/").content.decode()
     assert UNKNOWN_SENDER_REASON not in page
     assert 'name="mode" value="reply" checked' in page
+
+
+def test_the_original_is_also_at_the_generic_url_and_a_reply_has_none(
+    email_channel, mailbox, mail, owner
+):
+    from django.test import Client
+
+    original = mail("keep me too")
+    mailbox.deliver(original)
+    sync(email_channel)
+    message = Message.objects.get()
+    client = Client()
+    client.force_login(owner.user)
+    response = client.get(f"/messages/{message.pk}/original")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="message-{message.pk}.eml"'
+    assert b"keep me too" in b"".join(response.streaming_content)
+    Message.objects.filter(pk=message.pk).update(extra={})  # nothing kept (a reply sent from here)
+    assert client.get(f"/messages/{message.pk}/original").status_code == 404

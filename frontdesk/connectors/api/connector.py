@@ -20,6 +20,7 @@ from frontdesk.connectors.base import (
     Capabilities,
     ChannelSetup,
     Connector,
+    Glyph,
     OutboundMessage,
     PartsSent,
     PermanentSendError,
@@ -30,7 +31,7 @@ from frontdesk.connectors.base import (
 from frontdesk.connectors.http import retry_after_seconds, sha256_signature
 
 if TYPE_CHECKING:
-    from frontdesk.inbox.models import ChannelAccount
+    from frontdesk.connectors.base import ChannelPort
 
 
 class ApiConnector(Connector):
@@ -40,6 +41,7 @@ class ApiConnector(Connector):
     kind_label = "API"
     sent_outside_label = "sent through the API"
     handle_kind = "external"
+    glyphs = {"api": Glyph("API", "#ede9fe", "#5b21b6")}
     # The callback receives the composer's formatting as "html" beside the plain "text".
     capabilities = Capabilities(attachments=True, html=True, api_inbound=True)
 
@@ -53,7 +55,7 @@ class ApiConnector(Connector):
         )
 
     def send(
-        self, channel: ChannelAccount, message: OutboundMessage, parts_sent: PartsSent
+        self, channel: ChannelPort, message: OutboundMessage, parts_sent: PartsSent
     ) -> SendResult:
         body = json.dumps(
             {

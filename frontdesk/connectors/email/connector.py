@@ -18,7 +18,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from frontdesk.connectors.base import (
@@ -26,22 +26,29 @@ from frontdesk.connectors.base import (
     ChannelDirectory,
     ChannelSetup,
     ConfigError,
+    ConnectionTried,
     Connector,
-    ImportProgress,
+    ConnectPending,
+    ConnectRedirect,
+    ConnectRefused,
+    ConnectRoute,
+    Glyph,
     InputRefused,
+    OriginalMessage,
     OutboundMessage,
     PartsSent,
+    PendingValues,
     ProviderCallError,
     SendResult,
     SyncPage,
-    no_progress,
+    SyncRun,
     require,
 )
-from frontdesk.connectors.email import imap, oauth, smtp
+from frontdesk.connectors.email import connect, imap, oauth, smtp
 from frontdesk.connectors.email.providers import ZOHO_REGIONS, preset
 
 if TYPE_CHECKING:
-    from frontdesk.inbox.models import ChannelAccount
+    from frontdesk.connectors.base import ChannelPort
 
 log = logging.getLogger("frontdesk.email")
 
@@ -112,8 +119,6 @@ def describe_failure(exc: BaseException) -> str:
         what = "the mail server did not answer in time"
     elif isinstance(exc, (IMAPClientError, imaplib.IMAP4.error)):
         what = "the mail server answered with an error"
-    elif isinstance(exc, imap.DATABASE_ERRORS):
-        what = "the database failed"
     elif isinstance(exc, OSError):
         what = "the connection to the mail server failed"
     elif isinstance(exc, KeyError):
@@ -137,6 +142,7 @@ class EmailConnector(Connector):
     kind_label = "Email"
     sent_outside_label = "sent from your mail program"
     handle_kind = "email"
+    glyphs = {"email": Glyph("@", "#fef3c7", "#92400e")}
     capabilities = Capabilities(
         attachments=True, html=True, subject=True, sync=True, signatures=True
     )
@@ -146,13 +152,67 @@ class EmailConnector(Connector):
     def connect_url_name(self) -> str:  # type: ignore[override]
         return f"email_connect_{self.provider}"
 
+    # --- the connect page (``connect.py``; the app's ``web/views/connect.py`` drives it) ---
+    connect_template = "connectors/email/connect.html"
+    connect_what = "mailboxes"
+    connected_note = "its mail is being imported"
+
+    def connect_routes(self) -> list[ConnectRoute]:
+        return [
+            ConnectRoute(
+                "page", f"connectors/email/{self.provider}/connect/", self.connect_url_name
+            ),
+            # One callback for every mailbox provider (registered with each OAuth client).
+            ConnectRoute("callback", "connectors/email/oauth/callback/", "email_oauth_callback"),
+        ]
+
+    def default_name(self, setup: ChannelSetup) -> str:
+        return str(setup.config["address"])
+
+    def connect_form(
+        self, existing: ChannelPort | None, posted: Mapping[str, str]
+    ) -> dict[str, Any]:
+        return connect.form(existing, posted)
+
+    def connect_page_context(
+        self, form: Mapping[str, Any], existing: ChannelPort | None
+    ) -> dict[str, Any]:
+        return connect.page_context(self, form)
+
+    def connect_origins(self) -> list[str]:
+        return connect.consent_pages(self.provider)
+
+    def page_setup(
+        self, form: Mapping[str, Any], posted: Mapping[str, str], existing: ChannelPort | None
+    ) -> ChannelSetup:
+        return connect.setup_from_form(self, form, posted, existing)
+
+    def try_connection(self, channel: ChannelPort) -> ConnectionTried:
+        return connect.try_login(self, channel)
+
+    def connect_pending(self, form: Mapping[str, Any], posted: Mapping[str, str]) -> ConnectPending:
+        return connect.pending(self, form)
+
+    def redirect_begin(self, pending: PendingValues, urls: Mapping[str, str]) -> ConnectRedirect:
+        return connect.begin(self.provider, pending, urls["callback"])
+
+    def redirect_refusal(
+        self, params: Mapping[str, str], label: str, pending: PendingValues | None = None
+    ) -> ConnectRefused | None:
+        return connect.refusal(params, label)
+
+    def redirect_complete(
+        self, params: Mapping[str, str], pending: PendingValues, urls: Mapping[str, str]
+    ) -> ChannelSetup:
+        return connect.complete(self, params, pending, urls["callback"])
+
+    def original(self, extra: Mapping[str, Any]) -> OriginalMessage | None:
+        """The message as received (``imap.py`` keeps it whole), as an ``.eml`` file."""
+        key = extra.get("raw_key")
+        return OriginalMessage(str(key), "message/rfc822", ".eml") if key else None
+
     def worker_service(self) -> Callable[[ChannelDirectory], Any]:
         return start_idle
-
-    def urlpatterns(self) -> list:
-        from frontdesk.connectors.email.views import urlpatterns_for
-
-        return urlpatterns_for(self.provider)
 
     reply_form_template = "connectors/email/reply_extra.html"
 
@@ -205,21 +265,19 @@ class EmailConnector(Connector):
         return ChannelSetup(config=public, credentials={"password": str(config["password"])})
 
     def send(
-        self, channel: ChannelAccount, message: OutboundMessage, parts_sent: PartsSent
+        self, channel: ChannelPort, message: OutboundMessage, parts_sent: PartsSent
     ) -> SendResult:
         return smtp.send(channel, message, saves_sent=self.saves_sent(channel))
 
-    def saves_sent(self, channel: ChannelAccount) -> bool:
+    def saves_sent(self, channel: ChannelPort) -> bool:
         return False
 
-    def sync(
-        self, channel: ChannelAccount, progress: ImportProgress = no_progress
-    ) -> SyncPage | None:
-        """The mailbox's sync (``imap.py``, legacy: it still stores its batches itself); a
-        failure is a ``ProviderCallError`` the inbox records on the channel, a success a page
-        saying so (synced now, the last error cleared)."""
+    def sync_pages(self, channel: ChannelPort, run: SyncRun) -> Iterator[SyncPage]:
+        """The mailbox's sync (``imap.py``): a page per fetched batch, then one saying the
+        sync worked (synced now, the last error cleared). A failure is a
+        ``ProviderCallError`` the inbox records on the channel; the pages before it stay."""
         try:
-            stats = imap.sync_mailbox(channel, progress=progress)
+            stats = yield from imap.sync_pages(channel, run)
         except imap.LoginRefused as exc:
             # the sync position is kept: reconnecting resumes where it stopped
             raise ProviderCallError(str(exc), reconnect=True) from None
@@ -227,13 +285,13 @@ class EmailConnector(Connector):
             log.warning("channel %s: sync failed", channel.pk, exc_info=exc)
             raise ProviderCallError(f"sync failed: {describe_failure(exc)}") from None
         log.info(
-            "channel %s: %s new, %s seen, %s skipped, %s bounces",
-            channel.pk, stats.created, stats.seen, stats.skipped, stats.bounces,
+            "channel %s: %s new, %s seen, %s skipped, %s duplicates, %s bounces",
+            channel.pk, stats.handed, stats.seen, stats.skipped, stats.duplicates, stats.bounces,
         )  # fmt: skip
         # the sync works again: the Apps page says so at once
-        return SyncPage(synced=True, recovered=True)
+        yield SyncPage(synced=True, recovered=True)
 
-    def test_connection(self, channel: ChannelAccount) -> list[str]:
+    def test_connection(self, channel: ChannelPort) -> list[str]:
         """Log in to IMAP and SMTP; raises ``imap.MailboxError`` saying what failed."""
         folders = imap.test_login(channel)
         smtp.test_login(channel)
@@ -285,10 +343,10 @@ class OAuthEmailConnector(EmailConnector):
             raise ConfigError("missing required config: refresh_token (OAuth) or password")
         return ChannelSetup(config=public, credentials=credentials)
 
-    def saves_sent(self, channel: ChannelAccount) -> bool:
+    def saves_sent(self, channel: ChannelPort) -> bool:
         return preset(self.provider, channel.config.get("region", "")).smtp_saves_sent
 
-    def revoke(self, channel: ChannelAccount, others: Sequence[ChannelAccount] = ()) -> str:
+    def revoke(self, channel: ChannelPort, others: Sequence[ChannelPort] = ()) -> str:
         """An OAuth grant is revoked where the provider documents how (Google, Zoho; see
         ``providers.py``); an app password stays the mailbox owner's to delete."""
         creds = channel.credentials

@@ -1,35 +1,41 @@
 """IMAP: log in (password or XOAUTH2), incremental sync of INBOX and Sent, APPEND to Sent.
 
-Sync position per folder lives in ``channel.sync_state["folders"][role]``:
-``uidvalidity``, ``high`` (every UID above it is new), and the backfill window still to
-do, ``floor``..``low_done - 1``, which is walked newest first. The state is saved after
-every batch, so a dropped connection resumes where it stopped; ingest's idempotency on
-the Message-ID makes a re-fetched batch a no-op. When UIDVALIDITY changes the folder is
-read again over the backfill window and ingest drops what it already holds.
+The sync reads and never writes the inbox's rows: ``sync_pages`` yields one ``SyncPage``
+per fetched batch (its messages, the bounces it read as delivery statuses, the new sync
+position and the backfill's progress), which the inbox stores in one transaction before
+the next batch is fetched. What it must know of the inbox it asks through ``SyncRun``.
 
-The worker calls ``sync`` every minute; ``idle.py`` keeps an IDLE connection per mailbox
-in the worker and calls the same sync as soon as the server announces new mail.
+The sync position (the cursor) per folder is ``cursor["folders"][role]``: ``uidvalidity``,
+``high`` (every UID above it is new), and the backfill window still to do,
+``floor``..``low_done - 1``, which is walked newest first. A page that fails is stored not
+at all, so the next sync reads that batch again; a dropped connection resumes where the
+last stored page left it. When UIDVALIDITY changes the folder is read again over the
+backfill window and what the inbox already holds is skipped.
+
+The worker syncs every minute; ``idle.py`` keeps an IDLE connection per mailbox in the
+worker and asks for the same sync as soon as the server announces new mail.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import imaplib
 import logging
 import os
-import re
 import socket
 import ssl
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -37,20 +43,21 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from frontdesk.connectors.base import (
     UNKNOWN_SENDER,
     UNKNOWN_SENDER_NAME,
-    ImportProgress,
     InboundAttachment,
+    InboundEvents,
     InboundMessage,
     StatusUpdate,
-    no_progress,
+    SyncPage,
+    SyncRun,
 )
 from frontdesk.connectors.email import oauth
-from frontdesk.connectors.email.parse import parse
+from frontdesk.connectors.email.message_ids import our_message
+from frontdesk.connectors.email.parse import ParsedEmail, parse
 from frontdesk.connectors.email.providers import setting
 from frontdesk.connectors.email.spool import spool_large_parts
 
 if TYPE_CHECKING:
-    from frontdesk.inbox.actions.ingest import IngestResult
-    from frontdesk.inbox.models import ChannelAccount
+    from frontdesk.connectors.base import ChannelPort
 
 log = logging.getLogger("frontdesk.email")
 
@@ -72,11 +79,6 @@ class LoginRefused(MailboxError):
         super().__init__(message, stage="auth")
 
 
-# The failures of the database this module still writes to (legacy: issue 11 moves its writes
-# to the inbox's sync runner), for ``connector.describe_failure`` to name.
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (DatabaseError,)
-
-
 def _int_setting(name: str, default: int) -> int:
     try:
         return int(setting(name, str(default)))
@@ -95,16 +97,16 @@ def tls_context() -> ssl.SSLContext:
     return context
 
 
-def login_user(channel: ChannelAccount) -> str:
+def login_user(channel: ChannelPort) -> str:
     return channel.config.get("username") or channel.config["address"]
 
 
-def uses_oauth(channel: ChannelAccount) -> bool:
+def uses_oauth(channel: ChannelPort) -> bool:
     return channel.config.get("auth") == "oauth"
 
 
 @contextmanager
-def connect(channel: ChannelAccount) -> Iterator[IMAPClient]:
+def connect(channel: ChannelPort) -> Iterator[IMAPClient]:
     cfg = channel.config
     host, port, security = cfg["imap_host"], int(cfg["imap_port"]), cfg["imap_security"]
     try:
@@ -150,7 +152,7 @@ def connect(channel: ChannelAccount) -> Iterator[IMAPClient]:
                 log.debug("IMAP connection to %s already closed", host)
 
 
-def _token(channel: ChannelAccount, force: bool = False) -> str:
+def _token(channel: ChannelPort, force: bool = False) -> str:
     try:
         return oauth.access_token(channel, force=force)
     except oauth.OAuthError as exc:
@@ -176,7 +178,7 @@ def find_sent(client: IMAPClient) -> str | None:
     return next((n for n in SENT_NAMES if n in names), None)
 
 
-def test_login(channel: ChannelAccount) -> list[str]:
+def test_login(channel: ChannelPort) -> list[str]:
     """Log in and open both folders; the folder names found (raises ``MailboxError``)."""
     with connect(channel) as client:
         try:
@@ -187,7 +189,7 @@ def test_login(channel: ChannelAccount) -> list[str]:
         return ["INBOX", *([sent] if sent else [])]
 
 
-def append_sent(channel: ChannelAccount, raw: bytes) -> str | None:
+def append_sent(channel: ChannelPort, raw: bytes) -> str | None:
     """File a copy of what SMTP sent in the Sent folder (providers that do not do it)."""
     with connect(channel) as client:
         folder = find_sent(client)
@@ -203,55 +205,59 @@ def append_sent(channel: ChannelAccount, raw: bytes) -> str | None:
 
 class SyncStats:
     def __init__(self) -> None:
-        self.created = 0
+        self.handed = 0  # messages handed to the inbox to store
         self.seen = 0
         self.skipped = 0
+        self.duplicates = 0
         self.bounces = 0
 
 
-def sync_mailbox(
-    channel: ChannelAccount,
-    budget_seconds: float | None = None,
-    progress: ImportProgress = no_progress,
-) -> SyncStats:
-    """Fetch what is new in INBOX and Sent, then continue the backfill (newest first); the
-    backfill's count of messages goes to ``progress`` as it moves."""
-    stats = SyncStats()
+def sync_pages(
+    channel: ChannelPort, run: SyncRun, budget_seconds: float | None = None
+) -> Generator[SyncPage, None, SyncStats]:
+    """Fetch what is new in INBOX and Sent, then continue the backfill (newest first): one
+    page per batch, each carrying the position after it and the backfill's progress."""
+    state = dict(run.cursor)
+    state.pop("progress", None)  # the text earlier versions kept here
+    reader = Reader(channel, run, state)
     budget = budget_seconds or float(setting("FRONTDESK_EMAIL_SYNC_SECONDS", "50"))
     deadline = time.monotonic() + budget
     with connect(channel) as client:
         sent = find_sent(client)
         folders = [("inbox", "INBOX")] + ([("sent", sent)] if sent else [])
         for role, folder in folders:
-            _sync_folder(client, channel, role, folder, stats, deadline, progress)
-    return stats
+            yield from _sync_folder(client, channel, reader, role, folder, deadline)
+    return reader.stats
 
 
-def _save_state(channel: ChannelAccount, progress: ImportProgress) -> None:
-    """Save the sync position and report the backfill's progress (both folders)."""
-    state = channel.sync_state
-    state.pop("progress", None)  # the text earlier versions kept here
-    type(channel).objects.filter(pk=channel.pk).update(sync_state=state)
+def _page(state: dict[str, Any], events: InboundEvents | None = None) -> SyncPage:
+    """A page: what a batch read, the position after it and the backfill's progress (both
+    folders)."""
     folders = state.get("folders", {}).values()
     total = sum(int(f.get("backfill_total", 0)) for f in folders)
-    progress(sum(int(f.get("backfill_done", 0)) for f in folders), total)
+    done = sum(int(f.get("backfill_done", 0)) for f in folders)
+    return SyncPage(
+        events=events or InboundEvents(),
+        cursor=copy.deepcopy(state),
+        progress=(done, total),
+        skip_unstorable=True,  # one broken mail never holds the mailbox back
+    )
 
 
 def _sync_folder(
     client: IMAPClient,
-    channel: ChannelAccount,
+    channel: ChannelPort,
+    reader: Reader,
     role: str,
     folder: str,
-    stats: SyncStats,
     deadline: float,
-    progress: ImportProgress,
-) -> None:
+) -> Iterator[SyncPage]:
     try:
         info = client.select_folder(folder, readonly=True)
     except (IMAPClientError, imaplib.IMAP4.error) as exc:
         raise MailboxError(f"IMAP: cannot open {folder}: {exc}", "folder") from None
     validity = int(info.get(b"UIDVALIDITY", 0))
-    folders = channel.sync_state.setdefault("folders", {})
+    folders = reader.state.setdefault("folders", {})
     state = folders.get(role)
     days = int(channel.config.get("backfill_days") or 30)
     since = (datetime.now(UTC) - timedelta(days=days)).date()
@@ -270,7 +276,7 @@ def _sync_folder(
             "resets": (state or {}).get("resets", 0) + (1 if state else 0),
         }
         folders[role] = state
-        _save_state(channel, progress)
+        yield _page(reader.state)
     outbound = role == "sent"
 
     # 1. new mail, oldest first
@@ -278,9 +284,9 @@ def _sync_folder(
     for batch in _batches(sorted(new)):
         if time.monotonic() > deadline:
             return
-        _fetch_and_ingest(client, channel, batch, outbound, stats)
-        state["high"] = max(state["high"], max(batch))
-        _save_state(channel, progress)
+        with _read_batch(client, reader, batch, outbound) as events:
+            state["high"] = max(state["high"], max(batch))
+            yield _page(reader.state, events)  # stored before the batch's files go
 
     # 2. the backfill window, newest first
     if state["low_done"] > state["floor"]:
@@ -289,15 +295,15 @@ def _sync_folder(
         for batch in _batches(rest):
             if time.monotonic() > deadline:
                 return
-            _fetch_and_ingest(client, channel, batch, outbound, stats)
-            state["low_done"] = min(batch)
-            state["backfill_done"] = min(
-                state["backfill_total"], state.get("backfill_done", 0) + len(batch)
-            )
-            _save_state(channel, progress)
+            with _read_batch(client, reader, batch, outbound) as events:
+                state["low_done"] = min(batch)
+                state["backfill_done"] = min(
+                    state["backfill_total"], state.get("backfill_done", 0) + len(batch)
+                )
+                yield _page(reader.state, events)
         state["low_done"] = state["floor"]
         state["backfill_done"] = state["backfill_total"]
-        _save_state(channel, progress)
+        yield _page(reader.state)
 
 
 def _window(client: IMAPClient, since: Any, uid_range: str = "") -> list[int]:
@@ -314,165 +320,178 @@ def _batches(uids: list[int]) -> Iterator[list[int]]:
         yield uids[i : i + size]
 
 
-def _fetch_and_ingest(
-    client: IMAPClient, channel: ChannelAccount, uids: list[int], outbound: bool, stats: SyncStats
-) -> None:
-    """One batch: sizes first, then small messages together and large ones one by one."""
+@dataclass
+class Raw:
+    """One message as fetched: for a large one ``data`` is the reduced message of
+    ``spool.py``, ``raw_file`` the whole message on disk and ``spooled`` the files its big
+    parts were decoded into."""
+
+    uid: int
+    data: bytes
+    received: Any = None
+    outbound: bool = False
+    raw_file: str = ""
+    spooled: dict[str, str] | None = None
+
+
+@contextmanager
+def _read_batch(
+    client: IMAPClient, reader: Reader, uids: list[int], outbound: bool
+) -> Iterator[InboundEvents]:
+    """One batch read into a page's events: sizes first, then small messages together and
+    large ones one by one (to files, which last until the page is stored)."""
     large = _int_setting("FRONTDESK_EMAIL_LARGE_BYTES", 5 * 1024 * 1024)
     sizes = client.fetch(uids, ["RFC822.SIZE"])
     small = [u for u in uids if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= large]
     big = [u for u in uids if u not in set(small)]
-    for uid in big:  # downloaded outside any transaction; only storing it takes the write lock
-        _one_large(client, channel, uid, int(sizes[uid][b"RFC822.SIZE"]), outbound, stats)
-    for group in [small] if small else []:
-        fetched = client.fetch(group, ["BODY.PEEK[]", "INTERNALDATE"])
-        # Parse them outside the transaction, then store a few per transaction
-        # (ingest_many): far fewer commits and a short write lock.
-        step = _int_setting("FRONTDESK_EMAIL_COMMIT_EVERY", 20)
-        for i in range(0, len(group), step):
-            _store_batch(channel, group[i : i + step], fetched, outbound, stats)
+    with tempfile.TemporaryDirectory(prefix="frontdesk-mail-") as tmp:
+        raws: list[Raw] = []
+        for uid in big:
+            folder = os.path.join(tmp, str(uid))
+            os.mkdir(folder)
+            raws.append(_fetch_large(client, uid, int(sizes[uid][b"RFC822.SIZE"]), folder))
+        if small:
+            fetched = client.fetch(small, ["BODY.PEEK[]", "INTERNALDATE"])
+            for uid in small:
+                data = fetched.pop(uid, None)
+                if data and b"BODY[]" in data:
+                    raws.append(Raw(uid, data[b"BODY[]"], data.get(b"INTERNALDATE")))
+        for item in raws:
+            item.outbound = outbound
+        yield reader.read(raws)
 
 
-def _store_batch(
-    channel: ChannelAccount,
-    uids: list[int],
-    fetched: dict,
-    outbound: bool,
-    stats: SyncStats,
-) -> None:
-    """Parse and store these messages in one transaction. The database or the disk failing
-    raises (nothing of the batch is kept, the sync position stays before it); a broken
-    message is noted and skipped, as in ``_one``."""
-    from frontdesk.inbox.actions.ingest import ingest_many
-
-    prepared: list[tuple[int, InboundMessage]] = []
-    for uid in uids:
-        data = fetched.pop(uid, None)
-        if not data or b"BODY[]" not in data:
-            continue
-        stats.seen += 1
-        try:
-            item = prepare_raw(
-                channel, data[b"BODY[]"], outbound=outbound, received=data.get(b"INTERNALDATE")
-            )
-        except (OperationalError, InterfaceError, OSError):
-            raise
-        except Exception as exc:
-            _failed(channel, uid, outbound, exc, stats)
-            continue
-        if isinstance(item, str):
-            _count(item, stats)
-        else:
-            prepared.append((uid, item))
-    if not prepared:
-        return
-    with transaction.atomic():
-        results = ingest_many(channel, [item for _, item in prepared])
-        for (uid, item), result in zip(prepared, results, strict=True):
-            if isinstance(result, Exception):
-                _failed(channel, uid, outbound, result, stats)
-                continue
-            try:  # a reused Message-ID with another body: stored under its own id
-                outcome = _outcome(channel, item, result)
-            except (OperationalError, InterfaceError, OSError):
-                raise
-            except Exception as exc:
-                _failed(channel, uid, outbound, exc, stats)
-                continue
-            _count(outcome, stats)
-
-
-def _failed(
-    channel: ChannelAccount, uid: int, outbound: bool, exc: BaseException, stats: SyncStats
-) -> None:
-    """One broken message must not block the mailbox: note it (the last 20) and move on."""
-    log.error("channel %s: message UID %s could not be stored", channel.pk, uid, exc_info=exc)
-    failures = channel.sync_state.setdefault("failures", [])
-    failures.append({"uid": uid, "outbound": outbound, "error": repr(exc)[:300]})
-    del failures[:-20]
-    stats.skipped += 1
-
-
-def _count(outcome: str, stats: SyncStats) -> None:
-    if outcome == "created":
-        stats.created += 1
-    elif outcome == "bounce":
-        stats.bounces += 1
-    elif outcome != "duplicate":
-        stats.skipped += 1
-
-
-def _one_large(
-    client: IMAPClient,
-    channel: ChannelAccount,
-    uid: int,
-    size: int,
-    outbound: bool,
-    stats: SyncStats,
-) -> None:
+def _fetch_large(client: IMAPClient, uid: int, size: int, tmp: str) -> Raw:
     """A large message: fetched in slices to a file, its big parts decoded to files."""
     chunk = _int_setting("FRONTDESK_EMAIL_FETCH_SLICE", 1024 * 1024)
-    with tempfile.TemporaryDirectory(prefix="frontdesk-mail-") as tmp:
-        path = os.path.join(tmp, "raw.eml")
-        with open(path, "wb") as fh:
-            offset = 0
-            while offset < size:
-                got = client.fetch([uid], [f"BODY.PEEK[]<{offset}.{chunk}>"])
-                piece = got.get(uid, {}).get(f"BODY[]<{offset}>".encode())
-                if not piece:
-                    break
-                fh.write(piece)
-                offset += len(piece)
-        received = client.fetch([uid], ["INTERNALDATE"]).get(uid, {}).get(b"INTERNALDATE")
-        with open(path, "rb") as fh:
-            spooled = spool_large_parts(fh, tmp)
-        data = {b"BODY[]": spooled.reduced, b"INTERNALDATE": received}
-        _one(channel, uid, data, outbound, stats, raw_file=path, spooled=spooled.files)
+    path = os.path.join(tmp, "raw.eml")
+    with open(path, "wb") as fh:
+        offset = 0
+        while offset < size:
+            got = client.fetch([uid], [f"BODY.PEEK[]<{offset}.{chunk}>"])
+            piece = got.get(uid, {}).get(f"BODY[]<{offset}>".encode())
+            if not piece:
+                break
+            fh.write(piece)
+            offset += len(piece)
+    received = client.fetch([uid], ["INTERNALDATE"]).get(uid, {}).get(b"INTERNALDATE")
+    with open(path, "rb") as fh:
+        spooled = spool_large_parts(fh, tmp)
+    return Raw(uid, spooled.reduced, received, raw_file=path, spooled=spooled.files)
 
 
-def _one(
-    channel: ChannelAccount,
-    uid: int,
-    data: dict | None,
-    outbound: bool,
-    stats: SyncStats,
-    raw_file: str = "",
-    spooled: dict[str, str] | None = None,
-) -> None:
-    if not data or b"BODY[]" not in data:
-        return
-    stats.seen += 1
-    try:
-        outcome = ingest_raw(
-            channel,
-            data[b"BODY[]"],
-            outbound=outbound,
-            received=data.get(b"INTERNALDATE"),
-            raw_file=raw_file,
-            spooled=spooled,
+class Reader:
+    """Turns fetched messages into what the inbox stores (values only), asking the inbox
+    (``SyncRun``) what it holds. Each message's fate is kept in ``outcomes``: "new" (handed
+    over), "duplicate", "bounce" (a delivery status), "auto-reply", "ours", "own",
+    "no-address" or "failed" (noted in the cursor's ``failures``, the last 20)."""
+
+    def __init__(self, channel: ChannelPort, run: SyncRun, state: dict[str, Any]):
+        self.channel = channel
+        self.run = run
+        self.state = state
+        self.stats = SyncStats()
+        self.outcomes: list[str] = []
+
+    def read(self, raws: list[Raw]) -> InboundEvents:
+        parsed: list[tuple[Raw, ParsedEmail]] = []
+        for raw in raws:
+            self.stats.seen += 1
+            try:
+                parsed.append((raw, parse(raw.data)))
+            except Exception as exc:
+                self._failed(raw, exc)
+        bounced = [p.bounce.original_message_id for r, p in parsed if p.bounce and not r.outbound]
+        sent = self.run.sent(bounced) if bounced else set()
+        candidates = {r.uid: our_message(self.channel, p.message_id) for r, p in parsed}
+        asked = [pk for r, p in parsed if r.outbound and (pk := candidates[r.uid]) is not None]
+        ours = self.run.ours(asked) if asked else set()
+        events = InboundEvents()
+        items: list[InboundMessage] = []
+        for raw, mail in parsed:
+            try:
+                item = self._item(raw, mail, sent, candidates[raw.uid] in ours, events)
+            except OSError:
+                raise  # the disk failed, not the message: the page is not stored
+            except Exception as exc:
+                self._failed(raw, exc)
+                continue
+            if isinstance(item, str):
+                self._note(item)
+            else:
+                items.append(item)
+        events.messages = self._new(items)
+        return events
+
+    def _item(
+        self,
+        raw: Raw,
+        parsed: ParsedEmail,
+        sent: set[str],
+        ours: bool,
+        events: InboundEvents,
+    ) -> InboundMessage | str:
+        if parsed.bounce and not raw.outbound:
+            original = parsed.bounce.original_message_id
+            if original in sent:
+                events.statuses.append(
+                    StatusUpdate(original, "failed", parsed.bounce.reason[:1000])
+                )
+                return "bounce"
+        return prepare(self.channel, parsed, raw, ours)
+
+    def _new(self, items: list[InboundMessage]) -> list[InboundMessage]:
+        """The messages the inbox does not hold yet. One it holds under the same Message-ID
+        is the same mail again (a resync, a copy in another folder), or a different mail from
+        a sender that reuses ids: that one is kept under its own id (``<id>#<digest>``)."""
+        held = self.run.held([i.provider_id for i in items], "sha256") if items else {}
+        in_page: dict[str, str] = {}
+        renamed: list[InboundMessage] = []
+        out: list[InboundMessage] = []
+        for item in items:
+            digest = item.extra["sha256"]
+            pid = item.provider_id
+            if pid in in_page or pid in held:
+                other = in_page[pid] if pid in in_page else held[pid]
+                if not other or other == digest:
+                    self._note("duplicate")
+                    continue
+                item.provider_id = f"{item.extra['message_id']}#{digest[:16]}"[:500]
+                if item.provider_id in in_page:
+                    self._note("duplicate")
+                    continue
+                renamed.append(item)
+            in_page[item.provider_id] = digest
+            out.append(item)
+        again = self.run.known([i.provider_id for i in renamed]) if renamed else set()
+        for item in out:
+            if item.provider_id in again:
+                self._note("duplicate")
+            else:
+                self._note("new")
+        return [i for i in out if i.provider_id not in again]
+
+    def _note(self, outcome: str) -> None:
+        self.outcomes.append(outcome)
+        if outcome == "new":
+            self.stats.handed += 1
+        elif outcome == "duplicate":
+            self.stats.duplicates += 1
+        elif outcome == "bounce":
+            self.stats.bounces += 1
+        else:
+            self.stats.skipped += 1
+
+    def _failed(self, raw: Raw, exc: BaseException) -> None:
+        """One broken message must not block the mailbox: note it (the last 20) and move on."""
+        log.error(
+            "channel %s: message UID %s could not be read", self.channel.pk, raw.uid, exc_info=exc
         )
-    except (OperationalError, InterfaceError, OSError):
-        # The database or the disk failed, not the message: stop here so the sync position
-        # does not move past it; the next sync fetches it again (ingest is idempotent).
-        raise
-    except Exception as exc:
-        _failed(channel, uid, outbound, exc, stats)
-        return
-    _count(outcome, stats)
-
-
-_OUR_ID = re.compile(r"^frontdesk\.(\d+)\.([0-9a-f]{20})@")
-
-
-def _sent_by_us(channel: ChannelAccount, message_id: str) -> bool:
-    """A Message-ID ``smtp.message_id_for`` made for a message of this channel."""
-    from frontdesk.connectors.email.smtp import message_id_for
-    from frontdesk.inbox.models import Message
-
-    found = _OUR_ID.match(message_id)
-    if not found or message_id_for(channel, int(found.group(1))) != message_id:
-        return False
-    return Message.objects.filter(pk=int(found.group(1)), channel=channel).exists()
+        failures = self.state.setdefault("failures", [])
+        failures.append({"uid": raw.uid, "outbound": raw.outbound, "error": repr(exc)[:300]})
+        del failures[:-20]
+        self.outcomes.append("failed")
+        self.stats.skipped += 1
 
 
 def _file_digest(path: str) -> str:
@@ -483,72 +502,19 @@ def _file_digest(path: str) -> str:
     return digest.hexdigest()
 
 
-def ingest_raw(
-    channel: ChannelAccount,
-    raw: bytes,
-    outbound: bool = False,
-    received: Any = None,
-    raw_file: str = "",
-    spooled: dict[str, str] | None = None,
-) -> str:
-    """Parse one raw message and hand it to ingest. Returns what happened to it.
-
-    For a large message ``raw`` is the reduced message of ``spool.py``, ``raw_file`` the
-    whole message on disk and ``spooled`` the files its big parts were decoded into."""
-    from frontdesk.inbox.actions.ingest import ingest
-
-    item = prepare_raw(channel, raw, outbound, received, raw_file, spooled)
-    if isinstance(item, str):
-        return item
-    # The raw copy was hashed and stored before: the transaction (the database's one
-    # writer) holds only the rows. One broken message never undoes the others.
-    with transaction.atomic():
-        return _outcome(channel, item, ingest(channel, item))
-
-
-def _outcome(channel: ChannelAccount, item: InboundMessage, result: IngestResult) -> str:
-    from frontdesk.inbox.actions.ingest import ingest
-
-    if not result.created:
-        # Same Message-ID: the same mail again (a resync, a copy in another folder), or a
-        # different mail from a sender that reuses ids; the latter is kept under its own id.
-        held = (result.message.extra or {}).get("sha256")
-        digest = item.extra["sha256"]
-        if held and held != digest:
-            item.provider_id = f"{item.extra['message_id']}#{digest[:16]}"[:500]
-            result = ingest(channel, item)
-    return "created" if result.created else "duplicate"
-
-
-def prepare_raw(
-    channel: ChannelAccount,
-    raw: bytes,
-    outbound: bool = False,
-    received: Any = None,
-    raw_file: str = "",
-    spooled: dict[str, str] | None = None,
+def prepare(
+    channel: ChannelPort, parsed: ParsedEmail, raw: Raw, ours: bool = False
 ) -> InboundMessage | str:
-    """Parse one raw message, store the raw copy, and say what to ingest: the message, or
-    why it is not one ("bounce" (applied here), "auto-reply", "ours", "own", "no-address").
-    Inbound mail with no usable sender is kept under ``UNKNOWN_SENDER``."""
-    from django.conf import settings
-
-    from frontdesk.inbox.actions.delivery import ingest_status
-    from frontdesk.inbox.models import Direction, Message
-
-    parsed = parse(raw)
+    """Say what to store of one parsed message (the raw copy is kept in the file storage
+    first), or why it is not one: "auto-reply", "ours" (``ours``: its Message-ID names a
+    message of ours: our own reply filed in Sent), "own", "no-address". Inbound mail with
+    no usable sender is kept under ``UNKNOWN_SENDER``."""
+    outbound = raw.outbound
     own = channel.config.get("address", "").lower()
-    if parsed.bounce and not outbound:
-        original = parsed.bounce.original_message_id
-        if Message.objects.filter(
-            channel=channel, provider_id=original, direction=Direction.OUTBOUND
-        ).exists():
-            ingest_status(channel, StatusUpdate(original, "failed", parsed.bounce.reason[:1000]))
-            return "bounce"
     if parsed.auto_reply and not outbound and not parsed.bounce:
         return "auto-reply"
     if outbound:
-        if _sent_by_us(channel, parsed.message_id):
+        if ours:
             return "ours"  # our own reply filed in Sent: its outbox row already stands for it
         handle = next((a for a in [*parsed.to, *parsed.cc] if a != own), "")
     else:
@@ -560,15 +526,16 @@ def prepare_raw(
     if not handle:
         return "no-address"
     limit = settings.FRONTDESK_MAX_TEXT_CHARS
-    digest = _file_digest(raw_file) if raw_file else hashlib.sha256(raw).hexdigest()
+    digest = _file_digest(raw.raw_file) if raw.raw_file else hashlib.sha256(raw.data).hexdigest()
     raw_key = f"email/raw/{channel.pk}/{digest[:2]}/{digest}.eml"
     if not default_storage.exists(raw_key):  # a resync stores nothing twice
-        if raw_file:
-            with open(raw_file, "rb") as fh:
+        if raw.raw_file:
+            with open(raw.raw_file, "rb") as fh:
                 raw_key = default_storage.save(raw_key, File(fh))
         else:
-            raw_key = default_storage.save(raw_key, ContentFile(raw))
+            raw_key = default_storage.save(raw_key, ContentFile(raw.data))
     sent_at = parsed.date
+    received = raw.received
     if sent_at is None and isinstance(received, datetime):
         sent_at = received if received.tzinfo else received.replace(tzinfo=UTC)
     if sent_at is not None and sent_at > timezone.now() + timedelta(days=1):
@@ -606,7 +573,8 @@ def prepare_raw(
     if inline:
         extra["inline_cids"] = inline
     root = parsed.references[0] if parsed.references else parsed.message_id
-    item = InboundMessage(
+    spooled = raw.spooled or {}
+    return InboundMessage(
         provider_id=parsed.message_id,
         handle=handle,
         text=parsed.text[:limit],
@@ -625,10 +593,9 @@ def prepare_raw(
                 name=a.name,
                 content_type=a.content_type,
                 data=a.data,
-                path=(spooled or {}).get(a.spooled, "") if a.spooled else "",
+                path=spooled.get(a.spooled, "") if a.spooled else "",
             )
             for a in parsed.attachments
         ],
         extra=extra,
     )
-    return item

@@ -1,6 +1,6 @@
 """OAuth 2.0 for mailboxes: authorization code + PKCE + state, refresh before expiry, XOAUTH2.
 
-The refresh token lives only in ``ChannelAccount.credentials`` (encrypted at rest). An
+The refresh token lives only in ``ChannelPort.credentials`` (encrypted at rest). An
 access token is refreshed when it has less than ``REFRESH_MARGIN`` seconds left; a
 refused refresh (``invalid_grant``: revoked, password changed) means reconnecting.
 
@@ -27,7 +27,7 @@ from frontdesk.connectors import http as outbound
 from frontdesk.connectors.email.providers import client_credentials, preset
 
 if TYPE_CHECKING:
-    from frontdesk.inbox.models import ChannelAccount
+    from frontdesk.connectors.base import ChannelPort
 
 REFRESH_MARGIN = 120
 
@@ -127,7 +127,7 @@ def _fresh(creds: dict[str, Any]) -> bool:
     )
 
 
-def _refresh(channel: ChannelAccount, creds: dict[str, Any]) -> dict[str, Any]:
+def _refresh(channel: ChannelPort, creds: dict[str, Any]) -> dict[str, Any]:
     if not creds.get("refresh_token"):
         raise OAuthError("no refresh token stored: connect the mailbox again", revoked=True)
     body = _token_request(
@@ -138,9 +138,9 @@ def _refresh(channel: ChannelAccount, creds: dict[str, Any]) -> dict[str, Any]:
     return _tokens(body, creds["refresh_token"])
 
 
-def access_token(channel: ChannelAccount, force: bool = False) -> str:
+def access_token(channel: ChannelPort, force: bool = False) -> str:
     """A valid access token, refreshed when close to expiry: the new tokens are values
-    handed to the inbox, which stores them (``ChannelAccount.refresh_credentials``: the
+    handed to the inbox, which stores them (``ChannelPort.refresh_credentials``: the
     refreshes of one mailbox take turns, a grant stored meanwhile is kept).
 
     ``force``: the server refused the token we hold; get another (or a newer stored one)."""

@@ -7,8 +7,6 @@ the body is text + HTML alternative; CC/BCC come from the reply box (``message.e
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import html as html_lib
 import logging
 import mimetypes
@@ -19,7 +17,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.utils import timezone
 
 from frontdesk.connectors.base import (
@@ -31,9 +28,10 @@ from frontdesk.connectors.base import (
     TransientSendError,
 )
 from frontdesk.connectors.email import imap, oauth
+from frontdesk.connectors.email.message_ids import message_id_for
 
 if TYPE_CHECKING:
-    from frontdesk.inbox.models import ChannelAccount
+    from frontdesk.connectors.base import ChannelPort
 
 log = logging.getLogger("frontdesk.email")
 
@@ -61,14 +59,6 @@ def address_list(label: str, value: Any) -> list[str]:
             raise PermanentSendError(f"{label}: {item!r} is not an email address")
         out.append(addr.lower())
     return out
-
-
-def message_id_for(channel: ChannelAccount, message_id: int) -> str:
-    domain = channel.config["address"].rsplit("@", 1)[-1]
-    tag = hmac.new(
-        settings.SECRET_KEY.encode(), f"{channel.pk}:{message_id}".encode(), hashlib.sha256
-    ).hexdigest()[:20]
-    return f"frontdesk.{message_id}.{tag}@{domain}"
 
 
 def _references(parent: ReplyParent) -> list[str]:
@@ -100,7 +90,7 @@ def _quote(parent: ReplyParent) -> str:
     return f"\n\nOn {when}, {who} wrote:\n{lines}"
 
 
-def build(channel: ChannelAccount, message: OutboundMessage) -> tuple[EmailMessage, list[str]]:
+def build(channel: ChannelPort, message: OutboundMessage) -> tuple[EmailMessage, list[str]]:
     """The MIME message and its envelope recipients (BCC included, not in the headers)."""
     address = channel.config["address"]
     to = address_list("to", message.to_handle)
@@ -146,7 +136,7 @@ def build(channel: ChannelAccount, message: OutboundMessage) -> tuple[EmailMessa
     return msg, to + cc + bcc
 
 
-def _smtp(channel: ChannelAccount) -> smtplib.SMTP:
+def _smtp(channel: ChannelPort) -> smtplib.SMTP:
     cfg = channel.config
     host, port, security = cfg["smtp_host"], int(cfg["smtp_port"]), cfg["smtp_security"]
     try:
@@ -202,12 +192,12 @@ def _smtp(channel: ChannelAccount) -> smtplib.SMTP:
     return server
 
 
-def _xoauth2(server: smtplib.SMTP, channel: ChannelAccount, token: str) -> None:
+def _xoauth2(server: smtplib.SMTP, channel: ChannelPort, token: str) -> None:
     auth = oauth.xoauth2_string(imap.login_user(channel), token)
     server.auth("XOAUTH2", lambda challenge=None: auth, initial_response_ok=True)
 
 
-def test_login(channel: ChannelAccount) -> None:
+def test_login(channel: ChannelPort) -> None:
     server = _smtp(channel)
     try:
         server.quit()
@@ -221,7 +211,7 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
     return f"{exc.smtp_code} {text}".strip()
 
 
-def send(channel: ChannelAccount, message: OutboundMessage, saves_sent: bool) -> SendResult:
+def send(channel: ChannelPort, message: OutboundMessage, saves_sent: bool) -> SendResult:
     msg, recipients = build(channel, message)
     try:
         server = _smtp(channel)

@@ -15,13 +15,16 @@ import base64
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 from django.conf import settings
 
 from frontdesk.connectors import http as outbound
+
+if TYPE_CHECKING:
+    from frontdesk.connectors.base import ChannelPort
 
 
 def multipart(fields: dict[str, str], files: list[tuple[str, bytes, str]]) -> tuple[bytes, str]:
@@ -542,3 +545,8 @@ def client_for(api_version: str, dsn: str, api_key: str) -> UnipileClient:
     if api_version == "v2":
         return UnipileV2Client(dsn or V2_DEFAULT_BASE, api_key)
     return UnipileClient(dsn, api_key)
+
+
+def api_version(channel: ChannelPort) -> str:
+    """The channel's Unipile API version; channels saved before v2 existed are v1."""
+    return "v2" if (channel.config or {}).get("api_version") == "v2" else "v1"

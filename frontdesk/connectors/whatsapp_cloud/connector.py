@@ -5,7 +5,7 @@ Config (``POST /api/v1/channels``): ``{"phone_number_id", "waba_id", "access_tok
 root are public config; the token, app secret and verify token are encrypted credentials.
 Inbound traffic arrives at ``/webhooks/whatsapp/`` (see ``webhook.py``); media is fetched by
 the inbox's ``fetch_media`` job through ``download`` (``media.py``); approved templates are synced from
-``/{waba-id}/message_templates`` by ``sync`` (hourly).
+``/{waba-id}/message_templates`` by ``sync.py`` (hourly).
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
-from django.urls import path
 from django.utils import timezone
 
 from frontdesk.connectors.base import (
@@ -28,7 +27,11 @@ from frontdesk.connectors.base import (
     Capabilities,
     ChannelSetup,
     ConfigError,
+    ConnectionTried,
     Connector,
+    ConnectPopup,
+    ConnectRoute,
+    Glyph,
     InboundAttachment,
     InboundEvents,
     OutboundMessage,
@@ -48,31 +51,34 @@ from frontdesk.connectors.base import (
     require_public_host,
     require_public_http_url,
 )
-from frontdesk.connectors.whatsapp_cloud import webhook
-from frontdesk.connectors.whatsapp_cloud.graph import (
+from frontdesk.connectors.whatsapp_cloud import connect, sync, webhook
+from frontdesk.connectors.whatsapp_cloud.client import (
     DEFAULT_GRAPH_URL,
     Graph,
     GraphError,
     GraphUnreachable,
+    check_connection,
+    graph_for,
 )
 from frontdesk.connectors.whatsapp_cloud.media import fetch as media_fetch
 from frontdesk.connectors.whatsapp_cloud.parse import e164, parse_value
+from frontdesk.connectors.whatsapp_cloud.sync import (
+    TEMPLATE_SALT,
+    VARIABLE,
+    fetch_templates,
+    template_variables,
+)
 
 if TYPE_CHECKING:
-    from django.urls import URLPattern, URLResolver
-
-    from frontdesk.inbox.models import ChannelAccount, Conversation
+    from frontdesk.connectors.base import ChannelPort
+    from frontdesk.inbox.models import Conversation
 
 log = logging.getLogger("frontdesk.whatsapp")
 
 WINDOW = timedelta(hours=24)
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
-TEMPLATE_SYNC_EVERY = timedelta(hours=1)
-TEMPLATE_RETRY_AFTER = timedelta(minutes=10)
 _ID = re.compile(r"^[0-9]{1,40}$")
-TEMPLATE_SALT = "frontdesk.whatsapp.template"
-_VARIABLE = re.compile(r"\{\{\s*([0-9A-Za-z_]+)\s*\}\}")
 _MB = 1024 * 1024
 # What the Cloud API takes ("Supported media types" in Meta's reference); anything else is
 # refused by Meta, so the reply box refuses it first.
@@ -108,13 +114,6 @@ class _Part:
 
     body: dict[str, Any]
     attachment: OutgoingAttachment | None = None
-
-
-def graph_for(channel: ChannelAccount) -> Graph:
-    return Graph(
-        channel.config.get("graph_url") or DEFAULT_GRAPH_URL,
-        str(channel.credentials.get("access_token") or ""),
-    )
 
 
 def window_closed_reason(last_inbound_at) -> str | None:
@@ -172,15 +171,7 @@ def render_template(body: str, params: list[str] | dict[str, str]) -> str:
             return str(params[int(key) - 1])
         return match.group(0)
 
-    return _VARIABLE.sub(fill, body or "")
-
-
-def template_variables(body: str) -> list[str]:
-    seen: list[str] = []
-    for name in _VARIABLE.findall(body or ""):
-        if name not in seen:
-            seen.append(name)
-    return seen
+    return VARIABLE.sub(fill, body or "")
 
 
 class WhatsAppCloudConnector(Connector):
@@ -189,6 +180,7 @@ class WhatsAppCloudConnector(Connector):
     label = "WhatsApp (Cloud API)"
     kind_label = "WhatsApp"
     handle_kind = "phone"
+    glyphs = {"whatsapp": Glyph("WA", "#dcfce7", "#166534")}
     capabilities = Capabilities(
         attachments=True,
         templates=True,
@@ -241,20 +233,20 @@ class WhatsAppCloudConnector(Connector):
     webhook_route_label = "phone number id"
 
     def webhook_handshake(
-        self, request: WebhookRequest, channels: Sequence[ChannelAccount]
+        self, request: WebhookRequest, channels: Sequence[ChannelPort]
     ) -> WebhookAnswer:
         return webhook.handshake(request, channels)
 
     def webhook_split(self, request: WebhookRequest) -> list[tuple[str, Any]]:
         return webhook.split(request)
 
-    def webhook_signed_by(self, channel: ChannelAccount, request: WebhookRequest) -> bool:
+    def webhook_signed_by(self, channel: ChannelPort, request: WebhookRequest) -> bool:
         return webhook.signed_by(channel, request)
 
-    def webhook_events(self, channel: ChannelAccount, part: Any) -> InboundEvents:
+    def webhook_events(self, channel: ChannelPort, part: Any) -> InboundEvents:
         return parse_value(part)
 
-    def download(self, channel: ChannelAccount, media: Mapping[str, Any]) -> InboundAttachment:
+    def download(self, channel: ChannelPort, media: Mapping[str, Any]) -> InboundAttachment:
         return media_fetch(channel, graph_for(channel), media)
 
     def download_policy(self) -> RetryPolicy:
@@ -263,21 +255,49 @@ class WhatsAppCloudConnector(Connector):
             first_delay_s=float(getattr(settings, "FRONTDESK_WHATSAPP_MEDIA_RETRY_SECONDS", 15)),
         )
 
-    def urlpatterns(self) -> list[URLPattern | URLResolver]:
-        from frontdesk.connectors.whatsapp_cloud import views
+    # --- the connect page (``connect.py``; the app's ``web/views/connect.py`` drives it) ---
+    connect_template = "connectors/whatsapp_cloud/connect.html"
 
+    def connect_routes(self) -> list[ConnectRoute]:
         return [
-            path(
-                "apps/whatsapp-cloud/connect/",
-                views.connect,
-                name="whatsapp_cloud_connect",
-            ),
-            path(
-                "apps/whatsapp-cloud/embedded-signup/",
-                views.embedded_signup,
-                name="whatsapp_cloud_embedded_signup",
+            ConnectRoute("page", "apps/whatsapp-cloud/connect/", "whatsapp_cloud_connect"),
+            ConnectRoute(
+                "popup", "apps/whatsapp-cloud/embedded-signup/", "whatsapp_cloud_embedded_signup"
             ),
         ]
+
+    def connect_form(
+        self, existing: ChannelPort | None, posted: Mapping[str, str]
+    ) -> dict[str, Any]:
+        return connect.form(existing, posted)
+
+    def connect_page_context(
+        self, form: Mapping[str, Any], existing: ChannelPort | None
+    ) -> dict[str, Any]:
+        return connect.page_context(form, existing)
+
+    def page_setup(
+        self, form: Mapping[str, Any], posted: Mapping[str, str], existing: ChannelPort | None
+    ) -> ChannelSetup:
+        return connect.setup_from_form(self, form, existing)
+
+    def try_connection(self, channel: ChannelPort) -> ConnectionTried:
+        return connect.try_number(
+            lambda: check_connection(
+                channel.config["graph_url"],
+                channel.credentials["access_token"],
+                channel.config["phone_number_id"],
+            )
+        )
+
+    def connect_popup(self, existing: ChannelPort | None) -> ConnectPopup | None:
+        return connect.popup() if existing is None else None
+
+    def popup_complete(self, posted: Mapping[str, str]) -> tuple[ChannelSetup, ConnectionTried]:
+        return connect.popup_complete(posted)
+
+    def connected_page(self, channel: ChannelPort) -> SyncPage | None:
+        return connect.templates_now(channel, fetch_templates)
 
     # --- the reply box: templates ------------------------------------------------------
     reply_form_template = "connectors/whatsapp_cloud/reply_extra.html"
@@ -320,7 +340,7 @@ class WhatsAppCloudConnector(Connector):
         return text
 
     # --- removal -----------------------------------------------------------------------
-    def revoke(self, channel: ChannelAccount, others: Sequence[ChannelAccount] = ()) -> str:
+    def revoke(self, channel: ChannelPort, others: Sequence[ChannelPort] = ()) -> str:
         """The app stops taking the WhatsApp Business Account's webhooks (``DELETE
         /{waba-id}/subscribed_apps``, Graph API "WhatsApp Business Account Subscribed
         Apps"), unless another live channel is on the same account. The number, the
@@ -344,10 +364,10 @@ class WhatsAppCloudConnector(Connector):
         return "Meta no longer sends this WhatsApp Business Account's messages to Frontdesk"
 
     # --- read receipts -----------------------------------------------------------------
-    def read_receipts_on(self, channel: ChannelAccount) -> bool:
+    def read_receipts_on(self, channel: ChannelPort) -> bool:
         return bool(channel.config.get("mark_read", True))
 
-    def mark_read(self, channel: ChannelAccount, provider_id: str) -> None:
+    def mark_read(self, channel: ChannelPort, provider_id: str) -> None:
         """Blue ticks: marks this message and every earlier one read."""
         try:
             graph_for(channel).post(
@@ -363,7 +383,7 @@ class WhatsAppCloudConnector(Connector):
 
     # --- sending -----------------------------------------------------------------------
     def send(
-        self, channel: ChannelAccount, message: OutboundMessage, parts_sent: PartsSent
+        self, channel: ChannelPort, message: OutboundMessage, parts_sent: PartsSent
     ) -> SendResult:
         """Send the reply as one Graph message, or several (a long text, several files).
 
@@ -457,7 +477,7 @@ class WhatsAppCloudConnector(Connector):
             raise PermanentSendError("nothing to send")
         return parts
 
-    def _upload(self, channel: ChannelAccount, graph: Graph, attachment: OutgoingAttachment) -> str:
+    def _upload(self, channel: ChannelPort, graph: Graph, attachment: OutgoingAttachment) -> str:
         data = Path(attachment.path).read_bytes()
         answer = graph.request(
             "POST",
@@ -492,96 +512,10 @@ class WhatsAppCloudConnector(Connector):
         return body
 
     # --- templates and the connection check --------------------------------------------
-    def sync_pages(self, channel: ChannelAccount, run: SyncRun) -> Iterator[SyncPage]:
+    def sync_pages(self, channel: ChannelPort, run: SyncRun) -> Iterator[SyncPage]:
         """The approved templates, hourly, as one page (the inbox stores them in
         ``sync_state``); after a failure, not again for a while."""
-        state = dict(run.cursor)
-        now = timezone.now()
-        last = state.get("templates_synced_at")
-        if last and now - datetime.fromisoformat(last) < TEMPLATE_SYNC_EVERY:
-            return
-        failed = state.get("templates_failed_at")
-        if failed and now - datetime.fromisoformat(failed) < TEMPLATE_RETRY_AFTER:
-            return
-        refused: GraphError | None = None
-        try:
-            templates = fetch_templates(channel)
-        except GraphError as exc:
-            log.warning("template sync of channel %s failed: %s", channel.pk, exc)
-            refused = exc if exc.needs_reconnect else None
-        except GraphUnreachable as exc:
-            log.warning("template sync of channel %s failed: %s", channel.pk, exc)
-        else:
-            yield SyncPage(cursor={**state, **templates})
-            return
-        # Not every minute while Meta is unreachable or refuses: try again in a while.
-        yield SyncPage(cursor={**state, "templates_failed_at": now.isoformat()})
-        if refused is not None:  # the inbox's sync runner flags the channel
-            raise ProviderCallError(refused.reason, reconnect=True)
-
-
-def fetch_templates(channel: ChannelAccount) -> dict[str, Any]:
-    """The WABA's approved templates (every page), as the ``sync_state`` keys that hold them:
-    ``templates``, ``template_variables``, ``templates_synced_at``. Reads only; raises
-    ``GraphError`` / ``GraphUnreachable``."""
-    graph = graph_for(channel)
-    templates: list[dict[str, Any]] = []
-    after = None
-    for _ in range(50):  # at most 50 pages of 100
-        params: dict[str, Any] = {
-            "fields": "name,language,status,category,components",
-            "limit": 100,
-        }
-        if after:
-            params["after"] = after
-        page = graph.get(f"{channel.config['waba_id']}/message_templates", **params)
-        for row in page.get("data") or []:
-            if not isinstance(row, dict) or row.get("status") != "APPROVED":
-                continue
-            body = next(
-                (
-                    str(c.get("text") or "")
-                    for c in row.get("components") or []
-                    if isinstance(c, dict) and c.get("type") == "BODY"
-                ),
-                "",
-            )
-            name, language = str(row.get("name") or ""), str(row.get("language") or "")
-            templates.append(
-                {
-                    "name": name,
-                    "language": language,
-                    "category": str(row.get("category") or ""),
-                    "body": body,
-                    "variables": template_variables(body),
-                    # What the reply form posts back: tamper-proof, so the form needs no lookup.
-                    "token": signing.dumps(
-                        {"name": name, "language": language, "body": body}, salt=TEMPLATE_SALT
-                    ),
-                }
-            )
-        paging = page.get("paging")
-        if not isinstance(paging, dict):
-            break
-        after = (paging.get("cursors") or {}).get("after")
-        if not after or not paging.get("next"):
-            break
-    return {
-        "templates": templates,
-        # One input per distinct variable in the reply form (shared by the templates).
-        "template_variables": sorted(
-            {v for t in templates for v in t["variables"]},
-            key=lambda v: (not v.isdigit(), int(v) if v.isdigit() else 0, v),
-        ),
-        "templates_synced_at": timezone.now().isoformat(),
-    }
-
-
-def check_connection(graph_url: str, token: str, phone_number_id: str) -> dict[str, Any]:
-    """What "Test connection" shows: the number as Meta knows it (raises GraphError)."""
-    return Graph(graph_url or DEFAULT_GRAPH_URL, token).get(
-        phone_number_id, fields="display_phone_number,verified_name,quality_rating"
-    )
+        return sync.template_pages(channel, run)
 
 
 # What FRONTDESK_CONNECTORS loads from this package (connectors/registry.py).

@@ -19,10 +19,10 @@ from django.conf import settings
 
 from frontdesk.connectors import http as outbound
 from frontdesk.connectors.base import InboundAttachment, ProviderCallError
-from frontdesk.connectors.whatsapp_cloud.graph import Graph, GraphError, GraphUnreachable
+from frontdesk.connectors.whatsapp_cloud.client import Graph, GraphError, GraphUnreachable
 
 if TYPE_CHECKING:
-    from frontdesk.inbox.models import ChannelAccount
+    from frontdesk.connectors.base import ChannelPort
 
 log = logging.getLogger("frontdesk.whatsapp")
 
@@ -74,7 +74,7 @@ def allowed_host(channel, url: str) -> bool:
     return parts.scheme == "https" or parts.netloc.lower() == graph_host
 
 
-def fetch(channel: ChannelAccount, graph: Graph, media: Mapping[str, Any]) -> InboundAttachment:
+def fetch(channel: ChannelPort, graph: Graph, media: Mapping[str, Any]) -> InboundAttachment:
     """Fetch one message's media (its ``extra["media"]``: id, sha256, mime_type, filename)."""
     limit = settings.FRONTDESK_MAX_ATTACHMENT_BYTES
     try:

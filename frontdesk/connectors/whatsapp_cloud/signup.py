@@ -22,7 +22,12 @@ from typing import Any
 
 from django.conf import settings
 
-from frontdesk.connectors.whatsapp_cloud.graph import DEFAULT_GRAPH_URL, Graph, GraphError
+from frontdesk.connectors.whatsapp_cloud.client import (
+    DEFAULT_GRAPH_URL,
+    Graph,
+    GraphError,
+    check_connection,
+)
 
 DEFAULT_SDK_URL = "https://connect.facebook.net/en_US/sdk.js"
 DEFAULT_ORIGINS = ("https://www.facebook.com", "https://web.facebook.com")
@@ -80,10 +85,7 @@ class SignupResult:
 
 def complete(app: MetaApp, code: str, waba_id: str, phone_number_id: str) -> SignupResult:
     """Exchange the code, subscribe the app, register the number. Raises GraphError/ConfigError."""
-    from frontdesk.connectors.whatsapp_cloud.connector import (
-        WhatsAppCloudConnector,
-        check_connection,
-    )
+    from frontdesk.connectors.whatsapp_cloud.connector import WhatsAppCloudConnector
 
     exchanged = Graph(app.graph_url, "").get(
         "oauth/access_token", client_id=app.app_id, client_secret=app.app_secret, code=code

@@ -19,14 +19,14 @@ from frontdesk.connectors.http import json_object, sha256_signature
 from frontdesk.connectors.whatsapp_cloud.signup import meta_app
 
 if TYPE_CHECKING:
-    from frontdesk.inbox.models import ChannelAccount
+    from frontdesk.connectors.base import ChannelPort
 
 
 def max_body_bytes() -> int:
     return int(getattr(settings, "FRONTDESK_WHATSAPP_MAX_WEBHOOK_BYTES", 3 * 1024 * 1024))
 
 
-def handshake(request: WebhookRequest, channels: Sequence[ChannelAccount]) -> WebhookAnswer:
+def handshake(request: WebhookRequest, channels: Sequence[ChannelPort]) -> WebhookAnswer:
     """Meta's subscription check: echo the challenge when the verify token is one of ours."""
     mode = request.query.get("hub.mode", "")
     token = request.query.get("hub.verify_token", "")
@@ -76,7 +76,7 @@ def split(request: WebhookRequest) -> list[tuple[str, Any]]:
     return changes
 
 
-def signed_by(channel: ChannelAccount, request: WebhookRequest) -> bool:
+def signed_by(channel: ChannelPort, request: WebhookRequest) -> bool:
     expected = sha256_signature(str(channel.credentials.get("app_secret") or ""), request.body)
     return hmac.compare_digest(expected.encode(), _signature(request).encode())
 

@@ -10,7 +10,7 @@ with a new state (the earlier link stops working); a row never finished expires 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from frontdesk.inbox.actions.channel import save_connection
 from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import ChannelAccount, PendingConnection
 
@@ -82,8 +83,9 @@ def confirm_pending(
     """A provider confirms a flow server to server before the person's browser is back
     (Unipile v1 POSTs the new account to ``notify_url``): ``connect`` stores the channel now,
     under the pending row's lock. The row stays, marked confirmed and naming the channel,
-    until the browser comes back and claims it (so the page can say what happened); a
-    second confirmation is refused."""
+    until the browser comes back and claims it (so the page can say what happened:
+    ``config["reconnected"]`` when it named a channel already); a second confirmation is
+    refused."""
     if not state or len(state) > 100:
         raise ActionRefused(INVALID_STATE)
     with transaction.atomic():
@@ -96,24 +98,30 @@ def confirm_pending(
             raise ActionRefused(INVALID_STATE)
         if pending.expired:
             raise ActionRefused(EXPIRED)
+        reconnected = pending.channel_id is not None
         channel = connect(pending)
         pending.channel = channel
-        pending.config = {**pending.config, "confirmed": True}
+        pending.config = {**pending.config, "confirmed": True, "reconnected": reconnected}
         pending.save(update_fields=["channel", "config"])
     return channel
 
 
-def claim_pending(workspace_id: int, state: str, provider: str | None = None) -> PendingConnection:
-    """Take the pending connection this state names, once: a second use, another
-    workspace's state or a changed one is refused in words a person can act on."""
+def claim_pending(
+    workspace_id: int, state: str, provider: str | Collection[str] | None = None
+) -> PendingConnection:
+    """Take the pending connection this state names (of this provider, or one of these),
+    once: a second use, another workspace's state or a changed one is refused in words a
+    person can act on."""
     if not state or len(state) > 100:
         raise ActionRefused(INVALID_STATE)
     with transaction.atomic():
         rows = PendingConnection.objects.select_for_update().filter(
             workspace_id=workspace_id, state=state
         )
-        if provider is not None:
+        if isinstance(provider, str):
             rows = rows.filter(provider=provider)
+        elif provider is not None:
+            rows = rows.filter(provider__in=list(provider))
         pending = rows.first()
         if pending is None:
             raise ActionRefused(INVALID_STATE)
@@ -121,3 +129,31 @@ def claim_pending(workspace_id: int, state: str, provider: str | None = None) ->
     if pending.expired:
         raise ActionRefused(EXPIRED)
     return pending
+
+
+def connect_account(
+    channel: ChannelAccount,
+    *,
+    account_field: str,
+    name: str,
+    config: dict[str, Any],
+    credentials: dict[str, Any],
+) -> ChannelAccount:
+    """Save what a connect flow set up: on ``channel`` (being reconnected, or a new unsaved
+    one). A workspace has one channel per provider account (``config[account_field]``; no
+    field: no such check): a new channel for an account it already has is refused in words,
+    and a removed channel of that account comes back instead of a second one."""
+    account = str(config.get(account_field) or "") if account_field else ""
+    with transaction.atomic():
+        if channel.pk is None and account:
+            same = ChannelAccount.objects.filter(
+                workspace_id=channel.workspace_id,
+                provider=channel.provider,
+                **{f"config__{account_field}": account},
+            )
+            live = same.filter(removed_at__isnull=True).first()
+            if live is not None:
+                raise ActionRefused(f"This account is already connected here, as {live.name}.")
+            earlier = same.order_by("-removed_at").first()
+            channel = earlier or channel
+        return save_connection(channel, name=name, config=config, credentials=credentials)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from frontdesk.connectors.base import InboundMessage
@@ -62,26 +62,6 @@ def ingest(channel: ChannelAccount, item: InboundMessage) -> IngestResult:
             raise
         return IngestResult(existing, existing.conversation, created=False)
     return result
-
-
-def ingest_many(
-    channel: ChannelAccount, items: list[InboundMessage]
-) -> list[IngestResult | Exception]:
-    """Store several messages (a mail sync's batch), each exactly as ``ingest`` would.
-
-    Run it inside a transaction, so the batch commits once. The database failing
-    (``OperationalError``/``InterfaceError``) is raised at once, so the caller stops before
-    that message; any other error is returned in the item's place, its writes undone.
-    """
-    results: list[IngestResult | Exception] = []
-    for item in items:
-        try:
-            results.append(ingest(channel, item))
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception as exc:
-            results.append(exc)
-    return results
 
 
 def _write(

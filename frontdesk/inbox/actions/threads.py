@@ -124,6 +124,22 @@ def _handle_owner(workspace_id: int, kind: str, value: str) -> Contact | None:
     )
 
 
+def recipient_in_thread(channel: ChannelAccount, thread_key: str) -> str:
+    """The handle (of the channel's kind) of the contact whose conversation on this channel
+    is the provider thread ``thread_key``; "" when no conversation has it."""
+    if not thread_key:
+        return ""
+    conversation = (
+        Conversation.objects.filter(channel=channel, thread_key=thread_key)
+        .select_related("contact")
+        .first()
+    )
+    if conversation is None:
+        return ""
+    found = conversation.contact.handles.filter(kind=channel.connector.handle_kind).first()
+    return found.value if found else ""
+
+
 def adopt_thread_key(channel: ChannelAccount, conversation_id: int, thread_key: str) -> None:
     """A provider thread our send started (a new chat) becomes the conversation's, so the
     replies in it land there; never one another conversation already holds."""

@@ -83,7 +83,7 @@ class World:
     def restore(self, workspace: Any) -> None:
         """The demo runs again on its kept data: its channels are pointed at this run's
         stand-ins, which learn the accounts and chats they knew (their state was in memory)."""
-        from frontdesk.connectors.unipile.connector import webhook_url
+        from frontdesk.connectors.unipile.webhook import webhook_url
 
         for channel in ChannelAccount.objects.filter(workspace=workspace):
             config, credentials = dict(channel.config), channel.credentials

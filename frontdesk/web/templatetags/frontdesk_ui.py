@@ -9,17 +9,17 @@ from typing import Any
 
 import nh3
 from django import template
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from frontdesk.connectors.registry import UnknownProvider
 from frontdesk.core import l10n
 from frontdesk.inbox import formatting
+from frontdesk.web import glyphs
 
 register = template.Library()
-
-# Short glyphs per channel *kind* (not provider); unknown kinds get their first letters.
-_KIND_GLYPHS = {"whatsapp": "WA", "linkedin": "in", "email": "@", "api": "API"}
 
 
 @register.filter
@@ -40,7 +40,15 @@ def tint(value: object) -> str:
 
 @register.filter
 def kind_glyph(kind: str) -> str:
-    return _KIND_GLYPHS.get(kind, str(kind)[:3])
+    """A channel kind's short mark, as its connector declares it (``Connector.glyphs``)."""
+    return glyphs.text(kind)
+
+
+@register.simple_tag
+def glyph_stylesheet() -> str:
+    """The link to the channel kinds' colours (``web/glyphs.py``)."""
+    href = f"{reverse('glyphs_css')}?v={glyphs.version()}"
+    return format_html('<link rel="stylesheet" href="{}">', href)
 
 
 @register.filter

@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 
 import nh3
+from django.core.files.storage import default_storage
 from django.http import (
     FileResponse,
+    Http404,
     HttpRequest,
     HttpResponse,
 )
@@ -129,4 +131,27 @@ def attachment_file(request: HttpRequest, attachment_id: int) -> HttpResponseBas
         content_type=row.content_type,
     )
     response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_GET
+def original_message(request: HttpRequest, message_id: int) -> HttpResponseBase:
+    """The message as the provider delivered it (an email's ``.eml``; ``Connector.original``
+    says where it is kept), for any member of its workspace."""
+    member = getattr(request, "membership", None)
+    if member is None:
+        return HttpResponse("Sign in first.", status=403)
+    message = get_object_or_404(
+        Message.objects.select_related("channel"), pk=message_id, workspace_id=member.workspace_id
+    )
+    original = message.channel.connector.original(message.extra or {})
+    if original is None or not default_storage.exists(original.key):
+        raise Http404("no original message is stored for this message")
+    response = FileResponse(
+        default_storage.open(original.key, "rb"),
+        as_attachment=True,
+        filename=f"message-{message.pk}{original.suffix}",
+        content_type=original.content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
     return response

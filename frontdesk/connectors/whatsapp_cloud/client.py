@@ -8,13 +8,16 @@ Errors come back as ``{"error": {"message", "type", "code", "error_subcode",
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
 
 from frontdesk.connectors import http as outbound
+
+if TYPE_CHECKING:
+    from frontdesk.connectors.base import ChannelPort
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
 
@@ -148,3 +151,17 @@ class Graph:
 
     def host(self) -> str:
         return urlsplit(self.root).netloc.lower()
+
+
+def graph_for(channel: ChannelPort) -> Graph:
+    return Graph(
+        channel.config.get("graph_url") or DEFAULT_GRAPH_URL,
+        str(channel.credentials.get("access_token") or ""),
+    )
+
+
+def check_connection(graph_url: str, token: str, phone_number_id: str) -> dict[str, Any]:
+    """What "Test connection" shows: the number as Meta knows it (raises GraphError)."""
+    return Graph(graph_url or DEFAULT_GRAPH_URL, token).get(
+        phone_number_id, fields="display_phone_number,verified_name,quality_rating"
+    )
