@@ -1,6 +1,15 @@
+"""The WSGI entry point for a WSGI server of your own (``frontdesk run`` serves
+``frontdesk/asgi.py``, which routes the same way): a provider's webhook skips the
+middleware (``core/bare.py``)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontdesk.settings")
-application = get_wsgi_application()
+_full = get_wsgi_application()
+
+from frontdesk.core.bare import BareHandler, by_path  # noqa: E402
+from frontdesk.inbox.webhooks import webhook_paths  # noqa: E402
+
+application = by_path(webhook_paths, BareHandler(), _full)

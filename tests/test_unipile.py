@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from frontdesk.connectors.unipile.client import SECRET_HEADER
 from frontdesk.connectors.unipile.connector import UnipileConnector
@@ -24,6 +23,7 @@ from frontdesk.inbox.models import (
 from frontdesk.inbox.sync import store_page, sync_run
 from tests.peers.callback import CallbackServer
 from tests.peers.unipile import API_KEY, UnipilePeer
+from tests.webhook_client import WebhookClient
 
 OWNER = {"provider_id": "ACoAAOwner000", "name": "Olivia Owner"}
 KIM = {
@@ -83,7 +83,7 @@ def linkedin(owner, peer):
 
 def post_hook(body, secret: str | None, raw: bytes | None = None):
     headers = {SECRET_HEADER: secret} if secret is not None else {}
-    return Client().post(
+    return WebhookClient().post(
         "/webhooks/unipile/",
         data=raw if raw is not None else json.dumps(body),
         content_type="application/json",
@@ -99,7 +99,7 @@ def post_v2(event, channel=None, token: str | None = None, raw: bytes | None = N
     """A v2 delivery to the endpoint URL registered for ``channel`` (or with ``token``)."""
     if token is None:
         token = channel.credentials["webhook_token"] if channel is not None else ""
-    return Client().post(
+    return WebhookClient().post(
         f"/webhooks/unipile/?token={token}" if token else "/webhooks/unipile/",
         data=raw if raw is not None else json.dumps(event),
         content_type="application/json",
@@ -331,7 +331,7 @@ HOSTILE_BODIES = [
 def test_hostile_json_is_refused_after_the_secret_and_never_500(linkedin, raw):
     """The secret is checked before the body is parsed: a stranger gets 401 whatever they
     send; the holder of the secret gets 400 for a body no parser should choke on."""
-    client = Client(raise_request_exception=False)
+    client = WebhookClient(raise_request_exception=False)
 
     def post(headers, query=""):
         return client.post(

@@ -16,6 +16,7 @@ from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Contact, Conve
 from frontdesk.inbox.sync import run_sync
 from tests.peers.unipile import API_KEY, UnipilePeer, with_query
 from tests.test_unipile import KIM, OWNER, make_channel, post_v2, register_webhooks
+from tests.webhook_client import WebhookClient
 
 WA_CLIENT = {"provider_id": "33612345678@s.whatsapp.net", "name": "Camille"}
 WA_OWNER = {"provider_id": "33700000000@s.whatsapp.net", "name": "Our number"}
@@ -135,7 +136,7 @@ def test_deliveries_without_the_endpoint_token_are_refused_and_store_nothing(
         assert not Message.objects.exists()
         return
     else:
-        response = Client().post(
+        response = WebhookClient().post(
             "/webhooks/unipile/",
             json.dumps(event),
             content_type="application/json",

@@ -9,6 +9,7 @@ from django.test import Client
 
 from frontdesk.inbox.models import ChannelAccount
 from tests.conftest import PASSWORD
+from tests.webhook_client import WebhookClient
 from tests.whatsapp_support import make_whatsapp_channel
 
 URL = "/apps/whatsapp-cloud/connect/"
@@ -215,7 +216,7 @@ def test_embedded_signup_needs_an_admin_and_a_configured_app(agent, owner, graph
 
 
 def test_the_apps_webhook_verifies_before_any_channel_exists(db, meta_app):
-    response = Client().get(
+    response = WebhookClient().get(
         "/webhooks/whatsapp/",
         {"hub.mode": "subscribe", "hub.verify_token": "app-level-verify", "hub.challenge": "42"},
     )

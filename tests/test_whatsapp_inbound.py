@@ -17,6 +17,7 @@ from frontdesk.inbox.models import (
     Message,
     PendingStatus,
 )
+from tests.webhook_client import WebhookClient
 from tests.whatsapp_support import (
     APP_SECRET,
     CLIENT_WA,
@@ -37,7 +38,7 @@ def _only_message() -> Message:
 
 
 def test_verification_handshake_echoes_the_challenge(wa):
-    response = Client().get(
+    response = WebhookClient().get(
         "/webhooks/whatsapp/",
         {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"},
     )
@@ -47,13 +48,13 @@ def test_verification_handshake_echoes_the_challenge(wa):
 
 
 def test_a_wrong_verify_token_is_refused(wa):
-    response = Client().get(
+    response = WebhookClient().get(
         "/webhooks/whatsapp/",
         {"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1158201444"},
     )
     assert response.status_code == 403
     assert b"1158201444" not in response.content
-    bad_mode = Client().get(
+    bad_mode = WebhookClient().get(
         "/webhooks/whatsapp/",
         {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
     )
@@ -670,7 +671,6 @@ def test_odd_contacts_and_statuses_do_not_stop_a_good_message(wa, graph):
 
 
 def test_the_thread_shows_reactions_and_the_media_state(owner, wa, graph):
-    from django.test import Client
 
     from tests.conftest import PASSWORD
 

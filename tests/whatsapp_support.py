@@ -12,6 +12,7 @@ from django.test import Client
 from frontdesk.connectors.registry import get_connector
 from frontdesk.inbox.models import ChannelAccount
 from tests.peers.graph import GraphPeer, sign
+from tests.webhook_client import WebhookClient
 
 APP_SECRET = "app-secret-0123456789"
 VERIFY_TOKEN = "verify-me-please"
@@ -66,7 +67,7 @@ def post_webhook(
     sig = signature if signature is not None else sign(secret, body)
     if sig:
         headers["X-Hub-Signature-256"] = sig
-    return (client or Client()).post(
+    return (client or WebhookClient()).post(
         "/webhooks/whatsapp/", data=body, content_type="application/json", headers=headers
     )
 

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, path
@@ -34,6 +35,12 @@ def urlpatterns() -> list[URLPattern]:
     """The public webhook URLs (DESIGN.md section 5), one per connector that takes webhooks."""
     served = {c.webhook_path: c for c in CONNECTORS.values() if c.webhook_path}
     return [path(p, webhook_view(c.provider), name=c.webhook_name) for p, c in served.items()]
+
+
+def webhook_paths() -> set[str]:
+    """The request paths of the webhook URLs ("/webhooks/whatsapp/", ...): served without
+    the middleware (``core/bare.py``)."""
+    return {"/" + c.webhook_path for c in CONNECTORS.values() if c.webhook_path}
 
 
 def webhook_view(provider: str) -> Callable[[HttpRequest], HttpResponse]:
@@ -91,7 +98,7 @@ def deliver(connector: Connector, request: WebhookRequest) -> bool:
         return False
     field = connector.webhook_route_field
     if keys is None:
-        candidates = list(_live(connector).filter(**{f"config__{field}__in": routes}))
+        candidates = _routed(connector, routes)
         if not candidates:
             log.warning(
                 "%s webhook for unknown %s(s) %s ignored",
@@ -129,6 +136,23 @@ def _live(connector: Connector) -> QuerySet[ChannelAccount]:
     return ChannelAccount.objects.filter(provider=connector.provider).exclude(
         status=ChannelStatus.DISCONNECTED
     )
+
+
+def _routed(connector: Connector, routes: list[str]) -> list[ChannelAccount]:
+    """The live channels whose config's route field holds one of ``routes``.
+
+    ``_live(...).filter(config__<field>__in=routes)`` in one hand-written statement: the
+    ORM compiling a JSON key lookup was a third of a webhook's time (the hot path)."""
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        key, value = "config ->> %s", connector.webhook_route_field
+    else:  # SQLite: JSON text; the key quoted as a JSON path member
+        key, value = "json_extract(config, %s)", f'$."{connector.webhook_route_field}"'
+    marks = ", ".join(["%s"] * len(routes))
+    table = ChannelAccount._meta.db_table
+    sql = f"SELECT * FROM {table} WHERE provider = %s AND status <> %s AND {key} IN ({marks})"  # noqa: S608
+    params = [connector.provider, ChannelStatus.DISCONNECTED, value, *routes]
+    return list(ChannelAccount.objects.raw(sql, params))
 
 
 def _routing_rank(channel: ChannelAccount) -> tuple[bool, Any, int]:

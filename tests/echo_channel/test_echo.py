@@ -15,6 +15,7 @@ from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver
 from tests.conftest import PASSWORD
 from tests.echo_channel.peer import EchoServer
+from tests.webhook_client import WebhookClient
 
 
 def _signed_in(membership) -> Client:
@@ -51,7 +52,7 @@ def _connect(owner, echo_server: EchoServer) -> tuple[ChannelAccount, str]:
 
 
 def _post(body: bytes, headers: dict[str, str]):
-    return Client().post(
+    return WebhookClient().post(
         "/webhooks/echo/", data=body, content_type="application/json", headers=headers
     )
 
@@ -61,7 +62,9 @@ def test_the_echo_channel_is_registered_by_the_setting_alone(settings):
     settings.FRONTDESK_CONNECTORS = [p for p in settings.FRONTDESK_CONNECTORS if "echo" not in p]
     assert "echo" not in CONNECTORS
     assert (
-        Client().post("/webhooks/echo/", data=b"{}", content_type="application/json").status_code
+        WebhookClient()
+        .post("/webhooks/echo/", data=b"{}", content_type="application/json")
+        .status_code
         == 404
     )
 
