@@ -101,20 +101,3 @@ def start_consumer(workers: int = 2):
     consumer = make_consumer(workers)
     consumer.start()
     return consumer
-
-
-def serve(host: str, port: int, workers: int = 1) -> None:
-    import uvicorn
-
-    uvicorn.run(
-        "frontdesk.asgi:application",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        proxy_headers=True,
-        lifespan="off",
-        # Longer than an HTTP client keeps an idle connection (httpx: 5 s, uvicorn's default
-        # too): else the server may close one just as the client reuses it (reset by peer).
-        timeout_keep_alive=75,
-    )

@@ -7,10 +7,10 @@ from frontdesk.inbox.models import ChannelAccount
 from frontdesk.ops.management.commands._serve import (
     check_port_free,
     migrate,
-    serve,
     start_consumer,
     use_base_url,
 )
+from frontdesk.ops.web_processes import serve
 
 
 class Command(BaseCommand):

@@ -5,10 +5,10 @@ from frontdesk.ops.management.commands._serve import (
     check_port_free,
     how_to_start,
     migrate,
-    serve,
     start_consumer,
     use_base_url,
 )
+from frontdesk.ops.web_processes import serve
 
 
 class Command(BaseCommand):

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from frontdesk.ops.management.commands._serve import serve, use_base_url
+from frontdesk.ops.management.commands._serve import use_base_url
+from frontdesk.ops.web_processes import serve
 
 
 class Command(BaseCommand):
