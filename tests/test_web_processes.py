@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -61,18 +63,28 @@ def test_connections_are_spread_over_the_web_processes_and_a_dead_one_is_replace
         port = int(base.rsplit(":", 1)[1])
         web = web_processes(procs[0].pid, port)
         assert len(web) == 2
-        # Sixteen keep-alive clients, as a provider's sender or a team's browsers: both
-        # processes hold some (all on one: 2 in 65,536 by chance).
-        clients = [httpx.Client(base_url=base, timeout=10) for _ in range(16)]
+        # Sixteen keep-alive connections opened at once, as a provider's sender does: both
+        # processes hold some (all on one by chance: 2 in 65,536). With one shared socket
+        # the first process to wake accepted them all.
+        connections = [socket.socket() for _ in range(16)]
+        for connection in connections:  # the handshakes all under way before any is accepted
+            connection.setblocking(False)
+            connection.connect_ex(("127.0.0.1", port))
+        for connection in connections:
+            select.select([], [connection], [], 10)
+            connection.setblocking(True)
+            connection.settimeout(10)
         try:
-            for client in clients:
-                assert client.get("/healthz").status_code == 200
+            for connection in connections:
+                connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            for connection in connections:
+                assert connection.recv(1024).startswith(b"HTTP/1.1 200")
             open_ = _tcp_inodes(port, "01")
             held = {pid: len(_socket_inodes(pid) & open_) for pid in web}
             assert all(held.values()), f"connections per web process: {held}"
         finally:
-            for client in clients:
-                client.close()
+            for connection in connections:
+                connection.close()
 
         os.kill(web[0], signal.SIGKILL)
         deadline = time.monotonic() + 60
