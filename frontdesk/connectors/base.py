@@ -653,7 +653,13 @@ class Connector(ABC):
     # history import, the provider's echo of a send from its own app); "" = "sent from
     # <kind_label>".
     sent_outside_label: ClassVar[str] = ""
+    # The kind of address its clients are known by (``ContactHandle.kind``): one of
+    # ``handle_kinds``.
     handle_kind: ClassVar[str]
+    # The kinds of address this connector brings, each with its label ({"phone": "Phone"}):
+    # the registry gathers them, the contact panel and page show the label, and the inbox
+    # refuses an address of a kind no registered connector declares.
+    handle_kinds: ClassVar[Mapping[str, str]] = {}
     capabilities: ClassVar[Capabilities] = Capabilities()
     # The mark of each kind it serves (a kind without one shows its first three letters).
     glyphs: ClassVar[Mapping[str, Glyph]] = {}

@@ -180,6 +180,7 @@ class WhatsAppCloudConnector(Connector):
     label = "WhatsApp (Cloud API)"
     kind_label = "WhatsApp"
     handle_kind = "phone"
+    handle_kinds = {"phone": "Phone"}
     glyphs = {"whatsapp": Glyph("WA", "#dcfce7", "#166534")}
     capabilities = Capabilities(
         attachments=True,
