@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from frontdesk.connectors.base import InboundEvents, ProviderCallError, SyncRun
+from frontdesk.connectors.base import InboundEvents, ProviderCallError, ReplyContext, SyncRun
 from frontdesk.connectors.registry import get_connector
 from frontdesk.connectors.whatsapp_cloud.client import GraphError, check_connection
-from frontdesk.inbox.actions.send import queue_reply
+from frontdesk.inbox.actions.send import queue_reply, reply_blocked
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver
 from frontdesk.inbox.sync import run_sync
@@ -147,7 +147,7 @@ def test_an_outbound_reaction(owner, conversation, graph):
 
 
 def test_inside_the_window_a_reply_is_allowed(conversation, wa):
-    assert wa.connector.reply_blocked_reason(conversation) is None
+    assert reply_blocked(conversation) is None
 
 
 def test_outside_the_window_a_free_form_reply_is_refused_before_it_is_sent(
@@ -155,7 +155,7 @@ def test_outside_the_window_a_free_form_reply_is_refused_before_it_is_sent(
 ):
     message = _reply(owner, conversation)  # queued inside the window, sent after it closed
     _close_window(conversation)
-    reason = wa.connector.reply_blocked_reason(conversation)
+    reason = reply_blocked(conversation)
     assert reason and "24-hour window closed" in reason
     assert deliver(message.pk) == "failed"
     message.refresh_from_db()
@@ -163,9 +163,22 @@ def test_outside_the_window_a_free_form_reply_is_refused_before_it_is_sent(
     assert graph.calls_to("/messages") == []
 
 
-def test_a_conversation_we_started_has_no_window_until_the_client_writes(wa):
-    conversation = Conversation(last_inbound_at=None)
-    assert "approved template" in wa.connector.reply_blocked_reason(conversation)
+def test_the_window_is_read_from_values_without_the_database():
+    """The connector is told the conversation as a value (``ReplyContext``), not its row."""
+    connector = get_connector("whatsapp_cloud")
+    now = timezone.now()
+    assert connector.reply_blocked_reason(ReplyContext(now - timedelta(hours=23))) is None
+    wrote = now - timedelta(hours=30)
+    reason = connector.reply_blocked_reason(ReplyContext(last_inbound_at=wrote))
+    assert reason is not None
+    assert f"window closed at {wrote + timedelta(hours=24):%Y-%m-%d %H:%M} UTC" in reason
+    template = {"template": {"name": "booking", "language": "en", "params": []}}
+    assert connector.reply_blocked_reason(ReplyContext(last_inbound_at=wrote), template) is None
+
+
+def test_a_conversation_we_started_has_no_window_until_the_client_writes():
+    never = ReplyContext(last_inbound_at=None)
+    assert "approved template" in get_connector("whatsapp_cloud").reply_blocked_reason(never)
 
 
 def test_131047_from_the_api_is_shown_clearly(owner, conversation, graph):

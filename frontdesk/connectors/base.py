@@ -18,15 +18,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from django.urls import NoReverseMatch, reverse
 
 from frontdesk.connectors import http as outbound
-
-if TYPE_CHECKING:
-    from frontdesk.inbox.models import Conversation
 
 
 class ChannelPort(Protocol):
@@ -321,6 +318,15 @@ class OutboundMessage:
     @property
     def idempotency_key(self) -> str:
         return f"frontdesk-message-{self.message_id}"
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """The conversation a reply would go to, as ``Connector.reply_blocked_reason`` sees it
+    (built by the inbox from its row)."""
+
+    # When the client last wrote in this conversation (None: never): reply windows.
+    last_inbound_at: datetime | None = None
 
 
 # Called by ``Connector.send`` with the provider ids of the parts accepted so far (in order)
@@ -647,7 +653,13 @@ class Connector(ABC):
     # history import, the provider's echo of a send from its own app); "" = "sent from
     # <kind_label>".
     sent_outside_label: ClassVar[str] = ""
+    # The kind of address its clients are known by (``ContactHandle.kind``): one of
+    # ``handle_kinds``.
     handle_kind: ClassVar[str]
+    # The kinds of address this connector brings, each with its label ({"phone": "Phone"}):
+    # the registry gathers them, the contact panel and page show the label, and the inbox
+    # refuses an address of a kind no registered connector declares.
+    handle_kinds: ClassVar[Mapping[str, str]] = {}
     capabilities: ClassVar[Capabilities] = Capabilities()
     # The mark of each kind it serves (a kind without one shows its first three letters).
     glyphs: ClassVar[Mapping[str, Glyph]] = {}
@@ -776,10 +788,11 @@ class Connector(ABC):
         return iter(())
 
     def reply_blocked_reason(
-        self, conversation: Conversation, extra: Mapping[str, Any] | None = None
+        self, reply: ReplyContext, extra: Mapping[str, Any] | None = None
     ) -> str | None:
         """Why this reply (its channel-specific ``extra``; none: a free-form text) cannot be
-        sent now (e.g. a closed 24-hour window), or None."""
+        sent now in the conversation ``reply`` describes (e.g. a closed 24-hour window), or
+        None."""
         return None
 
     def reply_text(self, text: str, extra: Mapping[str, Any]) -> str:

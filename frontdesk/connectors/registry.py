@@ -91,6 +91,22 @@ def glyphs() -> dict[str, Glyph]:
     return found
 
 
+def handle_kinds() -> dict[str, str]:
+    """Every kind of contact address the registered connectors bring, with its label (as
+    the first connector declaring it names it)."""
+    found: dict[str, str] = {}
+    for connector in CONNECTORS.values():
+        for kind, label in connector.handle_kinds.items():
+            found.setdefault(kind, label)
+    return found
+
+
+def handle_kind_label(kind: str) -> str:
+    """What the app calls an address of this kind ("Phone"); an undeclared one (left by a
+    connector no longer registered) by its name."""
+    return handle_kinds().get(kind) or kind.capitalize()
+
+
 def package_dirs(sub: str) -> list[Path]:
     """The ``sub`` folder (templates, static) of each registered connector's package (of
     the module's folder, for a connector registered as a module), where there is one."""

@@ -3,6 +3,7 @@
 Every row carries ``workspace`` so that each query can (and must) filter on it.
 """
 
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -152,19 +153,24 @@ class Contact(models.Model):
         return handle.value if handle else f"Contact #{self.pk}"
 
 
-class HandleKind(models.TextChoices):
-    PHONE = "phone", "Phone"
-    EMAIL = "email", "Email"
-    LINKEDIN = "linkedin", "LinkedIn"
-    EXTERNAL = "external", "External id"
+class HandleKind(StrEnum):
+    """The address kinds the app itself reads and types (the CRM's forms, imports, exports
+    and duplicates, the new-conversation hints). Not a closed set: a kind exists when a
+    registered connector declares it (``Connector.handle_kinds``, labels included)."""
+
+    PHONE = "phone"
+    EMAIL = "email"
+    LINKEDIN = "linkedin"
+    EXTERNAL = "external"
 
 
 class ContactHandle(models.Model):
-    """One address of a contact on one kind of channel; unique per workspace."""
+    """One address of a contact on one kind of channel; unique per workspace. Its kind is
+    one a registered connector declares (``connectors.registry.handle_kinds``)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE)
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="handles")
-    kind = models.CharField(max_length=20, choices=HandleKind.choices)
+    kind = models.CharField(max_length=20)
     value = models.CharField(max_length=320)
     created_at = models.DateTimeField(default=timezone.now)
 

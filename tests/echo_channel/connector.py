@@ -57,7 +57,9 @@ class EchoConnector(Connector):
     kind = "echo"
     label = "Echo chat"
     kind_label = "Echo"
-    handle_kind = "external"
+    # Its clients are Echo users: a kind of address of its own, declared here only.
+    handle_kind = "echo"
+    handle_kinds = {"echo": "Echo user"}
     capabilities = Capabilities(text_limit=4000)
     # Its mark in the sidebar, lists and Apps & integrations (pink "Ec").
     glyphs = {"echo": Glyph("Ec", "#fce7f3", "#9d174d")}

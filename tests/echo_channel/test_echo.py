@@ -9,9 +9,9 @@ from datetime import timedelta
 from django.test import Client
 from django.utils import timezone
 
-from frontdesk.connectors.registry import CONNECTORS
+from frontdesk.connectors.registry import CONNECTORS, handle_kinds
 from frontdesk.inbox.actions.send import queue_reply
-from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation, Message
 from frontdesk.inbox.outbox import deliver
 from tests.conftest import PASSWORD
 from tests.echo_channel.peer import EchoServer
@@ -127,6 +127,45 @@ def test_a_message_in_a_reply_out_and_the_echo_back(
     assert reply.status == "delivered"
     echo = Message.objects.get(provider_id=f"{sent['id']}-echo")
     assert echo.conversation_id == conversation.pk and echo.text == "echo: Hi Ada"
+
+
+def test_its_clients_have_an_address_kind_of_its_own_shown_with_its_label(owner, echo_server):
+    """The "echo" kind of address is declared in the connector alone: no migration, no
+    choice to add. A client writing through the door becomes a contact with that address,
+    and the contact page and the conversation's contact panel name it by its label."""
+    channel, secret = _connect(owner, echo_server)
+    hello = EchoServer.delivery(
+        echo_server.room,
+        {"type": "message", "id": "m-1", "from": "grace-42", "name": "Grace", "text": "Hi"},
+    )
+    assert _post(hello, EchoServer.signed(secret, hello)).status_code == 200
+    handle = ContactHandle.objects.get(kind="echo")
+    assert handle.value == "grace-42" and handle.contact.name == "Grace"
+    client = _signed_in(owner)
+
+    contact_page = client.get(f"/contacts/{handle.contact_id}/").content.decode()
+    assert re.search(
+        r'class="handle-kind">Echo user</span>\s*<span class="handle-value">grace-42<', contact_page
+    )
+    conversation = Conversation.objects.get(channel=channel)
+    thread = client.get(f"/c/{conversation.pk}/").content.decode()
+    assert "<dt>Echo user</dt><dd>grace-42</dd>" in thread
+
+
+def test_an_address_of_a_kind_no_channel_declares_is_refused(
+    owner, echo_server, monkeypatch, caplog
+):
+    channel, secret = _connect(owner, echo_server)
+    monkeypatch.setattr(type(CONNECTORS["echo"]), "handle_kinds", {})
+    assert "echo" not in handle_kinds()
+    hello = EchoServer.delivery(
+        echo_server.room, {"type": "message", "id": "m-1", "from": "grace-42", "text": "Hi"}
+    )
+    assert _post(hello, EchoServer.signed(secret, hello)).status_code == 200
+    assert "no registered channel declares the address kind 'echo'" in caplog.text
+    assert not ContactHandle.objects.filter(kind="echo").exists()
+    assert not Contact.objects.filter(workspace_id=channel.workspace_id).exists()
+    assert not Message.objects.filter(channel=channel).exists()
 
 
 def test_the_door_answers_echo_traffic_by_its_policy(owner, echo_server):

@@ -41,6 +41,7 @@ class ApiConnector(Connector):
     kind_label = "API"
     sent_outside_label = "sent through the API"
     handle_kind = "external"
+    handle_kinds = {"external": "External id"}
     glyphs = {"api": Glyph("API", "#ede9fe", "#5b21b6")}
     # The callback receives the composer's formatting as "html" beside the plain "text".
     capabilities = Capabilities(attachments=True, html=True, api_inbound=True)

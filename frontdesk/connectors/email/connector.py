@@ -142,6 +142,7 @@ class EmailConnector(Connector):
     kind_label = "Email"
     sent_outside_label = "sent from your mail program"
     handle_kind = "email"
+    handle_kinds = {"email": "Email"}
     glyphs = {"email": Glyph("@", "#fef3c7", "#92400e")}
     capabilities = Capabilities(
         attachments=True, html=True, subject=True, sync=True, signatures=True

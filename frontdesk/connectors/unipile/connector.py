@@ -94,7 +94,8 @@ class UnipileConnector(Connector):
     kind = "linkedin"
     kinds = ("linkedin", "whatsapp")
     label = "LinkedIn or WhatsApp by QR code (Unipile)"
-    handle_kind = "linkedin"
+    handle_kind = "linkedin"  # the WhatsApp variant's: "phone"
+    handle_kinds = {"linkedin": "LinkedIn", "phone": "Phone"}
     glyphs = {
         "linkedin": Glyph("in", "#dbeafe", "#1e40af"),
         "whatsapp": Glyph("WA", "#dcfce7", "#166534"),

@@ -40,6 +40,7 @@ from frontdesk.connectors.base import (
     PermanentSendError,
     ProviderCallError,
     ReconnectNeeded,
+    ReplyContext,
     RetryPolicy,
     SendResult,
     SyncPage,
@@ -71,7 +72,6 @@ from frontdesk.connectors.whatsapp_cloud.sync import (
 
 if TYPE_CHECKING:
     from frontdesk.connectors.base import ChannelPort
-    from frontdesk.inbox.models import Conversation
 
 log = logging.getLogger("frontdesk.whatsapp")
 
@@ -180,6 +180,7 @@ class WhatsAppCloudConnector(Connector):
     label = "WhatsApp (Cloud API)"
     kind_label = "WhatsApp"
     handle_kind = "phone"
+    handle_kinds = {"phone": "Phone"}
     glyphs = {"whatsapp": Glyph("WA", "#dcfce7", "#166534")}
     capabilities = Capabilities(
         attachments=True,
@@ -327,11 +328,11 @@ class WhatsAppCloudConnector(Connector):
 
     # --- the 24-hour window ------------------------------------------------------------
     def reply_blocked_reason(
-        self, conversation: Conversation, extra: Mapping[str, Any] | None = None
+        self, reply: ReplyContext, extra: Mapping[str, Any] | None = None
     ) -> str | None:
         if (extra or {}).get("template"):
             return None  # an approved template may open a conversation at any time
-        return window_closed_reason(conversation.last_inbound_at)
+        return window_closed_reason(reply.last_inbound_at)
 
     def reply_text(self, text: str, extra: Mapping[str, Any]) -> str:
         template = extra.get("template")

@@ -13,7 +13,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from frontdesk.connectors.base import UNKNOWN_SENDER, Connector, InboundAttachment
+from frontdesk.connectors.base import UNKNOWN_SENDER, Connector, InboundAttachment, ReplyContext
 from frontdesk.inbox import events
 from frontdesk.inbox.actions.conversation import assign
 from frontdesk.inbox.actions.notifications import conversation_title, notify
@@ -60,11 +60,16 @@ def reply_closed(conversation: Conversation) -> str | None:
     return None
 
 
+def reply_context(conversation: Conversation) -> ReplyContext:
+    """What the channel's connector is told of the conversation a reply would go to."""
+    return ReplyContext(last_inbound_at=conversation.last_inbound_at)
+
+
 def reply_blocked(conversation: Conversation, extra: dict[str, Any] | None = None) -> str | None:
     """Why this reply cannot be sent now, in words for the composer; None when it can: the
     inbox's own reasons (``reply_closed``), then the channel's (a closed 24-hour window)."""
     return reply_closed(conversation) or conversation.channel.connector.reply_blocked_reason(
-        conversation, extra or {}
+        reply_context(conversation), extra or {}
     )
 
 

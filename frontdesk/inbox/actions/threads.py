@@ -10,8 +10,10 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from frontdesk.connectors import registry
 from frontdesk.connectors.base import InboundMessage
 from frontdesk.core.rows import fetch_one, insert_row
+from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation
 
 _LATEST_REFERENCED = (
@@ -98,6 +100,7 @@ def _contact_for(channel: ChannelAccount, kind: str, value: str, name: str) -> C
             found.name = name[:300]
             found.save(update_fields=["name", "updated_at"])
         return found
+    require_declared_kind(kind)
     contact = Contact(workspace_id=channel.workspace_id, name=name[:300])
     insert_row(contact)
     handle = ContactHandle(
@@ -109,6 +112,15 @@ def _contact_for(channel: ChannelAccount, kind: str, value: str, name: str) -> C
     owner = _handle_owner(channel.workspace_id, kind, value)
     assert owner is not None
     return owner
+
+
+def require_declared_kind(kind: str) -> None:
+    """A new address is of a kind some registered connector declares (``handle_kinds``)."""
+    if kind not in registry.handle_kinds():
+        raise ActionRefused(
+            f"no registered channel declares the address kind {kind[:40]!r}: its connector "
+            "lists the kinds of address it brings in handle_kinds"
+        )
 
 
 def _handle_owner(workspace_id: int, kind: str, value: str) -> Contact | None:

@@ -15,8 +15,8 @@ from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
+from frontdesk.connectors.registry import handle_kind_label
 from frontdesk.crm.queries.leads import lead_of_conversation
-from frontdesk.inbox.models import HandleKind
 from frontdesk.web.templatetags.frontdesk_ui import clock, day, initials, moment, reltime, tint
 
 register = template.Library()
@@ -45,7 +45,7 @@ def source_label(source: str) -> str:
 
 @register.filter
 def handle_label(kind: str) -> str:
-    return HandleKind(kind).label if kind in HandleKind.values else str(kind).capitalize()
+    return handle_kind_label(str(kind))
 
 
 @register.filter

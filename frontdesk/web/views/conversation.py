@@ -72,7 +72,8 @@ def thread_context(request: HttpRequest, conversation: Conversation) -> dict[str
         "connector": connector,
         "capabilities": connector.capabilities,
         "reply_closed": (closed := send_actions.reply_closed(conversation)),
-        "reply_blocked": closed or connector.reply_blocked_reason(conversation),
+        "reply_blocked": closed
+        or connector.reply_blocked_reason(send_actions.reply_context(conversation)),
         "composer": composer_settings(connector),
         # A refused reply comes back with the signature the member had typed.
         "signature": refused.get("signature", "")
