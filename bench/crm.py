@@ -231,6 +231,7 @@ def main() -> None:
         from django.db import connection
         from django.test import Client
 
+        from frontdesk.core.processes import started as process_started
         from frontdesk.crm.actions.pipelines import ensure_pipeline
         from frontdesk.inbox.models import ChannelAccount
         from frontdesk.workspaces.services import add_member, create_workspace
@@ -259,6 +260,7 @@ def main() -> None:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
 
+        process_started()  # as a web process does once it has loaded (gc.freeze)
         client = Client()
         client.force_login(owner.user)
         rounds = args.rounds

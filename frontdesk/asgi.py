@@ -20,7 +20,7 @@ from django.urls import path  # noqa: E402
 
 from frontdesk.core.bare import BareHandler, by_path  # noqa: E402
 from frontdesk.core.http import WSGIBridge  # noqa: E402
-from frontdesk.core.processes import stop_with_parent  # noqa: E402
+from frontdesk.core.processes import started, stop_with_parent  # noqa: E402
 from frontdesk.inbox.webhooks import webhook_paths  # noqa: E402
 from frontdesk.realtime.consumers import EventsConsumer  # noqa: E402
 from frontdesk.realtime.origin import OriginValidator  # noqa: E402
@@ -38,3 +38,4 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+started()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -27,3 +28,14 @@ def stop_with_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="frontdesk-parent-watch", daemon=True).start()
+
+
+def started() -> None:
+    """A server process has loaded everything it keeps (modules, settings, URLs, connectors):
+    move those objects out of the garbage collector's sight.
+
+    They live as long as the process, yet every full collection walked them all again: a
+    pause of about 130 ms now and then in a page's time (the p95 of the CRM's pages). After
+    ``gc.freeze()`` a collection looks only at what requests made since."""
+    gc.collect()
+    gc.freeze()
