@@ -7,4 +7,4 @@ class InboxConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from frontdesk.inbox import outbox, pipeline, tasks  # noqa: F401  (their Huey tasks)
+        from frontdesk.inbox import outbox, periodic, pipeline, sync, tasks  # noqa: F401  (their Huey tasks)
