@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from frontdesk.inbox import events
+from frontdesk.inbox.actions.channel import remove_channel
 from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, PendingConnection
 from frontdesk.inbox.sync import sync_channel
@@ -57,6 +58,25 @@ def save_connection(
         if status == ChannelStatus.CONNECTED and channel.connector.capabilities.sync:
             transaction.on_commit(partial(sync_channel, channel.pk))
     return channel
+
+
+def drop_left_connecting(
+    workspace_id: int, provider: str, left_connecting: Callable[[ChannelAccount], bool]
+) -> int:
+    """A flow starts: the workspace's channels of this provider still "Connecting" that an
+    older flow left, never given an account (``left_connecting``: the connector's), leave
+    the sidebar; removed with nothing to undo at the provider. Returns how many."""
+    removed = 0
+    for stuck in ChannelAccount.objects.filter(
+        workspace_id=workspace_id,
+        provider=provider,
+        status=ChannelStatus.CONNECTING,
+        removed_at__isnull=True,
+    ):
+        if left_connecting(stuck):
+            remove_channel(stuck, at_provider=False)
+            removed += 1
+    return removed
 
 
 def pending_ttl() -> timedelta:

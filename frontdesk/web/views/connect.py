@@ -35,18 +35,18 @@ from frontdesk.connectors.base import (
 )
 from frontdesk.connectors.registry import CONNECTORS, get_connector
 from frontdesk.core import csp
-from frontdesk.inbox.actions.channel import remove_channel
 from frontdesk.inbox.actions.connections import (
     EXPIRED,
     INVALID_STATE,
     claim_pending,
     confirm_pending,
     connect_account,
+    drop_left_connecting,
     remember,
     start_pending,
 )
 from frontdesk.inbox.errors import ActionRefused
-from frontdesk.inbox.models import ChannelAccount, ChannelStatus, PendingConnection
+from frontdesk.inbox.models import ChannelAccount, PendingConnection
 from frontdesk.inbox.sync import store_page
 from frontdesk.web.views.shell import shell_context
 
@@ -204,14 +204,7 @@ def _leave(
     to the provider (the kind the form chose, if it chose one)."""
     keep = connector.connect_pending(form, request.POST)
     connector = connector.for_kind(keep.kind or connector.kind)
-    for stuck in ChannelAccount.objects.filter(
-        workspace_id=member.workspace_id,
-        provider=connector.provider,
-        status=ChannelStatus.CONNECTING,
-        removed_at__isnull=True,
-    ):
-        if connector.left_connecting(stuck):
-            remove_channel(stuck, at_provider=False)  # never given an account: nothing there
+    drop_left_connecting(member.workspace_id, connector.provider, connector.left_connecting)
     pending = start_pending(
         workspace_id=member.workspace_id,
         user_id=request.user.pk,
