@@ -355,17 +355,20 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
     if connector is not None:
         refused = connector.redirect_refusal(request.GET, connector.label)
     if refused is not None:
-        if refused.cancelled:
-            messages.info(request, refused.words)
-        else:
-            messages.error(request, refused.words)
-        return redirect("apps")
+        return _back_refused(request, refused)
     assert pending is not None and connector is not None
     try:
         setup = connector.redirect_complete(request.GET, _values(pending), _urls(connector))
         _save(request, member, connector, pending.name, setup, pending.channel)
     except ConnectRefused as exc:
         messages.error(request, exc.words)
+    return redirect("apps")
+
+
+def _back_refused(request: HttpRequest, refused: ConnectRefused) -> HttpResponse:
+    """Back to Apps, told what the provider answered instead of a grant: a cancel as
+    information, a refusal as an error."""
+    (messages.info if refused.cancelled else messages.error)(request, refused.words)
     return redirect("apps")
 
 
@@ -443,8 +446,7 @@ def came_back(request: HttpRequest, provider: str) -> HttpResponse:
         refused = connector.redirect_refusal(request.GET, connector.label, kept)
         if refused is not None:
             _forget(member.workspace_id, state, provider)
-            (messages.info if refused.cancelled else messages.error)(request, refused.words)
-            return redirect("apps")
+            return _back_refused(request, refused)
         if connector.notify_awaited(kept):
             if pending.expired:
                 _forget(member.workspace_id, state, provider)
