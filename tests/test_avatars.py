@@ -10,8 +10,9 @@ import httpx
 import pytest
 from django.test import Client
 
-from frontdesk.inbox.avatars import AvatarUnavailable, copy_later, fetch_image
+from frontdesk.inbox.avatars import AvatarUnavailable, fetch_image
 from frontdesk.inbox.models import Contact
+from frontdesk.inbox.tasks import copy_later
 from tests.conftest import PASSWORD
 from tests.peers.local_server import root_of, start_server, stop_server
 from tests.peers.tls import make_certificates

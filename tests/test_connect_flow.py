@@ -61,6 +61,28 @@ def test_a_shared_callback_never_takes_another_providers_attempt(owner):
 
 
 @pytest.mark.parametrize(
+    ("error", "level", "words"),
+    [
+        ("access_denied", "info", "You cancelled at Gmail: nothing was connected."),
+        ("server_error", "error", "Gmail did not connect the mailbox: server error."),
+    ],
+)
+def test_a_provider_answering_without_a_grant_sends_back_to_apps_told_why(
+    owner, error, level, words
+):
+    """Cancelled at the consent page: told as information; refused: as an error. Either way
+    the attempt is used up and nothing is connected."""
+    pending = start_pending(
+        workspace_id=owner.workspace_id, user_id=owner.user_id, provider="gmail", kind="email"
+    )
+    client = _login(owner)
+    back = client.get("/connectors/email/oauth/callback/", {"state": pending.state, "error": error})
+    assert back.status_code == 302 and back["Location"] == "/apps/"
+    assert f'<li class="flash-{level}">{words}</li>' in client.get("/apps/").content.decode()
+    assert not PendingConnection.objects.exists() and not ChannelAccount.objects.exists()
+
+
+@pytest.mark.parametrize(
     "url", ["/connectors/email/imap/connect/", "/apps/whatsapp-cloud/connect/"]
 )
 def test_another_workspaces_channel_cannot_be_reconnected(owner, rival, url):

@@ -14,10 +14,11 @@ from frontdesk.inbox.actions.connections import (
     INVALID_STATE,
     claim_pending,
     drop_expired,
+    drop_left_connecting,
     start_pending,
 )
 from frontdesk.inbox.errors import ActionRefused
-from frontdesk.inbox.models import ChannelAccount, PendingConnection
+from frontdesk.inbox.models import ChannelAccount, ChannelStatus, PendingConnection
 
 
 def begin(membership, **extra):
@@ -67,6 +68,33 @@ def test_a_pending_connection_expires(owner, settings):
     settings.FRONTDESK_CONNECT_PENDING_MINUTES = 5
     fresh = begin(owner)
     assert timedelta(minutes=4) < fresh.expires_at - timezone.now() <= timedelta(minutes=5)
+
+
+def test_a_new_flow_removes_only_the_channels_an_older_one_left_connecting(owner, rival):
+    def channel(membership, name, status=ChannelStatus.CONNECTING, account="", **fields):
+        return ChannelAccount.objects.create(
+            workspace=membership.workspace,
+            name=name,
+            status=status,
+            config={"account_id": account},
+            **{"kind": "linkedin", "provider": "unipile", **fields},
+        )
+
+    stuck = channel(owner, "Stuck")
+    channel(owner, "Given an account", account="acc-1")
+    channel(owner, "Connected", status=ChannelStatus.CONNECTED)
+    channel(owner, "Another provider's", kind="email", provider="imap")
+    channel(rival, "Another workspace's")
+
+    def left(c):
+        return not c.config.get("account_id")
+
+    assert drop_left_connecting(owner.workspace_id, "unipile", left) == 1
+    removed = ChannelAccount.objects.filter(removed_at__isnull=False)
+    assert [c.name for c in removed] == ["Stuck"]
+    stuck.refresh_from_db()
+    assert stuck.status == ChannelStatus.DISCONNECTED  # gone from the sidebar
+    assert drop_left_connecting(owner.workspace_id, "unipile", left) == 0
 
 
 def test_the_connect_page_allows_exactly_the_consent_origin(owner, settings):

@@ -247,7 +247,7 @@ def _kept(channel, provider_id: str, days_ago: float) -> PendingStatus:
 
 
 def test_statuses_for_messages_that_never_arrive_are_forgotten_after_a_week(channel, settings):
-    from frontdesk.inbox.tasks import forget_stale_pending_statuses
+    from frontdesk.inbox.periodic import forget_stale_pending_statuses
 
     for i in range(3):
         _kept(channel, f"elsewhere-{i}", days_ago=8)  # sent from another app on the number
@@ -260,7 +260,7 @@ def test_statuses_for_messages_that_never_arrive_are_forgotten_after_a_week(chan
 
 
 def test_a_kept_status_still_applies_when_its_message_comes_within_the_retention(channel, inbound):
-    from frontdesk.inbox.tasks import forget_stale_pending_statuses
+    from frontdesk.inbox.periodic import forget_stale_pending_statuses
 
     _kept(channel, "out-late", days_ago=6)
     assert forget_stale_pending_statuses.call_local() == 0

@@ -216,7 +216,7 @@ def test_backfill_resumes_after_a_failure_without_refetching_or_duplicating(
 def test_backfill_runs_from_the_worker_and_refused_keys_need_reconnection(
     owner, peer, history, drain_queue
 ):
-    from frontdesk.inbox.tasks import sync_channel
+    from frontdesk.inbox.sync import sync_channel
 
     channel = make_channel(owner, peer)
     bad = make_channel(owner, peer, account_id="acc-bad")

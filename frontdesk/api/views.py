@@ -22,7 +22,8 @@ from frontdesk.inbox import queries
 from frontdesk.inbox.actions import conversation as conversation_actions
 from frontdesk.inbox.actions import routing
 from frontdesk.inbox.actions import send as send_actions
-from frontdesk.inbox.actions.channel import remove_channel, save_connection
+from frontdesk.inbox.actions.channel import remove_channel
+from frontdesk.inbox.actions.connections import save_connection
 from frontdesk.inbox.actions.delivery import ingest_status
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.actions.send import add_note, queue_reply

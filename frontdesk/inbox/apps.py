@@ -7,4 +7,6 @@ class InboxConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from frontdesk.inbox import outbox, pipeline, tasks  # noqa: F401  (their Huey tasks)
+        # Registers their Huey tasks; imported here, as they import the models, which Django
+        # loads only after every app's module (app-loading order).
+        from frontdesk.inbox import outbox, periodic, pipeline, sync, tasks  # noqa: F401

@@ -3,7 +3,8 @@
 Provider picture links (LinkedIn's CDN) expire after a while, and the pages only load images
 from Frontdesk itself (CSP ``img-src 'self'``), which also keeps the team's browsers from
 telling a third party who looks at which contact. So a connector that learns a picture URL
-sets ``Contact.avatar_url`` and calls :func:`copy_later`; the worker fetches it once.
+sets ``Contact.avatar_url`` and calls ``tasks.copy_later``; the worker fetches it once
+(:func:`copy_avatar`).
 """
 
 from __future__ import annotations
@@ -32,15 +33,6 @@ _MAX_REDIRECTS = 3
 
 class AvatarUnavailable(Exception):
     """The picture cannot be had (gone, not an image, too large): trying again will not help."""
-
-
-def copy_later(contact: Contact) -> None:
-    """After this transaction commits, have the worker copy the contact's ``avatar_url``."""
-    from frontdesk.inbox.tasks import copy_contact_avatar
-
-    contact_id, url = contact.pk, contact.avatar_url
-    if url.startswith("https://"):
-        transaction.on_commit(lambda: copy_contact_avatar(contact_id, url))
 
 
 def fetch_image(url: str) -> tuple[bytes, str]:

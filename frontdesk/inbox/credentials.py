@@ -17,12 +17,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 
 from frontdesk.core.crypto import encrypt_json
-from frontdesk.inbox.models import ChannelAccount
+
+if TYPE_CHECKING:  # the model calls this module: the rows are read through type(channel)
+    from frontdesk.inbox.models import ChannelAccount
 
 Credentials = dict[str, Any]
 
@@ -36,7 +38,7 @@ def _refresh_lock(channel_id: int) -> threading.Lock:
 
 
 def _stored(channel: ChannelAccount, for_update: bool = False) -> Credentials:
-    rows = ChannelAccount.objects.filter(pk=channel.pk).only("id", "credentials_encrypted")
+    rows = type(channel).objects.filter(pk=channel.pk).only("id", "credentials_encrypted")
     row = (rows.select_for_update() if for_update else rows).get()
     return row.credentials
 
@@ -71,7 +73,7 @@ def refresh_credentials(
                     channel.credentials = current
                     return current
             current.update(tokens)
-            ChannelAccount.objects.filter(pk=channel.pk).update(
+            type(channel).objects.filter(pk=channel.pk).update(
                 credentials_encrypted=encrypt_json(current)
             )
     channel.credentials = current

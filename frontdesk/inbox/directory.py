@@ -9,7 +9,7 @@ from huey.exceptions import TaskLockedException
 
 from frontdesk.connectors.base import SyncBusy
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus
-from frontdesk.inbox.tasks import sync_channel
+from frontdesk.inbox.sync import sync_channel
 
 
 class InboxDirectory:

@@ -12,7 +12,9 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from frontdesk.connectors.registry import get_connector
 from frontdesk.core.crypto import decrypt_json, encrypt_json
+from frontdesk.inbox.credentials import refresh_credentials
 from frontdesk.workspaces.models import Workspace
 
 
@@ -86,16 +88,12 @@ class ChannelAccount(EncryptedCredentials, models.Model):
 
     @property
     def connector(self):
-        from frontdesk.connectors.registry import get_connector
-
         return get_connector(self.provider).for_kind(self.kind)
 
     def refresh_credentials(self, held, fresh, refresh) -> dict[str, Any]:
         """Credentials the provider refreshes (OAuth): the connector gives the token it
         holds, how to tell a fresh one, and the refresh call (values out); the inbox
         (``inbox/credentials.py``) makes the refreshes take turns and stores the result."""
-        from frontdesk.inbox.credentials import refresh_credentials
-
         return refresh_credentials(self, held, fresh, refresh)
 
 

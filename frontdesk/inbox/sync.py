@@ -20,6 +20,8 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from frontdesk.connectors.base import ProviderCallError, SyncPage, SyncRun
 from frontdesk.inbox.actions.channel import record_import_progress, set_channel_status
@@ -27,6 +29,31 @@ from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Direction, Mes
 from frontdesk.inbox.pipeline import apply
 
 log = logging.getLogger("frontdesk.sync")
+
+
+@db_task()
+def sync_channel(channel_id: int) -> None:
+    """One channel's sync (the worker's job); a lock keeps two workers from syncing the same
+    account at once. A history import's progress is stored and shown live as the connector
+    reports it."""
+    with lock_task(f"sync-channel-{channel_id}"):
+        channel = ChannelAccount.objects.filter(
+            pk=channel_id, status=ChannelStatus.CONNECTED
+        ).first()
+        if channel is not None:
+            run_sync(channel)
+
+
+@db_periodic_task(crontab(minute="*"))
+def sync_channels() -> int:
+    due = [
+        c.pk
+        for c in ChannelAccount.objects.filter(status=ChannelStatus.CONNECTED)
+        if c.connector.capabilities.sync
+    ]
+    for channel_id in due:
+        sync_channel(channel_id)
+    return len(due)
 
 
 def run_sync(channel: ChannelAccount) -> int:

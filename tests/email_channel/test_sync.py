@@ -233,12 +233,12 @@ def test_a_dropped_connection_mid_fetch_resumes_without_loss_or_duplicates(
 def test_backfill_progress_is_stored_by_the_inbox_and_shown_live(
     email_channel, mailbox, mail, settings, owner, monkeypatch
 ):
-    """The worker's sync (inbox.tasks.sync_channel) hands the connector a progress callback;
+    """The worker's sync (inbox.sync.sync_channel) hands the connector a progress callback;
     the inbox stores each report, shows it on Apps and in the sidebar, and publishes it."""
     from django.test import Client
 
     from frontdesk.connectors.email import imap
-    from frontdesk.inbox.tasks import sync_channel
+    from frontdesk.inbox.sync import sync_channel
 
     told: list[dict] = []
 
@@ -312,7 +312,7 @@ def test_the_original_message_can_be_downloaded_by_members_only(
 def test_the_worker_syncs_connected_mailboxes_every_minute(
     email_channel, mailbox, mail, drain_queue
 ):
-    from frontdesk.inbox.tasks import sync_channels
+    from frontdesk.inbox.sync import sync_channels
 
     mailbox.deliver(mail("through the worker"))
     assert sync_channels.call_local() == 1  # the periodic task enqueues one sync per mailbox

@@ -15,11 +15,15 @@ and tokens go to the encrypted credentials and are never returned. ``security = 
 
 from __future__ import annotations
 
+import imaplib
 import ipaddress
 import logging
 import re
+import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from frontdesk.connectors.base import (
     Capabilities,
@@ -38,6 +42,7 @@ from frontdesk.connectors.base import (
     OutboundMessage,
     PartsSent,
     PendingValues,
+    PermanentSendError,
     ProviderCallError,
     SendResult,
     SyncPage,
@@ -45,6 +50,7 @@ from frontdesk.connectors.base import (
     require,
 )
 from frontdesk.connectors.email import connect, imap, oauth, smtp
+from frontdesk.connectors.email.idle import start_supervisor
 from frontdesk.connectors.email.providers import ZOHO_REGIONS, preset
 
 if TYPE_CHECKING:
@@ -104,11 +110,6 @@ def _backfill(config: dict[str, Any]) -> int:
 def describe_failure(exc: BaseException) -> str:
     """What Apps & integrations says about a failed sync: the kind of failure in words, and
     the exception's type and text (a bare KeyError would show only ``'imap_host'``)."""
-    import imaplib
-    import socket
-
-    from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
-
     if isinstance(exc, imap.MailboxError):
         return str(exc)  # already says what failed
     kind = type(exc).__qualname__  # IMAP4.abort rather than abort
@@ -126,13 +127,6 @@ def describe_failure(exc: BaseException) -> str:
     else:
         what = "unexpected error"
     return f"{what} ({detail}); the next sync retries from the same point"
-
-
-def start_idle(directory: ChannelDirectory) -> Any:
-    """IMAP IDLE beside the worker: new mail within seconds (``idle.py``)."""
-    from frontdesk.connectors.email.idle import start_supervisor
-
-    return start_supervisor(directory)
 
 
 class EmailConnector(Connector):
@@ -213,14 +207,13 @@ class EmailConnector(Connector):
         return OriginalMessage(str(key), "message/rfc822", ".eml") if key else None
 
     def worker_service(self) -> Callable[[ChannelDirectory], Any]:
-        return start_idle
+        """IMAP IDLE beside the worker: new mail within seconds (``idle.py``)."""
+        return start_supervisor
 
     reply_form_template = "connectors/email/reply_extra.html"
 
     def reply_extra(self, form: Mapping[str, str]) -> dict[str, Any]:
         """Subject, Cc, Bcc and "quote the history" from the reply box (checked here too)."""
-        from frontdesk.connectors.base import PermanentSendError
-
         extra: dict[str, Any] = {}
         subject = str(form.get("x_subject") or "").strip()
         try:

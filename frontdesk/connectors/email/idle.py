@@ -323,12 +323,10 @@ class IdleSupervisor:
             self._stop.wait(self.rescan_seconds)
 
     def _wanted(self) -> dict[int, str]:
-        from frontdesk.connectors.email.connector import EmailConnector
-
         wanted = {}
         for channel in self.directory.connected("email"):
-            try:
-                ours = isinstance(channel.connector, EmailConnector)
+            try:  # an IMAP mailbox: its connector runs this supervisor
+                ours = channel.connector.worker_service() is start_supervisor
             except Exception:  # an unknown provider: not ours
                 ours = False
             if ours:

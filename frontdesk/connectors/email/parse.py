@@ -14,7 +14,7 @@ import hashlib
 import html as html_lib
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header
 from email.message import EmailMessage, Message
@@ -507,8 +507,6 @@ def parse(raw: bytes) -> ParsedEmail:
     try:
         date = parsedate_to_datetime(header(msg, "Date")) if header(msg, "Date") else None
         if date is not None and date.tzinfo is None:
-            from datetime import UTC
-
             date = date.replace(tzinfo=UTC)
     except (TypeError, ValueError, IndexError):
         date = None

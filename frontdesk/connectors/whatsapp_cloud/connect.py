@@ -114,8 +114,11 @@ def popup() -> ConnectPopup | None:
     return ConnectPopup(script=app.sdk_url, origins=app.origins) if app is not None else None
 
 
-def popup_complete(posted: Mapping[str, str]) -> tuple[ChannelSetup, ConnectionTried]:
-    """Embedded Signup finished: exchange its code, subscribe the app, register the number."""
+def popup_complete(
+    posted: Mapping[str, str], setup: Callable[[dict[str, Any]], ChannelSetup]
+) -> tuple[ChannelSetup, ConnectionTried]:
+    """Embedded Signup finished: exchange its code, subscribe the app, register the number
+    (``setup``: the connector's)."""
     app = meta_app()
     if app is None:
         raise ConfigError("Embedded Signup is not configured on this server.")
@@ -127,7 +130,7 @@ def popup_complete(posted: Mapping[str, str]) -> tuple[ChannelSetup, ConnectionT
             "Meta's signup did not finish (no code, WABA id or phone number id came back)."
         )
     try:
-        result = signup.complete(app, code, waba_id, phone_number_id)
+        result = signup.complete(app, code, waba_id, phone_number_id, setup)
     except GraphError as exc:
         raise ConfigError(f"Meta refused: {exc.reason}") from None
     except GraphUnreachable as exc:

@@ -295,7 +295,7 @@ class WhatsAppCloudConnector(Connector):
         return connect.popup() if existing is None else None
 
     def popup_complete(self, posted: Mapping[str, str]) -> tuple[ChannelSetup, ConnectionTried]:
-        return connect.popup_complete(posted)
+        return connect.popup_complete(posted, self.setup)
 
     def connected_page(self, channel: ChannelPort) -> SyncPage | None:
         return connect.templates_now(channel, fetch_templates)

@@ -17,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
+from frontdesk.connectors.base import ChannelSetup
 from frontdesk.connectors.whatsapp_cloud.client import (
     DEFAULT_GRAPH_URL,
     Graph,
@@ -83,17 +85,22 @@ class SignupResult:
     warnings: list[str]
 
 
-def complete(app: MetaApp, code: str, waba_id: str, phone_number_id: str) -> SignupResult:
-    """Exchange the code, subscribe the app, register the number. Raises GraphError/ConfigError."""
-    from frontdesk.connectors.whatsapp_cloud.connector import WhatsAppCloudConnector
-
+def complete(
+    app: MetaApp,
+    code: str,
+    waba_id: str,
+    phone_number_id: str,
+    setup: Callable[[dict[str, Any]], ChannelSetup],
+) -> SignupResult:
+    """Exchange the code, subscribe the app, register the number (``setup``: the connector's,
+    which checks the configuration). Raises GraphError/ConfigError."""
     exchanged = Graph(app.graph_url, "").get(
         "oauth/access_token", client_id=app.app_id, client_secret=app.app_secret, code=code
     )
     token = str(exchanged.get("access_token") or "")
     if not token:
         raise GraphError("Meta did not return an access token for this code")
-    setup = WhatsAppCloudConnector().setup(
+    checked = setup(
         {
             "phone_number_id": phone_number_id,
             "waba_id": waba_id,
@@ -117,7 +124,7 @@ def complete(app: MetaApp, code: str, waba_id: str, phone_number_id: str) -> Sig
     number: dict[str, Any] = {}
     with contextlib.suppress(GraphError):
         number = check_connection(app.graph_url, token, phone_number_id)
-    credentials = {**setup.credentials}
+    credentials = {**checked.credentials}
     if pin:
         credentials["pin"] = pin
-    return SignupResult(setup.config, credentials, number, warnings)
+    return SignupResult(checked.config, credentials, number, warnings)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +18,6 @@ from frontdesk.inbox.models import (
     Direction,
     Message,
 )
-from frontdesk.inbox.tasks import sync_channel
 
 log = logging.getLogger(__name__)
 
@@ -48,32 +45,6 @@ def set_connected(channel: ChannelAccount, connected: bool) -> ChannelAccount:
     if connected:
         return set_channel_status(channel, ChannelStatus.CONNECTED)
     return set_channel_status(channel, ChannelStatus.DISCONNECTED, channel.last_error)
-
-
-def save_connection(
-    channel: ChannelAccount,
-    *,
-    name: str,
-    config: dict[str, Any],
-    credentials: dict[str, Any],
-    status: str = ChannelStatus.CONNECTED,
-) -> ChannelAccount:
-    """Store what a connect flow set up, for a new channel or a reconnect (the sync position
-    is kept), and tell the workspace, so every open sidebar lists the channel at once. A
-    connected channel that syncs starts its first sync at once (webhook registration, the
-    history import), not at the next periodic round."""
-    channel.name = name.strip()[:200]
-    channel.config = config
-    channel.credentials = credentials
-    channel.status = status
-    channel.last_error = ""
-    channel.removed_at = None  # connecting a removed channel's account again brings it back
-    with transaction.atomic():
-        channel.save()
-        events.channel_status(channel)
-        if status == ChannelStatus.CONNECTED and channel.connector.capabilities.sync:
-            transaction.on_commit(partial(sync_channel, channel.pk))
-    return channel
 
 
 @dataclass(frozen=True)

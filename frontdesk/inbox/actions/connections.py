@@ -1,4 +1,6 @@
-"""Connect flows under way at a provider: started (or restarted) and finished, once.
+"""Connecting a channel: ``save_connection`` stores what a connect flow set up (and starts
+its first sync), and the flows under way at a provider are started (or restarted) and
+finished, once.
 
 A flow that leaves the app (OAuth consent, Unipile's hosted auth) keeps a
 ``PendingConnection`` instead of a channel: nothing shows in the sidebar until the provider
@@ -12,21 +14,69 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Collection
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from frontdesk.inbox.actions.channel import save_connection
+from frontdesk.inbox import events
+from frontdesk.inbox.actions.channel import remove_channel
 from frontdesk.inbox.errors import ActionRefused
-from frontdesk.inbox.models import ChannelAccount, PendingConnection
+from frontdesk.inbox.models import ChannelAccount, ChannelStatus, PendingConnection
+from frontdesk.inbox.sync import sync_channel
 
 INVALID_STATE = (
     "This sign-in link is not valid: it was already used, replaced by a newer attempt, or "
     "changed on the way. Start again to connect the account."
 )
 EXPIRED = "This connection attempt took too long and expired. Start again to connect the account."
+
+
+def save_connection(
+    channel: ChannelAccount,
+    *,
+    name: str,
+    config: dict[str, Any],
+    credentials: dict[str, Any],
+    status: str = ChannelStatus.CONNECTED,
+) -> ChannelAccount:
+    """Store what a connect flow set up, for a new channel or a reconnect (the sync position
+    is kept), and tell the workspace, so every open sidebar lists the channel at once. A
+    connected channel that syncs starts its first sync at once (webhook registration, the
+    history import), not at the next periodic round."""
+    channel.name = name.strip()[:200]
+    channel.config = config
+    channel.credentials = credentials
+    channel.status = status
+    channel.last_error = ""
+    channel.removed_at = None  # connecting a removed channel's account again brings it back
+    with transaction.atomic():
+        channel.save()
+        events.channel_status(channel)
+        if status == ChannelStatus.CONNECTED and channel.connector.capabilities.sync:
+            transaction.on_commit(partial(sync_channel, channel.pk))
+    return channel
+
+
+def drop_left_connecting(
+    workspace_id: int, provider: str, left_connecting: Callable[[ChannelAccount], bool]
+) -> int:
+    """A flow starts: the workspace's channels of this provider still "Connecting" that an
+    older flow left, never given an account (``left_connecting``: the connector's), leave
+    the sidebar; removed with nothing to undo at the provider. Returns how many."""
+    removed = 0
+    for stuck in ChannelAccount.objects.filter(
+        workspace_id=workspace_id,
+        provider=provider,
+        status=ChannelStatus.CONNECTING,
+        removed_at__isnull=True,
+    ):
+        if left_connecting(stuck):
+            remove_channel(stuck, at_provider=False)
+            removed += 1
+    return removed
 
 
 def pending_ttl() -> timedelta:

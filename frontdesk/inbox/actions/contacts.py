@@ -13,9 +13,9 @@ from django.utils import timezone
 from frontdesk.connectors.base import ProfileUpdate
 from frontdesk.inbox import events
 from frontdesk.inbox.actions.conversation import event_line
-from frontdesk.inbox.avatars import copy_later
 from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation, Message
+from frontdesk.inbox.tasks import copy_later
 from frontdesk.workspaces.models import User
 
 log = logging.getLogger("frontdesk.inbox")

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from frontdesk.connectors.base import ConfigError, Connector
 from frontdesk.connectors.registry import CONNECTORS
-from frontdesk.inbox.actions.channel import save_connection
+from frontdesk.inbox.actions.connections import save_connection
 from frontdesk.inbox.models import ChannelAccount
 from frontdesk.web.access import current_member, member_required
 from frontdesk.web.views.shell import shell_context

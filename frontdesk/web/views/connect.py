@@ -35,18 +35,18 @@ from frontdesk.connectors.base import (
 )
 from frontdesk.connectors.registry import CONNECTORS, get_connector
 from frontdesk.core import csp
-from frontdesk.inbox.actions.channel import remove_channel
 from frontdesk.inbox.actions.connections import (
     EXPIRED,
     INVALID_STATE,
     claim_pending,
     confirm_pending,
     connect_account,
+    drop_left_connecting,
     remember,
     start_pending,
 )
 from frontdesk.inbox.errors import ActionRefused
-from frontdesk.inbox.models import ChannelAccount, ChannelStatus, PendingConnection
+from frontdesk.inbox.models import ChannelAccount, PendingConnection
 from frontdesk.inbox.sync import store_page
 from frontdesk.web.views.shell import shell_context
 
@@ -204,14 +204,7 @@ def _leave(
     to the provider (the kind the form chose, if it chose one)."""
     keep = connector.connect_pending(form, request.POST)
     connector = connector.for_kind(keep.kind or connector.kind)
-    for stuck in ChannelAccount.objects.filter(
-        workspace_id=member.workspace_id,
-        provider=connector.provider,
-        status=ChannelStatus.CONNECTING,
-        removed_at__isnull=True,
-    ):
-        if connector.left_connecting(stuck):
-            remove_channel(stuck, at_provider=False)  # never given an account: nothing there
+    drop_left_connecting(member.workspace_id, connector.provider, connector.left_connecting)
     pending = start_pending(
         workspace_id=member.workspace_id,
         user_id=request.user.pk,
@@ -362,17 +355,20 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
     if connector is not None:
         refused = connector.redirect_refusal(request.GET, connector.label)
     if refused is not None:
-        if refused.cancelled:
-            messages.info(request, refused.words)
-        else:
-            messages.error(request, refused.words)
-        return redirect("apps")
+        return _back_refused(request, refused)
     assert pending is not None and connector is not None
     try:
         setup = connector.redirect_complete(request.GET, _values(pending), _urls(connector))
         _save(request, member, connector, pending.name, setup, pending.channel)
     except ConnectRefused as exc:
         messages.error(request, exc.words)
+    return redirect("apps")
+
+
+def _back_refused(request: HttpRequest, refused: ConnectRefused) -> HttpResponse:
+    """Back to Apps, told what the provider answered instead of a grant: a cancel as
+    information, a refusal as an error."""
+    (messages.info if refused.cancelled else messages.error)(request, refused.words)
     return redirect("apps")
 
 
@@ -450,8 +446,7 @@ def came_back(request: HttpRequest, provider: str) -> HttpResponse:
         refused = connector.redirect_refusal(request.GET, connector.label, kept)
         if refused is not None:
             _forget(member.workspace_id, state, provider)
-            (messages.info if refused.cancelled else messages.error)(request, refused.words)
-            return redirect("apps")
+            return _back_refused(request, refused)
         if connector.notify_awaited(kept):
             if pending.expired:
                 _forget(member.workspace_id, state, provider)
