@@ -12,7 +12,7 @@ from django.test import Client
 
 from frontdesk.inbox.avatars import AvatarUnavailable, copy_later, fetch_image
 from frontdesk.inbox.models import Contact
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 from tests.peers.local_server import root_of, start_server, stop_server
 from tests.peers.tls import make_certificates
 

@@ -12,7 +12,7 @@ from django.test import Client
 
 from frontdesk.connectors.registry import get_connector
 from frontdesk.inbox.models import ChannelAccount
-from tests.conftest import token_client
+from tests.fixtures import token_client
 from tests.peers.oauth import OAuthServer
 from tests.peers.unipile import UnipilePeer
 from tests.test_unipile import make_channel

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from frontdesk.inbox.models import ChannelAccount
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 from tests.whatsapp_support import make_whatsapp_channel
 
 URL = "/apps/whatsapp-cloud/connect/"

@@ -672,7 +672,7 @@ def test_odd_contacts_and_statuses_do_not_stop_a_good_message(wa, graph):
 def test_the_thread_shows_reactions_and_the_media_state(owner, wa, graph):
     from django.test import Client
 
-    from tests.conftest import PASSWORD
+    from tests.fixtures import PASSWORD
 
     first = msg("text", {"body": "Here is the invoice"})
     photo = msg("image", {"id": "555", "mime_type": "image/jpeg", "sha256": "x"})

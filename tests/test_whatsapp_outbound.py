@@ -15,7 +15,7 @@ from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver
 from frontdesk.inbox.sync import run_sync
-from tests.conftest import token_client
+from tests.fixtures import token_client
 from tests.whatsapp_support import CLIENT_WA, VERIFY_TOKEN, contacts, msg, post_webhook
 
 

@@ -9,8 +9,8 @@ import pytest
 from frontdesk.connectors.email.idle import IdleSupervisor, start_supervisor
 from frontdesk.inbox.directory import InboxDirectory
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
-from tests.conftest import wait_for
 from tests.email_channel.conftest import make_channel
+from tests.fixtures import wait_for
 
 # The watchers run in their own threads with their own database connections.
 pytestmark = pytest.mark.django_db(transaction=True)
