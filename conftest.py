@@ -2,4 +2,4 @@
 frontdesk/connectors/<provider>/tests/ alike: a conftest applies only to the tests below it,
 so the shared ones are plugins loaded from here, the root."""
 
-pytest_plugins = ["tests.fixtures", "tests.browser", "tests.whatsapp_support", "pytester"]
+pytest_plugins = ["tests.fixtures", "tests.browser", "pytester"]

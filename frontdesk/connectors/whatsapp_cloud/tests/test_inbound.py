@@ -9,15 +9,7 @@ from datetime import UTC
 import pytest
 from django.test import Client
 
-from frontdesk.inbox.models import (
-    Attachment,
-    Contact,
-    ContactHandle,
-    Conversation,
-    Message,
-    PendingStatus,
-)
-from tests.whatsapp_support import (
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import (
     APP_SECRET,
     CLIENT_WA,
     VERIFY_TOKEN,
@@ -25,6 +17,14 @@ from tests.whatsapp_support import (
     make_whatsapp_channel,
     msg,
     post_webhook,
+)
+from frontdesk.inbox.models import (
+    Attachment,
+    Contact,
+    ContactHandle,
+    Conversation,
+    Message,
+    PendingStatus,
 )
 
 
@@ -112,7 +112,7 @@ def test_a_body_signed_with_another_secret_is_401(wa, graph):
 
 def test_a_changed_body_no_longer_matches_its_signature(wa, graph):
     body = json.dumps(graph.webhook(messages=[msg("text", {"body": "original"})])).encode()
-    from tests.peers.graph import sign
+    from frontdesk.connectors.whatsapp_cloud.tests.peer import sign
 
     signature = sign(APP_SECRET, body)
     tampered = body.replace(b"original", b"tampered")
@@ -696,7 +696,7 @@ def test_the_thread_shows_reactions_and_the_media_state(owner, wa, graph):
 
 
 def test_an_uppercase_hex_signature_is_still_the_signature(wa, graph):
-    from tests.peers.graph import sign
+    from frontdesk.connectors.whatsapp_cloud.tests.peer import sign
 
     body = json.dumps(graph.webhook(messages=[msg("text", {"body": "hi"})])).encode()
     signature = "sha256=" + sign(APP_SECRET, body).removeprefix("sha256=").upper()

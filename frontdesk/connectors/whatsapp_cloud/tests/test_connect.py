@@ -7,9 +7,9 @@ import re
 import pytest
 from django.test import Client
 
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import make_whatsapp_channel
 from frontdesk.inbox.models import ChannelAccount
 from tests.fixtures import PASSWORD
-from tests.whatsapp_support import make_whatsapp_channel
 
 URL = "/apps/whatsapp-cloud/connect/"
 
