@@ -11,12 +11,12 @@ import pytest
 from django.test import Client
 
 from frontdesk.connectors.base import InboundMessage
+from frontdesk.connectors.email.tests.smtp import SmtpServer
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.models import ChannelAccount
 from frontdesk.workspaces.models import ApiToken, MailServer, Membership, Role
 from frontdesk.workspaces.services import add_member, create_workspace
 from tests.peers.callback import CallbackServer
-from tests.peers.smtp import SmtpServer
 
 PASSWORD = "correct-horse-battery"
 

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from django.test import Client
 
+from frontdesk.connectors.email.tests.tls import make_certificates
 from frontdesk.inbox.avatars import AvatarUnavailable, copy_later, fetch_image
 from frontdesk.inbox.models import Contact
 from tests.fixtures import PASSWORD
 from tests.peers.local_server import root_of, start_server, stop_server
-from tests.peers.tls import make_certificates
 
 # A real 1x1 PNG, so a browser would draw it.
 PNG = base64.b64decode(

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from frontdesk.connectors.email.tests.oauth import OAuthServer
 from frontdesk.connectors.registry import get_connector
 from frontdesk.connectors.unipile.tests.peer import UnipilePeer
 from frontdesk.connectors.unipile.tests.test_connector import make_channel
@@ -18,7 +19,6 @@ from frontdesk.connectors.whatsapp_cloud.tests.conftest import graph as graph
 from frontdesk.connectors.whatsapp_cloud.tests.conftest import make_whatsapp_channel
 from frontdesk.inbox.models import ChannelAccount
 from tests.fixtures import token_client
-from tests.peers.oauth import OAuthServer
 
 
 @pytest.fixture
