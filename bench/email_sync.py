@@ -85,11 +85,11 @@ def main() -> None:
         from django.conf import settings
         from imapclient import IMAPClient
 
+        from frontdesk.connectors.email.tests.dovecot import Dovecot
         from frontdesk.connectors.registry import get_connector
         from frontdesk.inbox.models import ChannelAccount, Message
         from frontdesk.inbox.sync import run_sync
         from frontdesk.workspaces.services import create_workspace
-        from tests.peers.dovecot import Dovecot
 
         settings.FRONTDESK_EMAIL_FETCH_BATCH = args.batch
         settings.FRONTDESK_EMAIL_SYNC_SECONDS = 3600

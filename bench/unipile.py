@@ -36,10 +36,10 @@ def run(args) -> None:
 
     from frontdesk.connectors.unipile.client import SECRET_HEADER
     from frontdesk.connectors.unipile.connector import UnipileConnector
+    from frontdesk.connectors.unipile.tests.peer import API_KEY, UnipilePeer
     from frontdesk.inbox.models import ChannelAccount, Message
     from frontdesk.inbox.sync import run_sync
     from frontdesk.workspaces.services import create_workspace
-    from tests.peers.unipile import API_KEY, UnipilePeer
 
     peer = UnipilePeer()
     _, owner = create_workspace("Bench", "bench@example.test", "bench-password-1")

@@ -12,7 +12,7 @@ How to write one::
         page.click("#rows .row >> text=Ana Lima")
         ...
 
-Fixtures (registered for the whole suite by ``tests/conftest.py``):
+Fixtures (registered for the whole suite by the root ``conftest.py``):
 
 - ``browser``: the test's window on Chromium. Every context it makes (``browser.new_context``,
   ``login``) records console errors, uncaught page errors and CSP violations; **any of them

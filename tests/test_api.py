@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import Client
 
 from frontdesk.inbox.models import Conversation, Message
-from tests.conftest import make_api_channel, token_client
+from tests.fixtures import make_api_channel, token_client
 
 
 def post_json(client: Client, url: str, body, **kw):

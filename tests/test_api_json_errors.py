@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from frontdesk.inbox import queries
-from tests.conftest import token_client
+from tests.fixtures import token_client
 
 
 def _json_error(response, status: int) -> dict:

@@ -9,7 +9,7 @@ from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation
 from frontdesk.workspaces.models import Role, Workspace
 from frontdesk.workspaces.services import add_member
-from tests.conftest import PASSWORD, make_api_channel
+from tests.fixtures import PASSWORD, make_api_channel
 from tests.test_web import login
 
 URL = "/settings/assignment/"

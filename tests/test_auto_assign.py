@@ -14,7 +14,7 @@ from frontdesk.inbox.actions.routing import set_auto_assign, set_available
 from frontdesk.inbox.models import Conversation, Message, MessageKind, Notification
 from frontdesk.workspaces.models import Role
 from frontdesk.workspaces.services import add_member
-from tests.conftest import PASSWORD, make_api_channel, token_client
+from tests.fixtures import PASSWORD, make_api_channel, token_client
 from tests.test_ingest import race
 from tests.test_web import HX, login
 

@@ -10,12 +10,12 @@ import httpx
 import pytest
 from django.test import Client
 
+from frontdesk.connectors.email.tests.tls import make_certificates
 from frontdesk.inbox.avatars import AvatarUnavailable, fetch_image
 from frontdesk.inbox.models import Contact
 from frontdesk.inbox.tasks import copy_later
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 from tests.peers.local_server import root_of, start_server, stop_server
-from tests.peers.tls import make_certificates
 
 # A real 1x1 PNG, so a browser would draw it.
 PNG = base64.b64decode(

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests.browser import AGENT, OWNER, login
-from tests.conftest import wait_for
+from tests.fixtures import wait_for
 
 pytestmark = pytest.mark.browser
 

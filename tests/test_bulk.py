@@ -10,7 +10,7 @@ from frontdesk.inbox.actions import bulk
 from frontdesk.inbox.actions.labels import create_label
 from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import Conversation, ConversationLabel, Message, Notification
-from tests.conftest import token_client
+from tests.fixtures import token_client
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.test import Client
 
 from frontdesk.inbox.actions.canned import save_canned
 from frontdesk.inbox.models import CannedReply
-from tests.conftest import token_client
+from tests.fixtures import token_client
 
 GREETING = "Hi {{contact.first_name}}, {{agent.first_name}} from {{workspace.name}} here. {{nope}}"
 

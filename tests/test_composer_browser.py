@@ -10,7 +10,7 @@ import base64
 import pytest
 
 from tests.browser import OWNER, login
-from tests.conftest import wait_for
+from tests.fixtures import wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from frontdesk.inbox.actions.contacts import merge_contacts
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.models import Contact, ContactHandle, Conversation, Message
-from tests.conftest import PASSWORD, make_api_channel, token_client
+from tests.fixtures import PASSWORD, make_api_channel, token_client
 from tests.test_api import post_json
 from tests.test_ingest import race
 from tests.test_web import HX, login

@@ -19,8 +19,8 @@ from frontdesk.crm.queries.leads import LeadNotFound
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.models import Conversation, Message, MessageKind
 from frontdesk.ops.demo.seed import LEADS, seed_demo
-from tests.conftest import make_api_channel, token_client
-from tests.conftest import session_client as login
+from tests.fixtures import make_api_channel, token_client
+from tests.fixtures import session_client as login
 
 HX = {"HX-Request": "true"}
 

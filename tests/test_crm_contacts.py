@@ -17,8 +17,8 @@ from frontdesk.crm.actions.leads import change_stage, convert_to_lead
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.queries import contacts as queries
 from frontdesk.inbox.models import Contact, ContactHandle
-from tests.conftest import make_api_channel, token_client
-from tests.conftest import session_client as login
+from tests.fixtures import make_api_channel, token_client
+from tests.fixtures import session_client as login
 
 HX = {"HX-Request": "true"}
 

@@ -12,7 +12,7 @@ from frontdesk.crm.actions.activity import add_note
 from frontdesk.crm.actions.contacts import create_contact
 from frontdesk.crm.actions.leads import create_lead
 from frontdesk.crm.models import Activity
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 
 
 def test_a_lead_page_reads_in_the_members_zone_and_locale(owner):

@@ -20,8 +20,8 @@ from frontdesk.crm.actions.leads import create_lead
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import Activity, Deal, Pipeline, Stage
 from frontdesk.crm.queries import deals as queries
-from tests.conftest import session_client as login
-from tests.conftest import token_client
+from tests.fixtures import session_client as login
+from tests.fixtures import token_client
 
 HX = {"HX-Request": "true"}
 

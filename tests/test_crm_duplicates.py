@@ -8,7 +8,7 @@ from django.test import Client
 from frontdesk.crm.actions.contacts import create_contact
 from frontdesk.crm.queries.duplicates import duplicates_of
 from frontdesk.inbox.models import Contact, ContactHandle
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 
 
 def test_suggestions_and_one_click_merge(owner, rival):

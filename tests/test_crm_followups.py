@@ -21,8 +21,8 @@ from frontdesk.crm.models import Activity, FollowUp
 from frontdesk.crm.queries import followups as queries
 from frontdesk.crm.tasks import remind_due_followups
 from frontdesk.inbox.models import Notification
-from tests.conftest import session_client as login
-from tests.conftest import token_client
+from tests.fixtures import session_client as login
+from tests.fixtures import token_client
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, noon UTC
 

@@ -19,7 +19,7 @@ from frontdesk.crm.actions.contacts import create_contact
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import ContactImport
 from frontdesk.inbox.models import Contact, ContactHandle
-from tests.conftest import session_client as login
+from tests.fixtures import session_client as login
 
 
 def csv_bytes(rows: list[list[str]], delimiter: str = ",") -> bytes:

@@ -22,8 +22,8 @@ from frontdesk.crm.queries.leads import LeadNotFound
 from frontdesk.inbox.actions.conversation import assign
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.models import ChannelAccount, Contact
-from tests.conftest import session_client as login
-from tests.conftest import token_client
+from tests.fixtures import session_client as login
+from tests.fixtures import token_client
 
 HX = {"HX-Request": "true"}
 

@@ -20,7 +20,7 @@ from frontdesk.crm.queries import deals as deal_queries
 from frontdesk.crm.queries import leads as lead_queries
 from frontdesk.crm.queries.duplicates import duplicates_of
 from frontdesk.crm.queries.paging import keyset_page
-from tests.conftest import session_client
+from tests.fixtures import session_client
 
 
 def index_only(name: str) -> str:

@@ -17,8 +17,8 @@ from frontdesk.crm.queries import timeline as queries
 from frontdesk.inbox.actions.send import add_note as add_thread_note
 from frontdesk.inbox.models import Message
 from frontdesk.inbox.queries import BadCursor
-from tests.conftest import make_api_channel, token_client
-from tests.conftest import session_client as login
+from tests.fixtures import make_api_channel, token_client
+from tests.fixtures import session_client as login
 
 HX = {"HX-Request": "true"}
 

@@ -71,7 +71,7 @@ def test_the_demo_says_so_in_the_sidebar(db, settings):
 
 def test_the_stand_ins_never_load_in_a_normal_run():
     """``frontdesk run``'s imports (settings, URLs, the ASGI app, the worker and its tasks)
-    load no stand-in, no demo code and nothing from tests/."""
+    load no stand-in, no demo code and nothing from tests/ or a provider's tests/."""
     import subprocess
     import sys
 
@@ -85,7 +85,8 @@ def test_the_stand_ins_never_load_in_a_normal_run():
         "autodiscover_modules('tasks');"
         "from frontdesk.connectors.registry import CONNECTORS;"
         "from django.urls import resolve; resolve('/');"
-        "bad = sorted(m for m in sys.modules if m.startswith(('frontdesk.ops.demo', 'tests')));"
+        "bad = sorted(m for m in sys.modules if m.startswith(('frontdesk.ops.demo', 'tests'))"
+        " or m.startswith('frontdesk.connectors.') and '.tests' in m);"
         "print(bad)"
     )
     out = subprocess.run(

@@ -13,7 +13,7 @@ from huey.contrib.djhuey import HUEY
 
 from frontdesk.inbox import outbox
 from frontdesk.inbox.actions.send import queue_reply
-from tests.conftest import wait_for
+from tests.fixtures import wait_for
 from tests.live import api_channel, postgres_admin_url, scale_mode
 
 

@@ -15,7 +15,7 @@ import time
 import httpx
 import pytest
 
-from tests.conftest import wait_for
+from tests.fixtures import wait_for
 from tests.live import (
     OWNER_PASSWORD,
     api_channel,

@@ -9,7 +9,7 @@ from django.test import Client
 
 from frontdesk.connectors import registry
 from frontdesk.connectors.base import Glyph
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 
 
 def test_the_pages_link_the_kinds_colours_by_their_version(owner):

@@ -8,7 +8,7 @@ import pytest
 from frontdesk.inbox.actions.send import add_note, queue_reply
 from frontdesk.inbox.errors import ReplyHeld
 from frontdesk.inbox.models import Conversation, Message, MessageKind
-from tests.conftest import make_api_channel, token_client
+from tests.fixtures import make_api_channel, token_client
 from tests.test_api import post_json
 from tests.test_ingest import race
 from tests.test_web import HX, login

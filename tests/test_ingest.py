@@ -21,7 +21,7 @@ from frontdesk.inbox.models import (
     Message,
     PendingStatus,
 )
-from tests.conftest import make_api_channel
+from tests.fixtures import make_api_channel
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

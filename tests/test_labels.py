@@ -8,7 +8,7 @@ from django.test import Client
 
 from frontdesk.inbox.actions.labels import create_label, set_labels
 from frontdesk.inbox.models import ConversationLabel, Label, Message
-from tests.conftest import make_api_channel, token_client
+from tests.fixtures import make_api_channel, token_client
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from frontdesk.workspaces.models import LoginFailure, User
-from tests.conftest import PASSWORD, token_client
+from tests.fixtures import PASSWORD, token_client
 
 OWNER = "owner@acme.test"
 

@@ -9,7 +9,7 @@ import base64
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tests.conftest import session_client as web
+from tests.fixtures import session_client as web
 
 # a 1x1 PNG
 PNG = base64.b64decode(

@@ -14,8 +14,8 @@ from django.test import Client
 
 from frontdesk.workspaces.models import Membership, Role
 from frontdesk.workspaces.services import MemberChangeRefused, add_member, change_member
-from tests.conftest import PASSWORD
-from tests.conftest import session_client as web
+from tests.fixtures import PASSWORD
+from tests.fixtures import session_client as web
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from frontdesk.inbox.actions.notifications import mark_read
 from frontdesk.inbox.actions.send import add_note
 from frontdesk.inbox.models import Notification
 from frontdesk.workspaces.models import Membership
-from tests.conftest import session_client as web
+from tests.fixtures import session_client as web
 
 DELAY = timedelta(seconds=300)
 

@@ -13,7 +13,7 @@ from frontdesk.inbox.actions.notifications import notify
 from frontdesk.inbox.actions.send import add_note
 from frontdesk.inbox.models import Conversation, Message, Notification
 from frontdesk.workspaces.services import add_member
-from tests.conftest import PASSWORD, token_client
+from tests.fixtures import PASSWORD, token_client
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from frontdesk.inbox.actions.conversation import assign
 from frontdesk.workspaces.mail import MailNotSent, send_app_mail
 from frontdesk.workspaces.models import Invitation, MailServer, Membership, Role, User
 from frontdesk.workspaces.services import add_member
-from tests.conftest import PASSWORD
-from tests.conftest import session_client as web
+from tests.fixtures import PASSWORD
+from tests.fixtures import session_client as web
 
 LINK = re.compile(r"http://testserver(/invite/[^/\s]+/)")
 RESET = re.compile(r"http://testserver(/password/reset/[^/\s]+/[^/\s]+/)")

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from frontdesk.connectors.email.tests.smtp import SmtpServer
 from tests.browser import AGENT, OWNER, login, running_app
-from tests.peers.smtp import SmtpServer
 
 pytestmark = pytest.mark.browser
 

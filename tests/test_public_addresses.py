@@ -14,13 +14,14 @@ import pytest
 from django.test import Client
 
 from frontdesk.connectors.base import ConfigError
+from frontdesk.connectors.unipile.tests.peer import API_KEY, UnipilePeer
 from frontdesk.connectors.whatsapp_cloud.client import GraphUnreachable, check_connection
 from frontdesk.connectors.whatsapp_cloud.connector import WhatsAppCloudConnector
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import graph as graph
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import make_whatsapp_channel
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Message
 from frontdesk.inbox.outbox import deliver
-from tests.peers.unipile import API_KEY, UnipilePeer
-from tests.whatsapp_support import make_whatsapp_channel
 
 NOT_PUBLIC = "which is not a public address (loopback, a private network or cloud metadata)"
 PUBLIC = "93.184.215.14"  # a global address (documentation ranges are not global)

@@ -14,7 +14,7 @@ from frontdesk.asgi import application
 from frontdesk.connectors.base import InboundMessage
 from frontdesk.inbox.actions.conversation import assign
 from frontdesk.inbox.actions.ingest import ingest
-from tests.conftest import make_api_channel
+from tests.fixtures import make_api_channel
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

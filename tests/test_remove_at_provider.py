@@ -10,15 +10,15 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from frontdesk.connectors.email.tests.oauth import OAuthServer
 from frontdesk.connectors.registry import get_connector
+from frontdesk.connectors.unipile.tests.peer import UnipilePeer
+from frontdesk.connectors.unipile.tests.test_connector import make_channel
+from frontdesk.connectors.unipile.tests.test_v2 import v2_channel
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import graph as graph
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import make_whatsapp_channel
 from frontdesk.inbox.models import ChannelAccount
-from tests.conftest import token_client
-from tests.peers.oauth import OAuthServer
-from tests.peers.unipile import UnipilePeer
-from tests.test_unipile import make_channel
-from tests.test_unipile_v2 import v2_channel
-from tests.whatsapp_support import graph as graph
-from tests.whatsapp_support import make_whatsapp_channel
+from tests.fixtures import token_client
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from django.test import Client
 
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, DeliveryStatus, Message, MessageKind
-from tests.conftest import token_client
+from tests.fixtures import token_client
 
 
 def logged_in(membership) -> Client:

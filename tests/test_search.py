@@ -16,7 +16,7 @@ from frontdesk.inbox.actions.labels import create_label, set_labels
 from frontdesk.inbox.actions.send import add_note, queue_reply
 from frontdesk.inbox.models import Contact, Conversation
 from frontdesk.inbox.search import SearchFilter
-from tests.conftest import make_api_channel, token_client
+from tests.fixtures import make_api_channel, token_client
 
 DAY = timedelta(days=1)
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from frontdesk.inbox.actions.send import add_note, queue_reply, retry
 from frontdesk.inbox.models import Message
 from frontdesk.inbox.outbox import deliver, due_for_delivery
-from tests.conftest import wait_for
+from tests.fixtures import wait_for
 
 
 @pytest.fixture

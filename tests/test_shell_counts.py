@@ -19,7 +19,7 @@ from frontdesk.inbox import queries
 from frontdesk.inbox.actions.conversation import assign, mark_read, set_status
 from frontdesk.inbox.actions.notifications import notify
 from frontdesk.inbox.models import Conversation, ConversationRead
-from tests.conftest import session_client
+from tests.fixtures import session_client
 from tests.test_crm_query_plans import plan
 
 

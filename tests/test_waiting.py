@@ -11,7 +11,7 @@ from django.utils import timezone
 from frontdesk.inbox.actions.conversation import set_status
 from frontdesk.inbox.actions.send import add_note, queue_reply
 from frontdesk.inbox.models import Conversation
-from tests.conftest import token_client
+from tests.fixtures import token_client
 
 
 def ago(**kw) -> object:

@@ -21,8 +21,8 @@ from frontdesk.inbox.models import (
     Message,
     MessageKind,
 )
-from tests.conftest import PASSWORD, make_api_channel
-from tests.conftest import session_client as login
+from tests.fixtures import PASSWORD, make_api_channel
+from tests.fixtures import session_client as login
 
 HX = {"HX-Request": "true"}
 
@@ -532,7 +532,7 @@ def test_compose_cannot_use_another_workspaces_channel(owner, rival, callback):
     from django.test import Client
 
     from frontdesk.inbox.models import Conversation
-    from tests.conftest import make_api_channel
+    from tests.fixtures import make_api_channel
 
     theirs = make_api_channel(rival, callback.url, name="Theirs")
     client = Client()
@@ -576,7 +576,7 @@ def test_the_contact_picker_offers_this_workspaces_contacts_the_channel_can_reac
     owner, rival, channel, callback
 ):
     from frontdesk.inbox.models import Contact, ContactHandle
-    from tests.conftest import make_api_channel
+    from tests.fixtures import make_api_channel
 
     def contact(workspace_id, name, company="", **handles):
         person = Contact.objects.create(workspace_id=workspace_id, name=name, company=company)

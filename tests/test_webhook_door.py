@@ -1,6 +1,6 @@
 """The server's entry point serves a provider's webhook without the middleware (the hot path,
 ``core/bare.py``) and every other URL with it; a webhook keeps the Host check and the
-answers of the door (tests/test_whatsapp_inbound.py runs the door itself this way)."""
+answers of the door (frontdesk/connectors/whatsapp_cloud/tests/test_inbound.py runs the door itself this way)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import RequestFactory
 
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import APP_SECRET, contacts, msg
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import graph as graph
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import wa as wa
+from frontdesk.connectors.whatsapp_cloud.tests.peer import sign
 from frontdesk.inbox.models import Message
 from frontdesk.inbox.webhooks import webhook_paths
 from frontdesk.wsgi import application
-from tests.peers.graph import sign
-from tests.whatsapp_support import APP_SECRET, contacts, msg
 
 factory = RequestFactory()
 

@@ -2,9 +2,10 @@
 own data dir (SQLite files, Huey queue, stored files) and its own Redis queue and channel
 prefix, so parallel workers never take each other's tasks or events.
 
-The providers' stand-ins (tests/peers/) listen on loopback: outbound calls may reach them
-(``FRONTDESK_FETCH_PRIVATE_ADDRESSES``, a closed network's setting), here and in the
-``frontdesk`` processes the tests start. Tests of the public-address guard turn it off."""
+The providers' stand-ins (frontdesk/connectors/<provider>/tests/) listen on loopback:
+outbound calls may reach them (``FRONTDESK_FETCH_PRIVATE_ADDRESSES``, a closed network's
+setting), here and in the ``frontdesk`` processes the tests start. Tests of the
+public-address guard turn it off."""
 
 import os
 import tempfile

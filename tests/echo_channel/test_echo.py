@@ -13,8 +13,8 @@ from frontdesk.connectors.registry import CONNECTORS, handle_kinds
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation, Message
 from frontdesk.inbox.outbox import deliver
-from tests.conftest import PASSWORD
 from tests.echo_channel.peer import EchoServer
+from tests.fixtures import PASSWORD
 from tests.webhook_client import WebhookClient
 
 

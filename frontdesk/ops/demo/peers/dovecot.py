@@ -3,7 +3,7 @@
 Plain-text login is allowed (loopback, ``ssl = no``). Users live in a passwd-file that the
 tests extend (``add_user``); each test uses its own mailbox so one server serves the
 whole session. XOAUTH2 logins are checked by Dovecot's ``oauth2`` passdb against the
-local OAuth peer's introspection endpoint (``tests/peers/oauth.py``).
+local OAuth peer's introspection endpoint (``frontdesk/connectors/email/tests/oauth.py``).
 
 Dovecot refuses to run its login process as root: as root it uses the Debian
 ``dovenull``/``dovecot`` users and a mail uid at or above ``first_valid_uid``.

@@ -6,9 +6,9 @@ import base64
 import hashlib
 
 from frontdesk.connectors.email.parse import parse, sanitize_html, split_quoted
+from frontdesk.connectors.email.tests.raw import ingest_raw
 from frontdesk.inbox.models import Attachment, Conversation, Message
 from frontdesk.inbox.sync import run_sync
-from tests.email_channel.raw import ingest_raw
 
 
 def raw(headers: str, body: str | bytes) -> bytes:
@@ -369,7 +369,7 @@ def test_a_database_outage_mid_sync_loses_no_mail(email_channel, mailbox, mail, 
     and the next sync stores it (a broken message, by contrast, is noted and skipped)."""
     from django.db import OperationalError
 
-    from tests.email_channel.conftest import new_id
+    from frontdesk.connectors.email.tests.conftest import new_id
 
     for n in range(3):
         mailbox.deliver(mail(f"Are you open on day {n}?", message_id=new_id(), subject="Hours"))
@@ -405,8 +405,8 @@ def test_a_message_failing_mid_batch_is_skipped_and_undone_alone(
     """A broken message in a batch rolls back only its own writes (its new conversation
     too), and the messages after it that would have joined that conversation still land.
     The inbox's page store skips it (email's pages ask it to) and logs it with why."""
+    from frontdesk.connectors.email.tests.conftest import new_id
     from frontdesk.inbox import events
-    from tests.email_channel.conftest import new_id
 
     first, second = new_id(), new_id()
     # the first sync walks the backfill newest first: "broken" comes before "reply"

@@ -1,6 +1,6 @@
 """Connecting (and reconnecting) a Unipile v1 account through the hosted-auth wizard, with
 a pending connection: no channel exists until Unipile confirms the account (v2's flow is
-in test_unipile_v2.py; both in Chromium in test_unipile_connect_browser.py)."""
+in test_v2.py; both in Chromium in test_connect_browser.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
+from frontdesk.connectors.unipile.tests.peer import API_KEY, UnipilePeer
+from frontdesk.connectors.unipile.tests.test_connector import make_channel
 from frontdesk.inbox.actions.connections import INVALID_STATE
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, PendingConnection
-from tests.peers.unipile import API_KEY, UnipilePeer
-from tests.test_unipile import make_channel
 
 
 @pytest.fixture
@@ -365,7 +365,7 @@ def test_a_v1_notify_for_a_v2_attempt_is_refused(owner, peer):
     """A v2 attempt is confirmed by the browser's return, checked with Unipile: a notify
     call for it, even one carrying the right key, makes nothing, and the return still does."""
     from frontdesk.connectors.unipile.connect import notify_key
-    from tests.test_unipile_v2 import with_query
+    from frontdesk.connectors.unipile.tests.test_v2 import with_query
 
     client = logged_in(owner)
     hosted_url(client, start(client, peer, version="v2"))

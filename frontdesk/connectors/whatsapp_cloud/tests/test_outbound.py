@@ -11,12 +11,18 @@ from django.utils import timezone
 from frontdesk.connectors.base import InboundEvents, ProviderCallError, ReplyContext, SyncRun
 from frontdesk.connectors.registry import get_connector
 from frontdesk.connectors.whatsapp_cloud.client import GraphError, check_connection
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import (
+    CLIENT_WA,
+    VERIFY_TOKEN,
+    contacts,
+    msg,
+    post_webhook,
+)
 from frontdesk.inbox.actions.send import queue_reply, reply_blocked
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver
 from frontdesk.inbox.sync import run_sync
-from tests.conftest import token_client
-from tests.whatsapp_support import CLIENT_WA, VERIFY_TOKEN, contacts, msg, post_webhook
+from tests.fixtures import token_client
 
 
 @pytest.fixture

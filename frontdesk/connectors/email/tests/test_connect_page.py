@@ -8,8 +8,8 @@ import re
 import httpx
 from django.test import Client
 
+from frontdesk.connectors.email.tests.dovecot import free_port
 from frontdesk.inbox.models import ChannelAccount
-from tests.peers.dovecot import free_port
 
 
 def logged_in(membership) -> Client:

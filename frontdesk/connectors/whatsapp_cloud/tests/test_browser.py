@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import contacts, msg
+from frontdesk.connectors.whatsapp_cloud.tests.peer import GraphPeer
 from tests.browser import OWNER, App, login, on_postgres_when_configured, running_app
-from tests.conftest import wait_for
-from tests.peers.graph import GraphPeer
-from tests.whatsapp_support import contacts, msg
+from tests.fixtures import wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import hashlib
 
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import (
+    APP_SECRET,
+    CLIENT_WA,
+    contacts,
+    make_whatsapp_channel,
+    msg,
+)
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import Conversation, Message
-from tests.whatsapp_support import APP_SECRET, CLIENT_WA, contacts, make_whatsapp_channel, msg
 
 
 def test_a_whatsapp_chat_round_trip_over_real_http(live_server, owner, graph, drain_queue):

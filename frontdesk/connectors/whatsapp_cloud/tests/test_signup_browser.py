@@ -1,5 +1,5 @@
 """WhatsApp Cloud API's Embedded Signup in Chromium: the connect page loads Facebook's SDK (a
-stand-in on its own origins, tests/peers/facebook.py), "Connect with Facebook" opens the
+stand-in on its own origins, facebook.py here), "Connect with Facebook" opens the
 popup, the person finishes there, and the app exchanges the code at the Graph stand-in: the
 number is Connected. The page's CSP allows exactly the SDK's and the popup's origins."""
 
@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from frontdesk.connectors.whatsapp_cloud.tests.facebook import FacebookPeer
+from frontdesk.connectors.whatsapp_cloud.tests.peer import GraphPeer
 from tests.browser import OWNER, App, login, on_postgres_when_configured, running_app
-from tests.peers.facebook import FacebookPeer
-from tests.peers.graph import GraphPeer
 
 pytestmark = pytest.mark.browser
 CONFIG_ID = "998877"

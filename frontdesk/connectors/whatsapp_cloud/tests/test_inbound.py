@@ -9,6 +9,15 @@ from datetime import UTC
 import pytest
 from django.test import Client
 
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import (
+    APP_SECRET,
+    CLIENT_WA,
+    VERIFY_TOKEN,
+    contacts,
+    make_whatsapp_channel,
+    msg,
+    post_webhook,
+)
 from frontdesk.inbox.models import (
     Attachment,
     Contact,
@@ -18,15 +27,6 @@ from frontdesk.inbox.models import (
     PendingStatus,
 )
 from tests.webhook_client import WebhookClient
-from tests.whatsapp_support import (
-    APP_SECRET,
-    CLIENT_WA,
-    VERIFY_TOKEN,
-    contacts,
-    make_whatsapp_channel,
-    msg,
-    post_webhook,
-)
 
 
 def _only_message() -> Message:
@@ -113,7 +113,7 @@ def test_a_body_signed_with_another_secret_is_401(wa, graph):
 
 def test_a_changed_body_no_longer_matches_its_signature(wa, graph):
     body = json.dumps(graph.webhook(messages=[msg("text", {"body": "original"})])).encode()
-    from tests.peers.graph import sign
+    from frontdesk.connectors.whatsapp_cloud.tests.peer import sign
 
     signature = sign(APP_SECRET, body)
     tampered = body.replace(b"original", b"tampered")
@@ -672,7 +672,7 @@ def test_odd_contacts_and_statuses_do_not_stop_a_good_message(wa, graph):
 
 def test_the_thread_shows_reactions_and_the_media_state(owner, wa, graph):
 
-    from tests.conftest import PASSWORD
+    from tests.fixtures import PASSWORD
 
     first = msg("text", {"body": "Here is the invoice"})
     photo = msg("image", {"id": "555", "mime_type": "image/jpeg", "sha256": "x"})
@@ -696,7 +696,7 @@ def test_the_thread_shows_reactions_and_the_media_state(owner, wa, graph):
 
 
 def test_an_uppercase_hex_signature_is_still_the_signature(wa, graph):
-    from tests.peers.graph import sign
+    from frontdesk.connectors.whatsapp_cloud.tests.peer import sign
 
     body = json.dumps(graph.webhook(messages=[msg("text", {"body": "hi"})])).encode()
     signature = "sha256=" + sign(APP_SECRET, body).removeprefix("sha256=").upper()

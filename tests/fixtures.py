@@ -1,3 +1,7 @@
+"""Fixtures and helpers shared by every test, here and in the providers' folders
+(``frontdesk/connectors/<provider>/tests/``): a plugin that the root ``conftest.py`` loads,
+since pytest applies a conftest only to the tests below it."""
+
 from __future__ import annotations
 
 import time
@@ -7,15 +11,12 @@ import pytest
 from django.test import Client
 
 from frontdesk.connectors.base import InboundMessage
+from frontdesk.connectors.email.tests.smtp import SmtpServer
 from frontdesk.inbox.actions.ingest import ingest
 from frontdesk.inbox.models import ChannelAccount
 from frontdesk.workspaces.models import ApiToken, MailServer, Membership, Role
 from frontdesk.workspaces.services import add_member, create_workspace
 from tests.peers.callback import CallbackServer
-from tests.peers.smtp import SmtpServer
-
-# Fixtures shared by test modules: one channel's helpers, and the browser tests' harness.
-pytest_plugins = ["tests.whatsapp_support", "tests.browser", "pytester"]
 
 PASSWORD = "correct-horse-battery"
 

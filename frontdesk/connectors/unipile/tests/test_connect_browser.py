@@ -1,6 +1,6 @@
 """Connecting LinkedIn and WhatsApp (by QR code) through Unipile's hosted auth in a real
 Chromium, under the app's CSP: Apps & integrations → Connect → the form → Unipile's page
-(the stand-in, tests/peers/unipile.py, on its own origin) → approve, cancel or fail there →
+(the stand-in, peer.py here, on its own origin) → approve, cancel or fail there →
 back in the app. v1 (notify_url + success URL) and v2 (redirect with account_id). With
 DATABASE_URL and REDIS_URL set, the app runs as web + worker on PostgreSQL and Redis."""
 
@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from frontdesk.connectors.unipile.tests.peer import API_KEY, UnipilePeer
 from tests.browser import OWNER, App, login, on_postgres_when_configured, running_app
-from tests.peers.unipile import API_KEY, UnipilePeer
 
 pytestmark = pytest.mark.browser
 INVALID = "This sign-in link is not valid"

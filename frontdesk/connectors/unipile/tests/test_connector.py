@@ -10,6 +10,7 @@ import pytest
 
 from frontdesk.connectors.unipile.client import SECRET_HEADER
 from frontdesk.connectors.unipile.connector import UnipileConnector
+from frontdesk.connectors.unipile.tests.peer import API_KEY, UnipilePeer
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import (
     ChannelAccount,
@@ -22,7 +23,6 @@ from frontdesk.inbox.models import (
 )
 from frontdesk.inbox.sync import store_page, sync_run
 from tests.peers.callback import CallbackServer
-from tests.peers.unipile import API_KEY, UnipilePeer
 from tests.webhook_client import WebhookClient
 
 OWNER = {"provider_id": "ACoAAOwner000", "name": "Olivia Owner"}

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from frontdesk.connectors.email import imap
+from frontdesk.connectors.email.tests.conftest import Mailbox, make_channel
+from frontdesk.connectors.email.tests.dovecot import Dovecot
+from frontdesk.connectors.email.tests.smtp import SmtpServer
+from frontdesk.connectors.email.tests.tls import make_certificates
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import Conversation, Message
 from frontdesk.inbox.outbox import deliver
 from frontdesk.inbox.sync import run_sync
-from tests.email_channel.conftest import Mailbox, make_channel
-from tests.peers.dovecot import Dovecot
-from tests.peers.smtp import SmtpServer
-from tests.peers.tls import make_certificates
 
 
 @pytest.fixture(scope="module")

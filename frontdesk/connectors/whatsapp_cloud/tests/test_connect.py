@@ -7,10 +7,10 @@ import re
 import pytest
 from django.test import Client
 
+from frontdesk.connectors.whatsapp_cloud.tests.conftest import make_whatsapp_channel
 from frontdesk.inbox.models import ChannelAccount
-from tests.conftest import PASSWORD
+from tests.fixtures import PASSWORD
 from tests.webhook_client import WebhookClient
-from tests.whatsapp_support import make_whatsapp_channel
 
 URL = "/apps/whatsapp-cloud/connect/"
 

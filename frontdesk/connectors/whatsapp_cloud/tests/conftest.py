@@ -1,4 +1,5 @@
-"""Shared fixtures and helpers for the WhatsApp tests (imported by tests/test_whatsapp*.py)."""
+"""Fixtures and helpers for the WhatsApp tests: the tests here, and the few elsewhere that
+need a WhatsApp channel (they import ``graph`` or ``make_whatsapp_channel`` from here)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 from django.test import Client
 
 from frontdesk.connectors.registry import get_connector
+from frontdesk.connectors.whatsapp_cloud.tests.peer import GraphPeer, sign
 from frontdesk.inbox.models import ChannelAccount
-from tests.peers.graph import GraphPeer, sign
 from tests.webhook_client import WebhookClient
 
 APP_SECRET = "app-secret-0123456789"

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from django.test import Client
 
+from frontdesk.connectors.unipile.tests.peer import API_KEY, UnipilePeer
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Conversation, Message
-from tests.peers.unipile import API_KEY, UnipilePeer
 
 OWNER = {"provider_id": "ACoAAE2EOwner", "name": "Olivia Owner"}
 SAM = {

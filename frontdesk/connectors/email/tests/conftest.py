@@ -15,11 +15,11 @@ import pytest
 from django.utils import timezone
 from imapclient import IMAPClient
 
+from frontdesk.connectors.email.tests.dovecot import Dovecot
+from frontdesk.connectors.email.tests.oauth import OAuthServer
+from frontdesk.connectors.email.tests.smtp import SmtpServer
 from frontdesk.connectors.registry import get_connector
 from frontdesk.inbox.models import ChannelAccount
-from tests.peers.dovecot import Dovecot
-from tests.peers.oauth import OAuthServer
-from tests.peers.smtp import SmtpServer
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,10 @@ import time
 import pytest
 
 from frontdesk.connectors.email.idle import IdleSupervisor, start_supervisor
+from frontdesk.connectors.email.tests.conftest import make_channel
 from frontdesk.inbox.directory import InboxDirectory
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
-from tests.conftest import wait_for
-from tests.email_channel.conftest import make_channel
+from tests.fixtures import wait_for
 
 # The watchers run in their own threads with their own database connections.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,7 +67,7 @@ def test_new_mail_arrives_through_idle_within_five_seconds_and_after_a_dropped_c
 def test_the_supervisor_follows_connected_mailboxes_and_a_broken_one_only_backs_off(
     owner, dovecot, smtp_server, mail, monkeypatch
 ):
-    from tests.email_channel.conftest import Mailbox
+    from frontdesk.connectors.email.tests.conftest import Mailbox
 
     def new_mailbox() -> Mailbox:
         address, password = dovecot.add_user()

@@ -7,9 +7,9 @@ from datetime import timedelta
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from frontdesk.connectors.email.tests.conftest import new_id
 from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle, Conversation, Message
 from frontdesk.inbox.sync import run_sync
-from tests.email_channel.conftest import new_id
 
 
 def sync(channel: ChannelAccount) -> None:

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from frontdesk.connectors.email.parse import parse
+from frontdesk.connectors.email.tests.raw import ingest_raw
 from frontdesk.inbox.models import Message
-from tests.email_channel.raw import ingest_raw
 
 HEAD = (
     "From: Carla <carla@client.test>\r\nTo: support@example.test\r\n"

@@ -9,12 +9,12 @@ from email.utils import format_datetime, parseaddr
 import pytest
 from django.utils import timezone
 
+from frontdesk.connectors.email.tests.conftest import make_channel, new_id
+from frontdesk.connectors.email.tests.dovecot import free_port
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, Conversation, Message
 from frontdesk.inbox.outbox import deliver
 from frontdesk.inbox.sync import run_sync
-from tests.email_channel.conftest import make_channel, new_id
-from tests.peers.dovecot import free_port
 
 
 def sync(channel: ChannelAccount) -> None:

@@ -7,11 +7,8 @@ import pytest
 from frontdesk.connectors.unipile.client import SECRET_HEADER
 from frontdesk.connectors.unipile.parse import parse_time
 from frontdesk.connectors.unipile.sync import Backfill
-from frontdesk.connectors.unipile.webhook import webhook_url
-from frontdesk.inbox.models import ChannelAccount, Conversation, Message
-from frontdesk.inbox.sync import run_sync
-from tests.peers.unipile import UnipilePeer
-from tests.test_unipile import (
+from frontdesk.connectors.unipile.tests.peer import UnipilePeer
+from frontdesk.connectors.unipile.tests.test_connector import (
     KIM,
     OWNER,
     Side,
@@ -20,6 +17,9 @@ from tests.test_unipile import (
     register_webhooks,
     secret_of,
 )
+from frontdesk.connectors.unipile.webhook import webhook_url
+from frontdesk.inbox.models import ChannelAccount, Conversation, Message
+from frontdesk.inbox.sync import run_sync
 
 LEE = {
     "provider_id": "ACoAALee0002",

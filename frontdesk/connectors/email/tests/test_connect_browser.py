@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser import OWNER, App, login, on_postgres_when_configured, running_app
-from tests.conftest import wait_for
+from tests.fixtures import wait_for
 
 pytestmark = pytest.mark.browser
 

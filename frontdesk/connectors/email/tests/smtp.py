@@ -20,7 +20,7 @@ from email.parser import BytesParser
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
-from tests.peers.dovecot import free_port
+from frontdesk.connectors.email.tests.dovecot import free_port
 
 
 @dataclass

@@ -10,12 +10,18 @@ from django.test import Client
 
 from frontdesk.connectors.unipile.client import SECRET_HEADER
 from frontdesk.connectors.unipile.sync import Backfill
+from frontdesk.connectors.unipile.tests.peer import API_KEY, UnipilePeer, with_query
+from frontdesk.connectors.unipile.tests.test_connector import (
+    KIM,
+    OWNER,
+    make_channel,
+    post_v2,
+    register_webhooks,
+)
 from frontdesk.connectors.unipile.webhook import webhook_url
 from frontdesk.inbox.actions.send import queue_reply
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Contact, Conversation, Message
 from frontdesk.inbox.sync import run_sync
-from tests.peers.unipile import API_KEY, UnipilePeer, with_query
-from tests.test_unipile import KIM, OWNER, make_channel, post_v2, register_webhooks
 from tests.webhook_client import WebhookClient
 
 WA_CLIENT = {"provider_id": "33612345678@s.whatsapp.net", "name": "Camille"}
@@ -541,8 +547,8 @@ def test_whatsapp_account_over_v2(owner, peer, drain_queue, django_capture_on_co
 def test_connect_and_reconnect_through_v2_hosted_auth(
     owner, rival, agent, peer, settings, drain_queue, django_capture_on_commit_callbacks
 ):
+    from frontdesk.connectors.unipile.tests.test_connect import flash, hosted_url, local, logged_in
     from frontdesk.inbox.models import PendingConnection
-    from tests.test_unipile_connect import flash, hosted_url, local, logged_in
 
     client = logged_in(owner)
     answer = client.post(
@@ -637,8 +643,8 @@ def test_connect_and_reconnect_through_v2_hosted_auth(
 
 
 def test_cancelled_or_refused_at_unipile_v2_connects_nothing(owner, peer):
+    from frontdesk.connectors.unipile.tests.test_connect import flash, hosted_url, local, logged_in
     from frontdesk.inbox.models import PendingConnection
-    from tests.test_unipile_connect import flash, hosted_url, local, logged_in
 
     client = logged_in(owner)
     form = {"network": "whatsapp", "dsn": peer.dsn, "api_key": API_KEY, "api_version": "v2"}
@@ -755,7 +761,7 @@ def test_profile_enrichment_keeps_an_edit_made_meanwhile_and_tells_the_inbox(
     chat = peer.add_chat("acc-li-1", OWNER, {**KIM, "name": ""})
     message = peer.add_message(chat, KIM["provider_id"], "Hello")
     if version == "v1":
-        from tests.test_unipile import post_hook, secret_of
+        from frontdesk.connectors.unipile.tests.test_connector import post_hook, secret_of
 
         assert post_hook(peer.webhook_event(message, OWNER["provider_id"]), secret_of(channel))
     else:
