@@ -58,6 +58,12 @@ _ID_BITS = 31  # SQLite's message index: rowid = (unix seconds << 31) + message 
 _ID_MASK = (1 << _ID_BITS) - 1
 
 
+def _index_key(key: int) -> int:
+    """A bound on the index's rowid, kept within SQLite's 64-bit integers: a time asked for
+    far in the past or future (the year 1706, 9999) is before or after every message."""
+    return max(-(1 << 63), min(key, (1 << 63) - 1))
+
+
 @dataclass
 class SearchFilter:
     channel_id: int | None = None
@@ -184,8 +190,8 @@ class _Index:
         # The index's rowid sorts by time (migration inbox 0014): matches come newest
         # first, in growing batches, until n pass the filters.
         bounds = [at for at in (position[0] if position else None, flt.before) if at]
-        high = (int(min(bounds).timestamp()) + 1) << _ID_BITS if bounds else None
-        low = int(flt.after.timestamp()) << _ID_BITS if flt.after else None
+        high = _index_key((int(min(bounds).timestamp()) + 1) << _ID_BITS) if bounds else None
+        low = _index_key(int(flt.after.timestamp()) << _ID_BITS) if flt.after else None
         hits: list[tuple[datetime, int]] = []
         size = FIRST_BATCH
         while True:
