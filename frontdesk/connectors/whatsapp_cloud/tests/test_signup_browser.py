@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from frontdesk.connectors.whatsapp_cloud.tests.facebook import FacebookPeer
 from frontdesk.connectors.whatsapp_cloud.tests.peer import GraphPeer
@@ -60,6 +61,18 @@ def open_connect_page(app: SignupApp, browser):
     return page
 
 
+def click_and_let_close(popup, selector: str) -> None:
+    """Click a popup button whose handler closes the popup (as Facebook's dialog does).
+    Playwright's click can lose the race with that close and raise "Target closed"; that is
+    the expected outcome only if the popup did close, which ``expect_event`` checks."""
+    with popup.expect_event("close", timeout=20_000):
+        try:
+            popup.click(selector)
+        except PlaywrightError as error:  # "Target closed": a click that closes its own page
+            if "closed" not in str(error):
+                raise
+
+
 def test_connect_with_facebook_popup_approve_and_connected(signup_app, browser, shots):
     app = signup_app
     page = open_connect_page(app, browser)
@@ -80,7 +93,7 @@ def test_connect_with_facebook_popup_approve_and_connected(signup_app, browser, 
     [asked] = app.facebook.logins
     assert (asked["app_id"], asked["config_id"]) == (app.graph.app_id, CONFIG_ID)
     popup.screenshot(path=shots / "es-popup.png")
-    popup.click("#es-finish")
+    click_and_let_close(popup, "#es-finish")
 
     page.wait_for_url(f"{app.base}/apps/", timeout=20_000)
     assert page.locator(".flash-success").inner_text().endswith("is connected.")
@@ -104,7 +117,7 @@ def test_cancel_in_the_popup_connects_nothing(signup_app, browser):
     with page.expect_popup() as opened:
         page.click("#wa-es-start")
     popup = opened.value
-    popup.click("#es-cancel")
+    click_and_let_close(popup, "#es-cancel")
     status = page.locator("#wa-es-status")
     status.wait_for(state="visible")
     page.wait_for_function("() => document.getElementById('wa-es-status').textContent !== ''")
@@ -126,7 +139,7 @@ def test_an_error_from_meta_is_said_in_words_and_connects_nothing(signup_app, br
     try:
         with page.expect_popup() as opened:
             page.click("#wa-es-start")
-        opened.value.click("#es-finish")
+        click_and_let_close(opened.value, "#es-finish")
         said = page.locator("#connect-error")
         said.wait_for(timeout=20_000)
     finally:
