@@ -20,7 +20,7 @@ from frontdesk.crm.queries import deals as deal_queries
 from frontdesk.crm.queries import leads as lead_queries
 from frontdesk.crm.queries.duplicates import duplicates_of
 from frontdesk.crm.queries.paging import keyset_page
-from tests.fixtures import session_client
+from tests.fixtures import make_api_channel, session_client
 
 
 def index_only(name: str) -> str:
@@ -246,3 +246,35 @@ def test_a_board_without_columns_reads_nothing(owner):
     sqls = queries_of(lambda: lead_queries.board(ws, ()))
     assert lead_queries.board(ws, ()) == []
     assert not [sql for sql in sqls if "crm_lead" in sql]
+
+
+@pytest.mark.django_db
+def test_the_contact_page_reads_each_thing_once(owner, inbound, callback):
+    """The contact page read the person's conversations three times (their ids for the
+    timeline, the timeline's messages' conversations and channels, the list), their
+    addresses twice and the workspace's members twice: 25 queries. Each is read once, and
+    the page still shows every conversation's messages."""
+    mail = make_api_channel(owner, callback.url, name="Mailbox")
+    chat = inbound("Hi from the chat", handle="ana", contact_name="Ana Lima").conversation
+    inbound("Hi by mail", handle="ana", contact_name="Ana Lima", via=mail)
+    contact = chat.contact
+    client = session_client(owner)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(f"/contacts/{contact.pk}/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Hi from the chat" in html and "Hi by mail" in html and "Mailbox" in html
+    sqls = [q["sql"] for q in captured.captured_queries]
+    conversation_reads = [
+        sql for sql in sqls if 'FROM "inbox_conversation"' in sql and "contact_id" in sql
+    ]
+    assert len(conversation_reads) == 1, conversation_reads
+    handle_reads = [
+        sql for sql in sqls if 'FROM "inbox_contacthandle"' in sql and "LOWER(" not in sql
+    ]
+    assert len(handle_reads) == 1, handle_reads
+    members = [sql for sql in sqls if 'ORDER BY "workspaces_user"."name"' in sql]
+    assert len(members) == 1, members
+    channel_reads = [sql for sql in sqls if 'FROM "inbox_channelaccount"' in sql]
+    assert len(channel_reads) == 1, channel_reads  # the sidebar's; the timeline reuses its own
+    assert len(sqls) <= 20, sqls

@@ -39,11 +39,17 @@ def current_member(request: HttpRequest) -> Membership:
 
 
 def workspace_members(member: Membership) -> list[User]:
-    return list(
-        User.objects.filter(memberships__workspace_id=member.workspace_id, is_active=True).order_by(
-            "name", "email"
+    """The workspace's active members by name, read once per request: a page asks in
+    several places (the record's owner picker, the follow-up form's assignee)."""
+    known: list[User] | None = getattr(member, "_workspace_members", None)
+    if known is None:
+        known = list(
+            User.objects.filter(
+                memberships__workspace_id=member.workspace_id, is_active=True
+            ).order_by("name", "email")
         )
-    )
+        setattr(member, "_workspace_members", known)  # noqa: B010 (the request's own row)
+    return list(known)
 
 
 def conversation_or_404(member: Membership, conversation_id: int) -> Conversation:

@@ -117,11 +117,15 @@ def contact_leads(contact: Contact) -> list[Lead]:
     )
 
 
+CONVERSATIONS_SHOWN = 200
+
+
 def contact_conversations(contact: Contact) -> list[Conversation]:
-    """Newest first (a contact has few: sorted here, so the contact index is used)."""
+    """Newest first, at most ``CONVERSATIONS_SHOWN`` (a contact has few: sorted here, so
+    the contact index is used)."""
     rows = (
         Conversation.objects.filter(workspace_id=contact.workspace_id, contact=contact)
         .select_related("channel", "assignee")
-        .order_by()[:200]
+        .order_by()[:CONVERSATIONS_SHOWN]
     )
     return sorted(rows, key=lambda c: c.last_message_at, reverse=True)

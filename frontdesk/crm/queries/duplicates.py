@@ -30,7 +30,8 @@ def _phone_forms(value: str) -> list[str]:
 def duplicates_of(contact: Contact) -> list[Suggestion]:
     """Other contacts of the workspace that look like ``contact``, with why, best first."""
     ws = contact.workspace_id
-    handles = list(contact.handles.filter(kind__in=[HandleKind.EMAIL, HandleKind.PHONE]))
+    # .all(): the page has the contact's addresses already (prefetched), a filter reads again
+    handles = [h for h in contact.handles.all() if h.kind in (HandleKind.EMAIL, HandleKind.PHONE)]
     found: dict[int, list[str]] = {}
 
     def add(contact_id: int, reason: str) -> None:

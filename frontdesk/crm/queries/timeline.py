@@ -27,13 +27,21 @@ _MESSAGE, _ACTIVITY = 0, 1
 
 @dataclass(frozen=True)
 class Scope:
-    """What one timeline holds: these CRM lines and these conversations' messages."""
+    """What one timeline holds: these CRM lines and these conversations' messages.
+    ``conversations``, when the page has them already (with their channels), are put on
+    the messages instead of being read again."""
 
     activities: Q
     conversation_ids: tuple[int, ...]
+    conversations: tuple[Conversation, ...] = ()
 
 
-def contact_scope(contact: Contact) -> Scope:
+def contact_scope(contact: Contact, conversations: list[Conversation] | None = None) -> Scope:
+    """``conversations``: every one of the contact's, when the caller has read them."""
+    if conversations is not None:
+        return Scope(
+            Q(contact_id=contact.pk), tuple(c.pk for c in conversations), tuple(conversations)
+        )
     ids = Conversation.objects.filter(
         workspace_id=contact.workspace_id, contact_id=contact.pk
     ).values_list("pk", flat=True)
@@ -133,11 +141,9 @@ PER_CONVERSATION = 20
 
 
 def _messages(
-    workspace_id: int,
-    conversation_ids: tuple[int, ...],
-    after: tuple[datetime, int, int] | None,
-    limit: int,
+    workspace_id: int, scope: Scope, after: tuple[datetime, int, int] | None, limit: int
 ) -> list[Message]:
+    conversation_ids = scope.conversation_ids
     if not conversation_ids:
         return []
     rows = (
@@ -157,6 +163,10 @@ def _messages(
         found = found[: limit + 1]
     # Not joined in the queries above: SQLite's planner then starts from the channels and
     # sorts every message of the conversation; loaded after, each page is one index range.
+    known = {c.pk: c for c in scope.conversations}
+    for message in found:
+        if message.conversation_id in known:
+            message.conversation = known[message.conversation_id]
     prefetch_related_objects(found, "author_user", "conversation__channel")
     return found
 
@@ -169,7 +179,7 @@ def timeline(workspace_id: int, scope: Scope, cursor: str | None = None, limit: 
         .select_related("actor")
         .order_by("-at", "-id")[: limit + 1]
     )
-    messages = _messages(workspace_id, scope.conversation_ids, after, limit)
+    messages = _messages(workspace_id, scope, after, limit)
     entries = [_activity_entry(a) for a in activities] + [_message_entry(m) for m in messages]
     entries.sort(key=lambda e: (e.at, e.key), reverse=True)
     more = len(entries) > limit

@@ -270,7 +270,11 @@ def _contact_context(request: HttpRequest, contact: Contact, **extra: Any) -> di
 @require_GET
 def contact_page(request: HttpRequest, contact_id: int) -> HttpResponse:
     contact = _contact(request, contact_id)
-    record = crm_timeline.Record("contacts", contact.pk, contact_scope(contact))
+    conversations = queries.contact_conversations(contact)
+    # The timeline holds every conversation's messages: the list read for the page serves
+    # unless it was cut short.
+    every = conversations if len(conversations) < queries.CONVERSATIONS_SHOWN else None
+    record = crm_timeline.Record("contacts", contact.pk, contact_scope(contact, every))
     return render(
         request,
         "web/crm/contact.html",
@@ -280,7 +284,7 @@ def contact_page(request: HttpRequest, contact_id: int) -> HttpResponse:
             **crm_timeline.timeline_context(request, record),
             "leads": queries.contact_leads(contact),
             "deals": deal_queries.contact_deals(contact.workspace_id, contact.pk),
-            "conversations": queries.contact_conversations(contact),
+            "conversations": conversations,
             "duplicates": duplicates_of(contact),
         },
     )
