@@ -102,7 +102,7 @@ def stage_totals(pipeline: Pipeline, owner_id: int | None = None) -> list[StageT
         .values_list("stage_id", "status", "currency")
         .annotate(n=Count("*"), total=Sum("value"))
     )
-    return list(one_read_per_value(grouped, "stage_id", stage_ids))
+    return one_read_per_value(grouped, "stage_id", stage_ids)
 
 
 def board(
