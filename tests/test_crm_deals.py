@@ -466,6 +466,48 @@ def test_deals_board_list_and_moves(owner, sales, ana):
     assert "Fleet of 12" not in part and 'id="forecast"' in part
 
 
+def test_the_board_of_a_second_pipeline_shows_its_stages_and_deals_only(owner, sales, ana):
+    import re
+
+    partners = pipelines.create_pipeline(
+        owner.workspace_id,
+        "Partners",
+        [
+            {"name": "Talking", "probability": 20},
+            {"name": "Signed", "type": "won"},
+            {"name": "Dropped", "type": "lost"},
+        ],
+    )
+    ours = stages_of(partners)
+    deal_in(owner, ana, stages_of(sales)["Qualified"], "2000", title="Sales deal")
+    deal_in(owner, ana, ours["Talking"], "500", title="Partner deal")
+    deal_in(owner, ana, ours["Signed"], "300", title="Partner won")
+    client = login(owner)
+
+    def board(url: str) -> tuple[list[str], list[str], str]:
+        html = client.get(url).content.decode()
+        part = html[html.index('id="deal-board"') :]
+        columns = [
+            c.strip()
+            for c in re.findall(r'<h2 id="stage-\d+-title"><span[^>]*></span>([^<]+)<', part)
+        ]
+        cards = re.findall(r'lead-card-title">([^<]+)<', part)
+        return columns, cards, html
+
+    columns, cards, html = board(f"/deals/?pipeline={partners.pk}")
+    assert columns == ["Talking", "Signed", "Dropped"]
+    assert sorted(cards) == ["Partner deal", "Partner won"]
+    assert "Sales deal" not in html
+    assert "€100" in html and "€2,000" not in html  # weighted: 20% of 500; not Sales' €200
+    # Its list holds its deals only too.
+    listing = client.get(f"/deals/?pipeline={partners.pk}&view=list").content.decode()
+    assert "Partner deal" in listing and "Sales deal" not in listing
+    # The first pipeline's board (the default) is unchanged.
+    columns, cards, _ = board("/deals/")
+    assert columns == [s.name for s in sales.stages.order_by("position")]
+    assert cards == ["Sales deal"]
+
+
 def test_a_deal_column_counts_every_deal_and_shows_more(owner, rival, sales, ana, monkeypatch):
     """A column shows its latest deals, counts and sums all of them, and "Show N more"
     brings the next ones (each still marked stale when it is) up to the last."""
@@ -538,6 +580,55 @@ def test_deal_page_and_lead_conversion(owner, agent, sales, ana):
         {"contact": ana.pk, "title": "Parts", "stage": stages_of(sales)["Negotiation"].pk},
     )
     assert r.status_code == 302 and Deal.objects.get(title="Parts").stage.name == "Negotiation"
+
+
+def test_the_expected_close_date_comes_from_the_lead_and_can_be_edited(owner, sales, ana):
+    """A lead's expected close date goes with it into its deal (the page's button and the
+    API); on the deal's page and through the API it can be changed, cleared, and a bad one
+    is refused in words, changing nothing."""
+    from datetime import date
+
+    def lead_closing(title: str, day: date):
+        return create_lead(
+            owner.workspace_id, owner.user, contact_id=ana.pk, title=title, expected_close_date=day
+        )
+
+    client, api = login(owner), token_client(owner)
+    lead = lead_closing("40 bikes", date(2027, 1, 31))
+    assert client.post(f"/leads/{lead.pk}/deal").status_code == 302
+    deal = Deal.objects.get(lead=lead)
+    assert deal.expected_close_date == date(2027, 1, 31)
+    page = client.get(f"/deals/{deal.pk}/").content.decode()
+    assert 'name="expected_close_date" value="2027-01-31"' in page
+    other = lead_closing("Spare parts", date(2027, 2, 28))
+    made = send(api, "post", f"/api/v1/leads/{other.pk}/deal", {})
+    assert made.status_code == 201 and made.json()["expected_close_date"] == "2027-02-28"
+
+    # The deal's page: a new date, a bad one (refused, the date stays), none.
+    edit = f"/deals/{deal.pk}/edit"
+    r = client.post(edit, {"title": "40 bikes", "expected_close_date": "2027-03-15"}, headers=HX)
+    assert r.status_code == 200 and 'value="2027-03-15"' in r.content.decode()
+    deal.refresh_from_db()
+    assert deal.expected_close_date == date(2027, 3, 15)
+    r = client.post(edit, {"title": "40 bikes", "expected_close_date": "15/03/2027"}, headers=HX)
+    assert r.status_code == 422 and "pick the expected close date from the calendar" in (
+        r.content.decode()
+    )
+    deal.refresh_from_db()
+    assert deal.expected_close_date == date(2027, 3, 15)
+    client.post(edit, {"title": "40 bikes", "expected_close_date": ""}, headers=HX)
+    deal.refresh_from_db()
+    assert deal.expected_close_date is None
+
+    # The API.
+    url = f"/api/v1/deals/{deal.pk}"
+    r = send(api, "patch", url, {"expected_close_date": "2027-04-01"})
+    assert r.status_code == 200 and r.json()["expected_close_date"] == "2027-04-01"
+    bad = send(api, "patch", url, {"expected_close_date": "soon"})
+    assert bad.status_code == 422 and "valid date" in bad.json()["detail"][0]["msg"]
+    assert api.get(url).json()["expected_close_date"] == "2027-04-01"
+    r = send(api, "patch", url, {"expected_close_date": None})
+    assert r.status_code == 200 and r.json()["expected_close_date"] is None
 
 
 def test_pipelines_settings(owner, agent, sales, ana):
