@@ -96,6 +96,38 @@ def test_a_contact_refuses_bad_input(owner, change, message):
     assert not Contact.objects.exists()
 
 
+@pytest.mark.parametrize("bad", ["31/12/2026", "2026-02-30", "next spring"])
+def test_a_bad_date_in_a_date_field_is_refused_in_words(owner, bad):
+    """A date field takes an ISO date; anything else is refused with the field's name and
+    an example, on a new contact, an edit, the page's form and the API, and nothing is
+    changed."""
+    fields.add_contact_field(owner.workspace_id, "Client since", "date")
+    message = "Client since must be a date such as 2026-12-31"
+    ana = actions.create_contact(
+        owner.workspace_id, owner.user, name="Ana", custom_fields={"client_since": "2024-03-01"}
+    )
+    with pytest.raises(CrmError, match=message):
+        actions.create_contact(
+            owner.workspace_id, owner.user, name="Rui", custom_fields={"client_since": bad}
+        )
+    with pytest.raises(CrmError, match=message):
+        actions.update_contact(
+            owner.workspace_id, ana.pk, owner.user, custom_fields={"client_since": bad}
+        )
+    r = login(owner).post(
+        f"/contacts/{ana.pk}/edit", {"name": "Ana", "cf_client_since": bad}, headers=HX
+    )
+    assert r.status_code == 422 and message in r.content.decode()
+    assert r["HX-Retarget"] == "#contact-form-error"
+    r = patch(
+        token_client(owner), f"/api/v1/contacts/{ana.pk}", {"custom_fields": {"client_since": bad}}
+    )
+    assert r.status_code == 400 and message in r.json()["detail"]
+    assert list(Contact.objects.values_list("name", flat=True)) == ["Ana"]
+    ana.refresh_from_db()
+    assert ana.custom_fields == {"client_since": "2024-03-01"}
+
+
 def test_an_address_belongs_to_one_contact(owner):
     ana = actions.create_contact(
         owner.workspace_id, owner.user, name="Ana", handles=[("phone", "+351912345678")]

@@ -10,9 +10,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from frontdesk.crm.actions import activity, followups
 from frontdesk.crm.actions import deals as actions
 from frontdesk.crm.actions import pipelines as pipelines
 from frontdesk.crm.actions.contacts import create_contact
@@ -200,9 +203,9 @@ def test_stale_deals(owner, sales, ana):
     late = deal_in(owner, ana, stages["Negotiation"], title="late")
     won = deal_in(owner, ana, stages["Won"], title="won")
     now = timezone.now()
-    Deal.objects.filter(pk=fresh.pk).update(stage_entered_at=now - timedelta(days=13))
-    Deal.objects.filter(pk__in=[idle.pk, won.pk]).update(stage_entered_at=now - timedelta(days=15))
-    Deal.objects.filter(pk=late.pk).update(stage_entered_at=now - timedelta(days=8))
+    Deal.objects.filter(pk=fresh.pk).update(updated_at=now - timedelta(days=13))
+    Deal.objects.filter(pk__in=[idle.pk, won.pk]).update(updated_at=now - timedelta(days=15))
+    Deal.objects.filter(pk=late.pk).update(updated_at=now - timedelta(days=8))
     stale = [
         d.title
         for d in queries.deal_list(
@@ -212,9 +215,81 @@ def test_stale_deals(owner, sales, ana):
     assert stale == ["idle", "late"]
     for deal in Deal.objects.select_related("stage"):
         assert deal.is_stale(now) == (deal.title in stale)
-    # Moving it starts its stage's clock again.
+    # Moving it starts the clock again.
     actions.move_deal(owner.workspace_id, idle.pk, stages["Contact made"].pk, owner.user)
     assert not queries.deal_for(owner.workspace_id, idle.pk).is_stale()
+
+
+def stale_titles(owner, now) -> list[str]:
+    rows = Deal.objects.filter(queries.stale_condition(owner.workspace_id, now)).order_by("title")
+    return list(rows.values_list("title", flat=True))
+
+
+def test_a_stale_deal_is_an_idle_one_not_one_long_in_its_stage(owner, sales, ana):
+    """Stale means nobody worked on the deal for longer than its stage's rotting days (14 in
+    Qualified), as Pipedrive's rotting deals: an edit, a move, a note on it or a follow-up
+    on it done restarts the clock; how long it has sat in its stage does not count."""
+    qualified = stages_of(sales)["Qualified"]
+    titles = ["edited", "followed up", "idle", "noted", "noted long ago", "other note"]
+    made = {t: deal_in(owner, ana, qualified, title=t) for t in titles}
+    call = followups.create_followup(
+        owner.workspace_id, owner.user, timezone.now(), "Call", deal_id=made["followed up"].pk
+    )
+    # Every one entered Qualified 30 days ago and was last touched then.
+    month_ago = timezone.now() - timedelta(days=30)
+    Deal.objects.update(stage_entered_at=month_ago, updated_at=month_ago)
+    now = timezone.now()
+    assert stale_titles(owner, now) == sorted(titles)
+    # Worked on today: a note on the deal, a field edited, its follow-up done.
+    activity.add_note(owner.workspace_id, owner.user, "Sent the offer", deal_id=made["noted"].pk)
+    actions.update_deal(owner.workspace_id, made["edited"].pk, owner.user, value="900")
+    followups.update_followup(owner.workspace_id, call.pk, owner.user, done=True)
+    # A note on the contact only is not work on this deal.
+    activity.add_note(owner.workspace_id, owner.user, "Likes red", contact_id=ana.pk)
+    # A note 20 days ago, nothing since: stale again.
+    activity.add_note(owner.workspace_id, owner.user, "Hi", deal_id=made["noted long ago"].pk)
+    Deal.objects.filter(pk=made["noted long ago"].pk).update(updated_at=now - timedelta(days=20))
+    # Seen tomorrow: the work was yesterday, the deals still sat 31 days in their stage.
+    tomorrow = now + timedelta(days=1)
+    expected = ["idle", "noted long ago", "other note"]
+    assert stale_titles(owner, tomorrow) == expected
+    for deal in Deal.objects.select_related("stage"):
+        assert deal.is_stale(tomorrow) == (deal.title in expected), deal.title
+        assert deal.stage_entered_at == month_ago  # still kept: when it entered its stage
+    # 15 days on, they are idle again.
+    assert stale_titles(owner, now + timedelta(days=15)) == sorted(titles)
+    # The stale list filter (now) and the API say the same.
+    listed = queries.deal_list(
+        owner.workspace_id, owner.user_id, queries.DealFilter(stale=True), "title"
+    ).items
+    assert [d.title for d in listed] == expected
+    api = token_client(owner)
+    assert api.get(f"/api/v1/deals/{made['noted'].pk}").json()["stale"] is False
+    assert api.get(f"/api/v1/deals/{made['idle'].pk}").json()["stale"] is True
+
+
+def test_a_note_or_a_follow_up_done_touches_the_deal_with_one_update(owner, sales, ana):
+    deal = deal_in(owner, ana, stages_of(sales)["Qualified"])
+    call = followups.create_followup(
+        owner.workspace_id, owner.user, timezone.now(), "Call", deal_id=deal.pk
+    )
+    for work in (
+        lambda: activity.add_note(owner.workspace_id, owner.user, "Hi", deal_id=deal.pk),
+        lambda: followups.update_followup(owner.workspace_id, call.pk, owner.user, done=True),
+    ):
+        week_ago = timezone.now() - timedelta(days=7)
+        Deal.objects.filter(pk=deal.pk).update(updated_at=week_ago)
+        with CaptureQueriesContext(connection) as ctx:
+            work()
+        deal.refresh_from_db()
+        assert deal.updated_at > week_ago + timedelta(days=6)
+        updates = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith("UPDATE")]
+        assert sum('"crm_deal"' in sql for sql in updates) == 1
+    # Reopening the follow-up is not work on the deal.
+    Deal.objects.filter(pk=deal.pk).update(updated_at=week_ago)
+    followups.update_followup(owner.workspace_id, call.pk, owner.user, done=False)
+    deal.refresh_from_db()
+    assert deal.updated_at == week_ago
 
 
 def test_the_forecast_sums_per_currency(owner, sales, ana):
@@ -365,7 +440,7 @@ def test_api_deals(api, owner, agent, rival, ana):
 def test_deals_board_list_and_moves(owner, sales, ana):
     stages = stages_of(sales)
     deal = deal_in(owner, ana, stages["Qualified"], "1200", title="Fleet of 12")
-    Deal.objects.filter(pk=deal.pk).update(stage_entered_at=timezone.now() - timedelta(days=30))
+    Deal.objects.filter(pk=deal.pk).update(updated_at=timezone.now() - timedelta(days=30))
     client = login(owner)
     board = client.get("/deals/").content.decode()
     assert "Fleet of 12" in board and "Stale" in board
@@ -391,6 +466,48 @@ def test_deals_board_list_and_moves(owner, sales, ana):
     assert "Fleet of 12" not in part and 'id="forecast"' in part
 
 
+def test_the_board_of_a_second_pipeline_shows_its_stages_and_deals_only(owner, sales, ana):
+    import re
+
+    partners = pipelines.create_pipeline(
+        owner.workspace_id,
+        "Partners",
+        [
+            {"name": "Talking", "probability": 20},
+            {"name": "Signed", "type": "won"},
+            {"name": "Dropped", "type": "lost"},
+        ],
+    )
+    ours = stages_of(partners)
+    deal_in(owner, ana, stages_of(sales)["Qualified"], "2000", title="Sales deal")
+    deal_in(owner, ana, ours["Talking"], "500", title="Partner deal")
+    deal_in(owner, ana, ours["Signed"], "300", title="Partner won")
+    client = login(owner)
+
+    def board(url: str) -> tuple[list[str], list[str], str]:
+        html = client.get(url).content.decode()
+        part = html[html.index('id="deal-board"') :]
+        columns = [
+            c.strip()
+            for c in re.findall(r'<h2 id="stage-\d+-title"><span[^>]*></span>([^<]+)<', part)
+        ]
+        cards = re.findall(r'lead-card-title">([^<]+)<', part)
+        return columns, cards, html
+
+    columns, cards, html = board(f"/deals/?pipeline={partners.pk}")
+    assert columns == ["Talking", "Signed", "Dropped"]
+    assert sorted(cards) == ["Partner deal", "Partner won"]
+    assert "Sales deal" not in html
+    assert "€100" in html and "€2,000" not in html  # weighted: 20% of 500; not Sales' €200
+    # Its list holds its deals only too.
+    listing = client.get(f"/deals/?pipeline={partners.pk}&view=list").content.decode()
+    assert "Partner deal" in listing and "Sales deal" not in listing
+    # The first pipeline's board (the default) is unchanged.
+    columns, cards, _ = board("/deals/")
+    assert columns == [s.name for s in sales.stages.order_by("position")]
+    assert cards == ["Sales deal"]
+
+
 def test_a_deal_column_counts_every_deal_and_shows_more(owner, rival, sales, ana, monkeypatch):
     """A column shows its latest deals, counts and sums all of them, and "Show N more"
     brings the next ones (each still marked stale when it is) up to the last."""
@@ -399,7 +516,7 @@ def test_a_deal_column_counts_every_deal_and_shows_more(owner, rival, sales, ana
     monkeypatch.setattr(queries, "COLUMN_LIMIT", 2)
     qualified = stages_of(sales)["Qualified"]
     made = [deal_in(owner, ana, qualified, str(100 * (n + 1)), title=f"Deal {n}") for n in range(4)]
-    Deal.objects.filter(pk=made[0].pk).update(stage_entered_at=timezone.now() - timedelta(days=90))
+    Deal.objects.filter(pk=made[0].pk).update(updated_at=timezone.now() - timedelta(days=90))
     client = login(owner)
     html = client.get("/deals/").content.decode()
     column = html[html.index(f'id="stage-{qualified.pk}"') :]
@@ -411,7 +528,7 @@ def test_a_deal_column_counts_every_deal_and_shows_more(owner, rival, sales, ana
     more = re.search(r'hx-get="([^"]+)"[^>]*>Show 2 more', column).group(1).replace("&amp;", "&")
     page = client.get(more, headers=HX).content.decode()
     assert titles(page) == ["Deal 1", "Deal 0"] and "Show" not in page
-    assert page.count("Stale</span>") == 1  # Deal 0 sat in its stage for 90 days
+    assert page.count("Stale</span>") == 1  # nobody worked on Deal 0 for 90 days
     assert f'action="/deals/{made[0].pk}/stage"' in page  # its Move menu is there too
 
     # Another workspace cannot read this pipeline's column.
@@ -463,6 +580,55 @@ def test_deal_page_and_lead_conversion(owner, agent, sales, ana):
         {"contact": ana.pk, "title": "Parts", "stage": stages_of(sales)["Negotiation"].pk},
     )
     assert r.status_code == 302 and Deal.objects.get(title="Parts").stage.name == "Negotiation"
+
+
+def test_the_expected_close_date_comes_from_the_lead_and_can_be_edited(owner, sales, ana):
+    """A lead's expected close date goes with it into its deal (the page's button and the
+    API); on the deal's page and through the API it can be changed, cleared, and a bad one
+    is refused in words, changing nothing."""
+    from datetime import date
+
+    def lead_closing(title: str, day: date):
+        return create_lead(
+            owner.workspace_id, owner.user, contact_id=ana.pk, title=title, expected_close_date=day
+        )
+
+    client, api = login(owner), token_client(owner)
+    lead = lead_closing("40 bikes", date(2027, 1, 31))
+    assert client.post(f"/leads/{lead.pk}/deal").status_code == 302
+    deal = Deal.objects.get(lead=lead)
+    assert deal.expected_close_date == date(2027, 1, 31)
+    page = client.get(f"/deals/{deal.pk}/").content.decode()
+    assert 'name="expected_close_date" value="2027-01-31"' in page
+    other = lead_closing("Spare parts", date(2027, 2, 28))
+    made = send(api, "post", f"/api/v1/leads/{other.pk}/deal", {})
+    assert made.status_code == 201 and made.json()["expected_close_date"] == "2027-02-28"
+
+    # The deal's page: a new date, a bad one (refused, the date stays), none.
+    edit = f"/deals/{deal.pk}/edit"
+    r = client.post(edit, {"title": "40 bikes", "expected_close_date": "2027-03-15"}, headers=HX)
+    assert r.status_code == 200 and 'value="2027-03-15"' in r.content.decode()
+    deal.refresh_from_db()
+    assert deal.expected_close_date == date(2027, 3, 15)
+    r = client.post(edit, {"title": "40 bikes", "expected_close_date": "15/03/2027"}, headers=HX)
+    assert r.status_code == 422 and "pick the expected close date from the calendar" in (
+        r.content.decode()
+    )
+    deal.refresh_from_db()
+    assert deal.expected_close_date == date(2027, 3, 15)
+    client.post(edit, {"title": "40 bikes", "expected_close_date": ""}, headers=HX)
+    deal.refresh_from_db()
+    assert deal.expected_close_date is None
+
+    # The API.
+    url = f"/api/v1/deals/{deal.pk}"
+    r = send(api, "patch", url, {"expected_close_date": "2027-04-01"})
+    assert r.status_code == 200 and r.json()["expected_close_date"] == "2027-04-01"
+    bad = send(api, "patch", url, {"expected_close_date": "soon"})
+    assert bad.status_code == 422 and "valid date" in bad.json()["detail"][0]["msg"]
+    assert api.get(url).json()["expected_close_date"] == "2027-04-01"
+    r = send(api, "patch", url, {"expected_close_date": None})
+    assert r.status_code == 200 and r.json()["expected_close_date"] is None
 
 
 def test_pipelines_settings(owner, agent, sales, ana):

@@ -302,6 +302,58 @@ def test_schedule_from_a_lead_page_then_finish_it_on_my_follow_ups(owner, agent,
     assert not FollowUp.objects.get(pk=followup.pk).done  # a new time reopens it
 
 
+def test_reschedule_on_my_follow_ups_reads_the_date_and_time_in_the_members_zone(
+    owner, rival, lead
+):
+    """ "Move" on My follow-ups takes a typed day and time in the member's own zone (Tokyo,
+    UTC+9 here), shows the follow-up's present time there to start from, re-arms its
+    reminder, and refuses a bad value beside its form without changing anything."""
+    owner.user.time_zone = "Asia/Tokyo"
+    owner.user.save()
+    followup = actions.create_followup(
+        owner.workspace_id, owner.user, NOW, "Call Ana", lead_id=lead.pk
+    )
+    assert actions.remind_due(NOW) == 1  # told once already
+    client = login(owner)
+    page = client.get("/followups/").content.decode()
+    form = page[page.index('value="reschedule"') :]
+    assert 'name="date" value="2026-03-02"' in form  # 12:00 UTC is 21:00 in Tokyo
+    assert 'name="time" value="21:00"' in form
+    moved = client.post(
+        f"/followups/{followup.pk}",
+        {"action": "reschedule", "date": "2030-07-01", "time": "08:30", "next": "/followups/"},
+    )
+    assert moved.status_code == 302 and moved["Location"] == "/followups/"
+    row = FollowUp.objects.get(pk=followup.pk)
+    assert row.due_at == datetime(2030, 6, 30, 23, 30, tzinfo=UTC)  # 08:30 in Tokyo
+    assert row.notified_at is None  # to be told again at the new time
+    assert "Mon 1 Jul, 08:30" in client.get("/followups/").content.decode()
+    assert Activity.objects.filter(text="Follow-up rescheduled: Call Ana").count() == 1
+    # No time typed: 9:00 that day, in Tokyo.
+    client.post(f"/followups/{followup.pk}", {"action": "reschedule", "date": "2030-07-02"})
+    assert FollowUp.objects.get(pk=followup.pk).due_at == datetime(2030, 7, 2, 0, 0, tzinfo=UTC)
+    # Bad values are refused beside the form; the time stays.
+    for bad, message in (
+        ({"date": "2030-07-03", "time": "8h"}, "type the time as hours and minutes"),
+        ({"date": "", "time": "08:00"}, "pick the day from the calendar"),
+        ({"date": "2030-02-30", "time": "08:00"}, "pick the day from the calendar"),
+    ):
+        r = client.post(
+            f"/followups/{followup.pk}",
+            {"action": "reschedule", **bad},
+            headers={"HX-Request": "true"},
+        )
+        assert r.status_code == 422 and message in r.content.decode()
+        assert r["HX-Retarget"] == f"#crm-fu-{followup.pk}-error"
+    assert FollowUp.objects.get(pk=followup.pk).due_at == datetime(2030, 7, 2, 0, 0, tzinfo=UTC)
+    # Another workspace cannot move it.
+    r = login(rival).post(
+        f"/followups/{followup.pk}", {"action": "reschedule", "date": "2031-01-01", "time": "09:00"}
+    )
+    assert r.status_code == 404
+    assert FollowUp.objects.get(pk=followup.pk).due_at == datetime(2030, 7, 2, 0, 0, tzinfo=UTC)
+
+
 def test_schedule_from_a_deal_page_and_a_contact_page(owner, agent, rival, ana):
     """The same small form on a deal's page and a contact's: the follow-up belongs to the
     deal (and its person) or to the person, shows in that page's block, for whom it was meant."""

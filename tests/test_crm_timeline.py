@@ -116,6 +116,51 @@ def test_a_deal_timeline_holds_the_deal_and_the_lead_it_came_from(owner, ana):
     assert "Contract sent" in page and "Spares quote" not in page
 
 
+def test_deal_and_follow_up_lines_are_on_the_contacts_timeline(api, owner, agent, ana):
+    """A contact's timeline tells their deals' changes and their follow-ups (about a deal
+    of theirs, or a conversation with them), each line linked to its deal and follow-up;
+    through the query, the API and the contact's page."""
+    from frontdesk.crm.actions import followups
+    from frontdesk.crm.actions.deals import create_deal, move_deal
+    from frontdesk.crm.actions.pipelines import workspace_pipelines
+
+    contact, chat, _ = ana
+    ws = owner.workspace_id
+    stages = {s.name: s for s in workspace_pipelines(ws)[0].stages.all()}
+    deal = create_deal(ws, owner.user, contact_id=contact.pk, title="Forty bikes")
+    move_deal(ws, deal.pk, stages["Proposal sent"].pk, owner.user)
+    later = timezone.now() + timedelta(days=1)
+    on_deal = followups.create_followup(ws, owner.user, later, "Send it", deal_id=deal.pk)
+    on_chat = followups.create_followup(ws, agent.user, later, "Answer", conversation_id=chat.pk)
+    followups.update_followup(ws, on_deal.pk, owner.user, done=True)
+    move_deal(ws, deal.pk, stages["Won"].pk, owner.user)
+
+    expected = [
+        ("deal", "owner won the deal (Won)", deal.pk, None),
+        ("followup", "Follow-up done: Send it", deal.pk, on_deal.pk),
+        ("followup", "Follow-up scheduled: Answer", None, on_chat.pk),
+        ("followup", "Follow-up scheduled: Send it", deal.pk, on_deal.pk),
+        ("deal", "owner moved the deal from Qualified to Proposal sent", deal.pk, None),
+        ("deal", "owner created the deal Forty bikes in Qualified", deal.pk, None),
+    ]
+    items = queries.timeline(ws, queries.contact_scope(contact)).items
+    lines = [(e.kind, e.text, e.deal_id, e.followup_id) for e in items if not e.is_message]
+    assert lines == expected
+    assert [e.text for e in items if e.is_message] == ["Hi by mail", "Hi from the chat"]
+    listed = api.get(f"/api/v1/contacts/{contact.pk}/timeline").json()["items"]
+    from_api = [
+        (i["kind"], i["text"], i["deal_id"], i["followup_id"])
+        for i in listed
+        if i["kind"] != "message"
+    ]
+    assert from_api == expected
+    page = login(owner).get(f"/contacts/{contact.pk}/").content.decode()
+    timeline = page[page.index('id="timeline"') :]
+    for text in ("won the deal (Won)", "Follow-up done: Send it", "Follow-up scheduled: Answer"):
+        assert text in timeline, text
+    assert "moved the deal from Qualified to Proposal sent" in timeline
+
+
 def test_pages_of_a_long_timeline_hold_every_line_once(owner, ana):
     contact, chat, _ = ana
     same_instant = timezone.now() - timedelta(days=1)

@@ -167,8 +167,8 @@ class Pipeline(models.Model):
 
 class Stage(models.Model):
     """One step of a pipeline. Its type says what reaching it means (still open, won,
-    lost); its probability weighs the forecast; an open deal idle in it longer than
-    ``rotting_days`` is stale."""
+    lost); its probability weighs the forecast; an open deal in it left untouched longer
+    than ``rotting_days`` is stale (``Deal.is_stale``)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
@@ -219,16 +219,19 @@ class Deal(models.Model):
     tags = models.JSONField(default=list, blank=True)
     expected_close_date = models.DateField(null=True, blank=True)
     lost_reason = models.CharField(max_length=300, blank=True, default="")
-    stage_entered_at = models.DateTimeField(default=timezone.now)  # how stale is measured
+    stage_entered_at = models.DateTimeField(default=timezone.now)  # since when in its stage
     closed_at = models.DateTimeField(null=True, blank=True)  # when it was won or lost
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # When it was last touched: an edit, a move, a note on it, a follow-up on it done
+    # (``crm.actions.activity.touch_deal``). How stale is measured.
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         indexes = [
+            # The board's cards per stage, and the stale filter (a range on it per stage).
             models.Index(fields=["stage", "-updated_at", "-id"], name="deal_stage_recent"),
             models.Index(fields=["workspace", "pipeline", "status"], name="deal_pipeline_status"),
             # The board's count and value per stage and the forecast's open value per stage
@@ -246,11 +249,13 @@ class Deal(models.Model):
         return self.title
 
     def is_stale(self, now: datetime | None = None) -> bool:
-        """Open and in its stage longer than the stage's rotting days (needs ``stage``)."""
+        """Open and idle longer than its stage's rotting days (needs ``stage``): not edited,
+        moved, noted or a follow-up on it done since (``updated_at``), as Pipedrive's
+        rotting deals. A deal long in its stage but worked on is not stale."""
         days = self.stage.rotting_days
         if self.status != DealStatus.OPEN or days is None:
             return False
-        return (now or timezone.now()) - self.stage_entered_at > timedelta(days=days)
+        return (now or timezone.now()) - self.updated_at > timedelta(days=days)
 
 
 class ActivityKind(models.TextChoices):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from frontdesk.crm import events
 from frontdesk.crm.actions.values import CrmError
@@ -51,6 +52,14 @@ def record(
     return activity
 
 
+def touch_deal(workspace_id: int, deal: Deal, user_id: int | None) -> None:
+    """The deal was worked on (a note on it, a follow-up on it done): its ``updated_at``
+    moves to now, which restarts its rotting clock (``Deal.is_stale``) and puts its card
+    first in its column. One UPDATE, in the caller's transaction; open boards refetch it."""
+    Deal.objects.filter(workspace_id=workspace_id, pk=deal.pk).update(updated_at=timezone.now())
+    events.deal_changed(workspace_id, deal.pk, deal.pipeline_id, user_id)
+
+
 def add_note(
     workspace_id: int,
     by_user: User,
@@ -61,7 +70,8 @@ def add_note(
     deal_id: int | None = None,
     pinned: bool = False,
 ) -> Activity:
-    """A note on a contact, or on a lead or deal (then also on its contact's timeline)."""
+    """A note on a contact, or on a lead or deal (then also on its contact's timeline). A
+    note on a deal counts as work on it: it is not stale from then (``touch_deal``)."""
     text = str(text or "").strip()
     if not text:
         raise CrmError("write the note first")
@@ -95,6 +105,8 @@ def add_note(
         if pinned:
             note.pinned = True
             note.save(update_fields=["pinned"])
+        if deal is not None:
+            touch_deal(workspace_id, deal, by_user.pk)
     return note
 
 

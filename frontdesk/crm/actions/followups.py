@@ -140,6 +140,16 @@ def followup_for(workspace_id: int, followup_id: int) -> FollowUp:
     return found
 
 
+def _mark(followup: FollowUp, done: bool, by_user: User) -> None:
+    """Done (or open again), with its line on the timeline; done, it counts as work on its
+    deal, if any (``activity.touch_deal``: the deal is not stale from then)."""
+    followup.done_at = timezone.now() if done else None
+    word = "done" if done else "reopened"
+    _record(followup, f"Follow-up {word}{_about(followup.note)}", by_user)
+    if done and followup.deal is not None:
+        activity.touch_deal(followup.workspace_id, followup.deal, by_user.pk)
+
+
 def update_followup(
     workspace_id: int,
     followup_id: int,
@@ -151,7 +161,8 @@ def update_followup(
     assignee_id: int | None = UNSET,
 ) -> FollowUp:
     """Change what is given, all or nothing. A new ``due_at`` re-arms the reminder (and
-    reopens a done follow-up unless ``done`` is given too)."""
+    reopens a done follow-up unless ``done`` is given too). Done, it counts as work on its
+    deal, if any: the deal is not stale from then (``activity.touch_deal``)."""
     with transaction.atomic():
         followup = (
             FollowUp.objects.select_for_update()
@@ -189,10 +200,8 @@ def update_followup(
                 if done is UNSET and followup.done_at is not None:
                     done = False
         if done is not UNSET and bool(done) != followup.done:
-            followup.done_at = timezone.now() if done else None
+            _mark(followup, bool(done), by_user)
             changed.append("done_at")
-            word = "done" if done else "reopened"
-            _record(followup, f"Follow-up {word}{_about(followup.note)}", by_user)
         elif "due_at" in changed:
             _record(followup, f"Follow-up rescheduled{_about(followup.note)}", by_user)
         if changed:

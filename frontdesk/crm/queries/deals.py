@@ -43,15 +43,16 @@ def deal_of_lead(workspace_id: int, lead_id: int) -> Deal | None:
 
 
 def stale_condition(workspace_id: int, now: datetime | None = None) -> Q:
-    """Open deals that sat in their stage longer than its rotting days, as a filter (one
-    term per stage that rots: a workspace has few); ``Deal.is_stale`` says it of one deal."""
+    """Open deals left untouched (``updated_at``) longer than their stage's rotting days, as
+    a filter (one term per stage that rots: a workspace has few, each a range of the
+    ``deal_stage_recent`` index); ``Deal.is_stale`` says it of one deal."""
     now = now or timezone.now()
     rotting = Stage.objects.filter(
         workspace_id=workspace_id, rotting_days__isnull=False
     ).values_list("pk", "rotting_days")
     terms = Q(pk__in=[])
     for stage_id, days in rotting:
-        terms |= Q(stage_id=stage_id, stage_entered_at__lt=now - timedelta(days=days or 0))
+        terms |= Q(stage_id=stage_id, updated_at__lt=now - timedelta(days=days or 0))
     return Q(status=DealStatus.OPEN) & terms
 
 

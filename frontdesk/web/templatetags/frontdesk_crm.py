@@ -212,7 +212,7 @@ def deal_card(context: template.Context, deal: Any) -> SafeString:
     flags = SafeString("")
     if stale:
         flags += format_html(
-            '<span class="stale-tag" title="No move for longer than {} days in this stage">'
+            '<span class="stale-tag" title="Not worked on (moved, edited, a note, a follow-up done) for more than {} days">'
             "Stale</span>\n",
             deal.stage.rotting_days,
         )
