@@ -31,16 +31,20 @@ from frontdesk.inbox.pipeline import apply
 log = logging.getLogger("frontdesk.webhooks")
 
 
+def _served() -> dict[str, Connector]:
+    """Each webhook URL's path ("webhooks/whatsapp/") and the connector it serves."""
+    return {c.webhook_path: c for c in CONNECTORS.values() if c.webhook_path}
+
+
 def urlpatterns() -> list[URLPattern]:
     """The public webhook URLs (DESIGN.md section 5), one per connector that takes webhooks."""
-    served = {c.webhook_path: c for c in CONNECTORS.values() if c.webhook_path}
-    return [path(p, webhook_view(c.provider), name=c.webhook_name) for p, c in served.items()]
+    return [path(p, webhook_view(c.provider), name=c.webhook_name) for p, c in _served().items()]
 
 
 def webhook_paths() -> set[str]:
     """The request paths of the webhook URLs ("/webhooks/whatsapp/", ...): served without
     the middleware (``core/bare.py``)."""
-    return {"/" + c.webhook_path for c in CONNECTORS.values() if c.webhook_path}
+    return {"/" + p for p in _served()}
 
 
 def webhook_view(provider: str) -> Callable[[HttpRequest], HttpResponse]:
