@@ -1,5 +1,5 @@
-"""The WSGI entry point for a WSGI server of your own (``frontdesk run`` serves
-``frontdesk/asgi.py``, which routes the same way): a provider's webhook skips the
+"""The WSGI entry point, for a WSGI server of your own and for ``frontdesk/asgi.py`` (what
+``frontdesk run`` serves), which hands it every HTTP request: a provider's webhook skips the
 middleware (``core/bare.py``)."""
 
 import os

@@ -63,6 +63,23 @@ def test_every_registered_webhook_url_takes_the_bare_path():
     assert "/login/" not in webhook_paths()
 
 
+def test_a_channel_registered_later_gets_its_webhook_served_bare_and_dropped_with_it(settings):
+    """The bare paths are worked out once, not per request: a change of the connectors (a
+    test's echo channel) is followed, both ways."""
+    post = factory.post("/webhooks/echo/", data=b"not json", content_type="application/json")
+    assert "/webhooks/echo/" not in webhook_paths()
+    settings.FRONTDESK_CONNECTORS = [*settings.FRONTDESK_CONNECTORS, "tests.echo_channel"]
+    assert "/webhooks/echo/" in webhook_paths()
+    status, headers, _ = call(post.environ)
+    assert status == 400  # the door's answer to a body it cannot read ...
+    assert "Content-Security-Policy" not in headers  # ... without the page middleware
+    settings.FRONTDESK_CONNECTORS = [p for p in settings.FRONTDESK_CONNECTORS if "echo" not in p]
+    assert "/webhooks/echo/" not in webhook_paths()
+    status, headers, _ = call(post.environ)
+    assert status == 404
+    assert "Content-Security-Policy" in headers  # an ordinary URL again
+
+
 def test_a_signed_webhook_is_stored_without_the_page_middleware(wa, graph):
     status, headers, body = call(signed(graph.webhook(messages=[msg("text", {"body": "Hi"})])))
     assert (status, json.loads(body)) == (200, {"ok": True})

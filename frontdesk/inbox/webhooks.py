@@ -12,10 +12,12 @@ values out); every write is an inbox action here.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.core.signals import setting_changed
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -31,16 +33,30 @@ from frontdesk.inbox.pipeline import apply
 log = logging.getLogger("frontdesk.webhooks")
 
 
+def _served() -> dict[str, Connector]:
+    """Each webhook URL's path ("webhooks/whatsapp/") and the connector it serves."""
+    return {c.webhook_path: c for c in CONNECTORS.values() if c.webhook_path}
+
+
 def urlpatterns() -> list[URLPattern]:
     """The public webhook URLs (DESIGN.md section 5), one per connector that takes webhooks."""
-    served = {c.webhook_path: c for c in CONNECTORS.values() if c.webhook_path}
-    return [path(p, webhook_view(c.provider), name=c.webhook_name) for p, c in served.items()]
+    return [path(p, webhook_view(c.provider), name=c.webhook_name) for p, c in _served().items()]
 
 
-def webhook_paths() -> set[str]:
+@functools.cache
+def webhook_paths() -> frozenset[str]:
     """The request paths of the webhook URLs ("/webhooks/whatsapp/", ...): served without
-    the middleware (``core/bare.py``)."""
-    return {"/" + c.webhook_path for c in CONNECTORS.values() if c.webhook_path}
+    the middleware (``core/bare.py``). Asked on every request, so worked out once: the
+    registry only changes when a test changes ``FRONTDESK_CONNECTORS`` (``_forget_paths``)."""
+    return frozenset("/" + p for p in _served())
+
+
+def _forget_paths(*, setting: str, **kwargs: Any) -> None:
+    if setting == "FRONTDESK_CONNECTORS":
+        webhook_paths.cache_clear()
+
+
+setting_changed.connect(_forget_paths)
 
 
 def webhook_view(provider: str) -> Callable[[HttpRequest], HttpResponse]:

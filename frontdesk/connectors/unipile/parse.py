@@ -230,24 +230,17 @@ def v1_message(connector: UnipileConnector, event: dict[str, Any]) -> InboundMes
         handle = sender_id
     if handle and not connector.handle_for_attendee(handle):
         raise MalformedEvent(f"{handle[:40]!r} is not a valid {connector.handle_kind} handle")
-    quoted = event.get("quoted") if isinstance(event.get("quoted"), dict) else {}
-    return InboundMessage(
-        provider_id=message_id,
-        handle=connector.handle_for_attendee(handle),
-        text=text or "",
-        contact_name=name,
-        thread_key=chat_id,
-        reply_to_provider_id=trimmed((quoted or {}).get("id")),
-        sent_at=parse_time(event.get("timestamp")),
+    return _inbound(
+        connector,
+        event,
+        message_id=message_id,
+        chat_id=chat_id,
+        handle=handle,
+        name=name,
+        text=text,
         outbound=outbound,
-        profile=profile_links(profile),
-        extra={
-            "unipile": {
-                "chat_id": chat_id,
-                "attachments": attachment_refs(event.get("attachments")),
-                **{k: v for k, v in profile.items() if v},
-            }
-        },
+        profile=profile,
+        kept={k: v for k, v in profile.items() if v},
     )
 
 
@@ -294,25 +287,19 @@ def v2_message(
             raise MalformedEvent("payload.sender_id is required")
     if handle and not connector.handle_for_attendee(handle):
         raise MalformedEvent(f"{handle[:40]!r} is not a valid {connector.handle_kind} handle")
-    quoted = message.get("quoted") if isinstance(message.get("quoted"), dict) else {}
-    return InboundMessage(
-        provider_id=message_id,
-        handle=connector.handle_for_attendee(handle),
-        text=text or "",
-        contact_name=name,
-        thread_key=chat_id,
-        reply_to_provider_id=trimmed((quoted or {}).get("id")),
-        sent_at=parse_time(message.get("timestamp")),
+    return _inbound(
+        connector,
+        message,
+        message_id=message_id,
+        chat_id=chat_id,
+        handle=handle,
+        name=name,
+        text=text,
         outbound=outbound,
         delivery=seen_status(message) if outbound else "",
-        profile=profile_links(profile),
-        extra={
-            "unipile": {
-                "chat_id": chat_id,
-                "attachments": attachment_refs(message.get("attachments"), v2=True),
-                **profile,
-            }
-        },
+        profile=profile,
+        kept=profile,
+        v2=True,
     )
 
 
@@ -336,41 +323,69 @@ def listed_v1_message(
     if not handle:
         return None
     person = people.get(handle, {})
-    text = message.get("text")
-    quoted = message.get("quoted") if isinstance(message.get("quoted"), dict) else {}
-    return InboundMessage(
-        provider_id=message_id,
-        handle=connector.handle_for_attendee(handle),
-        text=text if isinstance(text, str) else "",
-        contact_name=trimmed(
+    profile = {k: trimmed(person.get(k), 1000) for k in ("profile_url", "picture_url")}
+    return _inbound(
+        connector,
+        message,
+        message_id=message_id,
+        chat_id=trimmed(chat.get("id")),
+        handle=handle,
+        name=trimmed(
             person.get("name")
             or (
                 chat.get("name") if handle == trimmed(chat.get("attendee_provider_id"), 320) else ""
             ),
             300,
         ),
-        thread_key=trimmed(chat.get("id")),
-        reply_to_provider_id=trimmed((quoted or {}).get("id")),
-        sent_at=parse_time(message.get("timestamp")),
+        text=message.get("text"),
         outbound=outbound,
         delivery=seen_status(message) if outbound else "",
-        profile=profile_links(
-            {k: trimmed(person.get(k), 1000) for k in ("profile_url", "picture_url")}
-        ),
+        profile=profile,
+        # the contact's picture is kept for a message they sent, not one sent to them
+        kept={
+            k: v
+            for k, v in profile.items()
+            if person.get(k) and (k == "profile_url" or not outbound)
+        },
+    )
+
+
+def _inbound(
+    connector: UnipileConnector,
+    message: dict[str, Any],
+    *,
+    message_id: str,
+    chat_id: str,
+    handle: str,
+    name: str,
+    text: Any,
+    outbound: bool,
+    profile: dict[str, str],
+    kept: dict[str, str],
+    delivery: str = "",
+    v2: bool = False,
+) -> InboundMessage:
+    """The ``InboundMessage`` of a message pushed (webhook) or listed (sync), v1 or v2, once
+    its fields are read: ``message`` is the object holding its ``timestamp``, ``quoted`` and
+    ``attachments`` (v2 names); ``profile`` the sender's links the message shows, ``kept``
+    those stored in ``extra``."""
+    quoted = message.get("quoted")
+    return InboundMessage(
+        provider_id=message_id,
+        handle=connector.handle_for_attendee(handle),
+        text=text if isinstance(text, str) else "",
+        contact_name=name,
+        thread_key=chat_id,
+        reply_to_provider_id=trimmed(quoted.get("id")) if isinstance(quoted, dict) else "",
+        sent_at=parse_time(message.get("timestamp")),
+        outbound=outbound,
+        delivery=delivery,
+        profile=profile_links(profile),
         extra={
             "unipile": {
-                "chat_id": trimmed(chat.get("id")),
-                "attachments": attachment_refs(message.get("attachments")),
-                **(
-                    {"profile_url": trimmed(person.get("profile_url"), 1000)}
-                    if person.get("profile_url")
-                    else {}
-                ),
-                **(
-                    {"picture_url": trimmed(person.get("picture_url"), 1000)}
-                    if person.get("picture_url") and not outbound
-                    else {}
-                ),
+                "chat_id": chat_id,
+                "attachments": attachment_refs(message.get("attachments"), v2=v2),
+                **kept,
             }
         },
     )
