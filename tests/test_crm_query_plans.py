@@ -30,10 +30,17 @@ def index_only(name: str) -> str:
     return f"COVERING INDEX {name}"
 
 
-def plan(sql: str) -> str:
+# On PostgreSQL, every path but an index-only read priced out: whether the planner then
+# prefers it depends on statistics that other tests' rows (rolled back, yet analyzed by
+# autovacuum meanwhile) skew; what is checked is that the index alone can answer.
+ONLY_INDEX_READS = ("enable_seqscan = off", "enable_indexscan = off", "enable_bitmapscan = off")
+
+
+def plan(sql: str, index_only_reads: bool = False) -> str:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_seqscan = off")
+            for setting in ONLY_INDEX_READS if index_only_reads else ONLY_INDEX_READS[:1]:
+                cursor.execute(f"SET LOCAL {setting}")
             cursor.execute(f"EXPLAIN {sql}")
         else:
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
@@ -56,14 +63,16 @@ def the_one(sqls: list[str], *words: str) -> str:
 def test_the_boards_sum_from_an_index(owner):
     ws = owner.workspace_id
     sums = the_one(queries_of(lambda: lead_queries.board(ws, tuple(LeadStage))), "SUM(", "crm_lead")
-    assert index_only("lead_ws_stage_sums") in plan(sums)
+    assert index_only("lead_ws_stage_sums") in plan(sums, index_only_reads=True)
 
     pipeline = workspace_pipelines(ws)[0]
     sqls = queries_of(lambda: deal_queries.board(pipeline))
-    assert index_only("deal_board_sums") in plan(the_one(sqls, "SUM(", "crm_deal"))
+    assert index_only("deal_board_sums") in plan(
+        the_one(sqls, "SUM(", "crm_deal"), index_only_reads=True
+    )
     forecast = queries_of(lambda: deal_queries.forecast(pipeline))
     open_values = the_one(forecast, "SUM(", "crm_deal", "stage_id")
-    assert index_only("deal_board_sums") in plan(open_values)
+    assert index_only("deal_board_sums") in plan(open_values, index_only_reads=True)
 
 
 @pytest.mark.django_db
@@ -84,7 +93,7 @@ def test_the_deals_page_counts_and_sums_its_stages_once(owner):
     sqls = [q["sql"] for q in captured.captured_queries]
     per_stage = the_one(sqls, "SUM(", "crm_deal", "stage_id")
     assert "COUNT(*)" in per_stage
-    assert index_only("deal_board_sums") in plan(per_stage)
+    assert index_only("deal_board_sums") in plan(per_stage, index_only_reads=True)
 
 
 @pytest.mark.django_db
@@ -102,7 +111,7 @@ def test_the_lead_board_counts_and_sums_its_stages_once(owner):
     sqls = [q["sql"] for q in captured.captured_queries]
     per_stage = the_one(sqls, "SUM(", "crm_lead")
     assert "COUNT(*)" in per_stage and "GROUP BY" in per_stage
-    assert index_only("lead_ws_stage_sums") in plan(per_stage)
+    assert index_only("lead_ws_stage_sums") in plan(per_stage, index_only_reads=True)
 
 
 @pytest.mark.django_db
@@ -301,7 +310,7 @@ def test_a_boards_count_starts_no_parallel_workers(owner):
             "parallel_tuple_cost = 0",
             "min_parallel_index_scan_size = 0",
             "min_parallel_table_scan_size = 0",
-            "enable_seqscan = off",
+            *ONLY_INDEX_READS,
         ):
             cursor.execute(f"SET LOCAL {cheap}")  # until the test's transaction ends
         cursor.execute(f"EXPLAIN {count}")
