@@ -46,6 +46,7 @@ TARGET_MS = 50.0
 def seed(workspace, users, channel, args, rng: random.Random) -> int:
     """Contacts, leads, deals and one long timeline; returns that contact's id."""
     from django.db import transaction
+    from django.db.models import F
     from django.utils import timezone
 
     from frontdesk.crm.actions.pipelines import workspace_pipelines
@@ -130,6 +131,9 @@ def seed(workspace, users, channel, args, rng: random.Random) -> int:
                     )
                 )
             Deal.objects.bulk_create(rows)
+    # Last touched when it entered its stage (bulk_create stamps them all now): a stage's
+    # rotting days then flag the idle ones stale, as on a real board.
+    Deal.objects.filter(workspace_id=ws).update(updated_at=F("stage_entered_at"))
 
     # One contact with a long history: two conversations, notes, lead changes.
     person = Contact.objects.get(pk=contact_ids[0])
