@@ -96,7 +96,7 @@ def test_a_contact_refuses_bad_input(owner, change, message):
     assert not Contact.objects.exists()
 
 
-@pytest.mark.parametrize("bad", ["31/12/2026", "2026-02-30", "next spring"])
+@pytest.mark.parametrize("bad", ["31/12/2026", "2026-02-30", "next spring", "2026-12-31 or so"])
 def test_a_bad_date_in_a_date_field_is_refused_in_words(owner, bad):
     """A date field takes an ISO date; anything else is refused with the field's name and
     an example, on a new contact, an edit, the page's form and the API, and nothing is
@@ -126,6 +126,18 @@ def test_a_bad_date_in_a_date_field_is_refused_in_words(owner, bad):
     assert list(Contact.objects.values_list("name", flat=True)) == ["Ana"]
     ana.refresh_from_db()
     assert ana.custom_fields == {"client_since": "2024-03-01"}
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"), [("2026-12-31", "2026-12-31"), ("2026-12-31T10:30:00", "2026-12-31")]
+)
+def test_a_date_field_keeps_the_day(owner, given, kept):
+    """A day, or a date and time as a spreadsheet exports it: the day is kept."""
+    fields.add_contact_field(owner.workspace_id, "Client since", "date")
+    ana = actions.create_contact(
+        owner.workspace_id, owner.user, name="Ana", custom_fields={"client_since": given}
+    )
+    assert ana.custom_fields == {"client_since": kept}
 
 
 def test_an_address_belongs_to_one_contact(owner):

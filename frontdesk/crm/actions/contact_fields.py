@@ -3,7 +3,7 @@ the values a contact holds for them."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -94,6 +94,19 @@ def clean_field_values(
     return cleaned
 
 
+def _date_value(field: CustomField, text: str) -> str:
+    """A day, also given as a date and time (a spreadsheet's export): the day is kept.
+    Anything else, such as "2026-12-31 or so", is refused rather than cut to its date."""
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text).date().isoformat()
+    except ValueError:
+        raise CrmError(f"{field.label} must be a date such as 2026-12-31") from None
+
+
 def _field_value(field: CustomField, raw: Any) -> str | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
@@ -107,10 +120,7 @@ def _field_value(field: CustomField, raw: Any) -> str | None:
             raise CrmError(f"{field.label} must be a number")
         return str(number.normalize()) if number != number.to_integral() else str(int(number))
     if field.type == FieldType.DATE:
-        try:
-            return date.fromisoformat(text[:10]).isoformat()
-        except ValueError:
-            raise CrmError(f"{field.label} must be a date such as 2026-12-31") from None
+        return _date_value(field, text)
     if field.type == FieldType.CHOICE:
         match = next((c for c in field.choices if c.lower() == text.lower()), None)
         if match is None:
