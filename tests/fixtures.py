@@ -4,6 +4,7 @@ since pytest applies a conftest only to the tests below it."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -44,6 +45,11 @@ def rival(db) -> Membership:
 def token_client(membership: Membership) -> Client:
     _, token = ApiToken.issue(membership)
     return Client(headers={"Authorization": f"Bearer {token}"})
+
+
+def send(client: Client, method: str, url: str, body: dict):
+    """A JSON request (``method``: "post", "patch", "put") with ``body``, as the API takes."""
+    return getattr(client, method)(url, json.dumps(body), content_type="application/json")
 
 
 def session_client(membership: Membership) -> Client:

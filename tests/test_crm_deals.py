@@ -4,14 +4,12 @@ API and the pages, each inside its workspace only."""
 
 from __future__ import annotations
 
-import json
 import zoneinfo
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -23,14 +21,10 @@ from frontdesk.crm.actions.leads import create_lead
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import Activity, Deal, Pipeline, Stage
 from frontdesk.crm.queries import deals as queries
+from tests.fixtures import send, token_client
 from tests.fixtures import session_client as login
-from tests.fixtures import token_client
 
 HX = {"HX-Request": "true"}
-
-
-def send(client: Client, method: str, url: str, body: dict):
-    return getattr(client, method)(url, json.dumps(body), content_type="application/json")
 
 
 def stages_of(pipeline: Pipeline) -> dict[str, Stage]:

@@ -5,7 +5,6 @@ again after a reschedule, never twice; the API; each inside its workspace only."
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,14 +20,10 @@ from frontdesk.crm.models import Activity, FollowUp
 from frontdesk.crm.queries import followups as queries
 from frontdesk.crm.tasks import remind_due_followups
 from frontdesk.inbox.models import Notification
+from tests.fixtures import send, token_client
 from tests.fixtures import session_client as login
-from tests.fixtures import token_client
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, noon UTC
-
-
-def send(client: Client, method: str, url: str, body: dict):
-    return getattr(client, method)(url, json.dumps(body), content_type="application/json")
 
 
 @pytest.fixture
