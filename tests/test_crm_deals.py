@@ -655,6 +655,34 @@ def test_pipelines_settings(owner, agent, sales, ana):
     assert r.status_code == 302 and Deal.objects.get().stage == target
 
 
+def test_an_admin_makes_another_pipeline_the_default(owner, agent, rival, sales, ana):
+    """The deals page opens on the default pipeline (the first), and a new deal made
+    without one goes there; an admin makes another the default from the settings page."""
+    admin = login(owner)
+    partners = pipelines.create_pipeline(owner.workspace_id, "Partners")
+    page = admin.get("/settings/pipelines/").content.decode()
+    assert page.index("Sales") < page.index("Default") < page.index("Partners")
+    r = login(agent).post("/settings/pipelines/", {"action": "default_pipeline", "id": partners.pk})
+    assert r.status_code == 403
+    # The owner of another workspace: not one of theirs.
+    r = login(rival).post("/settings/pipelines/", {"action": "default_pipeline", "id": sales.pk})
+    assert r.status_code == 404
+    assert pipelines.workspace_pipelines(owner.workspace_id)[0].pk == sales.pk
+
+    r = admin.post("/settings/pipelines/", {"action": "default_pipeline", "id": partners.pk})
+    assert r.status_code == 302
+    assert [p.name for p in pipelines.workspace_pipelines(owner.workspace_id)] == [
+        "Partners",
+        "Sales",
+    ]
+    page = admin.get("/settings/pipelines/").content.decode()
+    assert page.index("Partners") < page.index("Default") < page.index("Sales")
+    board = admin.get("/deals/").content.decode()
+    assert f'value="{partners.pk}" selected' in board
+    deal = actions.create_deal(owner.workspace_id, owner.user, contact_id=ana.pk, title="Resell")
+    assert deal.pipeline_id == partners.pk
+
+
 def test_deal_pages_of_another_workspace_are_not_found(owner, rival, sales, ana):
     deal = deal_in(owner, ana, stages_of(sales)["Qualified"])
     lead = create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title="lead")

@@ -152,6 +152,23 @@ def rename_pipeline(workspace_id: int, pipeline_id: int, name: str) -> Pipeline:
     return pipeline
 
 
+def make_default(workspace_id: int, pipeline_id: int) -> Pipeline:
+    """The pipeline the deals page opens on (and a new deal goes to, unless told): the
+    first in the workspace's order, so the others keep theirs after it."""
+    pipeline = pipeline_in(workspace_id, pipeline_id)
+    with transaction.atomic():
+        order = list(
+            Pipeline.objects.select_for_update()
+            .filter(workspace_id=workspace_id)
+            .order_by("position", "id")
+        )
+        order.sort(key=lambda p: p.pk != pipeline.pk)  # stable: the others keep their order
+        for position, each in enumerate(order):
+            if each.position != position:
+                Pipeline.objects.filter(pk=each.pk).update(position=position)
+    return pipeline
+
+
 def delete_pipeline(workspace_id: int, pipeline_id: int) -> None:
     """Only a pipeline without deals, and never the workspace's last one."""
     pipeline = pipeline_in(workspace_id, pipeline_id)

@@ -468,6 +468,8 @@ def pipelines_settings(request: HttpRequest) -> HttpResponse:
                 pipeline_actions.create_pipeline(ws, request.POST.get("name", ""))
             elif action == "rename_pipeline":
                 pipeline_actions.rename_pipeline(ws, ref_id, request.POST.get("name", ""))
+            elif action == "default_pipeline":
+                pipeline_actions.make_default(ws, ref_id)
             elif action == "delete_pipeline":
                 pipeline_actions.delete_pipeline(ws, ref_id)
             elif action == "add_stage":
