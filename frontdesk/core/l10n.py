@@ -7,9 +7,9 @@ with the ``frontdesk_ui`` filters that call these. Without an active locale: "en
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from asgiref.local import Local
 from babel import Locale, UnknownLocaleError
@@ -52,9 +52,24 @@ def _local(value: datetime) -> datetime:
     return timezone.localtime(value) if timezone.is_aware(value) else value
 
 
+# A page formats the same few days and minutes many times (a timeline's 50 lines: 200
+# Babel calls, each a pattern walk): each text is made once per locale and kept.
+@lru_cache(maxsize=4096)
+def _clock_text(hour: int, minute: int, locale: str) -> str:
+    return format_time(time(hour, minute), "short", locale=_parsed(locale))
+
+
+@lru_cache(maxsize=4096)
+def _day_text(value: date, form: str, locale: str) -> str:
+    if form == "full":
+        return format_date(value, "full", locale=_parsed(locale))
+    return format_skeleton(form, value, locale=_parsed(locale))
+
+
 def clock(value: datetime) -> str:
     """14:05 or 2:05 PM."""
-    return format_time(_local(value), "short", locale=_current())
+    local = _local(value)
+    return _clock_text(local.hour, local.minute, current())
 
 
 def day(value: date | datetime, *, weekday: bool = False, year: bool = True) -> str:
@@ -62,9 +77,8 @@ def day(value: date | datetime, *, weekday: bool = False, year: bool = True) -> 
     form (Tuesday, March 3, 2026 / Dienstag, 3. März 2026)."""
     if isinstance(value, datetime):
         value = _local(value).date()
-    if weekday:
-        return format_date(value, "full", locale=_current())
-    return format_skeleton("yMMMd" if year else "MMMd", value, locale=_current())
+    form = "full" if weekday else "yMMMd" if year else "MMMd"
+    return _day_text(value, form, current())
 
 
 def weekday_short(value: datetime) -> str:
