@@ -82,7 +82,8 @@ def day(value: date | datetime, *, weekday: bool = False, year: bool = True) -> 
 
 
 def weekday_short(value: datetime) -> str:
-    return format_skeleton("EEE", _local(value), locale=_current())
+    """Tue / Di."""
+    return _day_text(_local(value).date(), "EEE", current())
 
 
 def moment(value: datetime) -> str:

@@ -1,0 +1,46 @@
+"""Dates and times in the member's locale and zone: the texts are kept per locale once made
+(a page formats the same days and minutes many times), so a second member's locale or zone
+must never get the first one's text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+from frontdesk.core import l10n
+
+AT = datetime(2026, 1, 15, 23, 30, tzinfo=UTC)  # a Thursday; Friday already in Berlin
+
+
+def formatted(zone: str, locale: str) -> tuple[str, str, str, str]:
+    timezone.activate(zone)
+    l10n.activate(locale)
+    try:
+        return l10n.clock(AT), l10n.day(AT), l10n.weekday_short(AT), l10n.moment(AT)
+    finally:
+        timezone.deactivate()
+        l10n.deactivate()
+
+
+def test_each_locale_and_zone_gets_its_own_text_every_time():
+    for _ in range(2):  # the second round reads what the first one kept
+        assert formatted("UTC", "en") == (
+            "11:30\u202fPM",
+            "Jan 15, 2026",
+            "Thu",
+            "Jan 15, 2026, 11:30\u202fPM UTC",
+        )
+        assert formatted("UTC", "de") == (
+            "23:30",
+            "15. Jan. 2026",
+            "Do",
+            "15. Jan. 2026, 23:30 UTC",
+        )
+        assert formatted("Europe/Berlin", "de") == (
+            "00:30",
+            "16. Jan. 2026",
+            "Fr",
+            "16. Jan. 2026, 00:30 CET",
+        )
+        assert l10n.day(AT, weekday=True) == "Thursday, January 15, 2026"
