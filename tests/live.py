@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,16 +18,14 @@ from pathlib import Path
 
 import httpx
 
+from frontdesk.ops.ports import free_port
+
 FRONTDESK = [sys.executable, "-m", "frontdesk"]
 # The owner every live test's server is set up with (through the printed setup link).
 OWNER_EMAIL, OWNER_PASSWORD = "owner@example.com", "owner-password-1"
 SETUP_LINK = re.compile(r"(http://\S+/setup/[\w-]+/)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# The log file each process started by ``running`` writes to, by pid (for failure messages).
+LOG_OF: dict[int, Path] = {}
 
 
 def base_env(data_dir: Path | str | None = None) -> dict[str, str]:
@@ -62,10 +59,13 @@ def running(env: dict[str, str], *commands: list[str]) -> Iterator[list[subproce
         subprocess.Popen([*FRONTDESK, *c], env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
         for c, log in zip(commands, logs, strict=True)
     ]
+    for i, p in enumerate(procs):
+        LOG_OF[p.pid] = log_dir / f"process-{i}.log"
     try:
         yield procs
     finally:
         for p in procs:
+            LOG_OF.pop(p.pid, None)
             p.terminate()
         for p in procs:
             try:
@@ -132,7 +132,9 @@ def wait_until_up(base: str, procs: list[subprocess.Popen], timeout: float = 120
     while time.monotonic() < deadline:
         for p in procs:
             if p.poll() is not None:
-                raise AssertionError(f"{' '.join(map(str, p.args))} exited with {p.returncode}")
+                raise AssertionError(
+                    f"{' '.join(map(str, p.args))} exited with {p.returncode}:\n{log_tail(p)}"
+                )
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
@@ -140,6 +142,14 @@ def wait_until_up(base: str, procs: list[subprocess.Popen], timeout: float = 120
             pass
         time.sleep(0.2)
     raise AssertionError(f"{base} did not answer within {timeout:.0f} s")
+
+
+def log_tail(process: subprocess.Popen, lines: int = 30) -> str:
+    """The last lines a process started by ``running`` wrote (its traceback, say)."""
+    log = LOG_OF.get(process.pid)
+    if log is None or not log.exists():
+        return "(no log)"
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def postgres_admin_url() -> str:

@@ -24,14 +24,10 @@ import time
 import uuid
 from pathlib import Path
 
+from frontdesk.ops.ports import free_port
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 MAIL_UID = 5000  # any uid >= first_valid_uid (500); needs no passwd entry
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Dovecot:
