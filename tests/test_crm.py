@@ -425,7 +425,7 @@ def test_a_full_column_counts_and_totals_every_lead_it_holds_and_shows_more(
     last; without JavaScript the same link opens the stage in the list."""
     import re
 
-    from frontdesk.crm.queries import leads as queries
+    from frontdesk.crm.queries import board as queries
 
     monkeypatch.setattr(queries, "COLUMN_LIMIT", 2)
     for n, value in enumerate(["100", "200", "300", "400", "500"]):

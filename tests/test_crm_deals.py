@@ -20,6 +20,7 @@ from frontdesk.crm.actions.contacts import create_contact
 from frontdesk.crm.actions.leads import create_lead
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import Activity, Deal, Pipeline, Stage
+from frontdesk.crm.queries import board as board_queries
 from frontdesk.crm.queries import deals as queries
 from tests.fixtures import send, token_client
 from tests.fixtures import session_client as login
@@ -507,7 +508,7 @@ def test_a_deal_column_counts_every_deal_and_shows_more(owner, rival, sales, ana
     brings the next ones (each still marked stale when it is) up to the last."""
     import re
 
-    monkeypatch.setattr(queries, "COLUMN_LIMIT", 2)
+    monkeypatch.setattr(board_queries, "COLUMN_LIMIT", 2)
     qualified = stages_of(sales)["Qualified"]
     made = [deal_in(owner, ana, qualified, str(100 * (n + 1)), title=f"Deal {n}") for n in range(4)]
     Deal.objects.filter(pk=made[0].pk).update(updated_at=timezone.now() - timedelta(days=90))

@@ -16,6 +16,7 @@ from frontdesk.crm.actions.deals import create_deal
 from frontdesk.crm.actions.leads import create_lead
 from frontdesk.crm.actions.pipelines import workspace_pipelines
 from frontdesk.crm.models import LeadStage
+from frontdesk.crm.queries import board as board_queries
 from frontdesk.crm.queries import deals as deal_queries
 from frontdesk.crm.queries import leads as lead_queries
 from frontdesk.crm.queries.duplicates import duplicates_of
@@ -139,8 +140,7 @@ def test_a_board_reads_every_columns_cards_in_one_query(owner, monkeypatch):
 
     from frontdesk.crm.models import Deal, Lead
 
-    monkeypatch.setattr(lead_queries, "COLUMN_LIMIT", 2)
-    monkeypatch.setattr(deal_queries, "COLUMN_LIMIT", 2)
+    monkeypatch.setattr(board_queries, "COLUMN_LIMIT", 2)
     ws = owner.workspace_id
     ana = create_contact(ws, owner.user, name="Ana Lima")
     same_time = timezone.now()
@@ -157,10 +157,10 @@ def test_a_board_reads_every_columns_cards_in_one_query(owner, monkeypatch):
     the_one(sqls, '"crm_lead"."title"')
     leads = Lead.objects.filter(workspace_id=ws)
     for column in lead_queries.board(ws, tuple(LeadStage)):
-        alone = keyset_page(leads.filter(stage=column.stage), lead_queries.CARD_ORDER, None, 2)
-        assert [lead.title for lead in column.leads] == [lead.title for lead in alone.items]
+        alone = keyset_page(leads.filter(stage=column.stage), board_queries.CARD_ORDER, None, 2)
+        assert [lead.title for lead in column.cards] == [lead.title for lead in alone.items]
         assert column.next_cursor == alone.next_cursor
-        assert len(column.leads) == min(2, column.count)
+        assert len(column.cards) == min(2, column.count)
     new = next(c for c in lead_queries.board(ws, tuple(LeadStage)) if c.stage == LeadStage.NEW)
     assert new.next_cursor and new.hidden == 2
     rest, left = lead_queries.column_page(ws, LeadStage.NEW, None, new.next_cursor)
@@ -170,13 +170,13 @@ def test_a_board_reads_every_columns_cards_in_one_query(owner, monkeypatch):
     the_one(sqls, '"crm_deal"."title"')
     deals = Deal.objects.filter(workspace_id=ws)
     for column in deal_queries.board(pipeline):
-        alone = keyset_page(deals.filter(stage=column.stage), deal_queries.CARD_ORDER, None, 2)
-        assert [deal.title for deal in column.deals] == [deal.title for deal in alone.items]
+        alone = keyset_page(deals.filter(stage=column.stage), board_queries.CARD_ORDER, None, 2)
+        assert [deal.title for deal in column.cards] == [deal.title for deal in alone.items]
         assert column.next_cursor == alone.next_cursor
-        assert len(column.deals) == min(2, column.count)
+        assert len(column.cards) == min(2, column.count)
     mine = deal_queries.board(pipeline, owner_id=owner.user_id)
-    assert [d.title for d in mine[0].deals] == ["Deal 2", "Deal 1"] and mine[0].next_cursor
-    assert [d.title for d in mine[1].deals] == ["Deal 3"] and not mine[1].next_cursor
+    assert [d.title for d in mine[0].cards] == ["Deal 2", "Deal 1"] and mine[0].next_cursor
+    assert [d.title for d in mine[1].cards] == ["Deal 3"] and not mine[1].next_cursor
 
 
 @pytest.mark.django_db

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum, prefetch_related_objects
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from frontdesk.crm.models import Deal, DealStatus, Pipeline, Stage
 from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__has_tag)
-from frontdesk.crm.queries.paging import Sort, first_pages, keyset_page, one_read_per_value
+from frontdesk.crm.queries.board import Column, fill_cards
+from frontdesk.crm.queries.board import column_page as board_column_page
+from frontdesk.crm.queries.paging import Sort, keyset_page, one_read_per_value
 from frontdesk.inbox.queries import Page, contact_handles_prefetch
-
-# Cards per column at first (the most recently updated); "Show more" in a column pages on
-# through the rest (``column_page``), and the list holds them all; the counts and totals
-# cover them all. A card costs about 0.2 ms to render: 20 a column made a board of 20,000
-# deals take 100+ ms.
-COLUMN_LIMIT = 10
-CARD_ORDER = Sort("updated_at", descending=True)
 
 
 class DealNotFound(LookupError):
@@ -56,30 +50,6 @@ def stale_condition(workspace_id: int, now: datetime | None = None) -> Q:
     return Q(status=DealStatus.OPEN) & terms
 
 
-@dataclass
-class Column:
-    stage: Stage
-    deals: list[Deal] = field(default_factory=list)  # the first COLUMN_LIMIT
-    count: int = 0  # every deal in the stage
-    sums: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
-    next_cursor: str | None = None  # where "Show more" goes on, when cards are left
-    more_link: str = ""  # the page's: "Show more" (from next_cursor) and the list of them all
-    list_link: str = ""
-
-    @property
-    def totals(self) -> list[tuple[str, Decimal]]:
-        return sorted(self.sums.items(), key=lambda item: -item[1])
-
-    @property
-    def hidden(self) -> int:
-        return self.count - len(self.deals)
-
-    @property
-    def next_n(self) -> int:
-        """How many cards "Show more" adds."""
-        return min(COLUMN_LIMIT, self.hidden)
-
-
 # One row of ``stage_totals``: stage id, status, currency, how many deals, their value.
 StageTotal = tuple[int, str, str, int, Decimal | None]
 
@@ -108,7 +78,7 @@ def stage_totals(pipeline: Pipeline, owner_id: int | None = None) -> list[StageT
 
 def board(
     pipeline: Pipeline, owner_id: int | None = None, totals: list[StageTotal] | None = None
-) -> list[Column]:
+) -> list[Column[Stage]]:
     """One column per stage of the pipeline, in order: its count and value per currency
     over all its deals, and the most recently updated as cards (each knows if it is stale).
     ``totals``, the pipeline's ``stage_totals`` (all owners), saves reading them again when
@@ -121,23 +91,10 @@ def board(
     if totals is None or owner_id is not None:
         totals = stage_totals(pipeline, owner_id)
     for stage_id, _status, currency, n, total in totals:
-        column = columns.get(stage_id)
-        if column is None:
-            continue
-        column.count += n
-        if total is not None:
-            column.sums[currency] += total
-    # Every column's cards in one query (the columns with deals).
+        if stage_id in columns:
+            columns[stage_id].add(currency, n, total)
     cards = rows.select_related("contact", "owner", "stage")
-    filled = [stage_id for stage_id, column in columns.items() if column.count]
-    for stage_id, page in first_pages(cards, CARD_ORDER, "stage_id", filled, COLUMN_LIMIT).items():
-        columns[stage_id].deals, columns[stage_id].next_cursor = page.items, page.next_cursor
-    # The cards' addresses in one query, not one per column.
-    prefetch_related_objects(
-        [deal for column in columns.values() for deal in column.deals],
-        contact_handles_prefetch(),
-    )
-    return list(columns.values())
+    return fill_cards(columns, cards, "stage_id", [contact_handles_prefetch()])
 
 
 def stage_of(workspace_id: int, stage_id: int) -> Stage | None:
@@ -159,15 +116,8 @@ def column_page(
     )
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
-    page = keyset_page(
-        rows.select_related("contact", "owner", "stage"), CARD_ORDER, cursor, limit or COLUMN_LIMIT
-    )
-    prefetch_related_objects(page.items, contact_handles_prefetch())
-    left = 0
-    if page.next_cursor:
-        last = page.items[-1]
-        left = rows.filter(CARD_ORDER.after(last.updated_at, last.pk)).count()
-    return page, left
+    cards = rows.select_related("contact", "owner", "stage")
+    return board_column_page(rows, cards, [contact_handles_prefetch()], cursor, limit)
 
 
 @dataclass

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from django.db import connection
 from django.db.models import (
@@ -16,20 +14,14 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
-    prefetch_related_objects,
 )
 
 from frontdesk.crm.models import OPEN_STAGES, Lead, LeadAssignee, LeadStage
 from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__has_tag)
-from frontdesk.crm.queries.paging import Sort, first_pages, keyset_page, one_read_per_value
+from frontdesk.crm.queries.board import Column, fill_cards
+from frontdesk.crm.queries.board import column_page as board_column_page
+from frontdesk.crm.queries.paging import Sort, keyset_page, one_read_per_value
 from frontdesk.inbox.queries import Page, contact_handles_prefetch
-
-# Cards per column at first (the most recently updated); "Show more" in a column pages on
-# through the rest (``column_page``), and the list holds them all; the counts and totals
-# cover them all. A card costs about 0.2 ms to render: 20 a column made the deals board of
-# a workspace with 20,000 deals take 100+ ms.
-COLUMN_LIMIT = 10
-CARD_ORDER = Sort("updated_at", descending=True)
 
 
 class LeadNotFound(LookupError):
@@ -67,34 +59,9 @@ def lead_of_conversation(workspace_id: int, conversation_id: int) -> Lead | None
     )
 
 
-@dataclass
-class Column:
-    stage: LeadStage
-    leads: list[Lead] = field(default_factory=list)  # the first COLUMN_LIMIT
-    count: int = 0  # every lead in the stage
-    sums: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
-    next_cursor: str | None = None  # where "Show more" goes on, when cards are left
-    more_link: str = ""  # the page's: "Show more" (from next_cursor) and the list of them all
-    list_link: str = ""
-
-    @property
-    def totals(self) -> list[tuple[str, Decimal]]:
-        """The stage's summed value per currency (all its leads), largest first."""
-        return sorted(self.sums.items(), key=lambda item: -item[1])
-
-    @property
-    def hidden(self) -> int:
-        return self.count - len(self.leads)
-
-    @property
-    def next_n(self) -> int:
-        """How many cards "Show more" adds."""
-        return min(COLUMN_LIMIT, self.hidden)
-
-
 def board(
     workspace_id: int, stages: tuple[LeadStage, ...], owner_id: int | None = None
-) -> list[Column]:
+) -> list[Column[LeadStage]]:
     """One column per stage: its count and totals over all its leads, and the most recently
     updated ones as cards."""
     mine = Lead.objects.filter(workspace_id=workspace_id)
@@ -113,23 +80,9 @@ def board(
         [stage.value for stage in stages],
     )
     for stage, currency, n, total in per_currency:
-        column = columns[LeadStage(stage)]
-        column.count += n
-        if total is not None:
-            column.sums[currency] += total
-    # Every column's cards in one query (the columns with leads).
+        columns[LeadStage(stage)].add(currency, n, total)
     cards = rows.select_related("contact", "owner")
-    filled = [stage.value for stage, column in columns.items() if column.count]
-    for stage, page in first_pages(cards, CARD_ORDER, "stage", filled, COLUMN_LIMIT).items():
-        column = columns[LeadStage(stage)]
-        column.leads, column.next_cursor = page.items, page.next_cursor
-    # The cards' addresses and assignees in one query each, not one per column.
-    prefetch_related_objects(
-        [lead for column in columns.values() for lead in column.leads],
-        contact_handles_prefetch(),
-        assignees_prefetch(),
-    )
-    return list(columns.values())
+    return fill_cards(columns, cards, "stage", [contact_handles_prefetch(), assignees_prefetch()])
 
 
 def column_page(
@@ -144,15 +97,9 @@ def column_page(
     rows = Lead.objects.filter(workspace_id=workspace_id, stage=stage)
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
-    page = keyset_page(
-        rows.select_related("contact", "owner"), CARD_ORDER, cursor, limit or COLUMN_LIMIT
-    )
-    prefetch_related_objects(page.items, contact_handles_prefetch(), assignees_prefetch())
-    left = 0
-    if page.next_cursor:
-        last = page.items[-1]
-        left = rows.filter(CARD_ORDER.after(last.updated_at, last.pk)).count()
-    return page, left
+    cards = rows.select_related("contact", "owner")
+    prefetches = [contact_handles_prefetch(), assignees_prefetch()]
+    return board_column_page(rows, cards, prefetches, cursor, limit)
 
 
 def assignees_prefetch() -> Prefetch:

@@ -24,6 +24,7 @@ from frontdesk.crm.actions import deals as actions
 from frontdesk.crm.actions import pipelines as pipeline_actions
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import Deal, DealStatus, Pipeline, Priority, StageType
+from frontdesk.crm.queries import board as board_queries
 from frontdesk.crm.queries import contacts as contact_queries
 from frontdesk.crm.queries import deals as queries
 from frontdesk.crm.queries.timeline import deal_scope
@@ -190,7 +191,7 @@ def board_column(request: HttpRequest) -> HttpResponse:
             "now": timezone.now(),
             "more_link": state.column_link(stage.pk, page.next_cursor) if page.next_cursor else "",
             "left": left,
-            "next_n": min(queries.COLUMN_LIMIT, left),
+            "next_n": min(board_queries.COLUMN_LIMIT, left),
             "list_link": state.stage_list_link(stage.pk),
             **_card_menus(request, state),
         },

@@ -23,6 +23,7 @@ from frontdesk.crm.actions import leads as actions
 from frontdesk.crm.actions.pipelines import workspace_pipelines
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import DISMISSED_STAGES, PIPELINE_STAGES, Lead, LeadStage
+from frontdesk.crm.queries import board as board_queries
 from frontdesk.crm.queries import contacts as contact_queries
 from frontdesk.crm.queries import deals as deal_queries
 from frontdesk.crm.queries import leads as queries
@@ -251,7 +252,7 @@ def board_column(request: HttpRequest) -> HttpResponse:
             "cards": page.items,
             "more_link": state.column_link(stage, page.next_cursor) if page.next_cursor else "",
             "left": left,
-            "next_n": min(queries.COLUMN_LIMIT, left),
+            "next_n": min(board_queries.COLUMN_LIMIT, left),
             "list_link": state.stage_list_link(stage),
             **_card_menus(request, state),
         },
