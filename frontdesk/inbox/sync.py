@@ -24,6 +24,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 
 from frontdesk.connectors.base import ProviderCallError, SyncPage, SyncRun
+from frontdesk.connectors.registry import get_connector
 from frontdesk.inbox.actions.channel import record_import_progress, set_channel_status
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Direction, Message
 from frontdesk.inbox.pipeline import apply
@@ -46,10 +47,13 @@ def sync_channel(channel_id: int) -> None:
 
 @db_periodic_task(crontab(minute="*"))
 def sync_channels() -> int:
+    """Queue a sync of every connected channel whose connector syncs (read: three columns a
+    channel, not its row with credentials and cursor)."""
+    connected = ChannelAccount.objects.filter(status=ChannelStatus.CONNECTED)
     due = [
-        c.pk
-        for c in ChannelAccount.objects.filter(status=ChannelStatus.CONNECTED)
-        if c.connector.capabilities.sync
+        pk
+        for pk, provider, kind in connected.values_list("pk", "provider", "kind")
+        if get_connector(provider).for_kind(kind).capabilities.sync
     ]
     for channel_id in due:
         sync_channel(channel_id)

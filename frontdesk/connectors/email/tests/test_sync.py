@@ -310,10 +310,18 @@ def test_the_original_message_can_be_downloaded_by_members_only(
 
 
 def test_the_worker_syncs_connected_mailboxes_every_minute(
-    email_channel, mailbox, mail, drain_queue
+    owner, email_channel, mailbox, mail, drain_queue
 ):
+    """Every connected mailbox is queued, a channel whose connector does not sync (the API
+    channel) and a disconnected mailbox are not."""
+    from frontdesk.inbox.models import ChannelStatus
     from frontdesk.inbox.sync import sync_channels
+    from tests.fixtures import make_api_channel
 
+    make_api_channel(owner, "http://127.0.0.1:9/hook")
+    gone = ChannelAccount.objects.get(pk=email_channel.pk)
+    gone.pk, gone.status = None, ChannelStatus.DISCONNECTED
+    gone.save()
     mailbox.deliver(mail("through the worker"))
     assert sync_channels.call_local() == 1  # the periodic task enqueues one sync per mailbox
     drain_queue()
