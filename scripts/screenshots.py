@@ -107,6 +107,8 @@ def shoot(base: str, out: Path, email: str, password: str) -> list[str]:
             for name, path in [
                 ("apps", "/apps/"),
                 ("leads", "/leads/"),
+                ("deals", "/deals/"),
+                ("contacts", "/contacts/"),
                 ("settings", "/settings/"),
             ]:
                 page.goto(f"{base}{path}")

@@ -145,6 +145,14 @@ def test_the_demo_connects_each_channel_through_its_connect_page_and_fills_it(
     )
     assert statuses == {"open", "resolved", "snoozed"}
     assert Lead.objects.filter(workspace=workspace).count() >= 5
-    assert Deal.objects.filter(workspace=workspace).exists()
+    deals = {d.title: d for d in Deal.objects.filter(workspace=workspace).select_related("stage")}
+    assert deals["Okafor Logistics: API portal"].lead_id  # converted from its lead
+    assert deals["O'Brien Law: privacy pages"].status == "won"
+    assert deals["O'Brien Law: privacy pages"].closed_at.date() == timezone.localdate()
+    lost = deals["Kita Sonnenschein: parent portal"]
+    assert (lost.status, lost.lost_reason) == ("lost", "Went with a bigger agency")
+    assert deals["Atelier Chloé: brand site"].is_stale(timezone.now())
+    assert deals["García Bikes: online shop"].priority == "high"
+    assert len({d.stage.name for d in deals.values()}) == 6  # every stage of the pipeline
     today = timezone.localdate()
     assert FollowUp.objects.filter(workspace=workspace, due_at__date__gte=today).count() == 2

@@ -77,6 +77,35 @@ LEADS = {
     8: ("converted", "3200"),
 }
 
+# Deals made straight from a contact (title, client, stage, value in EUR, what else): the
+# stage a won or lost deal was moved from, its owner, priority, lost reason, days untouched,
+# days to its expected close.
+DEALS: list[tuple[str, str, str, str, dict]] = [
+    (
+        "García Bikes: online shop",
+        "Mateo García",
+        "Proposal sent",
+        "9800",
+        {"priority": "high", "closes_in": 10},
+    ),
+    ("Atelier Chloé: brand site", "Chloé Dubois", "Negotiation", "7400", {"idle_days": 12}),
+    (
+        "Northside Gym: class booking",
+        "Ava Johnson",
+        "Contact made",
+        "5200",
+        {"owner": "Priya Natarajan", "closes_in": 30},
+    ),
+    ("O'Brien Law: privacy pages", "Liam O'Brien", "Won", "1800", {"from": "Negotiation"}),
+    (
+        "Kita Sonnenschein: parent portal",
+        "Emma Schmidt",
+        "Lost",
+        "15000",
+        {"from": "Proposal sent", "lost_reason": "Went with a bigger agency"},
+    ),
+]
+
 REPLIES = [
     "Thanks for reaching out! I'll check and get back to you today.",
     "Sure, sending it over in a minute.",
@@ -348,9 +377,12 @@ def seed_channels(workspace: Workspace, world) -> dict[str, ChannelAccount | Non
 
 
 def seed_crm_extras(workspace: Workspace) -> None:
-    """Follow-ups due today and a deal (from a lead), on the seeded conversations."""
-    from frontdesk.crm.actions.deals import convert_lead
+    """Follow-ups due today, a deal from a lead, and deals across the pipeline's stages (one
+    stale, one high priority, one won this month, one lost with its reason), on the seeded
+    clients: the deals board of the tour is a working one."""
+    from frontdesk.crm.actions.deals import convert_lead, create_deal, move_deal
     from frontdesk.crm.actions.followups import create_followup
+    from frontdesk.crm.actions.pipelines import workspace_pipelines
 
     owner = Membership.objects.get(workspace=workspace, role=Role.OWNER).user
     now = timezone.now()
@@ -361,3 +393,31 @@ def seed_crm_extras(workspace: Workspace) -> None:
     open_leads = [lead for lead in leads if lead.stage == "contacted"]
     if open_leads:
         convert_lead(workspace.pk, open_leads[0].pk, owner, title="Okafor Logistics: API portal")
+    stages = {stage.name: stage for stage in workspace_pipelines(workspace.pk)[0].stages.all()}
+    contacts = {c.name: c for c in Contact.objects.filter(workspace=workspace)}
+    members = {m.user.display_name: m.user for m in workspace.memberships.select_related("user")}
+    for title, client, stage, value, extra in DEALS:
+        contact = contacts.get(client)
+        if contact is None or stage not in stages:
+            continue
+        by = members.get(extra.get("owner", ""), owner)
+        deal = create_deal(
+            workspace.pk,
+            by,
+            contact_id=contact.pk,
+            title=title,
+            stage_id=stages[extra.get("from", stage)].pk,
+            value=value,
+            priority=extra.get("priority", "medium"),
+            expected_close_date=(
+                timezone.localdate() + timedelta(days=extra["closes_in"])
+                if "closes_in" in extra
+                else None
+            ),
+        )
+        if "from" in extra:  # won or lost: moved there, as a person would
+            move_deal(workspace.pk, deal.pk, stages[stage].pk, by, extra.get("lost_reason", ""))
+        if "idle_days" in extra:  # nobody has touched it since: the board flags it stale
+            Deal.objects.filter(pk=deal.pk).update(
+                updated_at=now - timedelta(days=extra["idle_days"])
+            )
