@@ -434,6 +434,20 @@ def test_contacts_page_lists_filters_and_pages(owner, people):
     assert client.get("/contacts/?cursor=garbage").status_code == 302
 
 
+def test_the_list_names_an_address_that_is_not_an_email_or_a_phone(owner):
+    """A LinkedIn member's id reads as a LinkedIn address, not as an email or a phone."""
+    nina = actions.create_contact(owner.workspace_id, owner.user, name="Nina Hoffmann")
+    for kind, value in (("linkedin", "li-nina-hoffmann"), ("email", "nina@hoffmann.example")):
+        ContactHandle.objects.create(
+            workspace_id=owner.workspace_id, contact=nina, kind=kind, value=value
+        )
+    html = login(owner).get("/contacts/").content.decode()
+    row = html.split(f'id="contact-{nina.pk}"')[1].split("</tr>")[0]
+    assert '<span class="addr-kind">LinkedIn</span> li-nina-hoffmann' in row
+    assert '<span class="addr">nina@hoffmann.example</span>' in row
+    assert ">Addresses</th>" in html
+
+
 def test_new_contact_page(owner):
     client = login(owner)
     assert client.get("/contacts/new").status_code == 200
