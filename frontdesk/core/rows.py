@@ -1,20 +1,33 @@
-"""Hand-built statements for the few hottest writes, with the ORM's own value handling.
+"""Hand-built statements for the few hottest reads and writes, with the ORM's own value handling.
 
 Django compiles every INSERT and filter from scratch; on the inbound path that was most
 of the time spent per message. ``insert_row`` builds its statement once per model and
 still converts each value through the model's fields, so rows are stored exactly as
 ``save()`` stores them, and sends the same ``pre_save``/``post_save`` signals.
+``select_models`` reads whole rows into model instances, each value converted by the
+field's and the backend's converters as a queryset converts it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.signals import post_save, pre_save
 
+Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
+
 _inserts: dict[tuple[type[Model], str, bool], tuple[str, list[Field]]] = {}
+_selects: dict[tuple[type[Model], str], tuple[str, list[str]]] = {}
+# Per connection (a converter may be a method of its backend), per model: the position of
+# each column that needs converting, its converters and the column expression they take.
+_converters: WeakKeyDictionary[
+    BaseDatabaseWrapper, dict[type[Model], list[tuple[int, list[Converter], Any]]]
+] = WeakKeyDictionary()
 
 
 def insert_row(obj: Model, if_absent: bool = False, using: str = "default") -> bool:
@@ -54,6 +67,48 @@ def insert_row(obj: Model, if_absent: bool = False, using: str = "default") -> b
             sender=model, instance=obj, created=True, raw=False, using=using, update_fields=None
         )
     return True
+
+
+def select_models[M: Model](
+    model: type[M], where: str, params: list[Any], using: str = "default"
+) -> list[M]:
+    """``model.objects.raw(f"SELECT * FROM <table> WHERE {where}", params)`` without the
+    raw queryset's per-call work (matching columns to fields, finding their converters):
+    the statement and the converters are worked out once per model (and connection)."""
+    connection = connections[using]
+    meta = model._meta
+    key = (model, connection.vendor)
+    statement = _selects.get(key)
+    if statement is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(str(f.column)) for f in meta.concrete_fields)
+        select = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE "  # noqa: S608
+        statement = _selects[key] = (select, [f.attname for f in meta.concrete_fields])
+    select, names = statement
+    by_model = _converters.get(connection)
+    if by_model is None:
+        by_model = _converters[connection] = {}
+    converters = by_model.get(model)
+    if converters is None:
+        converters = by_model[model] = []
+        for position, field in enumerate(meta.concrete_fields):
+            col = field.get_col(meta.db_table)
+            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if found:
+                converters.append((position, found, col))
+    with connection.cursor() as cursor:
+        cursor.execute(select + where, params)
+        rows = cursor.fetchall()
+    found_models = []
+    for row in rows:
+        values = list(row)
+        for position, convs, col in converters:
+            value = values[position]
+            for convert in convs:
+                value = convert(value, col, connection)
+            values[position] = value
+        found_models.append(model.from_db(using, names, values))
+    return found_models
 
 
 def fetch_one(sql: str, params: list[Any], using: str = "default") -> tuple[Any, ...] | None:
