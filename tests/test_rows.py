@@ -3,7 +3,12 @@ as the ORM does, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import gc
+import threading
+import weakref
 from datetime import UTC, datetime, timedelta, timezone
+
+from django.db import connections
 
 from frontdesk.core.rows import select_models
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus
@@ -60,3 +65,20 @@ def test_select_models_reads_each_field_as_a_queryset_does(owner):
 def test_select_models_with_no_match_is_empty(owner):
     _channel(owner)
     assert select_models(ChannelAccount, "provider = %s", ["nobody"]) == []
+
+
+def test_what_select_models_works_out_goes_with_its_connection(owner):
+    """A server thread's connection is dropped with the thread: nothing kept for it here
+    (its statements, converters bound to its backend) may hold it."""
+    held = []
+
+    def in_a_thread() -> None:
+        assert select_models(ChannelAccount, "provider = %s", ["nobody"]) == []
+        held.append(weakref.ref(connections["default"]))
+        connections["default"].close()
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join()
+    gc.collect()
+    assert held and held[0]() is None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -22,12 +21,19 @@ from django.db.models.signals import post_save, pre_save
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 
 _inserts: dict[tuple[type[Model], str, bool], tuple[str, list[Field]]] = {}
-_selects: dict[tuple[type[Model], str], tuple[str, list[str]]] = {}
-# Per connection (a converter may be a method of its backend), per model: the position of
-# each column that needs converting, its converters and the column expression they take.
-_converters: WeakKeyDictionary[
-    BaseDatabaseWrapper, dict[type[Model], list[tuple[int, list[Converter], Any]]]
-] = WeakKeyDictionary()
+# A statement, the attnames of its columns, and the position, converters and column
+# expression of each column whose value needs converting.
+_Select = tuple[str, list[str], list[tuple[int, list[Converter], Any]]]
+
+
+def _kept(connection: BaseDatabaseWrapper) -> dict[Any, Any]:
+    """What this module works out once per model, kept on the connection it was worked out
+    for (an adapter or a converter may be a method of that connection's backend) and gone
+    with it: each thread of a server has its own."""
+    kept = connection.__dict__.get("_frontdesk_rows")
+    if kept is None:
+        kept = connection.__dict__["_frontdesk_rows"] = {}
+    return kept
 
 
 def insert_row(obj: Model, if_absent: bool = False, using: str = "default") -> bool:
@@ -76,26 +82,10 @@ def select_models[M: Model](
     raw queryset's per-call work (matching columns to fields, finding their converters):
     the statement and the converters are worked out once per model (and connection)."""
     connection = connections[using]
-    meta = model._meta
-    key = (model, connection.vendor)
-    statement = _selects.get(key)
+    statement: _Select | None = _kept(connection).get(model)
     if statement is None:
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(str(f.column)) for f in meta.concrete_fields)
-        select = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE "  # noqa: S608
-        statement = _selects[key] = (select, [f.attname for f in meta.concrete_fields])
-    select, names = statement
-    by_model = _converters.get(connection)
-    if by_model is None:
-        by_model = _converters[connection] = {}
-    converters = by_model.get(model)
-    if converters is None:
-        converters = by_model[model] = []
-        for position, field in enumerate(meta.concrete_fields):
-            col = field.get_col(meta.db_table)
-            found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
-            if found:
-                converters.append((position, found, col))
+        statement = _compile_select(model, connection)
+    select, names, converters = statement
     with connection.cursor() as cursor:
         cursor.execute(select + where, params)
         rows = cursor.fetchall()
@@ -109,6 +99,22 @@ def select_models[M: Model](
             values[position] = value
         found_models.append(model.from_db(using, names, values))
     return found_models
+
+
+def _compile_select(model: type[Model], connection: BaseDatabaseWrapper) -> _Select:
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in meta.concrete_fields)
+    select = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE "  # noqa: S608
+    converters = []
+    for position, field in enumerate(meta.concrete_fields):
+        col = field.get_col(meta.db_table)
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converters.append((position, found, col))
+    statement = (select, [f.attname for f in meta.concrete_fields], converters)
+    _kept(connection)[model] = statement
+    return statement
 
 
 def fetch_one(sql: str, params: list[Any], using: str = "default") -> tuple[Any, ...] | None:
