@@ -167,6 +167,47 @@ def test_a_number_held_by_two_workspaces_reaches_only_the_connected_one(owner, r
     assert not Contact.objects.filter(workspace=rival.workspace).exists()
 
 
+def test_a_disconnect_a_new_secret_and_a_new_channel_count_from_the_next_webhook(
+    owner, rival, wa, graph
+):
+    """Routing reads the channels on every delivery: nothing a process read before (the
+    channel connected, its old secret) decides the next one."""
+    from frontdesk.inbox.actions.channel import set_connected
+    from frontdesk.inbox.actions.connections import save_connection
+
+    def send(text: str, secret: str = APP_SECRET, number: str | None = None):
+        payload = graph.webhook(
+            messages=[msg("text", {"body": text})],
+            contacts=contacts(),
+            **({"phone_number_id": number} if number else {}),
+        )
+        return post_webhook(payload, secret=secret)
+
+    assert send("first").status_code == 200
+    set_connected(wa, False)
+    ignored = send("while disconnected")
+    assert (ignored.status_code, ignored.json()) == (
+        200,
+        {"ok": True, "ignored": "unknown phone number id"},
+    )
+    set_connected(wa, True)
+    assert send("connected again").status_code == 200
+
+    credentials = {**wa.credentials, "app_secret": "a-new-app-secret"}
+    save_connection(wa, name=wa.name, config=wa.config, credentials=credentials)
+    assert send("old secret").status_code == 401
+    assert send("new secret", secret="a-new-app-secret").status_code == 200
+
+    theirs = make_whatsapp_channel(rival, graph, app_secret="rival-secret", phone_number_id="2222")
+    assert send("to a new channel", secret="rival-secret", number="2222").status_code == 200
+    assert list(Message.objects.order_by("pk").values_list("channel_id", "text")) == [
+        (wa.pk, "first"),
+        (wa.pk, "connected again"),
+        (wa.pk, "new secret"),
+        (theirs.pk, "to a new channel"),
+    ]
+
+
 def test_truncated_huge_and_deeply_nested_json_are_refused(wa, graph):
     body = json.dumps(graph.webhook(messages=[msg("text", {"body": "x"})])).encode()
     assert post_webhook(body[: len(body) // 2]).status_code == 400
