@@ -27,8 +27,9 @@ from frontdesk.connectors import http as outbound
 
 
 class ChannelPort(Protocol):
-    """A channel as a connector sees it: read, never written (the inbox's ``ChannelPort``
-    row is one; a connector types against this, so it is checked without the inbox)."""
+    """A channel as a connector sees it: read, never written. The inbox hands connectors a
+    ``ChannelView`` (values copied from the row); a connector types against this, so it is
+    checked without the inbox, and its tests may hand it a row or a view alike."""
 
     @property
     def pk(self) -> Any: ...
@@ -51,6 +52,50 @@ class ChannelPort(Protocol):
     def refresh_credentials(self, held: Any, fresh: Any, refresh: Any) -> dict[str, Any]:
         """An OAuth access token refreshed once across workers (``inbox/credentials.py``)."""
         ...
+
+
+class ChannelView:
+    """A channel as the inbox hands it to a connector (``ChannelAccount.view``): values read
+    from its row and copied, so nothing a connector does to them reaches the row. The
+    credentials are decrypted when first asked for; refreshing them goes back through the
+    inbox (``refresh_credentials``), which stores them, and the view holds the new ones."""
+
+    def __init__(
+        self,
+        *,
+        pk: Any,
+        workspace_id: int,
+        kind: str,
+        provider: str,
+        name: str,
+        config: dict[str, Any],
+        sync_state: Any,
+        connector: Connector,
+        read_credentials: Callable[[], dict[str, Any]],
+        refresh: Callable[[Any, Any, Any], dict[str, Any]],
+    ) -> None:
+        self.pk, self.workspace_id, self.kind, self.provider = pk, workspace_id, kind, provider
+        self.name, self.config, self.sync_state, self.connector = (
+            name,
+            config,
+            sync_state,
+            connector,
+        )
+        self._read_credentials, self._refresh = read_credentials, refresh
+        self._credentials: dict[str, Any] | None = None
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        if self._credentials is None:
+            self._credentials = self._read_credentials()
+        return dict(self._credentials)
+
+    def refresh_credentials(self, held: Any, fresh: Any, refresh: Any) -> dict[str, Any]:
+        self._credentials = self._refresh(held, fresh, refresh)
+        return dict(self._credentials)
+
+    def __repr__(self) -> str:
+        return f"<ChannelView {self.pk} {self.provider}/{self.kind} {self.name!r}>"
 
 
 @dataclass
@@ -406,7 +451,7 @@ class ChannelDirectory(Protocol):
     read them, ask for a sync; never write them."""
 
     def connected(self, kind: str) -> Sequence[ChannelPort]:
-        """The connected channels of this kind (``id``, ``kind``, ``provider``, ``config``)."""
+        """The connected channels of this kind (their credentials read when asked for)."""
         ...
 
     def connected_one(self, channel_id: int) -> ChannelPort | None:

@@ -7,23 +7,21 @@ from __future__ import annotations
 from django.db import close_old_connections, connections
 from huey.exceptions import TaskLockedException
 
-from frontdesk.connectors.base import SyncBusy
+from frontdesk.connectors.base import ChannelView, SyncBusy
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus
 from frontdesk.inbox.sync import sync_channel
 
 
 class InboxDirectory:
-    def connected(self, kind: str) -> list[ChannelAccount]:
+    def connected(self, kind: str) -> list[ChannelView]:
         close_old_connections()
-        return list(
-            ChannelAccount.objects.filter(kind=kind, status=ChannelStatus.CONNECTED).only(
-                "id", "kind", "provider", "config"
-            )
-        )
+        rows = ChannelAccount.objects.filter(kind=kind, status=ChannelStatus.CONNECTED)
+        return [row.view() for row in rows.defer("credentials_encrypted")]
 
-    def connected_one(self, channel_id: int) -> ChannelAccount | None:
+    def connected_one(self, channel_id: int) -> ChannelView | None:
         close_old_connections()
-        return ChannelAccount.objects.filter(pk=channel_id, status=ChannelStatus.CONNECTED).first()
+        row = ChannelAccount.objects.filter(pk=channel_id, status=ChannelStatus.CONNECTED).first()
+        return row.view() if row is not None else None
 
     def sync_now(self, channel_id: int) -> None:
         close_old_connections()

@@ -3,6 +3,7 @@
 Every row carries ``workspace`` so that each query can (and must) filter on it.
 """
 
+import copy
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from frontdesk.connectors.base import ChannelView
 from frontdesk.connectors.registry import get_connector
 from frontdesk.core.crypto import decrypt_json, encrypt_json
 from frontdesk.inbox.credentials import refresh_credentials
@@ -89,6 +91,21 @@ class ChannelAccount(EncryptedCredentials, models.Model):
     @property
     def connector(self):
         return get_connector(self.provider).for_kind(self.kind)
+
+    def view(self) -> ChannelView:
+        """This channel as a connector is handed it: its values, copied (``ChannelView``)."""
+        return ChannelView(
+            pk=self.pk,
+            workspace_id=self.workspace_id,
+            kind=self.kind,
+            provider=self.provider,
+            name=self.name,
+            config=copy.deepcopy(self.config),
+            sync_state=copy.deepcopy(self.sync_state),
+            connector=self.connector,
+            read_credentials=lambda: self.credentials,
+            refresh=self.refresh_credentials,
+        )
 
     def refresh_credentials(self, held, fresh, refresh) -> dict[str, Any]:
         """Credentials the provider refreshes (OAuth): the connector gives the token it

@@ -176,7 +176,7 @@ def deliver(message_id: int) -> str:
     try:
         with _keeping_lease(message_id, lease):
             result = channel.connector.send(
-                channel,
+                channel.view(),
                 _outbound_for(message),
                 lambda ids: record_sent_parts(message_id, list(ids)),
             )

@@ -116,7 +116,7 @@ def addressed_or_claimed(channel: ChannelAccount, item: InboundMessage) -> Inbou
     handle = recipient_in_thread(channel, item.thread_key)
     if handle:
         return replace(item, handle=handle)
-    asked: InboundMessage | None = channel.connector.webhook_recipient(channel, item)
+    asked: InboundMessage | None = channel.connector.webhook_recipient(channel.view(), item)
     if asked is not None and asked.handle:
         return asked
     if claim_echo(channel, item) is not None:
@@ -160,7 +160,7 @@ def ingest_with_attachments(channel_id: int, item: InboundMessage, task: Any = N
     if find_message(channel, item.provider_id) is not None:
         return "duplicate"
     try:
-        channel.connector.fetch_attachments(channel, item)
+        channel.connector.fetch_attachments(channel.view(), item)
     except Exception as exc:
         if task is None or task.retries:
             raise  # Huey tries again later
@@ -178,7 +178,7 @@ def enrich_contact(channel_id: int, contact_id: int, handle: str) -> str:
     contact = Contact.objects.filter(pk=contact_id, workspace_id=channel.workspace_id).first()
     if contact is None or profile_complete(contact):
         return "skipped"
-    update = channel.connector.enrich(channel, handle)
+    update = channel.connector.enrich(channel.view(), handle)
     if update is None:
         return "unavailable"
     update_profile(contact, update)

@@ -68,7 +68,7 @@ def run_sync(channel: ChannelAccount) -> int:
     the pages before it were stored. Returns the number of pages stored."""
     connector = channel.connector
     stored = 0
-    pages = connector.sync_pages(channel, sync_run(channel))
+    pages = connector.sync_pages(channel.view(), sync_run(channel))
     try:
         for page in pages:
             try:

@@ -53,7 +53,7 @@ def fetch_media(message_id: int, attempt: int = 1) -> str:
     channel = message.channel
     connector = channel.connector
     try:
-        item = connector.download(channel, media)
+        item = connector.download(channel.view(), media)
     except ProviderCallError as exc:
         if exc.reconnect:
             set_channel_status(channel, ChannelStatus.NEEDS_RECONNECT, exc.reason)
@@ -75,7 +75,7 @@ def fetch_media(message_id: int, attempt: int = 1) -> str:
 def queue_read_receipt(conversation_id: int, channel: ChannelAccount) -> None:
     """A member read the conversation: tell the client, once per message, where the channel
     sends read receipts (run after commit; cheap when it does not)."""
-    if not channel.connector.read_receipts_on(channel):
+    if not channel.connector.read_receipts_on(channel.view()):
         return
     latest = unread_receipt_candidate(conversation_id)
     if latest is not None:
@@ -91,7 +91,7 @@ def send_read_receipt(message_id: int) -> str:
         return "skipped"
     channel = message.channel
     try:
-        channel.connector.mark_read(channel, message.provider_id)
+        channel.connector.mark_read(channel.view(), message.provider_id)
     except ProviderCallError as exc:
         log.info("read receipt for message %s not sent: %s", message_id, exc.reason)
         return "failed"

@@ -105,7 +105,9 @@ def deliver(connector: Connector, request: WebhookRequest) -> bool:
     if keys is not None:  # the secret is outside the body: checked before the body is read
         config = {f"config__{k}": v for k, v in keys.items()}
         signed = [
-            c for c in _live(connector).filter(**config) if connector.webhook_signed_by(c, request)
+            c
+            for c in _live(connector).filter(**config)
+            if connector.webhook_signed_by(c.view(), request)
         ]
         if not signed:
             raise WebhookAnswer.unsigned("unknown channel or wrong secret")
@@ -124,7 +126,7 @@ def deliver(connector: Connector, request: WebhookRequest) -> bool:
                 ", ".join(routes),
             )
             raise WebhookAnswer.ignored(f"unknown {connector.webhook_route_label}")
-        signed = [c for c in candidates if connector.webhook_signed_by(c, request)]
+        signed = [c for c in candidates if connector.webhook_signed_by(c.view(), request)]
         if not signed:
             raise WebhookAnswer.unsigned("signature mismatch")
     by_route: dict[str, list[ChannelAccount]] = {}
@@ -145,7 +147,7 @@ def deliver(connector: Connector, request: WebhookRequest) -> bool:
             # channel gets it; a stale copy elsewhere (in error, awaiting reconnection) never does.
             log.warning("%s %s is on %d channels: routed to one", field, route, len(targets))
         channel = max(targets, key=_routing_rank)
-        deferred |= apply(channel, connector.webhook_events(channel, part))
+        deferred |= apply(channel, connector.webhook_events(channel.view(), part))
     return deferred
 
 

@@ -244,3 +244,50 @@ def test_the_reply_box_has_the_channels_own_field_from_its_folder(
     assert drain_queue() == ["sent"]
     [sent] = echo_server.received
     assert sent["text"] == "Shh" and sent["quiet"] is True
+
+
+def test_the_connector_is_handed_values_and_what_it_does_to_them_stays_with_it(
+    owner, echo_server, drain_queue, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Through the webhook door and the outbox the connector gets the channel's values
+    (``ChannelView``), not its row: a connector that writes into them changes nothing the
+    inbox keeps, and nothing it is handed can be saved."""
+    from django.db import models
+
+    from tests.echo_channel.connector import EchoConnector
+
+    channel, secret = _connect(owner, echo_server)
+    handed: list[object] = []
+
+    def tampering(real):
+        def method(self, view, *args):
+            handed.append(view)
+            answer = real(self, view, *args)
+            view.config["room"] = "elsewhere"  # what a careless connector might do
+            view.credentials["webhook_secret"] = "leaked"
+            return answer
+
+        return method
+
+    for name in ("webhook_signed_by", "webhook_events", "send"):
+        monkeypatch.setattr(EchoConnector, name, tampering(getattr(EchoConnector, name)))
+    hello = EchoServer.delivery(
+        echo_server.room, {"type": "message", "id": "m-9", "from": "ada", "text": "Hi"}
+    )
+    assert _post(hello, EchoServer.signed(secret, hello)).status_code == 200
+    conversation = Conversation.objects.get(channel=channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_reply(owner.user, conversation, "Hello Ada")
+    assert drain_queue() == ["sent"]
+
+    assert {type(view).__name__ for view in handed} == {"ChannelView"}
+    assert not any(isinstance(view, models.Model) for view in handed)
+    assert len(handed) == 3  # the signature, the events, the send
+    channel.refresh_from_db()
+    assert channel.config["room"] == echo_server.room
+    assert channel.credentials["webhook_secret"] == secret
+    again = EchoServer.delivery(
+        echo_server.room, {"type": "message", "id": "m-10", "from": "ada", "text": "Still?"}
+    )
+    assert _post(again, EchoServer.signed(secret, again)).status_code == 200
+    assert Message.objects.filter(provider_id="m-10").exists()

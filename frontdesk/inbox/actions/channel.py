@@ -75,7 +75,7 @@ def remove_channel(channel: ChannelAccount, *, at_provider: bool = True) -> Remo
             )
         )
         try:
-            done = channel.connector.revoke(channel, others)
+            done = channel.connector.revoke(channel.view(), [o.view() for o in others])
         except ProviderCallError as exc:
             problem = exc.reason
         except Exception as exc:  # a connector's bug must not keep a channel an admin removes

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from frontdesk.connectors.base import ChannelView
 from frontdesk.inbox import events
 from frontdesk.inbox.actions.channel import remove_channel
 from frontdesk.inbox.errors import ActionRefused
@@ -61,7 +62,7 @@ def save_connection(
 
 
 def drop_left_connecting(
-    workspace_id: int, provider: str, left_connecting: Callable[[ChannelAccount], bool]
+    workspace_id: int, provider: str, left_connecting: Callable[[ChannelView], bool]
 ) -> int:
     """A flow starts: the workspace's channels of this provider still "Connecting" that an
     older flow left, never given an account (``left_connecting``: the connector's), leave
@@ -73,7 +74,7 @@ def drop_left_connecting(
         status=ChannelStatus.CONNECTING,
         removed_at__isnull=True,
     ):
-        if left_connecting(stuck):
+        if left_connecting(stuck.view()):
             remove_channel(stuck, at_provider=False)
             removed += 1
     return removed

@@ -160,7 +160,7 @@ def _store(
         )
     except ActionRefused as exc:
         raise ConnectRefused(str(exc)) from None
-    first = connector.connected_page(channel)
+    first = connector.connected_page(channel.view())
     if first is not None:
         store_page(channel, first)
     return channel
@@ -236,17 +236,18 @@ def connect_page(request: HttpRequest, provider: str) -> HttpResponse:
     if member is None:
         return _not_admin(request, connector)
     existing = _existing(request, member, connector)
-    form = connector.connect_form(existing, request.POST)
+    seen = existing.view() if existing is not None else None
+    form = connector.connect_form(seen, request.POST)
     if request.method != "POST":
         return _page(request, connector, form, existing)
     action = LEAVE if connector.connect_leaves else request.POST.get("action", "save")
     try:
         if action == LEAVE:
             return _leave(request, member, connector, form, existing)
-        setup = connector.page_setup(form, request.POST, existing)
+        setup = connector.page_setup(form, request.POST, seen)
         probe = ChannelAccount(provider=provider, kind=connector.kind, config=setup.config)
         probe.credentials = setup.credentials
-        tried = connector.try_connection(probe)
+        tried = connector.try_connection(probe.view())
         if action != "save":
             return _page(request, connector, form, existing, tried=tried)
         _save(request, member, connector, str(form.get("name") or ""), setup, existing, tried)
@@ -291,6 +292,7 @@ def _page(
     """The connect page, with what a test found or why it failed (400; 502 when the
     provider could not be reached)."""
     error, status = "", 200
+    seen = existing.view() if existing is not None else None
     if isinstance(refused, ProviderCallError):
         error, status = refused.reason, 502
     elif isinstance(refused, ConnectRefused):
@@ -302,7 +304,7 @@ def _page(
         str(connector.connect_template),
         {
             **shell_context(request),
-            **connector.connect_page_context(form, existing),
+            **connector.connect_page_context(form, seen),
             **(tried.details if tried else {}),
             "connector": connector,
             "form": form,
@@ -315,7 +317,7 @@ def _page(
     leaves_for = [csp.origin(url) or url for url in connector.connect_origins()]
     if leaves_for:  # the form's POST is answered with a redirect to the consent page
         csp.allow(response, form_action=leaves_for)
-    popup = connector.connect_popup(existing)
+    popup = connector.connect_popup(seen)
     if popup is not None:
         # The popup's script runs it and talks to the provider (frames, calls): exactly
         # those origins, on this page only.
@@ -491,7 +493,7 @@ def status_page(request: HttpRequest, provider: str, channel_id: int) -> HttpRes
     return render(
         request,
         str(connector.status_template),
-        {"channel": channel, **connector.status_context(channel)},
+        {"channel": channel, **connector.status_context(channel.view())},
     )
 
 
@@ -512,7 +514,7 @@ def reconnect(request: HttpRequest, provider: str, channel_id: int) -> HttpRespo
     )
     connector = connector.for_kind(channel.kind)
     try:
-        keep = connector.reconnect_pending(channel)
+        keep = connector.reconnect_pending(channel.view())
     except ConfigError as exc:
         return HttpResponse(str(exc), status=400)
     pending = start_pending(

@@ -28,7 +28,7 @@ def apps(request: HttpRequest) -> HttpResponse:
     for channel in shell["channels"]:
         try:
             connector = channel.connector
-            label, reconnect = connector.label, connector.reconnect_url(channel)
+            label, reconnect = connector.label, connector.reconnect_url(channel.view())
         except LookupError:  # a provider this install no longer has
             label, reconnect = channel.provider, None
         rows.append({"channel": channel, "label": label, "reconnect_url": reconnect})
