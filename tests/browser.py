@@ -124,7 +124,9 @@ class RecordingBrowser:
     def new_context(self, **options: Any) -> Any:
         options.setdefault("viewport", {"width": 1440, "height": 900})
         context = self._browser.new_context(**options)
-        context.set_default_timeout(10_000)
+        # Generous: on 2 cores with four test workers, each with a server and a browser, a
+        # heavy page (the API docs' 1.5 MB Swagger bundle) once took over 10 s to render.
+        context.set_default_timeout(20_000)
         context.expose_binding(
             "__frontdeskCspViolation", lambda _source, text: self.errors.record(f"CSP: {text}")
         )
