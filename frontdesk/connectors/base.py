@@ -54,48 +54,34 @@ class ChannelPort(Protocol):
         ...
 
 
+@dataclass(eq=False)
 class ChannelView:
     """A channel as the inbox hands it to a connector (``ChannelAccount.view``): values read
     from its row and copied, so nothing a connector does to them reaches the row. The
     credentials are decrypted when first asked for; refreshing them goes back through the
     inbox (``refresh_credentials``), which stores them, and the view holds the new ones."""
 
-    def __init__(
-        self,
-        *,
-        pk: Any,
-        workspace_id: int,
-        kind: str,
-        provider: str,
-        name: str,
-        config: dict[str, Any],
-        sync_state: Any,
-        connector: Connector,
-        read_credentials: Callable[[], dict[str, Any]],
-        refresh: Callable[[Any, Any, Any], dict[str, Any]],
-    ) -> None:
-        self.pk, self.workspace_id, self.kind, self.provider = pk, workspace_id, kind, provider
-        self.name, self.config, self.sync_state, self.connector = (
-            name,
-            config,
-            sync_state,
-            connector,
-        )
-        self._read_credentials, self._refresh = read_credentials, refresh
-        self._credentials: dict[str, Any] | None = None
+    pk: Any
+    workspace_id: int
+    kind: str
+    provider: str
+    name: str
+    config: dict[str, Any]
+    sync_state: Any
+    connector: Connector = field(repr=False)
+    read_credentials: Callable[[], dict[str, Any]] = field(repr=False)
+    refresh: Callable[[Any, Any, Any], dict[str, Any]] = field(repr=False)
+    _credentials: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     @property
     def credentials(self) -> dict[str, Any]:
         if self._credentials is None:
-            self._credentials = self._read_credentials()
+            self._credentials = self.read_credentials()
         return dict(self._credentials)
 
     def refresh_credentials(self, held: Any, fresh: Any, refresh: Any) -> dict[str, Any]:
-        self._credentials = self._refresh(held, fresh, refresh)
+        self._credentials = self.refresh(held, fresh, refresh)
         return dict(self._credentials)
-
-    def __repr__(self) -> str:
-        return f"<ChannelView {self.pk} {self.provider}/{self.kind} {self.name!r}>"
 
 
 @dataclass

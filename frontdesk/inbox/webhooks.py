@@ -25,7 +25,7 @@ from django.urls import URLPattern, path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from frontdesk.connectors.base import Connector, WebhookAnswer, WebhookRequest
+from frontdesk.connectors.base import ChannelView, Connector, WebhookAnswer, WebhookRequest
 from frontdesk.connectors.registry import CONNECTORS, get_connector
 from frontdesk.core.rows import select_models
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus
@@ -101,14 +101,10 @@ def deliver(connector: Connector, request: WebhookRequest) -> bool:
     write what they say. Raises ``WebhookAnswer`` for anything but a plain 200; returns
     whether a message was left to a job."""
     keys = connector.webhook_keys(request)
-    signed: list[ChannelAccount] = []
+    signed: list[tuple[ChannelAccount, ChannelView]] = []
     if keys is not None:  # the secret is outside the body: checked before the body is read
         config = {f"config__{k}": v for k, v in keys.items()}
-        signed = [
-            c
-            for c in _live(connector).filter(**config)
-            if connector.webhook_signed_by(c.view(), request)
-        ]
+        signed = _signed(connector, list(_live(connector).filter(**config)), request)
         if not signed:
             raise WebhookAnswer.unsigned("unknown channel or wrong secret")
     parts = connector.webhook_split(request)
@@ -126,12 +122,12 @@ def deliver(connector: Connector, request: WebhookRequest) -> bool:
                 ", ".join(routes),
             )
             raise WebhookAnswer.ignored(f"unknown {connector.webhook_route_label}")
-        signed = [c for c in candidates if connector.webhook_signed_by(c.view(), request)]
+        signed = _signed(connector, candidates, request)
         if not signed:
             raise WebhookAnswer.unsigned("signature mismatch")
-    by_route: dict[str, list[ChannelAccount]] = {}
-    for channel in signed:
-        by_route.setdefault(str(channel.config.get(field)), []).append(channel)
+    by_route: dict[str, list[tuple[ChannelAccount, ChannelView]]] = {}
+    for channel, view in signed:
+        by_route.setdefault(str(channel.config.get(field)), []).append((channel, view))
     deferred = False
     for route, part in parts:
         targets = by_route.get(route)
@@ -146,9 +142,18 @@ def deliver(connector: Connector, request: WebhookRequest) -> bool:
             # One address lives in one workspace: the connected, most recently connected
             # channel gets it; a stale copy elsewhere (in error, awaiting reconnection) never does.
             log.warning("%s %s is on %d channels: routed to one", field, route, len(targets))
-        channel = max(targets, key=_routing_rank)
-        deferred |= apply(channel, connector.webhook_events(channel.view(), part))
+        channel, view = max(targets, key=lambda target: _routing_rank(target[0]))
+        deferred |= apply(channel, connector.webhook_events(view, part))
     return deferred
+
+
+def _signed(
+    connector: Connector, channels: list[ChannelAccount], request: WebhookRequest
+) -> list[tuple[ChannelAccount, ChannelView]]:
+    """The channels whose secret signed the request, each with the view its connector is
+    handed (made once per delivery)."""
+    views = [(channel, channel.view()) for channel in channels]
+    return [(c, view) for c, view in views if connector.webhook_signed_by(view, request)]
 
 
 def _live(connector: Connector) -> QuerySet[ChannelAccount]:
