@@ -19,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
 from tests.live import base_env, free_port, running, wait_until_up  # noqa: E402
 
 PRINTED = re.compile(r"log in as (\S+) / (\S+)")
@@ -50,8 +52,6 @@ def main() -> int:
 
 
 def shoot(base: str, out: Path, email: str, password: str) -> list[str]:
-    from playwright.sync_api import expect, sync_playwright
-
     errors: list[str] = []
 
     def page_in(browser, viewport, scale):
