@@ -22,6 +22,7 @@ from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import Activity, Deal, Pipeline, Stage
 from frontdesk.crm.queries import board as board_queries
 from frontdesk.crm.queries import deals as queries
+from frontdesk.inbox.models import Contact, ContactHandle
 from tests.fixtures import send, token_client
 from tests.fixtures import session_client as login
 
@@ -539,6 +540,41 @@ def test_board_cards_escape_what_people_typed(owner, sales, ana):
     assert "&lt;img src=x onerror=alert(1)&gt;" in board and "<img src=x" not in board
     assert "Ana &lt;b&gt;Lima&lt;/b&gt; · Bikes &quot;&amp;&quot; Co" in board
     assert 'aria-label="Move &lt;img src=x onerror=alert(1)&gt; to another stage"' in board
+
+
+def test_a_contact_without_a_name_is_shown_by_its_first_address(owner, sales, ana):
+    """On the board, a column's "Show more" and the list, as everywhere; the addresses are
+    read in one query for the nameless contacts shown, and not at all when all have names."""
+    qualified = stages_of(sales)["Qualified"]
+    deal_in(owner, ana, qualified, title="Named buyer")
+    client = login(owner)
+    urls = (
+        "/deals/",
+        f"/deals/board/column?stage={qualified.pk}",
+        f"/deals/?pipeline={sales.pk}&view=list",
+    )
+
+    def address_reads(url: str) -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url, headers=HX if "column" in url else {}).content.decode()
+        table = ContactHandle._meta.db_table
+        return page, sum(table in q["sql"] for q in captured.captured_queries)
+
+    for url in urls:
+        page, reads = address_reads(url)
+        assert "Ana Lima" in page and reads == 0, url
+    for n in range(2):
+        nameless = Contact.objects.create(workspace_id=owner.workspace_id, name="")  # as mail
+        for kind, value in (("email", f"first{n}@nameless.test"), ("phone", f"+35191234567{n}")):
+            ContactHandle.objects.create(
+                workspace_id=owner.workspace_id, contact=nameless, kind=kind, value=value
+            )
+        deal_in(owner, nameless, qualified, title=f"Unnamed buyer {n}")
+    for url in urls:
+        page, reads = address_reads(url)
+        assert "first0@nameless.test" in page and "first1@nameless.test" in page, url
+        assert "Ana Lima" in page and "+3519123456" not in page, url
+        assert reads == 1, url
 
 
 def test_deal_page_and_lead_conversion(owner, agent, sales, ana):

@@ -14,7 +14,7 @@ from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__
 from frontdesk.crm.queries.board import Column, fill_cards
 from frontdesk.crm.queries.board import column_page as board_column_page
 from frontdesk.crm.queries.paging import Sort, keyset_page, one_read_per_value
-from frontdesk.inbox.queries import Page, contact_handles_prefetch
+from frontdesk.inbox.queries import Page, prefetch_contact_names
 
 
 class DealNotFound(LookupError):
@@ -94,7 +94,7 @@ def board(
         if stage_id in columns:
             columns[stage_id].add(currency, n, total)
     cards = rows.select_related("contact", "owner", "stage")
-    return fill_cards(columns, cards, "stage_id", [contact_handles_prefetch()])
+    return fill_cards(columns, cards, "stage_id")
 
 
 def stage_of(workspace_id: int, stage_id: int) -> Stage | None:
@@ -117,7 +117,7 @@ def column_page(
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
     cards = rows.select_related("contact", "owner", "stage")
-    return board_column_page(rows, cards, [contact_handles_prefetch()], cursor, limit)
+    return board_column_page(rows, cards, cursor, limit)
 
 
 @dataclass
@@ -229,12 +229,12 @@ def deal_list(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page:
-    rows = (
-        filtered(workspace_id, me_id, flt)
-        .select_related("contact", "owner", "stage", "pipeline")
-        .prefetch_related(contact_handles_prefetch())
+    rows = filtered(workspace_id, me_id, flt).select_related(
+        "contact", "owner", "stage", "pipeline"
     )
-    return keyset_page(rows, DEAL_SORTS.get(sort, DEAL_SORTS["updated"]), cursor, limit)
+    page = keyset_page(rows, DEAL_SORTS.get(sort, DEAL_SORTS["updated"]), cursor, limit)
+    prefetch_contact_names(page.items)
+    return page
 
 
 def contact_deals(workspace_id: int, contact_id: int) -> list[Deal]:
