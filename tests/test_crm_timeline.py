@@ -363,3 +363,15 @@ def test_timeline_pages_of_another_workspace_are_not_found(owner, rival, ana):
         assert theirs.post(f"{base}/notes/{note.pk}", {"action": "delete"}).status_code == 404
     assert Activity.objects.filter(pk=note.pk).exists()
     assert Activity.objects.filter(kind="note").count() == 1
+
+
+def test_a_long_note_is_cut_at_600_characters_on_the_page(owner, ana):
+    """A text up to 600 characters shows whole (composed, as the page always showed it);
+    a longer one shows its first 599 and an ellipsis."""
+    contact, *_ = ana
+    decomposed = "Cafe\u0301 " * 100  # 599 characters stored, 499 once composed
+    activity.add_note(owner.workspace_id, owner.user, decomposed, contact_id=contact.pk)
+    activity.add_note(owner.workspace_id, owner.user, "b" * 700, contact_id=contact.pk)
+    page = login(owner).get(f"/contacts/{contact.pk}/").content.decode()
+    assert f'<p class="tl-text">{"b" * 599}…</p>' in page
+    assert '<p class="tl-text">' + "Café " * 99 + "Café</p>" in page  # the note is stripped

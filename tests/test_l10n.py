@@ -44,3 +44,17 @@ def test_each_locale_and_zone_gets_its_own_text_every_time():
             "16. Jan. 2026, 00:30 CET",
         )
         assert l10n.day(AT, weekday=True) == "Thursday, January 15, 2026"
+
+
+def test_a_stamp_is_the_day_clock_and_moment_of_its_instant():
+    """A timeline line's day, time and title, made in one go, read as the three apart."""
+    for zone, locale in (("UTC", "en"), ("Europe/Berlin", "de")):
+        timezone.activate(zone)
+        l10n.activate(locale)
+        try:
+            at = l10n.stamp(AT)
+            assert (at.day, at.clock, at.moment) == (l10n.day(AT), l10n.clock(AT), l10n.moment(AT))
+            assert at.local == timezone.localtime(AT)
+        finally:
+            timezone.deactivate()
+            l10n.deactivate()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from asgiref.local import Local
 from babel import Locale, UnknownLocaleError
@@ -88,8 +89,24 @@ def weekday_short(value: datetime) -> str:
 
 def moment(value: datetime) -> str:
     """Mar 3, 2026, 14:05 (for titles and timelines), with the zone's abbreviation."""
+    return stamp(value).moment
+
+
+class Stamp(NamedTuple):
+    local: datetime  # in the member's zone
+    day: str  # as ``day``
+    clock: str  # as ``clock``
+    moment: str  # as ``moment``
+
+
+def stamp(value: datetime) -> Stamp:
+    """An instant's day, time of day and moment, moved to the member's zone once (a
+    timeline line shows all three: each apart moved it again, some 15 calls a time)."""
     local = _local(value)
-    return f"{day(local)}, {clock(local)} {local.tzname() or ''}".strip()
+    locale = current()
+    on_day = _day_text(local.date(), "yMMMd", locale)
+    at = _clock_text(local.hour, local.minute, locale)
+    return Stamp(local, on_day, at, f"{on_day}, {at} {local.tzname() or ''}".strip())
 
 
 def number(value: int | float | Decimal) -> str:
