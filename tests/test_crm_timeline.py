@@ -195,6 +195,40 @@ def test_pages_of_a_long_timeline_hold_every_line_once(owner, ana):
         queries.timeline(owner.workspace_id, scope, "not-a-cursor")
 
 
+def test_pages_hold_every_line_once_when_notes_and_messages_interleave(owner, ana):
+    """Notes every two minutes, messages every three: each page holds the newest lines of
+    both, whichever fills it."""
+    contact, chat, _ = ana
+    start = timezone.now() - timedelta(days=1)
+    for i in range(40):
+        Activity.objects.create(
+            workspace_id=owner.workspace_id,
+            contact=contact,
+            kind="note",
+            text=f"note {i}",
+            at=start - timedelta(minutes=2 * i),
+        )
+        Message.objects.create(
+            workspace_id=owner.workspace_id,
+            conversation=chat,
+            channel_id=chat.channel_id,
+            direction="inbound",
+            text=f"message {i}",
+            created_at=start - timedelta(minutes=3 * i),
+        )
+    scope = queries.contact_scope(contact)
+    whole = [e.key for e in queries.timeline(owner.workspace_id, scope, limit=500).items]
+    for limit in (5, 7, 50):
+        seen, cursor = [], None
+        while True:
+            page = queries.timeline(owner.workspace_id, scope, cursor, limit=limit)
+            seen += [e.key for e in page.items]
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        assert seen == whole, limit
+
+
 def test_notes_pin_and_delete(owner, agent, ana):
     contact, *_ = ana
     with pytest.raises(CrmError, match="write the note first"):
