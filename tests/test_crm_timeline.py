@@ -7,6 +7,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from frontdesk.crm.actions import activity
@@ -409,3 +411,40 @@ def test_a_long_note_is_cut_at_600_characters_on_the_page(owner, ana):
     page = login(owner).get(f"/contacts/{contact.pk}/").content.decode()
     assert f'<p class="tl-text">{"b" * 599}…</p>' in page
     assert '<p class="tl-text">' + "Café " * 99 + "Café</p>" in page  # the note is stripped
+
+
+def test_the_contact_page_reads_no_more_for_more_lines(owner, agent, ana):
+    """Replies by members, internal notes and clients' messages on the page, their authors
+    shown: the page's reads do not grow with its lines (no field of a line read apart)."""
+    contact, chat, mailed = ana
+    client = login(owner)
+
+    def lines(n: int) -> None:
+        for i in range(n):
+            for conversation in (chat, mailed):
+                for direction, kind, author in (
+                    ("outbound", "message", agent.user),
+                    ("outbound", "note", owner.user),
+                    ("inbound", "message", None),
+                ):
+                    Message.objects.create(
+                        workspace_id=owner.workspace_id,
+                        conversation=conversation,
+                        channel_id=conversation.channel_id,
+                        direction=direction,
+                        kind=kind,
+                        author_user=author,
+                        text=f"{kind} {i} by {author.email if author else 'Ana'}",
+                    )
+
+    def reads() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(f"/contacts/{contact.pk}/").content.decode()
+        return len(captured.captured_queries), page
+
+    lines(1)
+    few, page = reads()
+    assert agent.user.display_name in page and "internal note" in page
+    lines(8)
+    many, page = reads()
+    assert "message 7 by" in page and many == few

@@ -138,6 +138,18 @@ def _activity_entry(a: Activity) -> Entry:
 # a page) and the pages merged here: one query over all of them sorted every message of
 # the person first (5,000 lines: 80 ms). Beyond it, one query.
 PER_CONVERSATION = 20
+# What a line shows of a message (the page's timeline_line, the API's entries): not its
+# HTML body (an email's can be large) nor its delivery state, so those are not read.
+MESSAGE_FIELDS = (
+    "conversation",
+    "channel",
+    "direction",
+    "kind",
+    "author_user",
+    "author_name",
+    "text",
+    "created_at",
+)
 
 
 def _messages(
@@ -158,6 +170,7 @@ def _messages(
         # "converted to a lead": the CRM's own line tells it (a key absent is kept).
         .filter(Q(extra__action__isnull=True) | ~Q(extra__action="lead"))
         .order_by("-created_at", "-id")
+        .only(*MESSAGE_FIELDS)
     )
     if len(conversation_ids) > PER_CONVERSATION:
         found = list(rows.filter(conversation_id__in=conversation_ids)[: limit + 1])
