@@ -577,6 +577,61 @@ def test_a_contact_without_a_name_is_shown_by_its_first_address(owner, sales, an
         assert reads == 1, url
 
 
+def test_the_boards_read_no_more_for_more_cards(owner, agent, sales, ana):
+    """Every part of a card (owner or none, a picture, high priority, stale, no value) is
+    read with the board: its reads do not grow with its cards, on either board or in a
+    column's "Show more"."""
+    qualified = stages_of(sales)["Qualified"]
+    client = login(owner)
+
+    def reads(url: str) -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url, headers=HX if "column" in url else {}).content.decode()
+        return len(captured.captured_queries), page
+
+    def cards(n: int) -> None:
+        pictured = create_contact(owner.workspace_id, owner.user, name=f"Pia {n}", company="Co")
+        Contact.objects.filter(pk=pictured.pk).update(avatar=f"avatars/pia-{n}.png")
+        for contact in (ana, pictured):
+            deal = actions.create_deal(
+                owner.workspace_id,
+                owner.user,
+                contact_id=contact.pk,
+                title=f"Deal {n} of {contact.name}",
+                stage_id=qualified.pk,
+                value="" if n % 2 else "900",
+                priority="high",
+                owner_id=agent.user_id if n % 2 else None,
+            )
+            Deal.objects.filter(pk=deal.pk).update(updated_at=timezone.now() - timedelta(days=40))
+            create_lead(
+                owner.workspace_id,
+                owner.user,
+                contact_id=contact.pk,
+                title=f"Lead {n} of {contact.name}",
+                owner_id=agent.user_id if n % 2 else None,
+            )
+
+    urls = (
+        "/deals/",
+        "/leads/",
+        f"/deals/board/column?stage={qualified.pk}",
+        "/leads/board/column?stage=new",
+    )
+    cards(0)
+    few = {url: reads(url)[0] for url in urls}
+    for n in range(1, 4):
+        cards(n)
+    for url in urls:
+        many, page = reads(url)
+        assert many == few[url], url
+    deals, leads = reads("/deals/")[1], reads("/leads/")[1]
+    assert "Stale</span>" in deals and "High</span>" in deals and "No value" in deals
+    for page in (deals, leads):
+        assert agent.user.display_name in page and 'title="No owner"' in page
+        assert "/avatar?v=avatars%2Fpia-3.png" in page
+
+
 def test_deal_page_and_lead_conversion(owner, agent, sales, ana):
     lead = create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title="40 bikes")
     client = login(owner)

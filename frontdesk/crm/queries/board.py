@@ -21,6 +21,22 @@ from frontdesk.inbox.queries import Page, prefetch_contact_names
 # a workspace with 20,000 deals take 100+ ms.
 COLUMN_LIMIT = 10
 CARD_ORDER = Sort("updated_at", descending=True)
+# What a card shows of its lead or deal, its contact and its owner (web/templatetags/
+# frontdesk_crm.py, _card_body): only these are read (a deal has 21 columns, a contact and
+# a member 13 each, most never shown on a card; each read costs its conversion).
+CARD_FIELDS = (
+    "title",
+    "value",
+    "currency",
+    "updated_at",
+    "contact",
+    "contact__name",
+    "contact__company",
+    "contact__avatar",
+    "owner",
+    "owner__name",
+    "owner__email",
+)
 
 
 @dataclass
@@ -52,6 +68,12 @@ class Column[StageT]:
     def next_n(self) -> int:
         """How many cards "Show more" adds."""
         return min(COLUMN_LIMIT, self.hidden)
+
+
+def card_rows(rows: QuerySet, *fields: str) -> QuerySet:
+    """``rows`` read as a board's cards: with their contact and owner, and only what a
+    card shows (``CARD_FIELDS``, and the board's own ``fields``)."""
+    return rows.select_related("contact", "owner").only(*CARD_FIELDS, *fields)
 
 
 def fill_cards(columns: dict[Any, Column], cards: QuerySet, stage_field: str) -> list[Column]:

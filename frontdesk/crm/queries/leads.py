@@ -18,7 +18,7 @@ from django.db.models import (
 
 from frontdesk.crm.models import OPEN_STAGES, Lead, LeadAssignee, LeadStage
 from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__has_tag)
-from frontdesk.crm.queries.board import Column, fill_cards
+from frontdesk.crm.queries.board import Column, card_rows, fill_cards
 from frontdesk.crm.queries.board import column_page as board_column_page
 from frontdesk.crm.queries.paging import Sort, keyset_page, one_read_per_value
 from frontdesk.inbox.queries import Page, prefetch_contact_names
@@ -81,8 +81,7 @@ def board(
     )
     for stage, currency, n, total in per_currency:
         columns[LeadStage(stage)].add(currency, n, total)
-    cards = rows.select_related("contact", "owner")
-    return fill_cards(columns, cards, "stage")
+    return fill_cards(columns, card_rows(rows, "stage"), "stage")
 
 
 def column_page(
@@ -97,8 +96,7 @@ def column_page(
     rows = Lead.objects.filter(workspace_id=workspace_id, stage=stage)
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
-    cards = rows.select_related("contact", "owner")
-    return board_column_page(rows, cards, cursor, limit)
+    return board_column_page(rows, card_rows(rows, "stage"), cursor, limit)
 
 
 def assignees_prefetch() -> Prefetch:
