@@ -632,6 +632,23 @@ def test_the_boards_read_no_more_for_more_cards(owner, agent, sales, ana):
         assert "/avatar?v=avatars%2Fpia-3.png" in page
 
 
+def test_a_renamed_stage_is_renamed_in_every_cards_move_menu(owner, sales, ana):
+    """The Move menus' buttons are rendered once for a pipeline's stages as they are: a
+    stage renamed shows its new name in them on the next board."""
+    stages = stages_of(sales)
+    deal_in(owner, ana, stages["Qualified"], title="Fleet")
+    client = login(owner)
+    button = f'<button name="stage" value="{stages["Proposal sent"].pk}">'
+    assert f"{button}Proposal sent</button>" in client.get("/deals/").content.decode()
+    pipelines.change_stage(
+        owner.workspace_id,
+        stages["Proposal sent"].pk,
+        {"name": "Offer sent", "type": "active", "probability": "40", "rotting_days": ""},
+    )
+    board = client.get("/deals/").content.decode()
+    assert f"{button}Offer sent</button>" in board and "Proposal sent" not in board
+
+
 def test_deal_page_and_lead_conversion(owner, agent, sales, ana):
     lead = create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title="40 bikes")
     client = login(owner)
