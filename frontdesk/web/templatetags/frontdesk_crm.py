@@ -206,8 +206,15 @@ def _card_menu(title: str, move_url: str, form_head: Any, buttons: Any) -> SafeS
 
 
 @register.simple_tag(takes_context=True)
-def lead_card(context: template.Context, lead: Any) -> SafeString:
-    """One card of the leads board (``card_form_head`` and ``move_buttons`` in the context)."""
+def lead_cards(context: template.Context, leads: list[Any]) -> SafeString:
+    """A column's cards on the leads board (``card_form_head`` and ``move_buttons`` in the
+    context): one tag a column, not a loop of tags."""
+    head, buttons = context.get("card_form_head", ""), context.get("move_buttons") or {}
+    return SafeString("".join([lead_card(lead, head, buttons) for lead in leads]))
+
+
+def lead_card(lead: Any, form_head: Any, move_buttons: dict) -> SafeString:
+    """One card of the leads board."""
     move_url = path(lead.pk, "lead_stage")
     return _html(
         '<li class="lead-card" id="lead-{}" data-id="{}" draggable="true" data-move-url="{}"'
@@ -216,20 +223,22 @@ def lead_card(context: template.Context, lead: Any) -> SafeString:
         lead.pk,
         move_url,
         _card_body(lead, path(lead.pk, "lead")),
-        _card_menu(
-            lead.title,
-            move_url,
-            context.get("card_form_head", ""),
-            lookup(context.get("move_buttons") or {}, lead.stage),
-        ),
+        _card_menu(lead.title, move_url, form_head, lookup(move_buttons, lead.stage)),
     )
 
 
 @register.simple_tag(takes_context=True)
-def deal_card(context: template.Context, deal: Any) -> SafeString:
-    """One card of the deals board: stale and high priority flagged (``now``,
-    ``card_form_head`` and ``move_buttons`` in the context)."""
-    stale = deal.is_stale(context.get("now"))
+def deal_cards(context: template.Context, deals: list[Any]) -> SafeString:
+    """A column's cards on the deals board (``now``, ``card_form_head`` and
+    ``move_buttons`` in the context): one tag a column, not a loop of tags."""
+    now, head = context.get("now"), context.get("card_form_head", "")
+    buttons = context.get("move_buttons") or {}
+    return SafeString("".join([deal_card(deal, now, head, buttons) for deal in deals]))
+
+
+def deal_card(deal: Any, now: datetime | None, form_head: Any, move_buttons: dict) -> SafeString:
+    """One card of the deals board: stale and high priority flagged."""
+    stale = deal.is_stale(now)
     flags = SafeString("")
     if stale:
         flags += _html(
@@ -248,12 +257,7 @@ def deal_card(context: template.Context, deal: Any) -> SafeString:
         deal.pk,
         move_url,
         _card_body(deal, path(deal.pk, "deal"), flags),
-        _card_menu(
-            deal.title,
-            move_url,
-            context.get("card_form_head", ""),
-            lookup(context.get("move_buttons") or {}, deal.stage_id),
-        ),
+        _card_menu(deal.title, move_url, form_head, lookup(move_buttons, deal.stage_id)),
     )
 
 
