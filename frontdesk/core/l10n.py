@@ -82,9 +82,11 @@ def day(value: date | datetime, *, weekday: bool = False, year: bool = True) -> 
     return _day_text(value, form, current())
 
 
-def weekday_short(value: datetime) -> str:
+def weekday_short(value: date | datetime) -> str:
     """Tue / Di."""
-    return _day_text(_local(value).date(), "EEE", current())
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    return _day_text(value, "EEE", current())
 
 
 def moment(value: datetime) -> str:
