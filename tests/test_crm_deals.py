@@ -590,7 +590,7 @@ def test_the_boards_read_no_more_for_more_cards(owner, agent, sales, ana):
         return len(captured.captured_queries), page
 
     def cards(n: int) -> None:
-        pictured = create_contact(owner.workspace_id, owner.user, name=f"Pia {n}", company="Co")
+        pictured = create_contact(owner.workspace_id, owner.user, name=f"Pia {n}")
         Contact.objects.filter(pk=pictured.pk).update(avatar=f"avatars/pia-{n}.png")
         for contact in (ana, pictured):
             deal = actions.create_deal(
