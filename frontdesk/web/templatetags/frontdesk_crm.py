@@ -18,7 +18,7 @@ from django.utils.text import Truncator
 from frontdesk.connectors.registry import handle_kind_label
 from frontdesk.core import l10n
 from frontdesk.crm.queries.leads import lead_of_conversation
-from frontdesk.web.templatetags.frontdesk_ui import initials, reltime, tint
+from frontdesk.web.templatetags.frontdesk_ui import initials, kind_glyph, reltime, tint
 
 register = template.Library()
 
@@ -326,7 +326,6 @@ def _note_actions(context: template.Context, entry: Any) -> SafeString:
     )
 
 
-@register.simple_tag(takes_context=True)
 def timeline_line(context: template.Context, entry: Any) -> SafeString:
     """One line of a record's timeline (``record``, ``request`` and ``csrf_token`` in the
     context)."""
@@ -353,7 +352,37 @@ def timeline_line(context: template.Context, entry: Any) -> SafeString:
     )
 
 
+def _group_head(conversation: Any) -> SafeString:
+    """A conversation's lines' heading: its channel's mark, its subject (or channel)."""
+    channel = conversation.channel
+    in_channel = (
+        _html(' <span class="muted">· {}</span>', channel.name) if conversation.subject else ""
+    )
+    return _html(
+        '<a class="tl-head" href="{}"><span class="glyph k-{}" aria-hidden="true">{}</span>'
+        ' <span class="tl-head-title">{}</span>{}</a>',
+        path(conversation.pk, "conversation"),
+        channel.kind,
+        kind_glyph(channel.kind),
+        conversation.subject or channel.name,
+        in_channel,
+    )
+
+
 @register.simple_tag(takes_context=True)
-def timeline_lines(context: template.Context, entries: list[Any]) -> SafeString:
-    """A group's lines, one ``timeline_line`` each (one tag a group, not a loop of tags)."""
-    return SafeString("".join([timeline_line(context, entry) for entry in entries]))
+def timeline_groups(context: template.Context, groups: list[Any]) -> SafeString:
+    """A timeline's groups of lines (a conversation's, under its heading, or CRM lines),
+    one ``timeline_line`` a line: one tag, not loops of tags."""
+    return SafeString(
+        "".join(
+            [
+                _html(
+                    '\n<li class="tl-group{}">\n  {}\n  <ol class="tl-lines">{}</ol>\n</li>',
+                    " tl-conversation" if group.conversation else "",
+                    _group_head(group.conversation) if group.conversation else "",
+                    SafeString("".join([timeline_line(context, e) for e in group.entries])),
+                )
+                for group in groups
+            ]
+        )
+    )
