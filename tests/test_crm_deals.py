@@ -22,6 +22,7 @@ from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import Activity, Deal, Pipeline, Stage
 from frontdesk.crm.queries import board as board_queries
 from frontdesk.crm.queries import deals as queries
+from frontdesk.inbox.models import Contact, ContactHandle
 from tests.fixtures import send, token_client
 from tests.fixtures import session_client as login
 
@@ -539,6 +540,113 @@ def test_board_cards_escape_what_people_typed(owner, sales, ana):
     assert "&lt;img src=x onerror=alert(1)&gt;" in board and "<img src=x" not in board
     assert "Ana &lt;b&gt;Lima&lt;/b&gt; · Bikes &quot;&amp;&quot; Co" in board
     assert 'aria-label="Move &lt;img src=x onerror=alert(1)&gt; to another stage"' in board
+
+
+def test_a_contact_without_a_name_is_shown_by_its_first_address(owner, sales, ana):
+    """On the board, a column's "Show more" and the list, as everywhere; the addresses are
+    read in one query for the nameless contacts shown, and not at all when all have names."""
+    qualified = stages_of(sales)["Qualified"]
+    deal_in(owner, ana, qualified, title="Named buyer")
+    client = login(owner)
+    urls = (
+        "/deals/",
+        f"/deals/board/column?stage={qualified.pk}",
+        f"/deals/?pipeline={sales.pk}&view=list",
+    )
+
+    def address_reads(url: str) -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url, headers=HX if "column" in url else {}).content.decode()
+        table = ContactHandle._meta.db_table
+        return page, sum(table in q["sql"] for q in captured.captured_queries)
+
+    for url in urls:
+        page, reads = address_reads(url)
+        assert "Ana Lima" in page and reads == 0, url
+    for n in range(2):
+        nameless = Contact.objects.create(workspace_id=owner.workspace_id, name="")  # as mail
+        for kind, value in (("email", f"first{n}@nameless.test"), ("phone", f"+35191234567{n}")):
+            ContactHandle.objects.create(
+                workspace_id=owner.workspace_id, contact=nameless, kind=kind, value=value
+            )
+        deal_in(owner, nameless, qualified, title=f"Unnamed buyer {n}")
+    for url in urls:
+        page, reads = address_reads(url)
+        assert "first0@nameless.test" in page and "first1@nameless.test" in page, url
+        assert "Ana Lima" in page and "+3519123456" not in page, url
+        assert reads == 1, url
+
+
+def test_the_boards_read_no_more_for_more_cards(owner, agent, sales, ana):
+    """Every part of a card (owner or none, a picture, high priority, stale, no value) is
+    read with the board: its reads do not grow with its cards, on either board or in a
+    column's "Show more"."""
+    qualified = stages_of(sales)["Qualified"]
+    client = login(owner)
+
+    def reads(url: str) -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url, headers=HX if "column" in url else {}).content.decode()
+        return len(captured.captured_queries), page
+
+    def cards(n: int) -> None:
+        pictured = create_contact(owner.workspace_id, owner.user, name=f"Pia {n}")
+        Contact.objects.filter(pk=pictured.pk).update(avatar=f"avatars/pia-{n}.png")
+        for contact in (ana, pictured):
+            deal = actions.create_deal(
+                owner.workspace_id,
+                owner.user,
+                contact_id=contact.pk,
+                title=f"Deal {n} of {contact.name}",
+                stage_id=qualified.pk,
+                value="" if n % 2 else "900",
+                priority="high",
+                owner_id=agent.user_id if n % 2 else None,
+            )
+            Deal.objects.filter(pk=deal.pk).update(updated_at=timezone.now() - timedelta(days=40))
+            create_lead(
+                owner.workspace_id,
+                owner.user,
+                contact_id=contact.pk,
+                title=f"Lead {n} of {contact.name}",
+                owner_id=agent.user_id if n % 2 else None,
+            )
+
+    urls = (
+        "/deals/",
+        "/leads/",
+        f"/deals/board/column?stage={qualified.pk}",
+        "/leads/board/column?stage=new",
+    )
+    cards(0)
+    few = {url: reads(url)[0] for url in urls}
+    for n in range(1, 4):
+        cards(n)
+    for url in urls:
+        many, page = reads(url)
+        assert many == few[url], url
+    deals, leads = reads("/deals/")[1], reads("/leads/")[1]
+    assert "Stale</span>" in deals and "High</span>" in deals and "No value" in deals
+    for page in (deals, leads):
+        assert agent.user.display_name in page and 'title="No owner"' in page
+        assert "/avatar?v=avatars%2Fpia-3.png" in page
+
+
+def test_a_renamed_stage_is_renamed_in_every_cards_move_menu(owner, sales, ana):
+    """The Move menus' buttons are rendered once for a pipeline's stages as they are: a
+    stage renamed shows its new name in them on the next board."""
+    stages = stages_of(sales)
+    deal_in(owner, ana, stages["Qualified"], title="Fleet")
+    client = login(owner)
+    button = f'<button name="stage" value="{stages["Proposal sent"].pk}">'
+    assert f"{button}Proposal sent</button>" in client.get("/deals/").content.decode()
+    pipelines.change_stage(
+        owner.workspace_id,
+        stages["Proposal sent"].pk,
+        {"name": "Offer sent", "type": "active", "probability": "40", "rotting_days": ""},
+    )
+    board = client.get("/deals/").content.decode()
+    assert f"{button}Offer sent</button>" in board and "Proposal sent" not in board
 
 
 def test_deal_page_and_lead_conversion(owner, agent, sales, ana):

@@ -43,6 +43,7 @@ def test_suggestions_and_one_click_merge(owner, rival):
     assert client.login(username=me.email, password=PASSWORD)
     page = client.get(f"/contacts/{ana.pk}/").content.decode()
     assert "Possible duplicates" in page and "same phone 351912345678" in page
+    assert f'<a class="crm-dup-name" href="/contacts/{wa.pk}/">' in page
     merged = client.post(f"/contacts/{ana.pk}/merge", {"other_id": wa.pk})
     assert merged.status_code == 302 and merged["Location"] == f"/contacts/{ana.pk}/"
     assert not Contact.objects.filter(pk=wa.pk).exists()

@@ -15,12 +15,12 @@ from frontdesk.crm.actions.contacts import create_contact
 from frontdesk.crm.actions.deals import create_deal
 from frontdesk.crm.actions.leads import create_lead
 from frontdesk.crm.actions.pipelines import workspace_pipelines
-from frontdesk.crm.models import LeadStage
+from frontdesk.crm.models import Deal, Lead, LeadStage
 from frontdesk.crm.queries import board as board_queries
 from frontdesk.crm.queries import deals as deal_queries
 from frontdesk.crm.queries import leads as lead_queries
 from frontdesk.crm.queries.duplicates import duplicates_of
-from frontdesk.crm.queries.paging import keyset_page
+from frontdesk.crm.queries.paging import keyset_page, sql_per_value
 from tests.fixtures import make_api_channel, session_client
 
 
@@ -335,3 +335,34 @@ def the_board_count(workspace_id: int) -> str:
     """The leads board's count, as SQL with its values in it (for EXPLAIN)."""
     sqls = queries_of(lambda: lead_queries.board(workspace_id, tuple(LeadStage)))
     return the_one(sqls, "SUM(", "crm_lead")
+
+
+@pytest.mark.django_db
+def test_a_boards_columns_are_read_by_the_statements_each_would_compile(owner):
+    """A board's column statements, compiled once for all its stages, are the ones each
+    stage's own would be, text and parameters (the stage is one of them), also when the
+    workspace's id equals a stage's; a value of another type is compiled as it is."""
+    ws = owner.workspace_id
+    stages = [s.pk for s in workspace_pipelines(ws)[0].stages.all()]
+
+    def deal_ids(value):
+        return Deal.objects.filter(workspace_id=ws, stage_id=value).values("pk")[:11]
+
+    def lead_ids(value):
+        rows = Lead.objects.filter(workspace_id=ws, owner_id=owner.user_id, stage=value)
+        return rows.order_by("-updated_at").values("pk")[:11]
+
+    def each(query_for, values):
+        return [
+            (sql, list(params))
+            for sql, params in (query_for(v).query.sql_with_params() for v in values)
+        ]
+
+    for query_for, values in (
+        (deal_ids, stages),
+        (deal_ids, [ws, *stages]),  # a stage numbered as the workspace
+        (lead_ids, list(LeadStage)),
+        (lead_ids, ["new", "working"]),
+    ):
+        assert sql_per_value(query_for, values) == each(query_for, values)
+    assert sql_per_value(deal_ids, [1.0, 2.0]) == each(deal_ids, [1.0, 2.0])

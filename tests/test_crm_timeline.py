@@ -7,6 +7,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from frontdesk.crm.actions import activity
@@ -195,6 +197,40 @@ def test_pages_of_a_long_timeline_hold_every_line_once(owner, ana):
         queries.timeline(owner.workspace_id, scope, "not-a-cursor")
 
 
+def test_pages_hold_every_line_once_when_notes_and_messages_interleave(owner, ana):
+    """Notes every two minutes, messages every three: each page holds the newest lines of
+    both, whichever fills it."""
+    contact, chat, _ = ana
+    start = timezone.now() - timedelta(days=1)
+    for i in range(40):
+        Activity.objects.create(
+            workspace_id=owner.workspace_id,
+            contact=contact,
+            kind="note",
+            text=f"note {i}",
+            at=start - timedelta(minutes=2 * i),
+        )
+        Message.objects.create(
+            workspace_id=owner.workspace_id,
+            conversation=chat,
+            channel_id=chat.channel_id,
+            direction="inbound",
+            text=f"message {i}",
+            created_at=start - timedelta(minutes=3 * i),
+        )
+    scope = queries.contact_scope(contact)
+    whole = [e.key for e in queries.timeline(owner.workspace_id, scope, limit=500).items]
+    for limit in (5, 7, 50):
+        seen, cursor = [], None
+        while True:
+            page = queries.timeline(owner.workspace_id, scope, cursor, limit=limit)
+            seen += [e.key for e in page.items]
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        assert seen == whole, limit
+
+
 def test_notes_pin_and_delete(owner, agent, ana):
     contact, *_ = ana
     with pytest.raises(CrmError, match="write the note first"):
@@ -363,3 +399,52 @@ def test_timeline_pages_of_another_workspace_are_not_found(owner, rival, ana):
         assert theirs.post(f"{base}/notes/{note.pk}", {"action": "delete"}).status_code == 404
     assert Activity.objects.filter(pk=note.pk).exists()
     assert Activity.objects.filter(kind="note").count() == 1
+
+
+def test_a_long_note_is_cut_at_600_characters_on_the_page(owner, ana):
+    """A text up to 600 characters shows whole (composed, as the page always showed it);
+    a longer one shows its first 599 and an ellipsis."""
+    contact, *_ = ana
+    decomposed = "Cafe\u0301 " * 100  # 599 characters stored, 499 once composed
+    activity.add_note(owner.workspace_id, owner.user, decomposed, contact_id=contact.pk)
+    activity.add_note(owner.workspace_id, owner.user, "b" * 700, contact_id=contact.pk)
+    page = login(owner).get(f"/contacts/{contact.pk}/").content.decode()
+    assert f'<p class="tl-text">{"b" * 599}…</p>' in page
+    assert '<p class="tl-text">' + "Café " * 99 + "Café</p>" in page  # the note is stripped
+
+
+def test_the_contact_page_reads_no_more_for_more_lines(owner, agent, ana):
+    """Replies by members, internal notes and clients' messages on the page, their authors
+    shown: the page's reads do not grow with its lines (no field of a line read apart)."""
+    contact, chat, mailed = ana
+    client = login(owner)
+
+    def lines(n: int) -> None:
+        for i in range(n):
+            for conversation in (chat, mailed):
+                for direction, kind, author in (
+                    ("outbound", "message", agent.user),
+                    ("outbound", "note", owner.user),
+                    ("inbound", "message", None),
+                ):
+                    Message.objects.create(
+                        workspace_id=owner.workspace_id,
+                        conversation=conversation,
+                        channel_id=conversation.channel_id,
+                        direction=direction,
+                        kind=kind,
+                        author_user=author,
+                        text=f"{kind} {i} by {author.email if author else 'Ana'}",
+                    )
+
+    def reads() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(f"/contacts/{contact.pk}/").content.decode()
+        return len(captured.captured_queries), page
+
+    lines(1)
+    few, page = reads()
+    assert agent.user.display_name in page and "internal note" in page
+    lines(8)
+    many, page = reads()
+    assert "message 7 by" in page and many == few

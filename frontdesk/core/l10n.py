@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 from asgiref.local import Local
 from babel import Locale, UnknownLocaleError
@@ -81,15 +82,33 @@ def day(value: date | datetime, *, weekday: bool = False, year: bool = True) -> 
     return _day_text(value, form, current())
 
 
-def weekday_short(value: datetime) -> str:
+def weekday_short(value: date | datetime) -> str:
     """Tue / Di."""
-    return _day_text(_local(value).date(), "EEE", current())
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    return _day_text(value, "EEE", current())
 
 
 def moment(value: datetime) -> str:
     """Mar 3, 2026, 14:05 (for titles and timelines), with the zone's abbreviation."""
+    return stamp(value).moment
+
+
+class Stamp(NamedTuple):
+    local: datetime  # in the member's zone
+    day: str  # as ``day``
+    clock: str  # as ``clock``
+    moment: str  # as ``moment``
+
+
+def stamp(value: datetime) -> Stamp:
+    """An instant's day, time of day and moment, moved to the member's zone once (a
+    timeline line shows all three: each apart moved it again, some 15 calls a time)."""
     local = _local(value)
-    return f"{day(local)}, {clock(local)} {local.tzname() or ''}".strip()
+    locale = current()
+    on_day = _day_text(local.date(), "yMMMd", locale)
+    at = _clock_text(local.hour, local.minute, locale)
+    return Stamp(local, on_day, at, f"{on_day}, {at} {local.tzname() or ''}".strip())
 
 
 def number(value: int | float | Decimal) -> str:

@@ -6,8 +6,9 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from frontdesk.core.counts import Select, capped_counts
 from frontdesk.inbox.models import (
@@ -77,6 +78,16 @@ def contact_handles_prefetch() -> Prefetch:
     """A contact's handles in a stable order: a nameless contact is shown by its first one,
     the same everywhere."""
     return Prefetch("contact__handles", queryset=ContactHandle.objects.order_by("id"))
+
+
+def prefetch_contact_names(records: list[Any]) -> None:
+    """What ``record.contact.display_name`` reads, for each record shown with its contact
+    (a board's cards, a list's rows): the handles of the nameless contacts alone, as a
+    contact with a name is shown by it. A page of named contacts reads no handles (the
+    prefetch's query and some 200 Python calls a row)."""
+    prefetch_related_objects(
+        [record for record in records if not record.contact.name], contact_handles_prefetch()
+    )
 
 
 def labels_prefetch() -> Prefetch:

@@ -1,19 +1,19 @@
 """What the leads board and the deals board share: a column (its count and totals over all
 its cards, its first cards), filling every column's first cards in one query, and a column's
-"Show more" page. Each board says what a card is (its rows, its stage field, its prefetches)."""
+"Show more" page. Each board says what a card is (its rows and its stage field); a card
+shows its contact by name (``prefetch_contact_names``)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import QuerySet
 
 from frontdesk.crm.queries.paging import Sort, first_pages, keyset_page
-from frontdesk.inbox.queries import Page
+from frontdesk.inbox.queries import Page, prefetch_contact_names
 
 # Cards per column at first (the most recently updated); "Show more" in a column pages on
 # through the rest (``column_page``), and the list holds them all; the counts and totals
@@ -21,6 +21,22 @@ from frontdesk.inbox.queries import Page
 # a workspace with 20,000 deals take 100+ ms.
 COLUMN_LIMIT = 10
 CARD_ORDER = Sort("updated_at", descending=True)
+# What a card shows of its lead or deal, its contact and its owner (web/templatetags/
+# frontdesk_crm.py, _card_body): only these are read (a deal has 21 columns, a contact and
+# a member 13 each, most never shown on a card; each read costs its conversion).
+CARD_FIELDS = (
+    "title",
+    "value",
+    "currency",
+    "updated_at",
+    "contact",
+    "contact__name",
+    "contact__company",
+    "contact__avatar",
+    "owner",
+    "owner__name",
+    "owner__email",
+)
 
 
 @dataclass
@@ -54,25 +70,29 @@ class Column[StageT]:
         return min(COLUMN_LIMIT, self.hidden)
 
 
-def fill_cards(
-    columns: dict[Any, Column], cards: QuerySet, stage_field: str, prefetches: Sequence[Prefetch]
-) -> list[Column]:
+def card_rows(rows: QuerySet, *fields: str) -> QuerySet:
+    """``rows`` read as a board's cards: with their contact and owner, and only what a
+    card shows (``CARD_FIELDS``, and the board's own ``fields``)."""
+    return rows.select_related("contact", "owner").only(*CARD_FIELDS, *fields)
+
+
+def fill_cards(columns: dict[Any, Column], cards: QuerySet, stage_field: str) -> list[Column]:
     """Every counted column's first cards in one query (keyed by their ``stage_field``
-    value), and the cards' related rows in one query each, not one per column."""
+    value), and what their contacts' names need in one query, not one per column."""
     filled = [key for key, column in columns.items() if column.count]
     for key, page in first_pages(cards, CARD_ORDER, stage_field, filled, COLUMN_LIMIT).items():
         columns[key].cards, columns[key].next_cursor = page.items, page.next_cursor
-    prefetch_related_objects([card for c in columns.values() for card in c.cards], *prefetches)
+    prefetch_contact_names([card for c in columns.values() for card in c.cards])
     return list(columns.values())
 
 
 def column_page(
-    rows: QuerySet, cards: QuerySet, prefetches: Sequence[Prefetch], cursor: str, limit: int | None
+    rows: QuerySet, cards: QuerySet, cursor: str, limit: int | None
 ) -> tuple[Page, int]:
     """The next cards of one column (``rows``, read as ``cards``) after ``cursor`` (its
     "Show more"), and how many come after them. A bad cursor raises ``BadCursor``."""
     page = keyset_page(cards, CARD_ORDER, cursor, limit or COLUMN_LIMIT)
-    prefetch_related_objects(page.items, *prefetches)
+    prefetch_contact_names(page.items)
     left = 0
     if page.next_cursor:
         last = page.items[-1]

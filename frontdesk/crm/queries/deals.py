@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from frontdesk.crm.models import Deal, DealStatus, Pipeline, Stage
 from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__has_tag)
-from frontdesk.crm.queries.board import Column, fill_cards
+from frontdesk.crm.queries.board import Column, card_rows, fill_cards
 from frontdesk.crm.queries.board import column_page as board_column_page
 from frontdesk.crm.queries.paging import Sort, keyset_page, one_read_per_value
-from frontdesk.inbox.queries import Page, contact_handles_prefetch
+from frontdesk.inbox.queries import Page, prefetch_contact_names
 
 
 class DealNotFound(LookupError):
@@ -76,6 +76,11 @@ def stage_totals(pipeline: Pipeline, owner_id: int | None = None) -> list[StageT
     return one_read_per_value(grouped, "stage_id", stage_ids)
 
 
+# What a deal's card shows besides a card's fields: its stage, whether it is stale, its
+# priority.
+DEAL_CARD_FIELDS = ("stage", "status", "priority")
+
+
 def board(
     pipeline: Pipeline, owner_id: int | None = None, totals: list[StageTotal] | None = None
 ) -> list[Column[Stage]]:
@@ -93,8 +98,11 @@ def board(
     for stage_id, _status, currency, n, total in totals:
         if stage_id in columns:
             columns[stage_id].add(currency, n, total)
-    cards = rows.select_related("contact", "owner", "stage")
-    return fill_cards(columns, cards, "stage_id", [contact_handles_prefetch()])
+    board = fill_cards(columns, card_rows(rows, *DEAL_CARD_FIELDS), "stage_id")
+    for column in board:  # each card's stage is its column's (its rotting days: stale)
+        for deal in column.cards:
+            deal.stage = column.stage
+    return board
 
 
 def stage_of(workspace_id: int, stage_id: int) -> Stage | None:
@@ -116,8 +124,10 @@ def column_page(
     )
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
-    cards = rows.select_related("contact", "owner", "stage")
-    return board_column_page(rows, cards, [contact_handles_prefetch()], cursor, limit)
+    page, left = board_column_page(rows, card_rows(rows, *DEAL_CARD_FIELDS), cursor, limit)
+    for deal in page.items:
+        deal.stage = stage
+    return page, left
 
 
 @dataclass
@@ -229,12 +239,12 @@ def deal_list(
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page:
-    rows = (
-        filtered(workspace_id, me_id, flt)
-        .select_related("contact", "owner", "stage", "pipeline")
-        .prefetch_related(contact_handles_prefetch())
+    rows = filtered(workspace_id, me_id, flt).select_related(
+        "contact", "owner", "stage", "pipeline"
     )
-    return keyset_page(rows, DEAL_SORTS.get(sort, DEAL_SORTS["updated"]), cursor, limit)
+    page = keyset_page(rows, DEAL_SORTS.get(sort, DEAL_SORTS["updated"]), cursor, limit)
+    prefetch_contact_names(page.items)
+    return page
 
 
 def contact_deals(workspace_id: int, contact_id: int) -> list[Deal]:

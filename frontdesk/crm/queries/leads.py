@@ -18,10 +18,10 @@ from django.db.models import (
 
 from frontdesk.crm.models import OPEN_STAGES, Lead, LeadAssignee, LeadStage
 from frontdesk.crm.queries import tags as _tags  # noqa: F401  (registers tags__has_tag)
-from frontdesk.crm.queries.board import Column, fill_cards
+from frontdesk.crm.queries.board import Column, card_rows, fill_cards
 from frontdesk.crm.queries.board import column_page as board_column_page
 from frontdesk.crm.queries.paging import Sort, keyset_page, one_read_per_value
-from frontdesk.inbox.queries import Page, contact_handles_prefetch
+from frontdesk.inbox.queries import Page, prefetch_contact_names
 
 
 class LeadNotFound(LookupError):
@@ -81,8 +81,7 @@ def board(
     )
     for stage, currency, n, total in per_currency:
         columns[LeadStage(stage)].add(currency, n, total)
-    cards = rows.select_related("contact", "owner")
-    return fill_cards(columns, cards, "stage", [contact_handles_prefetch(), assignees_prefetch()])
+    return fill_cards(columns, card_rows(rows, "stage"), "stage")
 
 
 def column_page(
@@ -97,9 +96,7 @@ def column_page(
     rows = Lead.objects.filter(workspace_id=workspace_id, stage=stage)
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
-    cards = rows.select_related("contact", "owner")
-    prefetches = [contact_handles_prefetch(), assignees_prefetch()]
-    return board_column_page(rows, cards, prefetches, cursor, limit)
+    return board_column_page(rows, card_rows(rows, "stage"), cursor, limit)
 
 
 def assignees_prefetch() -> Prefetch:
@@ -172,9 +169,11 @@ def lead_list(
     rows = (
         filtered(workspace_id, me_id, flt)
         .select_related("contact", "owner", "source_channel")
-        .prefetch_related(contact_handles_prefetch(), assignees_prefetch())
+        .prefetch_related(assignees_prefetch())
     )
-    return keyset_page(rows, LEAD_SORTS.get(sort, LEAD_SORTS["updated"]), cursor, limit)
+    page = keyset_page(rows, LEAD_SORTS.get(sort, LEAD_SORTS["updated"]), cursor, limit)
+    prefetch_contact_names(page.items)
+    return page
 
 
 def lead_sources(workspace_id: int, limit: int = 100) -> list[str]:

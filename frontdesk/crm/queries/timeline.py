@@ -138,20 +138,39 @@ def _activity_entry(a: Activity) -> Entry:
 # a page) and the pages merged here: one query over all of them sorted every message of
 # the person first (5,000 lines: 80 ms). Beyond it, one query.
 PER_CONVERSATION = 20
+# What a line shows of a message (the page's timeline_line, the API's entries): not its
+# HTML body (an email's can be large) nor its delivery state, so those are not read.
+MESSAGE_FIELDS = (
+    "conversation",
+    "channel",
+    "direction",
+    "kind",
+    "author_user",
+    "author_name",
+    "text",
+    "created_at",
+)
 
 
 def _messages(
-    workspace_id: int, scope: Scope, after: tuple[datetime, int, int] | None, limit: int
+    workspace_id: int,
+    scope: Scope,
+    after: tuple[datetime, int, int] | None,
+    limit: int,
+    since: datetime | None = None,
 ) -> list[Message]:
+    """The first ``limit`` + 1 messages after the cursor, none older than ``since``."""
     conversation_ids = scope.conversation_ids
     if not conversation_ids:
         return []
     rows = (
         Message.objects.filter(workspace_id=workspace_id)
         .filter(_before("created_at", _MESSAGE, after))
+        .filter(Q(created_at__gte=since) if since else Q())
         # "converted to a lead": the CRM's own line tells it (a key absent is kept).
         .filter(Q(extra__action__isnull=True) | ~Q(extra__action="lead"))
         .order_by("-created_at", "-id")
+        .only(*MESSAGE_FIELDS)
     )
     if len(conversation_ids) > PER_CONVERSATION:
         found = list(rows.filter(conversation_id__in=conversation_ids)[: limit + 1])
@@ -179,7 +198,11 @@ def timeline(workspace_id: int, scope: Scope, cursor: str | None = None, limit: 
         .select_related("actor")
         .order_by("-at", "-id")[: limit + 1]
     )
-    messages = _messages(workspace_id, scope, after, limit)
+    # With a page and one more of CRM lines, a message older than the last of them cannot
+    # be on the page nor decide whether there is more: those are not read (a contact's
+    # busy conversations read a page each otherwise, most of it then dropped).
+    since = activities[limit].at if len(activities) > limit else None
+    messages = _messages(workspace_id, scope, after, limit, since)
     entries = [_activity_entry(a) for a in activities] + [_message_entry(m) for m in messages]
     entries.sort(key=lambda e: (e.at, e.key), reverse=True)
     more = len(entries) > limit

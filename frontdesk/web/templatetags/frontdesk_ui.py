@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import zlib
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import nh3
@@ -22,7 +23,10 @@ from frontdesk.web import glyphs
 register = template.Library()
 
 
+# A list or a board shows the same few people's initials and colours on every row: each is
+# worked out once per process for a name or an id (both plain values).
 @register.filter
+@lru_cache(maxsize=4096)
 def initials(name: str) -> str:
     parts = [p for p in str(name or "").replace("@", " ").replace(".", " ").split() if p]
     if not parts:
@@ -33,6 +37,7 @@ def initials(name: str) -> str:
 
 
 @register.filter
+@lru_cache(maxsize=4096)
 def tint(value: object) -> str:
     """A stable colour class (``tint-0`` .. ``tint-7``) for an avatar."""
     return f"tint-{zlib.crc32(str(value).encode()) % 8}"
@@ -74,7 +79,7 @@ def reltime(value: datetime | None) -> str:
         return f"{int(delta.total_seconds() // 60)}m"
     if delta < timedelta(hours=24):
         return f"{int(delta.total_seconds() // 3600)}h"
-    local = timezone.localtime(value)
+    local = timezone.localtime(value).date()  # moved to the member's zone once
     if delta < timedelta(days=6):
         return l10n.weekday_short(local)
     return l10n.day(local, year=local.year != timezone.localtime(now).year)

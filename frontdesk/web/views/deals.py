@@ -7,8 +7,11 @@ Every change is a plain POST form; htmx swaps the part that changed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -150,21 +153,39 @@ class DealsState:
         return any((self.owner, self.status, self.stage, self.stale, self.tag, self.q))
 
 
+class MenuStage(NamedTuple):
+    """What a card's Move menu shows of a stage."""
+
+    pk: int
+    name: str
+    type: str
+
+
+@lru_cache(maxsize=256)
+def _move_buttons(stages: tuple[MenuStage, ...]) -> Mapping[int, str]:
+    """Each stage's buttons in a card's Move menu, the same on every board of a pipeline
+    with these stages: rendered once per process for each (what they show is the key, so
+    a renamed, added or moved stage renders them anew)."""
+    return MappingProxyType(
+        {
+            stage.pk: render_to_string(
+                "web/crm/_deal_move_buttons.html", {"stages": stages, "current": stage.pk}
+            )
+            for stage in stages
+        }
+    )
+
+
 def _card_menus(request: HttpRequest, state: DealsState) -> dict[str, Any]:
-    """The parts of every card's Move menu that are the same on each card (its stage's
-    buttons), rendered once per board rather than once per card."""
+    """The parts of every card's Move menu that are the same on each card (the form's
+    head, its stage's buttons), rendered once per board rather than once per card."""
     stages = list(state.pipeline.stages.all())
     return {
         "stages": stages,
         "card_form_head": render_to_string(
             "web/crm/_card_form_head.html", {"next": state.link()}, request
         ),
-        "move_buttons": {
-            stage.pk: render_to_string(
-                "web/crm/_deal_move_buttons.html", {"stages": stages, "current": stage.pk}
-            )
-            for stage in stages
-        },
+        "move_buttons": _move_buttons(tuple(MenuStage(s.pk, s.name, s.type) for s in stages)),
     }
 
 

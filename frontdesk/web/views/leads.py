@@ -7,7 +7,10 @@ redirects back, with htmx it answers the one fragment that changed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -162,20 +165,29 @@ class LeadsState:
         return any((self.owner, self.stage, self.source, self.tag, self.after, self.before, self.q))
 
 
-def _card_menus(request: HttpRequest, state: LeadsState) -> dict[str, Any]:
-    """The parts of every card's Move menu that are the same on each card (its stage's
-    buttons), rendered once per board rather than once per card."""
-    return {
-        "card_form_head": render_to_string(
-            "web/crm/_card_form_head.html", {"next": state.link()}, request
-        ),
-        "move_buttons": {
+@cache
+def _move_buttons() -> Mapping[str, str]:
+    """Each stage's buttons in a card's Move menu: the stages are fixed, so they are
+    rendered once per process, not on every board."""
+    return MappingProxyType(
+        {
             stage.value: render_to_string(
                 "web/crm/_lead_move_buttons.html",
                 {"all_stages": list(LeadStage), "current": stage.value},
             )
             for stage in LeadStage
-        },
+        }
+    )
+
+
+def _card_menus(request: HttpRequest, state: LeadsState) -> dict[str, Any]:
+    """The parts of every card's Move menu that are the same on each card (the form's
+    head, its stage's buttons), rendered once per board rather than once per card."""
+    return {
+        "card_form_head": render_to_string(
+            "web/crm/_card_form_head.html", {"next": state.link()}, request
+        ),
+        "move_buttons": _move_buttons(),
     }
 
 
