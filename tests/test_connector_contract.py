@@ -11,6 +11,13 @@ import pytest
 from django.conf import settings
 
 from frontdesk.connectors.base import ConfigError, Connector, WebhookAnswer, WebhookRequest
+from frontdesk.connectors.connect_flows import (
+    ConnectFlow,
+    ConnectPage,
+    HostedAuthFlow,
+    PopupFlow,
+    RedirectFlow,
+)
 from frontdesk.connectors.registry import DEFAULT_CONNECTORS, load
 from frontdesk.inbox.models import ChannelAccount
 
@@ -19,7 +26,11 @@ PATHS = [*DEFAULT_CONNECTORS, ECHO]
 EVERY = [(path, c) for path in PATHS for c in load([path]).values()]
 IDS = [c.provider for _, c in EVERY]
 # What a connector module may import of Frontdesk (DESIGN.md section 7).
-ALLOWED = ("frontdesk.connectors.base", "frontdesk.connectors.http")
+ALLOWED = (
+    "frontdesk.connectors.base",
+    "frontdesk.connectors.connect_flows",
+    "frontdesk.connectors.http",
+)
 
 
 def test_the_shipped_setting_lists_the_shipped_connectors():
@@ -52,6 +63,64 @@ def test_it_is_connected_somewhere(path, connector: Connector, db):
     if connector.connect_fields:
         assert not connector.connect_url_name  # one or the other
         assert len({f.name for f in connector.connect_fields}) == len(connector.connect_fields)
+    if connector.connect_url_name:
+        assert isinstance(connector, ConnectPage)
+
+
+# The routes (``ConnectRoute.step``) and templates each kind of connect flow serves.
+FLOW_STEPS = {
+    ConnectPage: {"page"},
+    RedirectFlow: {"callback"},
+    HostedAuthFlow: {"continue", "notify", "return", "status", "reconnect"},
+    PopupFlow: {"popup"},
+}
+FLOW_TEMPLATES = {
+    ConnectPage: ("connect_template",),
+    HostedAuthFlow: ("continue_template", "waiting_template", "status_template"),
+}
+FLOWS = [(path, c.for_kind(k)) for path, c in EVERY if isinstance(c, ConnectFlow) for k in c.kinds]
+
+
+def flow_lacks(connector: ConnectFlow) -> list[str]:
+    """What the connect flows a connector offers lack: a route or a template of a kind it
+    offers, or a route of a kind it does not (never served). A step of a kind it offers left
+    unimplemented stops the connector from being made at all (the kinds' abstract methods)."""
+    offered = [kind for kind in FLOW_STEPS if isinstance(connector, kind)]
+    served = set().union(*(FLOW_STEPS[kind] for kind in offered))
+    needed = served - ({"callback"} if HostedAuthFlow in offered else set())  # back to "return"
+    steps = {route.step for route in connector.connect_routes()}
+    lacks = [f"no {step!r} route" for step in sorted(needed - steps)]
+    lacks += [f"a {step!r} route of a kind it does not offer" for step in sorted(steps - served)]
+    templates = [name for kind in offered for name in FLOW_TEMPLATES.get(kind, ())]
+    return lacks + [f"no {name}" for name in templates if not getattr(connector, name, "")]
+
+
+@pytest.mark.parametrize(
+    ("path", "connector"), FLOWS, ids=[f"{c.provider}-{c.kind}" for _, c in FLOWS]
+)
+def test_each_connect_flow_it_offers_is_whole(path, connector: ConnectFlow):
+    """A connector offering a kind of flow (``connectors/connect_flows.py``) implements its
+    steps (else it cannot be made) and declares its routes and templates: the app's views
+    serve nothing else."""
+    assert flow_lacks(connector) == []
+
+
+def test_a_flow_missing_a_step_route_or_template_is_found():
+    whatsapp = type(next(c for _, c in FLOWS if isinstance(c, PopupFlow)))
+
+    class Forgetful(whatsapp):
+        popup_complete = PopupFlow.popup_complete  # the kind's step, left unimplemented
+
+    with pytest.raises(TypeError, match="abstract method 'popup_complete'"):
+        Forgetful()
+
+    class Careless(whatsapp):
+        connect_template = ""
+
+        def connect_routes(self):
+            return [r for r in super().connect_routes() if r.step != "popup"]
+
+    assert flow_lacks(Careless()) == ["no 'popup' route", "no connect_template"]
 
 
 WEBHOOKS = [(p, c) for p, c in EVERY if c.webhook_path]

@@ -544,8 +544,9 @@ class OriginalMessage:
 
 @dataclass(frozen=True)
 class ConnectRoute:
-    """A URL of a connector's connect flow. The app's views serve it (``web/views/connect.py``
-    drives every flow); the connector only chooses the path (a provider has its callback URL
+    """A URL of a connector's connect flow (``connect_flows.py``: the kind offering each
+    step). The app's views serve it (``web/views/connect.py`` drives every flow); the
+    connector only chooses the path (a provider has its callback URL
     registered, so it never changes) and the URL name. ``step``, what the app serves there:
 
     - "page": the connector's own connect page;
@@ -701,7 +702,8 @@ class Connector(ABC):
             return cls.sent_outside_label
         return f"sent from {cls.kind_label}" if cls.kind_label else "sent outside Frontdesk"
 
-    # URL name of the connector's own connect page (Apps & integrations links to it).
+    # URL name of the connector's own connect page (Apps & integrations links to it): a
+    # connector with a flow of its own offers it by its kinds (``connectors/connect_flows.py``).
     connect_url_name: ClassVar[str | None] = None
     # Or none of its own: the app's connect form (``web/views/channels.py``, at
     # ``/apps/<provider>/connect/``) asks for these fields and hands them to ``setup``.
@@ -867,150 +869,6 @@ class Connector(ABC):
             return f"{reverse(self.connect_url_name)}?channel={channel.pk}"
         except NoReverseMatch:
             return None
-
-    # --- connecting an account (``web/views/connect.py`` drives every flow) -------------
-    # A connector with a page of its own (``connect_template``) is connected there: the
-    # app's view renders it with ``connect_form`` and ``connect_page_context``, checks and
-    # saves what ``page_setup`` makes of the form (its "Test connection" calls
-    # ``try_connection``), opens the provider's popup (``connect_popup``, whose answer
-    # ``popup_complete`` reads), or leaves for the provider: ``connect_pending`` says what the
-    # pending connection keeps, ``redirect_begin`` where to send the person, and when the
-    # provider sends them back to the "callback" route, ``redirect_refusal`` and
-    # ``redirect_complete`` read the answer. A hosted-auth flow (``connect_leaves``) may also
-    # go through the app's "continue" page, be confirmed server to server ("notify":
-    # ``notify_read``, ``notify_complete``) while the browser's "return" waits
-    # (``notify_awaited``), and offer a channel page ("status") with a "reconnect" button
-    # (``reconnect_pending``). The app keeps the pending rows, checks the state, sets the
-    # CSP, saves the channel through the inbox (refusing an account the workspace already
-    # has: ``connect_account_field``) and tells the person.
-    connect_template: ClassVar[str | None] = None
-    # What "Only owners and admins can connect ..." names.
-    connect_what: ClassVar[str] = "accounts"
-    # Said after "<name> is connected" once a channel is saved ("its mail is being imported").
-    connected_note: ClassVar[str] = ""
-    # Said "<name> is connected again." once a reconnection is saved (else as a new one).
-    says_connected_again: ClassVar[bool] = False
-    # The page's form always leaves for the provider (no test, no save on the page).
-    connect_leaves: ClassVar[bool] = False
-    # The config value naming the provider's account (""; none): a workspace has one channel
-    # per account; connecting one it already has is refused, a removed one comes back.
-    connect_account_field: ClassVar[str] = ""
-    # The templates of the "continue" page (given ``url`` and ``network``, the kind's label),
-    # of the "return" page while the provider's notify is awaited (``network``) and of the
-    # "status" page (``channel`` and ``status_context``).
-    continue_template: ClassVar[str | None] = None
-    waiting_template: ClassVar[str | None] = None
-    status_template: ClassVar[str | None] = None
-
-    def connect_routes(self) -> list[ConnectRoute]:
-        """The connect flow's URLs (empty: the app's form, or the REST API only)."""
-        return []
-
-    def default_name(self, setup: ChannelSetup) -> str:
-        """The channel's name when the person gave none."""
-        return self.label
-
-    def connect_form(
-        self, existing: ChannelPort | None, posted: Mapping[str, str]
-    ) -> dict[str, Any]:
-        """The connect page's form values: defaults (or the channel being reconnected's),
-        then what was posted (never a secret)."""
-        return {}
-
-    def connect_page_context(
-        self, form: Mapping[str, Any], existing: ChannelPort | None
-    ) -> dict[str, Any]:
-        """More for the connect page's template (presets, choices, the webhook URL)."""
-        return {}
-
-    def connect_popup(self, existing: ChannelPort | None) -> ConnectPopup | None:
-        """The provider's popup the connect page offers (None: none, or not set up here).
-        It ends by posting to the "popup" route, read by ``popup_complete``."""
-        return None
-
-    def popup_complete(self, posted: Mapping[str, str]) -> tuple[ChannelSetup, ConnectionTried]:
-        """The channel the popup's answer makes (the provider's code exchanged). Raises
-        ``ConfigError``, or ``ProviderCallError`` when the provider could not be reached."""
-        raise ConfigError("this channel has no popup")
-
-    def connected_page(self, channel: ChannelPort) -> SyncPage | None:
-        """What the inbox stores at once when a connect page has saved the channel (what the
-        reply box needs before the first sync comes round); None: nothing."""
-        return None
-
-    def connect_origins(self) -> list[str]:
-        """Where the connect page's form may send the browser beside the app itself (the
-        consent pages ``redirect_begin`` points at; URLs or origins): the origins its CSP
-        ``form-action`` allows."""
-        return []
-
-    def page_setup(
-        self, form: Mapping[str, Any], posted: Mapping[str, str], existing: ChannelPort | None
-    ) -> ChannelSetup:
-        """The configuration the connect page's form gives (secrets read from ``posted``; a
-        blank one keeps ``existing``'s). Raises ``ConfigError``."""
-        raise ConfigError("this channel has no connect page")
-
-    def try_connection(self, channel: ChannelPort) -> ConnectionTried:
-        """Try a configuration (an unsaved channel) at the provider. Raises ``ConfigError``
-        saying what failed and what to check, ``ProviderCallError`` when it cannot be
-        reached."""
-        return ConnectionTried()
-
-    def connect_pending(self, form: Mapping[str, Any], posted: Mapping[str, str]) -> ConnectPending:
-        """What a redirect flow keeps while the person is away (secrets read from
-        ``posted``). Raises ``ConfigError``."""
-        raise ConfigError("this channel connects without leaving Frontdesk")
-
-    def reconnect_pending(self, channel: ChannelPort) -> ConnectPending:
-        """What the flow keeps to reconnect this channel ("reconnect" route). Raises
-        ``ConfigError`` when it cannot be reconnected so."""
-        raise ConfigError("This account cannot be reconnected here.")
-
-    def left_connecting(self, channel: ChannelPort) -> bool:
-        """Whether this "Connecting" channel was left by an older flow, never given an
-        account: it leaves the sidebar when a flow starts (nothing to undo at the provider)."""
-        return False
-
-    def redirect_begin(self, pending: PendingValues, urls: Mapping[str, str]) -> ConnectRedirect:
-        """Where to send the person; ``urls``: the absolute URLs of ``connect_routes`` by
-        step. Raises ``ConfigError`` (or ``ConnectRefused``) when it cannot start."""
-        raise ConfigError("this channel connects without leaving Frontdesk")
-
-    def redirect_refusal(
-        self, params: Mapping[str, str], label: str, pending: PendingValues | None = None
-    ) -> ConnectRefused | None:
-        """The refusal (or cancellation) the provider sent back instead of a grant, in words
-        naming ``label`` (the connector's, or "The provider" when the attempt is unknown);
-        ``pending``: the attempt, when known (a refusal may depend on its settings). None: no
-        refusal."""
-        return None
-
-    def notify_awaited(self, pending: PendingValues) -> bool:
-        """Whether this attempt is confirmed by the provider's "notify" call (the browser's
-        "return" waits for it) rather than by the return itself (``redirect_complete``)."""
-        return False
-
-    def notify_read(self, params: Mapping[str, str], body: bytes) -> ConnectNotice:
-        """Read and verify a "notify" call (its query ``params`` and raw ``body``). Raises
-        ``ConnectRefused`` (answered 400 with its words) when it is not one to act on."""
-        raise ConnectRefused("this channel takes no notify calls")
-
-    def notify_complete(self, notice: ConnectNotice, pending: PendingValues) -> ChannelSetup:
-        """The channel's configuration the notice confirms for this attempt (the channel's
-        own, unchanged, when reconnecting it). Raises ``ConnectRefused``."""
-        raise ConnectRefused("this channel takes no notify calls")
-
-    def status_context(self, channel: ChannelPort) -> dict[str, Any]:
-        """More for the "status" page's template."""
-        return {}
-
-    def redirect_complete(
-        self, params: Mapping[str, str], pending: PendingValues, urls: Mapping[str, str]
-    ) -> ChannelSetup:
-        """The channel's configuration from the grant the provider sent back. Raises
-        ``ConnectRefused``."""
-        raise ConnectRefused("this channel connects without leaving Frontdesk")
 
     def original(self, extra: Mapping[str, Any]) -> OriginalMessage | None:
         """Where the original of a stored message (its ``extra``) is kept, to download as it

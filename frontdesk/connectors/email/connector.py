@@ -31,7 +31,6 @@ from frontdesk.connectors.base import (
     ChannelSetup,
     ConfigError,
     ConnectionTried,
-    Connector,
     ConnectPending,
     ConnectRedirect,
     ConnectRefused,
@@ -49,6 +48,7 @@ from frontdesk.connectors.base import (
     SyncRun,
     require,
 )
+from frontdesk.connectors.connect_flows import RedirectFlow, SavingPage
 from frontdesk.connectors.email import connect, imap, oauth, smtp
 from frontdesk.connectors.email.idle import start_supervisor
 from frontdesk.connectors.email.providers import ZOHO_REGIONS, preset
@@ -129,7 +129,7 @@ def describe_failure(exc: BaseException) -> str:
     return f"{what} ({detail}); the next sync retries from the same point"
 
 
-class EmailConnector(Connector):
+class EmailConnector(SavingPage, RedirectFlow):
     provider = "imap"
     kind = "email"
     label = "Email (IMAP/SMTP)"
@@ -147,7 +147,7 @@ class EmailConnector(Connector):
     def connect_url_name(self) -> str:  # type: ignore[override]
         return f"email_connect_{self.provider}"
 
-    # --- the connect page (``connect.py``; the app's ``web/views/connect.py`` drives it) ---
+    # --- the connect page and OAuth (``connect.py``; ``web/views/connect.py`` drives them) ---
     connect_template = "connectors/email/connect.html"
     connect_what = "mailboxes"
     connected_note = "its mail is being imported"

@@ -36,7 +36,6 @@ from frontdesk.connectors.base import (
     ChannelSetup,
     ConfigError,
     ConnectNotice,
-    Connector,
     ConnectPending,
     ConnectRedirect,
     ConnectRefused,
@@ -61,6 +60,7 @@ from frontdesk.connectors.base import (
     require,
     require_public_host,
 )
+from frontdesk.connectors.connect_flows import ConnectPage, HostedAuthFlow
 from frontdesk.connectors.http import retry_after_seconds
 from frontdesk.connectors.unipile import connect, sync, webhook
 from frontdesk.connectors.unipile.client import (
@@ -89,7 +89,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("frontdesk.unipile")
 
 
-class UnipileConnector(Connector):
+class UnipileConnector(ConnectPage, HostedAuthFlow):
     provider = "unipile"
     kind = "linkedin"
     kinds = ("linkedin", "whatsapp")
@@ -230,7 +230,6 @@ class UnipileConnector(Connector):
     status_template = "connectors/unipile/status.html"
     connected_note = "its messages are being imported"
     says_connected_again = True
-    connect_leaves = True
     connect_account_field = "account_id"
 
     def connect_routes(self) -> list[ConnectRoute]:

@@ -28,7 +28,6 @@ from frontdesk.connectors.base import (
     ChannelSetup,
     ConfigError,
     ConnectionTried,
-    Connector,
     ConnectPopup,
     ConnectRoute,
     Glyph,
@@ -52,6 +51,7 @@ from frontdesk.connectors.base import (
     require_public_host,
     require_public_http_url,
 )
+from frontdesk.connectors.connect_flows import PopupFlow, SavingPage
 from frontdesk.connectors.whatsapp_cloud import connect, sync, webhook
 from frontdesk.connectors.whatsapp_cloud.client import (
     DEFAULT_GRAPH_URL,
@@ -174,7 +174,7 @@ def render_template(body: str, params: list[str] | dict[str, str]) -> str:
     return VARIABLE.sub(fill, body or "")
 
 
-class WhatsAppCloudConnector(Connector):
+class WhatsAppCloudConnector(SavingPage, PopupFlow):
     provider = "whatsapp_cloud"
     kind = "whatsapp"
     label = "WhatsApp (Cloud API)"

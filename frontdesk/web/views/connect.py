@@ -1,13 +1,14 @@
 """The one connect flow every connector's own connect page and redirect runs through.
 
-A connector declares its routes (``Connector.connect_routes``: its page, the callback the
-provider sends the browser back to, a hosted-auth flow's continue, notify, return, status
-and reconnect URLs) and the pure steps (``connectors/base.py``, "connecting an account");
-these views do the rest: who may connect, the channel being reconnected (``?channel=<id>``
-or its "reconnect" route), the pending connection and its single-use state, the page's CSP
-(``form-action`` to the consent pages only), saving the channel through the inbox, and
-what the person is told. The app's plain form for ``connect_fields`` is ``channels.py``.
-"""
+A connector offers kinds of flow (``connectors/connect_flows.py``: a page of its own, one
+that saves, a redirect, hosted auth, a popup), declares their routes (``connect_routes``:
+its page, the callback the provider sends the browser back to, a hosted-auth flow's
+continue, notify, return, status and reconnect URLs) and implements their pure steps; these
+views ask which kinds it offers and do the rest: who may connect, the channel being
+reconnected (``?channel=<id>`` or its "reconnect" route), the pending connection and its
+single-use state, the page's CSP (``form-action`` to the consent pages only), saving the
+channel through the inbox, and what the person is told. The app's plain form for
+``connect_fields`` is ``channels.py``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -32,6 +33,14 @@ from frontdesk.connectors.base import (
     ConnectRefused,
     PendingValues,
     ProviderCallError,
+)
+from frontdesk.connectors.connect_flows import (
+    ConnectFlow,
+    ConnectPage,
+    HostedAuthFlow,
+    PopupFlow,
+    RedirectFlow,
+    SavingPage,
 )
 from frontdesk.connectors.registry import CONNECTORS, get_connector
 from frontdesk.core import csp
@@ -56,6 +65,8 @@ LEAVE = "oauth"
 # the provider's link its "continue" page goes on to, and what ``confirm_pending`` marks.
 CONTINUE_URL = "continue_url"
 APP_CONFIG = ("confirmed", "reconnected")
+# Said when a page's form asks to leave and the connector offers no redirect flow.
+STAYS = "this channel connects without leaving Frontdesk"
 
 
 def connect_urlpatterns() -> list[URLPattern]:
@@ -73,6 +84,8 @@ def connect_urlpatterns() -> list[URLPattern]:
     }
     patterns: dict[str, URLPattern] = {}
     for connector in CONNECTORS.values():
+        if not isinstance(connector, ConnectFlow):
+            continue
         for route in connector.connect_routes():
             if route.name not in patterns:
                 patterns[route.name] = path(
@@ -81,12 +94,20 @@ def connect_urlpatterns() -> list[URLPattern]:
     return list(patterns.values())
 
 
+def _offered[Flow: ConnectFlow](flow: Flow | None) -> Flow:
+    """A route's connector as the kind of flow the route serves (``Kind.of(connector)``): a
+    route of a kind the connector does not offer is not found."""
+    if flow is None:
+        raise Http404("no such way of connecting here")
+    return flow
+
+
 def _admin(request: HttpRequest):
     member = getattr(request, "membership", None)
     return member if member is not None and member.is_admin else None
 
 
-def _not_admin(request: HttpRequest, connector: Connector, verb: str = "connect") -> HttpResponse:
+def _not_admin(request: HttpRequest, connector: ConnectFlow, verb: str = "connect") -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': request.get_full_path()})}")
     return HttpResponse(f"Only owners and admins can {verb} {connector.connect_what}.", status=403)
@@ -110,7 +131,7 @@ def _existing(request: HttpRequest, member, connector: Connector) -> ChannelAcco
     )
 
 
-def _urls(connector: Connector) -> dict[str, str]:
+def _urls(connector: ConnectFlow) -> dict[str, str]:
     """The connector's routes by step, as the provider reaches them (those naming no
     pending connection or channel)."""
     return {
@@ -120,7 +141,7 @@ def _urls(connector: Connector) -> dict[str, str]:
     }
 
 
-def _route(connector: Connector, step: str) -> str:
+def _route(connector: ConnectFlow, step: str) -> str:
     """The URL name of the connector's route for this step."""
     return next(r.name for r in connector.connect_routes() if r.step == step)
 
@@ -139,7 +160,7 @@ def _values(pending: PendingConnection) -> PendingValues:
 
 
 def _store(
-    connector: Connector,
+    connector: ConnectFlow,
     workspace_id: int,
     name: str,
     setup: ChannelSetup,
@@ -166,7 +187,9 @@ def _store(
     return channel
 
 
-def _tell(request: HttpRequest, connector: Connector, channel: ChannelAccount, again: bool) -> None:
+def _tell(
+    request: HttpRequest, connector: ConnectFlow, channel: ChannelAccount, again: bool
+) -> None:
     if again and connector.says_connected_again:
         messages.success(request, f"{channel.name} is connected again.")
         return
@@ -177,7 +200,7 @@ def _tell(request: HttpRequest, connector: Connector, channel: ChannelAccount, a
 def _save(
     request: HttpRequest,
     member,
-    connector: Connector,
+    connector: ConnectFlow,
     name: str,
     setup: ChannelSetup,
     existing: ChannelAccount | None,
@@ -196,14 +219,16 @@ def _save(
 def _leave(
     request: HttpRequest,
     member,
-    connector: Connector,
+    page: ConnectPage,
     form: dict[str, Any],
     existing: ChannelAccount | None,
 ) -> HttpResponse:
     """Keep a pending connection (reused on a retry, with a new state) and send the browser
     to the provider (the kind the form chose, if it chose one)."""
-    keep = connector.connect_pending(form, request.POST)
-    connector = connector.for_kind(keep.kind or connector.kind)
+    if not isinstance(page, RedirectFlow):
+        raise ConfigError(STAYS)
+    keep = page.connect_pending(form, request.POST)
+    connector = _offered(RedirectFlow.of(page.for_kind(keep.kind or page.kind)))
     drop_left_connecting(member.workspace_id, connector.provider, connector.left_connecting)
     pending = start_pending(
         workspace_id=member.workspace_id,
@@ -218,7 +243,7 @@ def _leave(
     return _go(connector, pending)
 
 
-def _go(connector: Connector, pending: PendingConnection) -> HttpResponse:
+def _go(connector: RedirectFlow, pending: PendingConnection) -> HttpResponse:
     """Where the provider's flow starts: its page, or the app's page that goes on to it."""
     leave = connector.redirect_begin(_values(pending), _urls(connector))
     keep = {**leave.keep, **({CONTINUE_URL: leave.url} if leave.via_continue else {})}
@@ -231,7 +256,7 @@ def _go(connector: Connector, pending: PendingConnection) -> HttpResponse:
 
 def connect_page(request: HttpRequest, provider: str) -> HttpResponse:
     """The connector's own connect page: test, save, or leave for the provider's consent."""
-    connector = get_connector(provider)
+    connector = _offered(ConnectPage.of(get_connector(provider)))
     member = _admin(request)
     if member is None:
         return _not_admin(request, connector)
@@ -240,10 +265,11 @@ def connect_page(request: HttpRequest, provider: str) -> HttpResponse:
     form = connector.connect_form(seen, request.POST)
     if request.method != "POST":
         return _page(request, connector, form, existing)
-    action = LEAVE if connector.connect_leaves else request.POST.get("action", "save")
     try:
-        if action == LEAVE:
+        # A page that does not save always leaves for the provider.
+        if not isinstance(connector, SavingPage) or request.POST.get("action") == LEAVE:
             return _leave(request, member, connector, form, existing)
+        action = request.POST.get("action", "save")
         setup = connector.page_setup(form, request.POST, seen)
         probe = ChannelAccount(provider=provider, kind=connector.kind, config=setup.config)
         probe.credentials = setup.credentials
@@ -258,9 +284,9 @@ def connect_page(request: HttpRequest, provider: str) -> HttpResponse:
 
 @require_POST
 def popup_done(request: HttpRequest, provider: str) -> HttpResponse:
-    """The provider's popup (``Connector.connect_popup``) finished: the page posts its
+    """The provider's popup (``PopupFlow.connect_popup``) finished: the page posts its
     answer here; the channel is made from it."""
-    connector = get_connector(provider)
+    connector = _offered(PopupFlow.of(get_connector(provider)))
     member = _admin(request)
     if member is None:
         if not request.user.is_authenticated:
@@ -283,7 +309,7 @@ def popup_done(request: HttpRequest, provider: str) -> HttpResponse:
 
 def _page(
     request: HttpRequest,
-    connector: Connector,
+    connector: ConnectPage,
     form: dict[str, Any],
     existing: ChannelAccount | None,
     tried: ConnectionTried | None = None,
@@ -301,7 +327,7 @@ def _page(
         error, status = str(refused), 400
     response = render(
         request,
-        str(connector.connect_template),
+        connector.connect_template,
         {
             **shell_context(request),
             **connector.connect_page_context(form, seen),
@@ -314,10 +340,11 @@ def _page(
         },
         status=status,
     )
-    leaves_for = [csp.origin(url) or url for url in connector.connect_origins()]
+    consent = connector.connect_origins() if isinstance(connector, RedirectFlow) else []
+    leaves_for = [csp.origin(url) or url for url in consent]
     if leaves_for:  # the form's POST is answered with a redirect to the consent page
         csp.allow(response, form_action=leaves_for)
-    popup = connector.connect_popup(seen)
+    popup = connector.connect_popup(seen) if isinstance(connector, PopupFlow) else None
     if popup is not None:
         # The popup's script runs it and talks to the provider (frames, calls): exactly
         # those origins, on this page only.
@@ -337,14 +364,16 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
     """The provider sends the browser back here: with a grant (approved), or an error
     (cancelled, refused). The state names the pending connection, usable once, whatever
     the answer: a cancelled attempt is forgotten too."""
-    route_connector = get_connector(provider)
+    route_connector = _offered(RedirectFlow.of(get_connector(provider)))
     member = _admin(request)
     if member is None:
         return _not_admin(request, route_connector)
     # The providers whose flows come back here (several share one registered callback).
     here = request.resolver_match.url_name if request.resolver_match else ""
     served = {
-        c.provider for c in CONNECTORS.values() if any(r.name == here for r in c.connect_routes())
+        c.provider
+        for c in CONNECTORS.values()
+        if isinstance(c, RedirectFlow) and any(r.name == here for r in c.connect_routes())
     }
     refused = route_connector.redirect_refusal(request.GET, "The provider")
     try:
@@ -353,7 +382,11 @@ def callback(request: HttpRequest, provider: str) -> HttpResponse:
         if refused is None:
             return _problem(request, str(exc))
         pending = None
-    connector = get_connector(pending.provider).for_kind(pending.kind) if pending else None
+    connector = (
+        _offered(RedirectFlow.of(get_connector(pending.provider).for_kind(pending.kind)))
+        if pending
+        else None
+    )
     if connector is not None:
         refused = connector.redirect_refusal(request.GET, connector.label)
     if refused is not None:
@@ -378,7 +411,7 @@ def _back_refused(request: HttpRequest, refused: ConnectRefused) -> HttpResponse
 def continue_page(request: HttpRequest, provider: str, pending_id: int) -> HttpResponse:
     """The hand-over page: a link to the provider's page (``ConnectRedirect.via_continue``),
     followed at once by a script."""
-    connector = get_connector(provider)
+    connector = _offered(HostedAuthFlow.of(get_connector(provider)))
     member = _admin(request)
     if member is None:
         return _not_admin(request, connector)
@@ -390,9 +423,9 @@ def continue_page(request: HttpRequest, provider: str, pending_id: int) -> HttpR
         return _problem(request, INVALID_STATE)
     if pending.expired:
         return _problem(request, EXPIRED)
-    connector = connector.for_kind(pending.kind)
+    connector = _offered(HostedAuthFlow.of(connector.for_kind(pending.kind)))
     return render(
-        request, str(connector.continue_template), {"url": url, "network": connector.kind_label}
+        request, connector.continue_template, {"url": url, "network": connector.kind_label}
     )
 
 
@@ -402,14 +435,14 @@ def notify(request: HttpRequest, provider: str) -> HttpResponse:
     pending connection's lock (which stays, confirmed, until the browser is back)."""
     if request.method != "POST":
         return JsonResponse({"detail": "POST only"}, status=405)
-    connector = get_connector(provider)
+    connector = _offered(HostedAuthFlow.of(get_connector(provider)))
     try:
         notice = connector.notify_read(request.GET, request.body)
     except ConnectRefused as exc:
         return JsonResponse({"detail": exc.words}, status=400)
 
     def connect(pending: PendingConnection) -> ChannelAccount:
-        variant = connector.for_kind(pending.kind)
+        variant = _offered(HostedAuthFlow.of(connector.for_kind(pending.kind)))
         try:
             setup = variant.notify_complete(notice, _values(pending))
             return _store(variant, pending.workspace_id, pending.name, setup, pending.channel)
@@ -427,7 +460,7 @@ def came_back(request: HttpRequest, provider: str) -> HttpResponse:
     """The provider sends the browser back here: refused or cancelled (the attempt is
     forgotten), confirmed by "notify" (or still awaited: a page that checks again), or
     with what makes the channel now (``redirect_complete``)."""
-    connector = get_connector(provider)
+    connector = _offered(HostedAuthFlow.of(get_connector(provider)))
     member = _admin(request)
     if member is None:
         return _not_admin(request, connector)
@@ -441,7 +474,7 @@ def came_back(request: HttpRequest, provider: str) -> HttpResponse:
     )
     if pending is None:
         return _problem(request, INVALID_STATE)
-    connector = connector.for_kind(pending.kind)
+    connector = _offered(HostedAuthFlow.of(connector.for_kind(pending.kind)))
     confirmed = bool(pending.config.get("confirmed"))
     if not confirmed:
         kept = _values(pending)
@@ -453,9 +486,7 @@ def came_back(request: HttpRequest, provider: str) -> HttpResponse:
             if pending.expired:
                 _forget(member.workspace_id, state, provider)
                 return _problem(request, EXPIRED)
-            return render(
-                request, str(connector.waiting_template), {"network": connector.kind_label}
-            )
+            return render(request, connector.waiting_template, {"network": connector.kind_label})
     try:
         pending = claim_pending(member.workspace_id, state, provider=provider)
     except ActionRefused as exc:
@@ -489,17 +520,17 @@ def status_page(request: HttpRequest, provider: str, channel_id: int) -> HttpRes
     channel = get_object_or_404(
         ChannelAccount, pk=channel_id, workspace_id=member.workspace_id, provider=provider
     )
-    connector = get_connector(provider).for_kind(channel.kind)
+    connector = _offered(HostedAuthFlow.of(get_connector(provider).for_kind(channel.kind)))
     return render(
         request,
-        str(connector.status_template),
+        connector.status_template,
         {"channel": channel, **connector.status_context(channel.view())},
     )
 
 
 def reconnect(request: HttpRequest, provider: str, channel_id: int) -> HttpResponse:
     """Start the flow again for this channel (the same account at the provider)."""
-    connector = get_connector(provider)
+    connector = _offered(HostedAuthFlow.of(get_connector(provider)))
     member = _admin(request)
     if member is None:
         return _not_admin(request, connector, "reconnect")
@@ -512,7 +543,7 @@ def reconnect(request: HttpRequest, provider: str, channel_id: int) -> HttpRespo
         provider=provider,
         removed_at__isnull=True,
     )
-    connector = connector.for_kind(channel.kind)
+    connector = _offered(HostedAuthFlow.of(connector.for_kind(channel.kind)))
     try:
         keep = connector.reconnect_pending(channel.view())
     except ConfigError as exc:
