@@ -423,3 +423,61 @@ def test_start_a_conversation_needs_a_channel_of_this_workspace_and_a_handle(api
         post_json(api, "/api/v1/conversations", {**body, "channel_id": 999999}).status_code == 404
     )
     assert Conversation.objects.count() == 0
+
+
+def test_times_with_any_iso_offset_are_the_same_instant_on_every_database(api, channel):
+    """ISO 8601 allows offsets up to 23:59 and PostgreSQL only up to 15:59: each time the
+    API is given, in a body or a query, means its instant (UTC) and is never a 500."""
+    far = "+21:45"  # 2027-01-02T09:00+21:45 is 2027-01-01T11:15Z
+    sent = post_json(
+        api,
+        f"/api/v1/channels/{channel.pk}/messages",
+        inbound_body(sent_at=f"2027-01-02T09:00:00{far}"),
+    )
+    assert sent.status_code == 201, sent.content
+    message = Message.objects.get(pk=sent.json()["message_id"])
+    assert message.sent_at.isoformat() == "2027-01-01T11:15:00+00:00"
+    conversation = sent.json()["conversation_id"]
+
+    snoozed = post_json(
+        api,
+        f"/api/v1/conversations/{conversation}/status",
+        {"status": "snoozed", "snoozed_until": f"2099-01-02T09:00:00{far}"},
+    )
+    assert snoozed.status_code == 200, snoozed.content
+    until = Conversation.objects.get(pk=conversation).snoozed_until
+    assert until.isoformat() == "2099-01-01T11:15:00+00:00"
+
+    made = post_json(
+        api,
+        "/api/v1/followups",
+        {"due_at": f"2099-01-02T09:00:00{far}", "conversation_id": conversation},
+    )
+    assert made.status_code == 201, made.content
+    assert made.json()["due_at"].startswith("2099-01-01T11:15:00")
+    moved = api.patch(
+        f"/api/v1/followups/{made.json()['id']}",
+        data=json.dumps({"due_at": f"2099-03-02T01:00:00{far}"}),
+        content_type="application/json",
+    )
+    assert moved.status_code == 200 and moved.json()["due_at"].startswith("2099-03-01T03:15:00")
+
+    lead = post_json(api, f"/api/v1/conversations/{conversation}/lead", {})
+    assert lead.status_code in (200, 201), lead.content
+    since = "2000-01-02T09:00:00%2B21:45"  # the "+" of a query string, encoded
+    listed = api.get(f"/api/v1/leads?created_after={since}")
+    assert listed.status_code == 200, listed.content
+    assert [item["id"] for item in listed.json()["items"]] == [lead.json()["id"]]
+    before = api.get(f"/api/v1/leads?created_before={since}")
+    assert before.status_code == 200 and before.json()["items"] == []
+    found = api.get(f"/api/v1/search?q=Hello&after={since}")
+    assert found.status_code == 200, found.content
+    assert [hit["message_id"] for hit in found.json()["items"]] == [message.pk]
+
+
+def test_a_time_past_the_last_date_is_a_clear_400_not_a_500(api, channel):
+    late = inbound_body(sent_at="9999-12-31T23:00:00-05:00")  # 10000-01-01 in UTC
+    answer = post_json(api, f"/api/v1/channels/{channel.pk}/messages", late)
+    assert answer.status_code in (400, 422), answer.content
+    assert "out of range" in answer.content.decode()
+    assert not Message.objects.exists()

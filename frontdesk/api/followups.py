@@ -15,7 +15,7 @@ from ninja.responses import Status
 from pydantic import Field
 
 from frontdesk.api.auth import request_member
-from frontdesk.api.schemas import Error
+from frontdesk.api.schemas import Error, Instant
 from frontdesk.crm.actions import followups as actions
 from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import FollowUp
@@ -25,7 +25,7 @@ router = Router(tags=["follow-ups"])
 
 
 class FollowUpIn(Schema):
-    due_at: datetime = Field(description="ISO 8601 with an offset")
+    due_at: Instant = Field(description="ISO 8601 with an offset")
     note: str = Field(default="", max_length=500)
     assignee_id: int | None = Field(default=None, description="default: you")
     lead_id: int | None = None
@@ -38,7 +38,7 @@ class FollowUpPatch(Schema):
     """Only the fields sent change; a new ``due_at`` re-arms the reminder."""
 
     done: bool | None = None
-    due_at: datetime | None = None
+    due_at: Instant | None = None
     note: str | None = Field(default=None, max_length=500)
     assignee_id: int | None = None
 

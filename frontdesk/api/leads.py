@@ -19,7 +19,7 @@ from pydantic import Field
 from frontdesk.api import serialize
 from frontdesk.api.auth import request_member
 from frontdesk.api.contacts import NoteIn, NoteOut, Timeline, note_json, timeline_json
-from frontdesk.api.schemas import ChannelRef, ContactOut, Error, PersonOut
+from frontdesk.api.schemas import ChannelRef, ContactOut, Error, Instant, PersonOut
 from frontdesk.crm.actions import activity
 from frontdesk.crm.actions import leads as actions
 from frontdesk.crm.actions.values import CrmError
@@ -130,8 +130,8 @@ def list_leads(
     assignee: str | None = Query(None, description='"me" or a user id: owner or assignee'),
     source: str = "",
     tag: str = "",
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: Instant | None = None,
+    created_before: Instant | None = None,
     q: str = "",
     sort: Literal["created", "updated", "value", "close", "title"] = "created",
     cursor: str | None = None,

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import AfterValidator, Field
+
+
+def _in_utc(value: datetime) -> datetime:
+    """A time given with an offset, as the same instant in UTC. ISO 8601 (and Python) allow
+    offsets up to 23:59, PostgreSQL only up to 15:59: "+21:45" reached the database as
+    given and was answered 500. A time without an offset is left as it came."""
+    if value.tzinfo is None:
+        return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last year a date can have
+        raise ValueError("the time is out of range") from None
+
+
+# A time the API is given (in a body or a query): stored and compared as UTC.
+Instant = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 class Error(Schema):
@@ -160,7 +176,7 @@ class InboundIn(Schema):
     contact: InboundContact
     text: str = ""
     thread: str | None = Field(default=None, max_length=500)
-    sent_at: datetime | None = None
+    sent_at: Instant | None = None
     attachments: list[InboundAttachmentIn] = Field(default_factory=list)
 
 
@@ -220,7 +236,7 @@ class AssignIn(Schema):
 
 class StatusChangeIn(Schema):
     status: Literal["open", "pending", "snoozed", "resolved"]
-    snoozed_until: datetime | None = None
+    snoozed_until: Instant | None = None
 
 
 class MeOut(Schema):

@@ -11,7 +11,7 @@ from ninja import Router, Schema
 from ninja.errors import HttpError
 
 from frontdesk.api.auth import request_member
-from frontdesk.api.schemas import Error
+from frontdesk.api.schemas import Error, Instant
 from frontdesk.inbox import search as inbox_search
 
 router = Router(tags=["search"])
@@ -56,8 +56,8 @@ def search(
     status: Literal["open", "pending", "snoozed", "resolved"] | None = None,
     assignee: str | None = None,
     label: int | None = None,
-    after: datetime | None = None,
-    before: datetime | None = None,
+    after: Instant | None = None,
+    before: Instant | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ):
