@@ -481,3 +481,47 @@ def test_a_time_past_the_last_date_is_a_clear_400_not_a_500(api, channel):
     assert answer.status_code in (400, 422), answer.content
     assert "out of range" in answer.content.decode()
     assert not Message.objects.exists()
+
+
+def _cursor(*parts) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
+def test_a_page_cursor_or_a_snooze_at_any_offset_is_its_instant(api, channel, owner):
+    """A cursor is ours, but a client may build one, and a form may be posted by hand: a
+    time in either with an offset PostgreSQL refuses ("+21:45") is read as its instant."""
+    from frontdesk.inbox.queries import encode_cursor
+    from tests.fixtures import session_client
+
+    ids = post_json(api, f"/api/v1/channels/{channel.pk}/messages", inbound_body()).json()
+    conversation = Conversation.objects.get(pk=ids["conversation_id"])
+    lead = post_json(api, f"/api/v1/conversations/{conversation.pk}/lead", {}).json()
+    future = "2099-01-02T09:00:00+21:45"  # 2099-01-01T11:15Z: every row is older
+    from datetime import datetime
+
+    pages = {
+        "/api/v1/conversations": encode_cursor(datetime.fromisoformat(future), 10**9),
+        "/api/v1/leads": _cursor(future, 10**9),
+        "/api/v1/contacts?sort=updated": _cursor(future, 10**9),
+    }
+    for url, cursor in pages.items():
+        page = api.get(f"{url}{'&' if '?' in url else '?'}cursor={cursor}")
+        assert page.status_code == 200, (url, page.content)
+        assert len(page.json()["items"]) == 1, url
+    assert page.json()["items"][0]["id"] == conversation.contact_id
+    assert (
+        api.get(f"/api/v1/leads?cursor={pages['/api/v1/leads']}").json()["items"][0]["id"]
+        == lead["id"]
+    )
+
+    member = session_client(owner)
+    timeline = member.get(
+        f"/contacts/{conversation.contact_id}/timeline?cursor={_cursor(future, 1, 10**9)}"
+    )
+    assert timeline.status_code == 200 and "Hello!" in timeline.content.decode()
+    snoozed = member.post(
+        f"/c/{conversation.pk}/status", {"status": "snoozed", "snoozed_until": future}
+    )
+    assert snoozed.status_code in (200, 302), snoozed.content
+    conversation.refresh_from_db()
+    assert conversation.snoozed_until.isoformat() == "2099-01-01T11:15:00+00:00"

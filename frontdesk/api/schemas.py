@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import AfterValidator, Field
 
-
-def _in_utc(value: datetime) -> datetime:
-    """A time given with an offset, as the same instant in UTC. ISO 8601 (and Python) allow
-    offsets up to 23:59, PostgreSQL only up to 15:59: "+21:45" reached the database as
-    given and was answered 500. A time without an offset is left as it came."""
-    if value.tzinfo is None:
-        return value
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last year a date can have
-        raise ValueError("the time is out of range") from None
-
+from frontdesk.core.instants import in_utc
 
 # A time the API is given (in a body or a query): stored and compared as UTC.
-Instant = Annotated[datetime, AfterValidator(_in_utc)]
+Instant = Annotated[datetime, AfterValidator(in_utc)]
 
 
 class Error(Schema):

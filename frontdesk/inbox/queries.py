@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from frontdesk.core.counts import Select, capped_counts
+from frontdesk.core.instants import in_utc
 from frontdesk.inbox.models import (
     CannedReply,
     ChannelAccount,
@@ -37,7 +38,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, pk = raw.rsplit("|", 1)
-        return datetime.fromisoformat(at), int(pk)
+        return in_utc(datetime.fromisoformat(at)), int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadCursor("invalid cursor") from None
 

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import F, Field, Model, Q, QuerySet
 from django.db.models.expressions import OrderBy, RawSQL
 
+from frontdesk.core.instants import in_utc
 from frontdesk.inbox.queries import BadCursor, Page
 
 
@@ -68,6 +70,8 @@ def _decode(model: type[Model], sort: Sort, cursor: str) -> tuple[Any, int]:
         field = model._meta.get_field(sort.field)
         assert isinstance(field, Field)
         value = None if raw is None else field.to_python(raw)
+        if isinstance(value, datetime):
+            value = in_utc(value)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, ValidationError):
         raise BadCursor("invalid cursor") from None
     return value, pk

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from django.db.models import Q, prefetch_related_objects
 
+from frontdesk.core.instants import in_utc
 from frontdesk.crm.models import Activity, Deal, Lead
 from frontdesk.inbox.models import Contact, Conversation, Message
 from frontdesk.inbox.queries import BadCursor, Page
@@ -92,7 +93,7 @@ def _decode(cursor: str) -> tuple[datetime, int, int]:
         at, source, pk = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if source not in (_MESSAGE, _ACTIVITY) or not isinstance(pk, int):
             raise ValueError
-        return datetime.fromisoformat(at), source, pk
+        return in_utc(datetime.fromisoformat(at)), source, pk
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise BadCursor("invalid cursor") from None
 

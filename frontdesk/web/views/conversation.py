@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from frontdesk.connectors.base import InboundAttachment
+from frontdesk.core.instants import in_utc
 from frontdesk.inbox import queries
 from frontdesk.inbox.actions import compose
 from frontdesk.inbox.actions import conversation as conversation_actions
@@ -363,10 +364,9 @@ def change_status(request: HttpRequest, conversation_id: int) -> HttpResponse:
     if status == ConversationStatus.SNOOZED:
         try:
             until = datetime.fromisoformat(request.POST.get("snoozed_until", ""))
+            until = in_utc(timezone.make_aware(until) if timezone.is_naive(until) else until)
         except ValueError:
             return form_error(request, "Pick when the snooze should end.", "#reply-error")
-        if timezone.is_naive(until):
-            until = timezone.make_aware(until)
     try:
         conversation_actions.set_status(member.user, conversation, status, until)
     except ActionRefused as exc:
