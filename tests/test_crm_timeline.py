@@ -163,34 +163,41 @@ def test_deal_and_follow_up_lines_are_on_the_contacts_timeline(api, owner, agent
     assert "moved the deal from Qualified to Proposal sent" in timeline
 
 
+def _note_and_message(owner, contact, chat, i: int, note_at, message_at) -> None:
+    """Note ``i`` on the contact and message ``i`` in its chat, at the times given."""
+    ws = owner.workspace_id
+    Activity.objects.create(
+        workspace_id=ws, contact=contact, kind="note", text=f"note {i}", at=note_at
+    )
+    Message.objects.create(
+        workspace_id=ws,
+        conversation=chat,
+        channel_id=chat.channel_id,
+        direction="inbound",
+        text=f"message {i}",
+        created_at=message_at,
+    )
+
+
+def _every_page(owner, scope, limit: int) -> list:
+    """The timeline's lines, page after page of ``limit`` by the cursors."""
+    seen, cursor = [], None
+    while True:
+        page = queries.timeline(owner.workspace_id, scope, cursor, limit=limit)
+        seen += page.items
+        cursor = page.next_cursor
+        if not cursor:
+            return seen
+
+
 def test_pages_of_a_long_timeline_hold_every_line_once(owner, ana):
     contact, chat, _ = ana
     same_instant = timezone.now() - timedelta(days=1)
     for i in range(30):  # lines that share one instant: the source and id break the tie
-        Activity.objects.create(
-            workspace_id=owner.workspace_id,
-            contact=contact,
-            kind="note",
-            text=f"note {i}",
-            at=same_instant,
-        )
-        Message.objects.create(
-            workspace_id=owner.workspace_id,
-            conversation=chat,
-            channel_id=chat.channel_id,
-            direction="inbound",
-            text=f"message {i}",
-            created_at=same_instant,
-        )
+        _note_and_message(owner, contact, chat, i, same_instant, same_instant)
     scope = queries.contact_scope(contact)
     whole = queries.timeline(owner.workspace_id, scope, limit=500).items
-    seen, cursor = [], None
-    while True:
-        page = queries.timeline(owner.workspace_id, scope, cursor, limit=7)
-        seen += page.items
-        cursor = page.next_cursor
-        if not cursor:
-            break
+    seen = _every_page(owner, scope, 7)
     assert [e.key for e in seen] == [e.key for e in whole]
     assert len(seen) == len({e.key for e in seen}) == 62
     with pytest.raises(BadCursor):
@@ -203,32 +210,18 @@ def test_pages_hold_every_line_once_when_notes_and_messages_interleave(owner, an
     contact, chat, _ = ana
     start = timezone.now() - timedelta(days=1)
     for i in range(40):
-        Activity.objects.create(
-            workspace_id=owner.workspace_id,
-            contact=contact,
-            kind="note",
-            text=f"note {i}",
-            at=start - timedelta(minutes=2 * i),
-        )
-        Message.objects.create(
-            workspace_id=owner.workspace_id,
-            conversation=chat,
-            channel_id=chat.channel_id,
-            direction="inbound",
-            text=f"message {i}",
-            created_at=start - timedelta(minutes=3 * i),
+        _note_and_message(
+            owner,
+            contact,
+            chat,
+            i,
+            start - timedelta(minutes=2 * i),
+            start - timedelta(minutes=3 * i),
         )
     scope = queries.contact_scope(contact)
     whole = [e.key for e in queries.timeline(owner.workspace_id, scope, limit=500).items]
     for limit in (5, 7, 50):
-        seen, cursor = [], None
-        while True:
-            page = queries.timeline(owner.workspace_id, scope, cursor, limit=limit)
-            seen += [e.key for e in page.items]
-            cursor = page.next_cursor
-            if not cursor:
-                break
-        assert seen == whole, limit
+        assert [e.key for e in _every_page(owner, scope, limit)] == whole, limit
 
 
 def test_notes_pin_and_delete(owner, agent, ana):
