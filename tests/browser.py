@@ -53,6 +53,12 @@ import pytest
 from tests.live import OWNER_PASSWORD, base_env, cli, create_token, embedded, scale_mode
 from tests.peers.callback import CallbackServer
 
+# How long a browser action or a test's own wait may take. Generous: on 2 cores with four
+# test workers, each with a server and a browser, a heavy page (the API docs' 1.5 MB
+# Swagger bundle) once took over 10 s to render, and a page's live socket once took over
+# 10 s to open and fetch its counts.
+ACTION_TIMEOUT_S = 20
+
 CHROMIUM = "/usr/bin/chromium"
 # Playwright's own launch flags that matter here: no sandbox or GPU in CI, no network of its
 # own, and pages in the background (a second member's window) keep their timers running.
@@ -124,9 +130,7 @@ class RecordingBrowser:
     def new_context(self, **options: Any) -> Any:
         options.setdefault("viewport", {"width": 1440, "height": 900})
         context = self._browser.new_context(**options)
-        # Generous: on 2 cores with four test workers, each with a server and a browser, a
-        # heavy page (the API docs' 1.5 MB Swagger bundle) once took over 10 s to render.
-        context.set_default_timeout(20_000)
+        context.set_default_timeout(ACTION_TIMEOUT_S * 1000)
         context.expose_binding(
             "__frontdeskCspViolation", lambda _source, text: self.errors.record(f"CSP: {text}")
         )

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.browser import AGENT, OWNER, App, login, running_app
+from tests.browser import ACTION_TIMEOUT_S, AGENT, OWNER, App, login, running_app
 from tests.live import create_token
 
 pytestmark = pytest.mark.browser
@@ -278,7 +278,7 @@ def test_a_change_while_the_count_is_fetched_again_is_not_lost(app, browser):
     page.route("**/followups/count", count_request)
 
     def next_request():
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + ACTION_TIMEOUT_S
         while not asked and time.monotonic() < deadline:
             page.wait_for_timeout(50)  # Playwright hands the routes over while the page waits
         assert asked, "the page did not fetch the count"
