@@ -3,7 +3,7 @@
 HTTP goes to Django's WSGI handler on a fixed pool of threads (``core/http.py``: every
 view is synchronous, and Django's ASGI path would start a thread and open a database
 connection per request), as ``frontdesk/wsgi.py`` routes it: a provider's webhook skips the
-middleware (``core/bare.py``).
+middleware (``core/bare.py``) and is served by threads of its own.
 Websockets go to Channels.
 """
 
@@ -19,6 +19,7 @@ from django.urls import path  # noqa: E402
 
 from frontdesk.core.http import WSGIBridge  # noqa: E402
 from frontdesk.core.processes import started, stop_with_parent  # noqa: E402
+from frontdesk.inbox.webhooks import webhook_paths  # noqa: E402
 from frontdesk.realtime.consumers import EventsConsumer  # noqa: E402
 from frontdesk.realtime.origin import OriginValidator  # noqa: E402
 
@@ -26,7 +27,12 @@ stop_with_parent()
 
 application = ProtocolTypeRouter(
     {
-        "http": WSGIBridge(wsgi_app, threads=settings.FRONTDESK_HTTP_THREADS),
+        "http": WSGIBridge(
+            wsgi_app,
+            threads=settings.FRONTDESK_HTTP_THREADS,
+            lane_paths=webhook_paths,
+            lane_threads=settings.FRONTDESK_WEBHOOK_THREADS,
+        ),
         "websocket": OriginValidator(
             AuthMiddlewareStack(URLRouter([path("ws/", EventsConsumer.as_asgi())]))
         ),

@@ -298,6 +298,8 @@ FRONTDESK_MAX_IMPORT_ROWS = int(os.environ.get("FRONTDESK_MAX_IMPORT_ROWS", "200
 FRONTDESK_MAX_FORM_BYTES = int(os.environ.get("FRONTDESK_MAX_FORM_BYTES", str(4 * 1024 * 1024)))
 FRONTDESK_MAX_TEXT_CHARS = int(os.environ.get("FRONTDESK_MAX_TEXT_CHARS", "200000"))
 FRONTDESK_HTTP_THREADS = int(os.environ.get("FRONTDESK_HTTP_THREADS", "16"))
+# Threads of their own for provider webhooks (core/http.py WSGIBridge; 0: the pool above).
+FRONTDESK_WEBHOOK_THREADS = int(os.environ.get("FRONTDESK_WEBHOOK_THREADS", "2"))
 # ``frontdesk run`` serves HTTP from this many processes (one Python process uses one core).
 FRONTDESK_WEB_PROCESSES = int(
     os.environ.get("FRONTDESK_WEB_PROCESSES", str(min(os.cpu_count() or 1, 4)))

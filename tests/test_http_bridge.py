@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from frontdesk.core.http import SPOOL_BYTES, WSGIBridge
@@ -132,3 +133,56 @@ def test_a_client_that_leaves_before_sending_its_body_never_reaches_the_view():
 
     assert call(app, scope(), [b"partial", b"never"], disconnect=True) == []
     assert called == []
+
+
+def test_webhooks_are_served_while_every_page_thread_is_busy_and_pages_while_webhooks_queue():
+    """The webhook lane: a burst of either kind cannot take the other's threads."""
+    release = {"/slow-page": threading.Event(), "/slow-hook": threading.Event()}
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] in release:
+            release[environ["PATH_INFO"]].wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [threading.current_thread().name.encode()]
+
+    lane = {"/webhooks/x/", "/slow-hook"}
+    bridge = WSGIBridge(app, threads=2, lane_paths=lambda: lane, lane_threads=1)
+
+    async def request(path: str) -> bytes:
+        sent: list[dict[str, Any]] = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        await bridge(scope(path), receive, send)
+        return sent[-1]["body"]
+
+    async def scenario() -> list[bytes]:
+        served = []
+        # Both page threads wait: a webhook is still answered at once, on the lane.
+        pages = [asyncio.create_task(request("/slow-page")) for _ in range(2)]
+        await asyncio.sleep(0.1)
+        served.append(await asyncio.wait_for(request("/webhooks/x/"), 2))
+        release["/slow-page"].set()
+        await asyncio.gather(*pages)
+        # The lane's one thread waits: a page is answered at once, the next webhook queues.
+        hook = asyncio.create_task(request("/slow-hook"))
+        await asyncio.sleep(0.1)
+        queued = asyncio.create_task(request("/webhooks/x/"))
+        served.append(await asyncio.wait_for(request("/page"), 2))
+        assert not queued.done()
+        release["/slow-hook"].set()
+        served.append(await asyncio.wait_for(queued, 2))
+        await hook
+        return served
+
+    try:
+        webhook, page, queued = asyncio.run(scenario())
+    finally:
+        for event in release.values():
+            event.set()
+    assert webhook.startswith(b"http-lane") and queued.startswith(b"http-lane")
+    assert page.startswith(b"http_")
