@@ -98,6 +98,27 @@ def test_the_reminder_is_mailed_to_the_assignee_once(owner, agent, lead, mail, s
     assert len(smtp.received) == 1
 
 
+def test_a_reminder_is_mailed_with_the_next_round_not_a_digest_delay_later(
+    owner, agent, lead, mail, smtp
+):
+    """A reminder is about a time: the round of digests that runs each minute mails it at
+    once, while a mention waits the delay (it may be read in the app first)."""
+    from frontdesk.inbox.actions.notification_mail import mail_digests
+
+    actions.create_followup(
+        owner.workspace_id,
+        owner.user,
+        timezone.now() - timedelta(seconds=1),
+        "Call about the offer",
+        assignee_id=agent.user_id,
+        lead_id=lead.pk,
+    )
+    assert actions.remind_due(timezone.now()) == 1
+    assert mail_digests(timezone.now()) == 1
+    [received] = smtp.received
+    assert received.message["Subject"] == "Follow-up due with Ana Lima: Call about the offer · Acme"
+
+
 def test_rescheduled_before_it_fell_due_fires_only_at_the_new_time(owner, lead):
     followup = actions.create_followup(
         owner.workspace_id, owner.user, NOW + timedelta(hours=1), "", lead_id=lead.pk

@@ -1,7 +1,8 @@
 """Notification emails, batched: one digest per member every few minutes at most.
 
 ``notify`` marks a notification of a kind the member wants by email with ``email_due_at``
-(now + ``FRONTDESK_NOTIFY_EMAIL_DELAY_SECONDS``, 5 minutes by default); new messages of one
+(now + ``FRONTDESK_NOTIFY_EMAIL_DELAY_SECONDS``, 5 minutes by default; now for a follow-up
+falling due, which is about a time); new messages of one
 conversation fold into one notification that keeps its first due time. Every minute
 ``mail_digests`` takes each member with something due and mails them **one** message
 listing everything still waiting for them (due or not), through their workspace's

@@ -28,6 +28,12 @@ def _email_delay() -> timedelta:
     return timedelta(seconds=settings.FRONTDESK_NOTIFY_EMAIL_DELAY_SECONDS)
 
 
+# A follow-up falling due is about a time: it goes out with the next round of digests (each
+# minute), not a delay later. The rest waits the delay (a member who reads it in the app
+# first gets no mail, and a burst becomes one mail).
+MAILED_AT_ONCE = frozenset({NotificationKind.FOLLOWUP_DUE})
+
+
 def notify(
     workspace_id: int,
     user_id: int | None,
@@ -56,7 +62,9 @@ def notify(
     if wanted is None:
         return None
     now = timezone.now()
-    email_due = now + _email_delay() if kind in (wanted or []) else None
+    email_due = None
+    if kind in (wanted or []):
+        email_due = now if kind in MAILED_AT_ONCE else now + _email_delay()
     fields = {
         "text": text[:500],
         "actor_id": actor_id,
