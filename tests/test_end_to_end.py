@@ -196,3 +196,48 @@ def test_embedded_run_with_two_web_processes_keeps_every_socket_live(tmp_path, c
                 assert (event["message_id"], event["status"]) == (reply["id"], "sent")
 
         asyncio.run(scenario())
+
+
+def test_a_follow_up_that_fell_due_while_stopped_is_reminded_once_across_restarts(tmp_path):
+    """The server is killed before a follow-up falls due; the next start's round of
+    reminders tells its assignee, and a start after that (another round) does not again."""
+    env = base_env(tmp_path / "data")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    def due_reminders(api: httpx.Client) -> list[str]:
+        items = api.get("/notifications").json()["items"]
+        return [n["text"] for n in items if n["kind"] == "followup_due"]
+
+    with running(env, ["run", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
+        set_up_owner(env)
+        token = cli(env, "token", "create", "--email", "owner@example.com").strip().splitlines()[-1]
+        api = httpx.Client(
+            base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        contact = api.post("/contacts", json={"name": "Ana Lima"}).json()
+        me = api.get("/me").json()
+        due_at = time.time() + 3
+        created = api.post(
+            "/followups",
+            json={
+                "due_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(due_at)),
+                "note": "Call Ana",
+                "assignee_id": me["user"]["id"],
+                "contact_id": contact["id"],
+            },
+        )
+        assert created.status_code == 201, created.text
+        procs[0].kill()  # a crash, before it falls due
+        procs[0].wait(timeout=10)
+    time.sleep(max(0.0, due_at + 1 - time.time()))
+    with running(env, ["run", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
+        # The worker's round runs each minute.
+        wait_for(lambda: due_reminders(api), timeout=90)
+        assert due_reminders(api) == ["Follow-up due with Ana Lima: Call Ana"]
+    with running(env, ["run", "--port", str(port)]) as procs:
+        wait_until_up(base, procs)
+        time.sleep(65)  # a round has surely run in this process (each minute)
+        assert due_reminders(api) == ["Follow-up due with Ana Lima: Call Ana"]
