@@ -9,7 +9,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from frontdesk.connectors.base import InboundMessage
@@ -21,7 +23,7 @@ from frontdesk.crm.queries import leads as queries
 from frontdesk.crm.queries.leads import LeadNotFound
 from frontdesk.inbox.actions.conversation import assign
 from frontdesk.inbox.actions.ingest import ingest
-from frontdesk.inbox.models import ChannelAccount, Contact
+from frontdesk.inbox.models import ChannelAccount, Contact, ContactHandle
 from tests.fixtures import session_client as login
 from tests.fixtures import token_client
 
@@ -332,6 +334,44 @@ def test_api_create_and_filter_leads(api, owner, agent, rival):
     r = post(api, "/api/v1/leads", {"contact_id": contact.pk, "title": "x", "stage": "won"})
     assert r.status_code == 400
     assert token_client(rival).get("/api/v1/leads").json()["items"] == []
+
+
+def test_api_lead_list_reads_no_more_for_more_leads(api, owner):
+    """Each lead of the list comes with its contact's addresses (named contact or not), read
+    for the whole page at once: the list's queries do not grow with its leads."""
+
+    def lead_of_a_new_contact(n: int) -> None:
+        # A nameless one as mail makes them, shown by its first address.
+        contact = Contact.objects.create(
+            workspace_id=owner.workspace_id, name=f"Client {n}" if n % 2 else ""
+        )
+        for kind, value in (("email", f"client{n}@example.test"), ("phone", f"+3519100000{n:02}")):
+            ContactHandle.objects.create(
+                workspace_id=owner.workspace_id, contact=contact, kind=kind, value=value
+            )
+        actions.create_lead(owner.workspace_id, owner.user, contact_id=contact.pk, title=f"L{n}")
+
+    def list_reads() -> tuple[int, list[dict]]:
+        with CaptureQueriesContext(connection) as captured:
+            r = api.get("/api/v1/leads")
+        assert r.status_code == 200, r.content
+        return len(captured.captured_queries), r.json()["items"]
+
+    for n in range(2):
+        lead_of_a_new_contact(n)
+    list_reads()  # the token's first use writes down when it was used (then once a minute)
+    few, _ = list_reads()
+    for n in range(2, 6):
+        lead_of_a_new_contact(n)
+    many, items = list_reads()
+    assert many == few and len(items) == 6
+    for lead in items:
+        n = int(lead["title"][1:])
+        assert lead["contact"]["handles"] == [
+            {"kind": "email", "value": f"client{n}@example.test"},
+            {"kind": "phone", "value": f"+3519100000{n:02}"},
+        ]
+        assert lead["contact"]["name"] == (f"Client {n}" if n % 2 else f"client{n}@example.test")
 
 
 # --- the pages -----------------------------------------------------------------------------

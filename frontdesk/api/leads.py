@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
@@ -26,6 +27,7 @@ from frontdesk.crm.actions.values import CrmError
 from frontdesk.crm.models import Lead, LeadStage
 from frontdesk.crm.queries import leads as queries
 from frontdesk.crm.queries import timeline
+from frontdesk.inbox.queries import contact_handles_prefetch
 
 router = Router(tags=["leads"])
 
@@ -163,6 +165,9 @@ def list_leads(
         cursor=cursor,
         limit=max(1, min(limit, 200)),
     )
+    # Every lead's contact with its handles (the page read the nameless contacts' only):
+    # one query for the page, not one a lead.
+    prefetch_related_objects(page.items, contact_handles_prefetch())
     return {"items": [lead_json(lead) for lead in page.items], "next_cursor": page.next_cursor}
 
 
