@@ -430,6 +430,40 @@ def test_api_deals(api, owner, agent, rival, ana):
     assert theirs.get("/api/v1/deals").json()["items"] == []
 
 
+def test_api_lead_carries_the_deal_it_became(api, owner, ana):
+    """A lead's ``deal_id`` is the deal it was converted into, in the lead and in the list,
+    null until then; the list reads it with the leads (no query more per lead)."""
+    converted = create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title="40 bikes")
+    waiting = create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title="Parts")
+    assert api.get(f"/api/v1/leads/{converted.pk}").json()["deal_id"] is None
+    made = send(api, "post", f"/api/v1/leads/{converted.pk}/deal", {})
+    assert made.status_code == 201, made.content
+    deal_id = made.json()["id"]
+    assert api.get(f"/api/v1/leads/{converted.pk}").json()["deal_id"] == deal_id
+    assert api.get(f"/api/v1/leads/{waiting.pk}").json()["deal_id"] is None
+    listed = api.get("/api/v1/leads").json()["items"]
+    assert {lead["id"]: lead["deal_id"] for lead in listed} == {
+        converted.pk: deal_id,
+        waiting.pk: None,
+    }
+
+    def list_reads() -> tuple[int, list[dict]]:
+        with CaptureQueriesContext(connection) as captured:
+            r = api.get("/api/v1/leads")
+        return len(captured.captured_queries), r.json()["items"]
+
+    few, _ = list_reads()
+    more = []
+    for n in range(4):
+        lead = create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title=f"Lead {n}")
+        if n % 2:
+            more.append((lead.pk, actions.convert_lead(owner.workspace_id, lead.pk, owner.user)))
+    many, items = list_reads()
+    assert many == few and len(items) == 6
+    got = {lead["id"]: lead["deal_id"] for lead in items}
+    assert all(got[lead_id] == made.deal.pk for lead_id, made in more)
+
+
 # --- the pages -----------------------------------------------------------------------------
 
 
@@ -683,6 +717,18 @@ def test_deal_page_and_lead_conversion(owner, agent, sales, ana):
         {"contact": ana.pk, "title": "Parts", "stage": stages_of(sales)["Negotiation"].pk},
     )
     assert r.status_code == 302 and Deal.objects.get(title="Parts").stage.name == "Negotiation"
+
+
+def test_the_lead_page_links_to_the_deal_it_became(owner, sales, ana):
+    lead = create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title="40 bikes")
+    client = login(owner)
+    assert client.post(f"/leads/{lead.pk}/deal").status_code == 302
+    deal = Deal.objects.get(lead=lead)
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert f'<a href="/deals/{deal.pk}/">' in page
+    assert "Convert to deal" not in page
+    # The link is the deal's page.
+    assert "40 bikes" in client.get(f"/deals/{deal.pk}/").content.decode()
 
 
 def test_the_expected_close_date_comes_from_the_lead_and_can_be_edited(owner, sales, ana):

@@ -46,6 +46,7 @@ class LeadOut(Schema):
     contact_id: int
     source_conversation_id: int | None
     source_channel: ChannelRef | None
+    deal_id: int | None = Field(description="the deal the lead was converted into, if any")
     expected_close_date: date | None
     tags: list[str]
     details: dict[str, Any]
@@ -109,6 +110,8 @@ def lead_json(lead: Lead) -> dict[str, Any]:
             if channel
             else None
         ),
+        # queries.lead_for and lead_list annotate it (with_deal_pk).
+        "deal_id": lead.deal_pk,  # type: ignore[attr-defined]
         "expected_close_date": lead.expected_close_date,
         "tags": lead.tags,
         "details": lead.details,

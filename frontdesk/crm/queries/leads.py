@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import (
     Count,
     Exists,
+    F,
     OuterRef,
     Prefetch,
     Q,
@@ -28,9 +29,16 @@ class LeadNotFound(LookupError):
     """No such lead or conversation in this workspace (the caller answers 404)."""
 
 
+def with_deal_pk(rows: QuerySet[Lead]) -> QuerySet[Lead]:
+    """Each lead with ``deal_pk``: the id of the deal it was converted into, or None. A
+    join on the deal's unique ``lead`` key, in the same read (the API's lead shows it)."""
+    return rows.annotate(deal_pk=F("deal__id"))
+
+
 def lead_for(workspace_id: int, lead_id: int) -> Lead:
+    """The lead with its contact, owner, source, assignees and ``deal_pk``."""
     lead = (
-        Lead.objects.filter(workspace_id=workspace_id, pk=lead_id)
+        with_deal_pk(Lead.objects.filter(workspace_id=workspace_id, pk=lead_id))
         .select_related("contact", "owner", "source_channel", "source_conversation")
         .prefetch_related(assignees_prefetch())
         .first()
@@ -167,7 +175,7 @@ def lead_list(
     limit: int = 50,
 ) -> Page:
     rows = (
-        filtered(workspace_id, me_id, flt)
+        with_deal_pk(filtered(workspace_id, me_id, flt))
         .select_related("contact", "owner", "source_channel")
         .prefetch_related(assignees_prefetch())
     )
