@@ -464,6 +464,103 @@ def test_api_lead_carries_the_deal_it_became(api, owner, ana):
     assert all(got[lead_id] == made.deal.pk for lead_id, made in more)
 
 
+def test_api_forecast_sums_per_currency(api, owner, rival, sales, ana):
+    """Open deals by currency, the same weighted by their stage's probability, and what was
+    won since the start of this month; lost deals, deals won before this month, deals without
+    a value and another pipeline's deals count nowhere."""
+    stages = stages_of(sales)
+    deal_in(owner, ana, stages["Qualified"], "1000", "EUR")  # 10%: 100
+    deal_in(owner, ana, stages["Proposal sent"], "2000", "EUR")  # 50%: 1,000
+    deal_in(owner, ana, stages["Contact made"], "300", "USD")  # 25%: 75
+    deal_in(owner, ana, stages["Negotiation"], "1000.40", "USD")  # 75%: 750.30
+    deal_in(owner, ana, stages["Negotiation"], None, "USD")  # no value
+    deal_in(owner, ana, stages["Won"], "700", "EUR")  # won now
+    deal_in(owner, ana, stages["Won"], "250", "USD")  # won now
+    earlier = deal_in(owner, ana, stages["Won"], "5000", "EUR")
+    # Won the day before this month began in the member's time zone (the forecast's).
+    here = timezone.localtime(timezone.now(), owner.user.zone)
+    month_start = here.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    Deal.objects.filter(pk=earlier.pk).update(closed_at=month_start - timedelta(days=1))
+    deal_in(owner, ana, stages["Lost"], "9000", "EUR")
+    partners = pipelines.create_pipeline(owner.workspace_id, "Partners")
+    deal_in(owner, ana, partners.stages.order_by("position").first(), "4000", "EUR")
+    r = api.get(f"/api/v1/pipelines/{sales.pk}/forecast")
+    assert r.status_code == 200, r.content
+    assert r.json() == {
+        "totals": [
+            {
+                "currency": "EUR",
+                "open_value": "3000.00",
+                "weighted_value": "1100.00",
+                "won_this_month": "700.00",
+            },
+            {
+                "currency": "USD",
+                "open_value": "1300.40",
+                "weighted_value": "825.30",
+                "won_this_month": "250.00",
+            },
+        ]
+    }
+    # The other pipeline's forecast has its own deal only.
+    assert api.get(f"/api/v1/pipelines/{partners.pk}/forecast").json()["totals"] == [
+        {
+            "currency": "EUR",
+            "open_value": "4000.00",
+            "weighted_value": "400.00",
+            "won_this_month": "0.00",
+        }
+    ]
+
+
+def test_api_deals_filtered_by_owner_and_pipeline(api, owner, agent, rival, sales, ana):
+    partners = pipelines.create_pipeline(owner.workspace_id, "Partners")
+    talking = partners.stages.order_by("position").first()
+    qualified = stages_of(sales)["Qualified"]
+
+    def deal(title: str, stage: Stage, member) -> int:
+        return actions.create_deal(
+            owner.workspace_id,
+            owner.user,
+            contact_id=ana.pk,
+            title=title,
+            stage_id=stage.pk,
+            owner_id=member.user_id if member else None,
+        ).pk
+
+    sales_mine = deal("Sales, mine", qualified, owner)
+    sales_agents = deal("Sales, Agnes'", qualified, agent)
+    partners_mine = deal("Partners, mine", talking, owner)
+    partners_agents = deal("Partners, Agnes'", talking, agent)
+    partners_nobodys = deal("Partners, nobody's", talking, None)
+    their_contact = create_contact(rival.workspace_id, rival.user, name="Rival client")
+    their_pipeline = pipelines.workspace_pipelines(rival.workspace_id)[0]
+    actions.create_deal(
+        rival.workspace_id,
+        rival.user,
+        contact_id=their_contact.pk,
+        title="Rival deal",
+        owner_id=rival.user_id,
+    )
+
+    def ids(query: str) -> set[int]:
+        r = api.get(f"/api/v1/deals?{query}")
+        assert r.status_code == 200, (query, r.content)
+        return {d["id"] for d in r.json()["items"]}
+
+    assert ids(f"owner={owner.user_id}") == {sales_mine, partners_mine}
+    assert ids("owner=me") == {sales_mine, partners_mine}
+    assert ids(f"owner={agent.user_id}") == {sales_agents, partners_agents}
+    assert ids("owner=none") == {partners_nobodys}
+    assert ids(f"pipeline={sales.pk}") == {sales_mine, sales_agents}
+    assert ids(f"pipeline={partners.pk}") == {partners_mine, partners_agents, partners_nobodys}
+    assert ids(f"pipeline={partners.pk}&owner={agent.user_id}") == {partners_agents}
+    # Another workspace's pipeline or owner: none of theirs (and none of ours).
+    assert ids(f"pipeline={their_pipeline.pk}") == set()
+    assert ids(f"owner={rival.user_id}") == set()
+    assert api.get("/api/v1/deals?owner=someone").status_code == 400
+
+
 # --- the pages -----------------------------------------------------------------------------
 
 
