@@ -828,6 +828,46 @@ def test_the_lead_page_links_to_the_deal_it_became(owner, sales, ana):
     assert "40 bikes" in client.get(f"/deals/{deal.pk}/").content.decode()
 
 
+def test_the_deal_form_changes_source_and_tags(owner, sales, ana):
+    """The deal page's form sets the source and tags (comma-separated, trimmed, no repeats)
+    the page, the API and the list's tag filter then show, and clears them."""
+    deal = actions.create_deal(
+        owner.workspace_id,
+        owner.user,
+        contact_id=ana.pk,
+        title="Fleet",
+        stage_id=stages_of(sales)["Qualified"].pk,
+        value="1200",
+        source="Fair",
+        tags=["old"],
+    )
+    client = login(owner)
+    page = client.get(f"/deals/{deal.pk}/").content.decode()
+    assert 'name="source" value="Fair"' in page and 'name="tags" value="old"' in page
+    form = {"title": "Fleet", "value": "1200", "currency": "EUR", "priority": "medium"}
+    r = client.post(
+        f"/deals/{deal.pk}/edit",
+        {**form, "source": " Referral ", "tags": "wholesale, vip ,, vip"},
+        headers=HX,
+    )
+    assert r.status_code == 200 and "Saved" in r.content.decode()
+    assert 'name="source" value="Referral"' in r.content.decode()
+    deal.refresh_from_db()
+    assert (deal.source, deal.tags, deal.value) == ("Referral", ["vip", "wholesale"], 1200)
+    page = client.get(f"/deals/{deal.pk}/").content.decode()
+    assert 'name="source" value="Referral"' in page
+    assert 'name="tags" value="vip, wholesale"' in page
+    got = token_client(owner).get(f"/api/v1/deals/{deal.pk}").json()
+    assert (got["source"], got["tags"]) == ("Referral", ["vip", "wholesale"])
+    listing = client.get(f"/deals/?pipeline={sales.pk}&view=list&tag=vip").content.decode()
+    assert "Fleet" in listing
+    # Without JavaScript the form redirects back to the page; empty fields clear both.
+    r = client.post(f"/deals/{deal.pk}/edit", {**form, "source": "", "tags": ""})
+    assert r.status_code == 302 and r["Location"] == f"/deals/{deal.pk}/"
+    deal.refresh_from_db()
+    assert (deal.source, deal.tags) == ("", [])
+
+
 def test_the_expected_close_date_comes_from_the_lead_and_can_be_edited(owner, sales, ana):
     """A lead's expected close date goes with it into its deal (the page's button and the
     API); on the deal's page and through the API it can be changed, cleared, and a bad one
