@@ -1,20 +1,22 @@
 """Another workspace's member or token reaches nothing of this one through the CRM's
-follow-up, note and pipeline addresses: a foreign id is not found (404), and nothing is
-written; lists and boards show the caller's own rows only."""
+follow-up, note, pipeline, pipeline settings and board addresses: a foreign id is not found
+(404), and nothing is written; lists and boards show the caller's own rows only."""
 
 from __future__ import annotations
 
 import pytest
+from django.db.models import Q
 
 from frontdesk.crm.actions import activity, pipelines
 from frontdesk.crm.actions.contacts import create_contact
 from frontdesk.crm.actions.deals import create_deal
 from frontdesk.crm.actions.leads import create_lead
-from frontdesk.crm.models import Activity, Deal, FollowUp
+from frontdesk.crm.models import Activity, Deal, FollowUp, Pipeline, Stage
 from tests.fixtures import send, token_client
 from tests.fixtures import session_client as login
 
 DUE = "2026-03-03T09:00:00+01:00"
+HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -135,3 +137,101 @@ def test_pipelines_list_and_board_show_the_callers_own_only(owner, rival, ana, t
         assert page.status_code == 200
         assert "Secret deal" not in html and "Partners" not in html
         assert "Rival deal" in html
+
+
+def test_pipelines_settings_of_another_workspace_change_nothing(owner, rival, ana, deal, theirs):
+    """Every action of Settings > Pipelines that names a pipeline or stage, posted by an
+    admin of another workspace with this workspace's ids, is not found and changes none of
+    its pipelines, stages or deals; the same forms work for the workspace's own admin."""
+    sales = pipelines.workspace_pipelines(owner.workspace_id)[0]
+    partners = pipelines.create_pipeline(owner.workspace_id, "Partners")
+    stages = {s.name: s.pk for s in sales.stages.all()}
+    assert Deal.objects.get(pk=deal.pk).stage_id == stages["Qualified"]
+    forms = [
+        {"action": "rename_pipeline", "id": sales.pk, "name": "Stolen"},
+        {"action": "default_pipeline", "id": partners.pk},
+        {"action": "add_stage", "id": sales.pk, "name": "Stolen", "type": "active"},
+        {"action": "change_stage", "id": stages["Qualified"], "name": "Stolen", "type": "won",
+         "probability": "90", "rotting_days": ""},
+        {"action": "stage_up", "id": stages["Negotiation"]},
+        {"action": "stage_down", "id": stages["Contact made"]},
+        {"action": "remove_stage", "id": stages["Qualified"], "move_to": stages["Contact made"]},
+        {"action": "remove_stage", "id": stages["Proposal sent"]},
+        {"action": "delete_pipeline", "id": partners.pk},
+    ]  # fmt: skip
+
+    def ours() -> tuple[list, list, list]:
+        ws = owner.workspace_id
+        return (
+            list(Pipeline.objects.filter(workspace_id=ws).values_list("pk", "name", "position")),
+            list(
+                Stage.objects.filter(Q(workspace_id=ws) | Q(pipeline__workspace_id=ws))
+                .order_by("pk")
+                .values_list(
+                    "pk", "pipeline_id", "name", "type", "probability", "rotting_days", "position"
+                )
+            ),
+            list(
+                Deal.objects.filter(workspace_id=ws)
+                .order_by("pk")
+                .values_list("pk", "pipeline_id", "stage_id", "status", "closed_at")
+            ),
+        )
+
+    before = ours()
+    stranger = login(rival)
+    for form in forms:
+        r = stranger.post("/settings/pipelines/", form)
+        assert r.status_code == 404, form
+    # Their own stage removed, its deal to be moved to one of our stages: refused.
+    their_stage = Deal.objects.get(pk=theirs.pk).stage_id
+    r = stranger.post(
+        "/settings/pipelines/",
+        {"action": "remove_stage", "id": their_stage, "move_to": stages["Contact made"]},
+    )
+    assert r.status_code == 400 and "choose the stage of this pipeline" in r.content.decode()
+    assert Deal.objects.get(pk=theirs.pk).stage_id == their_stage
+    assert ours() == before
+    assert [p.name for p in pipelines.workspace_pipelines(rival.workspace_id)] == ["Sales"]
+
+    # The same forms, posted by the workspace's owner, each do what they say.
+    mine = login(owner)
+    for form in forms:
+        r = mine.post("/settings/pipelines/", form)
+        assert r.status_code == 302, (form, r.content.decode()[:300])
+    assert [p.name for p in pipelines.workspace_pipelines(owner.workspace_id)] == ["Stolen"]
+    assert Deal.objects.get(pk=deal.pk).stage_id == stages["Contact made"]
+
+
+def test_leads_board_show_more_of_another_workspace_shows_none_of_its_leads(
+    owner, rival, ana, monkeypatch
+):
+    """A column's "Show more" address, with this workspace's cursor or owner, followed by
+    another workspace's member shows their own leads only."""
+    import re
+
+    from frontdesk.crm.queries import board
+
+    monkeypatch.setattr(board, "COLUMN_LIMIT", 2)
+    their_client = create_contact(rival.workspace_id, rival.user, name="Rival client")
+    create_lead(rival.workspace_id, rival.user, contact_id=their_client.pk, title="Rival lead")
+    for n in range(4):
+        create_lead(owner.workspace_id, owner.user, contact_id=ana.pk, title=f"Ours {n}")
+    titles = lambda page: re.findall(r'lead-card-title">([^<]+)<', page)  # noqa: E731
+    mine = login(owner)
+    html = mine.get("/leads/").content.decode()
+    column = html[html.index('id="col-new"') : html.index('id="col-contacted"')]
+    assert titles(column) == ["Ours 3", "Ours 2"]
+    more = re.search(r'hx-get="([^"]+column[^"]+)"', column).group(1).replace("&amp;", "&")
+    assert titles(mine.get(more, headers=HX).content.decode()) == ["Ours 1", "Ours 0"]
+
+    stranger = login(rival)
+    for url, shown in (
+        (more, ["Rival lead"]),  # our cursor: their leads after it
+        ("/leads/board/column?stage=new", ["Rival lead"]),
+        (f"/leads/board/column?stage=new&owner={owner.user_id}", []),
+        (f"{more}&owner={owner.user_id}", []),
+    ):
+        r = stranger.get(url, headers=HX)
+        assert r.status_code == 200, url
+        assert titles(r.content.decode()) == shown, url
