@@ -43,7 +43,9 @@ def ana(owner):
     return create_contact(owner.workspace_id, owner.user, name="Ana Lima", company="Lisbon Bikes")
 
 
-def deal_in(owner, contact, stage: Stage, value="1000", currency="EUR", title="Deal") -> Deal:
+def deal_in(
+    owner, contact, stage: Stage, value="1000", currency="EUR", title="Deal", **more
+) -> Deal:
     return actions.create_deal(
         owner.workspace_id,
         owner.user,
@@ -52,6 +54,7 @@ def deal_in(owner, contact, stage: Stage, value="1000", currency="EUR", title="D
         stage_id=stage.pk,
         value=value,
         currency_code=currency,
+        **more,
     )
 
 
@@ -519,14 +522,8 @@ def test_api_deals_filtered_by_owner_and_pipeline(api, owner, agent, rival, sale
     qualified = stages_of(sales)["Qualified"]
 
     def deal(title: str, stage: Stage, member) -> int:
-        return actions.create_deal(
-            owner.workspace_id,
-            owner.user,
-            contact_id=ana.pk,
-            title=title,
-            stage_id=stage.pk,
-            owner_id=member.user_id if member else None,
-        ).pk
+        owner_id = member.user_id if member else None
+        return deal_in(owner, ana, stage, title=title, owner_id=owner_id).pk
 
     sales_mine = deal("Sales, mine", qualified, owner)
     sales_agents = deal("Sales, Agnes'", qualified, agent)
