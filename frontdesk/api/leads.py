@@ -167,6 +167,7 @@ def list_leads(
         sort,
         cursor=cursor,
         limit=max(1, min(limit, 200)),
+        with_deal=True,
     )
     # Every lead's contact with its handles (the page read the nameless contacts' only):
     # one query for the page, not one a lead.

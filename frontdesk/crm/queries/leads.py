@@ -173,11 +173,14 @@ def lead_list(
     sort: str = "updated",
     cursor: str | None = None,
     limit: int = 50,
+    with_deal: bool = False,
 ) -> Page:
-    rows = (
-        with_deal_pk(filtered(workspace_id, me_id, flt))
-        .select_related("contact", "owner", "source_channel")
-        .prefetch_related(assignees_prefetch())
+    """A page of the workspace's leads; ``with_deal``: each with ``deal_pk`` (the API's)."""
+    rows = filtered(workspace_id, me_id, flt)
+    if with_deal:
+        rows = with_deal_pk(rows)
+    rows = rows.select_related("contact", "owner", "source_channel").prefetch_related(
+        assignees_prefetch()
     )
     page = keyset_page(rows, LEAD_SORTS.get(sort, LEAD_SORTS["updated"]), cursor, limit)
     prefetch_contact_names(page.items)
