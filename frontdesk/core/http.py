@@ -117,11 +117,11 @@ class WSGIBridge:
     served by a pool of their own of ``lane_threads``.
 
     The lane is for the webhook door: provider traffic that comes in bursts and spends its
-    time writing. On 2 cores, 2 threads per process took 16% more signed webhooks per second
-    than the 16 of the shared pool (paired runs of ``bench/whatsapp_webhooks.py``: 781-859/s
-    against 659-709/s): the threads of one process take turns at one database writer, and
-    each more thread waiting for it only adds hand-offs of the interpreter lock to every
-    turn. A burst also no longer fills the threads members' pages are served from."""
+    time writing. The threads of one process take turns at one database writer, and each
+    more thread waiting for it only adds hand-offs of the interpreter lock to every turn:
+    2 threads per process take more webhooks per second than the 16 of the shared pool
+    (measured in docs/decisions/0004). A burst also no longer fills the threads members'
+    pages are served from."""
 
     def __init__(
         self,
