@@ -313,3 +313,37 @@ def test_a_change_while_the_count_is_fetched_again_is_not_lost(app, browser):
     for later in asked:  # the second change's (if the page asked again already)
         later.continue_()
     expect(count).to_have_text("2")
+
+
+def test_the_catch_up_on_open_reaches_a_script_that_loaded_late(app, browser):
+    """A page whose last script is slow to arrive (a busy server, a slow network): the live
+    socket opens only once every script listens, so a follow-up that fell due while the page
+    was loading still shows in the sidebar. (Opened earlier, the socket's catch-up and the
+    change's event both came before crm.js listened, and the count stayed empty.)"""
+    from playwright.sync_api import expect
+
+    contact = app.api.post("/contacts", json={"name": "Rui Costa"}).json()
+    overdue = app.api.get("/followups?assignee=me&state=overdue").json()["items"]
+    for item in overdue:  # earlier tests' leftovers: start from nothing due
+        app.api.patch(f"/followups/{item['id']}", json={"done": True})
+
+    page = login(browser, app, OWNER[0], app.owner_password)
+    held: list = []
+    page.route("**/frontdesk/crm.js*", lambda route: held.append(route))
+    page.goto(f"{app.base}/contacts/", wait_until="commit")
+    deadline = time.monotonic() + ACTION_TIMEOUT_S
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the page did not ask for crm.js"
+    count = page.locator('[data-count="followups"]')
+    expect(count).to_have_text("")
+    page.wait_for_timeout(1000)  # time enough for a socket to open, had it been opened
+    past = (datetime.now(TOKYO) - timedelta(minutes=5)).isoformat()
+    made = app.api.post(
+        "/followups", json={"due_at": past, "note": "Call Rui", "contact_id": contact["id"]}
+    )
+    assert made.status_code == 201, made.text
+    page.wait_for_timeout(500)  # its event, to a socket that would have been open
+    held.pop().continue_()
+    expect(page.locator("#app")).to_have_attribute("data-live", "on")
+    expect(count).to_have_text("1")

@@ -466,7 +466,22 @@
       backoff = Math.min(backoff * 2, 15000);
     };
   }
-  connect();
+  /* The socket opens once every deferred script has run and htmx has processed the page
+     (DOMContentLoaded; "load" in case this file came after it): opened earlier, its
+     "reconnect" (each module's catch-up) could fire before crm.js or teamwork.js listen,
+     or before htmx wired the element it triggers, and be lost. A deferred script runs
+     while readyState is already "interactive", so that state does not tell. */
+  var started = false;
+  function start() {
+    if (started) return;
+    started = true;
+    connect();
+  }
+  if (document.readyState === "complete") start();
+  else {
+    document.addEventListener("DOMContentLoaded", start);
+    window.addEventListener("load", start);
+  }
 
   /* --- htmx glue ------------------------------------------------------------------------ */
 
