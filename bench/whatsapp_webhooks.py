@@ -14,9 +14,14 @@ a fresh data dir, connects a WhatsApp Cloud API channel through the REST API, th
 2. paced: ``--rate`` webhooks per second for ``--seconds`` (open loop: each is sent on
    schedule, whether or not earlier ones were answered): p50/p99 latency at that rate.
 
-Then the bare floor (``bench/_floor.py``: the same HMAC check, JSON parse and one SQLite
-insert, nothing else, as many processes) takes the same saturation run, and the ratio of
-the app's figure to the floor's is printed (issue 11: at least 0.4).
+Then the same saturation run goes to two servers under uvicorn, as many processes:
+- the Django ceiling (``bench/_django_ceiling.py``): a Django view that checks the HMAC and
+  parses the JSON, served through the app's own bridge and middleware-free handler, and
+  stores nothing: what no webhook served by Django can beat;
+- the bare floor (``bench/_floor.py``): the same HMAC check, JSON parse and one SQLite
+  insert, nothing else, in a raw ASGI app;
+and the ratios of the app's figure and the ceiling's to the floor's are printed (issue 11
+asked for at least 0.4 of the floor; docs/decisions/0004 says why that is out of reach).
 
 Target (issue 5): at least 400 webhooks/s on 2 cores, p99 under 100 ms at 200/s.
 ``--in-process`` times the webhook view alone (no HTTP server) on a fresh SQLite database.
@@ -252,18 +257,35 @@ def main() -> None:
         ingest_rate = stored / ingested
         timings, total = paced(url, args.rate, args.seconds, args.contacts)
         print(line(f"paced at {args.rate:.0f}/s for {args.seconds:.0f} s", timings, total))
+    timings, total = django_ceiling(args.n, args.concurrency, args.contacts)
+    print(line("Django ceiling (no database)", timings, total))
+    ceiling_rate = len(timings) / total if timings else 0.0
     timings, total = floor(args.n, args.concurrency, args.contacts)
     print(line("bare floor (saturation)", timings, total))
     if timings:
         floor_rate = len(timings) / total
         print(
             f"app / floor: {app_rate / floor_rate:.2f} acknowledged,"
-            f" {ingest_rate / floor_rate:.2f} ingested"
+            f" {ingest_rate / floor_rate:.2f} ingested;"
+            f" Django ceiling / floor: {ceiling_rate / floor_rate:.2f}"
         )
 
 
 def floor(n: int, concurrency: int, contacts: int) -> tuple[list[float], float]:
     """The same saturation run against ``bench/_floor.py`` under uvicorn."""
+    return under_uvicorn("bench._floor:app", "/", n, concurrency, contacts)
+
+
+def django_ceiling(n: int, concurrency: int, contacts: int) -> tuple[list[float], float]:
+    """The same saturation run against ``bench/_django_ceiling.py`` under uvicorn."""
+    return under_uvicorn(
+        "bench._django_ceiling:app", "/webhooks/whatsapp/", n, concurrency, contacts
+    )
+
+
+def under_uvicorn(
+    app: str, path: str, n: int, concurrency: int, contacts: int
+) -> tuple[list[float], float]:
     # as many processes as ``frontdesk run`` starts (settings.FRONTDESK_WEB_PROCESSES)
     workers = int(os.environ.get("FRONTDESK_WEB_PROCESSES") or min(os.cpu_count() or 1, 4))
     port = free_port()
@@ -275,11 +297,11 @@ def floor(n: int, concurrency: int, contacts: int) -> tuple[list[float], float]:
             "FLOOR_APP_SECRET": APP_SECRET,
         }
         create(env["FLOOR_DB"])
-        command = [sys.executable, "-m", "uvicorn", "bench._floor:app", "--port", str(port)]
+        command = [sys.executable, "-m", "uvicorn", app, "--port", str(port)]
         command += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
         server = subprocess.Popen(command, cwd=root, env=env)
         try:
-            url = f"http://127.0.0.1:{port}/"
+            url = f"http://127.0.0.1:{port}{path}"
             for _ in range(200):
                 try:
                     httpx.post(url, content=b"{}", timeout=1)
