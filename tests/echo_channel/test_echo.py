@@ -182,6 +182,43 @@ def test_the_door_answers_echo_traffic_by_its_policy(owner, echo_server):
     assert not Message.objects.filter(channel=channel).exists()
 
 
+def test_a_bug_in_the_connector_is_a_logged_500_and_the_retry_stores_the_message(
+    owner, echo_server, monkeypatch, caplog
+):
+    """A bug is the one answer that asks the provider to send again: nothing half-written
+    stays, the error is logged with its traceback, and the retry (the bug fixed) stores the
+    message once."""
+    channel, secret = _connect(owner, echo_server)
+    body = EchoServer.delivery(
+        echo_server.room, {"type": "message", "id": "m-500", "from": "ada", "text": "Hello"}
+    )
+    connector = type(CONNECTORS["echo"])
+    working = connector.webhook_events
+
+    def broken(self, channel, part):
+        raise KeyError("a field the parser forgot")
+
+    monkeypatch.setattr(connector, "webhook_events", broken)
+    answer = WebhookClient(raise_request_exception=False).post(
+        "/webhooks/echo/",
+        data=body,
+        content_type="application/json",
+        headers=EchoServer.signed(secret, body),
+    )
+    assert answer.status_code == 500
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert errors and errors[-1].exc_info and "a field the parser forgot" in str(
+        errors[-1].exc_info[1]
+    )
+    assert not Message.objects.filter(channel=channel).exists()
+
+    monkeypatch.setattr(connector, "webhook_events", working)
+    for _ in range(2):  # the provider's retry, and a duplicate of it
+        assert _post(body, EchoServer.signed(secret, body)).status_code == 200
+    stored = Message.objects.get(channel=channel)
+    assert stored.text == "Hello" and stored.provider_id == "m-500"
+
+
 def test_a_busy_server_is_retried_by_the_outbox_and_a_refused_token_asks_to_reconnect(
     owner, echo_server, drain_queue, django_capture_on_commit_callbacks
 ):
