@@ -92,6 +92,25 @@ class InboundAttachment:
     path: str = ""  # when set, the data is read from this file (large files stay on disk)
 
 
+@dataclass
+class InboundOriginal:
+    """A message whole, as the provider delivered it (an email's .eml), for the inbox to keep
+    for download (``Connector.original``) and re-reading: its bytes, or the file holding them
+    (``path``, a connector's temporary file: the inbox reads it while it stores the page, so
+    the file must last until the page is stored). The inbox keeps one copy per content, under
+    ``<folder>/<channel id>/<sha256[:2]>/<sha256><suffix>`` in the app's file storage (a sync
+    page's before its transaction), and puts that key in the message's
+    ``extra[ORIGINAL_KEY]`` before the message is written."""
+
+    folder: str  # where the channel's originals go, e.g. "email/raw"
+    suffix: str  # e.g. ".eml"
+    data: bytes = b""
+    path: str = ""  # when set, the original is read from this file (large ones stay on disk)
+
+
+# Where a stored message's ``extra`` holds the storage key of its kept original.
+ORIGINAL_KEY = "raw_key"
+
 # The handle of a message whose sender could not be read (an email with no usable From):
 # stored under one "Unknown sender" contact, readable, never replied to. ``.invalid`` is
 # reserved (RFC 2606): no mail can ever go there.
@@ -137,6 +156,8 @@ class InboundMessage:
     profile: ProfileUpdate | None = None
     # Ask the provider for the sender's full profile once (``Connector.enrich``) when new.
     enrich: bool = False
+    # The message as the provider delivered it, kept by the inbox (``InboundOriginal``).
+    original: InboundOriginal | None = None
 
 
 @dataclass

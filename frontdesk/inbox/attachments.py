@@ -1,4 +1,5 @@
-"""Storing attachment files: safe names, a size limit, content type sniffed from the bytes."""
+"""Storing attachment files (safe names, a size limit, content type sniffed from the bytes)
+and the originals of messages as the provider delivered them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ import unicodedata
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
+from django.core.files.storage import default_storage
 
-from frontdesk.connectors.base import InboundAttachment
+from frontdesk.connectors.base import (
+    ORIGINAL_KEY,
+    InboundAttachment,
+    InboundMessage,
+    InboundOriginal,
+)
 from frontdesk.inbox.models import Attachment, Message
 
 _MAGIC: list[tuple[bytes, str]] = [
@@ -110,3 +117,39 @@ def store_attachment(message: Message, item: InboundAttachment) -> Attachment:
     attachment.file.save(name, ContentFile(item.data), save=False)
     attachment.save()
     return attachment
+
+
+def _file_digest(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def store_original(channel_id: int, original: InboundOriginal) -> str:
+    """Keep a message's original (``InboundMessage.original``) in the file storage, once per
+    content: its key, ``<folder>/<channel id>/<sha256[:2]>/<sha256><suffix>``. A file is
+    read in chunks, never whole; one already kept is not written again (a resync)."""
+    if original.path:
+        digest = _file_digest(original.path)
+    else:
+        digest = hashlib.sha256(original.data).hexdigest()
+    key = f"{original.folder}/{channel_id}/{digest[:2]}/{digest}{original.suffix}"
+    if default_storage.exists(key):
+        return key
+    if original.path:
+        with open(original.path, "rb") as fh:
+            return default_storage.save(key, File(fh))
+    return default_storage.save(key, ContentFile(original.data))
+
+
+def keep_original(channel_id: int, item: InboundMessage) -> None:
+    """Store a message's original (``InboundMessage.original``) and name it in its
+    ``extra[ORIGINAL_KEY]``; the item then has no original left to store. Done before the
+    message's transaction where it can be (``inbox/sync.py``: a large file written inside
+    one would hold SQLite's one writer, ADR 0003), else by ``ingest`` before the row."""
+    if item.original is None:
+        return
+    item.extra = {**item.extra, ORIGINAL_KEY: store_original(channel_id, item.original)}
+    item.original = None

@@ -26,6 +26,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
 from frontdesk.connectors.base import ProviderCallError, SyncPage, SyncRun
 from frontdesk.connectors.registry import get_connector
 from frontdesk.inbox.actions.channel import record_import_progress, set_channel_status
+from frontdesk.inbox.attachments import keep_original
 from frontdesk.inbox.models import ChannelAccount, ChannelStatus, Direction, Message
 from frontdesk.inbox.pipeline import apply
 
@@ -109,7 +110,10 @@ def sync_run(channel: ChannelAccount) -> SyncRun:
 
 
 def store_page(channel: ChannelAccount, page: SyncPage) -> None:
-    """One page, its cursor and what else it changed, in one transaction."""
+    """One page, its cursor and what else it changed, in one transaction. The messages'
+    originals are kept first, outside it (large files; a disk failing fails the page)."""
+    for item in page.events.messages:
+        keep_original(channel.pk, item)
     with transaction.atomic():
         apply(channel, page.events, skip_unstorable=page.skip_unstorable)
         fields: list[str] = []

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from frontdesk.connectors.base import (
+    ORIGINAL_KEY,
     Capabilities,
     ChannelDirectory,
     ChannelSetup,
@@ -202,8 +203,9 @@ class EmailConnector(SavingPage, RedirectFlow):
         return connect.complete(self, params, pending, urls["callback"])
 
     def original(self, extra: Mapping[str, Any]) -> OriginalMessage | None:
-        """The message as received (``imap.py`` keeps it whole), as an ``.eml`` file."""
-        key = extra.get("raw_key")
+        """The message as received (the sync hands it over whole, ``InboundMessage.original``,
+        and the inbox keeps it), as an ``.eml`` file."""
+        key = extra.get(ORIGINAL_KEY)
         return OriginalMessage(str(key), "message/rfc822", ".eml") if key else None
 
     def worker_service(self) -> Callable[[ChannelDirectory], Any]:

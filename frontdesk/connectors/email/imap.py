@@ -19,7 +19,6 @@ worker and asks for the same sync as soon as the server announces new mail.
 from __future__ import annotations
 
 import copy
-import hashlib
 import imaplib
 import logging
 import os
@@ -34,8 +33,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile, File
-from django.core.files.storage import default_storage
 from django.utils import timezone
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
@@ -46,6 +43,7 @@ from frontdesk.connectors.base import (
     InboundAttachment,
     InboundEvents,
     InboundMessage,
+    InboundOriginal,
     StatusUpdate,
     SyncPage,
     SyncRun,
@@ -494,19 +492,11 @@ class Reader:
         self.stats.skipped += 1
 
 
-def _file_digest(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def prepare(
     channel: ChannelPort, parsed: ParsedEmail, raw: Raw, ours: bool = False
 ) -> InboundMessage | str:
-    """Say what to store of one parsed message (the raw copy is kept in the file storage
-    first), or why it is not one: "auto-reply", "ours" (``ours``: its Message-ID names a
+    """Say what to store of one parsed message (with its raw copy, which the inbox keeps),
+    or why it is not one: "auto-reply", "ours" (``ours``: its Message-ID names a
     message of ours: our own reply filed in Sent), "own", "no-address". Inbound mail with
     no usable sender is kept under ``UNKNOWN_SENDER``."""
     outbound = raw.outbound
@@ -526,14 +516,6 @@ def prepare(
     if not handle:
         return "no-address"
     limit = settings.FRONTDESK_MAX_TEXT_CHARS
-    digest = _file_digest(raw.raw_file) if raw.raw_file else hashlib.sha256(raw.data).hexdigest()
-    raw_key = f"email/raw/{channel.pk}/{digest[:2]}/{digest}.eml"
-    if not default_storage.exists(raw_key):  # a resync stores nothing twice
-        if raw.raw_file:
-            with open(raw.raw_file, "rb") as fh:
-                raw_key = default_storage.save(raw_key, File(fh))
-        else:
-            raw_key = default_storage.save(raw_key, ContentFile(raw.data))
     sent_at = parsed.date
     received = raw.received
     if sent_at is None and isinstance(received, datetime):
@@ -546,7 +528,6 @@ def prepare(
         "from": parsed.from_address,
         "to": parsed.to,
         "cc": parsed.cc,
-        "raw_key": raw_key,
         "sha256": parsed.body_hash,
     }
     if parsed.recipients_total > len(parsed.to) + len(parsed.cc):
@@ -598,4 +579,9 @@ def prepare(
             for a in parsed.attachments
         ],
         extra=extra,
+        # kept whole by the inbox (``extra["raw_key"]``); a large one from its file, which
+        # lasts until the page is stored (``_read_batch``)
+        original=InboundOriginal(
+            "email/raw", ".eml", path=raw.raw_file, data=b"" if raw.raw_file else raw.data
+        ),
     )

@@ -15,7 +15,7 @@ from frontdesk.inbox.actions.delivery import apply_pending_statuses
 from frontdesk.inbox.actions.notifications import conversation_title, notify
 from frontdesk.inbox.actions.routing import route
 from frontdesk.inbox.actions.threads import conversation_of_inbound
-from frontdesk.inbox.attachments import AttachmentTooLarge, store_attachment
+from frontdesk.inbox.attachments import AttachmentTooLarge, keep_original, store_attachment
 from frontdesk.inbox.errors import ActionRefused
 from frontdesk.inbox.messages import check_text_length, find_message, preview_of, reply_with_part
 from frontdesk.inbox.models import (
@@ -72,6 +72,7 @@ def _write(
     reply_to = (
         find_message(channel, item.reply_to_provider_id) if item.reply_to_provider_id else None
     )
+    keep_original(channel.pk, item)  # unless kept already: the row names it
     message = Message(
         workspace_id=channel.workspace_id,
         conversation=conversation,

@@ -309,6 +309,49 @@ def test_the_original_message_can_be_downloaded_by_members_only(
     assert stranger.get(f"/connectors/email/raw/{message.pk}/").status_code == 404
 
 
+def test_a_large_original_downloads_as_on_the_server_and_a_resync_keeps_it_once(
+    email_channel, mailbox, mail, owner, settings
+):
+    """A large mail (fetched in slices to a temporary file) is kept whole by the inbox from
+    that file before it goes; reading it again stores no second copy."""
+    import os
+
+    from django.test import Client
+
+    settings.FRONTDESK_EMAIL_LARGE_BYTES = 4096
+    settings.FRONTDESK_EMAIL_FETCH_SLICE = 1000
+    big = mail("a large one")
+    big.add_attachment(
+        os.urandom(300_000), maintype="application", subtype="octet-stream", filename="d.bin"
+    )
+    mailbox.deliver(big)
+    sync(email_channel)
+    [on_server] = mailbox.folder("INBOX")
+    message = Message.objects.get()
+    assert message.attachments.get().size == 300_000
+    client = Client()
+    client.force_login(owner.user)
+    response = client.get(f"/messages/{message.pk}/original")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == on_server
+    key = message.extra["raw_key"]
+    folder, name = key.rsplit("/", 1)
+
+    def resync() -> None:
+        state = email_channel.sync_state
+        state["folders"]["inbox"]["uidvalidity"] = 1  # as if the server renumbered the folder
+        ChannelAccount.objects.filter(pk=email_channel.pk).update(sync_state=state)
+        sync(email_channel)
+
+    resync()
+    assert Message.objects.get().pk == message.pk
+    Message.objects.all().delete()  # read again as new: the inbox finds its copy kept
+    resync()
+    assert Message.objects.get().extra["raw_key"] == key
+    digest = name.removesuffix(".eml")  # a second copy would be "<digest>_<random>.eml"
+    assert [f for f in default_storage.listdir(folder)[1] if f.startswith(digest)] == [name]
+
+
 def test_the_worker_syncs_connected_mailboxes_every_minute(
     owner, email_channel, mailbox, mail, drain_queue
 ):
