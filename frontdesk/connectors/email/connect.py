@@ -24,7 +24,7 @@ from frontdesk.connectors.base import (
     PendingValues,
 )
 from frontdesk.connectors.email import oauth
-from frontdesk.connectors.email.imap import MailboxError
+from frontdesk.connectors.email.client import MailboxError
 from frontdesk.connectors.email.providers import ZOHO_REGIONS, client_credentials, preset
 
 if TYPE_CHECKING:

@@ -50,7 +50,8 @@ from frontdesk.connectors.base import (
     require,
 )
 from frontdesk.connectors.connect_flows import RedirectFlow, SavingPage
-from frontdesk.connectors.email import connect, imap, oauth, smtp
+from frontdesk.connectors.email import connect, oauth, smtp, sync
+from frontdesk.connectors.email.client import LoginRefused, MailboxError, test_login
 from frontdesk.connectors.email.idle import start_supervisor
 from frontdesk.connectors.email.providers import ZOHO_REGIONS, preset
 
@@ -111,7 +112,7 @@ def _backfill(config: dict[str, Any]) -> int:
 def describe_failure(exc: BaseException) -> str:
     """What Apps & integrations says about a failed sync: the kind of failure in words, and
     the exception's type and text (a bare KeyError would show only ``'imap_host'``)."""
-    if isinstance(exc, imap.MailboxError):
+    if isinstance(exc, MailboxError):
         return str(exc)  # already says what failed
     kind = type(exc).__qualname__  # IMAP4.abort rather than abort
     detail = f"{kind}: {exc}" if str(exc) else kind
@@ -269,12 +270,12 @@ class EmailConnector(SavingPage, RedirectFlow):
         return False
 
     def sync_pages(self, channel: ChannelPort, run: SyncRun) -> Iterator[SyncPage]:
-        """The mailbox's sync (``imap.py``): a page per fetched batch, then one saying the
+        """The mailbox's sync (``sync.py``): a page per fetched batch, then one saying the
         sync worked (synced now, the last error cleared). A failure is a
         ``ProviderCallError`` the inbox records on the channel; the pages before it stay."""
         try:
-            stats = yield from imap.sync_pages(channel, run)
-        except imap.LoginRefused as exc:
+            stats = yield from sync.sync_pages(channel, run)
+        except LoginRefused as exc:
             # the sync position is kept: reconnecting resumes where it stopped
             raise ProviderCallError(str(exc), reconnect=True) from None
         except Exception as exc:  # MailboxError, a dropped connection, a server's odd answer
@@ -288,8 +289,8 @@ class EmailConnector(SavingPage, RedirectFlow):
         yield SyncPage(synced=True, recovered=True)
 
     def test_connection(self, channel: ChannelPort) -> list[str]:
-        """Log in to IMAP and SMTP; raises ``imap.MailboxError`` saying what failed."""
-        folders = imap.test_login(channel)
+        """Log in to IMAP and SMTP; raises ``MailboxError`` saying what failed."""
+        folders = test_login(channel)
         smtp.test_login(channel)
         return folders
 

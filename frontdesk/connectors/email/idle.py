@@ -47,7 +47,7 @@ import redis
 from django.conf import settings
 
 from frontdesk.connectors.base import ChannelDirectory, SyncBusy
-from frontdesk.connectors.email import imap
+from frontdesk.connectors.email.client import LoginRefused, connect, timeout
 from frontdesk.connectors.email.providers import setting
 
 log = logging.getLogger("frontdesk.email.idle")
@@ -120,7 +120,7 @@ class Watcher(threading.Thread):
             started = time.monotonic()
             try:
                 outcome = self._session()
-            except imap.LoginRefused as exc:
+            except LoginRefused as exc:
                 # the minute sync marks the mailbox "needs reconnection"; then we are stopped
                 self.last_error = str(exc)
                 backoff = MAX_BACKOFF / 2
@@ -155,7 +155,7 @@ class Watcher(threading.Thread):
             return "gone"
         self.supervisor.directory.let_go()  # hold no database connection while waiting in IDLE
         renew = max(_float_setting("FRONTDESK_EMAIL_IDLE_RENEW_SECONDS", 600), 1.0)
-        with imap.connect(channel) as client:
+        with connect(channel) as client:
             if b"IDLE" not in client.capabilities():
                 log.info("channel %s: the server has no IDLE; polling only", self.channel_id)
                 return "no-idle"
@@ -184,7 +184,7 @@ class Watcher(threading.Thread):
                 wait = min(left, CHECK_SECONDS)
                 began = time.monotonic()
                 responses = client.idle_check(timeout=wait)
-                client.socket().settimeout(imap.timeout())  # idle_check leaves it without one
+                client.socket().settimeout(timeout())  # idle_check leaves it without one
                 if self.stopped:
                     break
                 if _bye(responses):

@@ -27,7 +27,17 @@ from frontdesk.connectors.base import (
     SendResult,
     TransientSendError,
 )
-from frontdesk.connectors.email import imap, oauth
+from frontdesk.connectors.email import oauth
+from frontdesk.connectors.email.client import (
+    LoginRefused,
+    MailboxError,
+    _token,
+    append_sent,
+    login_user,
+    timeout,
+    tls_context,
+    uses_oauth,
+)
 from frontdesk.connectors.email.message_ids import message_id_for
 
 if TYPE_CHECKING:
@@ -142,31 +152,29 @@ def _smtp(channel: ChannelPort) -> smtplib.SMTP:
     try:
         server: smtplib.SMTP
         if security == "tls":
-            server = smtplib.SMTP_SSL(
-                host, port, timeout=imap.timeout(), context=imap.tls_context()
-            )
+            server = smtplib.SMTP_SSL(host, port, timeout=timeout(), context=tls_context())
         else:
-            server = smtplib.SMTP(host, port, timeout=imap.timeout())
+            server = smtplib.SMTP(host, port, timeout=timeout())
             if security == "starttls":
-                server.starttls(context=imap.tls_context())
+                server.starttls(context=tls_context())
     except socket.gaierror as exc:
-        raise imap.MailboxError(f"SMTP: cannot resolve {host}: {exc}", "dns") from None
+        raise MailboxError(f"SMTP: cannot resolve {host}: {exc}", "dns") from None
     except ssl.SSLError as exc:
-        raise imap.MailboxError(f"SMTP: TLS with {host}:{port} failed: {exc}", "tls") from None
+        raise MailboxError(f"SMTP: TLS with {host}:{port} failed: {exc}", "tls") from None
     except (OSError, smtplib.SMTPException) as exc:
-        raise imap.MailboxError(f"SMTP: cannot connect to {host}:{port}: {exc}") from None
+        raise MailboxError(f"SMTP: cannot connect to {host}:{port}: {exc}") from None
     try:
-        if imap.uses_oauth(channel):
+        if uses_oauth(channel):
             server.ehlo()
             try:
-                _xoauth2(server, channel, imap._token(channel))
+                _xoauth2(server, channel, _token(channel))
             except smtplib.SMTPAuthenticationError:
                 # the server may drop a token before its announced expiry: refresh once
-                _xoauth2(server, channel, imap._token(channel, force=True))
+                _xoauth2(server, channel, _token(channel, force=True))
         else:
             # One mechanism, not smtplib's try-them-all: a refusal is a refusal.
             server.ehlo_or_helo_if_needed()
-            server.user = imap.login_user(channel)
+            server.user = login_user(channel)
             server.password = channel.credentials.get("password", "")
             advertised = server.esmtp_features.get("auth", "").upper().split()
             if "PLAIN" in advertised:
@@ -178,14 +186,12 @@ def _smtp(channel: ChannelPort) -> smtplib.SMTP:
     except smtplib.SMTPAuthenticationError as exc:
         server.close()
         if 400 <= exc.smtp_code < 500:  # 454: a temporary authentication failure
-            raise imap.MailboxError(
-                f"SMTP: {host} cannot log in now: {_reply(exc)}", "auth"
-            ) from None
-        raise imap.LoginRefused(f"SMTP: {host} refused the login: {_reply(exc)}") from None
+            raise MailboxError(f"SMTP: {host} cannot log in now: {_reply(exc)}", "auth") from None
+        raise LoginRefused(f"SMTP: {host} refused the login: {_reply(exc)}") from None
     except smtplib.SMTPNotSupportedError:
         server.close()
         if channel.credentials.get("password"):
-            raise imap.LoginRefused(f"SMTP: {host} offers no login on this connection") from None
+            raise LoginRefused(f"SMTP: {host} offers no login on this connection") from None
     except BaseException:
         server.close()
         raise
@@ -193,7 +199,7 @@ def _smtp(channel: ChannelPort) -> smtplib.SMTP:
 
 
 def _xoauth2(server: smtplib.SMTP, channel: ChannelPort, token: str) -> None:
-    auth = oauth.xoauth2_string(imap.login_user(channel), token)
+    auth = oauth.xoauth2_string(login_user(channel), token)
     server.auth("XOAUTH2", lambda challenge=None: auth, initial_response_ok=True)
 
 
@@ -215,9 +221,9 @@ def send(channel: ChannelPort, message: OutboundMessage, saves_sent: bool) -> Se
     msg, recipients = build(channel, message)
     try:
         server = _smtp(channel)
-    except imap.LoginRefused as exc:
+    except LoginRefused as exc:
         raise ReconnectNeeded(str(exc)) from None
-    except imap.MailboxError as exc:
+    except MailboxError as exc:
         raise TransientSendError(str(exc)) from None
     try:
         refused = server.send_message(msg, from_addr=channel.config["address"], to_addrs=recipients)
@@ -243,7 +249,7 @@ def send(channel: ChannelPort, message: OutboundMessage, saves_sent: bool) -> Se
         if bcc:
             sent_copy["Bcc"] = ", ".join(bcc)
         try:
-            imap.append_sent(channel, sent_copy.as_bytes())
+            append_sent(channel, sent_copy.as_bytes())
         except Exception as exc:  # the mail left: a missing Sent copy must not fail it
             log.warning("message %s: could not file it in Sent: %s", message.message_id, exc)
     return SendResult(provider_id=message_id_for(channel, message.message_id))

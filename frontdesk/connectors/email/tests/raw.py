@@ -4,14 +4,14 @@ stores it: what became of it ("created", "duplicate", "bounce", "auto-reply", ..
 from __future__ import annotations
 
 from frontdesk.connectors.base import SyncPage
-from frontdesk.connectors.email import imap
+from frontdesk.connectors.email import sync
 from frontdesk.inbox.models import ChannelAccount, Message
 from frontdesk.inbox.sync import store_page, sync_run
 
 
 def ingest_raw(channel: ChannelAccount, data: bytes, outbound: bool = False) -> str:
-    reader = imap.Reader(channel, sync_run(channel), {})
-    events = reader.read([imap.Raw(uid=1, data=data, outbound=outbound)])
+    reader = sync.Reader(channel, sync_run(channel), {})
+    events = reader.read([sync.Raw(uid=1, data=data, outbound=outbound)])
     [outcome] = reader.outcomes
     before = set(Message.objects.filter(channel=channel).values_list("pk", flat=True))
     store_page(channel, SyncPage(events=events, skip_unstorable=True))

@@ -331,16 +331,16 @@ def test_spooling_keeps_nested_parts_and_decodes_big_ones_exactly(tmp_path):
 def test_a_message_that_cannot_be_stored_is_noted_and_the_rest_still_arrive(
     email_channel, mailbox, mail, monkeypatch
 ):
-    from frontdesk.connectors.email import imap
+    from frontdesk.connectors.email import sync
 
-    real = imap.parse
+    real = sync.parse
 
     def explode_on_one(raw_bytes):
         if b"poison" in raw_bytes:
             raise ValueError("cannot parse this one")
         return real(raw_bytes)
 
-    monkeypatch.setattr(imap, "parse", explode_on_one)
+    monkeypatch.setattr(sync, "parse", explode_on_one)
     for text in ("fine one", "poison", "fine two"):
         mailbox.deliver(mail(text))
     run_sync(email_channel)

@@ -237,7 +237,8 @@ def test_backfill_progress_is_stored_by_the_inbox_and_shown_live(
     the inbox stores each report, shows it on Apps and in the sidebar, and publishes it."""
     from django.test import Client
 
-    from frontdesk.connectors.email import imap
+    from frontdesk.connectors.email import sync as email_sync
+    from frontdesk.connectors.email.client import MailboxError
     from frontdesk.inbox.sync import sync_channel
 
     told: list[dict] = []
@@ -250,16 +251,16 @@ def test_backfill_progress_is_stored_by_the_inbox_and_shown_live(
     settings.FRONTDESK_EMAIL_FETCH_BATCH = 2
     for n in range(5):
         mailbox.deliver(mail(f"old {n}"))
-    real = imap._read_batch
+    real = email_sync._read_batch
     calls = {"n": 0}
 
     def one_batch_only(client, *args):
         calls["n"] += 1
         if calls["n"] > 1:
-            raise imap.MailboxError("stopped for the test")
+            raise MailboxError("stopped for the test")
         return real(client, *args)
 
-    monkeypatch.setattr(imap, "_read_batch", one_batch_only)
+    monkeypatch.setattr(email_sync, "_read_batch", one_batch_only)
     sync_channel.call_local(email_channel.pk)
     email_channel.refresh_from_db()
     assert email_channel.import_progress == {"done": 2, "total": 5}
@@ -272,7 +273,7 @@ def test_backfill_progress_is_stored_by_the_inbox_and_shown_live(
     apps = client.get("/apps/").content.decode()
     assert apps.count("Importing: 2 of ~5 messages") == 2  # the account's row and the sidebar
 
-    monkeypatch.setattr(imap, "_read_batch", real)
+    monkeypatch.setattr(email_sync, "_read_batch", real)
     sync_channel.call_local(email_channel.pk)
     email_channel.refresh_from_db()
     assert email_channel.import_progress is None
@@ -407,12 +408,12 @@ def test_an_unexpected_sync_failure_is_named_on_apps_and_integrations(
 ):
     from django.test import Client
 
-    from frontdesk.connectors.email import imap
+    from frontdesk.connectors.email import sync as email_sync
 
     def broken(channel, *args, **kwargs):
         yield channel.config["imap_hots"]  # a bug: a KeyError alone would read 'imap_hots'
 
-    monkeypatch.setattr(imap, "sync_pages", broken)
+    monkeypatch.setattr(email_sync, "sync_pages", broken)
     sync(email_channel)
     assert email_channel.last_error == (
         "sync failed: unexpected error, a setting of this mailbox is missing (reconnect it) "
@@ -430,7 +431,7 @@ def test_an_unexpected_sync_failure_is_named_on_apps_and_integrations(
         raise IMAPClientAbortError("socket error: EOF")
         yield  # a generator, as the sync is
 
-    monkeypatch.setattr(imap, "sync_pages", dropped)
+    monkeypatch.setattr(email_sync, "sync_pages", dropped)
     sync(email_channel)
     assert email_channel.last_error.startswith(
         "sync failed: the mail server closed the connection (IMAP4.abort: socket error: EOF)"

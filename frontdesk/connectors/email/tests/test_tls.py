@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from frontdesk.connectors.email import imap
+from frontdesk.connectors.email import client
 from frontdesk.connectors.email.tests.conftest import Mailbox, make_channel
 from frontdesk.connectors.email.tests.dovecot import Dovecot
 from frontdesk.connectors.email.tests.smtp import SmtpServer
@@ -92,7 +92,7 @@ def test_an_untrusted_certificate_is_a_tls_failure(owner, tls_mailbox, tls_smtp)
         imap_security="tls",
         smtp_security="starttls",
     )
-    with pytest.raises(imap.MailboxError) as failure:
+    with pytest.raises(client.MailboxError) as failure:
         channel.connector.test_connection(channel)
     assert failure.value.stage == "tls"
     assert "certificate verify failed" in str(failure.value)
