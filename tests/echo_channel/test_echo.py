@@ -207,8 +207,10 @@ def test_a_bug_in_the_connector_is_a_logged_500_and_the_retry_stores_the_message
     )
     assert answer.status_code == 500
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
-    assert errors and errors[-1].exc_info and "a field the parser forgot" in str(
-        errors[-1].exc_info[1]
+    assert (
+        errors
+        and errors[-1].exc_info
+        and "a field the parser forgot" in str(errors[-1].exc_info[1])
     )
     assert not Message.objects.filter(channel=channel).exists()
 
