@@ -89,10 +89,10 @@ def connect(channel: ChannelPort) -> Iterator[IMAPClient]:
         try:
             if uses_oauth(channel):
                 try:
-                    client.oauth2_login(login_user(channel), _token(channel))
+                    client.oauth2_login(login_user(channel), login_token(channel))
                 except LoginError:
                     # the server may drop a token before its announced expiry: refresh once
-                    client.oauth2_login(login_user(channel), _token(channel, force=True))
+                    client.oauth2_login(login_user(channel), login_token(channel, force=True))
             else:
                 client.login(login_user(channel), channel.credentials.get("password", ""))
         except LoginError as exc:
@@ -112,7 +112,9 @@ def connect(channel: ChannelPort) -> Iterator[IMAPClient]:
                 log.debug("IMAP connection to %s already closed", host)
 
 
-def _token(channel: ChannelPort, force: bool = False) -> str:
+def login_token(channel: ChannelPort, force: bool = False) -> str:
+    """The OAuth access token to log in to IMAP or SMTP with (``force``: a fresh one); a
+    revoked grant is ``LoginRefused``, any other failure a ``MailboxError``."""
     try:
         return oauth.access_token(channel, force=force)
     except oauth.OAuthError as exc:

@@ -31,8 +31,8 @@ from frontdesk.connectors.email import oauth
 from frontdesk.connectors.email.client import (
     LoginRefused,
     MailboxError,
-    _token,
     append_sent,
+    login_token,
     login_user,
     timeout,
     tls_context,
@@ -167,10 +167,10 @@ def _smtp(channel: ChannelPort) -> smtplib.SMTP:
         if uses_oauth(channel):
             server.ehlo()
             try:
-                _xoauth2(server, channel, _token(channel))
+                _xoauth2(server, channel, login_token(channel))
             except smtplib.SMTPAuthenticationError:
                 # the server may drop a token before its announced expiry: refresh once
-                _xoauth2(server, channel, _token(channel, force=True))
+                _xoauth2(server, channel, login_token(channel, force=True))
         else:
             # One mechanism, not smtplib's try-them-all: a refusal is a refusal.
             server.ehlo_or_helo_if_needed()
